@@ -1,0 +1,64 @@
+// Config: the daemon's configuration, loaded from YAML (see config/skynetd.example.yaml).
+//
+// LoadConfigFile() validates everything: unknown keys and bad values are errors that name the
+// file, line, column and field, e.g.
+//   skynetd.yaml:14:7: cameras[2].url: must be rtsp://, rtsps:// or file://
+// Plain data, safe to copy between threads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/analytics/motion_options.h"
+#include "pipeline/core/status.h"
+
+namespace skynet::daemon {
+
+struct CameraConfig {
+  // Unique id: letters, digits, '-', '_' and '.'; used in topics and status.
+  std::string id;
+  // Display name; defaults to the id.
+  std::string name;
+  // rtsp://, rtsps:// or file:// URL. May carry user:password (redacted everywhere).
+  std::string url;
+  // Credentials given separately (they win over those in the URL).
+  std::string username;
+  std::string password;
+  bool enabled = true;
+  // Frames per second handed to analytics (the stream is rate-limited to this).
+  double analytics_fps = 5.0;
+  // Width of the analysed frame in pixels; the height keeps the aspect ratio.
+  int detect_width = 320;
+  // RTSP transport: "tcp" (default) or "udp".
+  std::string rtsp_transport = "tcp";
+  // file:// sources: paced like a live camera (true) or as fast as possible (false); looped.
+  bool file_realtime = true;
+  bool file_loop = true;
+  analytics::MotionOptions motion;
+};
+
+struct Config {
+  // Where this file came from, for messages.
+  std::string path;
+  // Identifies this ingest node in every event.
+  std::string node_id = "node-1";
+  // ZeroMQ endpoint of the event feed (PUB), e.g. tcp://127.0.0.1:5556.
+  std::string event_endpoint = "tcp://127.0.0.1:5556";
+  // ZeroMQ endpoint of the control socket (ROUTER), e.g. ipc:///run/skynetd/control.sock.
+  std::string control_endpoint = "ipc:///tmp/skynetd-control.sock";
+  // Heartbeat interval on the feed, milliseconds.
+  int heartbeat_interval_ms = 1000;
+  // Analytics worker threads; 0 = number of cores.
+  int analytics_workers = 0;
+  // Log level: trace, debug, info, warn, error, critical, off.
+  std::string log_level = "info";
+  std::vector<CameraConfig> cameras;
+};
+
+// Parses and validates YAML text. `source_name` is used in error messages (usually the path).
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name);
+
+// Reads and parses a file. Errors: unreadable file, YAML syntax, unknown keys, bad values.
+Result<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace skynet::daemon
