@@ -1,0 +1,448 @@
+#include "pipeline/analytics/motion_detector.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+namespace skynet::analytics {
+namespace {
+
+// Auto-contrast never lowers the day threshold below this fraction of it: below that, sensor
+// noise in a flat scene would count as motion.
+constexpr double kMinContrastScale = 0.5;
+// Day resumes this many levels above night_brightness, so dusk does not flap between profiles.
+constexpr int kNightHysteresis = 10;
+// Phase-correlation peaks weaker than this are not trusted (flat or changing scene).
+constexpr double kMinShakeResponse = 0.03;
+// A gap between frames longer than this adapts the background as if it were this long.
+constexpr int64_t kMaxFrameGapUs = 2'000'000;
+
+// Fraction of the way the background moves towards the frame after `dt_us` with time constant
+// `tau_ms` (exact for an exponential filter, so any frame rate gives the same behaviour).
+double AdaptRate(int64_t dt_us, int tau_ms) {
+  if (dt_us <= 0) return 0;
+  return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
+}
+
+bool SupportedFrame(const cv::Mat& frame) {
+  return !frame.empty() && frame.dims == 2 && frame.depth() == CV_8U &&
+         (frame.channels() == 1 || frame.channels() == 3 || frame.channels() == 4);
+}
+
+}  // namespace
+
+// Image buffers, profile and interval state. Member functions here rather than in the header
+// keep the header short; all of it belongs to the one thread that calls Process().
+struct MotionDetector::State {
+  explicit State(const MotionOptions& o, MotionStats* s) : opt(o), stats(s) {}
+
+  void Process(const cv::Mat& frame, int64_t time_us, MotionObservation* obs);
+  void Initialise();
+  void Seed(const cv::Mat& image);
+  cv::Point2d EstimateShift();
+  double BrightnessOffset(const cv::Mat& cur) const;
+  int ChangedPixels(const cv::Mat& cur, cv::Mat& mask);
+  void FindRegions(MotionObservation* obs);
+  void UpdateBackground(const cv::Mat& cur, int64_t dt_us);
+  void UpdateProfile();
+  void Advance(bool motion, float fraction, int64_t time_us, MotionObservation* obs);
+  void EndInterval(MotionObservation* obs);
+  void FillInterval(MotionObservation* obs) const;
+
+  const MotionOptions& opt;
+  MotionStats* stats;
+
+  // Per frame size; rebuilt by Initialise().
+  cv::Size size;
+  cv::Mat ignore;  // 255 where a mask polygon covers the pixel
+  cv::Mat valid;   // 255 where the pixel is analysed
+  int valid_count = 0;
+  cv::Mat hanning;  // window for phase correlation at half size
+  cv::Mat erode_kernel, dilate_kernel;
+
+  // Background: float for slow adaptation, 8-bit copy for differencing.
+  cv::Mat bg, bg8;
+
+  // Per-frame scratch, kept to avoid allocations.
+  cv::Mat gray, aligned, diff, fg, fg_aligned, eroded, blobs, not_blobs;
+  cv::Mat small_cur8, small_cur, small_bg;
+  cv::Mat shift_matrix = cv::Mat::eye(2, 3, CV_64F);
+  std::vector<std::vector<cv::Point>> contours;
+  std::vector<std::pair<double, MotionRegion>> candidates;
+
+  bool initialised = false;
+  int64_t last_time_us = 0;
+
+  // Profile, refreshed from the background after each frame.
+  bool night = false;
+  int threshold = 25;
+  double min_area_px = 0;
+
+  // Interval state.
+  bool active = false;
+  uint64_t last_id = 0;
+  uint64_t motion_id = 0;
+  int run_length = 0;  // consecutive frames with motion (confirmation, while not active)
+  int64_t run_start_us = 0;
+  float run_peak = 0;
+  int64_t started_at_us = 0;
+  int64_t last_motion_us = 0;
+  int64_t last_update_us = 0;
+  float peak = 0;
+};
+
+Result<std::unique_ptr<MotionDetector>> MotionDetector::Create(const MotionOptions& options) {
+  Status st = ValidateMotionOptions(options);
+  if (!st.ok()) return st;
+  return std::unique_ptr<MotionDetector>(new MotionDetector(options));
+}
+
+MotionDetector::MotionDetector(const MotionOptions& options)
+    : options_(options), state_(std::make_unique<State>(options_, &stats_)) {}
+
+MotionDetector::~MotionDetector() = default;
+
+void MotionDetector::Reset() { state_->initialised = false; }
+
+MotionObservation MotionDetector::Process(const cv::Mat& frame, int64_t time_us) {
+  MotionObservation obs;
+  ++stats_.frames;
+  if (!SupportedFrame(frame)) {
+    ++stats_.rejected_frames;
+    state_->FillInterval(&obs);
+    return obs;
+  }
+  try {
+    state_->Process(frame, time_us, &obs);
+  } catch (const cv::Exception&) {
+    // Not expected with a supported frame; a broken frame must not take the worker down.
+    ++stats_.rejected_frames;
+    state_->initialised = false;
+    obs = MotionObservation{};
+    state_->FillInterval(&obs);
+  }
+  return obs;
+}
+
+void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us,
+                                    MotionObservation* obs) {
+  // Copy even a gray frame: `gray` must never alias the caller's buffer, or the next cvtColor
+  // would write into it.
+  if (frame.channels() == 3) {
+    cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
+  } else if (frame.channels() == 4) {
+    cv::cvtColor(frame, gray, cv::COLOR_BGRA2GRAY);
+  } else {
+    frame.copyTo(gray);
+  }
+
+  if (!initialised || gray.size() != size) {
+    if (gray.size() != size) {
+      size = gray.size();
+      Initialise();
+    }
+    Seed(gray);
+    UpdateProfile();
+    initialised = true;
+    last_time_us = time_us;
+    ++stats->reinitialisations;
+    if (active) EndInterval(obs);
+    run_length = 0;
+    obs->night = night;
+    FillInterval(obs);
+    return;
+  }
+
+  const int64_t dt_us = std::clamp<int64_t>(time_us - last_time_us, 0, kMaxFrameGapUs);
+  last_time_us = time_us;
+  obs->night = night;
+  if (night) ++stats->night_frames;
+
+  // Frame-wide brightness drift (auto-exposure, clouds): move the whole background with it.
+  if (opt.max_brightness_step > 0) {
+    const double offset = BrightnessOffset(gray);
+    if (std::abs(offset) >= 0.25 && std::abs(offset) <= opt.max_brightness_step) {
+      cv::add(bg, cv::Scalar(offset), bg);
+      bg.convertTo(bg8, CV_8U);
+    }
+  }
+
+  // Shake: align the frame to the background, which stays in the camera's reference pose.
+  // Pixels that the shift uncovers keep the background value, so they never count as changed.
+  // The aligned frame is used only if it explains more of the frame than the raw one: a
+  // spurious sub-pixel estimate on a sharp scene would otherwise light up every edge.
+  const cv::Mat* cur = &gray;
+  int changed = ChangedPixels(gray, fg);
+  if (opt.shake_compensation && changed > 0) {
+    const cv::Point2d shift = EstimateShift();
+    const double magnitude = std::hypot(shift.x, shift.y);
+    if (magnitude > opt.min_shake_px && magnitude <= opt.max_shake_px) {
+      shift_matrix.at<double>(0, 2) = -shift.x;
+      shift_matrix.at<double>(1, 2) = -shift.y;
+      bg8.copyTo(aligned);
+      cv::warpAffine(gray, aligned, shift_matrix, size, cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
+      const int changed_aligned = ChangedPixels(aligned, fg_aligned);
+      if (changed_aligned < changed) {
+        cur = &aligned;
+        changed = changed_aligned;
+        std::swap(fg, fg_aligned);
+        obs->camera_shift = cv::Point2f(static_cast<float>(shift.x), static_cast<float>(shift.y));
+        ++stats->shake_compensated;
+      }
+    }
+  }
+  const float fraction = valid_count > 0 ? static_cast<float>(changed) / valid_count : 0.f;
+  obs->changed_fraction = fraction;
+
+  if (fraction > opt.global_change_fraction) {
+    // Light switch, iris, or the camera moved: start again from this frame.
+    Seed(gray);
+    obs->global_change = true;
+    ++stats->global_changes;
+    Advance(false, fraction, time_us, obs);
+    return;
+  }
+
+  FindRegions(obs);
+  UpdateBackground(*cur, dt_us);
+  UpdateProfile();
+  Advance(!obs->regions.empty(), fraction, time_us, obs);
+}
+
+int MotionDetector::State::ChangedPixels(const cv::Mat& cur, cv::Mat& mask) {
+  cv::absdiff(cur, bg8, diff);
+  cv::threshold(diff, mask, threshold, 255, cv::THRESH_BINARY);
+  if (valid_count < size.area()) mask.setTo(0, ignore);
+  return cv::countNonZero(mask);
+}
+
+void MotionDetector::State::Initialise() {
+  ignore = cv::Mat::zeros(size, CV_8U);
+  std::vector<std::vector<cv::Point>> polygons;
+  for (const auto& polygon : opt.masks) {
+    std::vector<cv::Point> pts;
+    for (const cv::Point2f& p : polygon) {
+      pts.emplace_back(cvRound(p.x * size.width), cvRound(p.y * size.height));
+    }
+    polygons.push_back(std::move(pts));
+  }
+  if (!polygons.empty()) cv::fillPoly(ignore, polygons, cv::Scalar(255));
+  cv::bitwise_not(ignore, valid);
+  valid_count = cv::countNonZero(valid);
+
+  const cv::Size half((size.width + 1) / 2, (size.height + 1) / 2);
+  if (half.width >= 8 && half.height >= 8) {
+    cv::createHanningWindow(hanning, half, CV_32F);
+  } else {
+    hanning.release();
+  }
+  erode_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+  const int d = 3 + 2 * opt.dilate_px;  // undoes the erosion, then dilates by dilate_px
+  dilate_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(d, d));
+}
+
+void MotionDetector::State::Seed(const cv::Mat& image) {
+  image.convertTo(bg, CV_32F);
+  image.copyTo(bg8);
+}
+
+cv::Point2d MotionDetector::State::EstimateShift() {
+  if (hanning.empty()) return {};
+  // Half size: a quarter of the FFT work, and shake precision of ~0.1 px is still plenty.
+  cv::pyrDown(gray, small_cur8);
+  small_cur8.convertTo(small_cur, CV_32F);
+  cv::pyrDown(bg, small_bg);
+  double response = 0;
+  const cv::Point2d shift = cv::phaseCorrelate(small_bg, small_cur, hanning, &response);
+  if (response < kMinShakeResponse) return {};
+  return shift * 2.0;
+}
+
+double MotionDetector::State::BrightnessOffset(const cv::Mat& cur) const {
+  // Median of (frame - background) over a quarter of the analysed pixels: unlike the mean it
+  // ignores vehicles as long as they cover less than half of the frame. Then the mean of the
+  // differences near the median, for sub-level precision on slow ramps.
+  std::array<int, 511> hist{};
+  int n = 0;
+  for (int y = 0; y < size.height; y += 2) {
+    const uint8_t* c = cur.ptr<uint8_t>(y);
+    const uint8_t* b = bg8.ptr<uint8_t>(y);
+    const uint8_t* v = valid.ptr<uint8_t>(y);
+    for (int x = 0; x < size.width; x += 2) {
+      if (v[x]) {
+        ++hist[c[x] - b[x] + 255];
+        ++n;
+      }
+    }
+  }
+  if (n == 0) return 0;
+  int median = 0;
+  for (int i = 0, seen = 0; i < 511; ++i) {
+    seen += hist[i];
+    if (2 * seen >= n) {
+      median = i;
+      break;
+    }
+  }
+  const int window = std::max(2, threshold / 2);
+  double sum = 0;
+  int count = 0;
+  for (int i = std::max(0, median - window); i <= std::min(510, median + window); ++i) {
+    sum += static_cast<double>(i - 255) * hist[i];
+    count += hist[i];
+  }
+  return count > 0 ? sum / count : 0;
+}
+
+void MotionDetector::State::FindRegions(MotionObservation* obs) {
+  // Erosion drops speckle and the thin edges a sub-pixel shake leaves; the larger dilation
+  // restores the blobs and joins the fragments of one vehicle.
+  cv::erode(fg, eroded, erode_kernel);
+  cv::dilate(eroded, blobs, dilate_kernel);
+  cv::findContours(blobs, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  candidates.clear();
+  for (const auto& contour : contours) {
+    const double area = cv::contourArea(contour);
+    if (area < min_area_px || area <= 0) continue;
+    const cv::Rect outer = cv::boundingRect(contour) & cv::Rect(cv::Point(), size);
+    const cv::Mat changed = fg(outer);
+    const cv::Rect inner = cv::boundingRect(changed);  // non-zero pixels of the blob's box
+    if (inner.area() == 0) continue;
+    const cv::Rect box = inner + outer.tl();
+    MotionRegion region;
+    region.box = cv::Rect2f(static_cast<float>(box.x) / size.width,
+                            static_cast<float>(box.y) / size.height,
+                            static_cast<float>(box.width) / size.width,
+                            static_cast<float>(box.height) / size.height);
+    region.fill = static_cast<float>(cv::countNonZero(fg(box))) / box.area();
+    candidates.emplace_back(area, region);
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  const size_t n = std::min(candidates.size(), static_cast<size_t>(opt.max_regions));
+  obs->regions.reserve(n);
+  for (size_t i = 0; i < n; ++i) obs->regions.push_back(candidates[i].second);
+}
+
+void MotionDetector::State::UpdateBackground(const cv::Mat& cur, int64_t dt_us) {
+  // Selective update: pixels under a blob adapt far more slowly, so a vehicle waiting at a
+  // light stays visible instead of fading into the background within seconds.
+  const double rate = AdaptRate(dt_us, opt.background_adapt_ms);
+  const double fg_rate = AdaptRate(dt_us, opt.foreground_adapt_ms);
+  if (rate <= 0) return;
+  cv::bitwise_not(blobs, not_blobs);
+  cv::accumulateWeighted(cur, bg, rate, not_blobs);
+  if (fg_rate > 0) cv::accumulateWeighted(cur, bg, fg_rate, blobs);
+  bg.convertTo(bg8, CV_8U);
+}
+
+void MotionDetector::State::UpdateProfile() {
+  // Brightness and contrast of the background (not the frame: headlights do not flip it).
+  std::array<int, 256> hist{};
+  int n = 0;
+  double sum = 0;
+  for (int y = 0; y < size.height; y += 2) {
+    const uint8_t* b = bg8.ptr<uint8_t>(y);
+    const uint8_t* v = valid.ptr<uint8_t>(y);
+    for (int x = 0; x < size.width; x += 2) {
+      if (v[x]) {
+        ++hist[b[x]];
+        sum += b[x];
+        ++n;
+      }
+    }
+  }
+  const double frame_area = static_cast<double>(size.area());
+  if (n == 0) {
+    threshold = opt.threshold;
+    min_area_px = opt.min_region_area * frame_area;
+    return;
+  }
+  const double mean = sum / n;
+  if (!night && mean < opt.night_brightness) {
+    night = true;
+  } else if (night && mean >= opt.night_brightness + kNightHysteresis) {
+    night = false;
+  }
+  if (night) {
+    // No auto-contrast at night: a dark scene is low-contrast by nature, and stretching it
+    // would amplify sensor noise and glare.
+    threshold = opt.night_threshold;
+    min_area_px = opt.night_min_region_area * frame_area;
+    return;
+  }
+  threshold = opt.threshold;
+  min_area_px = opt.min_region_area * frame_area;
+  if (opt.auto_contrast) {
+    int p5 = 0, p95 = 255;
+    for (int i = 0, seen = 0; i < 256; ++i) {
+      seen += hist[i];
+      if (seen * 20 <= n) p5 = i;
+      if (seen * 20 >= n * 19) {
+        p95 = i;
+        break;
+      }
+    }
+    const double scale = std::clamp(static_cast<double>(p95 - p5) / opt.contrast_reference_range,
+                                    kMinContrastScale, 1.0);
+    threshold = std::max(1, static_cast<int>(std::lround(opt.threshold * scale)));
+  }
+}
+
+void MotionDetector::State::Advance(bool motion, float fraction, int64_t time_us,
+                                    MotionObservation* obs) {
+  if (motion) {
+    if (run_length == 0) {
+      run_start_us = time_us;
+      run_peak = 0;
+    }
+    ++run_length;
+    run_peak = std::max(run_peak, fraction);
+    last_motion_us = time_us;
+    if (active) peak = std::max(peak, fraction);
+  } else if (!active) {
+    run_length = 0;
+  }
+
+  if (!active) {
+    if (motion && run_length >= opt.start_frames) {
+      active = true;
+      motion_id = ++last_id;
+      started_at_us = run_start_us;
+      peak = run_peak;
+      last_update_us = time_us;
+      obs->event = MotionEventType::kStarted;
+    }
+  } else if (motion) {
+    if (time_us - last_update_us >= int64_t{opt.update_interval_ms} * 1000) {
+      last_update_us = time_us;
+      obs->event = MotionEventType::kUpdated;
+    }
+  } else if (time_us - last_motion_us >= int64_t{opt.end_quiet_ms} * 1000) {
+    EndInterval(obs);
+  }
+  FillInterval(obs);
+}
+
+void MotionDetector::State::EndInterval(MotionObservation* obs) {
+  obs->event = MotionEventType::kEnded;
+  obs->motion_id = motion_id;
+  obs->started_at_us = started_at_us;
+  obs->duration_ms = std::max<int64_t>(0, (last_motion_us - started_at_us) / 1000);
+  obs->peak_changed_fraction = peak;
+  active = false;
+  run_length = 0;
+}
+
+void MotionDetector::State::FillInterval(MotionObservation* obs) const {
+  obs->active = active;
+  if (active) {
+    obs->motion_id = motion_id;
+    obs->started_at_us = started_at_us;
+    obs->peak_changed_fraction = peak;
+  }
+}
+
+}  // namespace skynet::analytics
