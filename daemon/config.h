@@ -55,10 +55,23 @@ struct Config {
   std::vector<CameraConfig> cameras;
 };
 
-// Parses and validates YAML text. `source_name` is used in error messages (usually the path).
+// Parses and validates YAML text. `source_name` is used in error messages (usually the path);
+// relative password_file paths resolve against its directory. An empty document gives the
+// defaults. Secrets from password_file/password_env end up in CameraConfig::password.
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name);
 
 // Reads and parses a file. Errors: unreadable file, YAML syntax, unknown keys, bad values.
 Result<Config> LoadConfigFile(const std::string& path);
+
+// Parses one camera given as a YAML mapping (the same keys as an entry of `cameras:`), e.g. for
+// a camera added at runtime. Validates it like ParseConfig() does, except that the id cannot be
+// checked for uniqueness here. Relative password_file paths resolve against the current directory.
+Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text, const std::string& source_name);
+
+// Checks the values of an already-built CameraConfig (ranges, id syntax, URL scheme, masks), e.g.
+// one built from a control request. Errors name the camera and field:
+//   camera cam1: detect_width: must be even, got 321
+// Does not check that the id is unique (the caller knows the other cameras).
+Status ValidateCameraConfig(const CameraConfig& camera);
 
 }  // namespace skynet::daemon

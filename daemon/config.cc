@@ -1,0 +1,586 @@
+#include "daemon/config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+namespace skynet::daemon {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Value checks shared by the YAML parser and ValidateCameraConfig(). Each returns an empty
+// string when the value is fine, else the message without the place (the caller adds it).
+
+std::string FormatNumber(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+std::string CheckId(const std::string& id) {
+  if (id.empty()) return "must not be empty";
+  if (id.size() > 64) return "must be at most 64 characters, got " + std::to_string(id.size());
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return "'" + id + "' may contain only letters, digits, '.', '_' and '-'";
+  }
+  return "";
+}
+
+std::string CheckCameraUrl(const std::string& url) {
+  static constexpr std::string_view kSchemes[] = {"rtsp://", "rtsps://", "file://"};
+  for (std::string_view scheme : kSchemes) {
+    if (url.rfind(scheme, 0) == 0) {
+      if (url.size() == scheme.size()) return "has nothing after " + std::string(scheme);
+      return "";
+    }
+  }
+  return "must be rtsp://, rtsps:// or file://";
+}
+
+std::string CheckEndpoint(const std::string& endpoint) {
+  static constexpr std::string_view kSchemes[] = {"tcp://", "ipc://", "inproc://"};
+  for (std::string_view scheme : kSchemes) {
+    if (endpoint.rfind(scheme, 0) == 0) {
+      if (endpoint.size() == scheme.size()) return "has nothing after " + std::string(scheme);
+      return "";
+    }
+  }
+  return "must be tcp://, ipc:// or inproc://, got '" + endpoint + "'";
+}
+
+std::string CheckLogLevel(const std::string& level) {
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info",    "warn",
+                                                 "error", "critical", "off"};
+  for (std::string_view l : kLevels) {
+    if (level == l) return "";
+  }
+  return "must be one of trace, debug, info, warn, error, critical, off; got '" + level + "'";
+}
+
+std::string CheckIntRange(long long v, long long lo, long long hi) {
+  if (v < lo || v > hi) {
+    return "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+           std::to_string(v);
+  }
+  return "";
+}
+
+// Inclusive integer ranges, shared by the parser and ValidateCameraConfig().
+struct Range {
+  long long lo, hi;
+};
+constexpr Range kHeartbeatMs{10, 60'000};
+constexpr Range kWorkers{0, 256};
+constexpr Range kThreshold{1, 254};
+constexpr Range kStartFrames{1, 1000};
+constexpr Range kMotionMs{0, 3'600'000};
+constexpr Range kDetectWidth{64, 1920};
+
+std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, r.hi); }
+
+std::string CheckFps(double fps) {
+  if (!(fps > 0 && fps <= 60)) return "must be > 0 and <= 60, got " + FormatNumber(fps);
+  return "";
+}
+
+std::string CheckDetectWidth(long long w) {
+  if (std::string m = CheckIntRange(w, kDetectWidth); !m.empty()) return m;
+  if (w % 2 != 0) return "must be even, got " + std::to_string(w);
+  return "";
+}
+
+std::string CheckTransport(const std::string& t) {
+  if (t == "tcp" || t == "udp") return "";
+  return "must be tcp or udp, got '" + t + "'";
+}
+
+std::string CheckFraction(double v) {
+  if (!(v >= 0 && v <= 1)) return "must be in [0, 1], got " + FormatNumber(v);
+  return "";
+}
+
+// Twice the signed area of a polygon (shoelace formula).
+double TwiceArea(const std::vector<cv::Point2f>& poly) {
+  double a = 0;
+  for (size_t i = 0; i < poly.size(); ++i) {
+    const cv::Point2f& p = poly[i];
+    const cv::Point2f& q = poly[(i + 1) % poly.size()];
+    a += static_cast<double>(p.x) * q.y - static_cast<double>(q.x) * p.y;
+  }
+  return a;
+}
+
+std::string CheckPolygon(const std::vector<cv::Point2f>& poly) {
+  if (poly.size() < 3) {
+    return "a mask polygon needs at least 3 points, got " + std::to_string(poly.size());
+  }
+  if (std::abs(TwiceArea(poly)) < 1e-9) return "mask polygon has zero area";
+  return "";
+}
+
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "an undefined value";
+  }
+}
+
+std::string Join(const std::string& parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return parent + "." + std::string(key);
+}
+
+std::string Trim(const std::string& s) {
+  const char* ws = " \t\r\n\f\v";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+// Reads a whole file; on failure returns the strerror text in *error.
+bool ReadWholeFile(const std::string& path, std::string* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  *out = buf.str();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The YAML adapter: walks the node tree, converting and checking every value where it is, so that
+// each error carries the node's line and column.
+
+class Parser {
+ public:
+  Parser(std::string source, std::filesystem::path base_dir)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  Status Error(const YAML::Mark& mark, const std::string& field, const std::string& message) const {
+    std::string out = source_;
+    if (!mark.is_null()) {
+      out += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    out += ": ";
+    if (!field.empty()) out += field + ": ";
+    out += message;
+    return Status::InvalidArgument(std::move(out));
+  }
+  // A null value ("key:" with nothing after it) has its mark where the next token starts, often
+  // on the next line; its key is where a reader looks, so errors about it point there.
+  Status Error(const YAML::Node& node, const std::string& field, const std::string& message) const {
+    return Error(node.IsNull() ? null_value_mark_ : node.Mark(), field, message);
+  }
+  // Turns a check's message into an error at `node`, or ok if the message is empty.
+  Status Check(const YAML::Node& node, const std::string& field, const std::string& message) const {
+    if (message.empty()) return Status::Ok();
+    return Error(node, field, message);
+  }
+
+  // One entry of a mapping's key table: the handler gets the value node and its field path.
+  using Handler = std::function<Status(const YAML::Node& value, const std::string& field)>;
+  using KeyTable = std::vector<std::pair<std::string_view, Handler>>;
+
+  // Calls the handler of each key present in `map`. Unknown and repeated keys are errors at the
+  // key; yaml-cpp itself accepts repeated keys and would silently keep one of them.
+  Status ParseMap(const YAML::Node& map, const std::string& field, const KeyTable& table) {
+    if (!map.IsMap()) return Error(map, field, "expected a mapping, got " + Describe(map));
+    std::map<std::string, int, std::less<>> seen;  // key -> line (1-based)
+    for (const auto& entry : map) {  // entry: a pair of nodes, by value
+      const YAML::Node& key = entry.first;
+      if (!key.IsScalar()) return Error(key, field, "keys must be plain names");
+      const std::string& name = key.Scalar();
+      std::string key_field = Join(field, name);
+      if (auto [pos, inserted] = seen.emplace(name, key.Mark().line + 1); !inserted) {
+        return Error(key, key_field,
+                     "repeated key (first given at line " + std::to_string(pos->second) + ")");
+      }
+      const Handler* handler = nullptr;
+      for (const auto& [k, h] : table) {
+        if (k == name) handler = &h;
+      }
+      if (handler == nullptr) return Error(key, key_field, UnknownKeyMessage(name, table));
+      null_value_mark_ = key.Mark();
+      SKYNET_RETURN_IF_ERROR((*handler)(entry.second, key_field));
+    }
+    return Status::Ok();
+  }
+
+  // --- scalars -------------------------------------------------------------------------------
+
+  Status ReadString(const YAML::Node& node, const std::string& field, std::string* out) const {
+    if (!node.IsScalar()) return Error(node, field, "expected a string, got " + Describe(node));
+    *out = node.Scalar();
+    return Status::Ok();
+  }
+  Status ReadBool(const YAML::Node& node, const std::string& field, bool* out) const {
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, *out)) {
+      return Error(node, field, "expected true or false, got " + Describe(node));
+    }
+    return Status::Ok();
+  }
+  Status ReadInt(const YAML::Node& node, const std::string& field, long long lo, long long hi,
+                 int* out) const {
+    long long v = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, v)) {
+      return Error(node, field, "expected an integer, got " + Describe(node));
+    }
+    SKYNET_RETURN_IF_ERROR(Check(node, field, CheckIntRange(v, lo, hi)));
+    *out = static_cast<int>(v);
+    return Status::Ok();
+  }
+  Status ReadDouble(const YAML::Node& node, const std::string& field, double* out) const {
+    if (!node.IsScalar() || !YAML::convert<double>::decode(node, *out)) {
+      return Error(node, field, "expected a number, got " + Describe(node));
+    }
+    return Status::Ok();
+  }
+
+  // Handler factories for the common cases.
+  Handler String(std::string* out, std::function<std::string(const std::string&)> check = {}) {
+    return [this, out, check](const YAML::Node& n, const std::string& f) -> Status {
+      SKYNET_RETURN_IF_ERROR(ReadString(n, f, out));
+      return check ? Check(n, f, check(*out)) : Status::Ok();
+    };
+  }
+  Handler Bool(bool* out) {
+    return [this, out](const YAML::Node& n, const std::string& f) { return ReadBool(n, f, out); };
+  }
+  Handler Int(int* out, Range range) {
+    return [this, out, range](const YAML::Node& n, const std::string& f) {
+      return ReadInt(n, f, range.lo, range.hi, out);
+    };
+  }
+  Handler Double(double* out, std::function<std::string(double)> check) {
+    return [this, out, check](const YAML::Node& n, const std::string& f) -> Status {
+      SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, out));
+      return Check(n, f, check(*out));
+    };
+  }
+
+  // --- sections ------------------------------------------------------------------------------
+
+  Status ParseTop(const YAML::Node& root, Config* config) {
+    if (root.IsNull()) return Status::Ok();  // empty file: all defaults
+    KeyTable table = {
+        {"node_id", String(&config->node_id, CheckId)},
+        {"event_endpoint", String(&config->event_endpoint, CheckEndpoint)},
+        {"control_endpoint", String(&config->control_endpoint, CheckEndpoint)},
+        {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
+        {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
+        {"log_level", String(&config->log_level, CheckLogLevel)},
+        {"cameras",
+         [&](const YAML::Node& n, const std::string& f) {
+           return ParseCameras(n, f, &config->cameras);
+         }},
+    };
+    return ParseMap(root, "", table);
+  }
+
+  Status ParseCameras(const YAML::Node& node, const std::string& field,
+                      std::vector<CameraConfig>* cameras) {
+    if (node.IsNull()) return Status::Ok();  // "cameras:" with nothing: none yet
+    if (!node.IsSequence()) return Error(node, field, "expected a list, got " + Describe(node));
+    std::map<std::string, int, std::less<>> first_line;  // id -> line of its first definition
+    for (size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& item = node[i];
+      std::string item_field = field + "[" + std::to_string(i) + "]";
+      CameraConfig camera;
+      YAML::Mark id_mark;
+      SKYNET_RETURN_IF_ERROR(ParseCamera(item, item_field, &camera, &id_mark));
+      if (auto [pos, inserted] = first_line.emplace(camera.id, id_mark.line + 1); !inserted) {
+        return Error(id_mark, item_field + ".id",
+                     "duplicate camera id '" + camera.id + "' (first defined at line " +
+                         std::to_string(pos->second) + ")");
+      }
+      cameras->push_back(std::move(camera));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseCamera(const YAML::Node& node, const std::string& field, CameraConfig* camera,
+                     YAML::Mark* id_mark) {
+    bool have_id = false, have_url = false;
+    std::string secret_key;  // which of password / password_file / password_env was given
+    auto secret = [&](std::string_view key, const YAML::Node& n,
+                      const std::string& f) -> Status {
+      if (!secret_key.empty()) {
+        return Error(n, f, "conflicts with " + secret_key +
+                               "; give only one of password, password_file, password_env");
+      }
+      secret_key = std::string(key);
+      return Status::Ok();
+    };
+    KeyTable table = {
+        {"id",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           have_id = true;
+           *id_mark = n.Mark();
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &camera->id));
+           return Check(n, f, CheckId(camera->id));
+         }},
+        {"name", String(&camera->name)},
+        {"url",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           have_url = true;
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &camera->url));
+           return Check(n, f, CheckCameraUrl(camera->url));
+         }},
+        {"username", String(&camera->username)},
+        {"password",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(secret("password", n, f));
+           return ReadString(n, f, &camera->password);
+         }},
+        {"password_file",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(secret("password_file", n, f));
+           std::string path;
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &path));
+           if (path.empty()) return Error(n, f, "must not be empty");
+           std::filesystem::path p(path);
+           if (p.is_relative() && !base_dir_.empty()) p = base_dir_ / p;
+           std::string contents, error;
+           if (!ReadWholeFile(p.string(), &contents, &error)) {
+             return Error(n, f, "cannot read '" + p.string() + "': " + error);
+           }
+           camera->password = Trim(contents);
+           if (camera->password.empty()) return Error(n, f, "'" + p.string() + "' is empty");
+           return Status::Ok();
+         }},
+        {"password_env",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(secret("password_env", n, f));
+           std::string var;
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &var));
+           if (var.empty()) return Error(n, f, "must name an environment variable");
+           const char* value = std::getenv(var.c_str());
+           if (value == nullptr) return Error(n, f, "environment variable " + var + " is not set");
+           if (*value == '\0') return Error(n, f, "environment variable " + var + " is empty");
+           camera->password = value;
+           return Status::Ok();
+         }},
+        {"enabled", Bool(&camera->enabled)},
+        {"analytics_fps", Double(&camera->analytics_fps, CheckFps)},
+        {"detect_width",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(
+               ReadInt(n, f, kDetectWidth.lo, kDetectWidth.hi, &camera->detect_width));
+           return Check(n, f, CheckDetectWidth(camera->detect_width));
+         }},
+        {"rtsp_transport", String(&camera->rtsp_transport, CheckTransport)},
+        {"file_realtime", Bool(&camera->file_realtime)},
+        {"file_loop", Bool(&camera->file_loop)},
+        {"motion",
+         [&](const YAML::Node& n, const std::string& f) {
+           return ParseMotion(n, f, &camera->motion);
+         }},
+    };
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
+    if (!have_id) return Error(node, field, "missing required key 'id'");
+    if (!have_url) return Error(node, field, "missing required key 'url'");
+    if (camera->name.empty()) camera->name = camera->id;
+    return Status::Ok();
+  }
+
+  Status ParseMotion(const YAML::Node& node, const std::string& field,
+                     analytics::MotionOptions* motion) {
+    KeyTable table = {
+        {"threshold", Int(&motion->threshold, kThreshold)},
+        {"min_region_area", Double(&motion->min_region_area, CheckFraction)},
+        {"start_frames", Int(&motion->start_frames, kStartFrames)},
+        {"end_quiet_ms", Int(&motion->end_quiet_ms, kMotionMs)},
+        {"update_interval_ms", Int(&motion->update_interval_ms, kMotionMs)},
+        {"masks",
+         [&](const YAML::Node& n, const std::string& f) { return ParseMasks(n, f, &motion->masks); }},
+    };
+    return ParseMap(node, field, table);
+  }
+
+  Status ParseMasks(const YAML::Node& node, const std::string& field,
+                    std::vector<std::vector<cv::Point2f>>* masks) {
+    if (node.IsNull()) return Status::Ok();
+    if (!node.IsSequence()) {
+      return Error(node, field, "expected a list of polygons, got " + Describe(node));
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node& poly_node = node[i];
+      std::string poly_field = field + "[" + std::to_string(i) + "]";
+      if (!poly_node.IsSequence()) {
+        return Error(poly_node, poly_field,
+                     "expected a polygon (a list of [x, y] points), got " + Describe(poly_node));
+      }
+      std::vector<cv::Point2f> poly;
+      for (size_t j = 0; j < poly_node.size(); ++j) {
+        const YAML::Node& pt = poly_node[j];
+        std::string pt_field = poly_field + "[" + std::to_string(j) + "]";
+        if (!pt.IsSequence() || pt.size() != 2) {
+          return Error(pt, pt_field, "expected a point [x, y], got " + Describe(pt));
+        }
+        double xy[2];
+        for (size_t k = 0; k < 2; ++k) {
+          std::string c_field = pt_field + "[" + std::to_string(k) + "]";
+          SKYNET_RETURN_IF_ERROR(ReadDouble(pt[k], c_field, &xy[k]));
+          SKYNET_RETURN_IF_ERROR(Check(pt[k], c_field, CheckFraction(xy[k])));
+        }
+        poly.emplace_back(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
+      }
+      SKYNET_RETURN_IF_ERROR(Check(poly_node, poly_field, CheckPolygon(poly)));
+      masks->push_back(std::move(poly));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static std::string UnknownKeyMessage(const std::string& name, const KeyTable& table) {
+    std::string best;
+    size_t best_distance = 3;  // suggest only close matches
+    for (const auto& [k, h] : table) {
+      size_t d = EditDistance(name, k);
+      if (d < best_distance) {
+        best_distance = d;
+        best = std::string(k);
+      }
+    }
+    if (!best.empty()) return "unknown key (did you mean '" + best + "'?)";
+    std::string known;
+    for (const auto& [k, h] : table) known += (known.empty() ? "" : ", ") + std::string(k);
+    return "unknown key (expected one of: " + known + ")";
+  }
+
+  std::string source_;
+  std::filesystem::path base_dir_;
+  YAML::Mark null_value_mark_ = YAML::Mark::null_mark();  // see Error()
+};
+
+// Loads YAML text into a node tree, mapping a syntax error to "FILE:LINE:COL: yaml: <message>".
+Result<YAML::Node> LoadYaml(const std::string& text, const Parser& parser) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    return parser.Error(e.mark, "yaml", e.msg);
+  } catch (const YAML::Exception& e) {
+    return parser.Error(e.mark, "yaml", e.msg);
+  }
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name) {
+  Parser parser(source_name, std::filesystem::path(source_name).parent_path());
+  Result<YAML::Node> root = LoadYaml(yaml_text, parser);
+  if (!root) return root.status();
+  Config config;
+  config.path = source_name;
+  // Walking a loaded tree does not throw in practice; catching here keeps yaml-cpp's exceptions
+  // inside this adapter should a corner of it do so.
+  try {
+    SKYNET_RETURN_IF_ERROR(parser.ParseTop(*root, &config));
+  } catch (const YAML::Exception& e) {
+    return parser.Error(e.mark, "yaml", e.msg);
+  }
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::string text, error;
+  if (!ReadWholeFile(path, &text, &error)) {
+    return Status::IoError(path + ": cannot read config: " + error);
+  }
+  return ParseConfig(text, path);
+}
+
+Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
+                                       const std::string& source_name) {
+  Parser parser(source_name, std::filesystem::path());
+  Result<YAML::Node> root = LoadYaml(yaml_text, parser);
+  if (!root) return root.status();
+  CameraConfig camera;
+  YAML::Mark id_mark;
+  try {
+    SKYNET_RETURN_IF_ERROR(parser.ParseCamera(*root, "", &camera, &id_mark));
+  } catch (const YAML::Exception& e) {
+    return parser.Error(e.mark, "yaml", e.msg);
+  }
+  return camera;
+}
+
+Status ValidateCameraConfig(const CameraConfig& camera) {
+  auto error = [&](std::string_view field, const std::string& message) {
+    std::string who = camera.id.empty() ? std::string("camera") : "camera " + camera.id;
+    return Status::InvalidArgument(who + ": " + std::string(field) + ": " + message);
+  };
+  std::vector<std::pair<std::string_view, std::string>> checks = {
+      {"id", CheckId(camera.id)},
+      {"url", camera.url.empty() ? "must not be empty" : CheckCameraUrl(camera.url)},
+      {"analytics_fps", CheckFps(camera.analytics_fps)},
+      {"detect_width", CheckDetectWidth(camera.detect_width)},
+      {"rtsp_transport", CheckTransport(camera.rtsp_transport)},
+      {"motion.threshold", CheckIntRange(camera.motion.threshold, kThreshold)},
+      {"motion.min_region_area", CheckFraction(camera.motion.min_region_area)},
+      {"motion.start_frames", CheckIntRange(camera.motion.start_frames, kStartFrames)},
+      {"motion.end_quiet_ms", CheckIntRange(camera.motion.end_quiet_ms, kMotionMs)},
+      {"motion.update_interval_ms", CheckIntRange(camera.motion.update_interval_ms, kMotionMs)},
+  };
+  for (const auto& [field, message] : checks) {
+    if (!message.empty()) return error(field, message);
+  }
+  for (size_t i = 0; i < camera.motion.masks.size(); ++i) {
+    const auto& poly = camera.motion.masks[i];
+    std::string field = "motion.masks[" + std::to_string(i) + "]";
+    for (size_t j = 0; j < poly.size(); ++j) {
+      for (float c : {poly[j].x, poly[j].y}) {
+        if (std::string m = CheckFraction(c); !m.empty()) {
+          return error(field + "[" + std::to_string(j) + "]", m);
+        }
+      }
+    }
+    if (std::string m = CheckPolygon(poly); !m.empty()) return error(field, m);
+  }
+  return Status::Ok();
+}
+
+}  // namespace skynet::daemon

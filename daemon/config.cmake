@@ -1,0 +1,4 @@
+# skynet_config: the daemon's YAML configuration (daemon/config.h). Kept in its own file so that
+# daemon/CMakeLists.txt can include() it; paths are relative to this file, not to the includer.
+add_library(skynet_config STATIC ${CMAKE_CURRENT_LIST_DIR}/config.cc)
+target_link_libraries(skynet_config PUBLIC skynet_core yaml-cpp opencv_core)

@@ -1,0 +1,405 @@
+#include "daemon/config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace skynet::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The error message of parsing `yaml` as "t.yaml", or "ok".
+std::string ErrorOf(const std::string& yaml) {
+  Result<Config> r = ParseConfig(yaml, "t.yaml");
+  return r.ok() ? "ok" : r.status().message();
+}
+
+// A config with one camera whose extra lines (indented by 4) are `camera_lines`.
+std::string OneCamera(const std::string& camera_lines) {
+  return "cameras:\n"
+         "  - id: cam1\n"
+         "    url: rtsp://10.0.0.1/stream\n" +
+         camera_lines;
+}
+
+// A fresh directory under /tmp, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "skynet-config-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  fs::path Write(const std::string& name, const std::string& contents) const {
+    fs::path p = path_ / name;
+    std::ofstream(p) << contents;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+// ctest sets SKYNET_SOURCE_DIR; when the binary is run by hand, the source dir baked in at build
+// time stands in.
+fs::path ExampleConfigPath() {
+  const char* source_dir = std::getenv("SKYNET_SOURCE_DIR");
+  if (source_dir == nullptr) source_dir = SKYNET_DEFAULT_SOURCE_DIR;
+  return fs::path(source_dir) / "config/skynetd.example.yaml";
+}
+
+TEST(ConfigTest, ExampleConfigParsesAndShowsEveryFeature) {
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> r = LoadConfigFile(ExampleConfigPath().string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Config& c = *r;
+  EXPECT_EQ(c.path, ExampleConfigPath().string());
+  EXPECT_EQ(c.node_id, "junction-north-1");
+  ASSERT_EQ(c.cameras.size(), 3u);
+
+  EXPECT_EQ(c.cameras[0].id, "north-approach");
+  EXPECT_EQ(c.cameras[0].username, "viewer");
+  EXPECT_EQ(c.cameras[0].password, "s3cret");
+  EXPECT_EQ(c.cameras[0].url.rfind("rtsp://", 0), 0u);
+
+  EXPECT_EQ(c.cameras[1].name, "east-exit");  // defaults to the id
+  ASSERT_EQ(c.cameras[1].motion.masks.size(), 1u);
+  EXPECT_EQ(c.cameras[1].motion.masks[0].size(), 4u);
+  EXPECT_FLOAT_EQ(c.cameras[1].motion.masks[0][2].x, 0.35f);
+  EXPECT_EQ(c.cameras[1].rtsp_transport, "udp");
+
+  EXPECT_FALSE(c.cameras[2].enabled);
+  EXPECT_EQ(c.cameras[2].url.rfind("file://", 0), 0u);
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+}
+
+TEST(ConfigTest, EmptyDocumentGivesDefaults) {
+  Result<Config> r = ParseConfig("# nothing yet\n", "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Config defaults;
+  EXPECT_EQ(r->node_id, defaults.node_id);
+  EXPECT_EQ(r->event_endpoint, defaults.event_endpoint);
+  EXPECT_EQ(r->control_endpoint, defaults.control_endpoint);
+  EXPECT_EQ(r->heartbeat_interval_ms, defaults.heartbeat_interval_ms);
+  EXPECT_TRUE(r->cameras.empty());
+}
+
+TEST(ConfigTest, EmptyCameraListIsAllowed) {
+  EXPECT_EQ(ErrorOf("cameras: []\n"), "ok");
+  EXPECT_EQ(ErrorOf("cameras:\n"), "ok");
+}
+
+TEST(ConfigTest, CameraDefaultsComeFromStructInitialisers) {
+  Result<Config> r = ParseConfig(OneCamera(""), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const CameraConfig& cam = r->cameras.at(0);
+  CameraConfig defaults;
+  EXPECT_EQ(cam.name, "cam1");
+  EXPECT_EQ(cam.enabled, defaults.enabled);
+  EXPECT_EQ(cam.analytics_fps, defaults.analytics_fps);
+  EXPECT_EQ(cam.detect_width, defaults.detect_width);
+  EXPECT_EQ(cam.rtsp_transport, defaults.rtsp_transport);
+  EXPECT_EQ(cam.motion.threshold, defaults.motion.threshold);
+  EXPECT_TRUE(cam.motion.masks.empty());
+}
+
+TEST(ConfigTest, AllKeysAreRead) {
+  Result<Config> r = ParseConfig(
+      "node_id: n.2\n"
+      "event_endpoint: ipc:///tmp/feed\n"
+      "control_endpoint: inproc://control\n"
+      "heartbeat_interval_ms: 250\n"
+      "analytics_workers: 3\n"
+      "log_level: debug\n" +
+          OneCamera("    name: Cam One\n"
+                    "    username: u\n"
+                    "    password: p\n"
+                    "    enabled: no\n"
+                    "    analytics_fps: 12.5\n"
+                    "    detect_width: 640\n"
+                    "    rtsp_transport: udp\n"
+                    "    file_realtime: false\n"
+                    "    file_loop: false\n"
+                    "    motion: {threshold: 40, min_region_area: 0.01, start_frames: 5,\n"
+                    "             end_quiet_ms: 500, update_interval_ms: 250}\n"),
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->node_id, "n.2");
+  EXPECT_EQ(r->event_endpoint, "ipc:///tmp/feed");
+  EXPECT_EQ(r->control_endpoint, "inproc://control");
+  EXPECT_EQ(r->heartbeat_interval_ms, 250);
+  EXPECT_EQ(r->analytics_workers, 3);
+  EXPECT_EQ(r->log_level, "debug");
+  const CameraConfig& cam = r->cameras.at(0);
+  EXPECT_EQ(cam.name, "Cam One");
+  EXPECT_EQ(cam.username, "u");
+  EXPECT_EQ(cam.password, "p");
+  EXPECT_FALSE(cam.enabled);
+  EXPECT_DOUBLE_EQ(cam.analytics_fps, 12.5);
+  EXPECT_EQ(cam.detect_width, 640);
+  EXPECT_EQ(cam.rtsp_transport, "udp");
+  EXPECT_FALSE(cam.file_realtime);
+  EXPECT_FALSE(cam.file_loop);
+  EXPECT_EQ(cam.motion.threshold, 40);
+  EXPECT_DOUBLE_EQ(cam.motion.min_region_area, 0.01);
+  EXPECT_EQ(cam.motion.start_frames, 5);
+  EXPECT_EQ(cam.motion.end_quiet_ms, 500);
+  EXPECT_EQ(cam.motion.update_interval_ms, 250);
+}
+
+TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
+  EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
+            "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
+            "control_endpoint, heartbeat_interval_ms, analytics_workers, log_level, cameras)");
+}
+
+TEST(ConfigTest, MisspelledKeyGetsASuggestion) {
+  EXPECT_EQ(ErrorOf("analytics_worker: 2\n"),
+            "t.yaml:1:1: analytics_worker: unknown key (did you mean 'analytics_workers'?)");
+}
+
+TEST(ConfigTest, UnknownCameraKeyIsNamedWithItsPlace) {
+  EXPECT_EQ(ErrorOf(OneCamera("    analytic_fps: 5\n")),
+            "t.yaml:4:5: cameras[0].analytic_fps: unknown key (did you mean 'analytics_fps'?)");
+  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      treshold: 5\n")),
+            "t.yaml:5:7: cameras[0].motion.treshold: unknown key (did you mean 'threshold'?)");
+}
+
+TEST(ConfigTest, RepeatedKeyIsAnError) {
+  EXPECT_EQ(ErrorOf("node_id: a\nnode_id: b\n"),
+            "t.yaml:2:1: node_id: repeated key (first given at line 1)");
+}
+
+TEST(ConfigTest, BadUrlSchemeIsRejected) {
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: cam1\n    url: http://10.0.0.1/x\n"),
+            "t.yaml:3:10: cameras[0].url: must be rtsp://, rtsps:// or file://");
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: cam1\n    url: rtsp://\n"),
+            "t.yaml:3:10: cameras[0].url: has nothing after rtsp://");
+}
+
+TEST(ConfigTest, FileUrlNeedNotExistAtParseTime) {
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: c\n    url: file:///no/such/clip.mp4\n"), "ok");
+}
+
+TEST(ConfigTest, FpsOutOfRangeIsRejected) {
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics_fps: 0\n")),
+            "t.yaml:4:20: cameras[0].analytics_fps: must be > 0 and <= 60, got 0");
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics_fps: 60.5\n")),
+            "t.yaml:4:20: cameras[0].analytics_fps: must be > 0 and <= 60, got 60.5");
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics_fps: .nan\n")),
+            "t.yaml:4:20: cameras[0].analytics_fps: must be > 0 and <= 60, got nan");
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics_fps: 60\n")), "ok");
+}
+
+TEST(ConfigTest, WrongTypeIsRejected) {
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics_fps: fast\n")),
+            "t.yaml:4:20: cameras[0].analytics_fps: expected a number, got 'fast'");
+  EXPECT_EQ(ErrorOf(OneCamera("    enabled: maybe\n")),
+            "t.yaml:4:14: cameras[0].enabled: expected true or false, got 'maybe'");
+  EXPECT_EQ(ErrorOf(OneCamera("    detect_width: 320.5\n")),
+            "t.yaml:4:19: cameras[0].detect_width: expected an integer, got '320.5'");
+  EXPECT_EQ(ErrorOf(OneCamera("    name: [a, b]\n")),
+            "t.yaml:4:11: cameras[0].name: expected a string, got a list");
+  EXPECT_EQ(ErrorOf("cameras: {id: a}\n"), "t.yaml:1:10: cameras: expected a list, got a mapping");
+  EXPECT_EQ(ErrorOf("cameras:\n  - rtsp://10.0.0.1/x\n"),
+            "t.yaml:2:5: cameras[0]: expected a mapping, got 'rtsp://10.0.0.1/x'");
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: cam1\n    url:\n"),
+            "t.yaml:3:5: cameras[0].url: expected a string, got nothing");  // at the key
+  EXPECT_EQ(ErrorOf("just a string\n"), "t.yaml:1:1: expected a mapping, got 'just a string'");
+}
+
+TEST(ConfigTest, DetectWidthMustBeEvenAndInRange) {
+  EXPECT_EQ(ErrorOf(OneCamera("    detect_width: 321\n")),
+            "t.yaml:4:19: cameras[0].detect_width: must be even, got 321");
+  EXPECT_EQ(ErrorOf(OneCamera("    detect_width: 32\n")),
+            "t.yaml:4:19: cameras[0].detect_width: must be in 64..1920, got 32");
+}
+
+TEST(ConfigTest, OtherValueChecks) {
+  EXPECT_EQ(ErrorOf(OneCamera("    rtsp_transport: http\n")),
+            "t.yaml:4:21: cameras[0].rtsp_transport: must be tcp or udp, got 'http'");
+  EXPECT_EQ(ErrorOf("log_level: loud\n"),
+            "t.yaml:1:12: log_level: must be one of trace, debug, info, warn, error, critical, "
+            "off; got 'loud'");
+  EXPECT_EQ(ErrorOf("heartbeat_interval_ms: 0\n"),
+            "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 0");
+  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      threshold: 256\n")),
+            "t.yaml:5:18: cameras[0].motion.threshold: must be in 1..254, got 256");
+}
+
+TEST(ConfigTest, EndpointSchemesAreChecked) {
+  EXPECT_EQ(ErrorOf("event_endpoint: udp://127.0.0.1:5556\n"),
+            "t.yaml:1:17: event_endpoint: must be tcp://, ipc:// or inproc://, got "
+            "'udp://127.0.0.1:5556'");
+  EXPECT_EQ(ErrorOf("control_endpoint: /tmp/control.sock\n"),
+            "t.yaml:1:19: control_endpoint: must be tcp://, ipc:// or inproc://, got "
+            "'/tmp/control.sock'");
+}
+
+TEST(ConfigTest, CameraIdSyntaxIsChecked) {
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: cam 1\n    url: rtsp://h/x\n"),
+            "t.yaml:2:9: cameras[0].id: 'cam 1' may contain only letters, digits, '.', '_' and "
+            "'-'");
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: " + std::string(65, 'a') + "\n    url: rtsp://h/x\n"),
+            "t.yaml:2:9: cameras[0].id: must be at most 64 characters, got 65");
+}
+
+TEST(ConfigTest, MissingRequiredKeysAreNamed) {
+  EXPECT_EQ(ErrorOf("cameras:\n  - url: rtsp://h/x\n"),
+            "t.yaml:2:5: cameras[0]: missing required key 'id'");
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: a\n"), "t.yaml:2:5: cameras[0]: missing required key 'url'");
+}
+
+TEST(ConfigTest, DuplicateCameraIdIsReportedAtTheSecond) {
+  EXPECT_EQ(ErrorOf("cameras:\n"
+                    "  - id: cam1\n"
+                    "    url: rtsp://h/1\n"
+                    "  - id: cam2\n"
+                    "    url: rtsp://h/2\n"
+                    "  - url: rtsp://h/3\n"
+                    "    id: cam1\n"),
+            "t.yaml:7:9: cameras[2].id: duplicate camera id 'cam1' (first defined at line 2)");
+}
+
+TEST(ConfigTest, YamlSyntaxErrorNamesLineAndColumn) {
+  std::string msg = ErrorOf("node_id: a\ncameras:\n  - id: [cam1\n    url: rtsp://h/x\n");
+  EXPECT_EQ(msg.rfind("t.yaml:", 0), 0u) << msg;
+  EXPECT_NE(msg.find(": yaml: "), std::string::npos) << msg;
+  msg = ErrorOf("node_id: a\n\tlog_level: info\n");
+  EXPECT_EQ(msg.rfind("t.yaml:2:", 0), 0u) << msg;
+  EXPECT_NE(msg.find(": yaml: "), std::string::npos) << msg;
+}
+
+TEST(ConfigTest, MaskPolygonsAreRead) {
+  Result<Config> r = ParseConfig(OneCamera("    motion:\n"
+                                           "      masks:\n"
+                                           "        - [[0, 0], [0.3, 0], [0.3, 0.1]]\n"
+                                           "        - - [0.5, 0.5]\n"
+                                           "          - [1, 0.5]\n"
+                                           "          - [1, 1]\n"
+                                           "          - [0.5, 1]\n"),
+                                 "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& masks = r->cameras.at(0).motion.masks;
+  ASSERT_EQ(masks.size(), 2u);
+  EXPECT_EQ(masks[0].size(), 3u);
+  EXPECT_EQ(masks[1].size(), 4u);
+  EXPECT_FLOAT_EQ(masks[0][1].x, 0.3f);
+  EXPECT_FLOAT_EQ(masks[1][3].y, 1.0f);
+}
+
+TEST(ConfigTest, MaskPolygonsAreValidated) {
+  auto with_mask = [](const std::string& mask) {
+    return ErrorOf(OneCamera("    motion:\n      masks:\n        - " + mask + "\n"));
+  };
+  EXPECT_EQ(with_mask("[[0, 0], [0.3, 0]]"),
+            "t.yaml:6:11: cameras[0].motion.masks[0]: a mask polygon needs at least 3 points, "
+            "got 2");
+  EXPECT_EQ(with_mask("[[0, 0], [1.5, 0], [0.3, 0.1]]"),
+            "t.yaml:6:21: cameras[0].motion.masks[0][1][0]: must be in [0, 1], got 1.5");
+  EXPECT_EQ(with_mask("[[0, 0], [0.3, 0, 1], [0.3, 0.1]]"),
+            "t.yaml:6:20: cameras[0].motion.masks[0][1]: expected a point [x, y], got a list");
+  EXPECT_EQ(with_mask("[[0, 0], [0.5, 0.5], [1, 1]]"),
+            "t.yaml:6:11: cameras[0].motion.masks[0]: mask polygon has zero area");
+  EXPECT_EQ(with_mask("[[0, 0], [x, 0], [0.3, 0.1]]"),
+            "t.yaml:6:21: cameras[0].motion.masks[0][1][0]: expected a number, got 'x'");
+  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      masks: [0, 1]\n")),
+            "t.yaml:5:15: cameras[0].motion.masks[0]: expected a polygon (a list of [x, y] points), "
+            "got '0'");
+}
+
+TEST(ConfigTest, PasswordFileIsReadAndTrimmed) {
+  TempDir dir;
+  dir.Write("cam.pw", "  hunter2\n");
+  dir.Write("skynetd.yaml", OneCamera("    password_file: cam.pw\n"));  // relative to the file
+  Result<Config> r = LoadConfigFile((dir.path() / "skynetd.yaml").string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->cameras.at(0).password, "hunter2");
+}
+
+TEST(ConfigTest, UnreadablePasswordFileIsNamed) {
+  TempDir dir;
+  fs::path config = dir.Write("skynetd.yaml", OneCamera("    password_file: missing.pw\n"));
+  Result<Config> r = LoadConfigFile(config.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), config.string() + ":4:20: cameras[0].password_file: cannot read '" +
+                                      (dir.path() / "missing.pw").string() +
+                                      "': No such file or directory");
+}
+
+TEST(ConfigTest, EmptyPasswordFileIsAnError) {
+  TempDir dir;
+  dir.Write("empty.pw", "\n");
+  fs::path config = dir.Write("skynetd.yaml", OneCamera("    password_file: empty.pw\n"));
+  Result<Config> r = LoadConfigFile(config.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cameras[0].password_file: '"), std::string::npos);
+  EXPECT_NE(r.status().message().find("empty.pw' is empty"), std::string::npos);
+}
+
+TEST(ConfigTest, PasswordEnvIsRead) {
+  setenv("SKYNET_TEST_CAM_PW", "from-env", 1);
+  Result<Config> r = ParseConfig(OneCamera("    password_env: SKYNET_TEST_CAM_PW\n"), "t.yaml");
+  unsetenv("SKYNET_TEST_CAM_PW");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->cameras.at(0).password, "from-env");
+}
+
+TEST(ConfigTest, UnsetPasswordEnvIsNamed) {
+  unsetenv("SKYNET_TEST_UNSET_PW");
+  EXPECT_EQ(ErrorOf(OneCamera("    password_env: SKYNET_TEST_UNSET_PW\n")),
+            "t.yaml:4:19: cameras[0].password_env: environment variable SKYNET_TEST_UNSET_PW is "
+            "not set");
+}
+
+TEST(ConfigTest, OnlyOnePasswordSourceMayBeGiven) {
+  EXPECT_EQ(ErrorOf(OneCamera("    password: a\n    password_env: HOME\n")),
+            "t.yaml:5:19: cameras[0].password_env: conflicts with password; give only one of "
+            "password, password_file, password_env");
+}
+
+TEST(ConfigTest, MissingFileIsAnIoErrorNamingThePath) {
+  Result<Config> r = LoadConfigFile("/no/such/skynetd.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(r.status().message(),
+            "/no/such/skynetd.yaml: cannot read config: No such file or directory");
+}
+
+TEST(ConfigTest, ParseCameraConfigReadsOneCamera) {
+  Result<CameraConfig> r =
+      ParseCameraConfig("{id: cam9, url: 'rtsp://h/9', analytics_fps: 2}", "request");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->id, "cam9");
+  EXPECT_EQ(r->name, "cam9");
+  EXPECT_DOUBLE_EQ(r->analytics_fps, 2);
+  Result<CameraConfig> bad = ParseCameraConfig("{id: cam9, url: 'http://h/9'}", "request");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "request:1:17: url: must be rtsp://, rtsps:// or file://");
+}
+
+TEST(ConfigTest, ValidateCameraConfigChecksValues) {
+  CameraConfig cam;
+  cam.id = "cam1";
+  cam.url = "rtsp://h/x";
+  EXPECT_TRUE(ValidateCameraConfig(cam).ok());
+  cam.detect_width = 321;
+  EXPECT_EQ(ValidateCameraConfig(cam).message(), "camera cam1: detect_width: must be even, got 321");
+  cam.detect_width = 320;
+  cam.motion.masks = {{{0, 0}, {1, 0}}};
+  EXPECT_EQ(ValidateCameraConfig(cam).message(),
+            "camera cam1: motion.masks[0]: a mask polygon needs at least 3 points, got 2");
+  cam.motion.masks.clear();
+  cam.url = "http://h/x";
+  EXPECT_EQ(ValidateCameraConfig(cam).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace skynet::daemon
