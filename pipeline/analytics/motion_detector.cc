@@ -14,8 +14,16 @@ namespace {
 constexpr double kMinContrastScale = 0.5;
 // Day resumes this many levels above night_brightness, so dusk does not flap between profiles.
 constexpr int kNightHysteresis = 10;
-// Phase-correlation peaks weaker than this are not trusted (flat or changing scene).
-constexpr double kMinShakeResponse = 0.03;
+// Phase-correlation peaks weaker than this are not trusted (flat or changing scene). The peak
+// of a perfect match is 1; sensor noise and vehicles lower it.
+constexpr double kMinShakeResponse = 0.05;
+// Shake is estimated on a power-of-two patch of a reduced frame: non-power-of-two DFTs are many
+// times slower in OpenCV's own FFT, and 128x64 is plenty for a global shift.
+const cv::Size kShakePatch(128, 64);
+// The background's spectrum is recomputed every this many frames (it changes slowly).
+constexpr int kSpectrumRefreshFrames = 8;
+// Below this changed fraction there is no shake worth estimating.
+constexpr float kShakeCheckFraction = 0.004f;
 // A gap between frames longer than this adapts the background as if it were this long.
 constexpr int64_t kMaxFrameGapUs = 2'000'000;
 
@@ -41,7 +49,11 @@ struct MotionDetector::State {
   void Process(const cv::Mat& frame, int64_t time_us, MotionObservation* obs);
   void Initialise();
   void Seed(const cv::Mat& image);
+  void InitialiseShake();
+  // Reduces `image` (8U or 32F) to the phase-correlation patch, windowed, as float.
+  void ShakePatch(const cv::Mat& image, cv::Mat& patch);
   cv::Point2d EstimateShift();
+  void Align(const cv::Point2d& shift);
   double BrightnessOffset(const cv::Mat& cur) const;
   int ChangedPixels(const cv::Mat& cur, cv::Mat& mask);
   void FindRegions(MotionObservation* obs);
@@ -59,7 +71,11 @@ struct MotionDetector::State {
   cv::Mat ignore;  // 255 where a mask polygon covers the pixel
   cv::Mat valid;   // 255 where the pixel is analysed
   int valid_count = 0;
-  cv::Mat hanning;  // window for phase correlation at half size
+  int shake_levels = 0;  // pyrDown steps before cutting the shake patch; -1: no estimation
+  cv::Rect shake_roi;    // the patch in the reduced frame
+  cv::Mat hanning;       // window over the patch
+  cv::Mat bg_spectrum;   // DFT of the background's patch
+  int frames_since_spectrum = 0;
   cv::Mat erode_kernel, dilate_kernel;
 
   // Background: float for slow adaptation, 8-bit copy for differencing.
@@ -67,8 +83,8 @@ struct MotionDetector::State {
 
   // Per-frame scratch, kept to avoid allocations.
   cv::Mat gray, aligned, diff, fg, fg_aligned, eroded, blobs, not_blobs;
-  cv::Mat small_cur8, small_cur, small_bg;
-  cv::Mat shift_matrix = cv::Mat::eye(2, 3, CV_64F);
+  std::array<cv::Mat, 4> pyramid;
+  cv::Mat patch, cur_spectrum, cross, correlation;
   std::vector<std::vector<cv::Point>> contours;
   std::vector<std::pair<double, MotionRegion>> candidates;
 
@@ -175,14 +191,11 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us,
   // spurious sub-pixel estimate on a sharp scene would otherwise light up every edge.
   const cv::Mat* cur = &gray;
   int changed = ChangedPixels(gray, fg);
-  if (opt.shake_compensation && changed > 0) {
+  if (opt.shake_compensation && changed > kShakeCheckFraction * valid_count) {
     const cv::Point2d shift = EstimateShift();
     const double magnitude = std::hypot(shift.x, shift.y);
     if (magnitude > opt.min_shake_px && magnitude <= opt.max_shake_px) {
-      shift_matrix.at<double>(0, 2) = -shift.x;
-      shift_matrix.at<double>(1, 2) = -shift.y;
-      bg8.copyTo(aligned);
-      cv::warpAffine(gray, aligned, shift_matrix, size, cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
+      Align(shift);
       const int changed_aligned = ChangedPixels(aligned, fg_aligned);
       if (changed_aligned < changed) {
         cur = &aligned;
@@ -232,12 +245,7 @@ void MotionDetector::State::Initialise() {
   cv::bitwise_not(ignore, valid);
   valid_count = cv::countNonZero(valid);
 
-  const cv::Size half((size.width + 1) / 2, (size.height + 1) / 2);
-  if (half.width >= 8 && half.height >= 8) {
-    cv::createHanningWindow(hanning, half, CV_32F);
-  } else {
-    hanning.release();
-  }
+  InitialiseShake();
   erode_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
   const int d = 3 + 2 * opt.dilate_px;  // undoes the erosion, then dilates by dilate_px
   dilate_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(d, d));
@@ -246,18 +254,103 @@ void MotionDetector::State::Initialise() {
 void MotionDetector::State::Seed(const cv::Mat& image) {
   image.convertTo(bg, CV_32F);
   image.copyTo(bg8);
+  bg_spectrum.release();
+}
+
+void MotionDetector::State::InitialiseShake() {
+  shake_levels = -1;
+  bg_spectrum.release();
+  if (size.width < kShakePatch.width || size.height < kShakePatch.height) return;
+  // Halve while the patch still fits twice over, so it covers most of the frame.
+  int levels = 0;
+  cv::Size reduced = size;
+  while (levels < static_cast<int>(pyramid.size()) && reduced.width / 2 >= kShakePatch.width &&
+         reduced.height / 2 >= kShakePatch.height) {
+    reduced = cv::Size((reduced.width + 1) / 2, (reduced.height + 1) / 2);
+    ++levels;
+  }
+  shake_levels = levels;
+  shake_roi = cv::Rect((reduced.width - kShakePatch.width) / 2,
+                       (reduced.height - kShakePatch.height) / 2, kShakePatch.width,
+                       kShakePatch.height);
+  cv::createHanningWindow(hanning, kShakePatch, CV_32F);
+}
+
+void MotionDetector::State::ShakePatch(const cv::Mat& image, cv::Mat& out) {
+  const cv::Mat* level = &image;
+  for (int i = 0; i < shake_levels; ++i) {
+    cv::pyrDown(*level, pyramid[i]);
+    level = &pyramid[i];
+  }
+  (*level)(shake_roi).convertTo(out, CV_32F);
+  cv::multiply(out, hanning, out);
 }
 
 cv::Point2d MotionDetector::State::EstimateShift() {
-  if (hanning.empty()) return {};
-  // Half size: a quarter of the FFT work, and shake precision of ~0.1 px is still plenty.
-  cv::pyrDown(gray, small_cur8);
-  small_cur8.convertTo(small_cur, CV_32F);
-  cv::pyrDown(bg, small_bg);
-  double response = 0;
-  const cv::Point2d shift = cv::phaseCorrelate(small_bg, small_cur, hanning, &response);
-  if (response < kMinShakeResponse) return {};
-  return shift * 2.0;
+  if (shake_levels < 0) return {};
+  if (bg_spectrum.empty() || ++frames_since_spectrum >= kSpectrumRefreshFrames) {
+    ShakePatch(bg8, patch);
+    cv::dft(patch, bg_spectrum, cv::DFT_COMPLEX_OUTPUT);
+    frames_since_spectrum = 0;
+  }
+  ShakePatch(gray, patch);
+  cv::dft(patch, cur_spectrum, cv::DFT_COMPLEX_OUTPUT);
+
+  // Normalised cross-power spectrum: its inverse is a peak at the shift of the frame relative
+  // to the background (cur(x) = bg(x - d) puts the peak at +d).
+  cross.create(cur_spectrum.size(), CV_32FC2);
+  for (int y = 0; y < cross.rows; ++y) {
+    const cv::Vec2f* a = cur_spectrum.ptr<cv::Vec2f>(y);
+    const cv::Vec2f* b = bg_spectrum.ptr<cv::Vec2f>(y);
+    cv::Vec2f* c = cross.ptr<cv::Vec2f>(y);
+    for (int x = 0; x < cross.cols; ++x) {
+      const float re = a[x][0] * b[x][0] + a[x][1] * b[x][1];
+      const float im = a[x][1] * b[x][0] - a[x][0] * b[x][1];
+      const float mag = std::sqrt(re * re + im * im) + 1e-6f;
+      c[x] = cv::Vec2f(re / mag, im / mag);
+    }
+  }
+  cv::dft(cross, correlation, cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+
+  cv::Point peak;
+  cv::minMaxLoc(correlation, nullptr, nullptr, nullptr, &peak);
+  // Sub-pixel: centroid of the 3x3 neighbourhood (wrapping, as the correlation is circular).
+  const int w = correlation.cols, h = correlation.rows;
+  double sum = 0, sx = 0, sy = 0;
+  for (int dy = -1; dy <= 1; ++dy) {
+    for (int dx = -1; dx <= 1; ++dx) {
+      const float v = correlation.at<float>((peak.y + dy + h) % h, (peak.x + dx + w) % w);
+      if (v <= 0) continue;
+      sum += v;
+      sx += dx * v;
+      sy += dy * v;
+    }
+  }
+  if (sum < kMinShakeResponse) return {};
+  double px = peak.x + sx / sum, py = peak.y + sy / sum;
+  if (px > w / 2.0) px -= w;
+  if (py > h / 2.0) py -= h;
+  const double scale = static_cast<double>(1 << shake_levels);
+  return {px * scale, py * scale};
+}
+
+void MotionDetector::State::Align(const cv::Point2d& shift) {
+  // aligned(x) = gray(x + shift). getRectSubPix is several times faster than warpAffine here;
+  // it replicates the border, so the strips the shift uncovers are then taken from the
+  // background instead, where they count as unchanged.
+  const cv::Point2f centre(static_cast<float>((size.width - 1) * 0.5 + shift.x),
+                           static_cast<float>((size.height - 1) * 0.5 + shift.y));
+  cv::getRectSubPix(gray, size, centre, aligned);
+  const int bx = std::min(size.width, static_cast<int>(std::ceil(std::abs(shift.x))));
+  const int by = std::min(size.height, static_cast<int>(std::ceil(std::abs(shift.y))));
+  if (bx > 0) {
+    const cv::Rect strip(shift.x > 0 ? size.width - bx : 0, 0, bx, size.height);
+    bg8(strip).copyTo(aligned(strip));
+  }
+  if (by > 0) {
+    const cv::Rect strip(0, shift.y > 0 ? size.height - by : 0, size.width, by);
+    bg8(strip).copyTo(aligned(strip));
+  }
 }
 
 double MotionDetector::State::BrightnessOffset(const cv::Mat& cur) const {
