@@ -22,6 +22,11 @@ constexpr double kMinShakeResponse = 0.05;
 const cv::Size kShakePatch(128, 64);
 // The background's spectrum is recomputed every this many frames (it changes slowly).
 constexpr int kSpectrumRefreshFrames = 8;
+// A region is a ghost (an object that has left, still in the background) when the background
+// has this many times more edge along the region's outline than the frame has.
+constexpr double kGhostEdgeRatio = 2.0;
+// ...and the background's edge there averages at least this (levels), i.e. there is an outline.
+constexpr double kMinGhostEdge = 12.0;
 // Below this changed fraction there is no shake worth estimating.
 constexpr float kShakeCheckFraction = 0.004f;
 // A gap between frames longer than this adapts the background as if it were this long.
@@ -56,7 +61,9 @@ struct MotionDetector::State {
   void Align(const cv::Point2d& shift);
   double BrightnessOffset(const cv::Mat& cur) const;
   int ChangedPixels(const cv::Mat& cur, cv::Mat& mask);
-  void FindRegions(MotionObservation* obs);
+  void FindRegions(const cv::Mat& cur, MotionObservation* obs);
+  bool IsGhost(const cv::Mat& cur, const cv::Rect& box) const;
+  void Absorb(const cv::Mat& cur, const cv::Rect& box, int contour);
   void UpdateBackground(const cv::Mat& cur, int64_t dt_us);
   void UpdateProfile();
   void Advance(bool motion, float fraction, int64_t time_us, MotionObservation* obs);
@@ -77,6 +84,7 @@ struct MotionDetector::State {
   cv::Mat bg_spectrum;   // DFT of the background's patch
   int frames_since_spectrum = 0;
   cv::Mat erode_kernel, dilate_kernel;
+  cv::Mat ghost;  // scratch: the filled contour of a ghost, zero outside Absorb()
 
   // Background: float for slow adaptation, 8-bit copy for differencing.
   cv::Mat bg, bg8;
@@ -218,7 +226,7 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us,
     return;
   }
 
-  FindRegions(obs);
+  FindRegions(*cur, obs);
   UpdateBackground(*cur, dt_us);
   UpdateProfile();
   Advance(!obs->regions.empty(), fraction, time_us, obs);
@@ -246,6 +254,7 @@ void MotionDetector::State::Initialise() {
   valid_count = cv::countNonZero(valid);
 
   InitialiseShake();
+  ghost = cv::Mat::zeros(size, CV_8U);
   erode_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
   const int d = 3 + 2 * opt.dilate_px;  // undoes the erosion, then dilates by dilate_px
   dilate_kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(d, d));
@@ -389,14 +398,15 @@ double MotionDetector::State::BrightnessOffset(const cv::Mat& cur) const {
   return count > 0 ? sum / count : 0;
 }
 
-void MotionDetector::State::FindRegions(MotionObservation* obs) {
+void MotionDetector::State::FindRegions(const cv::Mat& cur, MotionObservation* obs) {
   // Erosion drops speckle and the thin edges a sub-pixel shake leaves; the larger dilation
   // restores the blobs and joins the fragments of one vehicle.
   cv::erode(fg, eroded, erode_kernel);
   cv::dilate(eroded, blobs, dilate_kernel);
   cv::findContours(blobs, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   candidates.clear();
-  for (const auto& contour : contours) {
+  for (int i = 0; i < static_cast<int>(contours.size()); ++i) {
+    const auto& contour = contours[i];
     const double area = cv::contourArea(contour);
     if (area < min_area_px || area <= 0) continue;
     const cv::Rect outer = cv::boundingRect(contour) & cv::Rect(cv::Point(), size);
@@ -404,6 +414,11 @@ void MotionDetector::State::FindRegions(MotionObservation* obs) {
     const cv::Rect inner = cv::boundingRect(changed);  // non-zero pixels of the blob's box
     if (inner.area() == 0) continue;
     const cv::Rect box = inner + outer.tl();
+    if (IsGhost(cur, box)) {
+      Absorb(cur, outer, i);
+      ++stats->ghosts_absorbed;
+      continue;
+    }
     MotionRegion region;
     region.box = cv::Rect2f(static_cast<float>(box.x) / size.width,
                             static_cast<float>(box.y) / size.height,
@@ -417,6 +432,51 @@ void MotionDetector::State::FindRegions(MotionObservation* obs) {
   const size_t n = std::min(candidates.size(), static_cast<size_t>(opt.max_regions));
   obs->regions.reserve(n);
   for (size_t i = 0; i < n; ++i) obs->regions.push_back(candidates[i].second);
+}
+
+bool MotionDetector::State::IsGhost(const cv::Mat& cur, const cv::Rect& box) const {
+  // Compare edges along the changed pixels' outline: a vehicle that is there has its outline in
+  // the frame; one that has left (started up in the background, or parked and gone) has it
+  // only in the background. Central differences tolerate an outline off by a pixel.
+  const int x0 = std::max(1, box.x), x1 = std::min(size.width - 1, box.x + box.width);
+  const int y0 = std::max(1, box.y), y1 = std::min(size.height - 1, box.y + box.height);
+  double edge_frame = 0, edge_bg = 0;
+  int n = 0;
+  for (int y = y0; y < y1; ++y) {
+    const uint8_t* m = fg.ptr<uint8_t>(y);
+    const uint8_t* up = fg.ptr<uint8_t>(y - 1);
+    const uint8_t* down = fg.ptr<uint8_t>(y + 1);
+    const uint8_t *c = cur.ptr<uint8_t>(y), *cu = cur.ptr<uint8_t>(y - 1),
+                  *cd = cur.ptr<uint8_t>(y + 1);
+    const uint8_t *b = bg8.ptr<uint8_t>(y), *bu = bg8.ptr<uint8_t>(y - 1),
+                  *bd = bg8.ptr<uint8_t>(y + 1);
+    for (int x = x0; x < x1; ++x) {
+      if (!m[x] || (m[x - 1] && m[x + 1] && up[x] && down[x])) continue;  // not on the outline
+      edge_frame += std::abs(c[x + 1] - c[x - 1]) + std::abs(cd[x] - cu[x]);
+      edge_bg += std::abs(b[x + 1] - b[x - 1]) + std::abs(bd[x] - bu[x]);
+      ++n;
+    }
+  }
+  if (n < 8) return false;
+  return edge_bg > kGhostEdgeRatio * edge_frame && edge_bg / n >= kMinGhostEdge;
+}
+
+void MotionDetector::State::Absorb(const cv::Mat& cur, const cv::Rect& box, int contour) {
+  // The frame is the truth under a ghost: copy it into the background, and keep the blob out
+  // of the slow foreground update below. Only inside this contour: the box may overlap others.
+  cv::drawContours(ghost, contours, contour, cv::Scalar(255), cv::FILLED);
+  cv::Mat blob = ghost(box);
+  cur(box).copyTo(bg8(box), blob);
+  for (int y = 0; y < box.height; ++y) {
+    const uint8_t* m = blob.ptr<uint8_t>(y);
+    const uint8_t* c = cur.ptr<uint8_t>(box.y + y) + box.x;
+    float* b = bg.ptr<float>(box.y + y) + box.x;
+    for (int x = 0; x < box.width; ++x) {
+      if (m[x]) b[x] = c[x];
+    }
+  }
+  blobs(box).setTo(0, blob);
+  blob.setTo(0);
 }
 
 void MotionDetector::State::UpdateBackground(const cv::Mat& cur, int64_t dt_us) {

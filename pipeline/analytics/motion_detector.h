@@ -52,6 +52,7 @@ struct MotionStats {
   uint64_t global_changes = 0;     // frames suppressed as global changes
   uint64_t shake_compensated = 0;  // frames aligned to the background before differencing
   uint64_t night_frames = 0;       // frames analysed with the night profile
+  uint64_t ghosts_absorbed = 0;    // regions of departed objects copied into the background
 };
 
 class MotionDetector {

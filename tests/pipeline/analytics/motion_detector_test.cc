@@ -267,6 +267,29 @@ TEST(MotionDetectorTest, StoppedVehicleStaysDetectedForSeconds) {
   EXPECT_TRUE(Overlaps(o.regions.front(), vehicle, {kWidth, kHeight}));
 }
 
+TEST(MotionDetectorTest, VehiclePresentAtStartLeavesNoGhost) {
+  Scene scene;
+  auto detector = MakeDetector();
+  const cv::Rect parked(100, 100, 30, 15);
+  int index = 0;
+  int ghost_frames = 0;
+  MotionObservation o;
+  for (int x = parked.x; x <= kWidth; ++index) {  // seeded with the vehicle, then it drives off
+    cv::Mat frame = scene.Frame(index);
+    DrawVehicle(frame, x, parked.y);
+    o = detector->Process(frame, TimeOf(index));
+    if (x > parked.x + 60) {
+      for (const MotionRegion& r : o.regions) ghost_frames += Overlaps(r, parked, frame.size());
+    }
+    if (index >= 10) x += 4;
+  }
+  for (int i = 0; i < 30; ++i, ++index) o = detector->Process(scene.Frame(index), TimeOf(index));
+  EXPECT_EQ(ghost_frames, 0);
+  EXPECT_FALSE(o.active);
+  EXPECT_TRUE(o.regions.empty());
+  EXPECT_GE(detector->stats().ghosts_absorbed, 1u);
+}
+
 TEST(MotionDetectorTest, DarkSceneUsesNightProfileAndIgnoresDimGlare) {
   Scene scene(5, 40);
   auto detector = MakeDetector();
