@@ -1,0 +1,35 @@
+#include "tools/camsim/camera_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace skynet::camsim {
+namespace {
+
+TEST(CameraSpecTest, ParsesCliFormWithSizeAndRate) {
+  CameraSpec defaults;
+  auto a = ParseCameraFlag("cam7:static", defaults);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->name, "cam7");
+  EXPECT_EQ(a->scene, "static");
+  EXPECT_EQ(a->width, 640);
+  auto b = ParseCameraFlag("north:traffic:1280x720@25", defaults);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->width, 1280);
+  EXPECT_EQ(b->height, 720);
+  EXPECT_EQ(b->fps, 25);
+  auto c = ParseCameraFlag("n:traffic:320x240", defaults);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->fps, 15);
+}
+
+TEST(CameraSpecTest, RejectsMalformedCliFormQuotingIt) {
+  for (const char* bad : {"cam1", "cam1:rain", "cam1:traffic:640", "cam1:traffic:640x360@",
+                          "cam/1:traffic", ":traffic", "cam1:traffic:641x360"}) {
+    auto r = ParseCameraFlag(bad, CameraSpec{});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace skynet::camsim

@@ -1,0 +1,145 @@
+// Runs the skynet-camsim binary as a user would: spawn, wait for "ready", stream, SIGTERM.
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/tools/camsim/rtsp_probe.h"
+
+extern char** environ;
+
+namespace skynet::camsim {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A child process whose stdout is read line by line.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    args.insert(args.begin(), SKYNET_CAMSIM_BIN);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+  }
+
+  // Next stdout line, or nullopt on EOF/deadline.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[512];
+      ssize_t n = read(out_, chunk, sizeof chunk);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  // Exit code after `sig`, or -1 if it did not exit normally within the timeout.
+  int SignalAndWait(int sig, std::chrono::milliseconds timeout) {
+    kill(pid_, sig);
+    return Wait(timeout);
+  }
+  int Wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      poll(nullptr, 0, 20);  // waitpid has no timeout
+    }
+    return -1;
+  }
+  bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffer_;
+};
+
+TEST(CamsimCliTest, PrintsUrlsThenReadyServesAndExitsZeroOnSigterm) {
+  Child child({"--port", "0", "--loop-seconds", "2", "--camera", "north:traffic:320x240@10",
+               "--static", "1", "--log-level", "warn"});
+  ASSERT_TRUE(child.started());
+  std::vector<std::string> urls;
+  bool ready = false;
+  while (auto line = child.ReadLine(60s)) {
+    if (*line == "ready") {
+      ready = true;
+      break;
+    }
+    urls.push_back(*line);
+  }
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(urls.size(), 2u);
+  EXPECT_EQ(urls[0].rfind("rtsp://127.0.0.1:", 0), 0u) << urls[0];
+  EXPECT_NE(urls[0].find("/north"), std::string::npos);
+  EXPECT_NE(urls[1].find("/static1"), std::string::npos);
+
+  testing::RtspProbe probe(urls[0]);
+  ASSERT_TRUE(probe.WaitForFrames(10)) << probe.error();
+  EXPECT_EQ(probe.width(), 320);
+  probe.Close();
+  EXPECT_EQ(child.SignalAndWait(SIGTERM, 15s), 0);
+}
+
+TEST(CamsimCliTest, SigintWhileClientConnectedExitsZero) {
+  Child child({"--port", "0", "--loop-seconds", "1", "--traffic", "1", "--log-level", "warn"});
+  auto url = child.ReadLine(60s);
+  ASSERT_TRUE(url);
+  ASSERT_EQ(child.ReadLine(60s).value_or(""), "ready");
+  testing::RtspProbe probe(*url);
+  ASSERT_TRUE(probe.WaitForFrames(5)) << probe.error();
+  EXPECT_EQ(child.SignalAndWait(SIGINT, 15s), 0);
+}
+
+TEST(CamsimCliTest, BadArgumentsExitTwoNamingTheArgument) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--camera", "cam1:rain"}, {"--port", "http"}, {"--codec", "vp9",
+        "--traffic", "1"}, {}, {"--size", "big", "--traffic", "1"}}) {
+    Child child(args);
+    ASSERT_TRUE(child.started());
+    EXPECT_EQ(child.Wait(10s), 2) << (args.empty() ? "(no args)" : args[0]);
+  }
+}
+
+}  // namespace
+}  // namespace skynet::camsim

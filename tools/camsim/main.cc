@@ -1,0 +1,122 @@
+// skynet-camsim: serves simulated RTSP cameras until SIGINT/SIGTERM.
+//
+// stdout carries only one URL line per camera and then "ready" (tests and scripts wait for
+// it); logs go to stderr. Exit codes: 0 after a signal, 2 for bad arguments, 1 otherwise.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "pipeline/core/logging.h"
+#include "tools/camsim/camsim.h"
+
+namespace {
+
+int BadArgument(const std::string& message) {
+  std::cerr << "skynet-camsim: " << message << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so only sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  using skynet::camsim::CameraSpec;
+  CLI::App app{"skynet-camsim: simulated RTSP traffic cameras"};
+  skynet::camsim::ServerOptions options;
+  options.port = 8554;
+  CameraSpec defaults;
+  std::vector<std::string> camera_flags, files;
+  int traffic = 0, still = 0;
+  std::string size = "640x360", log_level = "info";
+  bool vary_seed = false;
+  app.add_option("--port", options.port, "RTSP port; 0 picks a free one")->capture_default_str();
+  app.add_option("--address", options.address, "listen address")->capture_default_str();
+  app.add_option("--camera", camera_flags, "NAME:SCENE[:WxH[@FPS]], SCENE traffic|static (repeatable)");
+  app.add_option("--traffic", traffic, "add traffic cameras cam1..camN")->check(CLI::Range(0, 1000));
+  app.add_option("--static", still, "add static cameras static1..staticM")->check(CLI::Range(0, 1000));
+  app.add_option("--file", files, "add a camera looping this video file (file1, file2, ...)");
+  app.add_option("--size", size, "default WxH")->capture_default_str();
+  app.add_option("--fps", defaults.fps, "default frame rate")->capture_default_str();
+  app.add_option("--bitrate", defaults.bitrate_kbps, "encoder bitrate in kbit/s")->capture_default_str();
+  app.add_option("--codec", defaults.codec, "h264 | h265")->capture_default_str();
+  app.add_option("--loop-seconds", defaults.loop_seconds, "length of the encoded loop")
+      ->capture_default_str();
+  app.add_option("--seed", defaults.seed, "scene seed")->capture_default_str();
+  app.add_flag("--vary-seed", vary_seed,
+               "give --traffic camera i the seed SEED+i-1 (default: all share one loop)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return BadArgument(e.what());
+  }
+
+  if (!skynet::SetLogLevel(log_level)) return BadArgument("--log-level: unknown level '" + log_level + "'");
+  skynet::InitLogging(log_level);
+  if (auto st = skynet::camsim::ParseSize(size, &defaults.width, &defaults.height); !st.ok()) {
+    return BadArgument("--size: " + st.message());
+  }
+  for (const std::string& flag : camera_flags) {
+    auto spec = skynet::camsim::ParseCameraFlag(flag, defaults);
+    if (!spec) return BadArgument(spec.status().message());
+    options.cameras.push_back(*spec);
+  }
+  for (int i = 1; i <= traffic; ++i) {
+    CameraSpec c = defaults;
+    c.name = "cam" + std::to_string(i);
+    if (vary_seed) c.seed = defaults.seed + static_cast<uint32_t>(i - 1);
+    options.cameras.push_back(c);
+  }
+  for (int i = 1; i <= still; ++i) {
+    CameraSpec c = defaults;
+    c.name = "static" + std::to_string(i);
+    c.scene = "static";
+    options.cameras.push_back(c);
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    CameraSpec c = defaults;
+    c.name = "file" + std::to_string(i + 1);
+    c.scene = "file";
+    c.file = files[i];
+    options.cameras.push_back(c);
+  }
+  if (options.cameras.empty()) {
+    return BadArgument("no cameras: give --camera, --traffic, --static or --file");
+  }
+  for (const CameraSpec& c : options.cameras) {
+    if (auto st = skynet::camsim::ValidateCameraSpec(c); !st.ok()) {
+      return BadArgument("--" + std::string(c.scene == "file" ? "file" : "camera") + " " +
+                         st.message());
+    }
+  }
+
+  auto server = skynet::camsim::Server::Create(options);
+  if (!server) {
+    std::cerr << "skynet-camsim: " << server.status().ToString() << "\n";
+    return server.status().code() == skynet::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (auto st = (*server)->Start(); !st.ok()) {
+    std::cerr << "skynet-camsim: " << st.ToString() << "\n";
+    return 1;
+  }
+  for (const CameraSpec& c : options.cameras) std::cout << (*server)->Url(c.name) << "\n";
+  std::cout << "ready" << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  skynet::GetLogger("camsim")->info("signal {}: stopping", sig);
+  (*server)->Stop();
+  return 0;
+}
