@@ -1,0 +1,321 @@
+#include "pipeline/ingest/camera_session.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <gst/gst.h>
+
+#include "pipeline/core/logging.h"
+#include "pipeline/ingest/backoff.h"
+#include "pipeline/ingest/ingest_pipeline.h"
+#include "pipeline/ingest/redactor.h"
+
+namespace skynet::ingest {
+namespace {
+
+constexpr int kPollMs = 100;
+constexpr int kTeardownDeadlineMs = 3000;
+// A connection that stayed online this long resets the backoff to its initial delay.
+constexpr int64_t kBackoffResetOnlineUs = 30'000'000;
+
+bool HasFactory(const char* name) {
+  GstElementFactory* f = gst_element_factory_find(name);  // transfer full
+  if (!f) return false;
+  gst_object_unref(f);
+  return true;
+}
+
+}  // namespace
+
+Status InitGStreamer() {
+  static std::once_flag once;
+  static Status status;
+  std::call_once(once, [] {
+    GError* err = nullptr;
+    if (!gst_init_check(nullptr, nullptr, &err)) {
+      status = Status::Internal(std::string("gst_init failed: ") + (err ? err->message : "?"));
+      if (err) g_error_free(err);
+    }
+  });
+  return status;
+}
+
+struct CameraSession::Impl {
+  SourceOptions options;
+  Callbacks callbacks;
+  Clock* clock;
+  Redactor redactor;
+  bool is_file;
+  std::shared_ptr<spdlog::logger> log = GetLogger("ingest");
+  std::shared_ptr<SessionCounters> counters = std::make_shared<SessionCounters>();
+
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;  // guarded by mu
+  bool started = false;   // Start/Stop caller only
+
+  std::atomic<SessionState> state{SessionState::kConnecting};
+  std::atomic<StateReason> reason{StateReason::kStarted};
+  std::atomic<uint64_t> reconnects{0};
+  std::atomic<uint64_t> stalls{0};
+  std::atomic<int64_t> online_since_us{0};
+
+  Impl(SourceOptions o, Callbacks cb, Clock* c)
+      : options(std::move(o)),
+        callbacks(std::move(cb)),
+        clock(c),
+        redactor(options.url, options.password),
+        is_file(options.url.rfind("file://", 0) == 0) {}
+
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu);
+    return stopping;
+  }
+
+  // Sleeps `ms` on the session Clock; false if Stop() interrupted it.
+  bool SleepUnlessStopped(int64_t ms) {
+    const int64_t deadline = clock->NowMonotonicUs() + ms * 1000;
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      const int64_t left_us = deadline - clock->NowMonotonicUs();
+      if (left_us <= 0) return true;
+      cv.wait_for(lock, std::chrono::microseconds(std::min<int64_t>(left_us, 50'000)));
+    }
+    return false;
+  }
+
+  void Emit(SessionState s, StateReason r, std::string detail, int64_t retry_in_ms = 0) {
+    state.store(s);
+    reason.store(r);
+    online_since_us.store(s == SessionState::kOnline ? clock->NowMonotonicUs() : 0);
+    StateChange change;
+    change.state = s;
+    change.reason = r;
+    change.detail = redactor(std::move(detail));
+    {
+      std::lock_guard<std::mutex> lock(counters->mu);
+      change.codec = counters->codec;
+    }
+    change.width = counters->width.load();
+    change.height = counters->height.load();
+    change.retry_in_ms = retry_in_ms;
+    if (s == SessionState::kOnline) {
+      log->info("[cam {}] online: {} {}x{}", options.camera_id, change.codec, change.width,
+                change.height);
+    } else {
+      log->info("[cam {}] {} ({}){}{}", options.camera_id, SessionStateName(s), StateReasonName(r),
+                change.detail.empty() ? "" : ": ", change.detail);
+    }
+    if (!callbacks.on_state) return;
+    try {
+      callbacks.on_state(change);
+    } catch (...) {
+      counters->callback_exceptions.fetch_add(1);
+    }
+  }
+
+  struct Outcome {
+    StateReason reason = StateReason::kError;
+    std::string detail;
+    bool stopped = false;   // Stop() was called
+    bool finished = false;  // a file without loop ended
+    bool stalled = false;
+    bool was_online = false;
+    int64_t online_us = 0;
+  };
+
+  // Plays one pipeline until it fails, ends or Stop() is called.
+  Outcome RunPipeline(IngestPipeline& pipeline) {
+    Outcome out;
+    pipeline.Play();
+    const int64_t start_us = clock->NowMonotonicUs();
+    int64_t online_at_us = 0;
+    auto finish = [&](Outcome o) {
+      o.was_online = online_at_us != 0;
+      o.online_us = online_at_us ? clock->NowMonotonicUs() - online_at_us : 0;
+      return o;
+    };
+    while (true) {
+      if (Stopping()) return finish({StateReason::kStopped, "", true});
+      PipelineEvent ev = pipeline.Poll(kPollMs);
+      switch (ev.kind) {
+        case PipelineEvent::Kind::kFirstFrame:
+          if (!online_at_us) {
+            online_at_us = clock->NowMonotonicUs();
+            Emit(SessionState::kOnline, StateReason::kConnected, "");
+          }
+          break;
+        case PipelineEvent::Kind::kError:
+          return finish({ev.reason, ev.detail});
+        case PipelineEvent::Kind::kEndOfStream:
+          if (is_file && options.file_loop) {
+            if (pipeline.Rewind()) {
+              log->debug("[cam {}] end of file, looping", options.camera_id);
+              break;
+            }
+            return finish({StateReason::kError, "cannot seek to the start of the file"});
+          }
+          if (is_file) {
+            Outcome o{StateReason::kEndOfStream, "end of file"};
+            o.finished = true;
+            return finish(o);
+          }
+          return finish({StateReason::kEndOfStream, "the camera ended the stream"});
+        case PipelineEvent::Kind::kNone:
+          break;
+      }
+      const int64_t now = clock->NowMonotonicUs();
+      if (!online_at_us && now - start_us > int64_t(options.connect_timeout_ms) * 1000) {
+        return finish({StateReason::kTimeout,
+                       "no frame within " + std::to_string(options.connect_timeout_ms) + " ms"});
+      }
+      if (online_at_us && now - pipeline.last_progress_us() > int64_t(options.stall_timeout_ms) * 1000) {
+        Outcome o{StateReason::kStall,
+                  "no frame for " + std::to_string(options.stall_timeout_ms) + " ms"};
+        o.stalled = true;
+        return finish(o);
+      }
+    }
+  }
+
+  void Run() noexcept {
+    Backoff backoff(options.backoff_initial_ms, options.backoff_max_ms, std::random_device{}());
+    StateReason connect_reason = StateReason::kStarted;
+    std::string connect_detail;
+    bool first = true;
+    while (!Stopping()) {
+      if (!first) reconnects.fetch_add(1);
+      first = false;
+      Emit(SessionState::kConnecting, connect_reason, connect_detail);
+      Outcome out;
+      try {
+        auto built = IngestPipeline::Build(
+            options, redactor, callbacks.on_frame, counters, clock);
+        if (!built) {
+          out = {StateReason::kError, built.status().message()};
+        } else {
+          out = RunPipeline(**built);
+          (*built)->TearDown(kTeardownDeadlineMs);
+        }
+      } catch (const std::exception& e) {
+        out = {StateReason::kError, e.what()};
+      }
+      if (out.stopped || Stopping()) break;
+      if (out.finished) {
+        Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
+        if (callbacks.on_eos_offline) {
+          try {
+            callbacks.on_eos_offline();
+          } catch (...) {
+          }
+        }
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return stopping; });
+        break;
+      }
+      if (out.stalled) {
+        stalls.fetch_add(1);
+        Emit(SessionState::kStalled, StateReason::kStall, out.detail);
+      } else if (out.reason == StateReason::kEndOfStream) {
+        Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
+      }
+      if (out.online_us >= kBackoffResetOnlineUs) backoff.Reset();
+      const int64_t delay_ms = backoff.NextDelayMs();
+      Emit(SessionState::kWaiting, out.reason, out.detail, delay_ms);
+      if (!SleepUnlessStopped(delay_ms)) break;
+      connect_reason = out.reason;
+      connect_detail = "retry " + std::to_string(backoff.failures());
+    }
+    Emit(SessionState::kStopped, StateReason::kStopped, "");
+  }
+};
+
+CameraSession::CameraSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+CameraSession::~CameraSession() { Stop(); }
+
+Result<std::unique_ptr<CameraSession>> CameraSession::Create(SourceOptions options,
+                                                             Callbacks callbacks, Clock* clock) {
+  SKYNET_RETURN_IF_ERROR(InitGStreamer());
+  if (options.camera_id.empty()) return Status::InvalidArgument("camera_id: must not be empty");
+  const Redactor redactor(options.url, options.password);
+  const std::string& url = options.url;
+  const bool rtsp = url.rfind("rtsp://", 0) == 0 || url.rfind("rtsps://", 0) == 0;
+  const bool file = url.rfind("file://", 0) == 0;
+  if (!rtsp && !file) {
+    return Status::InvalidArgument("url: must be rtsp://, rtsps:// or file:// (got '" +
+                                   redactor(url) + "')");
+  }
+  if (options.detect_width < 2) return Status::InvalidArgument("detect_width: must be >= 2");
+  if (options.connect_timeout_ms <= 0 || options.stall_timeout_ms <= 0) {
+    return Status::InvalidArgument("connect_timeout_ms, stall_timeout_ms: must be > 0");
+  }
+  if (options.backoff_initial_ms <= 0 || options.backoff_max_ms < options.backoff_initial_ms) {
+    return Status::InvalidArgument("backoff: need 0 < backoff_initial_ms <= backoff_max_ms");
+  }
+  if (!clock) return Status::InvalidArgument("clock: must not be null");
+  std::vector<const char*> needed = {"videoscale", "videoconvert", "capsfilter", "appsink",
+                                     "avdec_h264", "avdec_h265"};
+  if (options.analytics_fps > 0) needed.push_back("videorate");
+  if (rtsp) {
+    for (const char* e : {"rtspsrc", "rtph264depay", "rtph265depay", "h264parse", "h265parse"}) {
+      needed.push_back(e);
+    }
+  } else {
+    needed.push_back("filesrc");
+    needed.push_back("parsebin");
+  }
+  for (const char* e : needed) {
+    if (!HasFactory(e)) {
+      return Status::Internal(std::string("gstreamer element '") + e + "' not found (plugin missing)");
+    }
+  }
+  return std::unique_ptr<CameraSession>(new CameraSession(
+      std::make_unique<Impl>(std::move(options), std::move(callbacks), clock)));
+}
+
+void CameraSession::Start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  impl_->log->info("[cam {}] starting {}", impl_->options.camera_id, impl_->redactor.url());
+  impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
+}
+
+void CameraSession::Stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
+}
+
+SessionState CameraSession::state() const { return impl_->state.load(); }
+const SourceOptions& CameraSession::options() const { return impl_->options; }
+
+SessionStats CameraSession::stats() const {
+  SessionStats s;
+  s.state = impl_->state.load();
+  s.reason = impl_->reason.load();
+  s.frames_in = impl_->counters->frames_in.load();
+  s.frames_delivered = impl_->counters->frames_delivered.load();
+  s.bytes_in = impl_->counters->bytes_in.load();
+  s.reconnects = impl_->reconnects.load();
+  s.stalls = impl_->stalls.load();
+  {
+    std::lock_guard<std::mutex> lock(impl_->counters->mu);
+    s.codec = impl_->counters->codec;
+  }
+  s.width = impl_->counters->width.load();
+  s.height = impl_->counters->height.load();
+  s.online_since_us = impl_->online_since_us.load();
+  s.rtcp_sync = impl_->counters->rtcp_sync.load();
+  return s;
+}
+
+}  // namespace skynet::ingest

@@ -1,0 +1,96 @@
+// IngestPipeline: one GStreamer pipeline for one connection attempt of a CameraSession.
+//
+// Private to skynet_ingest; its .cc is the only code that includes GStreamer. Built, played, polled and
+// torn down by the session thread; its GStreamer callbacks run on streaming threads and only
+// count, map times and hand frames to the FrameSink. The callback state (Context) is shared
+// with GStreamer through destroy-notified references, so it outlives any late callback even if
+// a teardown is abandoned to the reaper.
+//
+//   rtsp:  rtspsrc ! rtpH26Xdepay ! h26Xparse ! avdec_h26X ! TAIL       (chosen in pad-added)
+//   file:  filesrc ! parsebin ! avdec_h26X ! TAIL                       (chosen in pad-added)
+//   TAIL:  [videorate drop-only ! video/x-raw,framerate=F] ! videoscale !
+//          video/x-raw,width=W,height=H ! videoconvert ! video/x-raw,format=GRAY8|BGR ! appsink
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "pipeline/core/clock.h"
+#include "pipeline/core/frame.h"
+#include "pipeline/core/status.h"
+#include "pipeline/ingest/redactor.h"
+#include "pipeline/ingest/session_state.h"
+#include "pipeline/ingest/source_options.h"
+
+typedef struct _GError GError;
+
+namespace skynet::ingest {
+
+// Counters of one session, shared by its successive pipelines.
+struct SessionCounters {
+  std::atomic<uint64_t> frames_in{0};
+  std::atomic<uint64_t> frames_delivered{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> callback_exceptions{0};
+  std::atomic<uint64_t> warnings{0};
+  std::atomic<bool> rtcp_sync{false};  // current pipeline maps times through RTCP SRs
+  std::atomic<int> width{0};
+  std::atomic<int> height{0};
+  std::mutex mu;
+  std::string codec;  // guarded by mu
+};
+
+// What the bus said, already classified and redacted.
+struct PipelineEvent {
+  enum class Kind { kNone, kFirstFrame, kError, kEndOfStream };
+  Kind kind = Kind::kNone;
+  StateReason reason = StateReason::kError;
+  std::string detail;
+};
+
+class IngestPipeline {
+ public:
+  using FrameSink = std::function<void(Frame&&)>;
+
+  // Builds (does not start) the pipeline. Internal if an element cannot be made.
+  static Result<std::unique_ptr<IngestPipeline>> Build(const SourceOptions& options,
+                                                       const Redactor& redactor, FrameSink sink,
+                                                       std::shared_ptr<SessionCounters> counters,
+                                                       Clock* clock);
+  ~IngestPipeline();  // TearDown(3000) if not done yet
+
+  // Sets PLAYING. Errors come later through Poll().
+  void Play();
+  // Waits up to `timeout_ms` for the next bus message that matters.
+  PipelineEvent Poll(int timeout_ms);
+  // File loop: seeks back to the start (stream times keep increasing). False if refused.
+  bool Rewind();
+  // Monotonic time (Clock) of the last decoded frame or delivery; the start time before that.
+  int64_t last_progress_us() const;
+  uint64_t frames_decoded() const;
+  // Stops delivering frames, sets NULL on a helper thread and waits up to `deadline_ms`; a
+  // pipeline that does not get there in time is left to the reaper. Idempotent.
+  void TearDown(int deadline_ms);
+
+  struct Context;
+
+ private:
+  IngestPipeline() = default;
+  std::shared_ptr<Context> ctx_;
+  void* pipeline_ = nullptr;  // GstElement*, transfer full (ref-sunk)
+  void* bus_ = nullptr;       // GstBus*, transfer full
+};
+
+// Maps a GStreamer error to a reason. `rtsp` selects rtspsrc's conventions.
+StateReason ClassifyGstError(const GError* error, std::string_view debug, bool rtsp);
+
+// After rtspsrc's "Failed to connect": tries a TCP connect to the URL's host and port (at most
+// `timeout_ms`) to tell refused / timeout / unresolvable apart. Fills `detail`.
+StateReason DiagnoseConnect(const std::string& url, int timeout_ms, std::string* detail);
+
+}  // namespace skynet::ingest

@@ -1,0 +1,68 @@
+// Camera session states, the reasons for changes, and per-session counters.
+//
+// StateReason mirrors skynet.v1.StatusReason (proto/skynet/v1/events.proto) without depending
+// on protobuf; the daemon maps one onto the other.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace skynet::ingest {
+
+enum class SessionState {
+  kConnecting,  // pipeline built and starting; no frame yet
+  kOnline,      // decoded frames are flowing
+  kStalled,     // was online, no frame for stall_timeout_ms (followed by kWaiting)
+  kWaiting,     // offline, waiting for the next reconnect attempt (StateChange::retry_in_ms)
+  kOffline,     // offline; final for a file without loop, else followed by kWaiting
+  kStopped,     // Stop() was called; no more callbacks
+};
+
+enum class StateReason {
+  kStarted,           // first connect after Start()
+  kConnected,         // frames are flowing
+  kRefused,           // TCP connection refused
+  kNotFound,          // RTSP 404 or missing file
+  kAuthFailed,        // RTSP 401
+  kTimeout,           // no answer / no frame within connect_timeout_ms
+  kStall,             // no frame for stall_timeout_ms
+  kEndOfStream,       // the camera closed the stream, or a file ended
+  kDecodeError,
+  kUnsupportedCodec,  // not H.264/H.265 (or an unknown container)
+  kStopped,           // Stop()
+  kError,             // anything else; see StateChange::detail
+};
+
+const char* SessionStateName(SessionState s);  // "connecting", "online", ...
+const char* StateReasonName(StateReason r);    // "started", "refused", ...
+
+// Handed to Callbacks::on_state for every transition.
+struct StateChange {
+  SessionState state = SessionState::kConnecting;
+  StateReason reason = StateReason::kStarted;
+  std::string detail;      // human readable; credentials already redacted
+  std::string codec;       // "h264" / "h265" once known
+  int width = 0;           // decoded (source) size once known
+  int height = 0;
+  int64_t retry_in_ms = 0;  // kWaiting: delay before the next attempt
+};
+
+// A snapshot of one session's counters (cumulative since Create()).
+struct SessionStats {
+  SessionState state = SessionState::kConnecting;
+  StateReason reason = StateReason::kStarted;
+  uint64_t frames_in = 0;         // decoded frames (before rate limiting)
+  uint64_t frames_delivered = 0;  // frames handed to on_frame
+  uint64_t bytes_in = 0;          // compressed bytes into the decoder
+  uint64_t reconnects = 0;        // pipeline rebuilds after the first
+  uint64_t stalls = 0;
+  std::string codec;
+  int width = 0;  // decoded size
+  int height = 0;
+  int64_t online_since_us = 0;  // monotonic time of the current online period; 0 if not online
+  // RTSP: capture times of the current connection come from RTCP sender reports (camera clock)
+  // rather than arrival time.
+  bool rtcp_sync = false;
+};
+
+}  // namespace skynet::ingest

@@ -1,0 +1,50 @@
+// SourceOptions: how one camera (or file) is ingested. Plain data, copied into the session.
+//
+//   SourceOptions o;
+//   o.camera_id = "north-gate";
+//   o.url = "rtsp://10.0.0.5:554/stream1";   // or rtsps://, or file:///path/video.mp4
+#pragma once
+
+#include <string>
+
+namespace skynet::ingest {
+
+struct SourceOptions {
+  // Identifies the camera in logs ("[cam <id>]") and events. Required.
+  std::string camera_id;
+  // rtsp://, rtsps:// or file:// URL. Credentials in the URL (rtsp://user:pw@host/...) work
+  // but are never logged.
+  std::string url;
+  // Handed to rtspsrc user-id / user-pw when non-empty (take precedence over URL credentials).
+  std::string username;
+  std::string password;
+
+  // Frames per second handed to analytics (drop-only: never duplicates). <= 0: no limit.
+  double analytics_fps = 5;
+  // Width of the frames handed to analytics; the height keeps the aspect ratio. Both are
+  // rounded to even numbers.
+  int detect_width = 320;
+  // false: GRAY8 (CV_8UC1); true: BGR (CV_8UC3).
+  bool color = false;
+
+  // RTSP: interleaved RTP over the TCP control connection (true) or RTP over UDP (false).
+  bool rtsp_tcp = true;
+  // RTSP jitter buffer latency.
+  int latency_ms = 200;
+
+  // file://: paced like a live camera (true) or as fast as possible (false). In fast mode
+  // every decoded frame is delivered (no appsink drop; analytics_fps still applies if > 0).
+  bool file_realtime = true;
+  // file://: start again from the beginning at end of file.
+  bool file_loop = true;
+
+  // No first frame within this time after starting the pipeline: kTimeout.
+  int connect_timeout_ms = 10000;
+  // Online, then no frame for this long: kStalled, tear down and reconnect.
+  int stall_timeout_ms = 5000;
+  // Reconnect delay: full jitter over initial * 2^n, capped at max.
+  int backoff_initial_ms = 1000;
+  int backoff_max_ms = 60000;
+};
+
+}  // namespace skynet::ingest
