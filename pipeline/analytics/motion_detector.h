@@ -2,10 +2,11 @@
 // motion intervals (started, updated, ended).
 //
 // One detector per camera, called from the analytics worker the camera is pinned to: not
-// thread-safe, no locks. It keeps a running background (which follows slow light changes, and
-// learns a stopped vehicle only slowly), compensates small camera shake, suppresses frame-wide
-// changes, and picks a day or night profile from the scene brightness. Process() never throws
-// and never logs; it counts into stats().
+// thread-safe, no locks. It keeps a running background (which follows slow light changes,
+// learns a stopped vehicle only slowly, and drops at once the "ghost" of a vehicle that has
+// left), compensates small camera shake, suppresses frame-wide changes, and picks a day or
+// night profile from the scene brightness. Process() never throws and never logs; it counts
+// into stats(). About 0.3-0.5 ms CPU per 320x180 frame (skynet-bench-motion).
 //
 //   auto detector = MotionDetector::Create(options);   // Result<unique_ptr<MotionDetector>>
 //   MotionObservation o = (*detector)->Process(frame.image, frame.capture_time_us);

@@ -35,7 +35,8 @@ struct MotionOptions {
   // follows lighting faster, longer keeps a slowly moving queue visible.
   int background_adapt_ms = 5000;
   // Time constant (ms) for pixels under a motion region: a vehicle that stops is learned into
-  // the background over roughly three times this.
+  // the background over roughly this to twice this. (A vehicle that leaves is dropped from the
+  // background at once: its outline is in the background but not in the frame.)
   int foreground_adapt_ms = 60000;
   // Largest frame-wide brightness change per frame (levels, robust median over the frame) that
   // the background follows at once (auto-exposure, clouds). Larger jumps are global changes.

@@ -309,6 +309,28 @@ TEST(MotionDetectorTest, DarkSceneUsesNightProfileAndIgnoresDimGlare) {
   EXPECT_GT(detector->stats().night_frames, 0u);
 }
 
+// Fog: a flat scene and a vehicle only 20 levels off it. Auto-contrast lowers the threshold in
+// proportion to the scene's contrast, so the vehicle is found; without it, it is not.
+int StartsInFog(bool auto_contrast) {
+  Scene scene(100, 130);
+  MotionOptions options;
+  options.auto_contrast = auto_contrast;
+  auto detector = MakeDetector(options);
+  int started = 0;
+  for (int i = 0, x = -30; x <= kWidth; ++i, x += 4) {
+    cv::Mat frame = scene.Frame(i);
+    cv::Mat vehicle = frame(cv::Rect(x, 100, 30, 15) & cv::Rect(0, 0, kWidth, kHeight));
+    if (!vehicle.empty()) vehicle += cv::Scalar(20);
+    started += detector->Process(frame, TimeOf(i)).event == MotionEventType::kStarted;
+  }
+  return started;
+}
+
+TEST(MotionDetectorTest, AutoContrastFindsFaintVehicleInFog) {
+  EXPECT_EQ(StartsInFog(/*auto_contrast=*/true), 1);
+  EXPECT_EQ(StartsInFog(/*auto_contrast=*/false), 0);
+}
+
 TEST(MotionDetectorTest, ColourFramesAreAnalysed) {
   Scene scene;
   auto detector = MakeDetector();
