@@ -84,9 +84,6 @@ struct Range {
 };
 constexpr Range kHeartbeatMs{10, 60'000};
 constexpr Range kWorkers{0, 256};
-constexpr Range kThreshold{1, 254};
-constexpr Range kStartFrames{1, 1000};
-constexpr Range kMotionMs{0, 3'600'000};
 constexpr Range kDetectWidth{64, 1920};
 
 std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, r.hi); }
@@ -289,15 +286,16 @@ class Parser {
   Handler Bool(bool* out) {
     return [this, out](const YAML::Node& n, const std::string& f) { return ReadBool(n, f, out); };
   }
-  Handler Int(int* out, Range range) {
+  // An int in `range`; without one, any int (another check follows).
+  Handler Int(int* out, Range range = {INT32_MIN, INT32_MAX}) {
     return [this, out, range](const YAML::Node& n, const std::string& f) {
       return ReadInt(n, f, range.lo, range.hi, out);
     };
   }
-  Handler Double(double* out, std::function<std::string(double)> check) {
+  Handler Double(double* out, std::function<std::string(double)> check = {}) {
     return [this, out, check](const YAML::Node& n, const std::string& f) -> Status {
       SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, out));
-      return Check(n, f, check(*out));
+      return check ? Check(n, f, check(*out)) : Status::Ok();
     };
   }
 
@@ -426,18 +424,49 @@ class Parser {
     return Status::Ok();
   }
 
+  // Reads the keys of `motion:` (types and mask shapes here, with their places), then lets
+  // analytics::ValidateMotionOptions() judge the values, so that the config accepts exactly what
+  // the detector accepts. Its error names a field; the error points at that key if given.
   Status ParseMotion(const YAML::Node& node, const std::string& field,
                      analytics::MotionOptions* motion) {
+    analytics::MotionOptions& m = *motion;
     KeyTable table = {
-        {"threshold", Int(&motion->threshold, kThreshold)},
-        {"min_region_area", Double(&motion->min_region_area, CheckFraction)},
-        {"start_frames", Int(&motion->start_frames, kStartFrames)},
-        {"end_quiet_ms", Int(&motion->end_quiet_ms, kMotionMs)},
-        {"update_interval_ms", Int(&motion->update_interval_ms, kMotionMs)},
+        {"threshold", Int(&m.threshold)},
+        {"min_region_area", Double(&m.min_region_area)},
+        {"start_frames", Int(&m.start_frames)},
+        {"end_quiet_ms", Int(&m.end_quiet_ms)},
+        {"update_interval_ms", Int(&m.update_interval_ms)},
         {"masks",
-         [&](const YAML::Node& n, const std::string& f) { return ParseMasks(n, f, &motion->masks); }},
+         [&](const YAML::Node& n, const std::string& f) { return ParseMasks(n, f, &m.masks); }},
+        {"background_adapt_ms", Int(&m.background_adapt_ms)},
+        {"foreground_adapt_ms", Int(&m.foreground_adapt_ms)},
+        {"max_brightness_step", Int(&m.max_brightness_step)},
+        {"global_change_fraction", Double(&m.global_change_fraction)},
+        {"dilate_px", Int(&m.dilate_px)},
+        {"max_regions", Int(&m.max_regions)},
+        {"shake_compensation", Bool(&m.shake_compensation)},
+        {"min_shake_px", Double(&m.min_shake_px)},
+        {"max_shake_px", Double(&m.max_shake_px)},
+        {"auto_contrast", Bool(&m.auto_contrast)},
+        {"contrast_reference_range", Int(&m.contrast_reference_range)},
+        {"night_brightness", Int(&m.night_brightness)},
+        {"night_threshold", Int(&m.night_threshold)},
+        {"night_min_region_area", Double(&m.night_min_region_area)},
     };
-    return ParseMap(node, field, table);
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
+    Status st = analytics::ValidateMotionOptions(m);
+    if (st.ok()) return st;
+    // "max_shake_px: must be in [0.5, 32], got 40" -> key "max_shake_px", rest ": must be ...".
+    const std::string& msg = st.message();
+    size_t key_end = msg.find_first_not_of("abcdefghijklmnopqrstuvwxyz_");
+    size_t colon = msg.find(": ");
+    if (key_end == 0 || key_end == std::string::npos || colon == std::string::npos) {
+      return Error(node, field, msg);
+    }
+    std::string key = msg.substr(0, key_end);
+    YAML::Node value = node[key];  // const lookup: never inserts
+    return Error(value ? value.Mark() : node.Mark(), field + "." + msg.substr(0, colon),
+                 msg.substr(colon + 2));
   }
 
   Status ParseMasks(const YAML::Node& node, const std::string& field,
@@ -549,8 +578,8 @@ Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
 }
 
 Status ValidateCameraConfig(const CameraConfig& camera) {
+  const std::string who = camera.id.empty() ? std::string("camera") : "camera " + camera.id;
   auto error = [&](std::string_view field, const std::string& message) {
-    std::string who = camera.id.empty() ? std::string("camera") : "camera " + camera.id;
     return Status::InvalidArgument(who + ": " + std::string(field) + ": " + message);
   };
   std::vector<std::pair<std::string_view, std::string>> checks = {
@@ -559,26 +588,18 @@ Status ValidateCameraConfig(const CameraConfig& camera) {
       {"analytics_fps", CheckFps(camera.analytics_fps)},
       {"detect_width", CheckDetectWidth(camera.detect_width)},
       {"rtsp_transport", CheckTransport(camera.rtsp_transport)},
-      {"motion.threshold", CheckIntRange(camera.motion.threshold, kThreshold)},
-      {"motion.min_region_area", CheckFraction(camera.motion.min_region_area)},
-      {"motion.start_frames", CheckIntRange(camera.motion.start_frames, kStartFrames)},
-      {"motion.end_quiet_ms", CheckIntRange(camera.motion.end_quiet_ms, kMotionMs)},
-      {"motion.update_interval_ms", CheckIntRange(camera.motion.update_interval_ms, kMotionMs)},
   };
   for (const auto& [field, message] : checks) {
     if (!message.empty()) return error(field, message);
   }
+  // Mask shapes are checked here too, as the parser does, for the zero-area test.
   for (size_t i = 0; i < camera.motion.masks.size(); ++i) {
-    const auto& poly = camera.motion.masks[i];
-    std::string field = "motion.masks[" + std::to_string(i) + "]";
-    for (size_t j = 0; j < poly.size(); ++j) {
-      for (float c : {poly[j].x, poly[j].y}) {
-        if (std::string m = CheckFraction(c); !m.empty()) {
-          return error(field + "[" + std::to_string(j) + "]", m);
-        }
-      }
+    if (std::string m = CheckPolygon(camera.motion.masks[i]); !m.empty()) {
+      return error("motion.masks[" + std::to_string(i) + "]", m);
     }
-    if (std::string m = CheckPolygon(poly); !m.empty()) return error(field, m);
+  }
+  if (Status st = analytics::ValidateMotionOptions(camera.motion); !st.ok()) {
+    return Status::InvalidArgument(who + ": motion." + st.message());
   }
   return Status::Ok();
 }

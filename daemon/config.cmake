@@ -1,4 +1,6 @@
 # skynet_config: the daemon's YAML configuration (daemon/config.h). Kept in its own file so that
 # daemon/CMakeLists.txt can include() it; paths are relative to this file, not to the includer.
+# skynet_analytics: MotionOptions and ValidateMotionOptions(), so the config accepts exactly what
+# the motion detector accepts.
 add_library(skynet_config STATIC ${CMAKE_CURRENT_LIST_DIR}/config.cc)
-target_link_libraries(skynet_config PUBLIC skynet_core yaml-cpp opencv_core)
+target_link_libraries(skynet_config PUBLIC skynet_core skynet_analytics yaml-cpp opencv_core)

@@ -80,6 +80,50 @@ TEST(ConfigTest, ExampleConfigParsesAndShowsEveryFeature) {
   unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
 }
 
+// The first example camera spells out every optional key with its default value, so a changed
+// default in code shows up here as a stale comment in the example.
+TEST(ConfigTest, ExampleFirstCameraShowsTheDefaults) {
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> r = LoadConfigFile(ExampleConfigPath().string());
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Config top;
+  EXPECT_EQ(r->event_endpoint, top.event_endpoint);
+  EXPECT_EQ(r->control_endpoint, top.control_endpoint);
+  EXPECT_EQ(r->heartbeat_interval_ms, top.heartbeat_interval_ms);
+  EXPECT_EQ(r->analytics_workers, top.analytics_workers);
+  EXPECT_EQ(r->log_level, top.log_level);
+  const CameraConfig& cam = r->cameras.at(0);
+  CameraConfig d;
+  EXPECT_EQ(cam.enabled, d.enabled);
+  EXPECT_EQ(cam.analytics_fps, d.analytics_fps);
+  EXPECT_EQ(cam.detect_width, d.detect_width);
+  EXPECT_EQ(cam.rtsp_transport, d.rtsp_transport);
+  EXPECT_EQ(cam.file_realtime, d.file_realtime);
+  EXPECT_EQ(cam.file_loop, d.file_loop);
+  const analytics::MotionOptions& m = cam.motion;
+  EXPECT_EQ(m.threshold, d.motion.threshold);
+  EXPECT_EQ(m.min_region_area, d.motion.min_region_area);
+  EXPECT_EQ(m.start_frames, d.motion.start_frames);
+  EXPECT_EQ(m.end_quiet_ms, d.motion.end_quiet_ms);
+  EXPECT_EQ(m.update_interval_ms, d.motion.update_interval_ms);
+  EXPECT_EQ(m.masks.size(), d.motion.masks.size());
+  EXPECT_EQ(m.background_adapt_ms, d.motion.background_adapt_ms);
+  EXPECT_EQ(m.foreground_adapt_ms, d.motion.foreground_adapt_ms);
+  EXPECT_EQ(m.max_brightness_step, d.motion.max_brightness_step);
+  EXPECT_EQ(m.global_change_fraction, d.motion.global_change_fraction);
+  EXPECT_EQ(m.dilate_px, d.motion.dilate_px);
+  EXPECT_EQ(m.max_regions, d.motion.max_regions);
+  EXPECT_EQ(m.shake_compensation, d.motion.shake_compensation);
+  EXPECT_EQ(m.min_shake_px, d.motion.min_shake_px);
+  EXPECT_EQ(m.max_shake_px, d.motion.max_shake_px);
+  EXPECT_EQ(m.auto_contrast, d.motion.auto_contrast);
+  EXPECT_EQ(m.contrast_reference_range, d.motion.contrast_reference_range);
+  EXPECT_EQ(m.night_brightness, d.motion.night_brightness);
+  EXPECT_EQ(m.night_threshold, d.motion.night_threshold);
+  EXPECT_EQ(m.night_min_region_area, d.motion.night_min_region_area);
+}
+
 TEST(ConfigTest, EmptyDocumentGivesDefaults) {
   Result<Config> r = ParseConfig("# nothing yet\n", "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -128,7 +172,13 @@ TEST(ConfigTest, AllKeysAreRead) {
                     "    file_realtime: false\n"
                     "    file_loop: false\n"
                     "    motion: {threshold: 40, min_region_area: 0.01, start_frames: 5,\n"
-                    "             end_quiet_ms: 500, update_interval_ms: 250}\n"),
+                    "             end_quiet_ms: 500, update_interval_ms: 250,\n"
+                    "             background_adapt_ms: 7000, foreground_adapt_ms: 90000,\n"
+                    "             max_brightness_step: 0, global_change_fraction: 0.7,\n"
+                    "             dilate_px: 3, max_regions: 8, shake_compensation: false,\n"
+                    "             min_shake_px: 1, max_shake_px: 4, auto_contrast: off,\n"
+                    "             contrast_reference_range: 60, night_brightness: 30,\n"
+                    "             night_threshold: 45, night_min_region_area: 0.004}\n"),
       "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->node_id, "n.2");
@@ -152,6 +202,20 @@ TEST(ConfigTest, AllKeysAreRead) {
   EXPECT_EQ(cam.motion.start_frames, 5);
   EXPECT_EQ(cam.motion.end_quiet_ms, 500);
   EXPECT_EQ(cam.motion.update_interval_ms, 250);
+  EXPECT_EQ(cam.motion.background_adapt_ms, 7000);
+  EXPECT_EQ(cam.motion.foreground_adapt_ms, 90000);
+  EXPECT_EQ(cam.motion.max_brightness_step, 0);
+  EXPECT_DOUBLE_EQ(cam.motion.global_change_fraction, 0.7);
+  EXPECT_EQ(cam.motion.dilate_px, 3);
+  EXPECT_EQ(cam.motion.max_regions, 8);
+  EXPECT_FALSE(cam.motion.shake_compensation);
+  EXPECT_DOUBLE_EQ(cam.motion.min_shake_px, 1);
+  EXPECT_DOUBLE_EQ(cam.motion.max_shake_px, 4);
+  EXPECT_FALSE(cam.motion.auto_contrast);
+  EXPECT_EQ(cam.motion.contrast_reference_range, 60);
+  EXPECT_EQ(cam.motion.night_brightness, 30);
+  EXPECT_EQ(cam.motion.night_threshold, 45);
+  EXPECT_DOUBLE_EQ(cam.motion.night_min_region_area, 0.004);
 }
 
 TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
@@ -230,8 +294,17 @@ TEST(ConfigTest, OtherValueChecks) {
             "off; got 'loud'");
   EXPECT_EQ(ErrorOf("heartbeat_interval_ms: 0\n"),
             "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 0");
+}
+
+TEST(ConfigTest, MotionValuesAreJudgedByTheDetectorsValidation) {
   EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      threshold: 256\n")),
-            "t.yaml:5:18: cameras[0].motion.threshold: must be in 1..254, got 256");
+            "t.yaml:5:18: cameras[0].motion.threshold: must be in [1, 254], got 256");
+  // A value that is bad only together with a default points at the motion section.
+  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      min_shake_px: 10\n")),
+            "t.yaml:5:7: cameras[0].motion.max_shake_px: must be in [10, 32], got 8");
+  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      shake_compensation: sometimes\n")),
+            "t.yaml:5:27: cameras[0].motion.shake_compensation: expected true or false, got "
+            "'sometimes'");
 }
 
 TEST(ConfigTest, EndpointSchemesAreChecked) {
@@ -397,6 +470,10 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
             "camera cam1: motion.masks[0]: a mask polygon needs at least 3 points, got 2");
   cam.motion.masks.clear();
+  cam.motion.threshold = 0;
+  EXPECT_EQ(ValidateCameraConfig(cam).message(),
+            "camera cam1: motion.threshold: must be in [1, 254], got 0");
+  cam.motion.threshold = 25;
   cam.url = "http://h/x";
   EXPECT_EQ(ValidateCameraConfig(cam).code(), StatusCode::kInvalidArgument);
 }
