@@ -59,7 +59,8 @@ struct MotionDetector::State {
   void ShakePatch(const cv::Mat& image, cv::Mat& patch);
   cv::Point2d EstimateShift();
   void Align(const cv::Point2d& shift);
-  double BrightnessOffset(const cv::Mat& cur) const;
+  // Fits frame = gain * background + offset over the unchanged pixels; false if unreliable.
+  bool FitBrightness(const cv::Mat& cur, double* gain, double* offset) const;
   int ChangedPixels(const cv::Mat& cur, cv::Mat& mask);
   void FindRegions(const cv::Mat& cur, MotionObservation* obs);
   bool IsGhost(const cv::Mat& cur, const cv::Rect& box) const;
@@ -102,6 +103,7 @@ struct MotionDetector::State {
   // Profile, refreshed from the background after each frame.
   bool night = false;
   int threshold = 25;
+  int bg_p5 = 0, bg_p95 = 255;  // 5th and 95th percentile levels of the background
   double min_area_px = 0;
 
   // Interval state.
@@ -184,12 +186,17 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us,
   obs->night = night;
   if (night) ++stats->night_frames;
 
-  // Frame-wide brightness drift (auto-exposure, clouds): move the whole background with it.
+  // Frame-wide brightness drift (auto-exposure, iris, clouds): move the whole background with
+  // it, if the change is small; a large one is left to global-change suppression.
   if (opt.max_brightness_step > 0) {
-    const double offset = BrightnessOffset(gray);
-    if (std::abs(offset) >= 0.25 && std::abs(offset) <= opt.max_brightness_step) {
-      cv::add(bg, cv::Scalar(offset), bg);
-      bg.convertTo(bg8, CV_8U);
+    double gain = 1, offset = 0;
+    if (FitBrightness(gray, &gain, &offset)) {
+      const double at_lo = (gain - 1) * bg_p5 + offset, at_hi = (gain - 1) * bg_p95 + offset;
+      const double largest = std::max(std::abs(at_lo), std::abs(at_hi));
+      if (largest >= 0.25 && largest <= opt.max_brightness_step) {
+        bg.convertTo(bg, CV_32F, gain, offset);
+        bg.convertTo(bg8, CV_8U);
+      }
     }
   }
 
@@ -362,10 +369,12 @@ void MotionDetector::State::Align(const cv::Point2d& shift) {
   }
 }
 
-double MotionDetector::State::BrightnessOffset(const cv::Mat& cur) const {
-  // Median of (frame - background) over a quarter of the analysed pixels: unlike the mean it
-  // ignores vehicles as long as they cover less than half of the frame. Then the mean of the
-  // differences near the median, for sub-level precision on slow ramps.
+bool MotionDetector::State::FitBrightness(const cv::Mat& cur, double* gain,
+                                          double* offset) const {
+  // On a quarter of the analysed pixels: the median of (frame - background) first, which
+  // ignores vehicles as long as they cover less than half of the frame; then a least-squares
+  // line through the pixels whose difference is near that median (the scene, not the vehicles).
+  // A gain, not only an offset, because exposure changes scale dark and bright parts unequally.
   std::array<int, 511> hist{};
   int n = 0;
   for (int y = 0; y < size.height; y += 2) {
@@ -379,23 +388,40 @@ double MotionDetector::State::BrightnessOffset(const cv::Mat& cur) const {
       }
     }
   }
-  if (n == 0) return 0;
+  if (n < 16) return false;
   int median = 0;
   for (int i = 0, seen = 0; i < 511; ++i) {
     seen += hist[i];
     if (2 * seen >= n) {
-      median = i;
+      median = i - 255;
       break;
     }
   }
-  const int window = std::max(2, threshold / 2);
-  double sum = 0;
-  int count = 0;
-  for (int i = std::max(0, median - window); i <= std::min(510, median + window); ++i) {
-    sum += static_cast<double>(i - 255) * hist[i];
-    count += hist[i];
+  const int window = std::max(8, threshold);
+  double sb = 0, sc = 0, sbb = 0, sbc = 0;
+  int m = 0;
+  for (int y = 0; y < size.height; y += 2) {
+    const uint8_t* c = cur.ptr<uint8_t>(y);
+    const uint8_t* b = bg8.ptr<uint8_t>(y);
+    const uint8_t* v = valid.ptr<uint8_t>(y);
+    for (int x = 0; x < size.width; x += 2) {
+      const int d = c[x] - b[x];
+      if (!v[x] || d < median - window || d > median + window) continue;
+      if (c[x] == 255 || c[x] == 0) continue;  // clipped: says nothing about the gain
+      sb += b[x];
+      sc += c[x];
+      sbb += static_cast<double>(b[x]) * b[x];
+      sbc += static_cast<double>(b[x]) * c[x];
+      ++m;
+    }
   }
-  return count > 0 ? sum / count : 0;
+  if (m < n / 4) return false;  // most of the frame changed some other way
+  const double var = m * sbb - sb * sb;
+  *gain = 1;
+  // A flat background cannot tell gain from offset: follow the offset alone.
+  if (var > 100.0 * m * m) *gain = std::clamp((m * sbc - sb * sc) / var, 0.8, 1.25);
+  *offset = (sc - *gain * sb) / m;
+  return true;
 }
 
 void MotionDetector::State::FindRegions(const cv::Mat& cur, MotionObservation* obs) {
@@ -514,6 +540,16 @@ void MotionDetector::State::UpdateProfile() {
     return;
   }
   const double mean = sum / n;
+  bg_p5 = 0;
+  bg_p95 = 255;
+  for (int i = 0, seen = 0; i < 256; ++i) {
+    seen += hist[i];
+    if (seen * 20 <= n) bg_p5 = i;
+    if (seen * 20 >= n * 19) {
+      bg_p95 = i;
+      break;
+    }
+  }
   if (!night && mean < opt.night_brightness) {
     night = true;
   } else if (night && mean >= opt.night_brightness + kNightHysteresis) {
@@ -529,17 +565,8 @@ void MotionDetector::State::UpdateProfile() {
   threshold = opt.threshold;
   min_area_px = opt.min_region_area * frame_area;
   if (opt.auto_contrast) {
-    int p5 = 0, p95 = 255;
-    for (int i = 0, seen = 0; i < 256; ++i) {
-      seen += hist[i];
-      if (seen * 20 <= n) p5 = i;
-      if (seen * 20 >= n * 19) {
-        p95 = i;
-        break;
-      }
-    }
-    const double scale = std::clamp(static_cast<double>(p95 - p5) / opt.contrast_reference_range,
-                                    kMinContrastScale, 1.0);
+    const double range = bg_p95 - bg_p5;
+    const double scale = std::clamp(range / opt.contrast_reference_range, kMinContrastScale, 1.0);
     threshold = std::max(1, static_cast<int>(std::lround(opt.threshold * scale)));
   }
 }

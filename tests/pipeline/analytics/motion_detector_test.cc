@@ -188,6 +188,20 @@ TEST(MotionDetectorTest, BrightnessRampIsNotMotion) {
   }
 }
 
+TEST(MotionDetectorTest, ExposureGainRampIsNotMotion) {
+  // Auto-exposure opening up: every pixel 2% brighter per frame (multiplicative), 40 frames.
+  Scene scene(20, 130);
+  auto detector = MakeDetector();
+  for (int i = 0; i < 40; ++i) {
+    cv::Mat frame;
+    scene.Frame(i).convertTo(frame, CV_8U, 1.0 + 0.02 * i);
+    const MotionObservation o = detector->Process(frame, TimeOf(i));
+    EXPECT_EQ(o.event, MotionEventType::kNone) << "frame " << i;
+    EXPECT_TRUE(o.regions.empty()) << "frame " << i;
+    EXPECT_FALSE(o.global_change) << "frame " << i;
+  }
+}
+
 TEST(MotionDetectorTest, SuddenBrightnessJumpIsSuppressedAsGlobalChange) {
   Scene scene;
   auto detector = MakeDetector();
