@@ -50,7 +50,8 @@ class CameraSession {
   CameraSession& operator=(const CameraSession&) = delete;
 
   // Starts the session thread, which connects in the background and reconnects on failure
-  // with backoff. Returns at once. A second call does nothing.
+  // with backoff. Returns at once. A second call (also after Stop()) does nothing: a stopped
+  // session is not restarted; create a new one.
   void Start();
   // Tears the pipeline down and joins the session thread; emits kStopped. Bounded: a pipeline
   // that does not reach NULL within a few seconds (a dead camera blocking TEARDOWN) is left to

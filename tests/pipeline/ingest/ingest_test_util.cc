@@ -72,6 +72,9 @@ Result<std::string> MakeTestVideo(const std::string& dir, const TestVideo& v) {
 }
 
 struct RtspTestServer::State {
+  std::mutex mu;
+  std::vector<GstElement*> valves;  // guarded by mu; one ref each
+  bool frozen = false;              // guarded by mu
   GMainContext* context = nullptr;
   GMainLoop* loop = nullptr;
   GstRTSPServer* server = nullptr;
@@ -81,12 +84,26 @@ struct RtspTestServer::State {
 };
 
 namespace {
+// Remembers each media's "freeze" valve so SetFrozen() can stop its RTP.
+void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer user) {
+  auto* st = static_cast<RtspTestServer::State*>(user);
+  GstElement* bin = gst_rtsp_media_get_element(media);                // transfer full
+  GstElement* valve = gst_bin_get_by_name(GST_BIN(bin), "freeze");   // transfer full
+  gst_object_unref(bin);
+  if (!valve) return;
+  std::lock_guard<std::mutex> lock(st->mu);
+  g_object_set(valve, "drop", st->frozen ? TRUE : FALSE, nullptr);
+  st->valves.push_back(valve);
+}
+
 GstRTSPFilterResult RemoveClient(GstRTSPServer*, GstRTSPClient*, gpointer) {
   return GST_RTSP_FILTER_REMOVE;
 }
 }  // namespace
 
-Result<std::unique_ptr<RtspTestServer>> RtspTestServer::Start(std::map<std::string, Codec> mounts) {
+Result<std::unique_ptr<RtspTestServer>> RtspTestServer::Start(std::map<std::string, Codec> mounts,
+                                                               const std::string& user,
+                                                               const std::string& password) {
   SKYNET_RETURN_IF_ERROR(InitGStreamer());
   std::unique_ptr<RtspTestServer> s(new RtspTestServer());
   s->state_ = std::make_unique<State>();
@@ -101,7 +118,7 @@ Result<std::unique_ptr<RtspTestServer>> RtspTestServer::Start(std::map<std::stri
     std::string enc;
     switch (codec) {
       case Codec::kH264:
-        enc = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+        enc = "valve name=freeze ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
               "rtph264pay name=pay0 pt=96 config-interval=1";
         break;
       case Codec::kH265:
@@ -118,9 +135,26 @@ Result<std::unique_ptr<RtspTestServer>> RtspTestServer::Start(std::map<std::stri
         "video/x-raw,format=I420,width=640,height=360,framerate=15/1 ! " + enc + " )";
     gst_rtsp_media_factory_set_launch(factory, launch.c_str());
     gst_rtsp_media_factory_set_shared(factory, TRUE);
+    g_signal_connect(factory, "media-configure", G_CALLBACK(OnMediaConfigure), &st);
+    if (!user.empty()) {
+      gst_rtsp_media_factory_add_role(factory, "user", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                                      G_TYPE_BOOLEAN, TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
+                                      G_TYPE_BOOLEAN, TRUE, nullptr);
+    }
     gst_rtsp_mount_points_add_factory(points, path.c_str(), factory);  // takes the factory
   }
   g_object_unref(points);
+  if (!user.empty()) {
+    GstRTSPAuth* auth = gst_rtsp_auth_new();
+    GstRTSPToken* token =
+        gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "user", nullptr);
+    gchar* basic = gst_rtsp_auth_make_basic(user.c_str(), password.c_str());
+    gst_rtsp_auth_add_basic(auth, basic, token);
+    g_free(basic);
+    gst_rtsp_token_unref(token);
+    gst_rtsp_server_set_auth(st.server, auth);
+    g_object_unref(auth);
+  }
   st.source_id = gst_rtsp_server_attach(st.server, st.context);
   if (st.source_id == 0) return Status::Internal("gst_rtsp_server_attach failed");
   s->port_ = gst_rtsp_server_get_bound_port(st.server);
@@ -130,6 +164,13 @@ Result<std::unique_ptr<RtspTestServer>> RtspTestServer::Start(std::map<std::stri
 
 std::string RtspTestServer::Url(const std::string& path) const {
   return "rtsp://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void RtspTestServer::SetFrozen(bool frozen) {
+  State& st = *state_;
+  std::lock_guard<std::mutex> lock(st.mu);
+  st.frozen = frozen;
+  for (GstElement* v : st.valves) g_object_set(v, "drop", frozen ? TRUE : FALSE, nullptr);
 }
 
 void RtspTestServer::Shutdown() {
@@ -147,6 +188,7 @@ void RtspTestServer::Shutdown() {
 RtspTestServer::~RtspTestServer() {
   if (!state_) return;
   Shutdown();
+  for (GstElement* v : state_->valves) gst_object_unref(v);
   g_object_unref(state_->server);
   g_main_loop_unref(state_->loop);
   g_main_context_unref(state_->context);
@@ -163,6 +205,22 @@ int ClosedPort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+SilentServer::SilentServer() {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  listen(fd_, 16);  // the kernel completes handshakes; nobody ever reads or answers
+  socklen_t len = sizeof(addr);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+SilentServer::~SilentServer() {
+  if (fd_ >= 0) close(fd_);
 }
 
 CameraSession::Callbacks Recorder::Callbacks() {

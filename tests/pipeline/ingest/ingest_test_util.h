@@ -42,27 +42,46 @@ struct TestVideo {
 // Writes a videotestsrc (pattern=ball) clip into `dir`; returns its file:// URL.
 Result<std::string> MakeTestVideo(const std::string& dir, const TestVideo& video);
 
-// A gst-rtsp-server on 127.0.0.1 with an OS-chosen port, its own GMainContext and thread.
+// A gst-rtsp-server on 127.0.0.1 with an OS-chosen port, its own GMainContext and thread,
+// for the faults camsim does not (yet) simulate: other codecs, freezing, authentication.
 class RtspTestServer {
  public:
   enum class Codec { kH264, kH265, kVp8 };
   ~RtspTestServer();
-  // Mounts a live videotestsrc at each path ("/cam") with the given codec.
-  static Result<std::unique_ptr<RtspTestServer>> Start(std::map<std::string, Codec> mounts);
+  // Mounts a live videotestsrc at each path ("/cam") with the given codec. With a non-empty
+  // `user`, every mount requires basic authentication as user/password.
+  static Result<std::unique_ptr<RtspTestServer>> Start(std::map<std::string, Codec> mounts,
+                                                       const std::string& user = "",
+                                                       const std::string& password = "");
   std::string Url(const std::string& path) const;
   int port() const { return port_; }
+  // Freezes (true) or resumes all media: RTP stops but the session and RTCP stay up.
+  void SetFrozen(bool frozen);
   // Disconnects all clients and stops serving.
   void Shutdown();
 
+  struct State;
+
  private:
   RtspTestServer() = default;
-  struct State;
   std::unique_ptr<State> state_;
   int port_ = 0;
 };
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
 int ClosedPort();
+
+// A TCP listener on 127.0.0.1 that completes handshakes but never answers (a hung camera).
+class SilentServer {
+ public:
+  SilentServer();
+  ~SilentServer();
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 // Records what a CameraSession reports. Thread-safe.
 class Recorder {

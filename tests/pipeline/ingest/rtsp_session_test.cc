@@ -5,6 +5,7 @@
 
 #include "pipeline/ingest/camera_session.h"
 #include "tests/pipeline/ingest/ingest_test_util.h"
+#include "tools/camsim/camsim.h"
 
 namespace skynet::ingest {
 namespace {
@@ -23,16 +24,27 @@ SourceOptions Rtsp(const std::string& url) {
   return o;
 }
 
+// A camsim server with short loops (quick to encode) for each of `cameras`.
+std::unique_ptr<camsim::Server> StartCamsim(std::vector<camsim::CameraSpec> cameras) {
+  for (auto& c : cameras) c.loop_seconds = 3;
+  auto server = camsim::Server::Create({.cameras = std::move(cameras)});
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  if (!server.ok()) return nullptr;
+  const Status st = (*server)->Start();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return st.ok() ? std::move(*server) : nullptr;
+}
+
 const StateChange* FirstState(const std::vector<StateChange>& states, SessionState s) {
   for (const auto& c : states) if (c.state == s) return &c;
   return nullptr;
 }
 
-void ExpectFramesFlow(Codec codec, const std::string& codec_name) {
-  auto server = RtspTestServer::Start({{"/cam", codec}});
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
+void ExpectFramesFlow(const std::string& codec_name) {
+  auto server = StartCamsim({{.name = "cam", .codec = codec_name}});
+  ASSERT_TRUE(server);
   Recorder rec;
-  auto session = CameraSession::Create(Rtsp((*server)->Url("/cam")), rec.Callbacks());
+  auto session = CameraSession::Create(Rtsp(server->Url("cam")), rec.Callbacks());
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   const int64_t start_wall = SystemClock::Get()->NowWallUs();
   (*session)->Start();
@@ -66,9 +78,9 @@ void ExpectFramesFlow(Codec codec, const std::string& codec_name) {
   EXPECT_EQ((*session)->stats().codec, codec_name);
 }
 
-TEST(RtspSessionTest, H264FramesArriveOnline) { ExpectFramesFlow(Codec::kH264, "h264"); }
+TEST(RtspSessionTest, H264FramesArriveOnline) { ExpectFramesFlow("h264"); }
 
-TEST(RtspSessionTest, H265FramesArriveOnline) { ExpectFramesFlow(Codec::kH265, "h265"); }
+TEST(RtspSessionTest, H265FramesArriveOnline) { ExpectFramesFlow("h265"); }
 
 TEST(RtspSessionTest, ClosedPortIsRefusedAndRetriedWithBackoff) {
   const std::string url =
@@ -95,10 +107,10 @@ TEST(RtspSessionTest, ClosedPortIsRefusedAndRetriedWithBackoff) {
 }
 
 TEST(RtspSessionTest, WrongPathIsNotFound) {
-  auto server = RtspTestServer::Start({{"/cam", Codec::kH264}});
-  ASSERT_TRUE(server.ok());
+  auto server = StartCamsim({{.name = "cam"}});
+  ASSERT_TRUE(server);
   Recorder rec;
-  auto session = CameraSession::Create(Rtsp((*server)->Url("/nope")), rec.Callbacks());
+  auto session = CameraSession::Create(Rtsp(server->Url("nope")), rec.Callbacks());
   ASSERT_TRUE(session.ok());
   (*session)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
@@ -123,16 +135,16 @@ TEST(RtspSessionTest, UnsupportedCodecIsReported) {
 }
 
 TEST(RtspSessionTest, ServerGoneIsOfflineAndRetried) {
-  auto server = RtspTestServer::Start({{"/cam", Codec::kH264}});
-  ASSERT_TRUE(server.ok());
+  auto server = StartCamsim({{.name = "cam"}});
+  ASSERT_TRUE(server);
   Recorder rec;
-  SourceOptions o = Rtsp((*server)->Url("/cam"));
+  SourceOptions o = Rtsp(server->Url("cam"));
   o.stall_timeout_ms = 1500;
   auto session = CameraSession::Create(o, rec.Callbacks());
   ASSERT_TRUE(session.ok());
   (*session)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kOnline));
-  (*server)->Shutdown();
+  server->Stop();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
   const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
   ASSERT_NE(waiting, nullptr);
@@ -145,10 +157,10 @@ TEST(RtspSessionTest, ServerGoneIsOfflineAndRetried) {
 }
 
 TEST(RtspSessionTest, CaptureTimesFollowRtcpSenderReports) {
-  auto server = RtspTestServer::Start({{"/cam", Codec::kH264}});
-  ASSERT_TRUE(server.ok());
+  auto server = StartCamsim({{.name = "cam"}});
+  ASSERT_TRUE(server);
   Recorder rec;
-  auto session = CameraSession::Create(Rtsp((*server)->Url("/cam")), rec.Callbacks());
+  auto session = CameraSession::Create(Rtsp(server->Url("cam")), rec.Callbacks());
   ASSERT_TRUE(session.ok());
   (*session)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kOnline));
@@ -169,6 +181,78 @@ TEST(RtspSessionTest, CaptureTimesFollowRtcpSenderReports) {
     EXPECT_GT(frames[i].capture_time_us, frames[i - 1].capture_time_us);
   }
   (*session)->Stop();
+}
+
+TEST(RtspSessionTest, FrozenCameraStallsThenRecovers) {
+  auto server = RtspTestServer::Start({{"/cam", Codec::kH264}});
+  ASSERT_TRUE(server.ok());
+  Recorder rec;
+  SourceOptions o = Rtsp((*server)->Url("/cam"));
+  o.stall_timeout_ms = 1000;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kOnline));
+  (*server)->SetFrozen(true);
+  ASSERT_TRUE(rec.WaitForState(SessionState::kStalled));
+  const StateChange* stalled = FirstState(rec.states(), SessionState::kStalled);
+  EXPECT_EQ(stalled->reason, StateReason::kStall);
+  ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
+  EXPECT_EQ(FirstState(rec.states(), SessionState::kWaiting)->reason, StateReason::kStall);
+  (*server)->SetFrozen(false);
+  ASSERT_TRUE(rec.WaitForStateCount(SessionState::kOnline, 2));
+  (*session)->Stop();
+  const SessionStats stats = (*session)->stats();
+  EXPECT_GE(stats.stalls, 1u);
+  EXPECT_GE(stats.reconnects, 1u);
+}
+
+TEST(RtspSessionTest, WrongPasswordIsAuthFailedAndRightOneWorks) {
+  auto server = RtspTestServer::Start({{"/cam", Codec::kH264}}, "viewer", "correct-horse");
+  ASSERT_TRUE(server.ok());
+  {
+    Recorder rec;
+    SourceOptions o = Rtsp((*server)->Url("/cam"));
+    o.username = "viewer";
+    o.password = "battery-staple";
+    auto session = CameraSession::Create(o, rec.Callbacks());
+    ASSERT_TRUE(session.ok());
+    (*session)->Start();
+    ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
+    (*session)->Stop();
+    const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
+    EXPECT_EQ(waiting->reason, StateReason::kAuthFailed) << waiting->detail;
+    EXPECT_EQ(waiting->detail.find("battery-staple"), std::string::npos);
+  }
+  {
+    Recorder rec;
+    const std::string url = "rtsp://viewer:correct-horse@127.0.0.1:" +
+                            std::to_string((*server)->port()) + "/cam";
+    auto session = CameraSession::Create(Rtsp(url), rec.Callbacks());
+    ASSERT_TRUE(session.ok());
+    (*session)->Start();
+    ASSERT_TRUE(rec.WaitForFrames(3));
+    (*session)->Stop();
+  }
+}
+
+TEST(RtspSessionTest, SilentServerTimesOutAndStopIsPrompt) {
+  testing::SilentServer silent;
+  Recorder rec;
+  SourceOptions o = Rtsp("rtsp://127.0.0.1:" + std::to_string(silent.port()) + "/cam");
+  o.connect_timeout_ms = 1000;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
+  EXPECT_EQ(FirstState(rec.states(), SessionState::kWaiting)->reason, StateReason::kTimeout)
+      << FirstState(rec.states(), SessionState::kWaiting)->detail;
+  // Stop while the next attempt hangs in the RTSP handshake.
+  ASSERT_TRUE(rec.WaitForStateCount(SessionState::kConnecting, 2));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*session)->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_EQ(rec.states().back().state, SessionState::kStopped);
 }
 
 }  // namespace
