@@ -152,8 +152,7 @@ MotionObservation MotionDetector::Process(const cv::Mat& frame, int64_t time_us)
   return obs;
 }
 
-void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us,
-                                    MotionObservation* obs) {
+void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, MotionObservation* obs) {
   // Copy even a gray frame: `gray` must never alias the caller's buffer, or the next cvtColor
   // would write into it.
   if (frame.channels() == 3) {
@@ -286,9 +285,9 @@ void MotionDetector::State::InitialiseShake() {
     ++levels;
   }
   shake_levels = levels;
-  shake_roi = cv::Rect((reduced.width - kShakePatch.width) / 2,
-                       (reduced.height - kShakePatch.height) / 2, kShakePatch.width,
-                       kShakePatch.height);
+  shake_roi =
+      cv::Rect((reduced.width - kShakePatch.width) / 2, (reduced.height - kShakePatch.height) / 2,
+               kShakePatch.width, kShakePatch.height);
   cv::createHanningWindow(hanning, kShakePatch, CV_32F);
 }
 
@@ -369,8 +368,7 @@ void MotionDetector::State::Align(const cv::Point2d& shift) {
   }
 }
 
-bool MotionDetector::State::FitBrightness(const cv::Mat& cur, double* gain,
-                                          double* offset) const {
+bool MotionDetector::State::FitBrightness(const cv::Mat& cur, double* gain, double* offset) const {
   // On a quarter of the analysed pixels: the median of (frame - background) first, which
   // ignores vehicles as long as they cover less than half of the frame; then a least-squares
   // line through the pixels whose difference is near that median (the scene, not the vehicles).
@@ -446,10 +444,9 @@ void MotionDetector::State::FindRegions(const cv::Mat& cur, MotionObservation* o
       continue;
     }
     MotionRegion region;
-    region.box = cv::Rect2f(static_cast<float>(box.x) / size.width,
-                            static_cast<float>(box.y) / size.height,
-                            static_cast<float>(box.width) / size.width,
-                            static_cast<float>(box.height) / size.height);
+    region.box = cv::Rect2f(
+        static_cast<float>(box.x) / size.width, static_cast<float>(box.y) / size.height,
+        static_cast<float>(box.width) / size.width, static_cast<float>(box.height) / size.height);
     region.fill = static_cast<float>(cv::countNonZero(fg(box))) / box.area();
     candidates.emplace_back(area, region);
   }

@@ -43,8 +43,7 @@ Status ValidateMotionOptions(const MotionOptions& o) {
   SKYNET_RETURN_IF_ERROR(CheckRange("background_adapt_ms", o.background_adapt_ms, 1, 86'400'000));
   SKYNET_RETURN_IF_ERROR(CheckRange("foreground_adapt_ms", o.foreground_adapt_ms, 1, 86'400'000));
   SKYNET_RETURN_IF_ERROR(CheckRange("max_brightness_step", o.max_brightness_step, 0, 255));
-  SKYNET_RETURN_IF_ERROR(
-      CheckRange("global_change_fraction", o.global_change_fraction, 0.01, 1.0));
+  SKYNET_RETURN_IF_ERROR(CheckRange("global_change_fraction", o.global_change_fraction, 0.01, 1.0));
   SKYNET_RETURN_IF_ERROR(CheckRange("dilate_px", o.dilate_px, 0, 20));
   SKYNET_RETURN_IF_ERROR(CheckRange("max_regions", o.max_regions, 1, 1000));
   SKYNET_RETURN_IF_ERROR(CheckRange("min_shake_px", o.min_shake_px, 0.0, 32.0));
@@ -53,8 +52,7 @@ Status ValidateMotionOptions(const MotionOptions& o) {
       CheckRange("contrast_reference_range", o.contrast_reference_range, 1, 255));
   SKYNET_RETURN_IF_ERROR(CheckRange("night_brightness", o.night_brightness, 0, 255));
   SKYNET_RETURN_IF_ERROR(CheckRange("night_threshold", o.night_threshold, 1, 254));
-  SKYNET_RETURN_IF_ERROR(
-      CheckRange("night_min_region_area", o.night_min_region_area, 0.0, 1.0));
+  SKYNET_RETURN_IF_ERROR(CheckRange("night_min_region_area", o.night_min_region_area, 0.0, 1.0));
   return Status::Ok();
 }
 

@@ -18,8 +18,7 @@ constexpr int64_t kStartUs = 5'000'000;  // arbitrary monotonic origin
 class Scene {
  public:
   // `lo`..`hi`: gray levels of the texture. A dark scene uses a low range.
-  explicit Scene(int lo = 50, int hi = 200, cv::Size size = {kWidth, kHeight})
-      : size_(size) {
+  explicit Scene(int lo = 50, int hi = 200, cv::Size size = {kWidth, kHeight}) : size_(size) {
     cv::RNG rng(42);
     canvas_.create(size.height + 2 * kMargin, size.width + 2 * kMargin, CV_8UC1);
     canvas_.setTo((lo + hi) / 2);
@@ -112,7 +111,9 @@ TEST(MotionDetectorTest, MovingVehicleStartsOnceAndEndsAfterQuietPeriod) {
   EventLog log;
   int index = 0;
   int last_visible = -1, last_with_regions = -1, frames_with_vehicle = 0, frames_overlapping = 0;
-  for (int i = 0; i < 5; ++i, ++index) log.Add(index, detector->Process(scene.Frame(index), TimeOf(index)));
+  for (int i = 0; i < 5; ++i, ++index) {
+    log.Add(index, detector->Process(scene.Frame(index), TimeOf(index)));
+  }
   for (int x = -30; x <= kWidth + 4; x += 4, ++index) {
     cv::Mat frame = scene.Frame(index);
     const cv::Rect vehicle = DrawVehicle(frame, x, 100);
@@ -131,7 +132,9 @@ TEST(MotionDetectorTest, MovingVehicleStartsOnceAndEndsAfterQuietPeriod) {
       }
     }
   }
-  for (int i = 0; i < 40; ++i, ++index) log.Add(index, detector->Process(scene.Frame(index), TimeOf(index)));
+  for (int i = 0; i < 40; ++i, ++index) {
+    log.Add(index, detector->Process(scene.Frame(index), TimeOf(index)));
+  }
 
   EXPECT_EQ(frames_overlapping, frames_with_vehicle);
   ASSERT_EQ(log.Count(MotionEventType::kStarted), 1);

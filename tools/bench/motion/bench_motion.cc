@@ -56,8 +56,8 @@ cv::Mat MakeRoad() {
 cv::Mat RenderFrame(const cv::Mat& road, int i) {
   cv::Point shake;
   if (i >= 1200 && i < 1400) shake = (i % 2 == 0) ? cv::Point(2, 1) : cv::Point(-2, -1);
-  cv::Mat frame = road(cv::Rect(cv::Point(kMargin, kMargin) + shake, cv::Size(kWidth, kHeight)))
-                      .clone();
+  cv::Mat frame =
+      road(cv::Rect(cv::Point(kMargin, kMargin) + shake, cv::Size(kWidth, kHeight))).clone();
   const int speeds[4] = {4, 6, -5, -3};
   for (int lane = 0; lane < 4; ++lane) {
     const int period = kWidth + 120;
@@ -130,9 +130,10 @@ int main(int argc, char** argv) {
   const double p99_ms = per_frame[std::min(frames - 1, frames * 99 / 100)] * 1e3;
   const auto& stats = detector.stats();
 
-  std::printf("motion: %d frames %dx%d, %d started, %d ended, %d with regions, %llu shake-compensated\n",
-              frames, kWidth, kHeight, started, ended, with_regions,
-              static_cast<unsigned long long>(stats.shake_compensated));
+  std::printf(
+      "motion: %d frames %dx%d, %d started, %d ended, %d with regions, %llu shake-compensated\n",
+      frames, kWidth, kHeight, started, ended, with_regions,
+      static_cast<unsigned long long>(stats.shake_compensated));
   std::printf("motion: %.3f ms/frame cpu (%dx%d)\n", mean_ms, kWidth, kHeight);
   std::printf("motion: p50 %.3f ms, p99 %.3f ms cpu per frame\n", p50_ms, p99_ms);
   std::printf("motion: absdiff baseline %.3f ms/frame cpu (%lld changed px)\n", baseline_ms,
