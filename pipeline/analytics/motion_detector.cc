@@ -98,7 +98,10 @@ struct MotionDetector::State {
   std::vector<std::pair<double, MotionRegion>> candidates;
 
   bool initialised = false;
-  int64_t last_time_us = 0;
+  int64_t last_time_us = 0;  // the caller's time of the previous frame
+  // The detector's own clock: the caller's time, except that it never runs backwards (capture
+  // times may be wall-clock and jump back with NTP). Interval timers run on it.
+  int64_t clock_us = 0;
 
   // Profile, refreshed from the background after each frame.
   bool night = false;
@@ -110,12 +113,14 @@ struct MotionDetector::State {
   bool active = false;
   uint64_t last_id = 0;
   uint64_t motion_id = 0;
-  int run_length = 0;  // consecutive frames with motion (confirmation, while not active)
-  int64_t run_start_us = 0;
+  int run_length = 0;        // consecutive frames with motion (confirmation, while not active)
+  int64_t run_start_us = 0;  // caller's time
+  int64_t run_start_clock = 0;
   float run_peak = 0;
-  int64_t started_at_us = 0;
-  int64_t last_motion_us = 0;
-  int64_t last_update_us = 0;
+  int64_t started_at_us = 0;  // caller's time
+  int64_t started_clock = 0;
+  int64_t last_motion_clock = 0;
+  int64_t last_update_clock = 0;
   float peak = 0;
 };
 
@@ -180,8 +185,10 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
     return;
   }
 
-  const int64_t dt_us = std::clamp<int64_t>(time_us - last_time_us, 0, kMaxFrameGapUs);
+  const int64_t step_us = std::max<int64_t>(0, time_us - last_time_us);
+  const int64_t dt_us = std::min(step_us, kMaxFrameGapUs);
   last_time_us = time_us;
+  clock_us += step_us;
   obs->night = night;
   if (night) ++stats->night_frames;
 
@@ -573,11 +580,12 @@ void MotionDetector::State::Advance(bool motion, float fraction, int64_t time_us
   if (motion) {
     if (run_length == 0) {
       run_start_us = time_us;
+      run_start_clock = clock_us;
       run_peak = 0;
     }
     ++run_length;
     run_peak = std::max(run_peak, fraction);
-    last_motion_us = time_us;
+    last_motion_clock = clock_us;
     if (active) peak = std::max(peak, fraction);
   } else if (!active) {
     run_length = 0;
@@ -588,16 +596,17 @@ void MotionDetector::State::Advance(bool motion, float fraction, int64_t time_us
       active = true;
       motion_id = ++last_id;
       started_at_us = run_start_us;
+      started_clock = run_start_clock;
       peak = run_peak;
-      last_update_us = time_us;
+      last_update_clock = clock_us;
       obs->event = MotionEventType::kStarted;
     }
   } else if (motion) {
-    if (time_us - last_update_us >= int64_t{opt.update_interval_ms} * 1000) {
-      last_update_us = time_us;
+    if (clock_us - last_update_clock >= int64_t{opt.update_interval_ms} * 1000) {
+      last_update_clock = clock_us;
       obs->event = MotionEventType::kUpdated;
     }
-  } else if (time_us - last_motion_us >= int64_t{opt.end_quiet_ms} * 1000) {
+  } else if (clock_us - last_motion_clock >= int64_t{opt.end_quiet_ms} * 1000) {
     EndInterval(obs);
   }
   FillInterval(obs);
@@ -607,7 +616,7 @@ void MotionDetector::State::EndInterval(MotionObservation* obs) {
   obs->event = MotionEventType::kEnded;
   obs->motion_id = motion_id;
   obs->started_at_us = started_at_us;
-  obs->duration_ms = std::max<int64_t>(0, (last_motion_us - started_at_us) / 1000);
+  obs->duration_ms = (last_motion_clock - started_clock) / 1000;
   obs->peak_changed_fraction = peak;
   active = false;
   run_length = 0;

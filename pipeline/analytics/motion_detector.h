@@ -65,7 +65,8 @@ class MotionDetector {
   MotionDetector& operator=(const MotionDetector&) = delete;
 
   // Analyses one frame. `frame`: CV_8UC1 or CV_8UC3 (BGR) at the detect size (e.g. 320x180);
-  // `time_us`: capture time in microseconds, monotonic per camera. The first frame, and the
+  // `time_us`: capture time in microseconds, monotonic per camera (if it jumps back, e.g. a
+  // wall clock stepped by NTP, timers treat that frame as simultaneous). The first frame, and the
   // first after a size change or Reset(), only seeds the background; if an interval was open,
   // that frame reports its kEnded. A frame of another type counts as rejected and yields an
   // observation without regions.

@@ -440,6 +440,26 @@ TEST(MotionDetectorTest, ResetReseedsBackground) {
   EXPECT_EQ(detector->stats().reinitialisations, 2u);
 }
 
+TEST(MotionDetectorTest, ClockSteppedBackDoesNotHoldIntervalOpen) {
+  Scene scene;
+  auto detector = MakeDetector();
+  int64_t t = TimeOf(0);
+  int index = 0, ended = 0;
+  for (int x = -30; x <= kWidth; x += 4, ++index, t += kFrameUs) {
+    if (index == 40) t -= 3'600'000'000;  // wall clock stepped back an hour mid-interval
+    cv::Mat frame = scene.Frame(index);
+    DrawVehicle(frame, x, 100);
+    ended += detector->Process(frame, t).event == MotionEventType::kEnded;
+  }
+  MotionObservation o;
+  for (int i = 0; i < 25; ++i, ++index, t += kFrameUs) {
+    o = detector->Process(scene.Frame(index), t);
+    ended += o.event == MotionEventType::kEnded;
+  }
+  EXPECT_EQ(ended, 1);
+  EXPECT_FALSE(o.active);
+}
+
 TEST(MotionDetectorTest, UnsupportedFrameIsCountedNotFatal) {
   auto detector = MakeDetector();
   const MotionObservation o = detector->Process(cv::Mat(kHeight, kWidth, CV_32FC1, 0.f), 0);
