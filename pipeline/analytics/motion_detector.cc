@@ -95,7 +95,7 @@ struct MotionDetector::State {
   std::array<cv::Mat, 4> pyramid;
   cv::Mat patch, cur_spectrum, cross, correlation;
   std::vector<std::vector<cv::Point>> contours;
-  std::vector<std::pair<double, MotionRegion>> candidates;
+  std::vector<std::pair<int, MotionRegion>> candidates;  // changed pixels, region
 
   bool initialised = false;
   int64_t last_time_us = 0;  // the caller's time of the previous frame
@@ -437,14 +437,15 @@ void MotionDetector::State::FindRegions(const cv::Mat& cur, MotionObservation* o
   cv::findContours(blobs, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   candidates.clear();
   for (int i = 0; i < static_cast<int>(contours.size()); ++i) {
-    const auto& contour = contours[i];
-    const double area = cv::contourArea(contour);
-    if (area < min_area_px || area <= 0) continue;
-    const cv::Rect outer = cv::boundingRect(contour) & cv::Rect(cv::Point(), size);
-    const cv::Mat changed = fg(outer);
-    const cv::Rect inner = cv::boundingRect(changed);  // non-zero pixels of the blob's box
+    // The blob (dilated) groups the changed pixels; the region is judged by the changed pixels
+    // themselves, so dilation does not let small specks pass the minimum area.
+    const cv::Rect outer = cv::boundingRect(contours[i]) & cv::Rect(cv::Point(), size);
+    if (outer.area() < min_area_px) continue;
+    const cv::Rect inner = cv::boundingRect(fg(outer));  // non-zero pixels of the blob's box
     if (inner.area() == 0) continue;
     const cv::Rect box = inner + outer.tl();
+    const int area = cv::countNonZero(fg(box));
+    if (area < min_area_px) continue;
     if (IsGhost(cur, box)) {
       Absorb(cur, outer, i);
       ++stats->ghosts_absorbed;
@@ -454,7 +455,7 @@ void MotionDetector::State::FindRegions(const cv::Mat& cur, MotionObservation* o
     region.box = cv::Rect2f(
         static_cast<float>(box.x) / size.width, static_cast<float>(box.y) / size.height,
         static_cast<float>(box.width) / size.width, static_cast<float>(box.height) / size.height);
-    region.fill = static_cast<float>(cv::countNonZero(fg(box))) / box.area();
+    region.fill = static_cast<float>(area) / box.area();
     candidates.emplace_back(area, region);
   }
   std::sort(candidates.begin(), candidates.end(),

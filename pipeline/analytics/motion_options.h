@@ -19,7 +19,7 @@ namespace skynet::analytics {
 struct MotionOptions {
   // Pixel difference (0-255) from the background above which a pixel counts as changed (day).
   int threshold = 25;
-  // Smallest region kept, as a fraction of the frame area (day).
+  // Smallest region kept (its changed pixels), as a fraction of the frame area (day).
   double min_region_area = 0.0015;
   // Frames with motion needed before MotionStarted (temporal confirmation).
   int start_frames = 3;
