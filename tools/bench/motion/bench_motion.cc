@@ -3,9 +3,9 @@
 //
 //   skynet-bench-motion [frames]      (default 2000)
 //
-// Frames are rendered before timing (a textured road, vehicles in four lanes, sensor noise, and
-// a stretch of camera shake), so only the detector's own work is measured. OpenCV runs on one
-// thread, as each camera does on its analytics worker.
+// Frames are rendered before timing (a textured road, vehicles in four lanes in bursts of 20 s
+// with 10 s gaps, sensor noise, and a stretch of camera shake), so only the detector's own work
+// is measured. OpenCV runs on one thread, as each camera does on its analytics worker.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +64,7 @@ cv::Mat RenderFrame(const cv::Mat& road, int i) {
     int x = (i * speeds[lane] + lane * 97) % period;
     if (x < 0) x += period;
     x -= 60;
+    if (i % 300 >= 200) continue;             // traffic in bursts: 20 s busy, 10 s empty
     if ((i / 150 + lane) % 3 == 0) continue;  // lanes empty now and then
     const cv::Rect body(x, 74 + lane * 22, 30, 15);
     cv::rectangle(frame, body, 30 + 50 * lane, cv::FILLED);
