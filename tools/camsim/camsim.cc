@@ -9,11 +9,11 @@
 #include <mutex>
 #include <thread>
 
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/rtsp-server/rtsp-server.h>
 
 #include "pipeline/core/logging.h"
+#include "tools/camsim/camera.h"
 #include "tools/camsim/encoded_loop.h"
 
 namespace skynet::camsim {
@@ -32,188 +32,7 @@ std::shared_ptr<spdlog::logger> Log() {
   return log;
 }
 
-// Beyond this the media's timeline is re-anchored to the clock instead of catching up.
-constexpr GstClockTime kMaxDrift = 500 * GST_MSECOND;
-
 }  // namespace
-
-// One simulated camera: owns its mount's media factory and feeds every media the factory
-// builds (normally one at a time, since the media is shared). Fault controls (stall, kill,
-// garbage, resize, ...) belong here: they change what Tick() pushes or what the factory does.
-//
-// Threads: OnMediaConfigure/OnUnprepared run on gst-rtsp-server threads, Tick() on the
-// server's pacing thread, Stats() anywhere; `mu_` guards medias_ and the counters.
-class Camera {
- public:
-  Camera(CameraSpec spec, std::shared_ptr<const EncodedLoop> loop)
-      : spec_(std::move(spec)), loop_(std::move(loop)) {
-    interval_ = std::chrono::nanoseconds(loop_->frame_duration);
-  }
-
-  ~Camera() {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& m : medias_) g_signal_handler_disconnect(m->media.get(), m->unprepared_handler);
-    medias_.clear();
-    if (factory_ && configure_handler_) {
-      g_signal_handler_disconnect(factory_.get(), configure_handler_);
-    }
-  }
-
-  const CameraSpec& spec() const { return spec_; }
-
-  // Returns a new factory reference for the mount points (transfer full).
-  GstRTSPMediaFactory* MakeFactory() {
-    factory_.reset(gst_rtsp_media_factory_new());
-    const bool h265 = loop_->codec == "h265";
-    const std::string launch =
-        std::string("( appsrc name=src is-live=true format=time do-timestamp=false ! ") +
-        (h265 ? "h265parse ! rtph265pay" : "h264parse ! rtph264pay") +
-        " name=pay0 pt=96 config-interval=1 )";
-    gst_rtsp_media_factory_set_launch(factory_.get(), launch.c_str());
-    gst_rtsp_media_factory_set_shared(factory_.get(), TRUE);
-    configure_handler_ = g_signal_connect(factory_.get(), "media-configure",
-                                          G_CALLBACK(&Camera::OnMediaConfigure), this);
-    return GST_RTSP_MEDIA_FACTORY(g_object_ref(factory_.get()));
-  }
-
-  // Pushes the next access unit into every media that is playing. Pacing thread only.
-  void Tick() noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& m : medias_) PushNext(m.get());
-  }
-
-  Clock::time_point next_due;
-  Clock::duration interval() const { return interval_; }
-
-  CameraStats Stats() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    CameraStats s = stats_;
-    s.active_medias = static_cast<int>(medias_.size());
-    return s;
-  }
-
- private:
-  struct Flow {
-    std::atomic<bool> accepting{true};  // appsrc's need-data / enough-data
-  };
-  struct ActiveMedia {
-    ObjPtr<GstRTSPMedia> media;
-    ObjPtr<GstElement> appsrc;
-    gulong unprepared_handler = 0;
-    std::shared_ptr<Flow> flow;
-    size_t next_unit = 0;
-    uint64_t pushed = 0;
-    GstClockTime first_pts = GST_CLOCK_TIME_NONE;
-  };
-
-  static void OnNeedData(GstAppSrc*, guint, gpointer data) noexcept {
-    (*static_cast<std::shared_ptr<Flow>*>(data))->accepting = true;
-  }
-  static void OnEnoughData(GstAppSrc*, gpointer data) noexcept {
-    (*static_cast<std::shared_ptr<Flow>*>(data))->accepting = false;
-  }
-  static void FreeFlow(gpointer data) noexcept { delete static_cast<std::shared_ptr<Flow>*>(data); }
-
-  static void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer self) noexcept {
-    static_cast<Camera*>(self)->Configure(media);
-  }
-  static void OnUnprepared(GstRTSPMedia* media, gpointer self) noexcept {
-    static_cast<Camera*>(self)->Forget(media);
-  }
-
-  void Configure(GstRTSPMedia* media) noexcept {
-    ObjPtr<GstElement> bin(gst_rtsp_media_get_element(media));
-    ObjPtr<GstElement> src(bin ? gst_bin_get_by_name(GST_BIN(bin.get()), "src") : nullptr);
-    if (!src) {
-      Log()->error("[cam {}] media has no appsrc", spec_.name);
-      return;
-    }
-    auto m = std::make_unique<ActiveMedia>();
-    m->flow = std::make_shared<Flow>();
-    gst_app_src_set_caps(GST_APP_SRC(src.get()), loop_->caps.get());
-    // About one second of queue: enough to ride out a blocked pad while the media prepares,
-    // small enough that a stalled media does not hoard memory.
-    g_object_set(src.get(), "max-buffers", static_cast<guint64>(spec_.fps), "max-bytes",
-                 static_cast<guint64>(0), "max-time", static_cast<guint64>(0), nullptr);
-    GstAppSrcCallbacks cbs{};
-    cbs.need_data = &Camera::OnNeedData;
-    cbs.enough_data = &Camera::OnEnoughData;
-    gst_app_src_set_callbacks(GST_APP_SRC(src.get()), &cbs, new std::shared_ptr<Flow>(m->flow),
-                              &Camera::FreeFlow);
-    m->media.reset(GST_RTSP_MEDIA(g_object_ref(media)));
-    m->appsrc = std::move(src);
-    m->unprepared_handler =
-        g_signal_connect(media, "unprepared", G_CALLBACK(&Camera::OnUnprepared), this);
-    std::lock_guard<std::mutex> lock(mu_);
-    medias_.push_back(std::move(m));
-    ++stats_.medias_created;
-    Log()->info("[cam {}] media created ({} active)", spec_.name, medias_.size());
-  }
-
-  void Forget(GstRTSPMedia* media) noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = std::find_if(medias_.begin(), medias_.end(),
-                           [&](const auto& m) { return m->media.get() == media; });
-    if (it == medias_.end()) return;
-    g_signal_handler_disconnect(media, (*it)->unprepared_handler);
-    medias_.erase(it);
-    Log()->info("[cam {}] media released ({} active)", spec_.name, medias_.size());
-  }
-
-  // mu_ held.
-  void PushNext(ActiveMedia* m) noexcept {
-    GstElement* src = m->appsrc.get();
-    GST_OBJECT_LOCK(src);
-    const bool playing = GST_STATE(src) == GST_STATE_PLAYING;
-    GstClock* clock = GST_ELEMENT_CLOCK(src) ? GST_CLOCK(gst_object_ref(GST_ELEMENT_CLOCK(src))) : nullptr;
-    const GstClockTime base = GST_ELEMENT_CAST(src)->base_time;
-    GST_OBJECT_UNLOCK(src);
-    ObjPtr<GstClock> clock_ref(clock);
-    if (!playing || clock == nullptr) {
-      // Not flowing (preparing, or torn down and about to be released): restart from the
-      // keyframe at the head of the loop when it flows again.
-      m->next_unit = 0;
-      m->first_pts = GST_CLOCK_TIME_NONE;
-      m->pushed = 0;
-      return;
-    }
-    if (!m->flow->accepting) {
-      ++stats_.frames_skipped;  // keep the GOP intact: resume with the unit we skipped
-      return;
-    }
-    const GstClockTime now = gst_clock_get_time(clock);
-    const GstClockTime running = now > base ? now - base : 0;
-    const GstClockTime dur = loop_->frame_duration;
-    GstClockTime pts = m->first_pts == GST_CLOCK_TIME_NONE ? GST_CLOCK_TIME_NONE
-                                                           : m->first_pts + m->pushed * dur;
-    if (pts == GST_CLOCK_TIME_NONE || GST_CLOCK_DIFF(pts, running) > GstClockTimeDiff(kMaxDrift) ||
-        GST_CLOCK_DIFF(running, pts) > GstClockTimeDiff(kMaxDrift)) {
-      // Regular spacing normally; re-anchor if the pacing thread fell far behind or ahead.
-      m->first_pts = running - std::min<GstClockTime>(running, m->pushed * dur);
-      pts = m->first_pts + m->pushed * dur;
-      if (pts < running) pts = running;
-    }
-    GstBuffer* buf = gst_buffer_copy(loop_->units[m->next_unit].get());  // shares the memory
-    GST_BUFFER_PTS(buf) = pts;
-    GST_BUFFER_DTS(buf) = pts;
-    GST_BUFFER_DURATION(buf) = dur;
-    GST_BUFFER_FLAG_UNSET(buf, GST_BUFFER_FLAG_DISCONT);
-    if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK) {
-      ++stats_.frames_sent;
-      ++m->pushed;
-      m->next_unit = (m->next_unit + 1) % loop_->units.size();
-    }
-  }
-
-  const CameraSpec spec_;
-  const std::shared_ptr<const EncodedLoop> loop_;
-  Clock::duration interval_;
-  ObjPtr<GstRTSPMediaFactory> factory_;
-  gulong configure_handler_ = 0;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<ActiveMedia>> medias_;
-  CameraStats stats_;
-};
 
 class Server::Impl {
  public:
@@ -303,23 +122,29 @@ class Server::Impl {
       if (!started_) return;
     }
     // Close all clients on the main loop; their shared medias are unprepared and released.
-    std::promise<void> closed;
-    closed_ = &closed;
+    struct CloseAll {
+      GstRTSPServer* server;
+      std::promise<void> done;
+    } close_all{server_.get(), {}};
+    auto closed = close_all.done.get_future();
     g_main_context_invoke_full(
         context_, G_PRIORITY_HIGH,
         [](gpointer data) noexcept -> gboolean {
-          auto* self = static_cast<Impl*>(data);
+          auto* c = static_cast<CloseAll*>(data);
           gst_rtsp_server_client_filter(
-              self->server_.get(),
+              c->server,
               [](GstRTSPServer*, GstRTSPClient*, gpointer) noexcept {
                 return GST_RTSP_FILTER_REMOVE;
               },
               nullptr);
-          self->closed_->set_value();
+          c->done.set_value();
           return G_SOURCE_REMOVE;
         },
-        this, nullptr);
-    closed.get_future().wait_for(std::chrono::seconds(5));
+        &close_all, nullptr);
+    if (closed.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      // The main loop is wedged; quitting it below still works, the invoke never runs.
+      Log()->warn("closing clients timed out");
+    }
     const auto deadline = Clock::now() + std::chrono::seconds(3);
     while (Clock::now() < deadline && AnyActiveMedia()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded shutdown wait
@@ -398,7 +223,6 @@ class Server::Impl {
   bool stopped_ = false;
   bool pacer_stop_ = false;
   std::condition_variable pacer_cv_;
-  std::promise<void>* closed_ = nullptr;
   std::thread main_thread_;
   std::thread pacer_;
 };
@@ -418,7 +242,12 @@ void Server::Stop() { impl_->Stop(); }
 int Server::port() const { return impl_->port(); }
 
 std::string Server::Url(const std::string& name) const {
-  return "rtsp://" + impl_->options().address + ":" + std::to_string(impl_->port()) + "/" + name;
+  // A wildcard listen address is reachable locally on loopback.
+  std::string host = impl_->options().address;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "rtsp://" + host + ":" + std::to_string(impl_->port()) + "/" + name;
 }
 
 Result<CameraStats> Server::Stats(const std::string& name) const { return impl_->Stats(name); }

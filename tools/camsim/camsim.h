@@ -50,13 +50,14 @@ class Server {
   static Result<std::unique_ptr<Server>> Create(ServerOptions options);
   ~Server();  // Stop()s.
 
-  // Starts serving. FailedPrecondition-like Internal if already started or stopped.
+  // Starts the main-loop and pacing threads. Internal if already started or stopped.
   Status Start();
   // Disconnects all clients, stops the threads. Idempotent.
   void Stop();
 
   int port() const;
-  // "rtsp://ADDRESS:PORT/NAME" (whether or not such a camera exists).
+  // "rtsp://ADDRESS:PORT/NAME" (whether or not such a camera exists); a wildcard address
+  // (0.0.0.0, ::) is given as loopback, an IPv6 address in brackets.
   std::string Url(const std::string& name) const;
   // NotFound for an unknown camera.
   Result<CameraStats> Stats(const std::string& name) const;

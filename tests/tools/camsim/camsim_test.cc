@@ -149,6 +149,38 @@ TEST(CamsimServerTest, FileCameraLoopsADecodedFile) {
   EXPECT_EQ(probe.height(), 360);
 }
 
+TEST(CamsimServerTest, SendsRtcpSenderReports) {
+  auto server = StartServer({{.name = "cam1", .loop_seconds = 2}});
+  ASSERT_TRUE(server);
+  RtspProbe probe(server->Url("cam1"));
+  ASSERT_TRUE(probe.WaitForFrames(5)) << probe.error();
+  EXPECT_TRUE(Eventually([&] { return probe.ReceivedSenderReport(); }, 20s));
+}
+
+TEST(CamsimServerTest, StopWithClientsConnectedReturnsAndIsIdempotent) {
+  auto server = StartServer({{.name = "cam1", .loop_seconds = 2}});
+  ASSERT_TRUE(server);
+  RtspProbe a(server->Url("cam1")), b(server->Url("cam1"));
+  ASSERT_TRUE(a.WaitForFrames(5)) << a.error();
+  ASSERT_TRUE(b.WaitForFrames(5)) << b.error();
+  const auto t0 = std::chrono::steady_clock::now();
+  server->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_EQ(server->Stats("cam1")->active_medias, 0);
+  server->Stop();
+  EXPECT_FALSE(server->Start().ok());
+  server.reset();  // clients still hold their (now closed) connections
+}
+
+TEST(CamsimServerTest, BusyPortIsUnavailable) {
+  auto first = StartServer({{.name = "cam1", .loop_seconds = 1}});
+  ASSERT_TRUE(first);
+  auto second = Server::Create({.port = first->port(), .cameras = {{.name = "cam1", .loop_seconds = 1}}});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(std::to_string(first->port())), std::string::npos);
+}
+
 TEST(CamsimServerTest, CreateRejectsBadSpecsNamingTheCamera) {
   auto dup = Server::Create({.cameras = {{.name = "x"}, {.name = "x"}}});
   ASSERT_FALSE(dup.ok());

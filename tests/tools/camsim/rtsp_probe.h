@@ -19,7 +19,7 @@ class RtspProbe {
   explicit RtspProbe(const std::string& url, const std::string& codec = "h264") {
     if (!gst_is_initialized()) gst_init(nullptr, nullptr);
     const std::string c = codec == "h265" ? "h265" : "h264";
-    const std::string desc = "rtspsrc location=" + url + " protocols=tcp latency=200 ! rtp" + c +
+    const std::string desc = "rtspsrc name=src location=" + url + " protocols=tcp latency=200 ! rtp" + c +
                              "depay ! " + c + "parse ! avdec_" + c +
                              " ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=sink "
                              "sync=false max-buffers=2 drop=true";
@@ -29,6 +29,11 @@ class RtspProbe {
       error_ = err->message;
       g_clear_error(&err);
       return;
+    }
+    GstElement* rtspsrc = gst_bin_get_by_name(GST_BIN(pipeline_), "src");
+    if (rtspsrc != nullptr) {
+      g_signal_connect(rtspsrc, "new-manager", G_CALLBACK(&RtspProbe::OnNewManager), this);
+      gst_object_unref(rtspsrc);
     }
     GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline_), "sink");
     GstAppSinkCallbacks cbs{};
@@ -49,6 +54,9 @@ class RtspProbe {
     gst_element_set_state(pipeline_, GST_STATE_NULL);
     gst_object_unref(pipeline_);
     pipeline_ = nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (manager_) gst_object_unref(manager_);
+    manager_ = nullptr;
   }
 
   // True once at least `n` frames arrived; false on deadline or client error.
@@ -56,6 +64,38 @@ class RtspProbe {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return frames_ >= n || !error_.empty(); }) &&
            frames_ >= n;
+  }
+
+  // True once an RTCP sender report from the server was received (for wall-clock mapping).
+  bool ReceivedSenderReport() {
+    GstElement* manager = nullptr;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (manager_ == nullptr) return false;
+      manager = GST_ELEMENT(gst_object_ref(manager_));
+    }
+    bool have_sr = false;
+    GObject* session = nullptr;
+    g_signal_emit_by_name(manager, "get-session", 0u, &session);
+    if (session != nullptr) {
+      GstStructure* stats = nullptr;
+      g_object_get(session, "stats", &stats, nullptr);
+      const GValue* sources = stats ? gst_structure_get_value(stats, "source-stats") : nullptr;
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession's stats still use GValueArray
+      if (sources != nullptr && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
+        auto* array = static_cast<GValueArray*>(g_value_get_boxed(sources));
+        for (guint i = 0; array != nullptr && i < array->n_values; ++i) {
+          const GstStructure* s = gst_value_get_structure(g_value_array_get_nth(array, i));
+          gboolean sr = FALSE;
+          if (s && gst_structure_get_boolean(s, "have-sr", &sr) && sr) have_sr = true;
+        }
+      }
+      G_GNUC_END_IGNORE_DEPRECATIONS
+      if (stats) gst_structure_free(stats);
+      g_object_unref(session);
+    }
+    gst_object_unref(manager);
+    return have_sr;
   }
 
   int frames() const { std::lock_guard<std::mutex> l(mu_); return frames_; }
@@ -84,6 +124,13 @@ class RtspProbe {
     return GST_FLOW_OK;
   }
 
+  static void OnNewManager(GstElement*, GstElement* manager, gpointer data) noexcept {
+    auto* self = static_cast<RtspProbe*>(data);
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->manager_) gst_object_unref(self->manager_);
+    self->manager_ = GST_ELEMENT(gst_object_ref(manager));
+  }
+
   static GstBusSyncReply OnBusMessage(GstBus*, GstMessage* msg, gpointer data) noexcept {
     if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
       auto* self = static_cast<RtspProbe*>(data);
@@ -98,6 +145,7 @@ class RtspProbe {
   }
 
   GstElement* pipeline_ = nullptr;
+  GstElement* manager_ = nullptr;  // rtspsrc's rtpbin, guarded by mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int frames_ = 0, width_ = 0, height_ = 0;

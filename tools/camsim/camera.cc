@@ -1,0 +1,190 @@
+#include "tools/camsim/camera.h"
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+
+#include <gst/app/gstappsrc.h>
+
+#include "pipeline/core/logging.h"
+
+namespace skynet::camsim {
+namespace {
+
+struct ObjectUnref {
+  void operator()(gpointer p) const { gst_object_unref(p); }
+};
+template <typename T>
+using ObjPtr = std::unique_ptr<T, ObjectUnref>;  // adopts "transfer full" GstObjects
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto log = GetLogger("camsim");
+  return log;
+}
+
+// Beyond this the media's timeline is re-anchored to the clock instead of catching up.
+constexpr GstClockTime kMaxDrift = 500 * GST_MSECOND;
+
+// Shared between a media entry and its appsrc's callbacks.
+struct Flow {
+  std::atomic<bool> accepting{true};  // appsrc's need-data / enough-data
+};
+
+}  // namespace
+
+struct Camera::ActiveMedia {
+  ObjPtr<GstRTSPMedia> media;
+  ObjPtr<GstElement> appsrc;
+  gulong unprepared_handler = 0;
+  std::shared_ptr<Flow> flow;
+  size_t next_unit = 0;  // index into the loop
+  uint64_t pushed = 0;   // since the media last started flowing
+  GstClockTime first_pts = GST_CLOCK_TIME_NONE;
+};
+
+namespace {
+
+// appsrc callbacks get a heap-allocated shared_ptr<Flow>, freed by appsrc itself, so they stay
+// valid even if a media outlives its Camera entry.
+void OnNeedData(GstAppSrc*, guint, gpointer data) noexcept {
+  (*static_cast<std::shared_ptr<Flow>*>(data))->accepting = true;
+}
+void OnEnoughData(GstAppSrc*, gpointer data) noexcept {
+  (*static_cast<std::shared_ptr<Flow>*>(data))->accepting = false;
+}
+void FreeFlow(gpointer data) noexcept { delete static_cast<std::shared_ptr<Flow>*>(data); }
+
+}  // namespace
+
+Camera::Camera(CameraSpec spec, std::shared_ptr<const EncodedLoop> loop)
+    : spec_(std::move(spec)),
+      loop_(std::move(loop)),
+      interval_(std::chrono::nanoseconds(loop_->frame_duration)) {}
+
+Camera::~Camera() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& m : medias_) g_signal_handler_disconnect(m->media.get(), m->unprepared_handler);
+  medias_.clear();
+  if (factory_ && configure_handler_) g_signal_handler_disconnect(factory_.get(), configure_handler_);
+}
+
+GstRTSPMediaFactory* Camera::MakeFactory() {
+  factory_.reset(gst_rtsp_media_factory_new());
+  const bool h265 = loop_->codec == "h265";
+  // is-live: the media behaves like a camera (no preroll, late joiners see "now"). Timestamps
+  // are ours (do-timestamp=false): running time when the unit is pushed, evenly spaced.
+  const std::string launch =
+      std::string("( appsrc name=src is-live=true format=time do-timestamp=false ! ") +
+      (h265 ? "h265parse ! rtph265pay" : "h264parse ! rtph264pay") +
+      " name=pay0 pt=96 config-interval=1 )";
+  gst_rtsp_media_factory_set_launch(factory_.get(), launch.c_str());
+  gst_rtsp_media_factory_set_shared(factory_.get(), TRUE);
+  configure_handler_ = g_signal_connect(factory_.get(), "media-configure",
+                                        G_CALLBACK(&Camera::OnMediaConfigure), this);
+  return GST_RTSP_MEDIA_FACTORY(g_object_ref(factory_.get()));
+}
+
+void Camera::Tick() noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& m : medias_) PushNext(m.get());
+}
+
+CameraStats Camera::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  CameraStats s = stats_;
+  s.active_medias = static_cast<int>(medias_.size());
+  return s;
+}
+
+void Camera::OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer self) noexcept {
+  static_cast<Camera*>(self)->Configure(media);
+}
+
+void Camera::OnUnprepared(GstRTSPMedia* media, gpointer self) noexcept {
+  static_cast<Camera*>(self)->Forget(media);
+}
+
+void Camera::Configure(GstRTSPMedia* media) noexcept {
+  ObjPtr<GstElement> bin(gst_rtsp_media_get_element(media));
+  ObjPtr<GstElement> src(bin ? gst_bin_get_by_name(GST_BIN(bin.get()), "src") : nullptr);
+  if (!src) {
+    Log()->error("[cam {}] media has no appsrc", spec_.name);
+    return;
+  }
+  auto m = std::make_unique<ActiveMedia>();
+  m->flow = std::make_shared<Flow>();
+  gst_app_src_set_caps(GST_APP_SRC(src.get()), loop_->caps.get());
+  // About one second of queue: enough to ride out the blocked pad while the media prepares,
+  // small enough that a stalled media does not hoard memory.
+  g_object_set(src.get(), "max-buffers", static_cast<guint64>(spec_.fps), "max-bytes",
+               static_cast<guint64>(0), "max-time", static_cast<guint64>(0), nullptr);
+  GstAppSrcCallbacks cbs{};
+  cbs.need_data = &OnNeedData;
+  cbs.enough_data = &OnEnoughData;
+  gst_app_src_set_callbacks(GST_APP_SRC(src.get()), &cbs, new std::shared_ptr<Flow>(m->flow),
+                            &FreeFlow);
+  m->media.reset(GST_RTSP_MEDIA(g_object_ref(media)));
+  m->appsrc = std::move(src);
+  m->unprepared_handler =
+      g_signal_connect(media, "unprepared", G_CALLBACK(&Camera::OnUnprepared), this);
+  std::lock_guard<std::mutex> lock(mu_);
+  medias_.push_back(std::move(m));
+  ++stats_.medias_created;
+  Log()->info("[cam {}] media created ({} active)", spec_.name, medias_.size());
+}
+
+void Camera::Forget(GstRTSPMedia* media) noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(medias_.begin(), medias_.end(),
+                         [&](const auto& m) { return m->media.get() == media; });
+  if (it == medias_.end()) return;
+  g_signal_handler_disconnect(media, (*it)->unprepared_handler);
+  medias_.erase(it);
+  Log()->info("[cam {}] media released ({} active)", spec_.name, medias_.size());
+}
+
+void Camera::PushNext(ActiveMedia* m) noexcept {
+  GstElement* src = m->appsrc.get();
+  GST_OBJECT_LOCK(src);
+  const bool playing = GST_STATE(src) == GST_STATE_PLAYING;
+  GstClock* clock = GST_ELEMENT_CLOCK(src);
+  if (clock != nullptr) gst_object_ref(clock);
+  const GstClockTime base = GST_ELEMENT_CAST(src)->base_time;
+  GST_OBJECT_UNLOCK(src);
+  ObjPtr<GstClock> clock_ref(clock);
+  if (!playing || clock == nullptr) {
+    // Not flowing (preparing, or torn down and about to be released): start again from the
+    // keyframe at the head of the loop when it flows.
+    m->next_unit = 0;
+    m->first_pts = GST_CLOCK_TIME_NONE;
+    m->pushed = 0;
+    return;
+  }
+  if (!m->flow->accepting) {
+    ++stats_.frames_skipped;  // resume later with this same unit, so the GOP stays intact
+    return;
+  }
+  const GstClockTime now = gst_clock_get_time(clock);
+  const GstClockTime running = now > base ? now - base : 0;
+  const GstClockTime dur = loop_->frame_duration;
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  if (m->first_pts != GST_CLOCK_TIME_NONE) pts = m->first_pts + m->pushed * dur;
+  if (pts == GST_CLOCK_TIME_NONE ||
+      std::abs(GST_CLOCK_DIFF(pts, running)) > static_cast<GstClockTimeDiff>(kMaxDrift)) {
+    // Evenly spaced normally; re-anchored if the pacing thread fell far behind or ahead.
+    m->first_pts = running >= m->pushed * dur ? running - m->pushed * dur : 0;
+    pts = std::max(running, m->first_pts + m->pushed * dur);
+  }
+  GstBuffer* buf = gst_buffer_copy(loop_->units[m->next_unit].get());  // shares the memory
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DTS(buf) = pts;
+  GST_BUFFER_DURATION(buf) = dur;
+  GST_BUFFER_FLAG_UNSET(buf, GST_BUFFER_FLAG_DISCONT);
+  if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK) {  // takes buf
+    ++stats_.frames_sent;
+    ++m->pushed;
+    m->next_unit = (m->next_unit + 1) % loop_->units.size();
+  }
+}
+
+}  // namespace skynet::camsim

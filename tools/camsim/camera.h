@@ -1,0 +1,72 @@
+// Camera: one simulated camera inside camsim's Server (internal to skynet_camsim).
+//
+// Owns its mount's media factory and feeds every media the factory builds (normally one at a
+// time: the media is shared by all clients of the mount). Fault controls (stall, kill,
+// garbage, resize, auth, restart) belong here: they change what Tick() pushes or how the
+// factory builds media.
+//
+// Threads: media callbacks run on gst-rtsp-server threads, Tick() and next_due on the
+// server's pacing thread only, Stats() on any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <gst/gst.h>
+#include <gst/rtsp-server/rtsp-server.h>
+
+#include "tools/camsim/camera_spec.h"
+#include "tools/camsim/camsim.h"
+#include "tools/camsim/encoded_loop.h"
+
+namespace skynet::camsim {
+
+class Camera {
+ public:
+  Camera(CameraSpec spec, std::shared_ptr<const EncodedLoop> loop);
+  // Disconnects from any media still alive; they stop being fed.
+  ~Camera();
+  Camera(const Camera&) = delete;
+  Camera& operator=(const Camera&) = delete;
+
+  const CameraSpec& spec() const { return spec_; }
+
+  // Builds the shared media factory; returns a new reference for the mount points
+  // (transfer full). Call once.
+  GstRTSPMediaFactory* MakeFactory();
+
+  // Pushes the next access unit into every media that is playing and accepting data.
+  void Tick() noexcept;
+  // Time between Tick()s (1 / fps), and when the next one is due (pacing thread only).
+  std::chrono::steady_clock::duration interval() const { return interval_; }
+  std::chrono::steady_clock::time_point next_due;
+
+  CameraStats Stats() const;
+
+ private:
+  struct ActiveMedia;
+
+  static void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer self) noexcept;
+  static void OnUnprepared(GstRTSPMedia* media, gpointer self) noexcept;
+  void Configure(GstRTSPMedia* media) noexcept;
+  void Forget(GstRTSPMedia* media) noexcept;
+  void PushNext(ActiveMedia* m) noexcept;  // mu_ held
+
+  struct FactoryUnref {
+    void operator()(GstRTSPMediaFactory* f) const { g_object_unref(f); }
+  };
+
+  const CameraSpec spec_;
+  const std::shared_ptr<const EncodedLoop> loop_;
+  const std::chrono::steady_clock::duration interval_;
+  std::unique_ptr<GstRTSPMediaFactory, FactoryUnref> factory_;
+  gulong configure_handler_ = 0;
+
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<ActiveMedia>> medias_;  // guarded by mu_
+  CameraStats stats_;                                 // guarded by mu_ (active_medias unused)
+};
+
+}  // namespace skynet::camsim
