@@ -1,0 +1,215 @@
+#include "tools/skynetctl/format.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace skynet::ctl {
+namespace {
+
+namespace v1 = skynet::v1;
+
+// 2026-11-28 18:01:02.123 UTC.
+constexpr int64_t kT = 1'795'888'862'123'000;
+
+class FormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tz = getenv("TZ");
+    saved_tz_ = tz ? std::optional<std::string>(tz) : std::nullopt;
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+  void TearDown() override {
+    if (saved_tz_) {
+      setenv("TZ", saved_tz_->c_str(), 1);
+    } else {
+      unsetenv("TZ");
+    }
+    tzset();
+  }
+
+  static v1::Event CameraEvent(const std::string& camera) {
+    v1::Event e;
+    e.set_node_id("node-1");
+    e.set_camera_id(camera);
+    e.set_capture_time_us(kT);
+    e.set_publish_time_us(kT + 5000);
+    return e;
+  }
+
+  static void AddRegion(google::protobuf::RepeatedPtrField<v1::MotionRegion>* regions, float x,
+                        float y, float w, float h) {
+    v1::NormalizedBox* b = regions->Add()->mutable_box();
+    b->set_x(x);
+    b->set_y(y);
+    b->set_w(w);
+    b->set_h(h);
+  }
+
+ private:
+  std::optional<std::string> saved_tz_;
+};
+
+TEST_F(FormatTest, LocalTimeHasMilliseconds) {
+  EXPECT_EQ(FormatLocalTime(kT), "2026-11-28 18:01:02.123");
+  EXPECT_EQ(FormatLocalTime(0), "1970-01-01 00:00:00.000");
+}
+
+TEST_F(FormatTest, CameraStatusLineShowsStateReasonAndStream) {
+  v1::Event e = CameraEvent("cam2");
+  v1::CameraStatus* s = e.mutable_camera_status();
+  s->set_state(v1::CAMERA_STATE_ONLINE);
+  s->set_reason(v1::STATUS_REASON_CONNECTED);
+  s->set_codec("h264");
+  s->set_width(640);
+  s->set_height(360);
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam2 camera online (connected) h264 640x360");
+}
+
+TEST_F(FormatTest, CameraStatusLineShowsDetail) {
+  v1::Event e = CameraEvent("cam2");
+  v1::CameraStatus* s = e.mutable_camera_status();
+  s->set_state(v1::CAMERA_STATE_WAITING);
+  s->set_reason(v1::STATUS_REASON_AUTH_FAILED);
+  s->set_detail("401 from camera, retry in 4s");
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam2 camera waiting (auth failed): 401 from camera, retry in 4s");
+}
+
+TEST_F(FormatTest, StreamChangedLineShowsOldAndNew) {
+  v1::Event e = CameraEvent("cam1");
+  v1::StreamChanged* s = e.mutable_stream_changed();
+  s->set_old_codec("h264");
+  s->set_old_width(1920);
+  s->set_old_height(1080);
+  s->set_new_codec("h265");
+  s->set_new_width(1280);
+  s->set_new_height(720);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 stream-changed h264 1920x1080 -> h265 1280x720");
+}
+
+TEST_F(FormatTest, MotionStartedLineShowsRegions) {
+  v1::Event e = CameraEvent("cam1");
+  v1::MotionStarted* m = e.mutable_motion_started();
+  m->set_motion_id(3);
+  m->set_changed_fraction(0.041f);
+  AddRegion(m->mutable_regions(), 0.12f, 0.40f, 0.10f, 0.08f);
+  AddRegion(m->mutable_regions(), 0.5f, 0.5f, 0.2f, 0.25f);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 motion-started #3 regions=2 changed=4.1% "
+            "[0.12,0.40 0.10x0.08] [0.50,0.50 0.20x0.25]");
+}
+
+TEST_F(FormatTest, MotionUpdatedLineCapsTheBoxesShown) {
+  v1::Event e = CameraEvent("cam1");
+  v1::MotionUpdated* m = e.mutable_motion_updated();
+  m->set_motion_id(3);
+  m->set_changed_fraction(0.5f);
+  for (int i = 0; i < 5; ++i) AddRegion(m->mutable_regions(), 0.1f * i, 0, 0.1f, 0.1f);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 motion-updated #3 regions=5 changed=50.0% "
+            "[0.00,0.00 0.10x0.10] [0.10,0.00 0.10x0.10] [0.20,0.00 0.10x0.10] +2 more");
+}
+
+TEST_F(FormatTest, MotionEndedLineShowsDurationAndPeak) {
+  v1::Event e = CameraEvent("cam1");
+  v1::MotionEnded* m = e.mutable_motion_ended();
+  m->set_motion_id(3);
+  m->set_started_at_us(kT - 4'200'000);
+  m->set_duration_ms(4200);
+  m->set_peak_changed_fraction(0.123f);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 motion-ended #3 duration=4.2s peak=12.3%");
+}
+
+TEST_F(FormatTest, HeartbeatLineNamesTheNodeAndUsesPublishTime) {
+  v1::Event e;
+  e.set_node_id("node-1");
+  e.set_publish_time_us(kT);
+  v1::Heartbeat* h = e.mutable_heartbeat();
+  h->set_last_seq(41);
+  h->set_cameras_online(3);
+  h->set_cameras_total(4);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 node-1 heartbeat last_seq=41 cameras=3/4 online");
+}
+
+TEST_F(FormatTest, EventWithoutPayloadIsStillALine) {
+  v1::Event e = CameraEvent("cam1");
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam1 unknown-event");
+}
+
+TEST_F(FormatTest, JsonIsOneLineWithProtoFieldNames) {
+  v1::Event e = CameraEvent("cam1");
+  e.set_seq(7);
+  e.mutable_motion_ended()->set_motion_id(3);
+  Result<std::string> json = FormatEventJson(e);
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_EQ(json->find('\n'), std::string::npos);
+  EXPECT_NE(json->find("\"camera_id\":\"cam1\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"seq\":\"7\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"motion_ended\":{\"motion_id\":\"3\"}"), std::string::npos) << *json;
+}
+
+TEST_F(FormatTest, CameraTableRedactsCredentials) {
+  v1::ListCamerasResponse list;
+  v1::CameraInfo* c = list.add_cameras();
+  c->set_id("cam1");
+  c->set_name("North");
+  c->set_url("rtsp://admin:pw@10.0.0.1/stream");
+  c->set_enabled(true);
+  c->set_analytics_fps(5);
+  c->set_detect_width(320);
+  EXPECT_EQ(FormatCameraTable(list),
+            "ID    NAME   ENABLED  FPS  WIDTH  URL\n"
+            "cam1  North  yes        5    320  rtsp://***@10.0.0.1/stream\n");
+}
+
+TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
+  v1::StatusResponse s;
+  s.set_node_id("node-1");
+  s.set_epoch(1700000000000000);
+  s.set_last_seq(1234);
+  s.set_uptime_seconds(7380);
+  v1::CameraStatusInfo* c = s.add_cameras();
+  c->set_id("cam1");
+  c->set_state(v1::CAMERA_STATE_ONLINE);
+  c->set_reason(v1::STATUS_REASON_CONNECTED);
+  c->set_fps_in(25);
+  c->set_fps_analysed(5);
+  c->set_frames_in(1000);
+  c->set_frames_analysed(200);
+  c->set_frames_dropped(3);
+  c->set_reconnects(2);
+  c->set_online_seconds(125);
+  c->set_grade(v1::GRADE_EXCELLENT);
+  v1::CameraStatusInfo* d = s.add_cameras();
+  d->set_id("cam2");
+  d->set_state(v1::CAMERA_STATE_WAITING);
+  d->set_reason(v1::STATUS_REASON_REFUSED);
+  d->set_detail("connection refused");
+  EXPECT_EQ(FormatStatusReport(s),
+            "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
+            "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONNECTS  ONLINE  GRADE"
+            "      MOTION\n"
+            "cam1    online   connected   25.0/5.0         1000/200/3           2   2m05s  excellent"
+            "  -\n"
+            "cam2    waiting  refused      0.0/0.0              0/0/0           0       -  unknown"
+            "    -\n"
+            "  cam2: connection refused\n");
+}
+
+TEST_F(FormatTest, DurationsAreCompact) {
+  EXPECT_EQ(FormatDuration(12.34), "12.3s");
+  EXPECT_EQ(FormatDuration(245), "4m05s");
+  EXPECT_EQ(FormatDuration(7380), "2h03m");
+  EXPECT_EQ(FormatDuration(3 * 86400 + 4 * 3600 + 10), "3d04h");
+}
+
+}  // namespace
+}  // namespace skynet::ctl

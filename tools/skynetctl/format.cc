@@ -1,0 +1,232 @@
+#include "tools/skynetctl/format.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "pipeline/core/logging.h"
+
+namespace skynet::ctl {
+namespace {
+
+namespace v1 = skynet::v1;
+
+std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Printf(const char* fmt, ...) {
+  char buf[256];
+  va_list args;
+  va_start(args, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  if (n < 0) return "";
+  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, n);
+  std::string out(n + 1, '\0');
+  va_start(args, fmt);
+  std::vsnprintf(out.data(), out.size(), fmt, args);
+  va_end(args);
+  out.resize(n);
+  return out;
+}
+
+// "CAMERA_STATE_AUTH_FAILED" with prefix "CAMERA_STATE_" -> "auth failed".
+std::string EnumWords(const std::string& full_name, std::string_view prefix) {
+  std::string_view name = full_name;
+  if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
+  if (name.empty() || name == "UNSPECIFIED") return "unknown";
+  std::string out;
+  for (char c : name) out += c == '_' ? ' ' : static_cast<char>(std::tolower(c));
+  return out;
+}
+
+std::string Percent(float fraction) { return Printf("%.1f%%", fraction * 100.0); }
+
+std::string Size(uint32_t w, uint32_t h) {
+  if (w == 0 || h == 0) return "";
+  return std::to_string(w) + "x" + std::to_string(h);
+}
+
+// " regions=2 changed=4.1% [x,y wxh] [x,y wxh] [x,y wxh] +2 more"
+template <typename Motion>
+std::string MotionFields(const Motion& m) {
+  constexpr int kMaxBoxes = 3;
+  std::string out = Printf(" #%" PRIu64 " regions=%d changed=%s", m.motion_id(), m.regions_size(),
+                           Percent(m.changed_fraction()).c_str());
+  for (int i = 0; i < m.regions_size() && i < kMaxBoxes; ++i) {
+    const v1::NormalizedBox& b = m.regions(i).box();
+    out += Printf(" [%.2f,%.2f %.2fx%.2f]", b.x(), b.y(), b.w(), b.h());
+  }
+  if (m.regions_size() > kMaxBoxes) out += Printf(" +%d more", m.regions_size() - kMaxBoxes);
+  return out;
+}
+
+// Rows of cells printed in columns two spaces apart; right-aligned columns are for numbers.
+class Table {
+ public:
+  Table(std::vector<std::string> header, std::vector<bool> right_align)
+      : right_(std::move(right_align)) {
+    rows_.push_back(std::move(header));
+  }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+
+  std::string Render() const {
+    std::vector<size_t> width(rows_[0].size(), 0);
+    for (const auto& row : rows_) {
+      for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+        width[i] = std::max(width[i], row[i].size());
+      }
+    }
+    std::string out;
+    for (const auto& row : rows_) {
+      std::string line;
+      for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+        if (i > 0) line += "  ";
+        std::string pad(width[i] - row[i].size(), ' ');
+        bool right = i < right_.size() && right_[i];
+        line += right ? pad + row[i] : row[i] + pad;
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace
+
+std::string FormatLocalTime(int64_t unix_us) {
+  int64_t secs = unix_us / 1'000'000;
+  int64_t rem_us = unix_us % 1'000'000;
+  if (rem_us < 0) {
+    rem_us += 1'000'000;
+    --secs;
+  }
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm_local;
+  localtime_r(&t, &tm_local);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm_local);
+  return Printf("%s.%03d", date, static_cast<int>(rem_us / 1000));
+}
+
+std::string FormatDuration(double seconds) {
+  if (!(seconds >= 0)) return "-";
+  if (seconds < 60) return Printf("%.1fs", seconds);
+  auto s = static_cast<int64_t>(seconds);
+  if (s < 3600) return Printf("%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+  if (s < 86400) return Printf("%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
+  return Printf("%" PRId64 "d%02" PRId64 "h", s / 86400, s % 86400 / 3600);
+}
+
+std::string CameraStateName(v1::CameraState state) {
+  return EnumWords(v1::CameraState_Name(state), "CAMERA_STATE_");
+}
+std::string StatusReasonName(v1::StatusReason reason) {
+  return EnumWords(v1::StatusReason_Name(reason), "STATUS_REASON_");
+}
+std::string GradeName(v1::Grade grade) { return EnumWords(v1::Grade_Name(grade), "GRADE_"); }
+
+std::string FormatEventLine(const v1::Event& e) {
+  int64_t when = e.capture_time_us() != 0 ? e.capture_time_us() : e.publish_time_us();
+  std::string who = !e.camera_id().empty() ? e.camera_id()
+                    : !e.node_id().empty() ? e.node_id()
+                                           : "-";
+  std::string out = FormatLocalTime(when) + " " + who + " ";
+  switch (e.payload_case()) {
+    case v1::Event::kCameraStatus: {
+      const v1::CameraStatus& s = e.camera_status();
+      out += "camera " + CameraStateName(s.state()) + " (" + StatusReasonName(s.reason()) + ")";
+      if (!s.codec().empty()) out += " " + s.codec();
+      if (std::string size = Size(s.width(), s.height()); !size.empty()) out += " " + size;
+      if (!s.detail().empty()) out += ": " + s.detail();
+      break;
+    }
+    case v1::Event::kStreamChanged: {
+      const v1::StreamChanged& s = e.stream_changed();
+      out += "stream-changed " + s.old_codec() + " " + Size(s.old_width(), s.old_height()) +
+             " -> " + s.new_codec() + " " + Size(s.new_width(), s.new_height());
+      break;
+    }
+    case v1::Event::kMotionStarted:
+      out += "motion-started" + MotionFields(e.motion_started());
+      break;
+    case v1::Event::kMotionUpdated:
+      out += "motion-updated" + MotionFields(e.motion_updated());
+      break;
+    case v1::Event::kMotionEnded: {
+      const v1::MotionEnded& m = e.motion_ended();
+      out += Printf("motion-ended #%" PRIu64 " duration=%.1fs peak=%s", m.motion_id(),
+                    m.duration_ms() / 1000.0, Percent(m.peak_changed_fraction()).c_str());
+      break;
+    }
+    case v1::Event::kHeartbeat: {
+      const v1::Heartbeat& h = e.heartbeat();
+      out += Printf("heartbeat last_seq=%" PRIu64 " cameras=%u/%u online", h.last_seq(),
+                    h.cameras_online(), h.cameras_total());
+      break;
+    }
+    case v1::Event::PAYLOAD_NOT_SET:
+      out += "unknown-event";  // e.g. a payload added in a newer schema
+      break;
+  }
+  return out;
+}
+
+Result<std::string> FormatEventJson(const v1::Event& event) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(event, &out, options);
+  if (!status.ok()) return Status::Internal("cannot convert event to JSON: " + status.ToString());
+  return out;
+}
+
+std::string FormatCameraTable(const v1::ListCamerasResponse& list) {
+  Table table({"ID", "NAME", "ENABLED", "FPS", "WIDTH", "URL"},
+              {false, false, false, true, true, false});
+  for (const v1::CameraInfo& c : list.cameras()) {
+    table.Add({c.id(), c.name(), c.enabled() ? "yes" : "no", Printf("%g", c.analytics_fps()),
+               std::to_string(c.detect_width()), RedactUrl(c.url())});
+  }
+  return table.Render();
+}
+
+std::string FormatStatusReport(const v1::StatusResponse& s) {
+  std::string out = "node " + s.node_id();
+  if (!s.version().empty()) out += " (skynetd " + s.version() + ")";
+  out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d\n", s.epoch(),
+                s.last_seq(), FormatDuration(s.uptime_seconds()).c_str(), s.cameras_size());
+  if (s.cameras_size() == 0) return out;
+  Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONNECTS",
+               "ONLINE", "GRADE", "MOTION"},
+              {false, false, false, true, true, true, true, false, false});
+  for (const v1::CameraStatusInfo& c : s.cameras()) {
+    std::string online = c.online_seconds() > 0 ? FormatDuration(c.online_seconds()) : "-";
+    std::string motion = c.motion_active() ? "active" : "-";
+    table.Add({c.id(), CameraStateName(c.state()), StatusReasonName(c.reason()),
+               Printf("%.1f/%.1f", c.fps_in(), c.fps_analysed()),
+               Printf("%" PRIu64 "/%" PRIu64 "/%" PRIu64, c.frames_in(), c.frames_analysed(),
+                      c.frames_dropped()),
+               std::to_string(c.reconnects()), online, GradeName(c.grade()), motion});
+  }
+  out += table.Render();
+  // Details are free text and often long: listed under the table rather than in a column.
+  for (const v1::CameraStatusInfo& c : s.cameras()) {
+    if (!c.detail().empty()) out += "  " + c.id() + ": " + c.detail() + "\n";
+  }
+  return out;
+}
+
+}  // namespace skynet::ctl

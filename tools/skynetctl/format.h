@@ -1,0 +1,44 @@
+// Human-readable and JSON renderings of skynetd protocol messages, for skynetctl's output.
+//
+// Pure functions of their arguments (plus the local time zone for timestamps): safe from any
+// thread. Nothing here prints; callers decide where the text goes.
+#pragma once
+
+#include <string>
+
+#include "pipeline/core/status.h"
+#include "skynet/v1/control.pb.h"
+#include "skynet/v1/events.pb.h"
+
+namespace skynet::ctl {
+
+// One line for `skynetctl tail`: local time with milliseconds, camera id (the node id for
+// node-wide events), event type and its key fields, e.g.
+//   2026-11-28 18:01:02.123 cam1 motion-started #3 regions=2 changed=4.1% [0.12,0.40 0.10x0.08] ...
+//   2026-11-28 18:01:05.000 cam2 camera online (connected) h264 640x360
+// The time is the capture time, or the publish time when the event has none. No newline.
+std::string FormatEventLine(const skynet::v1::Event& event);
+
+// The event as single-line JSON with the .proto field names (64-bit integers are strings, as
+// the protobuf JSON mapping requires). Internal if the message cannot be converted.
+Result<std::string> FormatEventJson(const skynet::v1::Event& event);
+
+// "2026-11-28 18:01:02.123" in the local time zone, from microseconds since the Unix epoch.
+std::string FormatLocalTime(int64_t unix_us);
+
+// "3d04h", "2h03m", "4m05s", "12.3s": a duration for tables.
+std::string FormatDuration(double seconds);
+
+// Short lowercase names: "online", "auth failed", "excellent"; "unknown" for unset values.
+std::string CameraStateName(skynet::v1::CameraState state);
+std::string StatusReasonName(skynet::v1::StatusReason reason);
+std::string GradeName(skynet::v1::Grade grade);
+
+// The table printed by `skynetctl cameras` (with a header row; URLs stripped of credentials).
+std::string FormatCameraTable(const skynet::v1::ListCamerasResponse& cameras);
+
+// The report printed by `skynetctl status`: a header line with node id, epoch, last sequence
+// number and uptime, then a table with one row per camera.
+std::string FormatStatusReport(const skynet::v1::StatusResponse& status);
+
+}  // namespace skynet::ctl

@@ -1,0 +1,254 @@
+// skynetctl: the operator CLI for skynetd. See docs/cli.md.
+//
+// Each subcommand is one entry of kCommands: a function that adds the subcommand's options and
+// returns the code that runs it. Exit codes: 0 ok, 1 the daemon answered with an error,
+// 2 bad usage, 3 the daemon could not be reached.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/skynetctl/client.h"
+#include "tools/skynetctl/format.h"
+
+namespace skynet::ctl {
+namespace {
+
+namespace v1 = skynet::v1;
+
+// Exit codes.
+constexpr int kExitOk = 0;
+constexpr int kExitDaemonError = 1;  // the daemon answered with an error, or nonsense
+constexpr int kExitUsage = 2;        // bad arguments (CLI11) or a malformed endpoint
+constexpr int kExitUnreachable = 3;  // no answer within --timeout
+
+constexpr const char* kDefaultControl = "ipc:///tmp/skynetd-control.sock";
+constexpr const char* kDefaultFeed = "tcp://127.0.0.1:5556";
+
+// Options that apply to every subcommand.
+struct Globals {
+  std::string control_endpoint = kDefaultControl;
+  std::string feed_endpoint = kDefaultFeed;
+  int timeout_ms = 3000;
+};
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "skynetctl: " << message << "\n";
+  return code;
+}
+
+// Sends `request` to the control socket. On success fills *response and returns kExitOk;
+// otherwise prints why and returns the exit code to use.
+int CallDaemon(const Globals& g, const v1::Request& request, v1::Response* response) {
+  Result<ControlClient> client = ControlClient::Connect(g.control_endpoint, g.timeout_ms);
+  if (!client) return Fail(kExitUsage, client.status().message());
+  Result<v1::Response> r = client->Call(request);
+  if (!r) {
+    if (r.status().code() == StatusCode::kUnavailable) {
+      return Fail(kExitUnreachable, "cannot reach skynetd at " + g.control_endpoint +
+                                        ": no answer within " + std::to_string(g.timeout_ms) +
+                                        " ms (is it running?)");
+    }
+    return Fail(kExitDaemonError, r.status().message());
+  }
+  if (!r->ok()) return Fail(kExitDaemonError, r->error().empty() ? "request failed" : r->error());
+  *response = std::move(r).value();
+  return kExitOk;
+}
+
+// --- the commands -----------------------------------------------------------------------------
+
+using Runner = std::function<int(const Globals&)>;
+
+Runner AddCameras(CLI::App* cmd) {
+  return [](const Globals& g) {
+    v1::Request request;
+    request.mutable_list_cameras();
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_list_cameras()) return Fail(kExitDaemonError, "unexpected answer");
+    std::cout << FormatCameraTable(response.list_cameras());
+    return kExitOk;
+  };
+}
+
+Runner AddStatus(CLI::App* cmd) {
+  auto camera = std::make_shared<std::string>();
+  cmd->add_option("CAMERA", *camera, "Only this camera (default: all)");
+  return [camera](const Globals& g) {
+    v1::Request request;
+    request.mutable_status()->set_camera_id(*camera);
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_status()) return Fail(kExitDaemonError, "unexpected answer");
+    std::cout << FormatStatusReport(response.status());
+    return kExitOk;
+  };
+}
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnInterrupt(int) { g_interrupted = true; }
+
+// The --type name of an event: camera, stream, motion or heartbeat.
+std::string EventType(const v1::Event& e) {
+  switch (e.payload_case()) {
+    case v1::Event::kCameraStatus:
+      return "camera";
+    case v1::Event::kStreamChanged:
+      return "stream";
+    case v1::Event::kMotionStarted:
+    case v1::Event::kMotionUpdated:
+    case v1::Event::kMotionEnded:
+      return "motion";
+    case v1::Event::kHeartbeat:
+      return "heartbeat";
+    case v1::Event::PAYLOAD_NOT_SET:
+      break;
+  }
+  return "unknown";
+}
+
+struct TailOptions {
+  std::vector<std::string> cameras;
+  std::vector<std::string> types;
+  bool json = false;
+  int count = 0;        // 0: no limit
+  double seconds = 0;   // 0: no limit
+};
+
+// Feed topics for the chosen types and cameras. Prefixes only narrow what ZeroMQ delivers;
+// Tail() still filters exactly ("camera/cam1" matches "camera/cam10" too).
+std::vector<std::string> TopicPrefixes(const std::set<std::string>& types,
+                                       const std::vector<std::string>& cameras) {
+  std::vector<std::string> kinds;
+  if (types.count("camera") || types.count("stream")) kinds.push_back("camera/");
+  if (types.count("motion")) kinds.push_back("motion/");
+  std::vector<std::string> prefixes;
+  for (const std::string& kind : kinds) {
+    if (cameras.empty()) prefixes.push_back(kind);
+    for (const std::string& id : cameras) prefixes.push_back(kind + id);
+  }
+  if (types.count("heartbeat")) prefixes.push_back("heartbeat");
+  return prefixes;
+}
+
+int Tail(const Globals& g, const TailOptions& o) {
+  std::set<std::string> types(o.types.begin(), o.types.end());
+  if (types.empty()) types = {"camera", "stream", "motion"};  // heartbeats only on request
+  const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
+
+  Result<FeedSubscriber> feed = FeedSubscriber::Connect(g.feed_endpoint, TopicPrefixes(types, o.cameras));
+  if (!feed) return Fail(kExitUsage, feed.status().message());
+
+  struct sigaction sa = {};
+  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the wait returns at once
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  using Clock = std::chrono::steady_clock;
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(o.seconds));
+  int printed = 0;
+  while (!g_interrupted) {
+    int wait_ms = 200;  // short slices, so that a signal between checks is noticed soon
+    if (o.seconds > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      if (left.count() <= 0) break;
+      wait_ms = std::min<int>(wait_ms, left.count());
+    }
+    Result<std::optional<v1::Event>> next = feed->Next(wait_ms);
+    if (!next) {
+      std::cerr << "skynetctl: warning: " << next.status().message() << "\n";
+      continue;
+    }
+    if (!next->has_value()) continue;
+    const v1::Event& event = **next;
+    std::string type = EventType(event);
+    if (!types.count(type) && !(type == "unknown" && o.types.empty())) continue;
+    if (type != "heartbeat" && !cameras.empty() && !cameras.count(event.camera_id())) continue;
+    if (o.json) {
+      Result<std::string> json = FormatEventJson(event);
+      if (!json) return Fail(kExitDaemonError, json.status().message());
+      std::cout << *json << std::endl;
+    } else {
+      std::cout << FormatEventLine(event) << std::endl;
+    }
+    if (o.count > 0 && ++printed >= o.count) break;
+  }
+  return kExitOk;
+}
+
+Runner AddTail(CLI::App* cmd) {
+  auto o = std::make_shared<TailOptions>();
+  // allow_extra_args(false): one value per flag, so "--camera a b" does not eat b.
+  cmd->add_option("--camera", o->cameras, "Only events of this camera (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--type", o->types,
+                  "Only these event types (repeatable): camera, motion, stream, heartbeat; "
+                  "default all but heartbeat")
+      ->allow_extra_args(false)
+      ->check(CLI::IsMember({"camera", "motion", "heartbeat", "stream"}));
+  cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
+  cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
+  cmd->add_option("--for", o->seconds, "Exit after this many seconds")
+      ->check(CLI::PositiveNumber);
+  return [o](const Globals& g) { return Tail(g, *o); };
+}
+
+// The subcommands, in the order `--help` lists them. To add one, write an Add* function.
+struct CommandSpec {
+  const char* name;
+  const char* help;
+  Runner (*add)(CLI::App* cmd);
+};
+constexpr CommandSpec kCommands[] = {
+    {"cameras", "List the configured cameras", AddCameras},
+    {"status", "Show the daemon's and each camera's state and counters", AddStatus},
+    {"tail", "Print events from the feed as they happen (Ctrl-C to stop)", AddTail},
+};
+
+int Main(int argc, char** argv) {
+  CLI::App app{"skynetctl: control and watch a skynetd video-ingest daemon"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
+  Globals g;
+  app.add_option("--control", g.control_endpoint, "Control endpoint of skynetd")
+      ->envname("SKYNET_CONTROL")
+      ->capture_default_str();
+  app.add_option("--feed", g.feed_endpoint, "Event feed endpoint of skynetd")
+      ->envname("SKYNET_FEED")
+      ->capture_default_str();
+  app.add_option("--timeout", g.timeout_ms, "How long to wait for an answer, milliseconds")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
+
+  Runner chosen;
+  for (const CommandSpec& spec : kCommands) {
+    CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
+    Runner run = spec.add(cmd);
+    cmd->callback([&chosen, run] { chosen = run; });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help (rc 0) or the error and a hint
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return chosen ? chosen(g) : kExitUsage;
+}
+
+}  // namespace
+}  // namespace skynet::ctl
+
+int main(int argc, char** argv) { return skynet::ctl::Main(argc, argv); }
