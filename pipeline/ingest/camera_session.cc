@@ -20,6 +20,7 @@ constexpr int kPollMs = 100;
 constexpr int kTeardownDeadlineMs = 3000;
 // A connection that stayed online this long resets the backoff to its initial delay.
 constexpr int64_t kBackoffResetOnlineUs = 30'000'000;
+constexpr int64_t kReportIntervalUs = 60'000'000;
 
 bool HasFactory(const char* name) {
   GstElementFactory* f = gst_element_factory_find(name);  // transfer full
@@ -128,12 +129,24 @@ struct CameraSession::Impl {
     int64_t online_us = 0;
   };
 
+  // The periodic totals line (the per-frame path only counts).
+  void ReportTotals() {
+    log->info("[cam {}] frames in {} delivered {} bytes in {} reconnects {} stalls {}{}",
+              options.camera_id, counters->frames_in.load(), counters->frames_delivered.load(),
+              counters->bytes_in.load(), reconnects.load(), stalls.load(),
+              counters->callback_exceptions.load()
+                  ? " callback exceptions " + std::to_string(counters->callback_exceptions.load())
+                  : std::string());
+  }
+
   // Plays one pipeline until it fails, ends or Stop() is called.
   Outcome RunPipeline(IngestPipeline& pipeline) {
     Outcome out;
     pipeline.Play();
     const int64_t start_us = clock->NowMonotonicUs();
     int64_t online_at_us = 0;
+    int64_t last_report_us = start_us;
+    bool clock_warned = false;
     auto finish = [&](Outcome o) {
       o.was_online = online_at_us != 0;
       o.online_us = online_at_us ? clock->NowMonotonicUs() - online_at_us : 0;
@@ -152,6 +165,9 @@ struct CameraSession::Impl {
         case PipelineEvent::Kind::kError:
           return finish({ev.reason, ev.detail});
         case PipelineEvent::Kind::kEndOfStream:
+          if (is_file && pipeline.frames_decoded() == 0) {
+            return finish({StateReason::kUnsupportedCodec, "no decodable video stream in file"});
+          }
           if (is_file && options.file_loop) {
             if (pipeline.Rewind()) {
               log->debug("[cam {}] end of file, looping", options.camera_id);
@@ -169,6 +185,18 @@ struct CameraSession::Impl {
           break;
       }
       const int64_t now = clock->NowMonotonicUs();
+      if (online_at_us && now - last_report_us >= kReportIntervalUs) {
+        last_report_us = now;
+        ReportTotals();
+      }
+      if (!clock_warned && !is_file) {
+        const int64_t off = counters->camera_clock_offset_us.load();
+        if (off != 0 && !counters->rtcp_sync.load()) {
+          clock_warned = true;
+          log->warn("[cam {}] camera clock is off by {:.1f} s; using arrival time",
+                    options.camera_id, off / 1e6);
+        }
+      }
       if (!online_at_us && now - start_us > int64_t(options.connect_timeout_ms) * 1000) {
         return finish({StateReason::kTimeout,
                        "no frame within " + std::to_string(options.connect_timeout_ms) + " ms"});
@@ -315,6 +343,7 @@ SessionStats CameraSession::stats() const {
   s.height = impl_->counters->height.load();
   s.online_since_us = impl_->online_since_us.load();
   s.rtcp_sync = impl_->counters->rtcp_sync.load();
+  s.camera_clock_offset_us = impl_->counters->camera_clock_offset_us.load();
   return s;
 }
 

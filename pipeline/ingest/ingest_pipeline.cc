@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -26,6 +27,8 @@ namespace {
 
 // NTP (1900) to Unix (1970) epoch, in nanoseconds.
 constexpr int64_t kNtpToUnixNs = 2'208'988'800LL * 1'000'000'000LL;
+// Beyond this difference from arrival time the camera's RTCP clock is not believed.
+constexpr int64_t kMaxCameraClockOffsetUs = 5'000'000;
 constexpr const char* kFirstFrameMessage = "skynet-first-frame";
 constexpr const char* kUnsupportedMessage = "skynet-unsupported-codec";
 
@@ -149,7 +152,7 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
       const int64_t unix_ns = static_cast<int64_t>(meta->timestamp) - kNtpToUnixNs;
       if (unix_ns > 0) {
         ctx->ntp_offset_ns.store(unix_ns - static_cast<int64_t>(GST_BUFFER_PTS(buf)));
-        if (!ctx->has_ntp.exchange(true)) ctx->counters->rtcp_sync.store(true);
+        ctx->has_ntp.store(true);
       }
     }
   }
@@ -259,12 +262,10 @@ void IngestPipeline::Context::HandleSample(GstSample* sample) {
   if (is_file) {
     stream_ns += loop_base_ns.load();
     frame.capture_time_us = start_wall_us + stream_ns / 1000;
-  } else if (has_ntp.load() && GST_CLOCK_TIME_IS_VALID(pts)) {
-    frame.capture_time_us = (static_cast<int64_t>(pts) + ntp_offset_ns.load()) / 1000;
   } else {
     // Arrival: rtpjitterbuffer stamps PTS with the (skew-smoothed) arrival running time, so
     // the age of the frame is clock_now - (base_time + running_time(pts)).
-    frame.capture_time_us = now_wall_us;
+    int64_t arrival_us = now_wall_us;
     if (GST_CLOCK_TIME_IS_VALID(pts) && segment) {
       const guint64 rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
       if (GstClock* gclock = gst_element_get_clock(pipeline)) {  // transfer full
@@ -272,9 +273,20 @@ void IngestPipeline::Context::HandleSample(GstSample* sample) {
                                static_cast<int64_t>(gst_element_get_base_time(pipeline) + rt);
         gst_object_unref(gclock);
         if (GST_CLOCK_TIME_IS_VALID(rt) && age_ns > 0 && age_ns < 10'000'000'000LL) {
-          frame.capture_time_us = now_wall_us - age_ns / 1000;
+          arrival_us = now_wall_us - age_ns / 1000;
         }
       }
+    }
+    frame.capture_time_us = arrival_us;
+    if (has_ntp.load() && GST_CLOCK_TIME_IS_VALID(pts)) {
+      // The camera's clock, as its RTCP sender reports map RTP time to NTP. Trusted only while
+      // it agrees with arrival time: many cameras run with an unset or drifting clock.
+      const int64_t camera_us = (static_cast<int64_t>(pts) + ntp_offset_ns.load()) / 1000;
+      const int64_t offset_us = camera_us - arrival_us;
+      counters->camera_clock_offset_us.store(offset_us, std::memory_order_relaxed);
+      const bool plausible = std::abs(offset_us) <= kMaxCameraClockOffsetUs;
+      counters->rtcp_sync.store(plausible, std::memory_order_relaxed);
+      if (plausible) frame.capture_time_us = camera_us;
     }
   }
   frame.stream_time_us = stream_ns / 1000;
@@ -380,6 +392,22 @@ void OnRtspPadAdded(GstElement* src, GstPad* pad, gpointer user) noexcept {
   }
 }
 
+// EOS on a non-video stream of a file without video: the appsink would never see EOS.
+GstPadProbeReturn OnOtherStreamEvent(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (event && GST_EVENT_TYPE(event) == GST_EVENT_EOS && !ctx->video_linked.load()) {
+    if (GstElement* parent = gst_pad_get_parent_element(pad)) {  // transfer full
+      try {
+        PostUnsupported(ctx, parent, "no video stream");
+      } catch (...) {
+      }
+      gst_object_unref(parent);
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 void OnParsebinPadAdded(GstElement* parsebin, GstPad* pad, gpointer user) noexcept {
   auto* ctx = Ctx(user);
   try {
@@ -389,6 +417,8 @@ void OnParsebinPadAdded(GstElement* parsebin, GstPad* pad, gpointer user) noexce
     const std::string name = s ? gst_structure_get_name(s) : "unknown";
     if (name.rfind("video/", 0) != 0 && name.rfind("image/", 0) != 0) {
       LinkToFakesink(ctx, pad);  // audio, subtitles: not ours
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, OnOtherStreamEvent,
+                        NewRef(*static_cast<CtxRef*>(user)), DeleteRef);
       return;
     }
     if (ctx->video_linked.exchange(true)) {
@@ -406,6 +436,17 @@ void OnParsebinPadAdded(GstElement* parsebin, GstPad* pad, gpointer user) noexce
       LinkToFakesink(ctx, pad);
     }
   } catch (...) {
+  }
+}
+
+// All streams are known: without a video stream the appsink would never see EOS.
+void OnNoMorePads(GstElement* element, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  if (!ctx->video_linked.load()) {
+    try {
+      PostUnsupported(ctx, element, "no video stream");
+    } catch (...) {
+    }
   }
 }
 
@@ -435,6 +476,7 @@ Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
   ctx->sink = std::move(sink);
   ctx->start_wall_us = clock->NowWallUs();
   ctx->counters->rtcp_sync.store(false);
+  ctx->counters->camera_clock_offset_us.store(0);
   ctx->Touch();
 
   std::unique_ptr<IngestPipeline> p(new IngestPipeline());
@@ -525,6 +567,8 @@ Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
     g_signal_connect_data(src, "select-stream", G_CALLBACK(OnSelectStream), nullptr, nullptr,
                           GConnectFlags(0));
     g_signal_connect_data(src, "pad-added", G_CALLBACK(OnRtspPadAdded), NewRef(ctx),
+                          DeleteRefClosure, GConnectFlags(0));
+    g_signal_connect_data(src, "no-more-pads", G_CALLBACK(OnNoMorePads), NewRef(ctx),
                           DeleteRefClosure, GConnectFlags(0));
   }
   p->bus_ = gst_element_get_bus(pipeline);  // transfer full

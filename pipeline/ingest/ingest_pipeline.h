@@ -39,6 +39,7 @@ struct SessionCounters {
   std::atomic<uint64_t> callback_exceptions{0};
   std::atomic<uint64_t> warnings{0};
   std::atomic<bool> rtcp_sync{false};  // current pipeline maps times through RTCP SRs
+  std::atomic<int64_t> camera_clock_offset_us{0};  // RTCP time minus arrival time
   std::atomic<int> width{0};
   std::atomic<int> height{0};
   std::mutex mu;

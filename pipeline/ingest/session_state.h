@@ -61,8 +61,11 @@ struct SessionStats {
   int height = 0;
   int64_t online_since_us = 0;  // monotonic time of the current online period; 0 if not online
   // RTSP: capture times of the current connection come from RTCP sender reports (camera clock)
-  // rather than arrival time.
+  // rather than arrival time. False while no SR arrived, or while the camera's clock differs
+  // from arrival time by more than 5 s (then arrival time is used).
   bool rtcp_sync = false;
+  // RTSP: the camera's RTCP clock minus arrival time, latest frame (0 until an SR arrived).
+  int64_t camera_clock_offset_us = 0;
 };
 
 }  // namespace skynet::ingest

@@ -183,6 +183,28 @@ TEST(FileSessionTest, UnsupportedCodecIsReported) {
   EXPECT_EQ(rec.frame_count(), 0u);
 }
 
+TEST(FileSessionTest, FileWithoutVideoIsUnsupported) {
+  TempDir dir;
+  const std::string path = dir.path() + "/tone.wav";
+  ASSERT_TRUE(
+      testing::RunGstPipeline("audiotestsrc num-buffers=20 ! wavenc ! filesink location=" + path)
+          .ok());
+  Recorder rec;
+  SourceOptions o = FastFile("file://" + path);
+  o.file_loop = true;  // must not loop forever on a file without frames
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
+  (*session)->Stop();
+  for (const auto& c : rec.states()) {
+    if (c.state == SessionState::kWaiting) {
+      EXPECT_EQ(c.reason, StateReason::kUnsupportedCodec) << c.detail;
+      break;
+    }
+  }
+}
+
 TEST(CameraSessionCreateTest, RejectsBadOptions) {
   SourceOptions o;
   o.camera_id = "x";

@@ -82,6 +82,25 @@ TEST(RtspSessionTest, H264FramesArriveOnline) { ExpectFramesFlow("h264"); }
 
 TEST(RtspSessionTest, H265FramesArriveOnline) { ExpectFramesFlow("h265"); }
 
+TEST(RtspSessionTest, UdpTransportWorksInColor) {
+  auto server = StartCamsim({{.name = "cam"}});
+  ASSERT_TRUE(server);
+  Recorder rec;
+  SourceOptions o = Rtsp(server->Url("cam"));
+  o.rtsp_tcp = false;
+  o.color = true;
+  o.detect_width = 160;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForFrames(5));
+  (*session)->Stop();
+  const auto frames = rec.frames();
+  EXPECT_EQ(frames[0].image.type(), CV_8UC3);
+  EXPECT_EQ(frames[0].image.cols, 160);
+  EXPECT_EQ(frames[0].image.rows, 90);
+}
+
 TEST(RtspSessionTest, ClosedPortIsRefusedAndRetriedWithBackoff) {
   const std::string url =
       "rtsp://admin:hunter2@127.0.0.1:" + std::to_string(testing::ClosedPort()) + "/cam";
@@ -171,6 +190,7 @@ TEST(RtspSessionTest, CaptureTimesFollowRtcpSenderReports) {
     if (!synced) rec.WaitForState(SessionState::kStopped, std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(synced);
+  EXPECT_LT(std::abs((*session)->stats().camera_clock_offset_us), 1'000'000);
   const size_t n = rec.frame_count();
   ASSERT_TRUE(rec.WaitForFrames(n + 5));
   const auto frames = rec.frames();
