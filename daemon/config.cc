@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -12,8 +14,6 @@
 #include <sstream>
 #include <string_view>
 #include <utility>
-
-#include <yaml-cpp/yaml.h>
 
 namespace skynet::daemon {
 namespace {
@@ -62,7 +62,7 @@ std::string CheckEndpoint(const std::string& endpoint) {
 }
 
 std::string CheckLogLevel(const std::string& level) {
-  static constexpr std::string_view kLevels[] = {"trace", "debug", "info",    "warn",
+  static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};
   for (std::string_view l : kLevels) {
     if (level == l) return "";
@@ -127,7 +127,6 @@ std::string CheckPolygon(const std::vector<cv::Point2f>& poly) {
   if (std::abs(TwiceArea(poly)) < 1e-9) return "mask polygon has zero area";
   return "";
 }
-
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -226,7 +225,7 @@ class Parser {
   Status ParseMap(const YAML::Node& map, const std::string& field, const KeyTable& table) {
     if (!map.IsMap()) return Error(map, field, "expected a mapping, got " + Describe(map));
     std::map<std::string, int, std::less<>> seen;  // key -> line (1-based)
-    for (const auto& entry : map) {  // entry: a pair of nodes, by value
+    for (const auto& entry : map) {                // entry: a pair of nodes, by value
       const YAML::Node& key = entry.first;
       if (!key.IsScalar()) return Error(key, field, "keys must be plain names");
       const std::string& name = key.Scalar();
@@ -310,10 +309,8 @@ class Parser {
         {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
         {"log_level", String(&config->log_level, CheckLogLevel)},
-        {"cameras",
-         [&](const YAML::Node& n, const std::string& f) {
-           return ParseCameras(n, f, &config->cameras);
-         }},
+        {"cameras", [&](const YAML::Node& n,
+                        const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
     };
     return ParseMap(root, "", table);
   }
@@ -343,11 +340,11 @@ class Parser {
                      YAML::Mark* id_mark) {
     bool have_id = false, have_url = false;
     std::string secret_key;  // which of password / password_file / password_env was given
-    auto secret = [&](std::string_view key, const YAML::Node& n,
-                      const std::string& f) -> Status {
+    auto secret = [&](std::string_view key, const YAML::Node& n, const std::string& f) -> Status {
       if (!secret_key.empty()) {
-        return Error(n, f, "conflicts with " + secret_key +
-                               "; give only one of password, password_file, password_env");
+        return Error(n, f,
+                     "conflicts with " + secret_key +
+                         "; give only one of password, password_file, password_env");
       }
       secret_key = std::string(key);
       return Status::Ok();
@@ -412,10 +409,8 @@ class Parser {
         {"rtsp_transport", String(&camera->rtsp_transport, CheckTransport)},
         {"file_realtime", Bool(&camera->file_realtime)},
         {"file_loop", Bool(&camera->file_loop)},
-        {"motion",
-         [&](const YAML::Node& n, const std::string& f) {
-           return ParseMotion(n, f, &camera->motion);
-         }},
+        {"motion", [&](const YAML::Node& n,
+                       const std::string& f) { return ParseMotion(n, f, &camera->motion); }},
     };
     SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
     if (!have_id) return Error(node, field, "missing required key 'id'");

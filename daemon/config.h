@@ -66,7 +66,8 @@ Result<Config> LoadConfigFile(const std::string& path);
 // Parses one camera given as a YAML mapping (the same keys as an entry of `cameras:`), e.g. for
 // a camera added at runtime. Validates it like ParseConfig() does, except that the id cannot be
 // checked for uniqueness here. Relative password_file paths resolve against the current directory.
-Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text, const std::string& source_name);
+Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
+                                       const std::string& source_name);
 
 // Checks the values of an already-built CameraConfig (ranges, id syntax, URL scheme, masks), e.g.
 // one built from a control request. Errors name the camera and field:

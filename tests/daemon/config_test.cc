@@ -1,13 +1,12 @@
 #include "daemon/config.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace skynet::daemon {
 namespace {
@@ -383,9 +382,10 @@ TEST(ConfigTest, MaskPolygonsAreValidated) {
             "t.yaml:6:11: cameras[0].motion.masks[0]: mask polygon has zero area");
   EXPECT_EQ(with_mask("[[0, 0], [x, 0], [0.3, 0.1]]"),
             "t.yaml:6:21: cameras[0].motion.masks[0][1][0]: expected a number, got 'x'");
-  EXPECT_EQ(ErrorOf(OneCamera("    motion:\n      masks: [0, 1]\n")),
-            "t.yaml:5:15: cameras[0].motion.masks[0]: expected a polygon (a list of [x, y] points), "
-            "got '0'");
+  EXPECT_EQ(
+      ErrorOf(OneCamera("    motion:\n      masks: [0, 1]\n")),
+      "t.yaml:5:15: cameras[0].motion.masks[0]: expected a polygon (a list of [x, y] points), "
+      "got '0'");
 }
 
 TEST(ConfigTest, PasswordFileIsReadAndTrimmed) {
@@ -402,9 +402,9 @@ TEST(ConfigTest, UnreadablePasswordFileIsNamed) {
   fs::path config = dir.Write("skynetd.yaml", OneCamera("    password_file: missing.pw\n"));
   Result<Config> r = LoadConfigFile(config.string());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), config.string() + ":4:20: cameras[0].password_file: cannot read '" +
-                                      (dir.path() / "missing.pw").string() +
-                                      "': No such file or directory");
+  EXPECT_EQ(r.status().message(),
+            config.string() + ":4:20: cameras[0].password_file: cannot read '" +
+                (dir.path() / "missing.pw").string() + "': No such file or directory");
 }
 
 TEST(ConfigTest, EmptyPasswordFileIsAnError) {
@@ -464,7 +464,8 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   cam.url = "rtsp://h/x";
   EXPECT_TRUE(ValidateCameraConfig(cam).ok());
   cam.detect_width = 321;
-  EXPECT_EQ(ValidateCameraConfig(cam).message(), "camera cam1: detect_width: must be even, got 321");
+  EXPECT_EQ(ValidateCameraConfig(cam).message(),
+            "camera cam1: detect_width: must be even, got 321");
   cam.detect_width = 320;
   cam.motion.masks = {{{0, 0}, {1, 0}}};
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
