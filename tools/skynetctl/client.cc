@@ -5,7 +5,6 @@
 #include <chrono>
 #include <iterator>
 #include <utility>
-
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -71,16 +70,15 @@ Result<ControlClient> ControlClient::Connect(const std::string& endpoint, int ti
 Result<skynet::v1::Response> ControlClient::Call(const skynet::v1::Request& request) {
   Impl& s = *impl_;
   const auto deadline = Clock::now() + std::chrono::milliseconds(s.timeout_ms);
-  const Status no_answer = Status::Unavailable("no answer from skynetd at " + s.endpoint +
-                                               " within " + std::to_string(s.timeout_ms) +
-                                               " ms (is it running?)");
+  const Status no_answer =
+      Status::Unavailable("no answer from skynetd at " + s.endpoint + " within " +
+                          std::to_string(s.timeout_ms) + " ms (is it running?)");
   try {
     std::string payload;
     if (!request.SerializeToString(&payload)) {
       return Status::Internal("cannot serialise the control request");
     }
-    std::array<zmq::const_buffer, 2> frames = {zmq::const_buffer(nullptr, 0),
-                                               zmq::buffer(payload)};
+    std::array<zmq::const_buffer, 2> frames = {zmq::const_buffer(nullptr, 0), zmq::buffer(payload)};
     if (!zmq::send_multipart(*s.socket, frames, zmq::send_flags::none)) {
       s.OpenSocket();
       return no_answer;
@@ -167,8 +165,8 @@ Result<std::optional<skynet::v1::Event>> FeedSubscriber::Next(int timeout_ms) {
     }
     return std::optional<skynet::v1::Event>(std::move(event));
   } catch (const zmq::error_t& e) {
-    return Status::Internal("receiving from the feed at " + s.endpoint + " failed: " +
-                            ZmqMessage(e));
+    return Status::Internal("receiving from the feed at " + s.endpoint +
+                            " failed: " + ZmqMessage(e));
   }
 }
 

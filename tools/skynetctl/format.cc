@@ -1,5 +1,6 @@
 #include "tools/skynetctl/format.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <time.h>
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <cstdio>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "pipeline/core/logging.h"
 

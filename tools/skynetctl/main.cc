@@ -5,6 +5,7 @@
 // 2 bad usage, 3 the daemon could not be reached.
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -14,8 +15,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/skynetctl/client.h"
 #include "tools/skynetctl/format.h"
@@ -121,8 +120,8 @@ struct TailOptions {
   std::vector<std::string> cameras;
   std::vector<std::string> types;
   bool json = false;
-  int count = 0;        // 0: no limit
-  double seconds = 0;   // 0: no limit
+  int count = 0;       // 0: no limit
+  double seconds = 0;  // 0: no limit
 };
 
 // Feed topics for the chosen types and cameras. Prefixes only narrow what ZeroMQ delivers;
@@ -146,7 +145,8 @@ int Tail(const Globals& g, const TailOptions& o) {
   if (types.empty()) types = {"camera", "stream", "motion"};  // heartbeats only on request
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
-  Result<FeedSubscriber> feed = FeedSubscriber::Connect(g.feed_endpoint, TopicPrefixes(types, o.cameras));
+  Result<FeedSubscriber> feed =
+      FeedSubscriber::Connect(g.feed_endpoint, TopicPrefixes(types, o.cameras));
   if (!feed) return Fail(kExitUsage, feed.status().message());
 
   struct sigaction sa = {};
@@ -154,6 +154,9 @@ int Tail(const Globals& g, const TailOptions& o) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // When the reader goes away (`skynetctl tail | head -3`), stop quietly with exit 0 instead of
+  // dying of SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
 
   using Clock = std::chrono::steady_clock;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -183,6 +186,7 @@ int Tail(const Globals& g, const TailOptions& o) {
     } else {
       std::cout << FormatEventLine(event) << std::endl;
     }
+    if (!std::cout) break;  // stdout closed
     if (o.count > 0 && ++printed >= o.count) break;
   }
   return kExitOk;
@@ -200,8 +204,7 @@ Runner AddTail(CLI::App* cmd) {
       ->check(CLI::IsMember({"camera", "motion", "heartbeat", "stream"}));
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
-  cmd->add_option("--for", o->seconds, "Exit after this many seconds")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);
   return [o](const Globals& g) { return Tail(g, *o); };
 }
 
@@ -219,8 +222,13 @@ constexpr CommandSpec kCommands[] = {
 
 int Main(int argc, char** argv) {
   CLI::App app{"skynetctl: control and watch a skynetd video-ingest daemon"};
-  app.require_subcommand(1);
+  // At most one command; none is reported below. With require_subcommand(1) CLI11 would say
+  // "a subcommand is required" even for a misspelt one, instead of naming it.
+  app.require_subcommand(0, 1);
   app.fallthrough();  // global options may also follow the subcommand
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "skynetctl: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
   Globals g;
   app.add_option("--control", g.control_endpoint, "Control endpoint of skynetd")
       ->envname("SKYNET_CONTROL")
@@ -245,7 +253,14 @@ int Main(int argc, char** argv) {
     int rc = app.exit(e);  // prints help (rc 0) or the error and a hint
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  return chosen ? chosen(g) : kExitUsage;
+  if (!chosen) {
+    std::string names;
+    for (const CommandSpec& spec : kCommands)
+      names += std::string(names.empty() ? "" : ", ") + spec.name;
+    return Fail(kExitUsage,
+                "a command is required: " + names + "\nRun with --help for more information.");
+  }
+  return chosen(g);
 }
 
 }  // namespace

@@ -1,15 +1,14 @@
 // Runs the skynetctl binary, as an operator would.
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -43,8 +42,9 @@ std::string ReadFile(const fs::path& p) {
 RunResult RunSkynetctl(const std::string& args, const std::string& env = "") {
   std::string tmpl = (fs::temp_directory_path() / "skynetctl-cli.XXXXXX").string();
   fs::path dir = mkdtemp(tmpl.data());
-  std::string cmd = "env -u SKYNET_CONTROL -u SKYNET_FEED " + env + " '" + Skynetctl() + "' " + args + " >" +
-                    (dir / "out").string() + " 2>" + (dir / "err").string() + " </dev/null";
+  std::string cmd = "env -u SKYNET_CONTROL -u SKYNET_FEED " + env + " '" + Skynetctl() + "' " +
+                    args + " >" + (dir / "out").string() + " 2>" + (dir / "err").string() +
+                    " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -77,17 +77,28 @@ TEST(SkynetctlCliTest, ControlEndpointComesFromTheEnvironment) {
 TEST(SkynetctlCliTest, GlobalOptionsMayFollowTheSubcommand) {
   RunResult r = RunSkynetctl("status --timeout 100");
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(r.err, "skynetctl: cannot reach skynetd at ipc:///tmp/skynetd-control.sock: no "
-                   "answer within 100 ms (is it running?)\n");
+  EXPECT_EQ(r.err,
+            "skynetctl: cannot reach skynetd at ipc:///tmp/skynetd-control.sock: no "
+            "answer within 100 ms (is it running?)\n");
 }
 
 TEST(SkynetctlCliTest, BadUsageExits2) {
-  EXPECT_EQ(RunSkynetctl("").exit_code, 2);
-  EXPECT_EQ(RunSkynetctl("frobnicate").exit_code, 2);
+  RunResult r = RunSkynetctl("");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "skynetctl: a command is required: cameras, status, tail\n"
+            "Run with --help for more information.\n");
+  r = RunSkynetctl("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("skynetctl: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
   EXPECT_EQ(RunSkynetctl("status --timeout soon").exit_code, 2);
+  EXPECT_EQ(RunSkynetctl("status cam1 cam2").exit_code, 2);
   EXPECT_EQ(RunSkynetctl("tail --type sideways").exit_code, 2);
   EXPECT_EQ(RunSkynetctl("tail --count 0").exit_code, 2);
-  EXPECT_EQ(RunSkynetctl("--control not-an-endpoint status").exit_code, 2);
+  r = RunSkynetctl("--control not-an-endpoint status");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "skynetctl: invalid control endpoint 'not-an-endpoint': Invalid argument\n");
 }
 
 TEST(SkynetctlCliTest, HelpExits0) {

@@ -1,5 +1,6 @@
 #include "tools/skynetctl/client.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -37,7 +36,8 @@ class IpcDir {
 // thread and records what it received.
 class FakeControlServer {
  public:
-  explicit FakeControlServer(const std::string& endpoint) : socket_(context_, zmq::socket_type::router) {
+  explicit FakeControlServer(const std::string& endpoint)
+      : socket_(context_, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.bind(endpoint);
     thread_ = std::thread([this] { Serve(); });

@@ -1,11 +1,10 @@
 #include "tools/skynetctl/format.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace skynet::ctl {
 namespace {
@@ -67,7 +66,8 @@ TEST_F(FormatTest, CameraStatusLineShowsStateReasonAndStream) {
   s->set_codec("h264");
   s->set_width(640);
   s->set_height(360);
-  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam2 camera online (connected) h264 640x360");
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam2 camera online (connected) h264 640x360");
 }
 
 TEST_F(FormatTest, CameraStatusLineShowsDetail) {
@@ -76,8 +76,9 @@ TEST_F(FormatTest, CameraStatusLineShowsDetail) {
   s->set_state(v1::CAMERA_STATE_WAITING);
   s->set_reason(v1::STATUS_REASON_AUTH_FAILED);
   s->set_detail("401 from camera, retry in 4s");
-  EXPECT_EQ(FormatEventLine(e),
-            "2026-11-28 18:01:02.123 cam2 camera waiting (auth failed): 401 from camera, retry in 4s");
+  EXPECT_EQ(
+      FormatEventLine(e),
+      "2026-11-28 18:01:02.123 cam2 camera waiting (auth failed): 401 from camera, retry in 4s");
 }
 
 TEST_F(FormatTest, StreamChangedLineShowsOldAndNew) {
@@ -193,15 +194,16 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
   d->set_state(v1::CAMERA_STATE_WAITING);
   d->set_reason(v1::STATUS_REASON_REFUSED);
   d->set_detail("connection refused");
-  EXPECT_EQ(FormatStatusReport(s),
-            "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
-            "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONNECTS  ONLINE  GRADE"
-            "      MOTION\n"
-            "cam1    online   connected   25.0/5.0         1000/200/3           2   2m05s  excellent"
-            "  -\n"
-            "cam2    waiting  refused      0.0/0.0              0/0/0           0       -  unknown"
-            "    -\n"
-            "  cam2: connection refused\n");
+  EXPECT_EQ(
+      FormatStatusReport(s),
+      "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
+      "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONNECTS  ONLINE  GRADE"
+      "      MOTION\n"
+      "cam1    online   connected   25.0/5.0         1000/200/3           2   2m05s  excellent"
+      "  -\n"
+      "cam2    waiting  refused      0.0/0.0              0/0/0           0       -  unknown"
+      "    -\n"
+      "  cam2: connection refused\n");
 }
 
 TEST_F(FormatTest, DurationsAreCompact) {
