@@ -323,6 +323,7 @@ class Parser {
     for (size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& item = node[i];
       std::string item_field = field + "[" + std::to_string(i) + "]";
+      null_value_mark_ = item.Mark();  // an empty "-" item: its own mark is the best there is
       CameraConfig camera;
       YAML::Mark id_mark;
       SKYNET_RETURN_IF_ERROR(ParseCamera(item, item_field, &camera, &id_mark));
@@ -473,6 +474,7 @@ class Parser {
     for (size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& poly_node = node[i];
       std::string poly_field = field + "[" + std::to_string(i) + "]";
+      null_value_mark_ = poly_node.Mark();
       if (!poly_node.IsSequence()) {
         return Error(poly_node, poly_field,
                      "expected a polygon (a list of [x, y] points), got " + Describe(poly_node));
@@ -481,6 +483,7 @@ class Parser {
       for (size_t j = 0; j < poly_node.size(); ++j) {
         const YAML::Node& pt = poly_node[j];
         std::string pt_field = poly_field + "[" + std::to_string(j) + "]";
+        null_value_mark_ = pt.Mark();
         if (!pt.IsSequence() || pt.size() != 2) {
           return Error(pt, pt_field, "expected a point [x, y], got " + Describe(pt));
         }

@@ -1,0 +1,44 @@
+# Thin wrapper over CMake: the two commands of the README, and a few helpers.
+#   make demo   - install what is missing, build, run simulated cameras + skynetd + live events
+#   make test   - install what is missing, build, run the whole test suite (ctest)
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= 2
+CTEST_ARGS ?=
+EXTRA_CMAKE ?=
+
+.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize
+
+all: build
+
+deps:
+	@./tools/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(EXTRA_CMAKE) > $(BUILD_DIR).configure.log 2>&1 \
+	  || (cat $(BUILD_DIR).configure.log; exit 1)
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300 $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit $(CTEST_ARGS)
+
+test-integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration $(CTEST_ARGS)
+
+demo: build
+	@./tools/demo/run-demo.sh $(BUILD_DIR)
+
+bench: build
+	@./$(BUILD_DIR)/tools/bench/pipeline/skynet-bench-pipeline
+
+sanitize:
+	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CTEST_ARGS="$(CTEST_ARGS)" \
+	  EXTRA_CMAKE="-DSKYNET_SANITIZE=ON"
+
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log

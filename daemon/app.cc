@@ -1,0 +1,107 @@
+#include "daemon/app.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "daemon/control_server.h"
+#include "daemon/event_bus.h"
+#include "daemon/supervisor.h"
+#include "pipeline/core/logging.h"
+#include "pipeline/ingest/camera_session.h"
+
+namespace skynet::daemon {
+namespace {
+
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGPIPE);
+  return set;
+}
+
+}  // namespace
+
+void BlockSignals() {
+  sigset_t set = HandledSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int CheckConfig(const std::string& path) {
+  auto config = LoadConfigFile(path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s: ok: node %s, %zu cameras\n", path.c_str(), config->node_id.c_str(),
+              config->cameras.size());
+  return 0;
+}
+
+int RunDaemon(const Config& config) {
+  auto log = GetLogger("daemon");
+  log->info("skynetd {} starting: node {}, {} cameras, config {}", SKYNET_VERSION, config.node_id,
+            config.cameras.size(), config.path);
+  if (Status st = ingest::InitGStreamer(); !st.ok()) {
+    log->critical("cannot initialise gstreamer: {}", st.message());
+    return 1;
+  }
+
+  std::atomic<Supervisor*> supervisor_ptr{nullptr};
+  EventBusOptions bus_options;
+  bus_options.node_id = config.node_id;
+  bus_options.endpoint = config.event_endpoint;
+  bus_options.heartbeat_interval_ms = config.heartbeat_interval_ms;
+  auto bus = EventBus::Create(bus_options, [&supervisor_ptr] {
+    Supervisor* s = supervisor_ptr.load();
+    return s ? s->Heartbeat() : EventBus::HeartbeatInfo{};
+  });
+  if (!bus.ok()) {
+    log->critical("{}", bus.status().message());
+    return 1;
+  }
+
+  auto supervisor = Supervisor::Create(config, bus->get());
+  if (!supervisor.ok()) {
+    log->critical("{}", supervisor.status().message());
+    return 1;
+  }
+  supervisor_ptr.store(supervisor->get());
+
+  ControlServerOptions control_options;
+  control_options.endpoint = config.control_endpoint;
+  Supervisor* sup = supervisor->get();
+  auto control = ControlServer::Create(
+      control_options, [sup](const v1::Request& r) { return sup->HandleRequest(r); });
+  if (!control.ok()) {
+    log->critical("{}", control.status().message());
+    return 1;
+  }
+
+  (*supervisor)->Start();
+  log->info("running");
+
+  const sigset_t signals = HandledSignals();
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGINT || sig == SIGTERM) {
+      log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (sig == SIGHUP) log->info("received SIGHUP (reload is not supported yet)");
+  }
+
+  (*control)->Stop();
+  supervisor_ptr.store(nullptr);
+  (*supervisor)->Stop();
+  (*bus)->Stop();
+  log->info("stopped: last seq {}", (*bus)->last_seq());
+  return 0;
+}
+
+}  // namespace skynet::daemon

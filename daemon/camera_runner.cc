@@ -1,0 +1,242 @@
+#include "daemon/camera_runner.h"
+
+#include "pipeline/core/logging.h"
+
+namespace skynet::daemon {
+namespace {
+
+v1::CameraState ToProto(ingest::SessionState s) {
+  switch (s) {
+    case ingest::SessionState::kConnecting: return v1::CAMERA_STATE_CONNECTING;
+    case ingest::SessionState::kOnline: return v1::CAMERA_STATE_ONLINE;
+    case ingest::SessionState::kStalled: return v1::CAMERA_STATE_STALLED;
+    case ingest::SessionState::kWaiting: return v1::CAMERA_STATE_WAITING;
+    case ingest::SessionState::kOffline: return v1::CAMERA_STATE_OFFLINE;
+    case ingest::SessionState::kStopped: return v1::CAMERA_STATE_OFFLINE;
+  }
+  return v1::CAMERA_STATE_UNSPECIFIED;
+}
+
+v1::StatusReason ToProto(ingest::StateReason r) {
+  switch (r) {
+    case ingest::StateReason::kStarted: return v1::STATUS_REASON_STARTED;
+    case ingest::StateReason::kConnected: return v1::STATUS_REASON_CONNECTED;
+    case ingest::StateReason::kRefused: return v1::STATUS_REASON_REFUSED;
+    case ingest::StateReason::kNotFound: return v1::STATUS_REASON_NOT_FOUND;
+    case ingest::StateReason::kAuthFailed: return v1::STATUS_REASON_AUTH_FAILED;
+    case ingest::StateReason::kTimeout: return v1::STATUS_REASON_TIMEOUT;
+    case ingest::StateReason::kStall: return v1::STATUS_REASON_STALL;
+    case ingest::StateReason::kEndOfStream: return v1::STATUS_REASON_END_OF_STREAM;
+    case ingest::StateReason::kDecodeError: return v1::STATUS_REASON_DECODE_ERROR;
+    case ingest::StateReason::kUnsupportedCodec: return v1::STATUS_REASON_UNSUPPORTED_CODEC;
+    case ingest::StateReason::kStopped: return v1::STATUS_REASON_STOPPED;
+    case ingest::StateReason::kError: return v1::STATUS_REASON_ERROR;
+  }
+  return v1::STATUS_REASON_UNSPECIFIED;
+}
+
+void ToProto(const std::vector<analytics::MotionRegion>& regions,
+             google::protobuf::RepeatedPtrField<v1::MotionRegion>* out) {
+  for (const auto& r : regions) {
+    auto* m = out->Add();
+    m->mutable_box()->set_x(r.box.x);
+    m->mutable_box()->set_y(r.box.y);
+    m->mutable_box()->set_w(r.box.width);
+    m->mutable_box()->set_h(r.box.height);
+    m->set_fill(r.fill);
+  }
+}
+
+ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
+  ingest::SourceOptions o;
+  o.camera_id = c.id;
+  o.url = c.url;
+  o.username = c.username;
+  o.password = c.password;
+  o.analytics_fps = c.analytics_fps;
+  o.detect_width = c.detect_width;
+  o.color = false;
+  o.rtsp_tcp = c.rtsp_transport != "udp";
+  o.file_realtime = c.file_realtime;
+  o.file_loop = c.file_loop;
+  return o;
+}
+
+}  // namespace
+
+CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock)
+    : config_(config), sink_(std::move(sink)), clock_(clock) {}
+
+Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& config,
+                                                           EventSink sink, Clock* clock) {
+  std::unique_ptr<CameraRunner> runner(new CameraRunner(config, std::move(sink), clock));
+  auto motion = analytics::MotionDetector::Create(config.motion);
+  if (!motion.ok()) {
+    return Status::InvalidArgument("cameras." + config.id + ".motion: " + motion.status().message());
+  }
+  runner->motion_ = std::move(motion).value();
+  ingest::CameraSession::Callbacks callbacks;
+  CameraRunner* self = runner.get();
+  callbacks.on_frame = [self](Frame&& f) { self->OnFrame(std::move(f)); };
+  callbacks.on_state = [self](const ingest::StateChange& c) { self->OnState(c); };
+  auto session = ingest::CameraSession::Create(SourceOptionsFor(config), std::move(callbacks), clock);
+  if (!session.ok()) {
+    return Status::InvalidArgument("cameras." + config.id + ": " + session.status().message());
+  }
+  runner->session_ = std::move(session).value();
+  return runner;
+}
+
+CameraRunner::~CameraRunner() { Stop(); }
+
+void CameraRunner::Start(Wakeup wakeup) {
+  wakeup_ = std::move(wakeup);
+  session_->Start();
+}
+
+void CameraRunner::Stop() {
+  if (session_) session_->Stop();
+  queue_.Close();
+}
+
+void CameraRunner::OnFrame(Frame&& frame) noexcept {
+  frames_in_.fetch_add(1, std::memory_order_relaxed);
+  fps_in_.Tick(clock_->NowMonotonicUs());
+  queue_.Push(std::move(frame));
+  if (wakeup_) wakeup_();
+}
+
+void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
+  const v1::CameraState state = ToProto(change.state);
+  const v1::StatusReason reason = ToProto(change.reason);
+  {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    reason_ = reason;
+    detail_ = change.detail;
+    if (!change.codec.empty()) codec_ = change.codec;
+    if (change.width > 0) { width_ = change.width; height_ = change.height; }
+  }
+  const int previous = state_.exchange(state);
+  if (state == v1::CAMERA_STATE_ONLINE && previous != v1::CAMERA_STATE_ONLINE) {
+    online_since_us_.store(clock_->NowMonotonicUs());
+  }
+  v1::Event ev = NewEvent(clock_->NowWallUs());
+  auto* s = ev.mutable_camera_status();
+  s->set_state(state);
+  s->set_reason(reason);
+  s->set_detail(change.detail);
+  s->set_codec(change.codec);
+  s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
+  s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
+  sink_(std::move(ev));
+}
+
+void CameraRunner::ProcessPending() {
+  while (auto frame = queue_.TryPop()) {
+    Analyse(*frame);
+  }
+}
+
+void CameraRunner::Analyse(const Frame& frame) {
+  if (frame.image.empty()) return;
+  if (frame.image.cols != last_width_ || frame.image.rows != last_height_) {
+    if (last_width_ != 0) motion_->Reset();
+    last_width_ = frame.image.cols;
+    last_height_ = frame.image.rows;
+  }
+  const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
+  frames_analysed_.fetch_add(1, std::memory_order_relaxed);
+  fps_analysed_.Tick(clock_->NowMonotonicUs());
+  motion_active_.store(obs.active, std::memory_order_relaxed);
+  if (obs.event == analytics::MotionEventType::kNone) return;
+
+  v1::Event ev = NewEvent(frame.capture_time_us);
+  ev.set_stream_time_us(frame.stream_time_us);
+  switch (obs.event) {
+    case analytics::MotionEventType::kStarted: {
+      auto* m = ev.mutable_motion_started();
+      m->set_motion_id(obs.motion_id);
+      ToProto(obs.regions, m->mutable_regions());
+      m->set_changed_fraction(obs.changed_fraction);
+      break;
+    }
+    case analytics::MotionEventType::kUpdated: {
+      auto* m = ev.mutable_motion_updated();
+      m->set_motion_id(obs.motion_id);
+      ToProto(obs.regions, m->mutable_regions());
+      m->set_changed_fraction(obs.changed_fraction);
+      break;
+    }
+    case analytics::MotionEventType::kEnded: {
+      auto* m = ev.mutable_motion_ended();
+      m->set_motion_id(obs.motion_id);
+      m->set_started_at_us(obs.started_at_us);
+      m->set_duration_ms(obs.duration_ms);
+      m->set_peak_changed_fraction(obs.peak_changed_fraction);
+      break;
+    }
+    case analytics::MotionEventType::kNone:
+      return;
+  }
+  motion_events_.fetch_add(1, std::memory_order_relaxed);
+  sink_(std::move(ev));
+}
+
+v1::Event CameraRunner::NewEvent(int64_t capture_time_us) const {
+  v1::Event ev;
+  ev.set_camera_id(config_.id);
+  ev.set_capture_time_us(capture_time_us);
+  return ev;
+}
+
+void CameraRunner::FillInfo(v1::CameraInfo* info) const {
+  info->set_id(config_.id);
+  info->set_name(config_.name.empty() ? config_.id : config_.name);
+  info->set_url(RedactUrl(config_.url));
+  info->set_enabled(config_.enabled);
+  info->set_analytics_fps(config_.analytics_fps);
+  info->set_detect_width(static_cast<uint32_t>(config_.detect_width));
+}
+
+void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
+  const int64_t now = clock_->NowMonotonicUs();
+  const auto state = static_cast<v1::CameraState>(state_.load());
+  s->set_id(config_.id);
+  s->set_state(state);
+  {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    s->set_reason(reason_);
+    s->set_detail(detail_);
+    s->set_codec(codec_);
+    s->set_width(static_cast<uint32_t>(width_));
+    s->set_height(static_cast<uint32_t>(height_));
+  }
+  s->set_fps_in(fps_in_.PerSecond(now));
+  s->set_fps_analysed(fps_analysed_.PerSecond(now));
+  s->set_frames_in(frames_in_.load());
+  s->set_frames_analysed(frames_analysed_.load());
+  s->set_frames_dropped(queue_.dropped());
+  s->set_motion_active(motion_active_.load());
+  s->set_motion_events(motion_events_.load());
+  if (session_) {
+    const ingest::SessionStats st = session_->stats();
+    s->set_reconnects(st.reconnects);
+  }
+  if (state == v1::CAMERA_STATE_ONLINE) {
+    s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
+  }
+  // Grade from what the operator cares about: is it online, does analytics keep up.
+  v1::Grade grade = v1::GRADE_UNUSABLE;
+  if (state == v1::CAMERA_STATE_ONLINE) {
+    const double want = config_.analytics_fps;
+    const double got = s->fps_analysed();
+    const uint64_t in = std::max<uint64_t>(1, s->frames_in());
+    const double drop_ratio = static_cast<double>(s->frames_dropped()) / static_cast<double>(in);
+    if (got >= 0.9 * want && drop_ratio < 0.01 && s->reconnects() == 0) grade = v1::GRADE_EXCELLENT;
+    else if (got >= 0.6 * want && drop_ratio < 0.1) grade = v1::GRADE_FAIR;
+    else grade = v1::GRADE_POOR;
+  }
+  s->set_grade(grade);
+}
+
+}  // namespace skynet::daemon

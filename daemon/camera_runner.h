@@ -1,0 +1,85 @@
+// CameraRunner: one configured camera inside the daemon: its ingest session, its 2-slot frame
+// queue, its motion detector, and its counters.
+//
+// Threads: OnFrame() runs on a GStreamer streaming thread and only queues the frame;
+// ProcessPending() runs on the camera's analytics worker (one worker per camera, so the
+// detector needs no lock); Fill*() may be called from any thread (control).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "daemon/config.h"
+#include "daemon/rate_meter.h"
+#include "pipeline/analytics/motion_detector.h"
+#include "pipeline/core/bounded_queue.h"
+#include "pipeline/core/clock.h"
+#include "pipeline/core/frame.h"
+#include "pipeline/ingest/camera_session.h"
+#include "skynet/v1/control.pb.h"
+#include "skynet/v1/events.pb.h"
+
+namespace skynet::daemon {
+
+class CameraRunner {
+ public:
+  using EventSink = std::function<void(v1::Event)>;
+  // Called after a frame was queued: wakes the camera's worker.
+  using Wakeup = std::function<void()>;
+
+  static Result<std::unique_ptr<CameraRunner>> Create(const CameraConfig& config, EventSink sink,
+                                                      Clock* clock);
+  ~CameraRunner();
+
+  // Starts ingest (non-blocking). `wakeup` is called on every queued frame.
+  void Start(Wakeup wakeup);
+  // Stops ingest and publishes the final offline status. Blocks until ingest is torn down.
+  void Stop();
+
+  // Analyses every queued frame. Worker thread only.
+  void ProcessPending();
+
+  const CameraConfig& config() const { return config_; }
+  bool online() const { return state_.load() == v1::CAMERA_STATE_ONLINE; }
+  void FillInfo(v1::CameraInfo* info) const;
+  void FillStatus(v1::CameraStatusInfo* status) const;
+
+ private:
+  CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock);
+  void OnFrame(Frame&& frame) noexcept;
+  void OnState(const ingest::StateChange& change) noexcept;
+  void Analyse(const Frame& frame);
+  v1::Event NewEvent(int64_t capture_time_us) const;
+
+  const CameraConfig config_;
+  const EventSink sink_;
+  Clock* const clock_;
+  Wakeup wakeup_;
+
+  BoundedQueue<Frame> queue_{2};
+  std::unique_ptr<analytics::MotionDetector> motion_;  // worker thread only
+  std::unique_ptr<ingest::CameraSession> session_;
+
+  std::atomic<int> state_{v1::CAMERA_STATE_UNSPECIFIED};
+  std::atomic<uint64_t> frames_in_{0};
+  std::atomic<uint64_t> frames_analysed_{0};
+  std::atomic<uint64_t> motion_events_{0};
+  std::atomic<bool> motion_active_{false};
+  std::atomic<int64_t> online_since_us_{0};
+  RateMeter fps_in_;
+  RateMeter fps_analysed_;
+  int last_width_ = 0;   // worker thread only
+  int last_height_ = 0;  // worker thread only
+
+  mutable std::mutex status_mu_;
+  v1::StatusReason reason_ = v1::STATUS_REASON_UNSPECIFIED;
+  std::string detail_;
+  std::string codec_;
+  int width_ = 0;
+  int height_ = 0;
+};
+
+}  // namespace skynet::daemon

@@ -1,0 +1,36 @@
+// skynetd: the ingest and analytics daemon. Parses arguments and hands over to daemon/app.
+#include <CLI/CLI.hpp>
+
+#include "daemon/app.h"
+#include "pipeline/core/logging.h"
+
+int main(int argc, char** argv) {
+  skynet::daemon::BlockSignals();
+  CLI::App app{"skynetd: video ingestion and analytics for fixed traffic cameras"};
+  std::string config_path;
+  std::string check_path;
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "configuration file (YAML)")->check(CLI::ExistingFile);
+  app.add_option("--check-config", check_path, "validate a configuration file and exit")
+      ->check(CLI::ExistingFile);
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  app.set_version_flag("--version", SKYNET_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  if (!check_path.empty()) return skynet::daemon::CheckConfig(check_path);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "skynetd: --config FILE is required (see --help)\n");
+    return 2;
+  }
+  auto config = skynet::daemon::LoadConfigFile(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "skynetd: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  if (!log_level.empty()) config->log_level = log_level;
+  if (!skynet::SetLogLevel(config->log_level)) {
+    std::fprintf(stderr, "skynetd: --log-level: unknown level '%s'\n", config->log_level.c_str());
+    return 2;
+  }
+  return skynet::daemon::RunDaemon(*config);
+}

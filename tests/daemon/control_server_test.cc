@@ -1,0 +1,81 @@
+#include "daemon/control_server.h"
+
+#include <zmq.hpp>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
+
+namespace skynet::daemon {
+namespace {
+
+using skynet::testing::TempDir;
+
+// A REQ client with a generous receive deadline.
+class Client {
+ public:
+  explicit Client(const std::string& endpoint) {
+    sock_.set(zmq::sockopt::linger, 0);
+    sock_.set(zmq::sockopt::rcvtimeo, 30000);
+    sock_.connect(endpoint);
+  }
+  v1::Response CallRaw(const std::string& bytes) {
+    sock_.send(zmq::buffer(bytes), zmq::send_flags::none);
+    zmq::message_t reply;
+    EXPECT_TRUE(sock_.recv(reply));
+    v1::Response r;
+    EXPECT_TRUE(r.ParseFromArray(reply.data(), static_cast<int>(reply.size())));
+    return r;
+  }
+  v1::Response Call(const v1::Request& req) { return CallRaw(req.SerializeAsString()); }
+
+ private:
+  zmq::context_t ctx_{1};
+  zmq::socket_t sock_{ctx_, zmq::socket_type::req};
+};
+
+v1::Response Echo(const v1::Request& req) {
+  v1::Response r;
+  r.set_ok(true);
+  r.mutable_status()->set_node_id("asked:" + req.status().camera_id());
+  return r;
+}
+
+TEST(ControlServerTest, AnswersRequests) {
+  TempDir dir;
+  auto server = ControlServer::Create({.endpoint = dir.Ipc("sub/control.sock")}, Echo);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Client c(dir.Ipc("sub/control.sock"));
+  v1::Request req;
+  req.mutable_status()->set_camera_id("cam3");
+  v1::Response r = c.Call(req);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.status().node_id(), "asked:cam3");
+}
+
+TEST(ControlServerTest, GarbageGetsAnErrorAndServerCarriesOn) {
+  TempDir dir;
+  auto server = ControlServer::Create({.endpoint = dir.Ipc("control.sock")}, Echo);
+  ASSERT_TRUE(server.ok());
+  Client c(dir.Ipc("control.sock"));
+  v1::Response bad = c.CallRaw(std::string("\xff\xff\xff\x07garbage", 11));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("malformed request"), std::string::npos);
+  v1::Response empty = c.CallRaw("");
+  EXPECT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().find("empty command"), std::string::npos);
+  v1::Request req;
+  req.mutable_status();
+  EXPECT_TRUE(c.Call(req).ok());
+  EXPECT_EQ((*server)->requests(), 3u);
+}
+
+TEST(ControlServerTest, BindFailureNamesTheEndpoint) {
+  auto server = ControlServer::Create({.endpoint = "tcp://256.0.0.1:1"}, Echo);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("control_endpoint tcp://256.0.0.1:1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::daemon

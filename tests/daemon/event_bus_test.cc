@@ -1,0 +1,122 @@
+#include "daemon/event_bus.h"
+
+#include <zmq.hpp>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait.h"
+
+namespace skynet::daemon {
+namespace {
+
+using skynet::testing::TempDir;
+using skynet::testing::WaitFor;
+
+v1::Event MotionEvent(const std::string& camera) {
+  v1::Event ev;
+  ev.set_camera_id(camera);
+  ev.mutable_motion_started()->set_motion_id(1);
+  return ev;
+}
+
+// Receives [topic][event] messages from a SUB socket.
+struct Subscriber {
+  zmq::context_t ctx{1};
+  zmq::socket_t sub{ctx, zmq::socket_type::sub};
+  explicit Subscriber(const std::string& endpoint, const std::string& prefix = "") {
+    sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::subscribe, prefix);
+    sub.set(zmq::sockopt::rcvtimeo, 100);
+    sub.connect(endpoint);
+  }
+  bool Next(std::string* topic, v1::Event* ev) {
+    zmq::message_t t, b;
+    if (!sub.recv(t)) return false;
+    EXPECT_TRUE(t.more());
+    EXPECT_TRUE(sub.recv(b));
+    *topic = t.to_string();
+    return ev->ParseFromArray(b.data(), static_cast<int>(b.size()));
+  }
+};
+
+TEST(TopicForTest, NamesKindAndCamera) {
+  EXPECT_EQ(TopicFor(MotionEvent("cam7")), "motion/cam7");
+  v1::Event status;
+  status.set_camera_id("cam7");
+  status.mutable_camera_status();
+  EXPECT_EQ(TopicFor(status), "camera/cam7");
+  v1::Event hb;
+  hb.mutable_heartbeat();
+  EXPECT_EQ(TopicFor(hb), "heartbeat");
+}
+
+TEST(EventBusTest, NumbersEventsContiguouslyAndStampsEnvelope) {
+  TempDir dir;
+  EventBusOptions o;
+  o.node_id = "n1";
+  o.endpoint = dir.Ipc("feed");
+  o.heartbeat_interval_ms = 50;
+  auto bus = EventBus::Create(o, [] { return EventBus::HeartbeatInfo{2, 3}; });
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  Subscriber s(o.endpoint);
+  // Heartbeats prove the subscription is live before real events are sent (slow joiner).
+  std::string topic;
+  v1::Event ev;
+  ASSERT_TRUE(WaitFor([&] { return s.Next(&topic, &ev) && topic == "heartbeat"; }));
+  EXPECT_EQ(ev.heartbeat().cameras_online(), 2u);
+  EXPECT_EQ(ev.heartbeat().cameras_total(), 3u);
+  EXPECT_EQ(ev.heartbeat().last_seq(), ev.seq() - 1);
+
+  for (int i = 0; i < 500; ++i) (*bus)->Publish(MotionEvent("cam" + std::to_string(i % 3)));
+  uint64_t prev = ev.seq();
+  int motions = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    while (motions < 500 && s.Next(&topic, &ev)) {
+      EXPECT_EQ(ev.seq(), prev + 1) << "gap after " << prev;
+      prev = ev.seq();
+      EXPECT_EQ(ev.node_id(), "n1");
+      EXPECT_EQ(ev.epoch(), (*bus)->epoch());
+      EXPECT_EQ(ev.schema_version(), 1u);
+      EXPECT_EQ(ev.event_id(), "n1/" + std::to_string(ev.epoch()) + "/" + std::to_string(ev.seq()));
+      EXPECT_GT(ev.publish_time_us(), 0);
+      if (ev.has_motion_started()) {
+        EXPECT_EQ(topic, "motion/" + ev.camera_id());
+        ++motions;
+      }
+    }
+    return motions == 500;
+  }));
+}
+
+TEST(EventBusTest, StopFlushesQueuedEvents) {
+  TempDir dir;
+  EventBusOptions o;
+  o.endpoint = dir.Ipc("feed");
+  o.heartbeat_interval_ms = 20;
+  auto bus = EventBus::Create(o);
+  ASSERT_TRUE(bus.ok());
+  Subscriber s(o.endpoint);
+  std::string topic;
+  v1::Event ev;
+  ASSERT_TRUE(WaitFor([&] { return s.Next(&topic, &ev); }));  // connected
+  for (int i = 0; i < 100; ++i) (*bus)->Publish(MotionEvent("c"));
+  (*bus)->Stop();
+  EXPECT_GE((*bus)->last_seq(), 100u);
+  int got = 0;
+  while (s.Next(&topic, &ev)) {
+    if (ev.has_motion_started()) ++got;
+  }
+  EXPECT_EQ(got, 100);
+}
+
+TEST(EventBusTest, BindFailureNamesTheEndpoint) {
+  EventBusOptions o;
+  o.endpoint = "tcp://256.1.1.1:1";
+  auto bus = EventBus::Create(o);
+  ASSERT_FALSE(bus.ok());
+  EXPECT_NE(bus.status().message().find("tcp://256.1.1.1:1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::daemon
