@@ -65,7 +65,8 @@ Camera::~Camera() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& m : medias_) g_signal_handler_disconnect(m->media.get(), m->unprepared_handler);
   medias_.clear();
-  if (factory_ && configure_handler_) g_signal_handler_disconnect(factory_.get(), configure_handler_);
+  if (factory_ && configure_handler_)
+    g_signal_handler_disconnect(factory_.get(), configure_handler_);
 }
 
 GstRTSPMediaFactory* Camera::MakeFactory() {

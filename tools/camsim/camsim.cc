@@ -67,10 +67,10 @@ class Server::Impl {
         auto encoded = EncodeLoop(spec);
         if (!encoded) return encoded.status();
         loop = *encoded;
-        Log()->info("[cam {}] encoded {} s {} loop of {} ({} units) in {} ms", spec.name,
-                    spec.loop_seconds, spec.codec, spec.scene, loop->units.size(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0)
-                        .count());
+        Log()->info(
+            "[cam {}] encoded {} s {} loop of {} ({} units) in {} ms", spec.name, spec.loop_seconds,
+            spec.codec, spec.scene, loop->units.size(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
       }
       cameras_.push_back(std::make_unique<Camera>(spec, loop));
     }

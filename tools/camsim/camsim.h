@@ -5,7 +5,8 @@
 // clients are cheap. Each camera's media is shared by all its clients, paced in real time, and
 // is rebuilt transparently when the last client leaves and a new one arrives.
 //
-//   auto server = Server::Create({.cameras = {{.name = "cam1"}, {.name = "s1", .scene = "static"}}});
+//   ServerOptions opts{.cameras = {{.name = "cam1"}, {.name = "s1", .scene = "static"}}};
+//   auto server = Server::Create(opts);
 //   if (!server.ok() || !(*server)->Start().ok()) ...;
 //   std::string url = (*server)->Url("cam1");  // rtsp://127.0.0.1:40123/cam1
 //
@@ -35,10 +36,10 @@ struct ServerOptions {
 
 // Counters of one camera, for tests and the (future) control interface.
 struct CameraStats {
-  uint64_t frames_sent = 0;      // access units pushed into any media of this camera
-  uint64_t frames_skipped = 0;   // paced frames dropped because the media was not flowing
-  uint64_t medias_created = 0;   // how many times a (shared) media was built for it
-  int active_medias = 0;         // medias currently prepared
+  uint64_t frames_sent = 0;     // access units pushed into any media of this camera
+  uint64_t frames_skipped = 0;  // paced frames dropped because the media was not flowing
+  uint64_t medias_created = 0;  // how many times a (shared) media was built for it
+  int active_medias = 0;        // medias currently prepared
 };
 
 class Server {

@@ -69,9 +69,8 @@ std::string EncoderChain(const CameraSpec& s) {
   const std::string media = s.codec == "h265" ? "video/x-h265" : "video/x-h264";
   return enc +
          " name=enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(s.fps) +
-         " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse +
-         " config-interval=-1 ! " + media +
-         ",stream-format=byte-stream,alignment=au ! appsink name=sink sync=false";
+         " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse + " config-interval=-1 ! " +
+         media + ",stream-format=byte-stream,alignment=au ! appsink name=sink sync=false";
 }
 
 // Waits for EOS, an error, or a full collector. Returns the error if any.
@@ -122,11 +121,11 @@ Status RenderInto(const CameraSpec& s, GstElement* pipeline, Collector* c) {
   auto kind = scenegen::ParseSceneKind(s.scene);
   if (!kind) return kind.status();
   auto renderer = scenegen::SceneRenderer::Create({.kind = *kind,
-                                                    .width = s.width,
-                                                    .height = s.height,
-                                                    .fps = static_cast<double>(s.fps),
-                                                    .seed = s.seed,
-                                                    .period_seconds = double(s.loop_seconds)});
+                                                   .width = s.width,
+                                                   .height = s.height,
+                                                   .fps = static_cast<double>(s.fps),
+                                                   .seed = s.seed,
+                                                   .period_seconds = double(s.loop_seconds)});
   if (!renderer) return renderer.status();
   ObjPtr<GstElement> src(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -165,8 +164,8 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
   for (const char* e : {s.codec == "h265" ? "x265enc" : "x264enc",
                         s.codec == "h265" ? "h265parse" : "h264parse", "videoconvert"}) {
     if (!HasElement(e)) {
-      return Status::Unavailable(where + "codec " + s.codec + " needs the GStreamer element '" +
-                                 e + "', which is not installed");
+      return Status::Unavailable(where + "codec " + s.codec + " needs the GStreamer element '" + e +
+                                 "', which is not installed");
     }
   }
   Collector collector;
@@ -185,15 +184,16 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
     description = std::string("uridecodebin name=dec uri=\"") + uri +
                   "\" ! videoconvert ! videoscale ! videorate ! video/x-raw,width=" +
                   std::to_string(s.width) + ",height=" + std::to_string(s.height) +
-                  ",framerate=" + std::to_string(s.fps) + "/1,pixel-aspect-ratio=1/1,format=I420 ! " +
-                  EncoderChain(s);
+                  ",framerate=" + std::to_string(s.fps) +
+                  "/1,pixel-aspect-ratio=1/1,format=I420 ! " + EncoderChain(s);
     g_free(uri);
   } else {
     const size_t frame_bytes = static_cast<size_t>(s.width) * s.height * 3;
-    description = "appsrc name=src format=time block=true max-bytes=" +
-                  std::to_string(3 * frame_bytes) + " caps=video/x-raw,format=BGR,width=" +
-                  std::to_string(s.width) + ",height=" + std::to_string(s.height) +
-                  ",framerate=" + std::to_string(s.fps) + "/1 ! videoconvert ! video/x-raw,format=I420 ! " + EncoderChain(s);
+    description =
+        "appsrc name=src format=time block=true max-bytes=" + std::to_string(3 * frame_bytes) +
+        " caps=video/x-raw,format=BGR,width=" + std::to_string(s.width) +
+        ",height=" + std::to_string(s.height) + ",framerate=" + std::to_string(s.fps) +
+        "/1 ! videoconvert ! video/x-raw,format=I420 ! " + EncoderChain(s);
   }
   auto pipeline = Launch(description);
   if (!pipeline) return pipeline.status();

@@ -23,9 +23,9 @@ using BufferPtr = std::unique_ptr<GstBuffer, GstMiniObjectUnref>;  // adopts "tr
 using CapsPtr = std::unique_ptr<GstCaps, GstMiniObjectUnref>;      // adopts "transfer full"
 
 struct EncodedLoop {
-  std::string codec;            // "h264" | "h265"
-  CapsPtr caps;                 // byte-stream, alignment=au, with width/height/framerate
-  std::vector<BufferPtr> units; // one access unit per frame; units[0] is a keyframe
+  std::string codec;             // "h264" | "h265"
+  CapsPtr caps;                  // byte-stream, alignment=au, with width/height/framerate
+  std::vector<BufferPtr> units;  // one access unit per frame; units[0] is a keyframe
   GstClockTime frame_duration = 0;
 };
 

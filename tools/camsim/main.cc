@@ -41,20 +41,25 @@ int main(int argc, char** argv) {
   bool vary_seed = false;
   app.add_option("--port", options.port, "RTSP port; 0 picks a free one")->capture_default_str();
   app.add_option("--address", options.address, "listen address")->capture_default_str();
-  app.add_option("--camera", camera_flags, "NAME:SCENE[:WxH[@FPS]], SCENE traffic|static (repeatable)");
-  app.add_option("--traffic", traffic, "add traffic cameras cam1..camN")->check(CLI::Range(0, 1000));
-  app.add_option("--static", still, "add static cameras static1..staticM")->check(CLI::Range(0, 1000));
+  app.add_option("--camera", camera_flags,
+                 "NAME:SCENE[:WxH[@FPS]], SCENE traffic|static (repeatable)");
+  app.add_option("--traffic", traffic, "add traffic cameras cam1..camN")
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--static", still, "add static cameras static1..staticM")
+      ->check(CLI::Range(0, 1000));
   app.add_option("--file", files, "add a camera looping this video file (file1, file2, ...)");
   app.add_option("--size", size, "default WxH")->capture_default_str();
   app.add_option("--fps", defaults.fps, "default frame rate")->capture_default_str();
-  app.add_option("--bitrate", defaults.bitrate_kbps, "encoder bitrate in kbit/s")->capture_default_str();
+  app.add_option("--bitrate", defaults.bitrate_kbps, "encoder bitrate in kbit/s")
+      ->capture_default_str();
   app.add_option("--codec", defaults.codec, "h264 | h265")->capture_default_str();
   app.add_option("--loop-seconds", defaults.loop_seconds, "length of the encoded loop")
       ->capture_default_str();
   app.add_option("--seed", defaults.seed, "scene seed")->capture_default_str();
   app.add_flag("--vary-seed", vary_seed,
                "give --traffic camera i the seed SEED+i-1 (default: all share one loop)");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -63,7 +68,8 @@ int main(int argc, char** argv) {
     return BadArgument(e.what());
   }
 
-  if (!skynet::SetLogLevel(log_level)) return BadArgument("--log-level: unknown level '" + log_level + "'");
+  if (!skynet::SetLogLevel(log_level))
+    return BadArgument("--log-level: unknown level '" + log_level + "'");
   skynet::InitLogging(log_level);
   if (auto st = skynet::camsim::ParseSize(size, &defaults.width, &defaults.height); !st.ok()) {
     return BadArgument("--size: " + st.message());

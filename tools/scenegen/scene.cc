@@ -33,10 +33,14 @@ int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 enum class Cls { kCar, kBus, kTruck, kPerson };
 const char* ClsName(Cls c) {
   switch (c) {
-    case Cls::kCar: return "car";
-    case Cls::kBus: return "bus";
-    case Cls::kTruck: return "truck";
-    case Cls::kPerson: return "person";
+    case Cls::kCar:
+      return "car";
+    case Cls::kBus:
+      return "bus";
+    case Cls::kTruck:
+      return "truck";
+    case Cls::kPerson:
+      return "person";
   }
   return "?";
 }
@@ -45,8 +49,8 @@ const char* ClsName(Cls c) {
 const cv::Scalar kVehicleColours[] = {{235, 235, 235}, {30, 30, 32},  {190, 192, 195},
                                       {40, 40, 200},   {170, 80, 30}, {30, 205, 230},
                                       {50, 130, 40}};
-const cv::Scalar kClothes[] = {{60, 40, 30}, {40, 40, 160}, {150, 110, 60}, {200, 200, 200},
-                               {40, 120, 40}, {20, 20, 20}};
+const cv::Scalar kClothes[] = {{60, 40, 30},    {40, 40, 160}, {150, 110, 60},
+                               {200, 200, 200}, {40, 120, 40}, {20, 20, 20}};
 const cv::Scalar kWindow(70, 55, 45);
 const cv::Scalar kTyre(20, 20, 20);
 
@@ -84,13 +88,14 @@ void DrawVehicle(cv::Mat& img, Cls cls, const cv::Rect2d& b, int dir, const cv::
       break;
     }
     case Cls::kTruck: {
-      fill(R(0.0, 0.0, 0.72, 0.85), col);               // cargo box
+      fill(R(0.0, 0.0, 0.72, 0.85), col);                                    // cargo box
       fill(R(0.75, 0.25, 1.0, 0.85), Darker(col) + cv::Scalar(40, 40, 40));  // cab
       fill(R(0.80, 0.32, 0.96, 0.55), kWindow);
       cv::rectangle(img, R(0.0, 0.0, 0.72, 0.85), edge, 1);
       break;
     }
-    case Cls::kPerson: break;
+    case Cls::kPerson:
+      break;
   }
   const int r = std::max(2, cvRound(0.15 * h));
   for (double fx : {0.18, 0.82}) {
@@ -121,9 +126,9 @@ struct SceneRenderer::Lane {
   bool sidewalk = false;
   double y_bottom = 0;  // objects stand on this line
   double lane_height = 0;
-  int dir = 1;          // +1 left to right, -1 right to left
-  double speed = 0;     // px/s
-  double headway = 0;   // s between slots
+  int dir = 1;                   // +1 left to right, -1 right to left
+  double speed = 0;              // px/s
+  double headway = 0;            // s between slots
   int64_t slots_per_period = 0;  // periodic scenes: slot attributes repeat with this period
 };
 
@@ -138,8 +143,10 @@ struct SceneRenderer::Placed {
 
 const char* SceneKindName(SceneKind kind) {
   switch (kind) {
-    case SceneKind::kTraffic: return "traffic";
-    case SceneKind::kStatic: return "static";
+    case SceneKind::kTraffic:
+      return "traffic";
+    case SceneKind::kStatic:
+      return "static";
   }
   return "?";
 }
@@ -154,8 +161,9 @@ Result<SceneKind> ParseSceneKind(std::string_view name) {
 Result<std::unique_ptr<SceneRenderer>> SceneRenderer::Create(const SceneOptions& o) {
   if (o.width < 64 || o.height < 64 || o.width > 7680 || o.height > 4320 || o.width % 2 ||
       o.height % 2) {
-    return Status::InvalidArgument("scene: width/height must be even and within 64x64..7680x4320, got " +
-                                   std::to_string(o.width) + "x" + std::to_string(o.height));
+    return Status::InvalidArgument(
+        "scene: width/height must be even and within 64x64..7680x4320, got " +
+        std::to_string(o.width) + "x" + std::to_string(o.height));
   }
   if (!(o.fps > 0 && o.fps <= 240)) {
     return Status::InvalidArgument("scene: fps must be in (0, 240], got " + std::to_string(o.fps));

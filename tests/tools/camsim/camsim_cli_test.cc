@@ -132,9 +132,11 @@ TEST(CamsimCliTest, SigintWhileClientConnectedExitsZero) {
 }
 
 TEST(CamsimCliTest, BadArgumentsExitTwoNamingTheArgument) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--camera", "cam1:rain"}, {"--port", "http"}, {"--codec", "vp9",
-        "--traffic", "1"}, {}, {"--size", "big", "--traffic", "1"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--camera", "cam1:rain"},
+                                        {"--port", "http"},
+                                        {"--codec", "vp9", "--traffic", "1"},
+                                        {},
+                                        {"--size", "big", "--traffic", "1"}}) {
     Child child(args);
     ASSERT_TRUE(child.started());
     EXPECT_EQ(child.Wait(10s), 2) << (args.empty() ? "(no args)" : args[0]);

@@ -36,9 +36,9 @@ std::unique_ptr<Server> StartServer(std::vector<CameraSpec> cameras) {
 }
 
 TEST(CamsimServerTest, ServesTrafficAndStaticFramesOfTheRightSize) {
-  auto server = StartServer({{.name = "cam1", .loop_seconds = 4},
-                             {.name = "still", .scene = "static", .width = 320, .height = 240,
-                              .loop_seconds = 2}});
+  auto server = StartServer(
+      {{.name = "cam1", .loop_seconds = 4},
+       {.name = "still", .scene = "static", .width = 320, .height = 240, .loop_seconds = 2}});
   ASSERT_TRUE(server);
   EXPECT_GT(server->port(), 0);
   EXPECT_EQ(server->Url("cam1"), "rtsp://127.0.0.1:" + std::to_string(server->port()) + "/cam1");
@@ -59,7 +59,8 @@ TEST(CamsimServerTest, PacesFramesInRealTime) {
   RtspProbe probe(server->Url("cam1"));
   ASSERT_TRUE(probe.WaitForFrames(31)) << probe.error();
   // 20 frame intervals at 10 fps: 2 s. A burst (no pacing) would take a few milliseconds.
-  const double seconds = std::chrono::duration<double>(probe.FrameTime(31) - probe.FrameTime(11)).count();
+  const double seconds =
+      std::chrono::duration<double>(probe.FrameTime(31) - probe.FrameTime(11)).count();
   EXPECT_GT(seconds, 1.4);
   EXPECT_LT(seconds, 4.0);
 }
@@ -91,6 +92,49 @@ TEST(CamsimServerTest, ClientCanDisconnectAndReconnect) {
     }
   }
   EXPECT_GE(server->Stats("cam1")->medias_created, 2u);
+}
+
+TEST(CamsimServerTest, OneClientLeavingDoesNotDisturbTheOther) {
+  auto server = StartServer({{.name = "cam1", .loop_seconds = 2}});
+  ASSERT_TRUE(server);
+  RtspProbe stays(server->Url("cam1"));
+  ASSERT_TRUE(stays.WaitForFrames(5)) << stays.error();
+  {
+    RtspProbe leaves(server->Url("cam1"));
+    ASSERT_TRUE(leaves.WaitForFrames(5)) << leaves.error();
+  }
+  const int before = stays.frames();
+  ASSERT_TRUE(stays.WaitForFrames(before + 15)) << stays.error();
+  EXPECT_EQ(server->Stats("cam1")->medias_created, 1u);
+}
+
+TEST(CamsimServerTest, SurvivesRapidReconnects) {
+  auto server = StartServer({{.name = "cam1", .width = 320, .height = 240, .loop_seconds = 1}});
+  ASSERT_TRUE(server);
+  for (int round = 0; round < 8; ++round) {
+    RtspProbe probe(server->Url("cam1"));
+    // Odd rounds leave before any frame arrived: teardown while the media is preparing.
+    if (round % 2 == 1) continue;
+    ASSERT_TRUE(probe.WaitForFrames(3)) << "round " << round << ": " << probe.error();
+  }
+  RtspProbe last(server->Url("cam1"));
+  ASSERT_TRUE(last.WaitForFrames(10)) << last.error();
+}
+
+TEST(CamsimServerTest, ServesManyCamerasAtOnce) {
+  std::vector<CameraSpec> specs;
+  for (int i = 0; i < 6; ++i) {
+    specs.push_back({.name = "cam" + std::to_string(i),
+                     .width = 320,
+                     .height = 180,
+                     .seed = static_cast<uint32_t>(1 + i % 2),
+                     .loop_seconds = 2});
+  }
+  auto server = StartServer(specs);
+  ASSERT_TRUE(server);
+  std::vector<std::unique_ptr<RtspProbe>> probes;
+  for (const auto& s : specs) probes.push_back(std::make_unique<RtspProbe>(server->Url(s.name)));
+  for (auto& p : probes) ASSERT_TRUE(p->WaitForFrames(10)) << p->error();
 }
 
 TEST(CamsimServerTest, CamerasWithIdenticalSpecsShareOneLoop) {
@@ -125,7 +169,8 @@ TEST(CamsimServerTest, FileCameraLoopsADecodedFile) {
   GstElement* writer = gst_parse_launch(
       ("videotestsrc num-buffers=20 ! video/x-raw,format=I420,width=320,height=240,"
        "framerate=10/1 ! "
-       "x264enc speed-preset=ultrafast ! h264parse ! matroskamux ! filesink location=" + path)
+       "x264enc speed-preset=ultrafast ! h264parse ! matroskamux ! filesink location=" +
+       path)
           .c_str(),
       &err);
   ASSERT_EQ(err, nullptr);
@@ -175,7 +220,8 @@ TEST(CamsimServerTest, StopWithClientsConnectedReturnsAndIsIdempotent) {
 TEST(CamsimServerTest, BusyPortIsUnavailable) {
   auto first = StartServer({{.name = "cam1", .loop_seconds = 1}});
   ASSERT_TRUE(first);
-  auto second = Server::Create({.port = first->port(), .cameras = {{.name = "cam1", .loop_seconds = 1}}});
+  auto second =
+      Server::Create({.port = first->port(), .cameras = {{.name = "cam1", .loop_seconds = 1}}});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find(std::to_string(first->port())), std::string::npos);
@@ -194,7 +240,8 @@ TEST(CamsimServerTest, CreateRejectsBadSpecsNamingTheCamera) {
   auto missing = Server::Create(
       {.cameras = {{.name = "z", .scene = "file", .file = "/nonexistent/clip.mp4"}}});
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("clip.mp4"), std::string::npos) << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find("clip.mp4"), std::string::npos)
+      << missing.status().ToString();
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ class RtspProbe {
   explicit RtspProbe(const std::string& url, const std::string& codec = "h264") {
     if (!gst_is_initialized()) gst_init(nullptr, nullptr);
     const std::string c = codec == "h265" ? "h265" : "h264";
-    const std::string desc = "rtspsrc name=src location=" + url + " protocols=tcp latency=200 ! rtp" + c +
-                             "depay ! " + c + "parse ! avdec_" + c +
+    const std::string desc = "rtspsrc name=src location=" + url +
+                             " protocols=tcp latency=200 ! rtp" + c + "depay ! " + c +
+                             "parse ! avdec_" + c +
                              " ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=sink "
                              "sync=false max-buffers=2 drop=true";
     GError* err = nullptr;
@@ -82,7 +83,7 @@ class RtspProbe {
       g_object_get(session, "stats", &stats, nullptr);
       const GValue* sources = stats ? gst_structure_get_value(stats, "source-stats") : nullptr;
       G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession's stats still use GValueArray
-      if (sources != nullptr && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
+          if (sources != nullptr && G_VALUE_HOLDS(sources, g_value_array_get_type())) {
         auto* array = static_cast<GValueArray*>(g_value_get_boxed(sources));
         for (guint i = 0; array != nullptr && i < array->n_values; ++i) {
           const GstStructure* s = gst_value_get_structure(g_value_array_get_nth(array, i));
@@ -98,10 +99,22 @@ class RtspProbe {
     return have_sr;
   }
 
-  int frames() const { std::lock_guard<std::mutex> l(mu_); return frames_; }
-  int width() const { std::lock_guard<std::mutex> l(mu_); return width_; }
-  int height() const { std::lock_guard<std::mutex> l(mu_); return height_; }
-  std::string error() const { std::lock_guard<std::mutex> l(mu_); return error_; }
+  int frames() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return frames_;
+  }
+  int width() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return width_;
+  }
+  int height() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return height_;
+  }
+  std::string error() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
   // Steady-clock time of the n-th frame (1-based) recorded so far, if n <= 64.
   std::chrono::steady_clock::time_point FrameTime(int n) const {
     std::lock_guard<std::mutex> l(mu_);
