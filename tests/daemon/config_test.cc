@@ -275,6 +275,8 @@ TEST(ConfigTest, WrongTypeIsRejected) {
             "t.yaml:2:5: cameras[0]: expected a mapping, got 'rtsp://10.0.0.1/x'");
   EXPECT_EQ(ErrorOf("cameras:\n  - id: cam1\n    url:\n"),
             "t.yaml:3:5: cameras[0].url: expected a string, got nothing");  // at the key
+  std::string msg = ErrorOf("cameras:\n  - id: a\n    url: rtsp://h/x\n  -\n  - id: b\n");
+  EXPECT_NE(msg.find(": cameras[1]: expected a mapping, got nothing"), std::string::npos) << msg;
   EXPECT_EQ(ErrorOf("just a string\n"), "t.yaml:1:1: expected a mapping, got 'just a string'");
 }
 
