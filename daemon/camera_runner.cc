@@ -1,5 +1,6 @@
 #include "daemon/camera_runner.h"
 
+#include "daemon/event_mapping.h"
 #include "pipeline/core/logging.h"
 
 namespace skynet::daemon {
@@ -33,18 +34,6 @@ v1::StatusReason ToProto(ingest::StateReason r) {
     case ingest::StateReason::kError: return v1::STATUS_REASON_ERROR;
   }
   return v1::STATUS_REASON_UNSPECIFIED;
-}
-
-void ToProto(const std::vector<analytics::MotionRegion>& regions,
-             google::protobuf::RepeatedPtrField<v1::MotionRegion>* out) {
-  for (const auto& r : regions) {
-    auto* m = out->Add();
-    m->mutable_box()->set_x(r.box.x);
-    m->mutable_box()->set_y(r.box.y);
-    m->mutable_box()->set_w(r.box.width);
-    m->mutable_box()->set_h(r.box.height);
-    m->set_fill(r.fill);
-  }
 }
 
 ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
@@ -139,45 +128,15 @@ void CameraRunner::ProcessPending() {
 
 void CameraRunner::Analyse(const Frame& frame) {
   if (frame.image.empty()) return;
-  if (frame.image.cols != last_width_ || frame.image.rows != last_height_) {
-    if (last_width_ != 0) motion_->Reset();
-    last_width_ = frame.image.cols;
-    last_height_ = frame.image.rows;
-  }
+  // The detector re-initialises itself when the frame size changes.
   const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   motion_active_.store(obs.active, std::memory_order_relaxed);
-  if (obs.event == analytics::MotionEventType::kNone) return;
-
+  if (obs.event == analytics::MotionEventType::kNone) return;  // the common case: no event
   v1::Event ev = NewEvent(frame.capture_time_us);
   ev.set_stream_time_us(frame.stream_time_us);
-  switch (obs.event) {
-    case analytics::MotionEventType::kStarted: {
-      auto* m = ev.mutable_motion_started();
-      m->set_motion_id(obs.motion_id);
-      ToProto(obs.regions, m->mutable_regions());
-      m->set_changed_fraction(obs.changed_fraction);
-      break;
-    }
-    case analytics::MotionEventType::kUpdated: {
-      auto* m = ev.mutable_motion_updated();
-      m->set_motion_id(obs.motion_id);
-      ToProto(obs.regions, m->mutable_regions());
-      m->set_changed_fraction(obs.changed_fraction);
-      break;
-    }
-    case analytics::MotionEventType::kEnded: {
-      auto* m = ev.mutable_motion_ended();
-      m->set_motion_id(obs.motion_id);
-      m->set_started_at_us(obs.started_at_us);
-      m->set_duration_ms(obs.duration_ms);
-      m->set_peak_changed_fraction(obs.peak_changed_fraction);
-      break;
-    }
-    case analytics::MotionEventType::kNone:
-      return;
-  }
+  FillMotionEvent(obs, &ev);
   motion_events_.fetch_add(1, std::memory_order_relaxed);
   sink_(std::move(ev));
 }

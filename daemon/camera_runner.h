@@ -71,8 +71,6 @@ class CameraRunner {
   std::atomic<int64_t> online_since_us_{0};
   RateMeter fps_in_;
   RateMeter fps_analysed_;
-  int last_width_ = 0;   // worker thread only
-  int last_height_ = 0;  // worker thread only
 
   mutable std::mutex status_mu_;
   v1::StatusReason reason_ = v1::STATUS_REASON_UNSPECIFIED;
