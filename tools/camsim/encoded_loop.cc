@@ -211,14 +211,11 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
   } else {
     st = RenderInto(s, pipeline->get(), &collector);
   }
-  if (st.ok()) st = Drain(pipeline->get(), &collector, where + "encoding " + s.scene);
+  const std::string what =
+      where + (s.scene == "file" ? "decoding '" + s.file + "'" : "encoding " + s.scene);
+  if (st.ok()) st = Drain(pipeline->get(), &collector, what);
   pipeline->reset();  // to NULL: no more callbacks touch the collector
-  if (!st.ok()) {
-    if (s.scene == "file" && st.code() == StatusCode::kIoError) {
-      return Status::IoError(st.message() + " (file '" + s.file + "')");
-    }
-    return st;
-  }
+  if (!st.ok()) return st;
   if (collector.units.empty() || !collector.caps) {
     return Status::IoError(where + "encoder produced no frames");
   }

@@ -2,6 +2,10 @@
 //
 // stdout carries only one URL line per camera and then "ready" (tests and scripts wait for
 // it); logs go to stderr. Exit codes: 0 after a signal, 2 for bad arguments, 1 otherwise.
+//
+//   skynet-camsim --port 8554 --traffic 4 --static 1          # cam1..cam4, static1
+//   skynet-camsim --port 0 --camera north:traffic:1280x720@25 --codec h265
+//   skynet-camsim --file clip.mp4 --loop-seconds 30             # file1
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -39,7 +43,9 @@ int main(int argc, char** argv) {
   int traffic = 0, still = 0;
   std::string size = "640x360", log_level = "info";
   bool vary_seed = false;
-  app.add_option("--port", options.port, "RTSP port; 0 picks a free one")->capture_default_str();
+  app.add_option("--port", options.port, "RTSP port; 0 picks a free one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   app.add_option("--address", options.address, "listen address")->capture_default_str();
   app.add_option("--camera", camera_flags,
                  "NAME:SCENE[:WxH[@FPS]], SCENE traffic|static (repeatable)");
@@ -47,14 +53,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000));
   app.add_option("--static", still, "add static cameras static1..staticM")
       ->check(CLI::Range(0, 1000));
-  app.add_option("--file", files, "add a camera looping this video file (file1, file2, ...)");
+  app.add_option("--file", files, "add a camera looping this video file (file1, file2, ...)")
+      ->check(CLI::ExistingFile);
   app.add_option("--size", size, "default WxH")->capture_default_str();
-  app.add_option("--fps", defaults.fps, "default frame rate")->capture_default_str();
+  app.add_option("--fps", defaults.fps, "default frame rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60));
   app.add_option("--bitrate", defaults.bitrate_kbps, "encoder bitrate in kbit/s")
-      ->capture_default_str();
-  app.add_option("--codec", defaults.codec, "h264 | h265")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(16, 100000));
+  app.add_option("--codec", defaults.codec, "h264 | h265")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"h264", "h265"}));
   app.add_option("--loop-seconds", defaults.loop_seconds, "length of the encoded loop")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600));
   app.add_option("--seed", defaults.seed, "scene seed")->capture_default_str();
   app.add_flag("--vary-seed", vary_seed,
                "give --traffic camera i the seed SEED+i-1 (default: all share one loop)");

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,23 +31,45 @@ class Child {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    int fds[2];
-    if (pipe(fds) != 0) return;
+    int fds[2], errs[2];
+    if (pipe(fds) != 0 || pipe(errs) != 0) return;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn_file_actions_adddup2(&actions, errs[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, errs[0]);
     if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
+    close(errs[1]);
     out_ = fds[0];
+    err_ = errs[0];
+    // stderr is drained by a thread so that a chatty child never blocks on a full pipe.
+    err_reader_ = std::thread([this] {
+      char chunk[512];
+      ssize_t n;
+      while ((n = read(err_, chunk, sizeof chunk)) > 0) {
+        std::lock_guard<std::mutex> lock(err_mu_);
+        err_text_.append(chunk, static_cast<size_t>(n));
+      }
+    });
   }
   ~Child() {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    if (err_reader_.joinable()) err_reader_.join();
     if (out_ >= 0) close(out_);
+    if (err_ >= 0) close(err_);
+  }
+
+  // Everything the child wrote to stderr; complete once it exited and Wait() returned.
+  std::string Stderr() {
+    if (pid_ <= 0 && err_reader_.joinable()) err_reader_.join();
+    std::lock_guard<std::mutex> lock(err_mu_);
+    return err_text_;
   }
 
   // Next stdout line, or nullopt on EOF/deadline.
@@ -92,7 +117,11 @@ class Child {
  private:
   pid_t pid_ = -1;
   int out_ = -1;
+  int err_ = -1;
   std::string buffer_;
+  std::thread err_reader_;
+  std::mutex err_mu_;
+  std::string err_text_;
 };
 
 TEST(CamsimCliTest, PrintsUrlsThenReadyServesAndExitsZeroOnSigterm) {
@@ -132,14 +161,24 @@ TEST(CamsimCliTest, SigintWhileClientConnectedExitsZero) {
 }
 
 TEST(CamsimCliTest, BadArgumentsExitTwoNamingTheArgument) {
-  for (std::vector<std::string> args : {std::vector<std::string>{"--camera", "cam1:rain"},
-                                        {"--port", "http"},
-                                        {"--codec", "vp9", "--traffic", "1"},
-                                        {},
-                                        {"--size", "big", "--traffic", "1"}}) {
-    Child child(args);
+  struct Case {
+    std::vector<std::string> args;
+    std::string named;  // must appear in the error message
+  };
+  const std::vector<Case> cases = {
+      {{"--camera", "cam1:rain"}, "cam1:rain"},
+      {{"--port", "http"}, "--port"},
+      {{"--codec", "vp9", "--traffic", "1"}, "--codec"},
+      {{"--size", "big", "--traffic", "1"}, "--size"},
+      {{"--file", "/nonexistent/clip.mp4"}, "--file"},
+      {{"--traffic", "1", "--fps", "0"}, "--fps"},
+      {{}, "no cameras"},
+  };
+  for (const Case& c : cases) {
+    Child child(c.args);
     ASSERT_TRUE(child.started());
-    EXPECT_EQ(child.Wait(10s), 2) << (args.empty() ? "(no args)" : args[0]);
+    EXPECT_EQ(child.Wait(10s), 2) << c.named;
+    EXPECT_NE(child.Stderr().find(c.named), std::string::npos) << child.Stderr();
   }
 }
 
