@@ -15,8 +15,9 @@ deps:
 	@./tools/install-deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(EXTRA_CMAKE) > $(BUILD_DIR).configure.log 2>&1 \
-	  || (cat $(BUILD_DIR).configure.log; exit 1)
+	@mkdir -p $(BUILD_DIR)
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(EXTRA_CMAKE) > $(BUILD_DIR)/configure.log 2>&1 \
+	  || (cat $(BUILD_DIR)/configure.log; exit 1)
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
@@ -34,11 +35,11 @@ demo: build
 	@./tools/demo/run-demo.sh $(BUILD_DIR)
 
 bench: build
-	@./$(BUILD_DIR)/tools/bench/pipeline/skynet-bench-pipeline
+	@./tools/bench/pipeline/bench_pipeline.sh $(BUILD_DIR)
 
 sanitize:
 	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CTEST_ARGS="$(CTEST_ARGS)" \
 	  EXTRA_CMAKE="-DSKYNET_SANITIZE=ON"
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log
+	rm -rf $(BUILD_DIR)
