@@ -288,7 +288,6 @@ Result<std::unique_ptr<CameraSession>> CameraSession::Create(SourceOptions optio
   if (!clock) return Status::InvalidArgument("clock: must not be null");
   std::vector<const char*> needed = {"videoscale", "videoconvert", "capsfilter", "appsink",
                                      "avdec_h264", "avdec_h265"};
-  if (options.analytics_fps > 0) needed.push_back("videorate");
   if (rtsp) {
     for (const char* e : {"rtspsrc", "rtph264depay", "rtph265depay", "h264parse", "h265parse"}) {
       needed.push_back(e);

@@ -21,6 +21,7 @@
 #include <gst/video/video.h>
 
 #include "pipeline/core/logging.h"
+#include "pipeline/ingest/rate_limiter.h"
 
 namespace skynet::ingest {
 namespace {
@@ -116,10 +117,13 @@ struct IngestPipeline::Context {
   std::mutex segment_mu;
   GstSegment segment;  // guarded by segment_mu: the decoder's output segment
   uint64_t index = 0;  // appsink streaming thread only
+  RateLimiter limiter;  // decoder streaming thread only
 
-  Context(const SourceOptions& o, const Redactor& r) : options(o), redactor(r) {
+  Context(const SourceOptions& o, const Redactor& r)
+      : options(o), redactor(r), limiter(o.analytics_fps) {
     gst_segment_init(&segment, GST_FORMAT_TIME);
   }
+
 
   void Touch() { last_progress_us.store(clock->NowMonotonicUs()); }
   void HandleSample(GstSample* sample);
@@ -185,6 +189,11 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
       gst_object_unref(decoder);
     }
   }
+  // Drop-only rate limit before scaling and converting, so dropped frames cost nothing more.
+  if (GST_BUFFER_PTS_IS_VALID(buf) &&
+      !ctx->limiter.Admit(static_cast<int64_t>(GST_BUFFER_PTS(buf)))) {
+    return GST_PAD_PROBE_DROP;
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -199,6 +208,7 @@ GstPadProbeReturn OnDecodedEvent(GstPad*, GstPadProbeInfo* info, gpointer user) 
       std::lock_guard<std::mutex> lock(ctx->segment_mu);
       gst_segment_copy_into(segment, &ctx->segment);
     }
+    ctx->limiter.Reset();  // new timeline (seek, loop)
     return GST_PAD_PROBE_OK;
   }
   if (!event || GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
@@ -491,25 +501,13 @@ Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
                             " (plugin missing?)");
   };
 
-  // Tail: rate limit first (cheapest place to drop), scale before converting colour.
+  // Tail: scale before converting colour (the rate limit is a probe on the decoder output).
   GstElement* prev = nullptr;
   auto chain = [&](GstElement* e) {
     if (prev) gst_element_link(prev, e);
     else ctx->tail = e;
     prev = e;
   };
-  if (options.analytics_fps > 0) {
-    GstElement* rate = AddElement(pipeline, "videorate", nullptr);
-    GstElement* rate_caps = AddElement(pipeline, "capsfilter", nullptr);
-    if (!rate || !rate_caps) return missing("videorate");
-    g_object_set(rate, "drop-only", TRUE, nullptr);  // keeps original timestamps
-    int n = 0, d = 1;
-    gst_util_double_to_fraction(options.analytics_fps, &n, &d);
-    CapsPtr caps(gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION, n, d, nullptr));
-    g_object_set(rate_caps, "caps", caps.get(), nullptr);
-    chain(rate);
-    chain(rate_caps);
-  }
   GstElement* scale = AddElement(pipeline, "videoscale", nullptr);
   GstElement* scale_caps = AddElement(pipeline, "capsfilter", nullptr);
   GstElement* convert = AddElement(pipeline, "videoconvert", nullptr);

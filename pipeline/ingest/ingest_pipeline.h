@@ -8,8 +8,10 @@
 //
 //   rtsp:  rtspsrc ! rtpH26Xdepay ! h26Xparse ! avdec_h26X ! TAIL       (chosen in pad-added)
 //   file:  filesrc ! parsebin ! avdec_h26X ! TAIL                       (chosen in pad-added)
-//   TAIL:  [videorate drop-only ! video/x-raw,framerate=F] ! videoscale !
-//          video/x-raw,width=W,height=H ! videoconvert ! video/x-raw,format=GRAY8|BGR ! appsink
+//   TAIL:  videoscale ! video/x-raw,width=W,height=H ! videoconvert !
+//          video/x-raw,format=GRAY8|BGR ! appsink
+// analytics_fps is a drop-only RateLimiter in a probe on the decoder's src pad (see
+// rate_limiter.h for why not videorate).
 #pragma once
 
 #include <atomic>

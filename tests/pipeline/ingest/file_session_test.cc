@@ -145,6 +145,20 @@ TEST(FileSessionTest, RateLimitDropsWithoutDuplicating) {
   EXPECT_EQ((*session)->stats().frames_in, 45u);
 }
 
+TEST(FileSessionTest, RateLimitAboveSourceRateKeepsEveryFrame) {
+  TempDir dir;
+  auto url = MakeTestVideo(dir.path(), TestVideo{.frames = 12, .fps = 4});
+  ASSERT_TRUE(url.ok());
+  Recorder rec;
+  SourceOptions o = FastFile(*url);
+  o.analytics_fps = 5;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
+  EXPECT_EQ(rec.frame_count(), 12u);
+}
+
 TEST(FileSessionTest, MissingFileIsNotFoundAndRetried) {
   Recorder rec;
   SourceOptions o = FastFile("file:///nonexistent/skynet/missing.mp4");

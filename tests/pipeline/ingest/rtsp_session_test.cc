@@ -1,5 +1,6 @@
 // CameraSession on rtsp:// against a loopback RTSP server.
 #include <chrono>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -35,9 +36,11 @@ std::unique_ptr<camsim::Server> StartCamsim(std::vector<camsim::CameraSpec> came
   return st.ok() ? std::move(*server) : nullptr;
 }
 
-const StateChange* FirstState(const std::vector<StateChange>& states, SessionState s) {
-  for (const auto& c : states) if (c.state == s) return &c;
-  return nullptr;
+std::optional<StateChange> FirstState(const std::vector<StateChange>& states, SessionState s) {
+  for (const auto& c : states) {
+    if (c.state == s) return c;
+  }
+  return std::nullopt;
 }
 
 void ExpectFramesFlow(const std::string& codec_name) {
@@ -111,8 +114,8 @@ TEST(RtspSessionTest, ClosedPortIsRefusedAndRetriedWithBackoff) {
   ASSERT_TRUE(rec.WaitForStateCount(SessionState::kWaiting, 3));
   (*session)->Stop();
   const auto states = rec.states();
-  const StateChange* waiting = FirstState(states, SessionState::kWaiting);
-  ASSERT_NE(waiting, nullptr);
+  const std::optional<StateChange> waiting = FirstState(states, SessionState::kWaiting);
+  ASSERT_TRUE(waiting.has_value());
   EXPECT_EQ(waiting->reason, StateReason::kRefused) << waiting->detail;
   EXPECT_LE(waiting->retry_in_ms, 100);
   for (const auto& c : states) {
@@ -134,8 +137,8 @@ TEST(RtspSessionTest, WrongPathIsNotFound) {
   (*session)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
   (*session)->Stop();
-  const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
-  ASSERT_NE(waiting, nullptr);
+  const std::optional<StateChange> waiting = FirstState(rec.states(), SessionState::kWaiting);
+  ASSERT_TRUE(waiting.has_value());
   EXPECT_EQ(waiting->reason, StateReason::kNotFound) << waiting->detail;
 }
 
@@ -148,8 +151,8 @@ TEST(RtspSessionTest, UnsupportedCodecIsReported) {
   (*session)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
   (*session)->Stop();
-  const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
-  ASSERT_NE(waiting, nullptr);
+  const std::optional<StateChange> waiting = FirstState(rec.states(), SessionState::kWaiting);
+  ASSERT_TRUE(waiting.has_value());
   EXPECT_EQ(waiting->reason, StateReason::kUnsupportedCodec) << waiting->detail;
 }
 
@@ -165,8 +168,8 @@ TEST(RtspSessionTest, ServerGoneIsOfflineAndRetried) {
   ASSERT_TRUE(rec.WaitForState(SessionState::kOnline));
   server->Stop();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
-  const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
-  ASSERT_NE(waiting, nullptr);
+  const std::optional<StateChange> waiting = FirstState(rec.states(), SessionState::kWaiting);
+  ASSERT_TRUE(waiting.has_value());
   EXPECT_NE(waiting->reason, StateReason::kConnected);
   // Keeps retrying while the server is gone.
   ASSERT_TRUE(rec.WaitForStateCount(SessionState::kConnecting, 3));
@@ -215,7 +218,8 @@ TEST(RtspSessionTest, FrozenCameraStallsThenRecovers) {
   ASSERT_TRUE(rec.WaitForState(SessionState::kOnline));
   (*server)->SetFrozen(true);
   ASSERT_TRUE(rec.WaitForState(SessionState::kStalled));
-  const StateChange* stalled = FirstState(rec.states(), SessionState::kStalled);
+  const std::optional<StateChange> stalled = FirstState(rec.states(), SessionState::kStalled);
+  ASSERT_TRUE(stalled.has_value());
   EXPECT_EQ(stalled->reason, StateReason::kStall);
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
   EXPECT_EQ(FirstState(rec.states(), SessionState::kWaiting)->reason, StateReason::kStall);
@@ -240,7 +244,7 @@ TEST(RtspSessionTest, WrongPasswordIsAuthFailedAndRightOneWorks) {
     (*session)->Start();
     ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
     (*session)->Stop();
-    const StateChange* waiting = FirstState(rec.states(), SessionState::kWaiting);
+    const std::optional<StateChange> waiting = FirstState(rec.states(), SessionState::kWaiting);
     EXPECT_EQ(waiting->reason, StateReason::kAuthFailed) << waiting->detail;
     EXPECT_EQ(waiting->detail.find("battery-staple"), std::string::npos);
   }
