@@ -124,6 +124,9 @@ struct TailOptions {
   double seconds = 0;  // 0: no limit
 };
 
+// Nothing at all from the feed for this long (not even a heartbeat): say so once on stderr.
+constexpr auto kSilenceHint = std::chrono::seconds(5);
+
 // Feed topics for the chosen types and cameras. Prefixes only narrow what ZeroMQ delivers;
 // Tail() still filters exactly ("camera/cam1" matches "camera/cam10" too).
 std::vector<std::string> TopicPrefixes(const std::set<std::string>& types,
@@ -136,7 +139,8 @@ std::vector<std::string> TopicPrefixes(const std::set<std::string>& types,
     if (cameras.empty()) prefixes.push_back(kind);
     for (const std::string& id : cameras) prefixes.push_back(kind + id);
   }
-  if (types.count("heartbeat")) prefixes.push_back("heartbeat");
+  // Always: heartbeats show that the daemon is there, even when they are not printed.
+  prefixes.push_back("heartbeat");
   return prefixes;
 }
 
@@ -162,7 +166,15 @@ int Tail(const Globals& g, const TailOptions& o) {
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(o.seconds));
   int printed = 0;
+  auto last_heard = Clock::now();
+  bool hinted = false;
   while (!g_interrupted) {
+    if (!hinted && Clock::now() - last_heard > kSilenceHint) {
+      std::cerr << "skynetctl: nothing from " << g.feed_endpoint << " for " << kSilenceHint.count()
+                << " s, not even a heartbeat (is skynetd running and "
+                << "publishing there?); still waiting\n";
+      hinted = true;
+    }
     int wait_ms = 200;  // short slices, so that a signal between checks is noticed soon
     if (o.seconds > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
@@ -175,6 +187,7 @@ int Tail(const Globals& g, const TailOptions& o) {
       continue;
     }
     if (!next->has_value()) continue;
+    last_heard = Clock::now();
     const v1::Event& event = **next;
     std::string type = EventType(event);
     if (!types.count(type) && !(type == "unknown" && o.types.empty())) continue;
