@@ -6,9 +6,11 @@
 
 #include <gst/gst.h>
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "tests/tools/camsim/rtsp_probe.h"
 #include "tools/camsim/encoded_loop.h"
+#include "tools/scenegen/scene.h"
 
 namespace skynet::camsim {
 namespace {
@@ -51,6 +53,40 @@ TEST(CamsimServerTest, ServesTrafficAndStaticFramesOfTheRightSize) {
   EXPECT_EQ(traffic.height(), 360);
   EXPECT_EQ(still.width(), 320);
   EXPECT_EQ(still.height(), 240);
+}
+
+TEST(CamsimServerTest, StaticCameraShowsTheRenderedScene) {
+  auto server = StartServer({{.name = "still", .scene = "static", .seed = 7, .loop_seconds = 1}});
+  ASSERT_TRUE(server);
+  RtspProbe probe(server->Url("still"));
+  ASSERT_TRUE(probe.WaitForFrames(5)) << probe.error();
+  std::vector<uint8_t> got = probe.LastFrame();
+  ASSERT_EQ(got.size(), 640u * 360u);
+
+  auto renderer = scenegen::SceneRenderer::Create(
+      {.kind = scenegen::SceneKind::kStatic, .width = 640, .height = 360, .seed = 7});
+  ASSERT_TRUE(renderer.ok());
+  cv::Mat bgr, expected;
+  (*renderer)->Render(0, &bgr);
+  cv::cvtColor(bgr, expected, cv::COLOR_BGR2GRAY);
+  cv::Mat decoded(360, 640, CV_8UC1, got.data());
+  // Correlation ignores the limited-range luma mapping; blurring ignores coding noise.
+  auto similarity = [](const cv::Mat& a, const cv::Mat& b) {
+    cv::Mat fa, fb, r;
+    cv::GaussianBlur(a, fa, cv::Size(5, 5), 0);
+    cv::GaussianBlur(b, fb, cv::Size(5, 5), 0);
+    cv::matchTemplate(fa, fb, r, cv::TM_CCOEFF_NORMED);
+    return r.at<float>(0, 0);
+  };
+  const float same = similarity(decoded, expected);
+  auto other = scenegen::SceneRenderer::Create(
+      {.kind = scenegen::SceneKind::kStatic, .width = 640, .height = 360, .seed = 8});
+  ASSERT_TRUE(other.ok());
+  (*other)->Render(0, &bgr);
+  cv::cvtColor(bgr, expected, cv::COLOR_BGR2GRAY);
+  const float different = similarity(decoded, expected);
+  EXPECT_GT(same, 0.98f);
+  EXPECT_LT(different, same - 0.05f);
 }
 
 TEST(CamsimServerTest, PacesFramesInRealTime) {

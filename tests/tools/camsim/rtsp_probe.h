@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -99,6 +100,12 @@ class RtspProbe {
     return have_sr;
   }
 
+  // The most recent frame, width*height GRAY8 bytes without padding.
+  std::vector<uint8_t> LastFrame() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_;
+  }
+
   int frames() const {
     std::lock_guard<std::mutex> l(mu_);
     return frames_;
@@ -131,6 +138,20 @@ class RtspProbe {
     gst_structure_get_int(s, "width", &self->width_);
     gst_structure_get_int(s, "height", &self->height_);
     if (self->frames_ < 64) self->times_[self->frames_] = std::chrono::steady_clock::now();
+    GstMapInfo map;
+    GstBuffer* buffer = gst_sample_get_buffer(sample);
+    if (self->width_ > 0 && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+      // GRAY8 rows are padded to 4 bytes.
+      const size_t stride = (static_cast<size_t>(self->width_) + 3) & ~size_t{3};
+      const size_t w = static_cast<size_t>(self->width_), h = static_cast<size_t>(self->height_);
+      if (map.size >= stride * (h - 1) + w) {
+        self->last_.resize(w * h);
+        for (size_t y = 0; y < h; ++y) {
+          std::copy_n(map.data + y * stride, w, self->last_.data() + y * w);
+        }
+      }
+      gst_buffer_unmap(buffer, &map);
+    }
     ++self->frames_;
     self->cv_.notify_all();
     gst_sample_unref(sample);
@@ -164,6 +185,7 @@ class RtspProbe {
   int frames_ = 0, width_ = 0, height_ = 0;
   std::chrono::steady_clock::time_point times_[64];
   std::string error_;
+  std::vector<uint8_t> last_;
 };
 
 }  // namespace skynet::camsim::testing
