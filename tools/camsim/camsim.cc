@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <gst/gst.h>
@@ -53,26 +54,19 @@ class Server::Impl {
       return Status::InvalidArgument("port must be 0..65535, got " + std::to_string(options_.port));
     }
     if (options_.cameras.empty()) return Status::InvalidArgument("no cameras configured");
-    std::map<std::string, std::shared_ptr<const EncodedLoop>> loops;
+    // Validate everything before the (slow) encoding.
+    std::set<std::string> names;
+    std::map<std::string, const CameraSpec*> distinct;  // loop key -> first camera using it
     for (const CameraSpec& spec : options_.cameras) {
       SKYNET_RETURN_IF_ERROR(ValidateCameraSpec(spec));
-      for (const auto& c : cameras_) {
-        if (c->spec().name == spec.name) {
-          return Status::InvalidArgument("camera '" + spec.name + "': duplicate name");
-        }
+      if (!names.insert(spec.name).second) {
+        return Status::InvalidArgument("camera '" + spec.name + "': duplicate name");
       }
-      auto& loop = loops[LoopKey(spec)];
-      if (!loop) {
-        const auto t0 = Clock::now();
-        auto encoded = EncodeLoop(spec);
-        if (!encoded) return encoded.status();
-        loop = *encoded;
-        Log()->info(
-            "[cam {}] encoded {} s {} loop of {} ({} units) in {} ms", spec.name, spec.loop_seconds,
-            spec.codec, spec.scene, loop->units.size(),
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
-      }
-      cameras_.push_back(std::make_unique<Camera>(spec, loop));
+      distinct.emplace(LoopKey(spec), &spec);
+    }
+    SKYNET_RETURN_IF_ERROR(EncodeAll(distinct));
+    for (const CameraSpec& spec : options_.cameras) {
+      cameras_.push_back(std::make_unique<Camera>(spec, loops_.at(LoopKey(spec))));
     }
 
     context_ = g_main_context_new();
@@ -170,6 +164,43 @@ class Server::Impl {
   }
 
  private:
+  // Encodes each distinct loop once, a few at a time (rendering is single-threaded, so two
+  // loops in parallel keep two cores busy). Returns the first failure in camera order.
+  Status EncodeAll(const std::map<std::string, const CameraSpec*>& distinct) {
+    std::vector<std::pair<std::string, const CameraSpec*>> jobs(distinct.begin(), distinct.end());
+    std::vector<Status> results(jobs.size());
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i = next++; i < jobs.size(); i = next++) {
+        const CameraSpec& spec = *jobs[i].second;
+        const auto t0 = Clock::now();
+        auto encoded = EncodeLoop(spec);
+        if (!encoded) {
+          results[i] = encoded.status();
+          continue;
+        }
+        Log()->info(
+            "[cam {}] encoded {} s {} loop of {} ({} units) in {} ms", spec.name, spec.loop_seconds,
+            spec.codec, spec.scene, (*encoded)->units.size(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+        std::lock_guard<std::mutex> lock(mu_);
+        loops_[jobs[i].first] = *encoded;
+      }
+    };
+    const size_t n_threads =
+        std::min<size_t>(jobs.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    for (const CameraSpec& spec : options_.cameras) {  // report in camera order
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        if (jobs[i].second == &spec && !results[i].ok()) return results[i];
+      }
+    }
+    return Status::Ok();
+  }
+
   static gboolean ReapSessions(gpointer data) noexcept {
     auto* self = static_cast<Impl*>(data);
     ObjPtr<GstRTSPSessionPool> pool(gst_rtsp_server_get_session_pool(self->server_.get()));
@@ -211,6 +242,7 @@ class Server::Impl {
   };
 
   ServerOptions options_;
+  std::map<std::string, std::shared_ptr<const EncodedLoop>> loops_;  // by LoopKey()
   std::vector<std::unique_ptr<Camera>> cameras_;
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
