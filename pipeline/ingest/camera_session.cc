@@ -141,7 +141,6 @@ struct CameraSession::Impl {
 
   // Plays one pipeline until it fails, ends or Stop() is called.
   Outcome RunPipeline(IngestPipeline& pipeline) {
-    Outcome out;
     pipeline.Play();
     const int64_t start_us = clock->NowMonotonicUs();
     int64_t online_at_us = 0;

@@ -9,6 +9,13 @@
 //   if (!s) return s.status();
 //   (*s)->Start();  ...  (*s)->Stop();
 //
+// Frame times: stream_time_us is the buffer PTS in stream time (files: plus the length of
+// earlier passes when looping, so it keeps increasing). capture_time_us is, for RTSP, the
+// camera's clock from RTCP sender reports once one arrived and while it is within 5 s of
+// arrival time (SessionStats::rtcp_sync), else the arrival time (the jitter buffer's arrival
+// timestamp, not the later delivery time); for files, the session start plus stream time.
+// Frame::index counts from 0 on every (re)connect.
+//
 // Threads: Start/Stop/stats/state may be called from any thread (Start and Stop not
 // concurrently with each other). on_frame runs on a GStreamer streaming thread and on_state on
 // the session thread; neither is called after Stop() returns. Callbacks must be cheap and should
