@@ -1,0 +1,374 @@
+#include "pipeline/analytics/tracker.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <deque>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
+#include <string>
+
+#include "pipeline/analytics/hungarian.h"
+
+namespace skynet::analytics {
+namespace {
+
+constexpr int kNumClasses = static_cast<int>(ObjectClass::kPerson) + 1;
+// A track whose box has less than this fraction inside the frame has left the view.
+constexpr float kMinInsideFraction = 0.2f;
+// Velocity uncertainty of a new track, box widths per second.
+constexpr float kInitialVelocityStd = 3.0f;
+// Size changes more slowly than position: its process noise is this fraction of the centre's.
+constexpr float kSizeNoiseFactor = 0.5f;
+// A track seen once has no velocity yet: its distance gate is this many times wider.
+constexpr float kNewTrackGateFactor = 2.0f;
+// Ground speed needs this much time span in the window, seconds (shorter is too noisy).
+constexpr double kMinSpeedSpanS = 0.3;
+// Laplacian variance at which sharpness counts one half.
+constexpr double kSharpnessHalf = 100.0;
+
+float IoU(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const float inter = (a & b).area();
+  const float uni = a.area() + b.area() - inter;
+  return uni > 0 ? inter / uni : 0.f;
+}
+
+cv::Point2f Centre(const cv::Rect2f& r) { return {r.x + r.width * 0.5f, r.y + r.height * 0.5f}; }
+
+// Vehicles and people never turn into one another; unknown matches anything.
+bool Compatible(ObjectClass a, ObjectClass b) {
+  if (a == ObjectClass::kUnknown || b == ObjectClass::kUnknown) return true;
+  const bool pa = a == ObjectClass::kPerson || a == ObjectClass::kBicycle;
+  const bool pb = b == ObjectClass::kPerson || b == ObjectClass::kBicycle;
+  return pa == pb;
+}
+
+}  // namespace
+
+struct Tracker::Filter {
+  cv::KalmanFilter kf{8, 4, 0, CV_32F};
+  std::array<float, kNumClasses> votes{};
+  cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
+  int64_t anchor_us = 0;
+  std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
+};
+
+Status ValidateTrackerOptions(const TrackerOptions& o) {
+  auto check_class = [](const TrackerClassParams& p, const std::string& name) -> Status {
+    if (p.confirm_hits < 1 || p.confirm_hits > 100) {
+      return Status::InvalidArgument(name + ".confirm_hits: must be in [1, 100]");
+    }
+    if (p.max_misses < 0 || p.max_misses_stationary < p.max_misses) {
+      return Status::InvalidArgument(name +
+                                     ".max_misses: must be >= 0 and <= max_misses_stationary");
+    }
+    if (!(p.accel_noise > 0)) return Status::InvalidArgument(name + ".accel_noise: must be > 0");
+    return Status::Ok();
+  };
+  SKYNET_RETURN_IF_ERROR(check_class(o.defaults, "tracker"));
+  for (const auto& [c, p] : o.per_class) {
+    SKYNET_RETURN_IF_ERROR(check_class(p, std::string("tracker.classes.") + ObjectClassName(c)));
+  }
+  if (!(o.min_iou > 0 && o.min_iou < 1)) {
+    return Status::InvalidArgument("tracker.min_iou: must be in (0, 1)");
+  }
+  if (!(o.max_centre_distance >= 0)) {
+    return Status::InvalidArgument("tracker.max_centre_distance: must be >= 0");
+  }
+  if (o.stationary_after_ms < 0 || !(o.stationary_radius > 0)) {
+    return Status::InvalidArgument(
+        "tracker.stationary_after_ms/stationary_radius: must be >= 0 / > 0");
+  }
+  if (o.trajectory_points < 2) {
+    return Status::InvalidArgument("tracker.trajectory_points: must be >= 2");
+  }
+  if (o.speed_window_ms < 100) {
+    return Status::InvalidArgument("tracker.speed_window_ms: must be >= 100");
+  }
+  if (!(o.measurement_noise > 0)) {
+    return Status::InvalidArgument("tracker.measurement_noise: must be > 0");
+  }
+  return Status::Ok();
+}
+
+float SnapshotScore(const cv::Mat& frame, const cv::Rect2f& box) {
+  if (frame.empty()) return 0.f;
+  const cv::Rect full(0, 0, frame.cols, frame.rows);
+  const cv::Rect r = cv::Rect(box) & full;
+  if (r.width < 3 || r.height < 3) return 0.f;
+  cv::Mat gray, lap;
+  if (frame.channels() == 3) {
+    cv::cvtColor(frame(r), gray, cv::COLOR_BGR2GRAY);
+  } else {
+    gray = frame(r);
+  }
+  cv::Laplacian(gray, lap, CV_16S);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(lap, mean, stddev);
+  const double var = stddev[0] * stddev[0];
+  const double sharpness = var / (var + kSharpnessHalf);
+  // Larger is better up to a tenth of the frame; beyond that the crop is plenty.
+  const double size = std::min(1.0, r.area() / (0.1 * full.area()));
+  const bool touches = box.x <= 1 || box.y <= 1 || box.x + box.width >= frame.cols - 1 ||
+                       box.y + box.height >= frame.rows - 1;
+  return static_cast<float>(size * sharpness * (touches ? 0.5 : 1.0));
+}
+
+Result<std::unique_ptr<Tracker>> Tracker::Create(const TrackerOptions& options) {
+  SKYNET_RETURN_IF_ERROR(ValidateTrackerOptions(options));
+  return std::unique_ptr<Tracker>(new Tracker(options));
+}
+
+Tracker::Tracker(const TrackerOptions& options) : options_(options) {}
+Tracker::~Tracker() = default;
+
+const TrackerClassParams& Tracker::ParamsFor(ObjectClass c) const {
+  const auto it = options_.per_class.find(c);
+  return it == options_.per_class.end() ? options_.defaults : it->second;
+}
+
+void Tracker::Reset() {
+  tracks_.clear();
+  filters_.clear();
+  ended_.clear();
+  started_ = false;
+}
+
+std::vector<cv::Rect2f> Tracker::StationaryBoxes() const {
+  std::vector<cv::Rect2f> boxes;
+  for (const Track& t : tracks_) {
+    if (t.confirmed && t.stationary) boxes.push_back(t.box);
+  }
+  return boxes;
+}
+
+void Tracker::Predict(int64_t time_us) {
+  const float dt =
+      started_ ? static_cast<float>(std::max<int64_t>(0, time_us - last_time_us_)) * 1e-6f : 0.f;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    Track& t = tracks_[i];
+    cv::KalmanFilter& kf = filters_[i]->kf;
+    cv::setIdentity(kf.transitionMatrix);
+    for (int k = 0; k < 4; ++k) kf.transitionMatrix.at<float>(k, k + 4) = dt;
+    // Discrete white-noise acceleration, per axis, scaled by the box so that one setting suits
+    // near and far vehicles.
+    const float a = ParamsFor(t.object_class).accel_noise * std::max(4.f, t.box.width);
+    kf.processNoiseCov.setTo(0);
+    for (int k = 0; k < 4; ++k) {
+      const float s = k < 2 ? a : a * kSizeNoiseFactor;
+      const float q = s * s;
+      const float dt2 = std::max(dt, 1e-3f) * std::max(dt, 1e-3f);
+      kf.processNoiseCov.at<float>(k, k) = q * dt2 * dt2 / 4;
+      kf.processNoiseCov.at<float>(k, k + 4) = q * dt2 * std::max(dt, 1e-3f) / 2;
+      kf.processNoiseCov.at<float>(k + 4, k) = q * dt2 * std::max(dt, 1e-3f) / 2;
+      kf.processNoiseCov.at<float>(k + 4, k + 4) = q * dt2;
+    }
+    const cv::Mat s = kf.predict();
+    t.box = cv::Rect2f(s.at<float>(0) - s.at<float>(2) / 2, s.at<float>(1) - s.at<float>(3) / 2,
+                       std::max(1.f, s.at<float>(2)), std::max(1.f, s.at<float>(3)));
+    ++t.age_frames;
+  }
+}
+
+void Tracker::Update(const std::vector<Detection>& detections, const cv::Mat& frame,
+                     int64_t time_us) {
+  ended_.clear();
+  if (started_ && time_us < last_time_us_) time_us = last_time_us_;
+  Predict(time_us);
+  last_time_us_ = time_us;
+  started_ = true;
+
+  // Cost matrix: tracks x detections.
+  const int n = static_cast<int>(tracks_.size());
+  const int m = static_cast<int>(detections.size());
+  std::vector<double> cost(static_cast<size_t>(n) * m, kForbiddenCost);
+  for (int i = 0; i < n; ++i) {
+    const Track& t = tracks_[i];
+    const cv::Point2f pc = Centre(t.box);
+    const float diag = std::hypot(t.box.width, t.box.height);
+    const float gate =
+        options_.max_centre_distance * diag * (t.hits <= 1 ? kNewTrackGateFactor : 1.f);
+    for (int j = 0; j < m; ++j) {
+      const Detection& d = detections[j];
+      const float iou = IoU(t.box, d.box);
+      double c = kForbiddenCost;
+      if (iou >= options_.min_iou) {
+        c = 1.0 - iou;
+      } else if (gate > 0) {
+        const float dist = static_cast<float>(cv::norm(Centre(d.box) - pc));
+        if (dist <= gate) c = 1.0 + dist / gate;
+      }
+      if (c < kForbiddenCost && !Compatible(t.object_class, d.object_class)) {
+        c += options_.class_mismatch_cost;
+      }
+      cost[i * m + j] = c;
+    }
+  }
+  const std::vector<int> match = SolveAssignment(cost, n, m);
+
+  std::vector<char> detection_used(m, false);
+  for (int i = 0; i < n; ++i) {
+    Track& t = tracks_[i];
+    Filter& f = *filters_[i];
+    t.matched = match[i] >= 0;
+    t.snapshot_score = 0;
+    if (!t.matched) {
+      ++t.misses;
+      if (t.stationary) {
+        // A parked vehicle does not drift while the detector misses it.
+        for (int k = 4; k < 8; ++k) f.kf.statePost.at<float>(k) = 0;
+      }
+      continue;
+    }
+    const Detection& d = detections[match[i]];
+    detection_used[match[i]] = true;
+    const float mn = options_.measurement_noise;
+    const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
+    f.kf.measurementNoiseCov.at<float>(0, 0) = (mn * w) * (mn * w);
+    f.kf.measurementNoiseCov.at<float>(1, 1) = (mn * h) * (mn * h);
+    f.kf.measurementNoiseCov.at<float>(2, 2) = 2 * (mn * w) * (mn * w);
+    f.kf.measurementNoiseCov.at<float>(3, 3) = 2 * (mn * h) * (mn * h);
+    const cv::Point2f c = Centre(d.box);
+    const cv::Mat z = (cv::Mat_<float>(4, 1) << c.x, c.y, d.box.width, d.box.height);
+    f.kf.correct(z);
+    f.votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
+    ++t.hits;
+    t.misses = 0;
+    t.last_seen_us = time_us;
+    t.detection_score = d.score;
+    // Stationary: the detected centre has stayed near one point for long enough.
+    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
+    if (cv::norm(c - f.anchor) > radius) {
+      f.anchor = c;
+      f.anchor_us = time_us;
+      t.stationary = false;
+    } else if (time_us - f.anchor_us >= int64_t{options_.stationary_after_ms} * 1000) {
+      if (!t.stationary) t.stationary_since_us = f.anchor_us;
+      t.stationary = true;
+    }
+    f.recent.emplace_back(time_us, BottomCentre(d.box));
+  }
+
+  // Unmatched detections start tentative tracks.
+  for (int j = 0; j < m; ++j) {
+    if (detection_used[j]) continue;
+    const Detection& d = detections[j];
+    Track t;
+    t.id = next_id_++;
+    t.first_seen_us = t.last_seen_us = time_us;
+    t.hits = 1;
+    t.matched = true;
+    t.detection_score = d.score;
+    auto f = std::make_unique<Filter>();
+    const cv::Point2f c = Centre(d.box);
+    f->kf.statePost = (cv::Mat_<float>(8, 1) << c.x, c.y, d.box.width, d.box.height, 0, 0, 0, 0);
+    cv::setIdentity(f->kf.measurementMatrix);
+    cv::setIdentity(f->kf.measurementNoiseCov);
+    const float mn = options_.measurement_noise;
+    const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
+    const float pos[4] = {mn * w, mn * h, mn * w, mn * h};
+    f->kf.errorCovPost.setTo(0);
+    for (int k = 0; k < 4; ++k) {
+      f->kf.errorCovPost.at<float>(k, k) = pos[k] * pos[k];
+      const float v = kInitialVelocityStd * (k % 2 == 0 ? w : h) * (k < 2 ? 1.f : kSizeNoiseFactor);
+      f->kf.errorCovPost.at<float>(k + 4, k + 4) = v * v;
+    }
+    f->votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
+    f->anchor = c;
+    f->anchor_us = time_us;
+    f->recent.emplace_back(time_us, BottomCentre(d.box));
+    tracks_.push_back(std::move(t));
+    filters_.push_back(std::move(f));
+  }
+
+  // Finish every track's state; remove the dead.
+  size_t out = 0;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    Track& t = tracks_[i];
+    Filter& f = *filters_[i];
+    Finish(t, f, time_us);
+    if (t.matched) {
+      t.snapshot_score = SnapshotScore(frame, t.box);
+      t.best_snapshot_score = std::max(t.best_snapshot_score, t.snapshot_score);
+    }
+    const TrackerClassParams& p = ParamsFor(t.object_class);
+    bool dead = false;
+    if (!t.confirmed) {
+      dead = t.misses > 0;  // tentative tracks must be seen in consecutive frames
+    } else {
+      dead = t.misses > (t.stationary ? p.max_misses_stationary : p.max_misses);
+    }
+    if (!frame.empty() && t.misses > 0) {
+      const cv::Rect2f inside = t.box & cv::Rect2f(0, 0, frame.cols, frame.rows);
+      if (inside.area() < kMinInsideFraction * t.box.area()) dead = true;
+    }
+    if (dead) {
+      ended_.push_back(std::move(t));
+      continue;
+    }
+    if (out != i) {
+      tracks_[out] = std::move(tracks_[i]);
+      filters_[out] = std::move(filters_[i]);
+    }
+    ++out;
+  }
+  tracks_.resize(out);
+  filters_.resize(out);
+}
+
+void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
+  const cv::Mat& s = f.kf.statePost;
+  t.box = cv::Rect2f(s.at<float>(0) - s.at<float>(2) / 2, s.at<float>(1) - s.at<float>(3) / 2,
+                     std::max(1.f, s.at<float>(2)), std::max(1.f, s.at<float>(3)));
+  t.velocity_px_s = {s.at<float>(4), s.at<float>(5)};
+
+  int best = 0;
+  for (int k = 1; k < kNumClasses; ++k) {
+    if (f.votes[k] > f.votes[best] || (best == 0 && f.votes[k] > 0)) best = k;
+  }
+  t.object_class = static_cast<ObjectClass>(best);
+  if (!t.confirmed && t.hits >= ParamsFor(t.object_class).confirm_hits) t.confirmed = true;
+
+  if (t.matched) {
+    t.trajectory.push_back({time_us, BottomCentre(t.box)});
+    if (static_cast<int>(t.trajectory.size()) > options_.trajectory_points) {
+      t.trajectory.erase(t.trajectory.begin());
+    }
+  }
+  const int64_t window_us = int64_t{options_.speed_window_ms} * 1000;
+  while (f.recent.size() > 2 && f.recent.front().first < time_us - window_us) f.recent.pop_front();
+
+  t.calibrated = calibration_ != nullptr;
+  if (!calibration_) return;
+  t.size = calibration_->FootprintOf(t.box);
+  // Ground velocity: least-squares slope of the detected ground positions over the window.
+  // Detections, not the filter's output: the filter lags while its velocity converges.
+  const double span = (f.recent.back().first - f.recent.front().first) * 1e-6;
+  if (t.stationary || f.recent.size() < 3 || span < kMinSpeedSpanS) {
+    if (t.stationary) {
+      t.velocity_mps = {};
+      t.speed_kmh = 0;
+    }
+    return;
+  }
+  double st = 0, stt = 0, sx = 0, sy = 0, stx = 0, sty = 0;
+  const int64_t t0 = f.recent.front().first;
+  for (const auto& [us, p] : f.recent) {
+    const double tt = (us - t0) * 1e-6;
+    const cv::Point2f g = calibration_->ImageToGround(p);
+    st += tt;
+    stt += tt * tt;
+    sx += g.x;
+    sy += g.y;
+    stx += tt * g.x;
+    sty += tt * g.y;
+  }
+  const double k = static_cast<double>(f.recent.size());
+  const double den = k * stt - st * st;
+  if (den <= 0) return;
+  t.velocity_mps = {static_cast<float>((k * stx - st * sx) / den),
+                    static_cast<float>((k * sty - st * sy) / den)};
+  t.speed_kmh = static_cast<float>(cv::norm(t.velocity_mps) * 3.6);
+}
+
+}  // namespace skynet::analytics

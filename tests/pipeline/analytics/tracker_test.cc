@@ -1,0 +1,193 @@
+#include "pipeline/analytics/tracker.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+namespace skynet::analytics {
+namespace {
+
+constexpr int64_t kFrameUs = 100'000;  // 10 fps
+constexpr int64_t kStartUs = 7'000'000;
+
+Detection Car(float x, float y, float w = 30, float h = 15) {
+  return {cv::Rect2f(x, y, w, h), ObjectClass::kCar, 0.9f};
+}
+
+std::unique_ptr<Tracker> MakeTracker(const TrackerOptions& options = {}) {
+  auto t = Tracker::Create(options);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return std::move(t).value();
+}
+
+const Track* Find(const Tracker& tracker, uint64_t id) {
+  for (const Track& t : tracker.tracks()) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+std::set<uint64_t> ConfirmedIds(const Tracker& tracker) {
+  std::set<uint64_t> ids;
+  for (const Track& t : tracker.tracks()) {
+    if (t.confirmed) ids.insert(t.id);
+  }
+  return ids;
+}
+
+TEST(TrackerTest, ConfirmsAfterHitsAndVotesTheClass) {
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  for (int i = 0; i < 5; ++i) {
+    Detection d = Car(20 + 5 * i, 80);
+    if (i == 1) d.object_class = ObjectClass::kTruck;  // one odd vote
+    tracker->Update({d}, no_frame, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u);
+    EXPECT_EQ(tracker->tracks()[0].confirmed, i >= 2) << i;
+  }
+  const Track& t = tracker->tracks()[0];
+  EXPECT_EQ(t.object_class, ObjectClass::kCar);
+  EXPECT_EQ(t.hits, 5);
+  EXPECT_NEAR(t.velocity_px_s.x, 50, 15);
+  EXPECT_EQ(t.trajectory.size(), 5u);
+}
+
+TEST(TrackerTest, KeepsIdAcrossFiveFrameOcclusion) {
+  auto tracker = MakeTracker();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
+  uint64_t id = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::vector<Detection> dets;
+    if (i < 20 || i >= 25) dets.push_back(Car(10 + 6 * i, 80));  // behind a pole for 5 frames
+    tracker->Update(dets, frame, kStartUs + i * kFrameUs);
+    ASSERT_TRUE(tracker->ended().empty()) << "frame " << i;
+    ASSERT_EQ(tracker->tracks().size(), 1u) << "frame " << i;
+    if (i == 10) id = tracker->tracks()[0].id;
+    if (i >= 20 && i < 25) {
+      EXPECT_FALSE(tracker->tracks()[0].matched);
+    }
+  }
+  EXPECT_EQ(tracker->tracks()[0].id, id);
+  EXPECT_NEAR(tracker->tracks()[0].box.x, 10 + 6 * 39, 3);
+}
+
+TEST(TrackerTest, EndsATrackAfterMaxMisses) {
+  TrackerOptions options;
+  options.defaults.max_misses = 4;
+  auto tracker = MakeTracker(options);
+  for (int i = 0; i < 10; ++i) tracker->Update({Car(100, 80)}, {}, kStartUs + i * kFrameUs);
+  int ended_at = -1;
+  for (int i = 10; i < 20 && ended_at < 0; ++i) {
+    tracker->Update({}, {}, kStartUs + i * kFrameUs);
+    if (!tracker->ended().empty()) ended_at = i;
+  }
+  EXPECT_EQ(ended_at, 14);  // the fifth miss
+  EXPECT_TRUE(tracker->tracks().empty());
+}
+
+TEST(TrackerTest, TwoCrossingVehiclesKeepTheirIds) {
+  auto tracker = MakeTracker();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
+  uint64_t right_mover = 0, left_mover = 0;
+  for (int i = 0; i < 45; ++i) {
+    const float xa = 10 + 6 * i, xb = 280 - 6 * i;  // meet around frame 22
+    std::vector<Detection> dets;
+    dets.push_back(Car(xa, 80));
+    // The far vehicle (b) is hidden behind the near one while they overlap a lot.
+    if (std::abs(xa - xb) > 12) dets.push_back(Car(xb, 84));
+    tracker->Update(dets, frame, kStartUs + i * kFrameUs);
+    if (i == 8) {
+      ASSERT_EQ(ConfirmedIds(*tracker).size(), 2u);
+      for (const Track& t : tracker->tracks()) {
+        (t.velocity_px_s.x > 0 ? right_mover : left_mover) = t.id;
+      }
+    }
+  }
+  ASSERT_NE(right_mover, 0u);
+  ASSERT_NE(left_mover, 0u);
+  const Track* a = Find(*tracker, right_mover);
+  const Track* b = Find(*tracker, left_mover);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NEAR(a->box.x, 10 + 6 * 44, 4);
+  EXPECT_NEAR(b->box.x, 280 - 6 * 44, 4);
+  EXPECT_GT(a->velocity_px_s.x, 40);
+  EXPECT_LT(b->velocity_px_s.x, -40);
+}
+
+TEST(TrackerTest, StationaryVehicleStaysTrackedForTwoMinutes) {
+  auto tracker = MakeTracker();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
+  cv::RNG rng(3);
+  uint64_t id = 0;
+  int64_t t_us = kStartUs;
+  // Drives in and stops at x = 150.
+  for (int i = 0; i < 20; ++i, t_us += kFrameUs) {
+    tracker->Update({Car(30 + 6 * i, 100)}, frame, t_us);
+  }
+  for (int i = 0; i < 1200; ++i, t_us += kFrameUs) {  // 2 minutes at 10 fps
+    std::vector<Detection> dets;
+    // Detector jitter, and long dropouts (people walking past, the detector losing it).
+    if (i % 200 < 170) {
+      dets.push_back(Car(144 + rng.uniform(-1.f, 1.f), 100 + rng.uniform(-1.f, 1.f)));
+    }
+    tracker->Update(dets, frame, t_us);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+    ASSERT_TRUE(tracker->ended().empty()) << i;
+    if (i == 0) id = tracker->tracks()[0].id;
+    if (i >= 40) {
+      EXPECT_TRUE(tracker->tracks()[0].stationary) << i;
+    }
+  }
+  const Track& t = tracker->tracks()[0];
+  EXPECT_EQ(t.id, id);
+  EXPECT_NEAR(t.box.x, 144, 3);
+  ASSERT_EQ(tracker->StationaryBoxes().size(), 1u);
+
+  // Then it drives off: no longer stationary.
+  for (int i = 0; i < 15; ++i, t_us += kFrameUs) {
+    tracker->Update({Car(144 + 5 * (i + 1), 100)}, frame, t_us);
+  }
+  EXPECT_EQ(tracker->tracks()[0].id, id);
+  EXPECT_FALSE(tracker->tracks()[0].stationary);
+  EXPECT_TRUE(tracker->StationaryBoxes().empty());
+}
+
+TEST(TrackerTest, SpeedFromCalibratedHomographyWithinTenPercent) {
+  // Perspective road: a 3.5 m x 40 m stretch; the vehicle drives away from the camera at 50 km/h.
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0.45f, 0.2f), {0.55f, 0.2f}, {0.9f, 0.95f}, {0.1f, 0.95f}};
+  config.ground_points = {cv::Point2f(0, 40), {3.5f, 40}, {3.5f, 0}, {0, 0}};
+  auto cal = Calibration::Create(config, {320, 180});
+  ASSERT_TRUE(cal.ok());
+  auto tracker = MakeTracker();
+  tracker->set_calibration(&*cal);
+  const double mps = 50 / 3.6;
+  for (int i = 0; i < 30; ++i) {
+    const double t = i * 0.1;
+    const cv::Point2f ground(1.75f, static_cast<float>(2 + mps * t));
+    const cv::Point2f bottom = cal->GroundToImage(ground);
+    const float scale = 1.0f / cal->MetresPerPixelAt(bottom);  // px per metre here
+    const float w = 1.8f * scale, h = 1.5f * scale;
+    tracker->Update({{cv::Rect2f(bottom.x - w / 2, bottom.y - h, w, h), ObjectClass::kCar, 0.9f}},
+                    {}, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+  }
+  const Track& t = tracker->tracks()[0];
+  ASSERT_TRUE(t.calibrated);
+  EXPECT_NEAR(t.speed_kmh, 50, 5);
+  EXPECT_NEAR(t.velocity_mps.y, mps, 0.1 * mps);
+  EXPECT_NEAR(t.size.width_m, 1.8, 0.2);
+}
+
+TEST(TrackerTest, RejectsBadOptions) {
+  TrackerOptions options;
+  options.min_iou = 0;
+  auto t = Tracker::Create(options);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("tracker.min_iou"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::analytics
