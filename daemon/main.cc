@@ -1,6 +1,7 @@
 // skynetd: the ingest and analytics daemon. Parses arguments and hands over to daemon/app.
 #include <CLI/CLI.hpp>
 
+#include "daemon/analyze.h"
 #include "daemon/app.h"
 #include "pipeline/core/logging.h"
 
@@ -15,7 +16,24 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.set_version_flag("--version", SKYNET_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  skynet::daemon::AnalyzeArgs analyze;
+  CLI::App* analyze_cmd =
+      app.add_subcommand("analyze", "analyse a recorded video offline; events as JSON lines");
+  analyze_cmd->add_option("-c,--config", analyze.config_path, "configuration file (YAML)")
+      ->required();
+  analyze_cmd->add_option("--camera", analyze.camera_id, "id of the camera whose settings apply")
+      ->required();
+  analyze_cmd->add_option("video", analyze.video_path, "video file")->required();
+  analyze_cmd->add_option("-o,--out", analyze.out_path, "events file (default: stdout)");
+  analyze_cmd->add_option("--log-level", analyze.log_level, "log level (default: warn)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, version or the error
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*analyze_cmd) return skynet::daemon::RunAnalyze(analyze);
 
   if (!check_path.empty()) return skynet::daemon::CheckConfig(check_path);
   if (config_path.empty()) {

@@ -1,0 +1,261 @@
+#include "daemon/analyze.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <signal.h>
+#include <time.h>
+
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+
+#include "daemon/event_mapping.h"
+#include "pipeline/analytics/motion_detector.h"
+#include "pipeline/core/logging.h"
+#include "pipeline/ingest/camera_session.h"
+
+namespace skynet::daemon {
+namespace {
+
+// Frames in flight between the streaming thread and the analysing thread. Unlike the live
+// 2-slot queue this one never drops: a full handoff blocks the decoder (back-pressure), so every
+// frame admitted by analytics_fps is analysed however slow the CPU.
+constexpr size_t kHandoffFrames = 4;
+
+// A blocking single-producer, single-consumer handoff that ends with "done" or an error.
+class FrameHandoff {
+ public:
+  // Streaming thread. Blocks while full; drops the frame once the consumer has gone.
+  void Push(Frame&& frame) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return frames_.size() < kHandoffFrames || closed_; });
+    if (closed_) return;
+    frames_.push_back(std::move(frame));
+    ready_.notify_one();
+  }
+  // The end of the input: `error` empty for a clean end of file.
+  void Finish(std::string error) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    error_ = std::move(error);
+    ready_.notify_one();
+  }
+  // Consumer. The next frame, or nullopt once finished and drained (an error ends at once).
+  std::optional<Frame> Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [&] { return !frames_.empty() || finished_; });
+    if (frames_.empty() || !error_.empty()) return std::nullopt;
+    Frame f = std::move(frames_.front());
+    frames_.pop_front();
+    space_.notify_one();
+    return f;
+  }
+  // Consumer: stop accepting frames (unblocks a waiting producer before the session stops).
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    frames_.clear();
+    space_.notify_all();
+  }
+  std::string error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable space_, ready_;
+  std::deque<Frame> frames_;
+  bool closed_ = false;
+  bool finished_ = false;
+  std::string error_;
+};
+
+int64_t ThreadCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+int64_t ProcessCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// file:// URL of a local path, percent-encoding everything but unreserved characters and '/'
+// (ingest unescapes it with gst_uri_get_location).
+std::string FileUrl(const std::filesystem::path& path) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string url = "file://";
+  for (unsigned char c : std::filesystem::absolute(path).lexically_normal().string()) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      url += static_cast<char>(c);
+    } else {
+      url += '%';
+      url += kHex[c >> 4];
+      url += kHex[c & 15];
+    }
+  }
+  return url;
+}
+
+}  // namespace
+
+Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
+                                    const std::function<void(const v1::Event&)>& sink) {
+  {
+    std::ifstream probe(video_path, std::ios::binary);
+    std::error_code ec;
+    if (!probe || std::filesystem::is_directory(video_path, ec)) {
+      return Status::NotFound(video_path + ": cannot read the file");
+    }
+  }
+  auto motion = analytics::MotionDetector::Create(camera.motion);
+  if (!motion.ok()) {
+    return Status::InvalidArgument("camera " + camera.id +
+                                   ": motion: " + motion.status().message());
+  }
+
+  ingest::SourceOptions source;
+  source.camera_id = camera.id;
+  source.url = FileUrl(video_path);
+  source.analytics_fps = camera.analytics_fps;
+  source.detect_width = camera.detect_width;
+  source.color = false;
+  source.file_realtime = false;
+  source.file_loop = false;
+
+  FrameHandoff handoff;
+  ingest::CameraSession::Callbacks callbacks;
+  callbacks.on_frame = [&handoff](Frame&& f) { handoff.Push(std::move(f)); };
+  callbacks.on_state = [&handoff, &video_path](const ingest::StateChange& c) {
+    // A file that fails is retried with backoff by the session; offline, the first failure is
+    // final. (A clean end of file arrives through on_eos_offline.)
+    if (c.state == ingest::SessionState::kWaiting) {
+      handoff.Finish(video_path + ": cannot decode: " + ingest::StateReasonName(c.reason) +
+                     (c.detail.empty() ? "" : ": " + c.detail));
+    }
+  };
+  callbacks.on_eos_offline = [&handoff] { handoff.Finish(""); };
+  auto session = ingest::CameraSession::Create(source, std::move(callbacks));
+  if (!session.ok()) return Status::InvalidArgument(session.status().message());
+
+  AnalyzeSummary summary;
+  uint64_t seq = 0;
+  (*session)->Start();
+  while (std::optional<Frame> frame = handoff.Pop()) {
+    if (frame->image.empty()) continue;
+    const int64_t cpu_before = ThreadCpuUs();
+    const analytics::MotionObservation obs =
+        (*motion)->Process(frame->image, frame->stream_time_us);
+    summary.motion_cpu_us += ThreadCpuUs() - cpu_before;
+    ++summary.frames;
+    summary.video_us = frame->stream_time_us;
+    v1::Event ev;
+    if (!FillMotionEvent(obs, &ev)) continue;
+    ++seq;
+    ev.set_schema_version(1);
+    ev.set_node_id("offline");
+    ev.set_epoch(0);
+    ev.set_seq(seq);
+    ev.set_event_id("offline/0/" + std::to_string(seq));
+    ev.set_camera_id(camera.id);
+    ev.set_capture_time_us(frame->stream_time_us);
+    ev.set_frame_index(frame->index);
+    ev.set_stream_time_us(frame->stream_time_us);
+    ++summary.events;
+    sink(ev);
+  }
+  handoff.Close();
+  (*session)->Stop();
+  if (std::string error = handoff.error(); !error.empty()) return Status::Unavailable(error);
+  return summary;
+}
+
+int RunAnalyze(const AnalyzeArgs& args) {
+  // skynetd blocks the stop signals for its sigwait() loop; an offline run is an ordinary
+  // command that Ctrl-C ends, and whose output may go to a closed pipe.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGPIPE);
+  pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+
+  if (!SetLogLevel(args.log_level)) {
+    std::fprintf(stderr, "skynetd analyze: --log-level: unknown level '%s'\n",
+                 args.log_level.c_str());
+    return 2;
+  }
+  auto config = LoadConfigFile(args.config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "skynetd analyze: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  const CameraConfig* camera = nullptr;
+  std::string known;
+  for (const CameraConfig& c : config->cameras) {
+    if (c.id == args.camera_id) camera = &c;
+    known += (known.empty() ? "" : ", ") + c.id;
+  }
+  if (!camera) {
+    std::fprintf(stderr, "skynetd analyze: %s: no camera '%s' (cameras: %s)\n",
+                 args.config_path.c_str(), args.camera_id.c_str(),
+                 known.empty() ? "none" : known.c_str());
+    return 2;
+  }
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!args.out_path.empty() && args.out_path != "-") {
+    file.open(args.out_path, std::ios::out | std::ios::trunc);
+    if (!file) {
+      std::fprintf(stderr, "skynetd analyze: %s: cannot write\n", args.out_path.c_str());
+      return 1;
+    }
+    out = &file;
+  }
+
+  google::protobuf::util::JsonPrintOptions json;
+  json.add_whitespace = false;
+  json.preserve_proto_field_names = false;
+  std::string line;
+  bool write_failed = false;
+  const auto wall_start = std::chrono::steady_clock::now();
+  const int64_t cpu_start = ProcessCpuUs();
+  auto summary = AnalyzeVideo(*camera, args.video_path, [&](const v1::Event& ev) {
+    line.clear();
+    if (!google::protobuf::util::MessageToJsonString(ev, &line, json).ok()) return;
+    *out << line << '\n';
+    if (!*out) write_failed = true;
+  });
+  out->flush();
+  if (!summary.ok()) {
+    std::fprintf(stderr, "skynetd analyze: %s\n", summary.status().message().c_str());
+    return summary.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (write_failed || !*out) {
+    std::fprintf(stderr, "skynetd analyze: %s: write failed\n",
+                 file.is_open() ? args.out_path.c_str() : "stdout");
+    return 1;
+  }
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  std::fprintf(stderr,
+               "skynetd analyze: camera %s: %llu frames, %.1f s of video, %llu events, "
+               "motion %.3f ms cpu/frame, %.2f s cpu total, %.2f s wall\n",
+               camera->id.c_str(), static_cast<unsigned long long>(summary->frames),
+               summary->video_us / 1e6, static_cast<unsigned long long>(summary->events),
+               summary->motion_cpu_ms_per_frame(), (ProcessCpuUs() - cpu_start) / 1e6, wall_s);
+  return 0;
+}
+
+}  // namespace skynet::daemon

@@ -1,0 +1,409 @@
+#include "pipeline/analytics/traffic_rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+#include <set>
+
+namespace skynet::analytics {
+namespace {
+
+double Cross(cv::Point2f o, cv::Point2f a, cv::Point2f b) {
+  return static_cast<double>(a.x - o.x) * (b.y - o.y) -
+         static_cast<double>(a.y - o.y) * (b.x - o.x);
+}
+
+// True if segments p-q and a-b intersect. A segment that ends exactly on the line counts, one that
+// starts on it does not, so a track resting on the line is not counted twice.
+bool Crosses(cv::Point2f p, cv::Point2f q, cv::Point2f a, cv::Point2f b) {
+  const double d1 = Cross(a, b, p), d2 = Cross(a, b, q);
+  const double d3 = Cross(p, q, a), d4 = Cross(p, q, b);
+  if (d1 == 0) return false;                                   // starts on the line
+  if ((d1 > 0 && d2 > 0) || (d1 < 0 && d2 < 0)) return false;  // stays on one side
+  return (d3 >= 0 && d4 <= 0) || (d3 <= 0 && d4 >= 0);
+}
+
+bool Inside(const std::vector<cv::Point2f>& polygon, cv::Point2f p) {
+  return cv::pointPolygonTest(polygon, p, false) >= 0;
+}
+
+// Vehicle rules (stopped, wrong way, speeding, statistics) skip people; unknown may be a vehicle.
+bool VehicleLike(ObjectClass c) { return IsVehicle(c) || c == ObjectClass::kUnknown; }
+
+Status CheckPolygon(const std::vector<cv::Point2f>& polygon, const std::string& where) {
+  if (polygon.size() < 3) return Status::InvalidArgument(where + ": needs at least 3 points");
+  for (const cv::Point2f& p : polygon) {
+    if (!(p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1)) {
+      return Status::InvalidArgument(where + ": points must be normalised, in [0, 1]");
+    }
+  }
+  if (std::abs(cv::contourArea(polygon)) < 1e-6) {
+    return Status::InvalidArgument(where + ": has no area");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct TrafficRules::TrackState {
+  cv::Point2f last_anchor;
+  std::vector<char> counted;      // per line
+  std::vector<char> in_zone;      // per zone
+  std::vector<int64_t> enter_us;  // per zone, while inside
+  std::vector<char> stop_fired;   // per zone
+  int lane = -1;                  // lane the anchor is in now
+  std::vector<char> in_lane;      // per lane (for entries)
+  int wrong_frames = 0;
+  float wrong_distance = 0;
+  std::vector<char> wrong_fired;  // per lane
+  int speeding_run = 0;
+  float speeding_max = 0;
+  bool speeding_fired = false;
+};
+
+struct TrafficRules::LaneCounters {
+  int count = 0;
+  double speed_sum = 0;
+  int speed_samples = 0;
+  double occupied_s = 0;
+  int64_t last_entry_us = -1;  // across intervals, for headways
+  double headway_sum = 0;
+  int headways = 0;
+  int queue = 0;
+};
+
+const char* RuleEventTypeName(RuleEventType type) {
+  switch (type) {
+    case RuleEventType::kLineCrossed:
+      return "line_crossed";
+    case RuleEventType::kZoneEntered:
+      return "zone_entered";
+    case RuleEventType::kZoneLeft:
+      return "zone_left";
+    case RuleEventType::kVehicleStopped:
+      return "vehicle_stopped";
+    case RuleEventType::kWrongWay:
+      return "wrong_way";
+    case RuleEventType::kSpeeding:
+      return "speeding";
+    case RuleEventType::kTrafficStats:
+      return "traffic_stats";
+  }
+  return "unknown";
+}
+
+Status ValidateTrafficRulesOptions(const TrafficRulesOptions& o) {
+  auto check_ids = [](const auto& items, const std::string& what) -> Status {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string where = "rules." + what + "[" + std::to_string(i) + "].id";
+      if (items[i].id.empty()) return Status::InvalidArgument(where + ": must not be empty");
+      if (!seen.insert(items[i].id).second) {
+        return Status::InvalidArgument(where + ": duplicate id '" + items[i].id + "'");
+      }
+    }
+    return Status::Ok();
+  };
+  SKYNET_RETURN_IF_ERROR(check_ids(o.lines, "lines"));
+  SKYNET_RETURN_IF_ERROR(check_ids(o.zones, "zones"));
+  SKYNET_RETURN_IF_ERROR(check_ids(o.lanes, "lanes"));
+  for (size_t i = 0; i < o.lines.size(); ++i) {
+    const CountingLine& l = o.lines[i];
+    const std::string where = "rules.lines[" + std::to_string(i) + "]";
+    for (const cv::Point2f& p : {l.a, l.b}) {
+      if (!(p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1)) {
+        return Status::InvalidArgument(where + ": points must be normalised, in [0, 1]");
+      }
+    }
+    if (cv::norm(l.a - l.b) < 1e-4) return Status::InvalidArgument(where + ": a and b coincide");
+  }
+  for (size_t i = 0; i < o.zones.size(); ++i) {
+    const std::string where = "rules.zones[" + std::to_string(i) + "]";
+    SKYNET_RETURN_IF_ERROR(CheckPolygon(o.zones[i].polygon, where + ".polygon"));
+    if (o.zones[i].max_stop_ms < 0) {
+      return Status::InvalidArgument(where + ".max_stop_ms: must be >= 0");
+    }
+  }
+  for (size_t i = 0; i < o.lanes.size(); ++i) {
+    const std::string where = "rules.lanes[" + std::to_string(i) + "]";
+    SKYNET_RETURN_IF_ERROR(CheckPolygon(o.lanes[i].polygon, where + ".polygon"));
+    if (o.lanes[i].speed_limit_kmh < 0) {
+      return Status::InvalidArgument(where + ".speed_limit_kmh: must be >= 0");
+    }
+  }
+  if (o.speed_limit_kmh < 0) return Status::InvalidArgument("rules.speed_limit_kmh: must be >= 0");
+  if (o.speeding_frames < 1 || o.wrong_way_frames < 1) {
+    return Status::InvalidArgument("rules.speeding_frames/wrong_way_frames: must be >= 1");
+  }
+  if (!(o.wrong_way_cos > 0 && o.wrong_way_cos < 1)) {
+    return Status::InvalidArgument("rules.wrong_way_cos: must be in (0, 1)");
+  }
+  if (o.wrong_way_min_distance_m < 0 || o.wrong_way_min_distance < 0 || o.min_moving_speed < 0) {
+    return Status::InvalidArgument("rules.wrong_way_min_distance*/min_moving_speed: must be >= 0");
+  }
+  if (o.stats_interval_ms < 0) {
+    return Status::InvalidArgument("rules.stats_interval_ms: must be >= 0");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<TrafficRules>> TrafficRules::Create(const TrafficRulesOptions& options) {
+  SKYNET_RETURN_IF_ERROR(ValidateTrafficRulesOptions(options));
+  return std::unique_ptr<TrafficRules>(new TrafficRules(options));
+}
+
+TrafficRules::TrafficRules(const TrafficRulesOptions& options)
+    : options_(options), lane_counters_(options.lanes.size()) {}
+TrafficRules::~TrafficRules() = default;
+
+void TrafficRules::Rescale(cv::Size size) {
+  size_ = size;
+  const cv::Point2f s(static_cast<float>(size.width), static_cast<float>(size.height));
+  auto px = [&](cv::Point2f p) { return cv::Point2f(p.x * s.x, p.y * s.y); };
+  lines_px_.clear();
+  for (const CountingLine& l : options_.lines) lines_px_.emplace_back(px(l.a), px(l.b));
+  auto polygons = [&](const auto& items, std::vector<std::vector<cv::Point2f>>& out) {
+    out.clear();
+    for (const auto& item : items) {
+      std::vector<cv::Point2f> poly;
+      for (const cv::Point2f& p : item.polygon) poly.push_back(px(p));
+      out.push_back(std::move(poly));
+    }
+  };
+  polygons(options_.zones, zones_px_);
+  polygons(options_.lanes, lanes_px_);
+}
+
+std::vector<int> TrafficRules::ZonesOf(uint64_t id) const {
+  std::vector<int> zones;
+  const auto it = states_.find(id);
+  if (it == states_.end()) return zones;
+  for (size_t z = 0; z < it->second->in_zone.size(); ++z) {
+    if (it->second->in_zone[z]) zones.push_back(static_cast<int>(z));
+  }
+  return zones;
+}
+
+int TrafficRules::LaneOf(uint64_t id) const {
+  const auto it = states_.find(id);
+  return it == states_.end() ? -1 : it->second->lane;
+}
+
+std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
+                                             const std::vector<Track>& ended, cv::Size frame_size,
+                                             const Calibration* calibration, int64_t time_us) {
+  std::vector<RuleEvent> events;
+  if (frame_size.width <= 0 || frame_size.height <= 0) return events;
+  if (frame_size != size_) Rescale(frame_size);
+  if (!started_) {
+    interval_start_us_ = last_time_us_ = time_us;
+    started_ = true;
+  }
+  if (time_us < last_time_us_) time_us = last_time_us_;  // never backwards
+  const double dt_s = (time_us - last_time_us_) * 1e-6;
+  last_time_us_ = time_us;
+
+  const size_t nz = options_.zones.size(), nl = options_.lanes.size();
+  auto make = [&](RuleEventType type, const std::string& rule, const Track& t, cv::Point2f at) {
+    RuleEvent e;
+    e.type = type;
+    e.time_us = time_us;
+    e.rule_id = rule;
+    e.track_id = t.id;
+    e.object_class = t.object_class;
+    e.anchor = at;
+    e.speed_kmh = t.calibrated && !t.stationary ? t.speed_kmh : (t.calibrated ? 0.f : -1.f);
+    return e;
+  };
+
+  std::vector<int> queue(nl, 0);
+  std::vector<char> occupied(nl, false);
+  for (const Track& t : tracks) {
+    if (!t.confirmed) continue;
+    const cv::Point2f anchor = BottomCentre(t.box);
+    auto& slot = states_[t.id];
+    const bool fresh = slot == nullptr;
+    if (fresh) {
+      slot = std::make_unique<TrackState>();
+      slot->counted.assign(options_.lines.size(), false);
+      slot->in_zone.assign(nz, false);
+      slot->enter_us.assign(nz, 0);
+      slot->stop_fired.assign(nz, false);
+      slot->in_lane.assign(nl, false);
+      slot->wrong_fired.assign(nl, false);
+      // Start from the oldest known point, so a line crossed while the track was tentative
+      // still counts.
+      slot->last_anchor = t.trajectory.empty() ? anchor : t.trajectory.front().point;
+    }
+    TrackState& s = *slot;
+
+    // Lines: the anchor's step since the previous frame crosses the line.
+    for (size_t i = 0; i < lines_px_.size(); ++i) {
+      if (s.counted[i]) continue;
+      const auto& [a, b] = lines_px_[i];
+      if (!Crosses(s.last_anchor, anchor, a, b)) continue;
+      const cv::Point2f normal(-(b.y - a.y), b.x - a.x);  // right-hand side of a->b on screen
+      const cv::Point2f step = anchor - s.last_anchor;
+      const int dir = step.dot(normal) >= 0 ? 1 : -1;
+      const LineDirection want = options_.lines[i].count;
+      s.counted[i] = true;  // once per track and line, even if this direction is not reported
+      if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
+          (want == LineDirection::kBackward && dir < 0)) {
+        RuleEvent e = make(RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
+        e.direction = dir;
+        events.push_back(std::move(e));
+      }
+    }
+    s.last_anchor = anchor;
+
+    // Zones: enter, leave, dwell; stopped vehicles in no-parking zones.
+    for (size_t z = 0; z < nz; ++z) {
+      const bool inside = Inside(zones_px_[z], anchor);
+      if (inside && !s.in_zone[z]) {
+        s.in_zone[z] = true;
+        s.enter_us[z] = time_us;
+        events.push_back(make(RuleEventType::kZoneEntered, options_.zones[z].id, t, anchor));
+      } else if (!inside && s.in_zone[z]) {
+        s.in_zone[z] = false;
+        RuleEvent e = make(RuleEventType::kZoneLeft, options_.zones[z].id, t, anchor);
+        e.dwell_s = static_cast<float>((time_us - s.enter_us[z]) * 1e-6);
+        events.push_back(std::move(e));
+      }
+      const Zone& zone = options_.zones[z];
+      if (inside && zone.no_parking && t.stationary && !s.stop_fired[z] &&
+          VehicleLike(t.object_class)) {
+        const int64_t since = std::max(s.enter_us[z], t.stationary_since_us);
+        if (time_us - since >= int64_t{zone.max_stop_ms} * 1000) {
+          s.stop_fired[z] = true;
+          RuleEvent e = make(RuleEventType::kVehicleStopped, zone.id, t, anchor);
+          e.dwell_s = static_cast<float>((time_us - since) * 1e-6);
+          e.limit = zone.max_stop_ms / 1000.f;
+          events.push_back(std::move(e));
+        }
+      }
+    }
+
+    // Lanes: membership, entries for statistics, wrong way.
+    s.lane = -1;
+    for (size_t l = 0; l < nl; ++l) {
+      const bool inside = Inside(lanes_px_[l], anchor);
+      if (inside && s.lane < 0) s.lane = static_cast<int>(l);
+      if (!VehicleLike(t.object_class)) continue;
+      if (inside && !s.in_lane[l]) {
+        LaneCounters& c = lane_counters_[l];
+        ++c.count;
+        if (c.last_entry_us >= 0) {
+          c.headway_sum += (time_us - c.last_entry_us) * 1e-6;
+          ++c.headways;
+        }
+        c.last_entry_us = time_us;
+      }
+      s.in_lane[l] = inside;
+      if (!inside) continue;
+      occupied[l] = true;
+      if (t.stationary) ++queue[l];
+      if (t.calibrated && !t.stationary) {
+        lane_counters_[l].speed_sum += t.speed_kmh;
+        ++lane_counters_[l].speed_samples;
+      }
+    }
+    const Lane* lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
+    if (lane != nullptr && VehicleLike(t.object_class) && cv::norm(lane->direction) > 0) {
+      const cv::Point2f dir =
+          lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
+      const cv::Point2f v = t.velocity_px_s;
+      const float speed = static_cast<float>(cv::norm(v));
+      const bool moving = speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+      if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
+        ++s.wrong_frames;
+        // Distance along the reversed lane direction this frame.
+        const float px = static_cast<float>(-v.dot(dir) * dt_s);
+        s.wrong_distance +=
+            calibration != nullptr ? px * calibration->MetresPerPixelAt(anchor) : px;
+      } else if (moving) {
+        s.wrong_frames = 0;
+        s.wrong_distance = 0;
+      }
+      const float need =
+          calibration != nullptr
+              ? options_.wrong_way_min_distance_m
+              : options_.wrong_way_min_distance * std::hypot(frame_size.width, frame_size.height);
+      if (!s.wrong_fired[s.lane] && s.wrong_frames >= options_.wrong_way_frames &&
+          s.wrong_distance >= need) {
+        s.wrong_fired[s.lane] = true;
+        RuleEvent e = make(RuleEventType::kWrongWay, lane->id, t, anchor);
+        e.distance = s.wrong_distance;
+        events.push_back(std::move(e));
+      }
+    }
+
+    // Speeding (calibrated only): a run of frames above the lane's (or default) limit.
+    const float limit = lane != nullptr && lane->speed_limit_kmh > 0 ? lane->speed_limit_kmh
+                                                                     : options_.speed_limit_kmh;
+    if (t.calibrated && limit > 0 && !s.speeding_fired && VehicleLike(t.object_class)) {
+      if (!t.stationary && t.speed_kmh > limit) {
+        ++s.speeding_run;
+        s.speeding_max = std::max(s.speeding_max, t.speed_kmh);
+        if (s.speeding_run >= options_.speeding_frames) {
+          s.speeding_fired = true;
+          RuleEvent e = make(RuleEventType::kSpeeding, lane != nullptr ? lane->id : "", t, anchor);
+          e.speed_kmh = s.speeding_max;
+          e.limit = limit;
+          events.push_back(std::move(e));
+        }
+      } else {
+        s.speeding_run = 0;
+        s.speeding_max = 0;
+      }
+    }
+  }
+
+  // Ended tracks leave their zones; their state goes.
+  for (const Track& t : ended) {
+    const auto it = states_.find(t.id);
+    if (it == states_.end()) continue;
+    for (size_t z = 0; z < nz; ++z) {
+      if (!it->second->in_zone[z]) continue;
+      RuleEvent e = make(RuleEventType::kZoneLeft, options_.zones[z].id, t, BottomCentre(t.box));
+      e.dwell_s = static_cast<float>((time_us - it->second->enter_us[z]) * 1e-6);
+      events.push_back(std::move(e));
+    }
+    states_.erase(it);
+  }
+
+  // Statistics: this frame's occupancy and queue, then close the interval if it is over.
+  for (size_t l = 0; l < nl; ++l) {
+    if (occupied[l]) lane_counters_[l].occupied_s += dt_s;
+    lane_counters_[l].queue = std::max(lane_counters_[l].queue, queue[l]);
+  }
+  const int64_t interval_us = int64_t{options_.stats_interval_ms} * 1000;
+  if (interval_us > 0 && nl > 0 && time_us - interval_start_us_ >= interval_us) {
+    const int64_t end_us = interval_start_us_ + interval_us;
+    for (size_t l = 0; l < nl; ++l) {
+      LaneCounters& c = lane_counters_[l];
+      RuleEvent e;
+      e.type = RuleEventType::kTrafficStats;
+      e.time_us = time_us;
+      e.rule_id = options_.lanes[l].id;
+      e.stats.interval_start_us = interval_start_us_;
+      e.stats.interval_end_us = end_us;
+      e.stats.count = c.count;
+      e.stats.mean_speed_kmh =
+          c.speed_samples > 0 ? static_cast<float>(c.speed_sum / c.speed_samples) : -1.f;
+      e.stats.occupancy = static_cast<float>(std::min(1.0, c.occupied_s / (interval_us * 1e-6)));
+      e.stats.mean_headway_s =
+          c.headways > 0 ? static_cast<float>(c.headway_sum / c.headways) : -1.f;
+      e.stats.queue_length = c.queue;
+      events.push_back(std::move(e));
+      const int64_t last_entry = c.last_entry_us;
+      c = LaneCounters{};
+      c.last_entry_us = last_entry;
+      c.queue = queue[l];
+    }
+    // Intervals stay aligned to the first frame; a long gap skips the empty ones.
+    interval_start_us_ = end_us + (time_us - end_us) / interval_us * interval_us;
+  }
+  return events;
+}
+
+}  // namespace skynet::analytics

@@ -1,0 +1,254 @@
+#include "pipeline/analytics/traffic_rules.h"
+
+#include <gtest/gtest.h>
+
+namespace skynet::analytics {
+namespace {
+
+constexpr int64_t kFrameUs = 100'000;  // 10 fps
+constexpr int64_t kStartUs = 3'000'000;
+const cv::Size kSize(320, 180);
+
+// A confirmed car whose bottom-centre is at `anchor`, moving at `velocity` px/s.
+Track Car(uint64_t id, cv::Point2f anchor, cv::Point2f velocity = {}) {
+  Track t;
+  t.id = id;
+  t.confirmed = true;
+  t.object_class = ObjectClass::kCar;
+  t.box = cv::Rect2f(anchor.x - 15, anchor.y - 15, 30, 15);
+  t.velocity_px_s = velocity;
+  t.trajectory.push_back({0, anchor});
+  return t;
+}
+
+std::unique_ptr<TrafficRules> MakeRules(const TrafficRulesOptions& options) {
+  auto r = TrafficRules::Create(options);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(r).value();
+}
+
+std::vector<RuleEvent> OfType(const std::vector<RuleEvent>& events, RuleEventType type) {
+  std::vector<RuleEvent> out;
+  for (const RuleEvent& e : events) {
+    if (e.type == type) out.push_back(e);
+  }
+  return out;
+}
+
+TEST(TrafficRulesTest, LineCrossingCountsWithDirectionOncePerTrack) {
+  TrafficRulesOptions options;
+  options.lines.push_back({"stop-line", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px; forward = down
+  options.lines.push_back({"down-only", {0.f, 0.6f}, {1.f, 0.6f}, LineDirection::kForward});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  // Track 1 drives down through both lines, then reverses up and down again over the first.
+  // Track 2 drives up through both.
+  const float ys[] = {60, 75, 89, 90, 100, 115, 120, 95, 80, 85, 100};
+  for (int i = 0; i < 11; ++i) {
+    std::vector<Track> tracks = {Car(1, {100, ys[i]}, {0, 50}), Car(2, {250, 130.f - 7 * i})};
+    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 3u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+  EXPECT_EQ(crossed[0].rule_id, "stop-line");
+  EXPECT_EQ(crossed[0].direction, 1);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 3 * kFrameUs);  // the frame that reached the line
+  EXPECT_EQ(crossed[1].track_id, 1u);
+  EXPECT_EQ(crossed[1].rule_id, "down-only");
+  EXPECT_EQ(crossed[1].direction, 1);
+  EXPECT_EQ(crossed[2].track_id, 2u);  // up: counted on stop-line only
+  EXPECT_EQ(crossed[2].rule_id, "stop-line");
+  EXPECT_EQ(crossed[2].direction, -1);
+  EXPECT_EQ(crossed[2].speed_kmh, -1);  // uncalibrated
+}
+
+TEST(TrafficRulesTest, LineCrossedWhileTentativeStillCounts) {
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  auto rules = MakeRules(options);
+  Track t = Car(1, {100, 100});
+  t.trajectory = {{0, {100, 80}}, {kFrameUs, {100, 90}}, {2 * kFrameUs, {100, 100}}};
+  const auto events = rules->Process({t}, {}, kSize, nullptr, kStartUs);
+  ASSERT_EQ(OfType(events, RuleEventType::kLineCrossed).size(), 1u);
+}
+
+TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
+  TrafficRulesOptions options;
+  options.zones.push_back(
+      {"box", {{0.25f, 0.25f}, {0.75f, 0.25f}, {0.75f, 0.75f}, {0.25f, 0.75f}}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  // Track 1 crosses the zone left to right (x 80..240 is inside), 4 px per frame.
+  // Track 2 enters and ends inside.
+  int64_t t_us = kStartUs;
+  for (int i = 0; i < 60; ++i, t_us += kFrameUs) {
+    std::vector<Track> tracks = {Car(1, {40.f + 4 * i, 100})};
+    std::vector<Track> ended;
+    if (i < 30) tracks.push_back(Car(2, {160, 40.f + 3 * i}));
+    if (i == 30) ended.push_back(Car(2, {160, 127}));
+    for (const RuleEvent& e : rules->Process(tracks, ended, kSize, nullptr, t_us)) all.push_back(e);
+  }
+  const auto entered = OfType(all, RuleEventType::kZoneEntered);
+  const auto left = OfType(all, RuleEventType::kZoneLeft);
+  ASSERT_EQ(entered.size(), 2u);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(entered[0].track_id, 2u);  // y reaches 45 at i = 2
+  EXPECT_EQ(entered[0].time_us, kStartUs + 2 * kFrameUs);
+  EXPECT_EQ(entered[1].track_id, 1u);  // x reaches 80 at i = 10
+  EXPECT_EQ(entered[1].time_us, kStartUs + 10 * kFrameUs);
+  EXPECT_EQ(left[0].track_id, 2u);  // ended inside
+  EXPECT_EQ(left[0].time_us, kStartUs + 30 * kFrameUs);
+  EXPECT_NEAR(left[0].dwell_s, 2.8, 1e-3);
+  EXPECT_EQ(left[1].track_id, 1u);  // x passes 240 at i = 51
+  EXPECT_EQ(left[1].time_us, kStartUs + 51 * kFrameUs);
+  EXPECT_NEAR(left[1].dwell_s, 4.1, 1e-3);
+  EXPECT_TRUE(rules->ZonesOf(1).empty());
+}
+
+TEST(TrafficRulesTest, StoppedVehicleInNoParkingZoneFiresOnceAfterTheLimit) {
+  TrafficRulesOptions options;
+  Zone no_parking{"bus-stop", {{0.f, 0.5f}, {0.5f, 0.5f}, {0.5f, 1.f}, {0.f, 1.f}}};
+  no_parking.no_parking = true;
+  no_parking.max_stop_ms = 30000;
+  options.zones.push_back(no_parking);
+  options.zones.push_back({"free", {{0.5f, 0.5f}, {1.f, 0.5f}, {1.f, 1.f}, {0.5f, 1.f}}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> stopped;
+  const int64_t stop_us = kStartUs + 50 * kFrameUs;
+  for (int i = 0; i < 1000; ++i) {  // 100 s
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    Track parked = Car(1, {80, 150});
+    Track elsewhere = Car(2, {240, 150});  // stationary, but where parking is allowed
+    Track person = Car(3, {60, 140});      // a person waiting in the no-parking zone
+    person.object_class = ObjectClass::kPerson;
+    for (Track* t : {&parked, &elsewhere, &person}) {
+      t->stationary = t_us >= stop_us;
+      t->stationary_since_us = stop_us;
+    }
+    for (const RuleEvent& e :
+         rules->Process({parked, elsewhere, person}, {}, kSize, nullptr, t_us)) {
+      if (e.type == RuleEventType::kVehicleStopped) stopped.push_back(e);
+    }
+  }
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].track_id, 1u);
+  EXPECT_EQ(stopped[0].rule_id, "bus-stop");
+  EXPECT_EQ(stopped[0].time_us, stop_us + 30'000'000);
+  EXPECT_NEAR(stopped[0].dwell_s, 30, 1e-3);
+  EXPECT_EQ(stopped[0].limit, 30);
+}
+
+TEST(TrafficRulesTest, WrongWayFiresAgainstTheLaneOnly) {
+  TrafficRulesOptions options;
+  Lane eastbound{"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}};
+  options.lanes.push_back(eastbound);
+  options.wrong_way_frames = 10;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  for (int i = 0; i < 60; ++i) {
+    const Track with = Car(1, {20.f + 5 * i, 100}, {50, 0});
+    const Track against = Car(2, {300.f - 5 * i, 115}, {-50, 0});
+    for (const RuleEvent& e :
+         rules->Process({with, against}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].track_id, 2u);
+  EXPECT_EQ(wrong[0].rule_id, "eastbound");
+  // Needs 10 frames and 8% of the diagonal (29 px at 5 px per frame): the 10th frame.
+  EXPECT_EQ(wrong[0].time_us, kStartUs + 9 * kFrameUs);
+  EXPECT_GE(wrong[0].distance, 29);
+}
+
+TEST(TrafficRulesTest, SpeedingFiresOnceAfterARunAboveTheLimit) {
+  TrafficRulesOptions options;
+  options.speed_limit_kmh = 50;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> speeding;
+  const float speeds[] = {45, 62, 48, 61, 63, 64, 66, 70, 65};
+  for (int i = 0; i < 9; ++i) {
+    Track t = Car(1, {100.f + 5 * i, 100}, {50, 0});
+    t.calibrated = true;
+    t.speed_kmh = speeds[i];
+    Track slow = Car(2, {100.f + 5 * i, 150}, {50, 0});
+    slow.calibrated = true;
+    slow.speed_kmh = 40;
+    for (const RuleEvent& e :
+         rules->Process({t, slow}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kSpeeding) speeding.push_back(e);
+    }
+  }
+  ASSERT_EQ(speeding.size(), 1u);
+  EXPECT_EQ(speeding[0].track_id, 1u);
+  EXPECT_EQ(speeding[0].time_us, kStartUs + 5 * kFrameUs);  // 61, 63, 64
+  EXPECT_EQ(speeding[0].speed_kmh, 64);
+  EXPECT_EQ(speeding[0].limit, 50);
+}
+
+TEST(TrafficRulesTest, TrafficStatsPerLanePerInterval) {
+  TrafficRulesOptions options;
+  options.lanes.push_back({"north", {{0.f, 0.f}, {1.f, 0.f}, {1.f, 0.5f}, {0.f, 0.5f}}, {}});
+  options.lanes.push_back({"south", {{0.f, 0.5f}, {1.f, 0.5f}, {1.f, 1.f}, {0.f, 1.f}}, {}});
+  options.stats_interval_ms = 60000;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> stats;
+  // North: three cars enter at 10 s, 20 s, 30 s and each stays 5 s; a fourth parks from 40 s.
+  for (int i = 0; i <= 600; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const double s = i * 0.1;
+    std::vector<Track> tracks;
+    for (int k = 0; k < 3; ++k) {
+      const double since = s - 10 * (k + 1);
+      if (since >= 0 && since < 5) {
+        Track t = Car(k + 1, {static_cast<float>(10 + 60 * since), 60}, {60, 0});
+        t.calibrated = true;
+        t.speed_kmh = 30.f + 10 * k;
+        tracks.push_back(t);
+      }
+    }
+    if (s >= 40) {
+      Track parked = Car(9, {200, 40});
+      parked.stationary = true;
+      parked.calibrated = true;
+      tracks.push_back(parked);
+    }
+    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, nullptr, t_us)) {
+      if (e.type == RuleEventType::kTrafficStats) stats.push_back(e);
+    }
+  }
+  ASSERT_EQ(stats.size(), 2u);
+  const LaneStats& north = stats[0].stats;
+  EXPECT_EQ(stats[0].rule_id, "north");
+  EXPECT_EQ(north.interval_start_us, kStartUs);
+  EXPECT_EQ(north.interval_end_us, kStartUs + 60'000'000);
+  EXPECT_EQ(north.count, 4);
+  EXPECT_NEAR(north.mean_speed_kmh, 40, 0.5);
+  EXPECT_NEAR(north.mean_headway_s, 10, 1e-3);
+  EXPECT_NEAR(north.occupancy, (15 + 20) / 60.0, 0.01);
+  EXPECT_EQ(north.queue_length, 1);
+  EXPECT_EQ(stats[1].rule_id, "south");
+  EXPECT_EQ(stats[1].stats.count, 0);
+  EXPECT_EQ(stats[1].stats.mean_speed_kmh, -1);
+  EXPECT_EQ(stats[1].stats.occupancy, 0);
+}
+
+TEST(TrafficRulesTest, RejectsBadConfig) {
+  TrafficRulesOptions options;
+  options.zones.push_back({"a", {{0.f, 0.f}, {1.f, 0.f}}});
+  auto r = TrafficRules::Create(options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rules.zones[0].polygon"), std::string::npos);
+  options.zones.clear();
+  options.lines.push_back({"x", {0.f, 0.f}, {1.f, 1.f}});
+  options.lines.push_back({"x", {0.f, 1.f}, {1.f, 0.f}});
+  r = TrafficRules::Create(options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("duplicate id 'x'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::analytics
