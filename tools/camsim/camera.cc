@@ -80,8 +80,8 @@ GstRTSPMediaFactory* Camera::MakeFactory() {
       " name=pay0 pt=96 config-interval=1 )";
   gst_rtsp_media_factory_set_launch(factory_.get(), launch.c_str());
   gst_rtsp_media_factory_set_shared(factory_.get(), TRUE);
-  configure_handler_ = g_signal_connect(factory_.get(), "media-configure",
-                                        G_CALLBACK(&Camera::OnMediaConfigure), this);
+  configure_handler_ =
+      ConnectWeak(factory_.get(), "media-configure", G_CALLBACK(&Camera::OnMediaConfigure));
   return GST_RTSP_MEDIA_FACTORY(g_object_ref(factory_.get()));
 }
 
@@ -97,12 +97,21 @@ CameraStats Camera::Stats() const {
   return s;
 }
 
-void Camera::OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer self) noexcept {
-  static_cast<Camera*>(self)->Configure(media);
+gulong Camera::ConnectWeak(gpointer instance, const char* signal, GCallback handler) {
+  // GLib keeps the closure (and so this data) alive while an emission is running, even one
+  // racing with the disconnect in ~Camera.
+  return g_signal_connect_data(
+      instance, signal, handler, new std::weak_ptr<Camera>(weak_from_this()),
+      [](gpointer data, GClosure*) { delete static_cast<std::weak_ptr<Camera>*>(data); },
+      GConnectFlags{});
 }
 
-void Camera::OnUnprepared(GstRTSPMedia* media, gpointer self) noexcept {
-  static_cast<Camera*>(self)->Forget(media);
+void Camera::OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer weak) noexcept {
+  if (auto self = static_cast<std::weak_ptr<Camera>*>(weak)->lock()) self->Configure(media);
+}
+
+void Camera::OnUnprepared(GstRTSPMedia* media, gpointer weak) noexcept {
+  if (auto self = static_cast<std::weak_ptr<Camera>*>(weak)->lock()) self->Forget(media);
 }
 
 void Camera::Configure(GstRTSPMedia* media) noexcept {
@@ -126,8 +135,7 @@ void Camera::Configure(GstRTSPMedia* media) noexcept {
                             &FreeFlow);
   m->media.reset(GST_RTSP_MEDIA(g_object_ref(media)));
   m->appsrc = std::move(src);
-  m->unprepared_handler =
-      g_signal_connect(media, "unprepared", G_CALLBACK(&Camera::OnUnprepared), this);
+  m->unprepared_handler = ConnectWeak(media, "unprepared", G_CALLBACK(&Camera::OnUnprepared));
   std::lock_guard<std::mutex> lock(mu_);
   medias_.push_back(std::move(m));
   ++stats_.medias_created;

@@ -23,7 +23,9 @@
 
 namespace skynet::camsim {
 
-class Camera {
+// Always held by shared_ptr: signal handlers hold a weak_ptr, so a media that is torn down
+// late (after its Camera) finds the camera gone instead of dangling.
+class Camera : public std::enable_shared_from_this<Camera> {
  public:
   Camera(CameraSpec spec, std::shared_ptr<const EncodedLoop> loop);
   // Disconnects from any media still alive; they stop being fed.
@@ -34,7 +36,7 @@ class Camera {
   const CameraSpec& spec() const { return spec_; }
 
   // Builds the shared media factory; returns a new reference for the mount points
-  // (transfer full). Call once.
+  // (transfer full). Call once, on a Camera owned by a shared_ptr.
   GstRTSPMediaFactory* MakeFactory();
 
   // Pushes the next access unit into every media that is playing and accepting data.
@@ -48,8 +50,10 @@ class Camera {
  private:
   struct ActiveMedia;
 
-  static void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer self) noexcept;
-  static void OnUnprepared(GstRTSPMedia* media, gpointer self) noexcept;
+  static void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer weak) noexcept;
+  static void OnUnprepared(GstRTSPMedia* media, gpointer weak) noexcept;
+  // Connects `handler` with a heap weak_ptr to this camera, freed with the handler.
+  gulong ConnectWeak(gpointer instance, const char* signal, GCallback handler);
   void Configure(GstRTSPMedia* media) noexcept;
   void Forget(GstRTSPMedia* media) noexcept;
   void PushNext(ActiveMedia* m) noexcept;  // mu_ held

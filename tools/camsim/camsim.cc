@@ -66,7 +66,7 @@ class Server::Impl {
     }
     SKYNET_RETURN_IF_ERROR(EncodeAll(distinct));
     for (const CameraSpec& spec : options_.cameras) {
-      cameras_.push_back(std::make_unique<Camera>(spec, loops_.at(LoopKey(spec))));
+      cameras_.push_back(std::make_shared<Camera>(spec, loops_.at(LoopKey(spec))));
     }
 
     context_ = g_main_context_new();
@@ -243,7 +243,7 @@ class Server::Impl {
 
   ServerOptions options_;
   std::map<std::string, std::shared_ptr<const EncodedLoop>> loops_;  // by LoopKey()
-  std::vector<std::unique_ptr<Camera>> cameras_;
+  std::vector<std::shared_ptr<Camera>> cameras_;
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
   std::unique_ptr<GstRTSPServer, ServerUnref> server_;
