@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-
 #include <opencv2/dnn.hpp>
 
 namespace skynet::analytics::dnn {
@@ -109,8 +108,8 @@ std::vector<RawDetection> DecodeYoloV8(const cv::Mat& channels, float score_thre
   return out;
 }
 
-std::vector<int> NonMaxSuppression(const std::vector<RawDetection>& detections,
-                                   float iou_threshold, bool class_aware) {
+std::vector<int> NonMaxSuppression(const std::vector<RawDetection>& detections, float iou_threshold,
+                                   bool class_aware) {
   std::map<int, std::vector<int>> groups;  // class (or -1 for all) -> indices
   for (int i = 0; i < static_cast<int>(detections.size()); ++i) {
     groups[class_aware ? detections[i].class_id : -1].push_back(i);
@@ -130,9 +129,8 @@ std::vector<int> NonMaxSuppression(const std::vector<RawDetection>& detections,
     cv::dnn::NMSBoxes(boxes, scores, 0.f, iou_threshold, kept);
     for (int k : kept) keep.push_back(indices[k]);
   }
-  std::stable_sort(keep.begin(), keep.end(), [&](int a, int b) {
-    return detections[a].score > detections[b].score;
-  });
+  std::stable_sort(keep.begin(), keep.end(),
+                   [&](int a, int b) { return detections[a].score > detections[b].score; });
   return keep;
 }
 

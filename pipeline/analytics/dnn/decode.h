@@ -10,9 +10,8 @@
 // Thread-compatible: no state.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace skynet::analytics::dnn {
 
@@ -50,7 +49,7 @@ std::vector<RawDetection> DecodeYoloV8(const cv::Mat& channels, float score_thre
 // Greedy NMS at `iou_threshold`. Class-aware: boxes only suppress boxes of their own class
 // (what cv::dnn::NMSBoxesBatched does in OpenCV 4.7+; done per class here for 4.6). Returns the
 // indices kept, highest score first.
-std::vector<int> NonMaxSuppression(const std::vector<RawDetection>& detections,
-                                   float iou_threshold, bool class_aware);
+std::vector<int> NonMaxSuppression(const std::vector<RawDetection>& detections, float iou_threshold,
+                                   bool class_aware);
 
 }  // namespace skynet::analytics::dnn

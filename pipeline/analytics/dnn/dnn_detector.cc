@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -13,25 +12,32 @@
 namespace skynet::analytics {
 
 bool ParseDnnFormat(const std::string& s, DnnFormat* out) {
-  if (s == "nanodet") *out = DnnFormat::kNanoDet;
-  else if (s == "yolov5") *out = DnnFormat::kYoloV5;
-  else if (s == "yolov8") *out = DnnFormat::kYoloV8;
-  else return false;
+  if (s == "nanodet")
+    *out = DnnFormat::kNanoDet;
+  else if (s == "yolov5")
+    *out = DnnFormat::kYoloV5;
+  else if (s == "yolov8")
+    *out = DnnFormat::kYoloV8;
+  else
+    return false;
   return true;
 }
 
 const char* DnnFormatName(DnnFormat f) {
   switch (f) {
-    case DnnFormat::kNanoDet: return "nanodet";
-    case DnnFormat::kYoloV5: return "yolov5";
-    case DnnFormat::kYoloV8: return "yolov8";
+    case DnnFormat::kNanoDet:
+      return "nanodet";
+    case DnnFormat::kYoloV5:
+      return "yolov5";
+    case DnnFormat::kYoloV8:
+      return "yolov8";
   }
   return "unknown";
 }
 
 std::map<int, ObjectClass> CocoClassMap() {
-  return {{0, ObjectClass::kPerson}, {1, ObjectClass::kBicycle}, {2, ObjectClass::kCar},
-          {3, ObjectClass::kMotorcycle}, {5, ObjectClass::kBus}, {7, ObjectClass::kTruck}};
+  return {{0, ObjectClass::kPerson},     {1, ObjectClass::kBicycle}, {2, ObjectClass::kCar},
+          {3, ObjectClass::kMotorcycle}, {5, ObjectClass::kBus},     {7, ObjectClass::kTruck}};
 }
 
 namespace {
@@ -149,8 +155,8 @@ class DnnDetector::Impl {
     const bool nanodet_norm = preprocess == DnnPreprocess::kNanoDetMeanStd;
     std::vector<cv::Mat> images;
     for (const cv::Rect& crop : crops) {
-      const float scale = std::min(static_cast<float>(s) / crop.width,
-                                   static_cast<float>(s) / crop.height);
+      const float scale =
+          std::min(static_cast<float>(s) / crop.width, static_cast<float>(s) / crop.height);
       const cv::Size resized(std::clamp(cvRound(crop.width * scale), 1, s),
                              std::clamp(cvRound(crop.height * scale), 1, s));
       // Padding: black for NanoDet (as upstream), YOLO's grey 114.
@@ -161,8 +167,8 @@ class DnnDetector::Impl {
       boxes->push_back({crop, scale});
     }
     if (!nanodet_norm) return cv::dnn::blobFromImages(images, 1.0 / 255, {}, {}, true, false);
-    cv::Mat blob = cv::dnn::blobFromImages(images, 1.0, {}, cv::Scalar(103.53, 116.28, 123.675),
-                                           false, false);
+    cv::Mat blob =
+        cv::dnn::blobFromImages(images, 1.0, {}, cv::Scalar(103.53, 116.28, 123.675), false, false);
     const double inv_std[3] = {1 / 57.375, 1 / 57.12, 1 / 58.395};
     for (int b = 0; b < blob.size[0]; ++b) {
       for (int c = 0; c < 3; ++c) {
@@ -180,9 +186,12 @@ class DnnDetector::Impl {
     };
     const float t = options.score_threshold;
     switch (options.format) {
-      case DnnFormat::kYoloV5: return dnn::DecodeYoloV5(slice(outs[0]), t);
-      case DnnFormat::kYoloV8: return dnn::DecodeYoloV8(slice(outs[0]), t);
-      case DnnFormat::kNanoDet: break;
+      case DnnFormat::kYoloV5:
+        return dnn::DecodeYoloV5(slice(outs[0]), t);
+      case DnnFormat::kYoloV8:
+        return dnn::DecodeYoloV8(slice(outs[0]), t);
+      case DnnFormat::kNanoDet:
+        break;
     }
     std::vector<dnn::NanoDetLevel> levels;
     for (const NanoDetOutput& o : nanodet_outputs) {
@@ -248,10 +257,9 @@ Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOption
       impl->net.forward(outs, impl->out_names);
       Status st = impl->LearnOutputs(outs, 1);
       if (!st.ok()) {
-        return Status::InvalidArgument(path + ": not a " +
-                                       std::string(DnnFormatName(options.format)) +
-                                       " model at input " + std::to_string(s) + ": " +
-                                       st.message());
+        return Status::InvalidArgument(
+            path + ": not a " + std::string(DnnFormatName(options.format)) + " model at input " +
+            std::to_string(s) + ": " + st.message());
       }
     }
   } catch (const cv::Exception& e) {
@@ -346,9 +354,12 @@ std::vector<Detection> DnnDetector::Detect(const cv::Mat& frame,
   const int64_t start = cv::getTickCount();
   try {
     cv::Mat bgr;
-    if (frame.type() == CV_8UC3) bgr = frame;
-    else if (frame.type() == CV_8UC1) cv::cvtColor(frame, bgr, cv::COLOR_GRAY2BGR);
-    else if (frame.type() == CV_8UC4) cv::cvtColor(frame, bgr, cv::COLOR_BGRA2BGR);
+    if (frame.type() == CV_8UC3)
+      bgr = frame;
+    else if (frame.type() == CV_8UC1)
+      cv::cvtColor(frame, bgr, cv::COLOR_GRAY2BGR);
+    else if (frame.type() == CV_8UC4)
+      cv::cvtColor(frame, bgr, cv::COLOR_BGRA2BGR);
     else {
       ++stats_.failures;
       return {};

@@ -24,7 +24,7 @@ namespace skynet::analytics {
 
 enum class DnnFormat { kNanoDet, kYoloV5, kYoloV8 };
 enum class DnnPreprocess {
-  kDefault,  // kNanoDetMeanStd for NanoDet, kRgbUnit for YOLO
+  kDefault,         // kNanoDetMeanStd for NanoDet, kRgbUnit for YOLO
   kNanoDetMeanStd,  // BGR, mean 103.53/116.28/123.675, std 57.375/57.12/58.395
   kRgbUnit,         // RGB / 255
 };

@@ -1,6 +1,6 @@
-#include "pipeline/analytics/dnn/decode.h"
-
 #include <gtest/gtest.h>
+
+#include "pipeline/analytics/dnn/decode.h"
 
 namespace skynet::analytics::dnn {
 namespace {
@@ -101,11 +101,11 @@ TEST(DecodeYoloV8Test, ChannelsFirstWithoutObjectness) {
 
 TEST(NonMaxSuppressionTest, ClassAwareKeepsOverlappingBoxesOfOtherClasses) {
   const std::vector<RawDetection> d = {
-      {cv::Rect2f(0, 0, 100, 100), 2, 0.8f},    // car
-      {cv::Rect2f(5, 5, 100, 100), 2, 0.9f},    // car, overlaps 0: suppresses it
-      {cv::Rect2f(0, 0, 100, 100), 7, 0.6f},    // truck on the same place: kept when aware
-      {cv::Rect2f(300, 0, 50, 50), 2, 0.5f},    // a separate car
-      {cv::Rect2f(302, 2, 50, 50), 0, 0.55f},   // a person over it
+      {cv::Rect2f(0, 0, 100, 100), 2, 0.8f},   // car
+      {cv::Rect2f(5, 5, 100, 100), 2, 0.9f},   // car, overlaps 0: suppresses it
+      {cv::Rect2f(0, 0, 100, 100), 7, 0.6f},   // truck on the same place: kept when aware
+      {cv::Rect2f(300, 0, 50, 50), 2, 0.5f},   // a separate car
+      {cv::Rect2f(302, 2, 50, 50), 0, 0.55f},  // a person over it
   };
   EXPECT_EQ(NonMaxSuppression(d, 0.5f, true), (std::vector<int>{1, 2, 4, 3}));
   EXPECT_EQ(NonMaxSuppression(d, 0.5f, false), (std::vector<int>{1, 4}));

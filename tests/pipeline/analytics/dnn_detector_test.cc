@@ -7,9 +7,8 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "tests/testing/temp_dir.h"
 

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-
 #include <opencv2/videoio.hpp>
 
 #include "pipeline/analytics/dnn/dnn_detector.h"
@@ -109,7 +108,8 @@ TEST_F(NanoDetRealTest, MotionGatedCropsFindTheSamePeople) {
   }
   auto gated = Make(model_, 416, true);
   ASSERT_TRUE(gated);
-  const std::vector<Detection> found = OfClass(gated->Detect(frame_, regions, 0), ObjectClass::kPerson);
+  const std::vector<Detection> found =
+      OfClass(gated->Detect(frame_, regions, 0), ObjectClass::kPerson);
   for (int i = 0; i < 2; ++i) {
     float best = 0.f;
     for (const Detection& f : found) best = std::max(best, IoU(f.box, people[i].box));
