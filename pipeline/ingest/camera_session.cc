@@ -1,5 +1,7 @@
 #include "pipeline/ingest/camera_session.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -210,6 +212,8 @@ struct CameraSession::Impl {
   }
 
   void Run() noexcept {
+    // "ing-<camera id>" in top/gdb (15 characters at most).
+    pthread_setname_np(pthread_self(), ("ing-" + options.camera_id).substr(0, 15).c_str());
     Backoff backoff(options.backoff_initial_ms, options.backoff_max_ms, std::random_device{}());
     StateReason connect_reason = StateReason::kStarted;
     std::string connect_detail;
