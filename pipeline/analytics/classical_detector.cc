@@ -1,0 +1,367 @@
+#include "pipeline/analytics/classical_detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+namespace skynet::analytics {
+namespace {
+
+// Sizes in the options are for a 320 px wide frame; other detect sizes scale them.
+constexpr double kReferenceWidth = 320.0;
+// A gap between frames longer than this adapts the background as if it were this long.
+constexpr int64_t kMaxFrameGapUs = 2'000'000;
+// Backgrounds darker than this (|B|^2, summed over channels) say nothing about shadows.
+constexpr int kMinShadowBackground = 3 * 20 * 20;
+// Texture test slack, in summed-channel levels (about 4 grey levels).
+constexpr float kTextureSlack = 12.f;
+// Blobs are split only if they are this many times the minimum area and fill their box less
+// than this (two vehicles touching at a corner leave empty box corners; one vehicle does not).
+constexpr int kSplitMinAreaFactor = 4;
+constexpr double kSplitMaxFill = 0.8;
+// A core must hold this fraction of the blob's pixels to stand for a vehicle of its own.
+constexpr double kMinCoreFraction = 0.04;
+// Motion regions are grown by this many pixels before testing support (they are tight boxes).
+constexpr int kSupportMarginPx = 3;
+
+double AdaptRate(int64_t dt_us, int tau_ms) {
+  if (dt_us <= 0) return 0;
+  return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
+}
+
+struct Blob {
+  cv::Rect box;
+  int area = 0;  // foreground pixels
+};
+
+// Distance in pixels between two boxes (0 if they touch or overlap).
+int Gap(const cv::Rect& a, const cv::Rect& b) {
+  const int dx = std::max({0, b.x - (a.x + a.width), a.x - (b.x + b.width)});
+  const int dy = std::max({0, b.y - (a.y + a.height), a.y - (b.y + b.height)});
+  return std::max(dx, dy);
+}
+
+}  // namespace
+
+struct ClassicalDetector::State {
+  cv::Size size;
+  bool initialised = false;
+  int64_t last_time_us = 0;
+  double scale = 1;  // frame width / reference width
+  cv::Mat bg, bg8;   // CV_32FC3 and CV_8UC3
+  cv::Mat bgr, fg, raw, opened, closed, update, not_update, frozen;
+  cv::Mat labels, comp_stats, centroids;
+  cv::Mat open_kernel, close_kernel;
+  // Split scratch.
+  cv::Mat roi_mask, dist, cores, core_labels, core_stats, core_centroids, seeds, seed_dist,
+      seed_labels;
+};
+
+Status ValidateClassicalDetectorOptions(const ClassicalDetectorOptions& o) {
+  if (o.threshold < 3 || o.threshold > 765) {
+    return Status::InvalidArgument("classical.threshold: must be in [3, 765]");
+  }
+  if (o.background_adapt_ms <= 0 || o.foreground_adapt_ms <= 0) {
+    return Status::InvalidArgument(
+        "classical.background_adapt_ms/foreground_adapt_ms: must be > 0");
+  }
+  if (!(o.shadow_min_ratio > 0 && o.shadow_min_ratio < o.shadow_max_ratio &&
+        o.shadow_max_ratio <= 1)) {
+    return Status::InvalidArgument(
+        "classical.shadow_min_ratio/shadow_max_ratio: need 0 < min < max <= 1");
+  }
+  if (o.shadow_chroma_tolerance < 0 || o.shadow_texture_tolerance < 0) {
+    return Status::InvalidArgument("classical.shadow_*_tolerance: must be >= 0");
+  }
+  if (o.close_px < 0 || o.close_px > 20) {
+    return Status::InvalidArgument("classical.close_px: must be in [0, 20]");
+  }
+  if (!(o.min_blob_area > 0 && o.min_blob_area < 0.5)) {
+    return Status::InvalidArgument("classical.min_blob_area: must be in (0, 0.5)");
+  }
+  if (o.split_core_ratio < 0 || o.split_core_ratio >= 1) {
+    return Status::InvalidArgument("classical.split_core_ratio: must be in [0, 1)");
+  }
+  if (o.merge_gap_px < 0 || o.merge_max_fragment < 0 || o.merge_max_fragment > 1) {
+    return Status::InvalidArgument("classical.merge_gap_px/merge_max_fragment: out of range");
+  }
+  return Status::Ok();
+}
+
+ObjectClass ClassifyBySize(const cv::Rect2f& box, cv::Size frame_size,
+                           const Calibration* calibration, const ClassicalDetectorOptions& o) {
+  if (box.width <= 0 || box.height <= 0) return ObjectClass::kUnknown;
+  const float aspect = box.height / box.width;
+  if (calibration != nullptr) {
+    const Footprint f = calibration->FootprintOf(box);
+    if (f.width_m < o.min_object_m && f.height_m < o.min_object_m) return ObjectClass::kUnknown;
+    if (f.width_m <= o.person_max_width_m && aspect >= o.person_min_aspect) {
+      return ObjectClass::kPerson;
+    }
+    if (f.width_m <= o.two_wheeler_max_width_m) return ObjectClass::kMotorcycle;
+    if (f.width_m >= o.large_min_width_m || f.height_m >= o.large_min_height_m) {
+      return ObjectClass::kTruck;
+    }
+    return ObjectClass::kCar;
+  }
+  const double area = static_cast<double>(box.area()) / frame_size.area();
+  if (aspect >= o.person_min_aspect_uncalibrated && area <= o.person_max_area) {
+    return ObjectClass::kPerson;
+  }
+  if (area >= o.large_min_area) return ObjectClass::kTruck;
+  return ObjectClass::kCar;
+}
+
+Result<std::unique_ptr<ClassicalDetector>> ClassicalDetector::Create(
+    const ClassicalDetectorOptions& options) {
+  SKYNET_RETURN_IF_ERROR(ValidateClassicalDetectorOptions(options));
+  return std::unique_ptr<ClassicalDetector>(new ClassicalDetector(options));
+}
+
+ClassicalDetector::ClassicalDetector(const ClassicalDetectorOptions& options)
+    : options_(options), state_(std::make_unique<State>()) {}
+ClassicalDetector::~ClassicalDetector() = default;
+
+void ClassicalDetector::Reset() { state_->initialised = false; }
+const cv::Mat& ClassicalDetector::foreground() const { return state_->fg; }
+const cv::Mat& ClassicalDetector::background() const { return state_->bg8; }
+
+std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
+                                                 const std::vector<cv::Rect2f>& motion_regions,
+                                                 int64_t time_us) {
+  ++stats_.frames;
+  std::vector<Detection> out;
+  if (frame.empty() || frame.dims != 2 || frame.depth() != CV_8U ||
+      (frame.channels() != 1 && frame.channels() != 3)) {
+    ++stats_.rejected_frames;
+    return out;
+  }
+  State& s = *state_;
+  try {
+    if (frame.channels() == 1) {
+      cv::cvtColor(frame, s.bgr, cv::COLOR_GRAY2BGR);
+    } else {
+      frame.copyTo(s.bgr);
+    }
+    if (!s.initialised || s.bgr.size() != s.size) {
+      s.size = s.bgr.size();
+      s.scale = s.size.width / kReferenceWidth;
+      s.bgr.convertTo(s.bg, CV_32FC3);
+      s.bgr.copyTo(s.bg8);
+      s.fg = cv::Mat::zeros(s.size, CV_8U);
+      const int c = std::max(0, static_cast<int>(std::lround(options_.close_px * s.scale)));
+      s.open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
+      s.close_kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * c + 1, 2 * c + 1});
+      s.initialised = true;
+      s.last_time_us = time_us;
+      ++stats_.reinitialisations;
+      return out;
+    }
+    const int64_t dt_us = std::min(std::max<int64_t>(0, time_us - s.last_time_us), kMaxFrameGapUs);
+    s.last_time_us = time_us;
+
+    // 1. Foreground and shadows, in one pass. `raw` marks every changed pixel (shadows too: the
+    // background must not learn them); `fg` only object pixels.
+    const int w = s.size.width, h = s.size.height;
+    s.fg.create(s.size, CV_8U);
+    s.raw.create(s.size, CV_8U);
+    const int thr = options_.threshold;
+    const bool shadows = options_.shadow_suppression;
+    const float lo = options_.shadow_min_ratio, hi = options_.shadow_max_ratio;
+    const float chroma2 = options_.shadow_chroma_tolerance * options_.shadow_chroma_tolerance;
+    const float tex = options_.shadow_texture_tolerance;
+    for (int y = 0; y < h; ++y) {
+      const uint8_t* in = s.bgr.ptr<uint8_t>(y);
+      const uint8_t* bk = s.bg8.ptr<uint8_t>(y);
+      const uint8_t* in_up = s.bgr.ptr<uint8_t>(std::max(0, y - 1));
+      const uint8_t* in_dn = s.bgr.ptr<uint8_t>(std::min(h - 1, y + 1));
+      const uint8_t* bk_up = s.bg8.ptr<uint8_t>(std::max(0, y - 1));
+      const uint8_t* bk_dn = s.bg8.ptr<uint8_t>(std::min(h - 1, y + 1));
+      uint8_t* f = s.fg.ptr<uint8_t>(y);
+      uint8_t* r = s.raw.ptr<uint8_t>(y);
+      for (int x = 0; x < w; ++x) {
+        const int i0 = in[3 * x], i1 = in[3 * x + 1], i2 = in[3 * x + 2];
+        const int b0 = bk[3 * x], b1 = bk[3 * x + 1], b2 = bk[3 * x + 2];
+        const int d = std::abs(i0 - b0) + std::abs(i1 - b1) + std::abs(i2 - b2);
+        if (d <= thr) {
+          f[x] = r[x] = 0;
+          continue;
+        }
+        r[x] = 255;
+        f[x] = 255;
+        if (!shadows) continue;
+        const int bb = b0 * b0 + b1 * b1 + b2 * b2;
+        if (bb < kMinShadowBackground) continue;
+        const float alpha = static_cast<float>(i0 * b0 + i1 * b1 + i2 * b2) / bb;
+        if (alpha < lo || alpha > hi) continue;
+        const float e0 = i0 - alpha * b0, e1 = i1 - alpha * b1, e2 = i2 - alpha * b2;
+        if (e0 * e0 + e1 * e1 + e2 * e2 > chroma2 * alpha * alpha * bb) continue;
+        // Texture: a shadow darkens the road's own pattern; a vehicle replaces it.
+        const int xl = std::max(0, x - 1), xr = std::min(w - 1, x + 1);
+        auto sum = [](const uint8_t* p, int i) { return p[3 * i] + p[3 * i + 1] + p[3 * i + 2]; };
+        const float gxi = static_cast<float>(sum(in, xr) - sum(in, xl));
+        const float gyi = static_cast<float>(sum(in_dn, x) - sum(in_up, x));
+        const float gxb = static_cast<float>(sum(bk, xr) - sum(bk, xl));
+        const float gyb = static_cast<float>(sum(bk_dn, x) - sum(bk_up, x));
+        const float err = std::abs(gxi - alpha * gxb) + std::abs(gyi - alpha * gyb);
+        if (err <= tex * alpha * (std::abs(gxb) + std::abs(gyb)) + kTextureSlack) f[x] = 0;
+      }
+    }
+
+    // 2. Blobs: opening drops speckle, closing fills the holes where a vehicle looks like road.
+    cv::morphologyEx(s.fg, s.opened, cv::MORPH_OPEN, s.open_kernel);
+    cv::morphologyEx(s.opened, s.closed, cv::MORPH_CLOSE, s.close_kernel);
+    s.opened.copyTo(s.fg);
+    const int n =
+        cv::connectedComponentsWithStats(s.closed, s.labels, s.comp_stats, s.centroids, 8, CV_32S);
+    const double min_area = options_.min_blob_area * s.size.area();
+
+    // Motion support and frozen boxes, in pixels.
+    std::vector<cv::Rect> support;
+    for (const cv::Rect2f& r : motion_regions) {
+      support.emplace_back(cvFloor(r.x * w) - kSupportMarginPx, cvFloor(r.y * h) - kSupportMarginPx,
+                           cvCeil(r.width * w) + 2 * kSupportMarginPx,
+                           cvCeil(r.height * h) + 2 * kSupportMarginPx);
+    }
+    std::vector<cv::Rect> frozen;
+    const cv::Rect full(0, 0, w, h);
+    for (const cv::Rect2f& r : frozen_) {
+      const cv::Rect p =
+          cv::Rect(cvFloor(r.x) - 2, cvFloor(r.y) - 2, cvCeil(r.width) + 4, cvCeil(r.height) + 4) &
+          full;
+      if (p.area() > 0) frozen.push_back(p);
+    }
+
+    std::vector<Blob> blobs;
+    for (int i = 1; i < n; ++i) {
+      const int* st = s.comp_stats.ptr<int>(i);
+      const cv::Rect box(st[cv::CC_STAT_LEFT], st[cv::CC_STAT_TOP], st[cv::CC_STAT_WIDTH],
+                         st[cv::CC_STAT_HEIGHT]);
+      const int area = st[cv::CC_STAT_AREA];
+      bool supported = !options_.require_motion_support;
+      for (const cv::Rect& r : support) supported = supported || (r & box).area() > 0;
+      for (const cv::Rect& r : frozen) supported = supported || (r & box).area() > 0;
+      if (!supported) {
+        // A ghost or a shake edge: heal the background here at once.
+        if (area >= 4) {
+          ++stats_.unsupported;
+          cv::Mat blob = s.labels(box) == i;
+          s.bgr(box).copyTo(s.bg8(box), blob);
+          cv::Mat bgf = s.bg(box);
+          s.bgr(box).convertTo(s.roi_mask, CV_32FC3);
+          s.roi_mask.copyTo(bgf, blob);
+          s.raw(box).setTo(0, blob);
+          s.fg(box).setTo(0, blob);
+        }
+        continue;
+      }
+      if (area < min_area) continue;
+
+      // 3. Split at necks: two cores left at a fraction of the largest inner distance.
+      const double fill = static_cast<double>(area) / box.area();
+      bool split = false;
+      if (options_.split_core_ratio > 0 && area >= kSplitMinAreaFactor * min_area &&
+          fill < kSplitMaxFill) {
+        s.roi_mask = s.labels(box) == i;
+        cv::distanceTransform(s.roi_mask, s.dist, cv::DIST_L2, 3);
+        double max_dist = 0;
+        cv::minMaxLoc(s.dist, nullptr, &max_dist);
+        cv::threshold(s.dist, s.cores, options_.split_core_ratio * max_dist, 255,
+                      cv::THRESH_BINARY);
+        s.cores.convertTo(s.cores, CV_8U);
+        const int nc = cv::connectedComponentsWithStats(s.cores, s.core_labels, s.core_stats,
+                                                        s.core_centroids, 8, CV_32S);
+        // Seeds: cores big enough to be a vehicle of their own.
+        s.seeds.create(box.size(), CV_8U);
+        s.seeds.setTo(255);
+        int kept = 0;
+        for (int c = 1; c < nc; ++c) {
+          if (s.core_stats.at<int>(c, cv::CC_STAT_AREA) >= kMinCoreFraction * area) {
+            s.seeds.setTo(0, s.core_labels == c);
+            ++kept;
+          }
+        }
+        if (kept >= 2) {
+          // Each pixel goes to its nearest seed.
+          cv::distanceTransform(s.seeds, s.seed_dist, s.seed_labels, cv::DIST_L2, 3,
+                                cv::DIST_LABEL_CCOMP);
+          std::vector<std::pair<int, Blob>> parts;  // seed label, part
+          for (int y = 0; y < box.height; ++y) {
+            const uint8_t* m = s.roi_mask.ptr<uint8_t>(y);
+            const int* l = s.seed_labels.ptr<int>(y);
+            for (int x = 0; x < box.width; ++x) {
+              if (!m[x]) continue;
+              auto it = std::find_if(parts.begin(), parts.end(),
+                                     [&](const auto& p) { return p.first == l[x]; });
+              if (it == parts.end()) {
+                parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0}});
+                it = parts.end() - 1;
+              }
+              it->second.box |= cv::Rect(x, y, 1, 1);
+              ++it->second.area;
+            }
+          }
+          if (parts.size() >= 2) {
+            split = true;
+            ++stats_.splits;
+            for (auto& [label, part] : parts) {
+              part.box += box.tl();
+              blobs.push_back(part);
+            }
+          }
+        }
+      }
+      if (!split) blobs.push_back({box, area});
+    }
+
+    // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
+    const int gap = static_cast<int>(std::lround(options_.merge_gap_px * s.scale));
+    for (bool merged = true; merged;) {
+      merged = false;
+      for (size_t a = 0; a < blobs.size() && !merged; ++a) {
+        for (size_t b = a + 1; b < blobs.size() && !merged; ++b) {
+          const Blob& big = blobs[a].area >= blobs[b].area ? blobs[a] : blobs[b];
+          const Blob& small = blobs[a].area >= blobs[b].area ? blobs[b] : blobs[a];
+          if (Gap(big.box, small.box) > gap) continue;
+          if (small.area > options_.merge_max_fragment * big.area) continue;
+          blobs[a] = Blob{big.box | small.box, big.area + small.area};
+          blobs.erase(blobs.begin() + b);
+          merged = true;
+          ++stats_.merges;
+        }
+      }
+    }
+
+    for (const Blob& b : blobs) {
+      if (b.area < min_area) continue;
+      Detection d;
+      d.box = cv::Rect2f(b.box);
+      d.object_class = ClassifyBySize(d.box, s.size, calibration_, options_);
+      d.score =
+          static_cast<float>(std::min(1.0, 0.5 + 0.5 * static_cast<double>(b.area) / b.box.area()));
+      out.push_back(d);
+    }
+
+    // 5. Background: free road adapts, blobs (and their shadows) slowly, frozen boxes not at all.
+    cv::dilate(s.raw, s.update, s.open_kernel);
+    s.frozen = cv::Mat::zeros(s.size, CV_8U);
+    for (const cv::Rect& r : frozen) s.frozen(r).setTo(255);
+    cv::bitwise_or(s.update, s.frozen, s.not_update);
+    cv::bitwise_not(s.not_update, s.not_update);  // free road
+    const double rate = AdaptRate(dt_us, options_.background_adapt_ms);
+    const double fg_rate = AdaptRate(dt_us, options_.foreground_adapt_ms);
+    if (rate > 0) {
+      cv::accumulateWeighted(s.bgr, s.bg, rate, s.not_update);
+      if (!frozen.empty()) s.update.setTo(0, s.frozen);
+      cv::accumulateWeighted(s.bgr, s.bg, fg_rate, s.update);
+      s.bg.convertTo(s.bg8, CV_8U);
+    }
+  } catch (const cv::Exception&) {
+    ++stats_.rejected_frames;
+    s.initialised = false;
+    out.clear();
+  }
+  return out;
+}
+
+}  // namespace skynet::analytics

@@ -1,0 +1,207 @@
+#include "pipeline/analytics/classical_detector.h"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/analytics/motion_detector.h"
+#include "tests/pipeline/analytics/vehicle_scene.h"
+
+namespace skynet::analytics {
+namespace {
+
+using testing::DrawCar;
+using testing::kFrameUs;
+using testing::RoadScene;
+
+constexpr int64_t kStartUs = 2'000'000;
+
+float IoU(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const float inter = (a & b).area();
+  return inter / (a.area() + b.area() - inter);
+}
+
+// The classical detector fed by a motion detector, as the facade runs them.
+class Pipeline {
+ public:
+  explicit Pipeline(ClassicalDetectorOptions options = {}) {
+    auto m = MotionDetector::Create(MotionOptions{});
+    EXPECT_TRUE(m.ok());
+    motion_ = std::move(m).value();
+    auto d = ClassicalDetector::Create(options);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    detector_ = std::move(d).value();
+  }
+  std::vector<Detection> Run(const cv::Mat& frame, int index) {
+    const int64_t t = kStartUs + index * kFrameUs;
+    const MotionObservation o = motion_->Process(frame, t);
+    std::vector<cv::Rect2f> regions;
+    for (const MotionRegion& r : o.regions) regions.push_back(r.box);
+    return detector_->Detect(frame, regions, t);
+  }
+  ClassicalDetector& detector() { return *detector_; }
+
+ private:
+  std::unique_ptr<MotionDetector> motion_;
+  std::unique_ptr<ClassicalDetector> detector_;
+};
+
+// Best IoU of `truth` among `found`, and that detection's class.
+std::pair<float, ObjectClass> BestMatch(const std::vector<Detection>& found,
+                                        const cv::Rect2f& truth) {
+  std::pair<float, ObjectClass> best{0.f, ObjectClass::kUnknown};
+  for (const Detection& d : found) {
+    const float iou = IoU(d.box, truth);
+    if (iou > best.first) best = {iou, d.object_class};
+  }
+  return best;
+}
+
+TEST(ClassicalDetectorTest, FindsVehiclesOnATexturedRoad) {
+  RoadScene scene;
+  Pipeline pipeline;
+  const cv::Scalar colours[3] = {{40, 40, 190}, {190, 90, 30}, {230, 232, 235}};
+  int checked = 0;
+  for (int i = 0; i < 40; ++i) {
+    cv::Mat frame = scene.road().clone();
+    std::vector<cv::Rect> truth;
+    if (i >= 3) {
+      truth.emplace_back(-40 + 7 * i, 70, 44, 20);   // red, eastbound
+      truth.emplace_back(300 - 6 * i, 128, 40, 22);  // blue, westbound
+      truth.emplace_back(-30 + 5 * i, 20, 36, 18);   // white
+      for (int k = 0; k < 3; ++k) DrawCar(frame, truth[k], colours[k]);
+    }
+    RoadScene::AddNoise(frame, i);
+    const std::vector<Detection> found = pipeline.Run(frame, i);
+    if (i < 12) continue;
+    int inside = 0;
+    for (const cv::Rect& t : truth) {
+      if ((t & cv::Rect(0, 0, 320, 180)) != t) continue;  // entering or leaving
+      ++inside;
+      const auto [iou, cls] = BestMatch(found, cv::Rect2f(t));
+      EXPECT_GE(iou, 0.6f) << "frame " << i << " car at " << t;
+      EXPECT_EQ(cls, ObjectClass::kCar) << "frame " << i;
+      ++checked;
+    }
+    EXPECT_LE(static_cast<int>(found.size()), static_cast<int>(truth.size())) << "frame " << i;
+    (void)inside;
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST(ClassicalDetectorTest, PersonSizedBlobIsAPersonWithCalibration) {
+  // Straight down at 20 px per metre: a 0.6 x 1.7 m person is 12 x 34 px; a car 4.4 x 1.6 m.
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {16, 0}, {16, 9}, {0, 9}};
+  auto cal = Calibration::Create(config, {320, 180});
+  ASSERT_TRUE(cal.ok());
+  RoadScene scene;
+  Pipeline pipeline;
+  pipeline.detector().set_calibration(&*cal);
+  for (int i = 0; i < 25; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect person(40 + 2 * i, 100, 12, 34);
+    const cv::Rect car(250 - 5 * i, 40, 88, 32);
+    if (i >= 2) {
+      cv::rectangle(frame, person, cv::Scalar(60, 40, 150), cv::FILLED);  // red coat
+      cv::rectangle(frame, cv::Rect(person.x + 3, person.y, 6, 7), cv::Scalar(120, 150, 200),
+                    cv::FILLED);  // head
+      DrawCar(frame, car, cv::Scalar(30, 160, 40));
+    }
+    RoadScene::AddNoise(frame, i);
+    const auto found = pipeline.Run(frame, i);
+    if (i < 10) continue;
+    const auto [piou, pcls] = BestMatch(found, cv::Rect2f(person));
+    EXPECT_GE(piou, 0.6f) << i;
+    EXPECT_EQ(pcls, ObjectClass::kPerson) << i;
+    const auto [ciou, ccls] = BestMatch(found, cv::Rect2f(car));
+    EXPECT_GE(ciou, 0.6f) << i;
+    EXPECT_EQ(ccls, ObjectClass::kCar) << i;
+  }
+}
+
+TEST(ClassicalDetectorTest, ShadowSuppressionShrinksTheBlob) {
+  RoadScene scene;
+  float height[2] = {0, 0};
+  for (int suppress = 0; suppress < 2; ++suppress) {
+    ClassicalDetectorOptions options;
+    options.shadow_suppression = suppress == 1;
+    Pipeline pipeline(options);
+    for (int i = 0; i < 20; ++i) {
+      cv::Mat frame = scene.road().clone();
+      const cv::Rect car(20 + 8 * i, 70, 44, 20);
+      if (i >= 2) {
+        // The cast shadow: the road below and right of the car at 55% brightness.
+        const cv::Rect shadow =
+            cv::Rect(car.x + 6, car.br().y, car.width, 14) & cv::Rect(0, 0, 320, 180);
+        frame(shadow).convertTo(frame(shadow), -1, 0.55);
+        DrawCar(frame, car, cv::Scalar(40, 40, 190));
+      }
+      RoadScene::AddNoise(frame, i);
+      const auto found = pipeline.Run(frame, i);
+      if (i == 19) {
+        ASSERT_EQ(found.size(), 1u) << "suppress " << suppress;
+        height[suppress] = found[0].box.height;
+        if (suppress == 1) {
+          EXPECT_GE(IoU(found[0].box, cv::Rect2f(car)), 0.75f);
+        }
+      }
+    }
+  }
+  EXPECT_NEAR(height[0], 34, 3);  // car and shadow
+  EXPECT_NEAR(height[1], 20, 3);  // the car alone
+}
+
+TEST(ClassicalDetectorTest, SplitsTwoVehiclesTouchingAtACorner) {
+  RoadScene scene;
+  Pipeline pipeline;
+  for (int i = 0; i < 20; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect a(30 + 6 * i, 60, 44, 22), b(30 + 6 * i + 40, 80, 44, 22);  // corner overlap
+    if (i >= 2) {
+      DrawCar(frame, a, cv::Scalar(40, 40, 190));
+      DrawCar(frame, b, cv::Scalar(190, 90, 30));
+    }
+    RoadScene::AddNoise(frame, i);
+    const auto found = pipeline.Run(frame, i);
+    if (i < 10) continue;
+    EXPECT_EQ(found.size(), 2u) << i;
+    EXPECT_GE(BestMatch(found, cv::Rect2f(a)).first, 0.6f) << i;
+    EXPECT_GE(BestMatch(found, cv::Rect2f(b)).first, 0.6f) << i;
+  }
+  EXPECT_GT(pipeline.detector().stats().splits, 0u);
+}
+
+TEST(ClassicalDetectorTest, FrozenBoxKeepsAParkedVehicleOutOfTheBackground) {
+  RoadScene scene;
+  ClassicalDetectorOptions options;
+  options.foreground_adapt_ms = 2000;  // would learn a parked car within seconds
+  options.background_adapt_ms = 1000;
+  Pipeline pipeline(options);
+  const cv::Rect parked(150, 100, 44, 20);
+  size_t last = 0;
+  for (int i = 0; i < 300; ++i) {  // 30 s
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect car(std::min(20 + 8 * i, parked.x), parked.y, parked.width, parked.height);
+    DrawCar(frame, car, cv::Scalar(40, 40, 190));
+    RoadScene::AddNoise(frame, i);
+    const auto found = pipeline.Run(frame, i);
+    if (i == 30) pipeline.detector().SetFrozenBoxes({cv::Rect2f(parked)});
+    last = found.size();
+    if (i > 30) {
+      ASSERT_EQ(found.size(), 1u) << i;
+      EXPECT_GE(IoU(found[0].box, cv::Rect2f(parked)), 0.7f);
+    }
+  }
+  EXPECT_EQ(last, 1u);
+}
+
+TEST(ClassicalDetectorTest, RejectsBadOptions) {
+  ClassicalDetectorOptions options;
+  options.shadow_min_ratio = 0.95f;
+  auto d = ClassicalDetector::Create(options);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("classical.shadow_min_ratio"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::analytics
