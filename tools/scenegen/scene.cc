@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numbers>
-
 #include <opencv2/imgproc.hpp>
 
 namespace skynet::scenegen {
@@ -147,15 +147,51 @@ const char* SceneKindName(SceneKind kind) {
       return "traffic";
     case SceneKind::kStatic:
       return "static";
+    case SceneKind::kNightRain:
+      return "night-rain";
+    case SceneKind::kIllumination:
+      return "illumination";
+    case SceneKind::kShake:
+      return "shake";
+    case SceneKind::kEmpty:
+      return "empty";
+  }
+  return "?";
+}
+
+const std::vector<SceneKind>& AllSceneKinds() {
+  static const std::vector<SceneKind> kAll = {SceneKind::kTraffic,   SceneKind::kStatic,
+                                              SceneKind::kNightRain, SceneKind::kIllumination,
+                                              SceneKind::kShake,     SceneKind::kEmpty};
+  return kAll;
+}
+
+const char* SceneKindDescription(SceneKind kind) {
+  switch (kind) {
+    case SceneKind::kTraffic:
+      return "day traffic in both directions, pedestrians on the sidewalks";
+    case SceneKind::kStatic:
+      return "the empty road; every frame identical";
+    case SceneKind::kNightRain:
+      return "night: headlights and beams, street lamps, rain, sensor noise, OSD clock";
+    case SceneKind::kIllumination:
+      return "almost empty road: clouds, auto-exposure steps, IR day/night switch, trees, OSD";
+    case SceneKind::kShake:
+      return "day traffic from a camera shaking +-1..3 px on its pole, sensor noise";
+    case SceneKind::kEmpty:
+      return "nothing moves but an OSD clock, swaying trees and sensor noise";
   }
   return "?";
 }
 
 Result<SceneKind> ParseSceneKind(std::string_view name) {
-  if (name == "traffic") return SceneKind::kTraffic;
-  if (name == "static") return SceneKind::kStatic;
-  return Status::InvalidArgument("scene: unknown kind '" + std::string(name) +
-                                 "' (expected traffic or static)");
+  std::string names;
+  for (SceneKind k : AllSceneKinds()) {
+    if (name == SceneKindName(k)) return k;
+    names += (names.empty() ? "" : ", ") + std::string(SceneKindName(k));
+  }
+  return Status::InvalidArgument("scene: unknown kind '" + std::string(name) + "' (expected " +
+                                 names + ")");
 }
 
 Result<std::unique_ptr<SceneRenderer>> SceneRenderer::Create(const SceneOptions& o) {
@@ -179,6 +215,7 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::Create(const SceneOptions&
   }
   std::unique_ptr<SceneRenderer> r(new SceneRenderer(o));
   r->BuildBackground();
+  r->BuildEffects();
   return r;
 }
 
@@ -186,7 +223,23 @@ SceneRenderer::~SceneRenderer() = default;
 
 SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
   if (o.period_seconds > 0) period_frames_ = std::llround(o.period_seconds * o.fps);
-  if (o.kind != SceneKind::kTraffic || o.density <= 0) return;
+  double density = o.density;
+  switch (o.kind) {
+    case SceneKind::kStatic:
+    case SceneKind::kEmpty:
+      density = 0;
+      break;
+    case SceneKind::kNightRain:
+      density *= 0.5;
+      break;
+    case SceneKind::kIllumination:
+      density *= 0.06;
+      break;
+    case SceneKind::kTraffic:
+    case SceneKind::kShake:
+      break;
+  }
+  if (density <= 0) return;
 
   const double W = o.width, H = o.height;
   const double lane_h = 0.10 * H;
@@ -200,12 +253,12 @@ SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
     double target;
     if (sidewalk) {
       l.speed = 0.09 * H * (0.6 + 0.3 * Unit(o.seed, index, -1, 1));
-      target = (4.0 + 5.0 * Unit(o.seed, index, -1, 2)) / o.density;
+      target = (4.0 + 5.0 * Unit(o.seed, index, -1, 2)) / density;
     } else {
       l.speed = W * (0.12 + 0.13 * Unit(o.seed, index, -1, 1));
       const double longest = 3.6 * 0.85 * lane_h;  // a bus
       const double min_headway = (longest + 0.05 * W) / ((1 - kMaxJitter) * l.speed);
-      target = std::max(min_headway, (2.5 + 2.5 * Unit(o.seed, index, -1, 2)) / o.density);
+      target = std::max(min_headway, (2.5 + 2.5 * Unit(o.seed, index, -1, 2)) / density);
     }
     l.headway = target;
     if (period > 0) {
@@ -227,6 +280,7 @@ void SceneRenderer::BuildBackground() {
   const int W = options_.width, H = options_.height;
   cv::RNG rng(0x5CE7E000u ^ options_.seed);
   cv::Mat bg(H, W, CV_32FC3);
+  lit_windows_ = cv::Mat::zeros(H, W, CV_8U);
   auto band = [&](double y0, double y1) {
     int a = std::clamp(cvRound(y0 * H), 0, H), b = std::clamp(cvRound(y1 * H), 0, H);
     return cv::Rect(0, a, W, b - a);
@@ -263,6 +317,7 @@ void SceneRenderer::BuildBackground() {
         bool lit = rng.uniform(0.0, 1.0) < 0.3;
         cv::rectangle(bg, cv::Rect(wx, wy, ww, wh),
                       lit ? cv::Scalar(140, 210, 230) : cv::Scalar(70, 60, 55), cv::FILLED);
+        if (lit) cv::rectangle(lit_windows_, cv::Rect(wx, wy, ww, wh), 255, cv::FILLED);
       }
     }
     x += bw + W * 0.01;
@@ -344,28 +399,346 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
   return out;
 }
 
-void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
-  background_.copyTo(*bgr_out);
-  for (const Placed& p : Place(frame_index)) {
-    if (p.cls == Cls::kPerson) {
-      DrawPerson(*bgr_out, p.box, p.phase, p.colour);
-    } else {
-      DrawVehicle(*bgr_out, p.cls, p.box, p.dir, p.colour);
+double SceneRenderer::SceneTime(int64_t frame_index) const {
+  const int64_t f = period_frames_ > 0 ? FloorMod(frame_index, period_frames_) : frame_index;
+  return static_cast<double>(f) / options_.fps;
+}
+
+// A blob of a tree's crown; it sways with the wind around its rest position.
+struct SceneRenderer::Blob {
+  cv::Point2d centre;
+  double radius = 0;
+  cv::Scalar colour;
+  double amplitude = 0;  // px
+  double frequency = 0;  // Hz
+  double phase = 0;
+};
+
+struct SceneRenderer::Lighting {
+  double gain = 1;      // frame-wide exposure (clouds x auto-exposure)
+  double gradient = 0;  // extra darkening towards the right edge (a cloud's edge), 0..1
+  bool ir = false;      // IR (night) mode: monochrome, its own exposure
+};
+
+void SceneRenderer::BuildEffects() {
+  const SceneKind k = options_.kind;
+  const int W = options_.width, H = options_.height;
+  night_ = rain_ = k == SceneKind::kNightRain;
+  lighting_ = k == SceneKind::kIllumination;
+  shake_ = k == SceneKind::kShake;
+  osd_ = k == SceneKind::kNightRain || k == SceneKind::kIllumination || k == SceneKind::kEmpty;
+  const bool trees = k == SceneKind::kIllumination || k == SceneKind::kEmpty;
+  switch (k) {
+    case SceneKind::kNightRain:
+      noise_sigma_ = 4;
+      break;
+    case SceneKind::kIllumination:
+    case SceneKind::kShake:
+      noise_sigma_ = 2.5;
+      break;
+    case SceneKind::kEmpty:
+      noise_sigma_ = 3;
+      break;
+    case SceneKind::kTraffic:
+    case SceneKind::kStatic:
+      break;
+  }
+
+  auto add_mask = [&](cv::Rect r) {
+    // Rounded outwards to 1% steps, so the config shows short numbers.
+    auto down = [](double v) { return std::max(0.0, std::floor(v * 100) / 100); };
+    auto up = [](double v) { return std::min(1.0, std::ceil(v * 100) / 100); };
+    const float x0 = static_cast<float>(down(double(r.x) / W));
+    const float y0 = static_cast<float>(down(double(r.y) / H));
+    const float x1 = static_cast<float>(up(double(r.br().x) / W));
+    const float y1 = static_cast<float>(up(double(r.br().y) / H));
+    masks_.push_back({{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}});
+    mask_rects_.push_back(cv::Rect(cv::Point(cvFloor(x0 * W), cvFloor(y0 * H)),
+                                   cv::Point(cvCeil(x1 * W), cvCeil(y1 * H))));
+  };
+
+  if (osd_) {
+    osd_scale_ = 0.5 * H / 360.0;
+    osd_thickness_ = std::max(1, cvRound(H / 360.0));
+    int baseline = 0;
+    const cv::Size text = cv::getTextSize("2026-11-28 23:59:59  CAM 07", cv::FONT_HERSHEY_SIMPLEX,
+                                          osd_scale_, osd_thickness_ + 2, &baseline);
+    osd_origin_ = cv::Point(cvRound(0.02 * W), cvRound(0.02 * H) + text.height);
+    add_mask(cv::Rect(osd_origin_.x - 4, osd_origin_.y - text.height - 4, text.width + 8,
+                      text.height + baseline + 8));
+  }
+
+  if (trees) {
+    // Two trees behind the far sidewalk, right of centre; their crowns sway, trunks stand.
+    cv::Rect extent;
+    const double trees_at[][3] = {{0.80, 0.13, 0.11}, {0.92, 0.16, 0.09}};  // x, y, radius / H
+    for (int t = 0; t < 2; ++t) {
+      const cv::Point2d c(trees_at[t][0] * W, trees_at[t][1] * H);
+      const double r = trees_at[t][2] * H;
+      trunks_.push_back(cv::Rect(cv::Point(cvRound(c.x - 0.008 * W), cvRound(c.y)),
+                                 cv::Point(cvRound(c.x + 0.008 * W), cvRound(0.31 * H))));
+      for (int b = 0; b < 14; ++b) {
+        Blob blob;
+        const double a = 2 * std::numbers::pi * Unit(options_.seed, t, b, 30);
+        const double d = 0.6 * r * std::sqrt(Unit(options_.seed, t, b, 31));
+        blob.centre = c + cv::Point2d(d * std::cos(a), 0.8 * d * std::sin(a));
+        blob.radius = r * (0.35 + 0.2 * Unit(options_.seed, t, b, 32));
+        const double g = 70 + 60 * Unit(options_.seed, t, b, 33);
+        blob.colour = cv::Scalar(0.45 * g, g, 0.55 * g);
+        // Outer and higher leaves move more.
+        blob.amplitude = 0.006 * W * (0.6 + 0.8 * Unit(options_.seed, t, b, 34));
+        blob.frequency = 0.35 + 0.5 * Unit(options_.seed, t, b, 35);
+        blob.phase = 2 * std::numbers::pi * Unit(options_.seed, t, b, 36);
+        const double reach = blob.radius + 1.5 * blob.amplitude + 2;
+        const cv::Rect box(
+            cv::Point(cvFloor(blob.centre.x - reach), cvFloor(blob.centre.y - reach)),
+            cv::Point(cvCeil(blob.centre.x + reach), cvCeil(blob.centre.y + reach)));
+        extent = extent.area() ? (extent | box) : box;
+        tree_blobs_.push_back(blob);
+      }
+    }
+    add_mask(extent & cv::Rect(0, 0, W, H));
+  }
+
+  if (night_) {
+    cv::Mat lights = cv::Mat::zeros(H, W, CV_8UC3);
+    lights.setTo(cv::Scalar(105, 158, 172), lit_windows_);  // 0.75 of the window colour
+    cv::Mat pools = cv::Mat::zeros(H, W, CV_8UC3);
+    for (int i = 0; i < 4; ++i) {
+      const int x = cvRound((0.1 + 0.25 * i) * W);
+      cv::ellipse(pools, cv::Point(x, cvRound(0.56 * H)),
+                  cv::Size(cvRound(0.11 * W), cvRound(0.12 * H)), 0, 0, 360, cv::Scalar(38, 48, 58),
+                  cv::FILLED);
+    }
+    cv::GaussianBlur(pools, pools, cv::Size(0, 0), 0.03 * H);
+    lights += pools;
+    for (int i = 0; i < 4; ++i) {
+      const int x = cvRound((0.1 + 0.25 * i) * W);
+      cv::line(lights, {x, cvRound(0.40 * H)}, {x, cvRound(0.22 * H)}, cv::Scalar(25, 25, 25),
+               std::max(1, W / 320));
+      cv::circle(lights, {x, cvRound(0.22 * H)}, std::max(2, cvRound(0.012 * H)),
+                 cv::Scalar(190, 225, 250), cv::FILLED);
+    }
+    night_lights_ = lights;
+  }
+
+  if (noise_sigma_ > 0) {
+    cv::RNG rng(0x0015E000u ^ options_.seed);
+    for (int i = 0; i < 4; ++i) {
+      cv::Mat n(H + 16, W + 16, CV_16SC3);
+      rng.fill(n, cv::RNG::NORMAL, 0, noise_sigma_);
+      noise_bank_.push_back(n);
     }
   }
+}
+
+cv::Point2d SceneRenderer::Shake(int64_t frame_index) const {
+  if (!shake_) return {};
+  // A pole swaying in the wind (two modes) plus vibration; up to 3 px at a 320-pixel width.
+  const double t = SceneTime(frame_index);
+  const int64_t f = period_frames_ > 0 ? FloorMod(frame_index, period_frames_) : frame_index;
+  const double unit = options_.width / 320.0;
+  const uint32_t seed = options_.seed;
+  const double two_pi = 2 * std::numbers::pi;
+  double dx = 1.4 * std::sin(two_pi * 1.1 * t + two_pi * Unit(seed, 0, 0, 40)) +
+              0.8 * std::sin(two_pi * 2.3 * t + two_pi * Unit(seed, 0, 0, 41)) +
+              0.6 * (2 * Unit(seed, f, 0, 42) - 1);
+  double dy = 0.9 * std::sin(two_pi * 0.8 * t + two_pi * Unit(seed, 0, 0, 43)) +
+              0.5 * (2 * Unit(seed, f, 0, 44) - 1);
+  dx = std::clamp(dx, -3.0, 3.0) * unit;
+  dy = std::clamp(dy, -2.0, 2.0) * unit;
+  return {dx, dy};
+}
+
+SceneRenderer::Lighting SceneRenderer::LightingAt(double t) const {
+  Lighting l;
+  if (!lighting_) return l;
+  const uint32_t seed = options_.seed;
+  auto smooth = [](double x) {
+    x = std::clamp(x, 0.0, 1.0);
+    return x * x * (3 - 2 * x);
+  };
+  // Clouds: one passage per 16 s slot, 4-8 s long, ramps of 1.5-3 s, 25-45% darker.
+  constexpr double kCloudSlot = 16;
+  const int64_t k = static_cast<int64_t>(std::floor(t / kCloudSlot));
+  const double start = k * kCloudSlot + 1 + 6 * Unit(seed, k, 0, 50);
+  const double length = 4 + 4 * Unit(seed, k, 0, 51);
+  const double depth = 0.25 + 0.2 * Unit(seed, k, 0, 52);
+  const double ramp = 1.5 + 1.5 * Unit(seed, k, 0, 53);
+  const double cloud = smooth((t - start) / ramp) * smooth((start + length - t) / ramp);
+  // Auto-exposure: a level per 5 s slot, half of them stepped 6-20% up or down.
+  constexpr double kExposureSlot = 5;
+  const int64_t e = static_cast<int64_t>(std::floor(t / kExposureSlot));
+  double exposure = 1;
+  if (Unit(seed, e, 0, 60) >= 0.5) {
+    const double step = 0.06 + 0.14 * Unit(seed, e, 0, 61);
+    exposure = Unit(seed, e, 0, 62) < 0.5 ? 1 - step : 1 + step;
+  }
+  l.gain = (1 - depth * cloud) * exposure;
+  l.gradient = 0.3 * depth * cloud;
+  // IR: the camera switches to monochrome night mode for 12 s once per 45 s.
+  constexpr double kIrSlot = 45;
+  const int64_t r = static_cast<int64_t>(std::floor(t / kIrSlot));
+  const double ir_start = r * kIrSlot + 20 + 5 * Unit(seed, r, 0, 70);
+  l.ir = t >= ir_start && t < ir_start + 12;
+  return l;
+}
+
+void SceneRenderer::ApplyLighting(double t, cv::Mat& img) const {
+  const Lighting l = LightingAt(t);
+  if (l.ir) {
+    // Near-infrared: no colour, foliage and paint look alike, the IR illuminator lifts the road.
+    cv::Mat gray;
+    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+    gray.convertTo(gray, -1, 0.85, 35);
+    cv::cvtColor(gray, img, cv::COLOR_GRAY2BGR);
+    return;
+  }
+  if (l.gain == 1 && l.gradient == 0) return;
+  std::vector<float> column(img.cols);
+  for (int x = 0; x < img.cols; ++x) {
+    column[x] = static_cast<float>(l.gain * (1 - l.gradient * x / img.cols));
+  }
+  for (int y = 0; y < img.rows; ++y) {
+    uint8_t* p = img.ptr<uint8_t>(y);
+    for (int x = 0; x < img.cols; ++x) {
+      for (int c = 0; c < 3; ++c)
+        p[3 * x + c] = cv::saturate_cast<uint8_t>(p[3 * x + c] * column[x]);
+    }
+  }
+}
+
+void SceneRenderer::DrawTrees(double t, cv::Mat& img) const {
+  const cv::Scalar bark(40, 55, 70);
+  for (const cv::Rect& trunk : trunks_) cv::rectangle(img, trunk, bark, cv::FILLED);
+  const double two_pi = 2 * std::numbers::pi;
+  const double gust = 0.6 + 0.4 * std::sin(two_pi * 0.07 * t + 1.0);
+  for (const Blob& b : tree_blobs_) {
+    const double dx = b.amplitude * gust * std::sin(two_pi * b.frequency * t + b.phase);
+    const double dy =
+        0.35 * b.amplitude * gust * std::sin(two_pi * 1.7 * b.frequency * t + b.phase);
+    cv::circle(img, cv::Point(cvRound(b.centre.x + dx), cvRound(b.centre.y + dy)),
+               cvRound(b.radius), b.colour, cv::FILLED, cv::LINE_AA);
+  }
+}
+
+void SceneRenderer::DrawNight(const std::vector<Placed>& placed, cv::Mat& img) const {
+  img.convertTo(img, -1, 0.2, 0);
+  cv::add(img, night_lights_, img);
+  cv::Mat beams = cv::Mat::zeros(img.size(), CV_8UC3);
+  for (const Placed& p : placed) {
+    if (p.cls == Cls::kPerson) continue;
+    const cv::Rect2d& b = p.box;
+    const double front = p.dir > 0 ? b.x + b.width : b.x;
+    const double reach = 1.2 * b.width * p.dir;
+    const std::vector<cv::Point> beam = {{cvRound(front), cvRound(b.y + 0.70 * b.height)},
+                                         {cvRound(front + reach), cvRound(b.y + 0.45 * b.height)},
+                                         {cvRound(front + reach), cvRound(b.y + 1.10 * b.height)},
+                                         {cvRound(front), cvRound(b.y + 0.95 * b.height)}};
+    cv::fillConvexPoly(beams, beam, cv::Scalar(55, 62, 68));
+  }
+  cv::GaussianBlur(beams, beams, cv::Size(0, 0), std::max(1.0, 0.006 * img.cols));
+  cv::add(img, beams, img);
+  for (const Placed& p : placed) {
+    if (p.cls == Cls::kPerson) continue;
+    const cv::Rect2d& b = p.box;
+    const double front = p.dir > 0 ? b.x + b.width - 1 : b.x;
+    const double rear = p.dir > 0 ? b.x : b.x + b.width - 1;
+    const int r = std::max(2, cvRound(0.08 * b.height));
+    cv::circle(img, cv::Point(cvRound(front), cvRound(b.y + 0.62 * b.height)), r,
+               cv::Scalar(235, 245, 255), cv::FILLED, cv::LINE_AA);
+    cv::circle(img, cv::Point(cvRound(rear), cvRound(b.y + 0.55 * b.height)),
+               std::max(1, r * 2 / 3), cv::Scalar(40, 40, 210), cv::FILLED, cv::LINE_AA);
+  }
+}
+
+void SceneRenderer::DrawRain(int64_t frame_index, cv::Mat& img) const {
+  const int64_t f = period_frames_ > 0 ? FloorMod(frame_index, period_frames_) : frame_index;
+  cv::RNG rng(SplitMix(options_.seed ^ (static_cast<uint64_t>(f) << 20) ^ 0x7a1full));
+  const int W = img.cols, H = img.rows;
+  const int drops = W * H / 900;
+  for (int i = 0; i < drops; ++i) {
+    const double x = rng.uniform(0.0, double(W)), y = rng.uniform(0.0, double(H));
+    const double len = H * rng.uniform(0.02, 0.04);
+    const int v = rng.uniform(60, 100);
+    cv::line(img, cv::Point(cvRound(x), cvRound(y)),
+             cv::Point(cvRound(x + 0.25 * len), cvRound(y + len)), cv::Scalar(v, v, v + 5), 1,
+             cv::LINE_AA);
+  }
+}
+
+void SceneRenderer::DrawOsd(int64_t frame_index, cv::Mat& img) const {
+  // A burned-in clock, ticking once a second from 14:03:00.
+  const int64_t second = 14 * 3600 + 3 * 60 + static_cast<int64_t>(SceneTime(frame_index));
+  char text[64];
+  std::snprintf(text, sizeof text, "2026-11-28 %02d:%02d:%02d  CAM 07",
+                static_cast<int>(second / 3600 % 24), static_cast<int>(second / 60 % 60),
+                static_cast<int>(second % 60));
+  cv::putText(img, text, osd_origin_, cv::FONT_HERSHEY_SIMPLEX, osd_scale_, cv::Scalar(0, 0, 0),
+              osd_thickness_ + 2, cv::LINE_AA);
+  cv::putText(img, text, osd_origin_, cv::FONT_HERSHEY_SIMPLEX, osd_scale_,
+              cv::Scalar(255, 255, 255), osd_thickness_, cv::LINE_AA);
+}
+
+void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
+  const double t = SceneTime(frame_index);
+  background_.copyTo(*bgr_out);
+  cv::Mat& img = *bgr_out;
+  if (!tree_blobs_.empty()) DrawTrees(t, img);
+  const std::vector<Placed> placed = Place(frame_index);
+  for (const Placed& p : placed) {
+    if (p.cls == Cls::kPerson) {
+      DrawPerson(img, p.box, p.phase, p.colour);
+    } else {
+      DrawVehicle(img, p.cls, p.box, p.dir, p.colour);
+    }
+  }
+  if (night_) DrawNight(placed, img);
+  if (rain_) DrawRain(frame_index, img);
+  if (lighting_) ApplyLighting(t, img);
+  if (shake_) {
+    // The whole view moves: img(x) = scene(x - shift).
+    const cv::Point2d s = Shake(frame_index);
+    const cv::Matx23d m(1, 0, s.x, 0, 1, s.y);
+    cv::Mat moved;
+    cv::warpAffine(img, moved, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
+    img = moved;
+  }
+  if (!noise_bank_.empty()) {
+    const uint64_t h =
+        SplitMix(options_.seed ^
+                 SplitMix(static_cast<uint64_t>(
+                     period_frames_ > 0 ? FloorMod(frame_index, period_frames_) : frame_index)));
+    const cv::Mat& bank = noise_bank_[h % noise_bank_.size()];
+    const cv::Rect crop(static_cast<int>((h >> 8) % 16), static_cast<int>((h >> 16) % 16), img.cols,
+                        img.rows);
+    cv::add(img, bank(crop), img, cv::noArray(), CV_8U);
+  }
+  if (osd_) DrawOsd(frame_index, img);
 }
 
 std::vector<ObjectTruth> SceneRenderer::Objects(int64_t frame_index) const {
   std::vector<ObjectTruth> out;
   const cv::Rect frame(0, 0, options_.width, options_.height);
+  const cv::Point2d s = Shake(frame_index);
   for (const Placed& p : Place(frame_index)) {
-    cv::Rect box(cv::Point(cvRound(p.box.x), cvRound(p.box.y)),
-                 cv::Point(cvRound(p.box.x + p.box.width), cvRound(p.box.y + p.box.height)));
+    const double x = p.box.x + s.x, y = p.box.y + s.y;
+    cv::Rect box(cv::Point(cvRound(x), cvRound(y)),
+                 cv::Point(cvRound(x + p.box.width), cvRound(y + p.box.height)));
     box &= frame;
     if (box.area() == 0) continue;
     out.push_back({p.track_id, ClsName(p.cls), box});
   }
   return out;
+}
+
+bool SceneRenderer::MovingOutsideMasks(int64_t frame_index) const {
+  for (const ObjectTruth& o : Objects(frame_index)) {
+    bool masked = false;
+    for (const cv::Rect& m : mask_rects_) masked = masked || (o.box & m) == o.box;
+    if (!masked) return true;
+  }
+  return false;
 }
 
 }  // namespace skynet::scenegen

@@ -1,9 +1,10 @@
 #include "tools/scenegen/scene.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
 
 namespace skynet::scenegen {
 namespace {
@@ -122,6 +123,108 @@ TEST(SceneRendererTest, PeriodicSceneRepeatsExactly) {
     EXPECT_EQ(first[i].box, second[i].box);
     EXPECT_NE(first[i].track_id, second[i].track_id);
   }
+}
+
+TEST(SceneRendererTest, EveryKindRoundTripsItsNameAndIsDeterministic) {
+  for (SceneKind k : AllSceneKinds()) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto parsed = ParseSceneKind(SceneKindName(k));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, k);
+    auto a = Make({.kind = k, .width = 320, .height = 180, .seed = 11});
+    auto b = Make({.kind = k, .width = 320, .height = 180, .seed = 11});
+    cv::Mat fa, fb, scratch;
+    a->Render(237, &fa);
+    b->Render(3, &scratch);
+    b->Render(237, &fb);
+    EXPECT_TRUE(Identical(fa, fb));
+    const auto oa = a->Objects(237), ob = b->Objects(237);
+    ASSERT_EQ(oa.size(), ob.size());
+    for (size_t i = 0; i < oa.size(); ++i) {
+      EXPECT_EQ(oa[i].track_id, ob[i].track_id);
+      EXPECT_EQ(oa[i].box, ob[i].box);
+      EXPECT_EQ(oa[i].cls, ob[i].cls);
+    }
+    EXPECT_EQ(a->MovingOutsideMasks(237), b->MovingOutsideMasks(237));
+  }
+}
+
+TEST(SceneRendererTest, ObjectBoxesStayInsideTheFrameInEveryScene) {
+  for (SceneKind k : AllSceneKinds()) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 320, .height = 180, .fps = 10, .seed = 12});
+    const cv::Rect frame(0, 0, 320, 180);
+    for (int f = 0; f < 1200; f += 5) {
+      const auto objects = r->Objects(f);
+      for (const auto& o : objects) {
+        EXPECT_EQ(o.box & frame, o.box);
+        EXPECT_GT(o.box.area(), 0);
+      }
+      // Nothing the truth counts is ever masked, so the flag is "any object in view".
+      EXPECT_EQ(r->MovingOutsideMasks(f), !objects.empty()) << "frame " << f;
+    }
+  }
+}
+
+TEST(SceneRendererTest, EmptySceneMovesOnlyInsideItsMasks) {
+  auto r = Make({.kind = SceneKind::kEmpty, .width = 320, .height = 180, .fps = 10, .seed = 13});
+  ASSERT_EQ(r->RecommendedMasks().size(), 2u);  // OSD clock, trees
+  cv::Mat masked = cv::Mat::zeros(180, 320, CV_8U);
+  for (const auto& polygon : r->RecommendedMasks()) {
+    std::vector<cv::Point> pts;
+    for (const auto& p : polygon) pts.emplace_back(cvRound(p.x * 320), cvRound(p.y * 180));
+    cv::fillConvexPoly(masked, pts, cv::Scalar(255));
+  }
+  cv::Mat a, b, diff, gray;
+  r->Render(0, &a);
+  r->Render(17, &b);  // 1.7 s later: the clock ticked, the trees swayed, new noise
+  cv::absdiff(a, b, diff);
+  cv::cvtColor(diff, gray, cv::COLOR_BGR2GRAY);
+  double inside = 0, outside = 0;
+  cv::minMaxLoc(gray, nullptr, &inside, nullptr, nullptr, masked);
+  cv::GaussianBlur(gray, gray, cv::Size(9, 9), 0);  // noise averages out, objects would not
+  cv::Mat unmasked;
+  cv::bitwise_not(masked, unmasked);
+  cv::minMaxLoc(gray, nullptr, &outside, nullptr, nullptr, unmasked);
+  EXPECT_GT(inside, 60);
+  EXPECT_LT(outside, 8);
+  for (int f = 0; f < 600; f += 10) EXPECT_TRUE(r->Objects(f).empty());
+}
+
+TEST(SceneRendererTest, ShakeMovesBoxesByAFewPixelsOnly) {
+  auto still = Make({.kind = SceneKind::kTraffic, .width = 320, .height = 180, .seed = 14});
+  auto shaky = Make({.kind = SceneKind::kShake, .width = 320, .height = 180, .seed = 14});
+  int moved = 0;
+  for (int f = 0; f < 300; f += 3) {
+    // The same objects (but at the edges, where shake moves them in or out of view).
+    for (const auto& o : shaky->Objects(f)) {
+      for (const auto& p : still->Objects(f)) {
+        if (p.track_id != o.track_id) continue;
+        EXPECT_LE(std::abs(p.box.y - o.box.y), 2 + 1);  // +-2 px vertically, and rounding
+        if (p.box.y != o.box.y) ++moved;
+      }
+    }
+  }
+  EXPECT_GT(moved, 0);
+}
+
+TEST(SceneRendererTest, NightIsDarkAndIlluminationSwitchesToInfrared) {
+  cv::Mat night;
+  Make({.kind = SceneKind::kNightRain, .width = 320, .height = 180, .seed = 15})
+      ->Render(50, &night);
+  EXPECT_LT(cv::mean(night)[0], 60);
+  auto r = Make({.kind = SceneKind::kIllumination, .width = 320, .height = 180, .fps = 5});
+  bool monochrome = false, colour = false;
+  cv::Mat f, channels[3];
+  for (int i = 0; i < 5 * 45; i += 5) {
+    r->Render(i, &f);
+    cv::split(f, channels);
+    // Monochrome but for sensor noise, which each channel has its own of.
+    const double mean_difference = cv::norm(channels[0], channels[2], cv::NORM_L1) / f.total();
+    (mean_difference < 5 ? monochrome : colour) = true;
+  }
+  EXPECT_TRUE(monochrome);
+  EXPECT_TRUE(colour);
 }
 
 TEST(SceneRendererTest, RejectsBadOptionsNamingTheField) {
