@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "tools/scenegen/scene.h"
+
 namespace skynet::camsim {
 namespace {
 
@@ -23,14 +25,22 @@ bool ValidName(std::string_view n) {
 
 }  // namespace
 
+std::string SceneNames() {
+  std::string names;
+  for (scenegen::SceneKind k : scenegen::AllSceneKinds()) {
+    names += (names.empty() ? "" : ", ") + std::string(scenegen::SceneKindName(k));
+  }
+  return names;
+}
+
 Status ValidateCameraSpec(const CameraSpec& s) {
   const std::string where = "camera '" + s.name + "': ";
   if (!ValidName(s.name)) {
     return Status::InvalidArgument(where + "name must be 1-64 of [A-Za-z0-9._-]");
   }
-  if (s.scene != "traffic" && s.scene != "static" && s.scene != "file") {
-    return Status::InvalidArgument(where + "scene must be traffic, static or file, got '" +
-                                   s.scene + "'");
+  if (s.scene != "file" && !scenegen::ParseSceneKind(s.scene).ok()) {
+    return Status::InvalidArgument(where + "scene must be file or a scenegen kind (" +
+                                   SceneNames() + "), got '" + s.scene + "'");
   }
   if (s.scene == "file" && s.file.empty()) {
     return Status::InvalidArgument(where + "scene file needs a file path");
@@ -78,8 +88,8 @@ Result<CameraSpec> ParseCameraFlag(std::string_view text, const CameraSpec& defa
   std::string_view rest = text.substr(c1 + 1);
   auto c2 = rest.find(':');
   spec.scene = std::string(rest.substr(0, c2));
-  if (spec.scene != "traffic" && spec.scene != "static") {
-    return bad("scene must be traffic or static");
+  if (!scenegen::ParseSceneKind(spec.scene).ok()) {
+    return bad("scene must be one of " + SceneNames());
   }
   if (c2 != std::string_view::npos) {
     std::string_view geom = rest.substr(c2 + 1);

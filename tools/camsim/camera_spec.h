@@ -15,7 +15,8 @@ namespace skynet::camsim {
 struct CameraSpec {
   // Mount path "/<name>"; letters, digits, '-', '_' and '.'; unique within a server.
   std::string name{};
-  // "traffic" | "static" (rendered by skynet_scene) | "file" (decoded from `file`).
+  // A skynet_scene kind, rendered ("traffic", "static", "night-rain", "illumination",
+  // "shake", "empty"; see SceneNames()), or "file" (decoded from `file`).
   std::string scene = "traffic";
   // For scene "file": any file GStreamer can decode; its first loop_seconds are looped.
   std::string file{};
@@ -32,6 +33,9 @@ struct CameraSpec {
   // Length of the encoded loop; it starts on a keyframe and rendered scenes loop seamlessly.
   int loop_seconds = 20;
 };
+
+// The rendered scene kinds, comma-separated, for help and error texts.
+std::string SceneNames();
 
 // OK, or InvalidArgument naming the camera and the field: "camera 'cam1': fps must be ...".
 Status ValidateCameraSpec(const CameraSpec& spec);

@@ -47,8 +47,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   app.add_option("--address", options.address, "listen address")->capture_default_str();
-  app.add_option("--camera", camera_flags,
-                 "NAME:SCENE[:WxH[@FPS]], SCENE traffic|static (repeatable)");
+  app.add_option(
+      "--camera", camera_flags,
+      "NAME:SCENE[:WxH[@FPS]], SCENE one of " + skynet::camsim::SceneNames() + " (repeatable)");
   app.add_option("--traffic", traffic, "add traffic cameras cam1..camN")
       ->check(CLI::Range(0, 1000));
   app.add_option("--static", still, "add static cameras static1..staticM")

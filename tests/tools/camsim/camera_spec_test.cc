@@ -17,6 +17,9 @@ TEST(CameraSpecTest, ParsesCliFormWithSizeAndRate) {
   EXPECT_EQ(b->width, 1280);
   EXPECT_EQ(b->height, 720);
   EXPECT_EQ(b->fps, 25);
+  auto night = ParseCameraFlag("n1:night-rain", defaults);
+  ASSERT_TRUE(night.ok()) << night.status().ToString();
+  EXPECT_EQ(night->scene, "night-rain");
   auto c = ParseCameraFlag("n:traffic:320x240", defaults);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->fps, 15);
