@@ -1,0 +1,223 @@
+#include "pipeline/analytics/vehicle_analytics.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pipeline/analytics/classical_detector.h"
+
+namespace skynet::analytics {
+
+// What has been reported for a track, and its attributes so far.
+struct VehicleAnalytics::TrackInfo {
+  bool reported = false;  // kNew sent
+  Snapshot best;
+  float sent_snapshot_score = 0;
+  int64_t sent_snapshot_us = 0;
+  std::array<float, kNumVehicleColours> colour_votes{};
+  ColourVote colour;
+  int matched_frames = 0;
+  // As last reported.
+  std::vector<int> zones;
+  int lane = -1;
+  ObjectClass object_class = ObjectClass::kUnknown;
+  VehicleColour sent_colour = VehicleColour::kUnknown;
+  bool stationary = false;
+};
+
+const char* TrackEventTypeName(TrackEventType type) {
+  switch (type) {
+    case TrackEventType::kNew:
+      return "new";
+    case TrackEventType::kUpdate:
+      return "update";
+    case TrackEventType::kEnd:
+      return "end";
+  }
+  return "unknown";
+}
+
+Status ValidateVehicleAnalyticsOptions(const VehicleAnalyticsOptions& o) {
+  SKYNET_RETURN_IF_ERROR(ValidateTrackerOptions(o.tracker));
+  SKYNET_RETURN_IF_ERROR(ValidateTrafficRulesOptions(o.rules));
+  if (o.calibration) SKYNET_RETURN_IF_ERROR(ValidateCalibrationConfig(*o.calibration));
+  if (!(o.snapshot_improvement >= 1)) {
+    return Status::InvalidArgument("snapshot_improvement: must be >= 1");
+  }
+  if (o.snapshot_update_interval_ms < 0 || o.colour_every_frames < 1) {
+    return Status::InvalidArgument(
+        "snapshot_update_interval_ms/colour_every_frames: must be >= 0 / >= 1");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<VehicleAnalytics>> VehicleAnalytics::Create(
+    const VehicleAnalyticsOptions& options, VehicleDetector* detector) {
+  if (detector == nullptr) return Status::InvalidArgument("vehicles: no detector");
+  SKYNET_RETURN_IF_ERROR(ValidateVehicleAnalyticsOptions(options));
+  auto tracker = Tracker::Create(options.tracker);
+  if (!tracker) return tracker.status();
+  auto rules = TrafficRules::Create(options.rules);
+  if (!rules) return rules.status();
+  return std::unique_ptr<VehicleAnalytics>(new VehicleAnalytics(
+      options, detector, std::move(tracker).value(), std::move(rules).value()));
+}
+
+VehicleAnalytics::VehicleAnalytics(const VehicleAnalyticsOptions& options,
+                                   VehicleDetector* detector, std::unique_ptr<Tracker> tracker,
+                                   std::unique_ptr<TrafficRules> rules)
+    : options_(options),
+      detector_(detector),
+      classical_(dynamic_cast<ClassicalDetector*>(detector)),
+      tracker_(std::move(tracker)),
+      rules_(std::move(rules)) {}
+
+VehicleAnalytics::~VehicleAnalytics() = default;
+
+VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionObservation& motion,
+                                             int64_t time_us) {
+  VehicleObservation obs;
+  ++stats_.frames;
+  if (frame.empty()) {
+    ++stats_.rejected_frames;
+    return obs;
+  }
+  try {
+    if (frame.size() != size_) {
+      size_ = frame.size();
+      calibration_.reset();
+      if (options_.calibration) {
+        auto c = Calibration::Create(*options_.calibration, size_);
+        if (c) {
+          calibration_ = std::move(c).value();
+        } else {
+          ++stats_.calibration_errors;
+        }
+      }
+      tracker_->set_calibration(calibration());
+      if (classical_ != nullptr) classical_->set_calibration(calibration());
+    }
+    std::vector<cv::Rect2f> regions;
+    regions.reserve(motion.regions.size());
+    for (const MotionRegion& r : motion.regions) regions.push_back(r.box);
+    const std::vector<Detection> detections = detector_->Detect(frame, regions, time_us);
+    stats_.detections += detections.size();
+    tracker_->Update(detections, frame, time_us);
+    // Parked vehicles stay out of the background from the next frame on.
+    if (classical_ != nullptr) classical_->SetFrozenBoxes(tracker_->StationaryBoxes());
+    obs.rule_events =
+        rules_->Process(tracker_->tracks(), tracker_->ended(), size_, calibration(), time_us);
+    stats_.rule_events += obs.rule_events.size();
+    Lifecycle(frame, time_us, &obs);
+  } catch (const cv::Exception&) {
+    ++stats_.rejected_frames;
+  }
+  return obs;
+}
+
+VehicleTrackEvent VehicleAnalytics::MakeEvent(TrackEventType type, const Track& t,
+                                              const TrackInfo& info, int64_t time_us) const {
+  VehicleTrackEvent e;
+  e.type = type;
+  e.time_us = time_us;
+  e.track = t;
+  e.colour = info.colour.colour;
+  e.colour_confidence = info.colour.confidence;
+  for (int z : info.zones) e.zones.push_back(options_.rules.zones[z].id);
+  if (info.lane >= 0) e.lane = options_.rules.lanes[info.lane].id;
+  // Heading from the trajectory (less jittery than the filter's velocity), else the velocity.
+  cv::Point2f d = t.velocity_px_s;
+  if (t.trajectory.size() >= 2) d = t.trajectory.back().point - t.trajectory.front().point;
+  e.heading_deg = static_cast<float>(std::atan2(d.y, d.x) * 180.0 / CV_PI);
+  return e;
+}
+
+void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs) {
+  const cv::Mat no_mask;
+  const cv::Mat& mask = classical_ != nullptr ? classical_->foreground() : no_mask;
+  const int64_t snapshot_interval_us = int64_t{options_.snapshot_update_interval_ms} * 1000;
+  for (const Track& t : tracker_->tracks()) {
+    if (!t.confirmed) continue;
+    obs->tracks.push_back(t);
+    auto& slot = info_[t.id];
+    if (!slot) slot = std::make_unique<TrackInfo>();
+    TrackInfo& info = *slot;
+
+    // Attributes: a better snapshot, and colour votes now and then.
+    bool better = false;
+    if (t.matched) {
+      ++info.matched_frames;
+      if (t.snapshot_score > info.best.score) {
+        const cv::Rect box = cv::Rect(t.box) & cv::Rect(0, 0, frame.cols, frame.rows);
+        if (box.area() > 0) {
+          info.best = {frame(box).clone(), box, time_us, t.snapshot_score};
+          better = true;
+        }
+      }
+      if (better || info.matched_frames % options_.colour_every_frames == 1) {
+        const ColourVote v = DominantColour(frame, t.box, mask);
+        for (int c = 0; c < kNumVehicleColours; ++c) info.colour_votes[c] += v.votes[c];
+        info.colour = DecideColour(info.colour_votes);
+      }
+    }
+    const std::vector<int> zones = rules_->ZonesOf(t.id);
+    const int lane = rules_->LaneOf(t.id);
+
+    if (!info.reported) {
+      info.reported = true;
+      info.zones = zones;
+      info.lane = lane;
+      info.object_class = t.object_class;
+      info.sent_colour = info.colour.colour;
+      info.stationary = t.stationary;
+      info.sent_snapshot_score = info.best.score;
+      info.sent_snapshot_us = time_us;
+      VehicleTrackEvent e = MakeEvent(TrackEventType::kNew, t, info, time_us);
+      e.snapshot = info.best;
+      obs->track_events.push_back(std::move(e));
+      ++stats_.tracks_started;
+      continue;
+    }
+    uint32_t changes = 0;
+    if (zones != info.zones) changes |= kChangeZone;
+    if (lane != info.lane) changes |= kChangeLane;
+    if (t.object_class != info.object_class) changes |= kChangeClass;
+    if (info.colour.colour != info.sent_colour) changes |= kChangeColour;
+    if (t.stationary != info.stationary) changes |= kChangeStationary;
+    if (info.best.score >= options_.snapshot_improvement * info.sent_snapshot_score &&
+        info.best.score > info.sent_snapshot_score &&
+        time_us - info.sent_snapshot_us >= snapshot_interval_us) {
+      changes |= kChangeSnapshot;
+    }
+    if (changes == 0) continue;
+    info.zones = zones;
+    info.lane = lane;
+    info.object_class = t.object_class;
+    info.sent_colour = info.colour.colour;
+    info.stationary = t.stationary;
+    VehicleTrackEvent e = MakeEvent(TrackEventType::kUpdate, t, info, time_us);
+    e.changes = changes;
+    if (changes & kChangeSnapshot) {
+      info.sent_snapshot_score = info.best.score;
+      info.sent_snapshot_us = time_us;
+      e.snapshot = info.best;
+    }
+    obs->track_events.push_back(std::move(e));
+    ++stats_.track_updates;
+  }
+  for (const Track& t : tracker_->ended()) {
+    const auto it = info_.find(t.id);
+    if (it == info_.end()) continue;
+    if (it->second->reported) {
+      TrackInfo& info = *it->second;
+      info.zones.clear();
+      info.lane = -1;
+      VehicleTrackEvent e = MakeEvent(TrackEventType::kEnd, t, info, time_us);
+      e.snapshot = info.best;
+      obs->track_events.push_back(std::move(e));
+      ++stats_.tracks_ended;
+    }
+    info_.erase(it);
+  }
+}
+
+}  // namespace skynet::analytics

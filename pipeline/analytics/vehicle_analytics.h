@@ -1,0 +1,141 @@
+// VehicleAnalytics: one camera's vehicle pipeline behind one call. Detector (any backend, passed
+// in) -> tracker -> traffic rules -> attributes, turned into a track lifecycle (new / update /
+// end, with updates only on significant change) and rule events, ready to map onto the event
+// schema. With the classical backend it also closes the loop that keeps parked vehicles out of
+// the background (stationary tracks freeze it) and uses the detector's foreground for colour.
+//
+// One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
+// never logs; it counts into stats(). The detector is not owned and must outlive this object.
+//
+//   auto va = VehicleAnalytics::Create(options, detector.get());  // Result<unique_ptr<...>>
+//   MotionObservation m = motion->Process(frame.image, frame.capture_time_us);
+//   VehicleObservation o = (*va)->Process(frame.image, m, frame.capture_time_us);
+//   for (const VehicleTrackEvent& e : o.track_events) Publish(e);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/analytics/calibration.h"
+#include "pipeline/analytics/detection.h"
+#include "pipeline/analytics/motion_detector.h"
+#include "pipeline/analytics/tracker.h"
+#include "pipeline/analytics/traffic_rules.h"
+#include "pipeline/analytics/vehicle_colour.h"
+#include "pipeline/core/status.h"
+
+namespace skynet::analytics {
+
+class ClassicalDetector;
+
+struct VehicleAnalyticsOptions {
+  TrackerOptions tracker;
+  TrafficRulesOptions rules;
+  // Ground-plane calibration; none: speeds and sizes in metres are unavailable, classes by
+  // relative size.
+  std::optional<CalibrationConfig> calibration;
+  // An update is sent for a better snapshot when its score is this many times the last sent one...
+  float snapshot_improvement = 1.5f;
+  // ...and at least this long after the last snapshot update, milliseconds.
+  int snapshot_update_interval_ms = 2000;
+  // Colour votes are taken on a better snapshot and on every this many matched frames.
+  int colour_every_frames = 5;
+};
+
+// Returns ok, or InvalidArgument naming the first bad field (tracker.*, rules.*, calibration.*).
+Status ValidateVehicleAnalyticsOptions(const VehicleAnalyticsOptions& options);
+
+enum class TrackEventType { kNew, kUpdate, kEnd };
+const char* TrackEventTypeName(TrackEventType type);  // "new", "update", "end"
+
+// Why an update was sent (bits of VehicleTrackEvent::changes).
+enum TrackChange : uint32_t {
+  kChangeZone = 1u << 0,        // the set of zones the vehicle is in changed
+  kChangeLane = 1u << 1,        // it changed lanes
+  kChangeSnapshot = 1u << 2,    // a clearly better snapshot
+  kChangeClass = 1u << 3,       // the majority class changed
+  kChangeColour = 1u << 4,      // the colour changed
+  kChangeStationary = 1u << 5,  // it stopped or started moving
+};
+
+struct Snapshot {
+  cv::Mat crop;         // BGR pixels of the box (a clone: owns its data); empty if none yet
+  cv::Rect box;         // the box in the frame it was taken from, pixels
+  int64_t time_us = 0;  // capture time of that frame
+  float score = 0;      // SnapshotScore() of it
+};
+
+struct VehicleTrackEvent {
+  TrackEventType type = TrackEventType::kNew;
+  int64_t time_us = 0;  // frame time of the event
+  Track track;          // the track's state at the event (class, box, speed, size, trajectory...)
+  VehicleColour colour = VehicleColour::kUnknown;  // dominant colour so far
+  float colour_confidence = 0;                     // share of the colour votes, [0, 1]
+  std::vector<std::string> zones;                  // ids of the zones the anchor is in
+  std::string lane;                                // id of its lane, or empty
+  float heading_deg = 0;  // direction of travel on screen, degrees: 0 = right, 90 = down
+  uint32_t changes = 0;   // kUpdate: TrackChange bits
+  Snapshot snapshot;      // best so far (kNew: the first; kUpdate: set with kChangeSnapshot; kEnd)
+};
+
+struct VehicleObservation {
+  std::vector<VehicleTrackEvent> track_events;  // lifecycle events of this frame
+  std::vector<RuleEvent> rule_events;           // rule events of this frame
+  std::vector<Track> tracks;                    // confirmed live tracks after this frame
+};
+
+struct VehicleAnalyticsStats {
+  uint64_t frames = 0;
+  uint64_t detections = 0;
+  uint64_t tracks_started = 0;  // kNew events
+  uint64_t tracks_ended = 0;    // kEnd events
+  uint64_t track_updates = 0;   // kUpdate events
+  uint64_t rule_events = 0;
+  uint64_t calibration_errors = 0;  // calibration could not be built for the frame size
+  uint64_t rejected_frames = 0;     // empty frames, OpenCV errors
+};
+
+class VehicleAnalytics {
+ public:
+  // InvalidArgument for bad options or a null detector.
+  static Result<std::unique_ptr<VehicleAnalytics>> Create(const VehicleAnalyticsOptions& options,
+                                                          VehicleDetector* detector);
+  ~VehicleAnalytics();
+  VehicleAnalytics(const VehicleAnalytics&) = delete;
+  VehicleAnalytics& operator=(const VehicleAnalytics&) = delete;
+
+  // Analyses one BGR frame (detect size) with the motion detector's observation of the same
+  // frame. `time_us`: capture time, monotonic per camera.
+  VehicleObservation Process(const cv::Mat& frame, const MotionObservation& motion,
+                             int64_t time_us);
+
+  // Calibration for the current frame size, or nullptr.
+  const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
+  const Tracker& tracker() const { return *tracker_; }
+  const VehicleAnalyticsStats& stats() const { return stats_; }
+
+ private:
+  struct TrackInfo;
+  VehicleAnalytics(const VehicleAnalyticsOptions& options, VehicleDetector* detector,
+                   std::unique_ptr<Tracker> tracker, std::unique_ptr<TrafficRules> rules);
+  void Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs);
+  VehicleTrackEvent MakeEvent(TrackEventType type, const Track& t, const TrackInfo& info,
+                              int64_t time_us) const;
+
+  VehicleAnalyticsOptions options_;
+  VehicleDetector* detector_;
+  ClassicalDetector* classical_;  // detector_ if it is the classical backend, else nullptr
+  std::unique_ptr<Tracker> tracker_;
+  std::unique_ptr<TrafficRules> rules_;
+  std::optional<Calibration> calibration_;
+  cv::Size size_;
+  std::map<uint64_t, std::unique_ptr<TrackInfo>> info_;
+  VehicleAnalyticsStats stats_;
+};
+
+}  // namespace skynet::analytics

@@ -1,0 +1,152 @@
+#include "pipeline/analytics/vehicle_analytics.h"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/analytics/classical_detector.h"
+#include "tests/pipeline/analytics/vehicle_scene.h"
+
+namespace skynet::analytics {
+namespace {
+
+using testing::DrawCar;
+using testing::kFrameUs;
+using testing::RoadScene;
+
+constexpr int64_t kStartUs = 1'700'000'000'000'000;
+
+// Straight down at 20 px per metre.
+CalibrationConfig TopDown() {
+  CalibrationConfig c;
+  c.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  c.ground_points = {cv::Point2f(0, 0), {16, 0}, {16, 9}, {0, 9}};
+  return c;
+}
+
+// Motion detector + classical detector + VehicleAnalytics, as the daemon composes them.
+class Camera {
+ public:
+  explicit Camera(const VehicleAnalyticsOptions& options) {
+    motion_ = std::move(MotionDetector::Create(MotionOptions{})).value();
+    detector_ = std::move(ClassicalDetector::Create({})).value();
+    auto va = VehicleAnalytics::Create(options, detector_.get());
+    EXPECT_TRUE(va.ok()) << va.status().ToString();
+    analytics_ = std::move(va).value();
+  }
+  VehicleObservation Process(const cv::Mat& frame, int index) {
+    const int64_t t = kStartUs + index * kFrameUs;
+    return analytics_->Process(frame, motion_->Process(frame, t), t);
+  }
+  VehicleAnalytics& analytics() { return *analytics_; }
+
+ private:
+  std::unique_ptr<MotionDetector> motion_;
+  std::unique_ptr<ClassicalDetector> detector_;
+  std::unique_ptr<VehicleAnalytics> analytics_;
+};
+
+TEST(VehicleAnalyticsTest, CarCrossingTheSceneGivesNewCrossingAndEnd) {
+  VehicleAnalyticsOptions options;
+  options.calibration = TopDown();
+  options.rules.lines.push_back({"middle", {0.5f, 1.f}, {0.5f, 0.f}});  // forward = rightwards
+  options.rules.zones.push_back({"crossing", {{0.4f, 0.f}, {0.6f, 0.f}, {0.6f, 1.f}, {0.4f, 1.f}}});
+  Camera camera(options);
+  RoadScene scene;
+  std::vector<VehicleTrackEvent> lifecycle;
+  std::vector<RuleEvent> crossings;
+  for (int i = 0; i < 80; ++i) {
+    cv::Mat frame = scene.road().clone();
+    // 4 x 1.6 m, 7 px per frame: 3.5 m/s = 12.6 km/h.
+    DrawCar(frame, cv::Rect(-80 + 7 * i, 90, 80, 32), cv::Scalar(35, 30, 190));
+    RoadScene::AddNoise(frame, i);
+    VehicleObservation o = camera.Process(frame, i);
+    for (auto& e : o.track_events) lifecycle.push_back(std::move(e));
+    for (const RuleEvent& e : o.rule_events) {
+      if (e.type == RuleEventType::kLineCrossed) crossings.push_back(e);
+    }
+  }
+  ASSERT_GE(lifecycle.size(), 2u);
+  EXPECT_EQ(lifecycle.front().type, TrackEventType::kNew);
+  EXPECT_EQ(lifecycle.back().type, TrackEventType::kEnd);
+  const uint64_t id = lifecycle.front().track.id;
+  int updates = 0, zone_updates = 0;
+  for (const VehicleTrackEvent& e : lifecycle) {
+    EXPECT_EQ(e.track.id, id);
+    if (e.type == TrackEventType::kUpdate) {
+      ++updates;
+      zone_updates += (e.changes & kChangeZone) != 0;
+      EXPECT_NE(e.changes, 0u);
+    }
+  }
+  EXPECT_EQ(zone_updates, 2);  // entered, left
+  EXPECT_LE(updates, 6);       // significant changes only, not one per frame
+  const VehicleTrackEvent& end = lifecycle.back();
+  EXPECT_EQ(end.track.object_class, ObjectClass::kCar);
+  EXPECT_EQ(end.colour, VehicleColour::kRed);
+  ASSERT_FALSE(end.snapshot.crop.empty());
+  EXPECT_EQ(end.snapshot.crop.type(), CV_8UC3);
+  EXPECT_EQ(end.snapshot.crop.size(), end.snapshot.box.size());
+  EXPECT_NEAR(end.heading_deg, 0, 10);
+
+  ASSERT_EQ(crossings.size(), 1u);
+  EXPECT_EQ(crossings[0].track_id, id);
+  EXPECT_EQ(crossings[0].direction, 1);
+  EXPECT_NEAR(crossings[0].speed_kmh, 12.6, 1.26);  // within 10%
+  EXPECT_EQ(camera.analytics().stats().tracks_started, 1u);
+  EXPECT_EQ(camera.analytics().stats().tracks_ended, 1u);
+}
+
+TEST(VehicleAnalyticsTest, ParkedVehicleStaysTrackedTwoMinutesAndFiresStoppedOnce) {
+  VehicleAnalyticsOptions options;
+  options.calibration = TopDown();
+  Zone no_parking{"hydrant", {{0.3f, 0.4f}, {0.8f, 0.4f}, {0.8f, 0.9f}, {0.3f, 0.9f}}};
+  no_parking.no_parking = true;
+  no_parking.max_stop_ms = 60000;
+  options.rules.zones.push_back(no_parking);
+  Camera camera(options);
+  RoadScene scene;
+  std::vector<VehicleTrackEvent> lifecycle;
+  std::vector<RuleEvent> stopped;
+  const int park_frame = 25;
+  for (int i = 0; i < park_frame + 1250; ++i) {  // then 2 minutes parked
+    cv::Mat frame = scene.road().clone();
+    DrawCar(frame, cv::Rect(std::min(-80 + 8 * i, 120), 100, 80, 32), cv::Scalar(170, 70, 25));
+    RoadScene::AddNoise(frame, i);
+    VehicleObservation o = camera.Process(frame, i);
+    for (auto& e : o.track_events) lifecycle.push_back(std::move(e));
+    for (const RuleEvent& e : o.rule_events) {
+      if (e.type == RuleEventType::kVehicleStopped) stopped.push_back(e);
+    }
+    if (i > park_frame + 50) {
+      ASSERT_EQ(o.tracks.size(), 1u) << "frame " << i;
+      EXPECT_TRUE(o.tracks[0].stationary) << "frame " << i;
+    }
+  }
+  ASSERT_FALSE(lifecycle.empty());
+  EXPECT_EQ(lifecycle.front().type, TrackEventType::kNew);
+  for (const VehicleTrackEvent& e : lifecycle) {
+    EXPECT_NE(e.type, TrackEventType::kEnd);
+    EXPECT_EQ(e.track.id, lifecycle.front().track.id);
+  }
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].rule_id, "hydrant");
+  // Parked at frame 25 (2.5 s); 60 s limit; allow the tracker's stationary confirmation.
+  const double fired_s = (stopped[0].time_us - kStartUs) * 1e-6;
+  EXPECT_GE(fired_s, 62.5);
+  EXPECT_LE(fired_s, 62.5 + 4);
+  EXPECT_EQ(lifecycle.back().colour, VehicleColour::kBlue);
+}
+
+TEST(VehicleAnalyticsTest, RejectsMissingDetectorAndBadCalibration) {
+  EXPECT_FALSE(VehicleAnalytics::Create({}, nullptr).ok());
+  auto detector = std::move(ClassicalDetector::Create({})).value();
+  VehicleAnalyticsOptions options;
+  options.calibration = TopDown();
+  options.calibration->image_points[1] = {0.5f, 0.f};  // on one line with points 0 and 2
+  options.calibration->image_points[2] = {1.f, 0.f};
+  auto va = VehicleAnalytics::Create(options, detector.get());
+  ASSERT_FALSE(va.ok());
+  EXPECT_NE(va.status().message().find("calibration.image_points"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::analytics
