@@ -277,8 +277,13 @@ std::vector<cv::Rect> DnnDetector::PlanCrops(cv::Size frame_size,
   const float fh = static_cast<float>(frame_size.height);
   std::vector<cv::Rect> crops;
   for (const cv::Rect2f& n : motion_regions) {
-    const cv::Rect2f r(n.x * fw, n.y * fh, n.width * fw, n.height * fh);
-    if (!(r.width > 0.f && r.height > 0.f)) continue;
+    if (!(std::isfinite(n.x) && std::isfinite(n.y) && std::isfinite(n.width) &&
+          std::isfinite(n.height))) {
+      continue;  // garbage in: no crop
+    }
+    const cv::Rect2f r =
+        cv::Rect2f(n.x * fw, n.y * fh, n.width * fw, n.height * fh) & cv::Rect2f(0, 0, fw, fh);
+    if (!(r.width > 0.f && r.height > 0.f)) continue;  // empty or outside the frame
     float w = r.width * (1 + 2 * o.crop_padding);
     float h = r.height * (1 + 2 * o.crop_padding);
     w = std::max(w, static_cast<float>(o.min_crop_size));

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <opencv2/imgproc.hpp>
@@ -343,6 +344,12 @@ TEST(DnnCropPlanTest, OverlappingRegionsMergeAndLargeCoverageRunsWholeFrame) {
                       cvRound(n.height * 1080));
     EXPECT_TRUE((crops[0] & px) == px || (crops[1] & px) == px);
   }
+  // Regions outside the frame, empty or not finite -> no crop.
+  EXPECT_TRUE(
+      (*det)
+          ->PlanCrops(size,
+                      {{1.5f, 0.2f, 0.1f, 0.1f}, {0.2f, 0.2f, 0.f, 0.1f}, {NAN, 0.2f, 0.1f, 0.1f}})
+          .empty());
   // A region covering most of the frame -> the whole frame.
   crops = (*det)->PlanCrops(size, {{0.1f, 0.1f, 0.7f, 0.7f}});
   ASSERT_EQ(crops.size(), 1u);
