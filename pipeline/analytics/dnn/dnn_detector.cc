@@ -222,7 +222,11 @@ Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOption
     return Status::InvalidArgument("nms_iou: must be in (0, 1]");
   }
   if (options.max_crops < 1) return Status::InvalidArgument("max_crops: must be at least 1");
-  if (options.crop_padding < 0.f) return Status::InvalidArgument("crop_padding: negative");
+  if (!(options.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
+  if (options.min_crop_size < 1) return Status::InvalidArgument("min_crop_size: must be >= 1");
+  if (!(options.full_frame_fraction > 0.f)) {
+    return Status::InvalidArgument("full_frame_fraction: must be > 0 (above 1: never)");
+  }
   if (options.detect_fps < 0.0) return Status::InvalidArgument("detect_fps: negative");
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {

@@ -60,7 +60,8 @@ struct DnnDetectorOptions {
   // At most this many crops per call, all run in one batch; more are merged pairwise (the pair
   // whose union adds the least area first).
   int max_crops = 4;
-  // When the crops cover at least this fraction of the frame, run the whole frame once instead.
+  // When the crops cover at least this fraction of the frame, run the whole frame once instead
+  // (above 1: never).
   float full_frame_fraction = 0.6f;
   // Detection rate in stream time (0: every call). A call sooner than 1/detect_fps after the
   // last run returns nothing and counts as `rate_skipped`: a frame not analysed, which a

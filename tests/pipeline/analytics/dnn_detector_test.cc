@@ -377,6 +377,13 @@ TEST(DnnDetectorCreateTest, ErrorsNameTheFileAndTheReason) {
   r = DnnDetector::Create(o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("input_size"), std::string::npos);
+
+  o.input_size = 320;
+  o.min_crop_size = 0;
+  r = DnnDetector::Create(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("min_crop_size"), std::string::npos);
 }
 
 TEST_F(DnnDetectorTest, WrongFormatIsRejectedAtCreate) {
