@@ -54,7 +54,16 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
 }  // namespace
 
 CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock)
-    : config_(config), sink_(std::move(sink)), clock_(clock) {}
+    : config_(config), sink_(std::move(sink)), clock_(clock) {
+  if (config.enabled) {
+    state_.store(v1::CAMERA_STATE_CONNECTING);
+    reason_ = v1::STATUS_REASON_STARTED;
+  } else {
+    state_.store(v1::CAMERA_STATE_DISABLED);
+    reason_ = v1::STATUS_REASON_STOPPED;
+    detail_ = "disabled in the configuration";
+  }
+}
 
 Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& config,
                                                            EventSink sink, Clock* clock) {
@@ -185,7 +194,8 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
     s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
   }
   // Grade from what the operator cares about: is it online, does analytics keep up.
-  v1::Grade grade = v1::GRADE_UNUSABLE;
+  // A disabled camera has no grade; any other camera that is not online is unusable.
+  v1::Grade grade = state == v1::CAMERA_STATE_DISABLED ? v1::GRADE_UNSPECIFIED : v1::GRADE_UNUSABLE;
   if (state == v1::CAMERA_STATE_ONLINE) {
     const double want = config_.analytics_fps;
     const double got = s->fps_analysed();
