@@ -24,7 +24,7 @@ struct RawDetection {
 // One NanoDet (GFL head) level: anchors on a grid_w-wide grid of cells of `stride` pixels,
 // row-major. `cls` is N x num_classes (scores after the sigmoid, as the graph outputs them);
 // `reg` is N x 4*(reg_max+1): distance logits for left, top, right, bottom, in that order, each
-// side's bins contiguous. Both CV_32F, continuous rows.
+// side's bins contiguous. Both CV_32F; rows may be views into a wider tensor (read by ptr(i)).
 struct NanoDetLevel {
   cv::Mat cls;
   cv::Mat reg;

@@ -48,6 +48,11 @@ struct NanoDetOutput {
   int reg_index;
   int stride;
   int grid_w;
+  // Single-output layout (NanoDet-Plus exports: all levels in one [1, N, classes + 4(R+1)]):
+  // this level's rows, and the column where box logits start. split_col < 0: own outputs.
+  int row_offset = 0;
+  int rows = 0;
+  int split_col = -1;
 };
 
 // A crop of the frame and how it was letterboxed into the network input.
@@ -115,9 +120,35 @@ class DnnDetector::Impl {
         break;
     }
     // NanoDet: per stride two outputs [1, N, classes] and [1, N, 4 * (reg_max + 1)], N the
-    // number of cells of that stride's grid; the class output is the one whose width is not a
-    // multiple of 4 or, failing that, the wider one (80 classes vs 32 or 44 box logits).
+    // number of cells of that stride's grid; the class output is the one num_classes wide (else
+    // the one whose width is not a multiple of 4, else the wider: 80 classes vs 32 or 44 logits).
     nanodet_outputs.clear();
+    const int nc = options.num_classes;
+    if (outs.size() == 1) {
+      // One output: levels of strides 8, 16, 32 (and 64) stacked, classes then box logits.
+      const int n = outs[0].size[1], width = outs[0].size[2];
+      if (width - nc < 4 || (width - nc) % 4 != 0) {
+        return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+                                       " is not [1, N, " + std::to_string(nc) +
+                                       " classes + 4 * (reg_max + 1)]");
+      }
+      for (int top : {32, 64}) {
+        std::vector<NanoDetOutput> levels;
+        int offset = 0;
+        for (int stride = 8; stride <= top; stride *= 2) {
+          const int g = (s + stride - 1) / stride;
+          levels.push_back({0, 0, stride, g, offset, g * g, nc});
+          offset += g * g;
+        }
+        if (offset == n) {
+          nanodet_outputs = levels;
+          return Status::Ok();
+        }
+      }
+      return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+                                     ": anchor count fits no stride set of a " + std::to_string(s) +
+                                     " input");
+    }
     std::vector<bool> used(outs.size(), false);
     for (size_t i = 0; i < outs.size(); ++i) {
       if (used[i]) continue;
@@ -129,7 +160,9 @@ class DnnDetector::Impl {
       }
       used[i] = used[j] = true;
       const int ci = outs[i].size[2], cj = outs[j].size[2];
-      bool i_is_cls = (ci % 4 != 0) != (cj % 4 != 0) ? (ci % 4 != 0) : ci > cj;
+      bool i_is_cls = (ci == nc) != (cj == nc)         ? ci == nc
+                      : (ci % 4 != 0) != (cj % 4 != 0) ? (ci % 4 != 0)
+                                                       : ci > cj;
       NanoDetOutput o{static_cast<int>(i_is_cls ? i : j), static_cast<int>(i_is_cls ? j : i), 0, 0};
       const int n = outs[i].size[1];
       for (int stride = 8; stride <= 128; stride *= 2) {
@@ -195,7 +228,13 @@ class DnnDetector::Impl {
     }
     std::vector<dnn::NanoDetLevel> levels;
     for (const NanoDetOutput& o : nanodet_outputs) {
-      levels.push_back({slice(outs[o.cls_index]), slice(outs[o.reg_index]), o.stride, o.grid_w});
+      if (o.split_col < 0) {
+        levels.push_back({slice(outs[o.cls_index]), slice(outs[o.reg_index]), o.stride, o.grid_w});
+        continue;
+      }
+      const cv::Mat rows = slice(outs[0]).rowRange(o.row_offset, o.row_offset + o.rows);
+      levels.push_back({rows.colRange(0, o.split_col), rows.colRange(o.split_col, rows.cols),
+                        o.stride, o.grid_w});
     }
     return dnn::DecodeNanoDet(levels, t);
   }
@@ -222,6 +261,7 @@ Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOption
     return Status::InvalidArgument("nms_iou: must be in (0, 1]");
   }
   if (options.max_crops < 1) return Status::InvalidArgument("max_crops: must be at least 1");
+  if (options.num_classes < 1) return Status::InvalidArgument("num_classes: must be >= 1");
   if (!(options.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
   if (options.min_crop_size < 1) return Status::InvalidArgument("min_crop_size: must be >= 1");
   if (!(options.full_frame_fraction > 0.f)) {

@@ -67,6 +67,9 @@ struct DnnDetectorOptions {
   // last run returns nothing and counts as `rate_skipped`: a frame not analysed, which a
   // tracker should treat as "no observation", not "no objects" (see last_call_ran()).
   double detect_fps = 5.0;
+  // Classes the model scores (NanoDet: tells class scores from box logits, and splits the
+  // single [1, N, classes + 4(reg_max+1)] output of NanoDet-Plus exports).
+  int num_classes = 80;
   // Model class id -> our class; ids not in the map are dropped. Default: CocoClassMap().
   std::map<int, ObjectClass> class_map = CocoClassMap();
 };

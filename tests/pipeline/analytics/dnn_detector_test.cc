@@ -239,6 +239,30 @@ TEST_F(DnnDetectorTest, NanoDetGflHeadAcrossLevels) {
   ExpectBox(d[0], 24 - 16, 40 - 32, 24 + 32, 40 + 8);
 }
 
+TEST_F(DnnDetectorTest, NanoDetPlusSingleOutputWithStride64) {
+  // One [N, 80 + 32] output (reg_max 7), levels 8, 16, 32, 64 stacked: 64 + 16 + 4 + 1 rows.
+  Rows rows(85, std::vector<float>(112, 0.f));
+  for (auto& r : rows) std::fill(r.begin(), r.begin() + 80, 0.01f);
+  // Stride 32 (rows 80..83, a 2x2 grid), cell (1, 0): centre (48, 16); l=1, t=0, r=0, b=1 bins.
+  std::vector<float>& car = rows[80 + 1];
+  car[2] = 0.8f;
+  const int peak[4] = {1, 0, 0, 1};
+  for (int side = 0; side < 4; ++side) car[80 + side * 8 + peak[side]] = 60.f;
+  // Stride 64 (row 84), centre (32, 32), uniform logits: 3.5 bins x 64 each way -> the frame.
+  rows[84][0] = 0.5f;
+  const std::string path = MakeModel(dir_, "nanodet_plus.onnx", {{"output", rows}}, 64);
+  ASSERT_FALSE(path.empty());
+  auto det = MustCreate(Options(path, DnnFormat::kNanoDet));
+  ASSERT_TRUE(det);
+  const cv::Mat frame(64, 64, CV_8UC3, cv::Scalar::all(128));
+  const std::vector<Detection> d = det->Detect(frame, kWholeFrame, 0);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].object_class, ObjectClass::kCar);
+  ExpectBox(d[0], 48 - 32, 16, 48, 16 + 32);
+  EXPECT_EQ(d[1].object_class, ObjectClass::kPerson);
+  ExpectBox(d[1], 0, 0, 64, 64);
+}
+
 TEST_F(DnnDetectorTest, NoMotionNoInference) {
   const std::string path = MakeModel(dir_, "v5.onnx", {{"output", YoloV5Rows()}}, 64);
   ASSERT_FALSE(path.empty());
