@@ -35,6 +35,19 @@ const char* DnnFormatName(DnnFormat f) {
   return "unknown";
 }
 
+bool ParseDnnPreprocess(const std::string& s, DnnPreprocess* out) {
+  if (s == "default") {
+    *out = DnnPreprocess::kDefault;
+  } else if (s == "nanodet") {
+    *out = DnnPreprocess::kNanoDetMeanStd;
+  } else if (s == "rgb255") {
+    *out = DnnPreprocess::kRgbUnit;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 std::map<int, ObjectClass> CocoClassMap() {
   return {{0, ObjectClass::kPerson},     {1, ObjectClass::kBicycle}, {2, ObjectClass::kCar},
           {3, ObjectClass::kMotorcycle}, {5, ObjectClass::kBus},     {7, ObjectClass::kTruck}};

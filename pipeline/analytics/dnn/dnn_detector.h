@@ -29,9 +29,11 @@ enum class DnnPreprocess {
   kRgbUnit,         // RGB / 255
 };
 
-// "nanodet" | "yolov5" | "yolov8"; false if unknown.
+// Config spellings. "nanodet" | "yolov5" | "yolov8"; false if unknown.
 bool ParseDnnFormat(const std::string& s, DnnFormat* out);
 const char* DnnFormatName(DnnFormat f);
+// "default" | "nanodet" (mean/std) | "rgb255"; false if unknown.
+bool ParseDnnPreprocess(const std::string& s, DnnPreprocess* out);
 
 // COCO-80 ids the backend reports: person 0, bicycle 1, car 2, motorcycle 3, bus 5, truck 7.
 std::map<int, ObjectClass> CocoClassMap();

@@ -380,6 +380,20 @@ TEST(DnnCropPlanTest, OverlappingRegionsMergeAndLargeCoverageRunsWholeFrame) {
   EXPECT_EQ(crops[0], cv::Rect(0, 0, 1920, 1080));
 }
 
+TEST(DnnOptionsTest, ConfigSpellingsParse) {
+  DnnFormat f = DnnFormat::kNanoDet;
+  EXPECT_TRUE(ParseDnnFormat("yolov8", &f));
+  EXPECT_EQ(f, DnnFormat::kYoloV8);
+  EXPECT_STREQ(DnnFormatName(f), "yolov8");
+  EXPECT_FALSE(ParseDnnFormat("yolov7", &f));
+  DnnPreprocess p = DnnPreprocess::kDefault;
+  EXPECT_TRUE(ParseDnnPreprocess("rgb255", &p));
+  EXPECT_EQ(p, DnnPreprocess::kRgbUnit);
+  EXPECT_FALSE(ParseDnnPreprocess("bgr", &p));
+  EXPECT_EQ(CocoClassMap().at(7), ObjectClass::kTruck);
+  EXPECT_EQ(CocoClassMap().count(4), 0u);  // airplane: dropped
+}
+
 TEST(DnnDetectorCreateTest, ErrorsNameTheFileAndTheReason) {
   DnnDetectorOptions o;
   o.model_path = "/nonexistent/model.onnx";
