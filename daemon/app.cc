@@ -7,6 +7,9 @@
 
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
+#include "daemon/journal.h"
+#include "daemon/replay_server.h"
+#include "daemon/security.h"
 #include "daemon/supervisor.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
@@ -51,8 +54,48 @@ int RunDaemon(const Config& config) {
     return 1;
   }
 
+  // Declared first: every socket lives in its context, which must outlive them.
+  SecurityOptions security_options;
+  security_options.server_key_file = config.security.server_key_file;
+  for (const ClientKeyConfig& c : config.security.clients) {
+    ClientKey key{c.name, c.public_key, Role::kRead};
+    ParseRole(c.role, &key.role);
+    security_options.clients.push_back(std::move(key));
+  }
+  auto security = Security::Create(security_options);
+  if (!security.ok()) {
+    log->critical("{}", security.status().message());
+    return 1;
+  }
+
+  // Declared before the bus, which writes to it until it stops.
+  std::unique_ptr<Journal> journal;
+  if (!config.journal.dir.empty()) {
+    JournalOptions jo;
+    jo.dir = config.journal.dir;
+    if (!ParseFsyncPolicy(config.journal.fsync, &jo.fsync)) jo.fsync = FsyncPolicy::kInterval;
+    jo.max_bytes = static_cast<uint64_t>(config.journal.max_bytes);
+    jo.max_age_hours = config.journal.max_age_hours;
+    jo.segment_bytes = static_cast<uint64_t>(config.journal.segment_bytes);
+    auto opened = Journal::Open(jo);
+    if (!opened.ok()) {
+      log->critical("{}", opened.status().message());
+      return 1;
+    }
+    journal = std::move(opened).value();
+    const JournalRecovery& r = journal->recovery();
+    log->info("journal {}: {} segments, {} events recovered; {} torn tails truncated ({} bytes), "
+              "{} unreadable segments removed",
+              jo.dir, r.segments, r.records, r.truncated_segments, r.truncated_bytes,
+              r.removed_segments);
+  } else {
+    log->warn("no journal (journal.dir): missed events cannot be replayed");
+  }
+
   std::atomic<Supervisor*> supervisor_ptr{nullptr};
   EventBusOptions bus_options;
+  bus_options.journal = journal.get();
+  bus_options.security = security->get();
   bus_options.node_id = config.node_id;
   bus_options.endpoint = config.event_endpoint;
   bus_options.heartbeat_interval_ms = config.heartbeat_interval_ms;
@@ -65,6 +108,21 @@ int RunDaemon(const Config& config) {
     return 1;
   }
 
+  std::unique_ptr<ReplayServer> replay;
+  if (!config.replay_endpoint.empty() && journal) {
+    ReplayServerOptions ro;
+    ro.endpoint = config.replay_endpoint;
+    ro.node_id = config.node_id;
+    ro.max_events_per_second = config.replay_max_events_per_second;
+    ro.security = security->get();
+    auto created = ReplayServer::Create(ro, journal.get());
+    if (!created.ok()) {
+      log->critical("{}", created.status().message());
+      return 1;
+    }
+    replay = std::move(created).value();
+  }
+
   auto supervisor = Supervisor::Create(config, bus->get());
   if (!supervisor.ok()) {
     log->critical("{}", supervisor.status().message());
@@ -74,6 +132,8 @@ int RunDaemon(const Config& config) {
 
   ControlServerOptions control_options;
   control_options.endpoint = config.control_endpoint;
+  control_options.security = security->get();
+  control_options.audit_log = config.control.audit_log;
   Supervisor* sup = supervisor->get();
   auto control = ControlServer::Create(
       control_options, [sup](const v1::Request& r) { return sup->HandleRequest(r); });
@@ -99,6 +159,7 @@ int RunDaemon(const Config& config) {
   (*control)->Stop();
   supervisor_ptr.store(nullptr);
   (*supervisor)->Stop();
+  if (replay) replay->Stop();
   (*bus)->Stop();
   log->info("stopped: last seq {}", (*bus)->last_seq());
   return 0;

@@ -88,6 +88,36 @@ constexpr Range kDetectWidth{64, 1920};
 
 std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, r.hi); }
 
+constexpr Range kReplayRate{1, 10'000'000};
+constexpr Range kJournalBytes{1 << 20, int64_t{1} << 50};
+constexpr Range kSegmentBytes{64 << 10, int64_t{1} << 30};
+
+std::string CheckFsync(const std::string& v) {
+  if (v == "none" || v == "interval" || v == "every") return "";
+  return "must be none, interval or every, got '" + v + "'";
+}
+
+std::string CheckAgeHours(double v) {
+  if (!(v >= 0 && v <= 87600)) return "must be in 0..87600 (0: no age limit), got " + FormatNumber(v);
+  return "";
+}
+
+std::string CheckRole(const std::string& v) {
+  if (v == "read" || v == "admin") return "";
+  return "must be read or admin, got '" + v + "'";
+}
+
+// A CurveZMQ public key in Z85 text: 40 characters of the Z85 alphabet.
+std::string CheckZ85Key(const std::string& v) {
+  static constexpr std::string_view kZ85 =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  if (v.size() != 40) return "must be 40 characters of Z85 text, got " + std::to_string(v.size());
+  for (char c : v) {
+    if (kZ85.find(c) == std::string_view::npos) return "is not Z85 text";
+  }
+  return "";
+}
+
 std::string CheckFps(double fps) {
   if (!(fps > 0 && fps <= 60)) return "must be > 0 and <= 60, got " + FormatNumber(fps);
   return "";
@@ -291,6 +321,17 @@ class Parser {
       return ReadInt(n, f, range.lo, range.hi, out);
     };
   }
+  Handler Int64(int64_t* out, Range range) {
+    return [this, out, range](const YAML::Node& n, const std::string& f) -> Status {
+      long long v = 0;
+      if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) {
+        return Error(n, f, "expected an integer, got " + Describe(n));
+      }
+      SKYNET_RETURN_IF_ERROR(Check(n, f, CheckIntRange(v, range)));
+      *out = v;
+      return Status::Ok();
+    };
+  }
   Handler Double(double* out, std::function<std::string(double)> check = {}) {
     return [this, out, check](const YAML::Node& n, const std::string& f) -> Status {
       SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, out));
@@ -307,12 +348,73 @@ class Parser {
         {"event_endpoint", String(&config->event_endpoint, CheckEndpoint)},
         {"control_endpoint", String(&config->control_endpoint, CheckEndpoint)},
         {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
+        {"replay_endpoint", String(&config->replay_endpoint, CheckEndpoint)},
+        {"replay_max_events_per_second",
+         Int(&config->replay_max_events_per_second, kReplayRate)},
+        {"journal", [&](const YAML::Node& n,
+                        const std::string& f) { return ParseJournal(n, f, &config->journal); }},
+        {"security", [&](const YAML::Node& n,
+                         const std::string& f) { return ParseSecurity(n, f, &config->security); }},
+        {"control", [&](const YAML::Node& n, const std::string& f) {
+           return ParseMap(n, f, {{"audit_log", String(&config->control.audit_log)}});
+         }},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
         {"log_level", String(&config->log_level, CheckLogLevel)},
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
     };
-    return ParseMap(root, "", table);
+    SKYNET_RETURN_IF_ERROR(ParseMap(root, "", table));
+    if (!config->replay_endpoint.empty() && config->journal.dir.empty()) {
+      return Error(root["replay_endpoint"].Mark(), "replay_endpoint",
+                   "needs a journal to replay from: set journal.dir");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseJournal(const YAML::Node& node, const std::string& field, JournalConfig* j) {
+    KeyTable table = {
+        {"dir", String(&j->dir)},
+        {"fsync", String(&j->fsync, CheckFsync)},
+        {"max_bytes", Int64(&j->max_bytes, kJournalBytes)},
+        {"max_age_hours", Double(&j->max_age_hours, CheckAgeHours)},
+        {"segment_bytes", Int64(&j->segment_bytes, kSegmentBytes)},
+    };
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
+    if (j->segment_bytes > j->max_bytes) {
+      return Error(node, Join(field, "segment_bytes"), "must not exceed max_bytes");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseSecurity(const YAML::Node& node, const std::string& field, SecurityConfig* sec) {
+    KeyTable table = {
+        {"server_key_file", String(&sec->server_key_file)},
+        {"clients",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           if (n.IsNull()) return Status::Ok();
+           if (!n.IsSequence()) return Error(n, f, "expected a list, got " + Describe(n));
+           for (size_t i = 0; i < n.size(); ++i) {
+             const std::string item = f + "[" + std::to_string(i) + "]";
+             null_value_mark_ = n[i].Mark();
+             ClientKeyConfig c;
+             SKYNET_RETURN_IF_ERROR(ParseMap(n[i], item,
+                                             {{"name", String(&c.name, CheckId)},
+                                              {"public_key", String(&c.public_key, CheckZ85Key)},
+                                              {"role", String(&c.role, CheckRole)}}));
+             if (c.name.empty()) return Error(n[i], item, "missing required key 'name'");
+             if (c.public_key.empty()) return Error(n[i], item, "missing required key 'public_key'");
+             for (const ClientKeyConfig& other : sec->clients) {
+               if (other.name == c.name) return Error(n[i], item + ".name", "repeated name");
+               if (other.public_key == c.public_key) {
+                 return Error(n[i], item + ".public_key", "same key as " + other.name);
+               }
+             }
+             sec->clients.push_back(std::move(c));
+           }
+           return Status::Ok();
+         }},
+    };
+    return ParseMap(node, field, table);
   }
 
   Status ParseCameras(const YAML::Node& node, const std::string& field,

@@ -6,6 +6,7 @@
 // Plain data, safe to copy between threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,40 @@ struct CameraConfig {
   analytics::MotionOptions motion;
 };
 
+// The event journal (daemon/journal.h): every event is appended before it is published.
+struct JournalConfig {
+  // Directory of the segment files; empty: no journal, hence no replay.
+  std::string dir;
+  // none, interval (fdatasync at most once a second) or every (before each batch is published).
+  std::string fsync = "interval";
+  // Retention: total size of all segments, and age of a segment's last record (0: no limit).
+  int64_t max_bytes = int64_t{1} << 30;
+  double max_age_hours = 168;
+  // Size at which a new segment file is started.
+  int64_t segment_bytes = int64_t{64} << 20;
+};
+
+// A client public key allowed on the CurveZMQ endpoints.
+struct ClientKeyConfig {
+  // Shown in the audit log and logs: letters, digits, '.', '_' and '-'.
+  std::string name;
+  // Z85 text, 40 characters (as written by `skynetctl keygen`).
+  std::string public_key;
+  // "read" (status, tail, replay) or "admin" (every control command).
+  std::string role = "read";
+};
+
+struct SecurityConfig {
+  // Secret key file of this node (`skynetctl keygen`); set: CurveZMQ on every tcp:// endpoint.
+  std::string server_key_file;
+  std::vector<ClientKeyConfig> clients;
+};
+
+struct ControlConfig {
+  // Append-only audit log of control requests (who, what, when, result); empty: none.
+  std::string audit_log;
+};
+
 struct Config {
   // Where this file came from, for messages.
   std::string path;
@@ -45,9 +80,16 @@ struct Config {
   // ZeroMQ endpoint of the event feed (PUB), e.g. tcp://127.0.0.1:5556.
   std::string event_endpoint = "tcp://127.0.0.1:5556";
   // ZeroMQ endpoint of the control socket (ROUTER), e.g. ipc:///run/skynetd/control.sock.
-  std::string control_endpoint = "ipc:///tmp/skynetd-control.sock";
+  std::string control_endpoint = "ipc:///tmp/skynetd/control.sock";
   // Heartbeat interval on the feed, milliseconds.
   int heartbeat_interval_ms = 1000;
+  // ZeroMQ endpoint of the replay server (ROUTER); empty: no replay. Needs journal.dir.
+  std::string replay_endpoint;
+  // Replay rate limit (token bucket), events per second.
+  int replay_max_events_per_second = 50000;
+  JournalConfig journal;
+  SecurityConfig security;
+  ControlConfig control;
   // Analytics worker threads; 0 = number of cores.
   int analytics_workers = 0;
   // Log level: trace, debug, info, warn, error, critical, off.

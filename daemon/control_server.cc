@@ -1,19 +1,148 @@
 #include "daemon/control_server.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
 #include <zmq.hpp>
 
 #include "pipeline/core/logging.h"
 
 namespace skynet::daemon {
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr size_t kMaxStringBytes = 4096;
+
+// First problem found in `m` and its sub-messages: unknown fields or an over-long string.
+std::string CheckFields(const pb::Message& m, const std::string& path) {
+  const pb::Reflection* r = m.GetReflection();
+  if (!r->GetUnknownFields(m).empty()) {
+    return (path.empty() ? std::string("request") : path) +
+           ": has fields this skynetd does not know (is skynetctl newer than skynetd?)";
+  }
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    const std::string name = path.empty() ? f->name() : path + "." + f->name();
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      if (f->type() == pb::FieldDescriptor::TYPE_STRING ||
+          f->type() == pb::FieldDescriptor::TYPE_BYTES) {
+        std::string scratch;
+        const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
+                                                : r->GetStringReference(m, f, &scratch);
+        if (v.size() > kMaxStringBytes) {
+          return name + ": must be at most " + std::to_string(kMaxStringBytes) + " bytes";
+        }
+      } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
+        const pb::Message& sub =
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
+        if (std::string e = CheckFields(sub, name); !e.empty()) return e;
+      }
+    }
+  }
+  return "";
+}
+
+std::string CheckCameraId(const std::string& id) {
+  if (id.size() > 64) return "must be at most 64 characters";
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return "may contain only letters, digits, '.', '_' and '-'";
+  }
+  return "";
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Creates the socket's directory (0770) or checks an existing one: not accessible by others,
+// owned by us or root.
+Status PrepareIpcDirectory(const std::string& endpoint) {
+  const std::filesystem::path path(endpoint.substr(6));
+  if (!path.has_parent_path()) return Status::Ok();
+  const std::string dir = path.parent_path().string();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return Status::IoError("control_endpoint " + endpoint +
+                             ": cannot create directory: " + ec.message());
+    }
+    ::chmod(dir.c_str(), 0770);
+    return Status::Ok();
+  }
+  if ((st.st_mode & 0007) != 0 || (st.st_uid != ::geteuid() && st.st_uid != 0)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::PermissionDenied(
+        "control_endpoint " + endpoint + ": directory " + dir + " (mode " + mode + ", uid " +
+        std::to_string(st.st_uid) +
+        ") is open to others: the control socket needs a directory only root and the operator "
+        "group can enter (mode 0750 or 0770), e.g. ipc:///run/skynetd/control.sock");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string CommandName(const v1::Request& request) {
+  const pb::OneofDescriptor* oneof = v1::Request::descriptor()->FindOneofByName("command");
+  const pb::FieldDescriptor* f = request.GetReflection()->GetOneofFieldDescriptor(request, oneof);
+  return f ? f->name() : "";
+}
+
+Role RequiredRole(const std::string& command) {
+  static const std::map<std::string, Role> kReadOnly = {
+      {"list_cameras", Role::kRead},
+      {"status", Role::kRead},
+  };
+  auto it = kReadOnly.find(command);
+  return it == kReadOnly.end() ? Role::kAdmin : it->second;
+}
+
+Status ValidateRequest(const v1::Request& request) {
+  if (request.command_case() == v1::Request::COMMAND_NOT_SET) {
+    return Status::InvalidArgument("unknown or empty command (is skynetctl newer than skynetd?)");
+  }
+  if (std::string e = CheckFields(request, ""); !e.empty()) return Status::InvalidArgument(e);
+  if (request.has_status()) {
+    if (std::string e = CheckCameraId(request.status().camera_id()); !e.empty()) {
+      return Status::InvalidArgument("status.camera_id: " + e);
+    }
+  }
+  return Status::Ok();
+}
 
 struct ControlServer::ZmqState {
-  zmq::context_t context{1};
-  zmq::socket_t socket{context, zmq::socket_type::router};
+  std::optional<zmq::context_t> own_context;  // when there is no Security; outlives the socket
+  std::optional<zmq::socket_t> socket;
 };
 
 ControlServer::ControlServer(const ControlServerOptions& options, Handler handler)
@@ -22,46 +151,116 @@ ControlServer::ControlServer(const ControlServerOptions& options, Handler handle
 Result<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlServerOptions& options,
                                                              Handler handler) {
   std::unique_ptr<ControlServer> server(new ControlServer(options, std::move(handler)));
-  const std::string ipc_prefix = "ipc://";
-  if (options.endpoint.rfind(ipc_prefix, 0) == 0) {
-    const std::filesystem::path path(options.endpoint.substr(ipc_prefix.size()));
+  const bool ipc = options.endpoint.rfind("ipc://", 0) == 0;
+  if (ipc) SKYNET_RETURN_IF_ERROR(PrepareIpcDirectory(options.endpoint));
+  if (!options.audit_log.empty()) {
     std::error_code ec;
-    if (path.has_parent_path() && !std::filesystem::exists(path.parent_path(), ec)) {
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec) {
-        return Status::IoError("control_endpoint " + options.endpoint +
-                               ": cannot create directory: " + ec.message());
-      }
-      ::chmod(path.parent_path().c_str(), 0770);
+    const std::filesystem::path audit(options.audit_log);
+    if (audit.has_parent_path()) std::filesystem::create_directories(audit.parent_path(), ec);
+    server->audit_fd_ =
+        ::open(options.audit_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (server->audit_fd_ < 0) {
+      return Status::IoError("control.audit_log " + options.audit_log + ": cannot open: " +
+                             std::strerror(errno));
     }
   }
   server->zmq_ = std::make_unique<ZmqState>();
+  ZmqState& z = *server->zmq_;
+  zmq::context_t& context =
+      options.security ? options.security->context() : z.own_context.emplace(1);
   try {
-    auto& s = server->zmq_->socket;
+    z.socket.emplace(context, zmq::socket_type::router);
+    auto& s = *z.socket;
     s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::maxmsgsize, options.max_request_bytes);
+    s.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
     s.set(zmq::sockopt::router_mandatory, 0);
+    if (options.security) {
+      SKYNET_RETURN_IF_ERROR(options.security->ConfigureServer(s, options.endpoint, "control"));
+    }
     s.bind(options.endpoint);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("control_endpoint " + options.endpoint + ": cannot bind: " +
                                e.what());
   }
+  if (ipc) ::chmod(options.endpoint.substr(6).c_str(), 0660);
   server->thread_ = std::thread([s = server.get()] { s->Run(); });
-  GetLogger("control")->info("control on {}", options.endpoint);
+  GetLogger("control")->info("control on {}{}", options.endpoint,
+                             options.audit_log.empty() ? "" : ", audit log " + options.audit_log);
   return server;
 }
 
-ControlServer::~ControlServer() { Stop(); }
+ControlServer::~ControlServer() {
+  Stop();
+  if (audit_fd_ >= 0) ::close(audit_fd_);
+}
 
 void ControlServer::Stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  zmq_.reset();
+  if (zmq_) {
+    zmq_->socket.reset();
+    zmq_.reset();
+  }
+}
+
+void ControlServer::Audit(const Peer& peer, const std::string& command,
+                          const v1::Response& response) {
+  if (audit_fd_ < 0) return;
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm utc{};
+  ::gmtime_r(&ts.tv_sec, &utc);
+  char when[40];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                ts.tv_nsec / 1'000'000);
+  std::string line = std::string("{\"time\":\"") + when + "\",\"who\":" + JsonString(peer.user) +
+                     ",\"role\":\"" + RoleName(peer.role) + "\",\"command\":" +
+                     JsonString(command) + ",\"ok\":" + (response.ok() ? "true" : "false");
+  if (!response.ok()) line += ",\"error\":" + JsonString(response.error());
+  line += "}\n";
+  if (::write(audit_fd_, line.data(), line.size()) < 0) {
+    GetLogger("control")->error("audit log write failed: {}", std::strerror(errno));
+  }
+}
+
+v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& peer) {
+  v1::Response response;
+  v1::Request request;
+  std::string command = "?";
+  if (size > static_cast<size_t>(options_.max_request_bytes)) {
+    response.set_ok(false);
+    response.set_error("request too large: " + std::to_string(size) + " bytes (limit " +
+                       std::to_string(options_.max_request_bytes) + ")");
+  } else if (!ParseLimited(&request, data, size,
+                           static_cast<size_t>(options_.max_request_bytes))) {
+    response.set_ok(false);
+    response.set_error("malformed request: not a skynet.v1.Request (" + std::to_string(size) +
+                       " bytes)");
+  } else if (Status st = ValidateRequest(request); !st.ok()) {
+    command = CommandName(request);
+    response.set_ok(false);
+    response.set_error(st.message());
+  } else {
+    command = CommandName(request);
+    auto it = options_.required_roles.find(command);
+    const Role need = it != options_.required_roles.end() ? it->second : RequiredRole(command);
+    if (static_cast<int>(peer.role) < static_cast<int>(need)) {
+      response.set_ok(false);
+      response.set_error("permission denied: " + command + " needs the " + RoleName(need) +
+                         " role; " + peer.user + " has " + RoleName(peer.role));
+    } else {
+      response = handler_(request);
+    }
+  }
+  Audit(peer, command, response);
+  return response;
 }
 
 void ControlServer::Run() {
   auto log = GetLogger("control");
-  auto& socket = zmq_->socket;
+  auto& socket = *zmq_->socket;
+  const Peer fallback{"local", options_.default_role};
   std::vector<zmq::message_t> frames;
   while (!stop_.load()) {
     zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -74,12 +273,20 @@ void ControlServer::Run() {
     }
     if (!(item.revents & ZMQ_POLLIN)) continue;
     frames.clear();
+    size_t total = 0;  // frames in the message; at most 8 are kept (the first 7 and the last)
     try {
-      do {
+      bool more = true;
+      while (more) {
         zmq::message_t msg;
         if (!socket.recv(msg, zmq::recv_flags::dontwait)) break;
-        frames.push_back(std::move(msg));
-      } while (frames.back().more());
+        more = msg.more();
+        ++total;
+        if (frames.size() < 8) {
+          frames.push_back(std::move(msg));
+        } else {
+          frames.back() = std::move(msg);
+        }
+      }
     } catch (const zmq::error_t& e) {
       log->warn("receive failed: {}", e.what());
       continue;
@@ -88,26 +295,20 @@ void ControlServer::Run() {
     // the delimiter.
     if (frames.size() < 2) continue;
     const bool delimited = frames.size() >= 3 && frames[1].size() == 0;
-    const zmq::message_t& payload = frames.back();
+    zmq::message_t& payload = frames.back();
     ++requests_;
+    const Peer peer = PeerOf(payload, fallback);
 
     v1::Response response;
-    v1::Request request;
-    if ((frames.size() != 2 && !(delimited && frames.size() == 3))) {
+    if (total != frames.size() || (frames.size() != 2 && !(delimited && frames.size() == 3))) {
       response.set_ok(false);
       response.set_error("malformed request: expected one protobuf frame, got " +
-                         std::to_string(frames.size() - 1));
-    } else if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-      response.set_ok(false);
-      response.set_error("malformed request: not a skynet.v1.Request (" +
-                         std::to_string(payload.size()) + " bytes)");
-    } else if (request.command_case() == v1::Request::COMMAND_NOT_SET) {
-      response.set_ok(false);
-      response.set_error("unknown or empty command (is skynetctl newer than skynetd?)");
+                         std::to_string(total - (delimited ? 2 : 1)));
+      Audit(peer, "?", response);
     } else {
-      response = handler_(request);
+      response = Handle(payload.data(), payload.size(), peer);
     }
-    if (!response.ok()) log->debug("request failed: {}", response.error());
+    if (!response.ok()) log->debug("request from {} failed: {}", peer.user, response.error());
     std::string bytes;
     response.SerializeToString(&bytes);
     try {

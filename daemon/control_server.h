@@ -2,47 +2,82 @@
 //
 // One internal thread owns the socket. Each request is one protobuf `skynet.v1.Request`
 // (from a REQ or DEALER peer, with or without the empty delimiter frame); the handler runs on
-// that thread and its Response is sent back to the same peer. Oversized or unparsable requests
-// get an error Response; the server carries on.
+// that thread and its Response is sent back to the same peer. Before the handler, every request
+// is checked: size (ZMQ_MAXMSGSIZE and a bounded parse), shape (ValidateRequest) and the
+// sender's role (RequiredRole; the role comes from the ZAP handler, see security.h). Anything
+// refused gets an error Response; the server carries on. Every request, refused or not, is
+// written to the audit log (who, what, when, result) if one is configured.
+//
+// ipc:// endpoints: the socket's directory is created with mode 0770, and an existing directory
+// must not be accessible by others and must belong to us or root (else Create fails), so only
+// root and the daemon's group (the operators) can reach the socket.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "daemon/security.h"
 #include "pipeline/core/status.h"
 #include "skynet/v1/control.pb.h"
 
 namespace skynet::daemon {
 
 struct ControlServerOptions {
-  // tcp://, ipc:// or inproc:// endpoint. For ipc://, the directory is created (mode 0770).
-  std::string endpoint = "ipc:///tmp/skynetd-control.sock";
-  // Largest request accepted, bytes; larger messages are dropped by ZeroMQ.
-  int64_t max_request_bytes = 1 << 20;
+  // tcp://, ipc:// or inproc:// endpoint.
+  std::string endpoint = "ipc:///tmp/skynetd/control.sock";
+  // Largest request handled, bytes; larger ones get an error answer.
+  int64_t max_request_bytes = 64 << 10;
+  // Larger messages make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE): no answer at all.
+  int64_t max_message_bytes = 1 << 20;
+  // Borrowed, may be null: then no ZAP, and every peer has `default_role`. Must outlive us.
+  Security* security = nullptr;
+  Role default_role = Role::kAdmin;
+  // Append-only audit log (JSON lines); empty: none.
+  std::string audit_log;
+  // Overrides of RequiredRole() by command name (tests).
+  std::map<std::string, Role> required_roles;
 };
+
+// The command name of a request: its `command` oneof field ("status", "list_cameras", ...), or
+// "" when unset.
+std::string CommandName(const v1::Request& request);
+// Role needed to run a command: read for the read-only commands (list_cameras, status), admin
+// for everything else, including commands added later.
+Role RequiredRole(const std::string& command);
+// Checks a parsed request: a known command, no unknown fields, sane values. The error says what
+// is wrong, e.g. "status.camera_id: must be at most 64 characters".
+Status ValidateRequest(const v1::Request& request);
 
 class ControlServer {
  public:
   using Handler = std::function<v1::Response(const v1::Request&)>;
 
-  // Binds and starts serving. Fails if the endpoint cannot be bound.
+  // Binds and starts serving. Fails if the endpoint cannot be bound, its ipc:// directory is
+  // unsafe, or the audit log cannot be opened.
   static Result<std::unique_ptr<ControlServer>> Create(const ControlServerOptions& options,
                                                        Handler handler);
   ~ControlServer();  // Stop()
   void Stop();
   uint64_t requests() const { return requests_.load(); }
 
+  // Checks, authorises and runs one request payload from `peer`; what Run() does per message.
+  // Exposed for tests and the fuzzer.
+  v1::Response Handle(const void* data, size_t size, const Peer& peer);
+
  private:
   ControlServer(const ControlServerOptions& options, Handler handler);
   void Run();
+  void Audit(const Peer& peer, const std::string& command, const v1::Response& response);
 
   const ControlServerOptions options_;
   const Handler handler_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  int audit_fd_ = -1;
   struct ZmqState;
   std::unique_ptr<ZmqState> zmq_;
   std::thread thread_;

@@ -1,7 +1,11 @@
 #include "daemon/event_bus.h"
 
+#include <algorithm>
+#include <optional>
+
 #include <zmq.hpp>
 
+#include "daemon/security.h"
 #include "pipeline/core/logging.h"
 
 namespace skynet::daemon {
@@ -24,8 +28,8 @@ std::string TopicFor(const v1::Event& event) {
 }
 
 struct EventBus::ZmqState {
-  zmq::context_t context{1};  // declared before the socket: destroyed after it
-  zmq::socket_t socket{context, zmq::socket_type::pub};
+  std::optional<zmq::context_t> own_context;  // when there is no Security; outlives the socket
+  std::optional<zmq::socket_t> socket;
 };
 
 EventBus::EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock)
@@ -38,16 +42,29 @@ Result<std::unique_ptr<EventBus>> EventBus::Create(const EventBusOptions& option
                                                    HeartbeatSource heartbeat_source,
                                                    Clock* clock) {
   std::unique_ptr<EventBus> bus(new EventBus(options, std::move(heartbeat_source), clock));
+  if (options.journal != nullptr) {
+    bus->epoch_ = std::max(bus->epoch_, options.journal->LastEpoch() + 1);
+    SKYNET_RETURN_IF_ERROR(options.journal->StartEpoch(bus->epoch_));
+  }
   bus->zmq_ = std::make_unique<ZmqState>();
+  ZmqState& z = *bus->zmq_;
+  zmq::context_t& context =
+      options.security ? options.security->context() : z.own_context.emplace(1);
   try {
-    bus->zmq_->socket.set(zmq::sockopt::linger, 2000);
-    bus->zmq_->socket.set(zmq::sockopt::sndhwm, options.send_hwm);
-    bus->zmq_->socket.bind(options.endpoint);
+    z.socket.emplace(context, zmq::socket_type::pub);
+    z.socket->set(zmq::sockopt::linger, 2000);
+    z.socket->set(zmq::sockopt::sndhwm, options.send_hwm);
+    // Subscription messages are the only input of a PUB socket.
+    z.socket->set(zmq::sockopt::maxmsgsize, int64_t{4096});
+    if (options.security) {
+      SKYNET_RETURN_IF_ERROR(options.security->ConfigureServer(*z.socket, options.endpoint, "feed"));
+    }
+    z.socket->bind(options.endpoint);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("event_endpoint " + options.endpoint + ": cannot bind: " + e.what());
   }
   // The socket is handed to the bus thread, which uses it exclusively from now on.
-  bus->thread_ = std::thread([b = bus.get()] { b->Run(&b->zmq_->socket); });
+  bus->thread_ = std::thread([b = bus.get()] { b->Run(&*b->zmq_->socket); });
   GetLogger("events")->info("event feed on {} (node {}, epoch {})", options.endpoint,
                             options.node_id, bus->epoch_);
   return bus;
@@ -76,6 +93,7 @@ void EventBus::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (zmq_) zmq_->socket.reset();  // before its context
   zmq_.reset();
 }
 
@@ -84,29 +102,54 @@ void EventBus::Run(void* raw_socket) {
   auto log = GetLogger("events");
   const int64_t hb_us = int64_t{options_.heartbeat_interval_ms} * 1000;
   int64_t next_heartbeat = clock_->NowMonotonicUs() + hb_us;
-  std::string bytes;
   std::deque<v1::Event> batch;
+  // Serialized events of the current batch; kept across batches to reuse their buffers.
+  std::vector<std::string> topics, bytes;
+  std::vector<Journal::Entry> entries;
   uint64_t send_errors = 0;
 
-  auto send = [&](v1::Event& ev) {
-    const uint64_t seq = last_seq_.load() + 1;
-    ev.set_schema_version(1);
-    ev.set_node_id(options_.node_id);
-    ev.set_epoch(epoch_);
-    ev.set_seq(seq);
-    ev.set_event_id(options_.node_id + "/" + std::to_string(epoch_) + "/" + std::to_string(seq));
-    ev.set_publish_time_us(clock_->NowWallUs());
-    if (ev.has_heartbeat()) ev.mutable_heartbeat()->set_last_seq(seq - 1);
-    const std::string topic = TopicFor(ev);
-    bytes.clear();
-    ev.SerializeToString(&bytes);
-    try {
-      socket.send(zmq::buffer(topic), zmq::send_flags::sndmore);
-      socket.send(zmq::buffer(bytes), zmq::send_flags::none);
-    } catch (const zmq::error_t& e) {
-      if (send_errors++ == 0) log->error("publish failed: {}", e.what());
+  // Stamps, journals (one append for the whole batch) and then publishes `events`.
+  auto publish = [&](std::deque<v1::Event>& events) {
+    const size_t n = events.size();
+    if (topics.size() < n) {
+      topics.resize(n);
+      bytes.resize(n);
     }
-    last_seq_.store(seq);
+    uint64_t seq = last_seq_.load();
+    const int64_t now_us = clock_->NowWallUs();
+    for (size_t i = 0; i < n; ++i) {
+      v1::Event& ev = events[i];
+      ++seq;
+      ev.set_schema_version(1);
+      ev.set_node_id(options_.node_id);
+      ev.set_epoch(epoch_);
+      ev.set_seq(seq);
+      ev.set_event_id(options_.node_id + "/" + std::to_string(epoch_) + "/" + std::to_string(seq));
+      ev.set_publish_time_us(now_us);
+      if (ev.has_heartbeat()) ev.mutable_heartbeat()->set_last_seq(seq - 1);
+      topics[i] = TopicFor(ev);
+      bytes[i].clear();
+      ev.SerializeToString(&bytes[i]);
+    }
+    if (options_.journal != nullptr) {
+      entries.clear();
+      for (size_t i = 0; i < n; ++i) entries.push_back({seq - n + 1 + i, bytes[i]});
+      if (Status st = options_.journal->Append(entries); !st.ok()) {
+        // Still published: a live subscriber gets them, only replay cannot.
+        if (journal_errors_++ % 1000 == 0) {
+          log->error("{} ({} failed batches so far)", st.message(), journal_errors_.load());
+        }
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      try {
+        socket.send(zmq::buffer(topics[i]), zmq::send_flags::sndmore);
+        socket.send(zmq::buffer(bytes[i]), zmq::send_flags::none);
+      } catch (const zmq::error_t& e) {
+        if (send_errors++ == 0) log->error("publish failed: {}", e.what());
+      }
+      last_seq_.store(seq - n + 1 + i);
+    }
   };
 
   while (true) {
@@ -123,19 +166,20 @@ void EventBus::Run(void* raw_socket) {
       batch.swap(pending_);
       stop = stopping_;
     }
-    for (auto& ev : batch) send(ev);
+    if (!batch.empty()) publish(batch);
     batch.clear();
     if (stop) break;
     if (hb_us > 0 && clock_->NowMonotonicUs() >= next_heartbeat) {
-      v1::Event hb;
-      auto* h = hb.mutable_heartbeat();
+      batch.emplace_back();
+      auto* h = batch.back().mutable_heartbeat();
       if (heartbeat_source_) {
         const HeartbeatInfo info = heartbeat_source_();
         h->set_cameras_online(info.cameras_online);
         h->set_cameras_total(info.cameras_total);
       }
-      hb.set_capture_time_us(clock_->NowWallUs());
-      send(hb);
+      batch.back().set_capture_time_us(clock_->NowWallUs());
+      publish(batch);
+      batch.clear();
       next_heartbeat = clock_->NowMonotonicUs() + hb_us;
     }
   }

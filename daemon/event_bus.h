@@ -2,7 +2,8 @@
 //
 // Any thread may call Publish(); one internal thread owns the PUB socket, assigns the per-node
 // sequence number (contiguous from 1 within an epoch), stamps node id, epoch, event id and publish
-// time, and sends two frames: [topic][Event protobuf]. The same thread sends a Heartbeat every
+// time, appends the batch to the journal (if any) and then sends each event as two frames:
+// [topic][Event protobuf]. An event is never published before it is journaled. The same thread sends a Heartbeat every
 // `heartbeat_interval_ms`. Accepted events are never dropped: the hand-over queue is unbounded and
 // its depth is reported in stats.
 //
@@ -20,11 +21,14 @@
 #include <string>
 #include <thread>
 
+#include "daemon/journal.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
 #include "skynet/v1/events.pb.h"
 
 namespace skynet::daemon {
+
+class Security;
 
 struct EventBusOptions {
   // Identifies this node in every event.
@@ -35,8 +39,13 @@ struct EventBusOptions {
   int heartbeat_interval_ms = 1000;
   // Outgoing high-water mark per subscriber (messages).
   int send_hwm = 100000;
-  // Epoch of this run; 0 = now in microseconds since the Unix epoch.
+  // Epoch of this run; 0 = now in microseconds since the Unix epoch. With a journal, the epoch
+  // is raised if needed to be newer than every journaled epoch (a clock stepped back).
   uint64_t epoch = 0;
+  // Borrowed, may be null; must outlive the bus. Written only by the bus thread.
+  Journal* journal = nullptr;
+  // Borrowed, may be null (no ZAP, no CurveZMQ: tests). Must outlive the bus.
+  Security* security = nullptr;
 };
 
 // Topic of an event on the feed: "camera/<id>", "motion/<id>", "heartbeat", ...
@@ -69,6 +78,8 @@ class EventBus {
   // Sequence number of the last event sent (0 before the first).
   uint64_t last_seq() const { return last_seq_.load(); }
   uint64_t queued() const;
+  // Batches the journal refused (disk full...); their events were still published.
+  uint64_t journal_errors() const { return journal_errors_.load(); }
 
  private:
   EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock);
@@ -77,8 +88,9 @@ class EventBus {
   const EventBusOptions options_;
   const HeartbeatSource heartbeat_source_;
   Clock* const clock_;
-  const uint64_t epoch_;
+  uint64_t epoch_;
   std::atomic<uint64_t> last_seq_{0};
+  std::atomic<uint64_t> journal_errors_{0};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -220,7 +220,9 @@ TEST(ConfigTest, AllKeysAreRead) {
 TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
-            "control_endpoint, heartbeat_interval_ms, analytics_workers, log_level, cameras)");
+            "control_endpoint, heartbeat_interval_ms, replay_endpoint, "
+            "replay_max_events_per_second, journal, security, control, analytics_workers, "
+            "log_level, cameras)");
 }
 
 TEST(ConfigTest, MisspelledKeyGetsASuggestion) {

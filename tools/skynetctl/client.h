@@ -12,6 +12,7 @@
 // Each object owns its own ZeroMQ context and socket: use it from one thread at a time. Move-only.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,15 @@
 
 namespace skynet::ctl {
 
+// CurveZMQ client credentials, for a node (or relay) with security.server_key_file. All empty:
+// plaintext (ipc://, or tcp:// on loopback).
+struct CurveCredentials {
+  std::string server_public_key;  // Z85: the node's .pub
+  std::string public_key;         // Z85: this client's key pair (skynetctl keygen)
+  std::string secret_key;
+  bool enabled() const { return !server_public_key.empty(); }
+};
+
 // Calls the daemon's control socket (a ROUTER) from a DEALER socket: a request is sent as
 // [empty delimiter][Request bytes] and answered with [empty delimiter][Response bytes].
 class ControlClient {
@@ -30,7 +40,8 @@ class ControlClient {
   // Prepares a connection to `endpoint` (tcp://, ipc:// or inproc://). ZeroMQ connects in the
   // background, so an absent daemon is noticed only by Call(). InvalidArgument for a malformed
   // endpoint. `timeout_ms` bounds each Call().
-  static Result<ControlClient> Connect(const std::string& endpoint, int timeout_ms);
+  static Result<ControlClient> Connect(const std::string& endpoint, int timeout_ms,
+                                       const CurveCredentials& curve = {});
 
   ControlClient(ControlClient&&) noexcept;
   ControlClient& operator=(ControlClient&&) noexcept;
@@ -58,8 +69,10 @@ class FeedSubscriber {
   // Subscribes to every topic starting with one of `topic_prefixes` (all topics if empty).
   // A prefix is only a coarse filter ("camera/cam1" also matches "camera/cam10"): compare
   // Event::camera_id for an exact match. InvalidArgument for a malformed endpoint.
+  // `receive_hwm`: messages ZeroMQ queues before it drops (0: its default, 1000).
   static Result<FeedSubscriber> Connect(const std::string& endpoint,
-                                        const std::vector<std::string>& topic_prefixes);
+                                        const std::vector<std::string>& topic_prefixes,
+                                        const CurveCredentials& curve = {}, int receive_hwm = 0);
 
   FeedSubscriber(FeedSubscriber&&) noexcept;
   FeedSubscriber& operator=(FeedSubscriber&&) noexcept;
@@ -75,6 +88,80 @@ class FeedSubscriber {
  private:
   struct Impl;
   explicit FeedSubscriber(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A position in a node's feed: the event (epoch, seq).
+struct FeedPosition {
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+};
+// "EPOCH:SEQ" -> position; InvalidArgument otherwise.
+Result<FeedPosition> ParseFeedPosition(const std::string& text);
+
+struct ReliableOptions {
+  std::string feed_endpoint;
+  // The node's (or relay's) replay endpoint; empty: gaps cannot be repaired and are reported.
+  std::string replay_endpoint;
+  CurveCredentials curve;
+  // Receive high-water mark of the feed socket (0: ZeroMQ's default, 1000).
+  int receive_hwm = 0;
+  // Resume: deliver everything after this position first (of `from_node`, or of the first node
+  // seen when empty).
+  std::optional<FeedPosition> from;
+  std::string from_node;
+  // Each replay request waits this long, and is tried this many times, before the gap is
+  // reported as lost (GAP_REASON_UNAVAILABLE).
+  int replay_timeout_ms = 3000;
+  int replay_attempts = 3;
+  // Events per replay request (the server may cap it).
+  uint32_t replay_batch = 1000;
+};
+
+// One thing a ReliableSubscriber hands out: an event, or the record of events lost for good.
+struct Delivery {
+  std::optional<skynet::v1::Event> event;  // set for events
+  skynet::v1::ReplayGap loss;              // set when !event
+  bool replayed = false;                   // the event came from replay, not the live feed
+};
+
+struct ReliableStats {
+  uint64_t live = 0;        // events delivered from the feed
+  uint64_t replayed = 0;    // events delivered from replay
+  uint64_t duplicates = 0;  // dropped: seen already
+  uint64_t gaps = 0;        // gaps detected (seq jump, new epoch, resume)
+  uint64_t lost = 0;        // events reported lost (unknown-size losses count 1)
+  uint64_t replay_requests = 0;
+};
+
+// A gap-free view of the feed of one or more nodes (directly or through skynet-relay).
+//
+// Subscribes to every topic (gap detection needs the whole sequence; filter what Next() returns).
+// Per node it tracks the last delivered (epoch, seq). An event right after it is delivered; an
+// older one is a duplicate and dropped; a newer one means a gap (or a new epoch, or a resume):
+// the subscriber then asks the replay endpoint for everything after its position, delivers that
+// in order, and reports what the node no longer has (ReplayGap records: beyond retention, not
+// journaled, replay unreachable). Repair happens inside Next(), synchronously.
+//
+// One thread at a time; move-only.
+class ReliableSubscriber {
+ public:
+  static Result<ReliableSubscriber> Connect(const ReliableOptions& options);
+  ReliableSubscriber(ReliableSubscriber&&) noexcept;
+  ReliableSubscriber& operator=(ReliableSubscriber&&) noexcept;
+  ~ReliableSubscriber();
+
+  // The next delivery, waiting up to `timeout_ms` (-1: forever) for the feed; empty when the
+  // time runs out. Internal for a malformed message (the subscriber stays usable).
+  Result<std::optional<Delivery>> Next(int timeout_ms);
+
+  const ReliableStats& stats() const;
+  // Last delivered position of `node_id` (epoch 0 if none).
+  FeedPosition position(const std::string& node_id) const;
+
+ private:
+  struct Impl;
+  explicit ReliableSubscriber(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

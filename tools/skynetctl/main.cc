@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
+
+#include "daemon/security_keys.h"
 #include "tools/skynetctl/client.h"
 #include "tools/skynetctl/format.h"
 
@@ -30,7 +33,7 @@ constexpr int kExitDaemonError = 1;  // the daemon answered with an error, or no
 constexpr int kExitUsage = 2;        // bad arguments (CLI11) or a malformed endpoint
 constexpr int kExitUnreachable = 3;  // no answer within --timeout
 
-constexpr const char* kDefaultControl = "ipc:///tmp/skynetd-control.sock";
+constexpr const char* kDefaultControl = "ipc:///tmp/skynetd/control.sock";
 constexpr const char* kDefaultFeed = "tcp://127.0.0.1:5556";
 
 // Options that apply to every subcommand.
@@ -38,6 +41,9 @@ struct Globals {
   std::string control_endpoint = kDefaultControl;
   std::string feed_endpoint = kDefaultFeed;
   int timeout_ms = 3000;
+  // CurveZMQ: this client's key pair file and the daemon's public key (or .pub file).
+  std::string key_file;
+  std::string server_key;
 };
 
 int Fail(int code, const std::string& message) {
@@ -47,8 +53,23 @@ int Fail(int code, const std::string& message) {
 
 // Sends `request` to the control socket. On success fills *response and returns kExitOk;
 // otherwise prints why and returns the exit code to use.
+// The CurveZMQ credentials from --key and --server-key (none when neither is given).
+Result<CurveCredentials> LoadCredentials(const Globals& g) {
+  if (g.key_file.empty() && g.server_key.empty()) return CurveCredentials{};
+  if (g.key_file.empty() || g.server_key.empty()) {
+    return Status::InvalidArgument("--key and --server-key go together (CurveZMQ)");
+  }
+  Result<keys::KeyPair> pair = keys::LoadKeyPair(g.key_file);
+  if (!pair) return pair.status();
+  Result<std::string> server = keys::LoadPublicKey(g.server_key);
+  if (!server) return server.status();
+  return CurveCredentials{*server, pair->public_key, pair->secret_key};
+}
+
 int CallDaemon(const Globals& g, const v1::Request& request, v1::Response* response) {
-  Result<ControlClient> client = ControlClient::Connect(g.control_endpoint, g.timeout_ms);
+  Result<CurveCredentials> curve = LoadCredentials(g);
+  if (!curve) return Fail(kExitUsage, curve.status().message());
+  Result<ControlClient> client = ControlClient::Connect(g.control_endpoint, g.timeout_ms, *curve);
   if (!client) return Fail(kExitUsage, client.status().message());
   Result<v1::Response> r = client->Call(request);
   if (!r) {
@@ -122,35 +143,32 @@ struct TailOptions {
   bool json = false;
   int count = 0;       // 0: no limit
   double seconds = 0;  // 0: no limit
+  std::string replay_endpoint;  // empty: gaps are reported, not repaired
+  std::string from;             // EPOCH:SEQ: resume after this event
 };
 
 // Nothing at all from the feed for this long (not even a heartbeat): say so once on stderr.
 constexpr auto kSilenceHint = std::chrono::seconds(5);
-
-// Feed topics for the chosen types and cameras. Prefixes only narrow what ZeroMQ delivers;
-// Tail() still filters exactly ("camera/cam1" matches "camera/cam10" too).
-std::vector<std::string> TopicPrefixes(const std::set<std::string>& types,
-                                       const std::vector<std::string>& cameras) {
-  std::vector<std::string> kinds;
-  if (types.count("camera") || types.count("stream")) kinds.push_back("camera/");
-  if (types.count("motion")) kinds.push_back("motion/");
-  std::vector<std::string> prefixes;
-  for (const std::string& kind : kinds) {
-    if (cameras.empty()) prefixes.push_back(kind);
-    for (const std::string& id : cameras) prefixes.push_back(kind + id);
-  }
-  // Always: heartbeats show that the daemon is there, even when they are not printed.
-  prefixes.push_back("heartbeat");
-  return prefixes;
-}
 
 int Tail(const Globals& g, const TailOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
   if (types.empty()) types = {"camera", "stream", "motion"};  // heartbeats only on request
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
-  Result<FeedSubscriber> feed =
-      FeedSubscriber::Connect(g.feed_endpoint, TopicPrefixes(types, o.cameras));
+  // Gap detection needs every event, so the subscriber takes the whole feed; types and cameras
+  // are filtered here.
+  ReliableOptions ro;
+  ro.feed_endpoint = g.feed_endpoint;
+  ro.replay_endpoint = o.replay_endpoint;
+  Result<CurveCredentials> curve = LoadCredentials(g);
+  if (!curve) return Fail(kExitUsage, curve.status().message());
+  ro.curve = *curve;
+  if (!o.from.empty()) {
+    Result<FeedPosition> from = ParseFeedPosition(o.from);
+    if (!from) return Fail(kExitUsage, "--from: " + from.status().message());
+    ro.from = *from;
+  }
+  Result<ReliableSubscriber> feed = ReliableSubscriber::Connect(ro);
   if (!feed) return Fail(kExitUsage, feed.status().message());
 
   struct sigaction sa = {};
@@ -181,14 +199,30 @@ int Tail(const Globals& g, const TailOptions& o) {
       if (left.count() <= 0) break;
       wait_ms = std::min<int>(wait_ms, left.count());
     }
-    Result<std::optional<v1::Event>> next = feed->Next(wait_ms);
+    Result<std::optional<Delivery>> next = feed->Next(wait_ms);
     if (!next) {
       std::cerr << "skynetctl: warning: " << next.status().message() << "\n";
       continue;
     }
     if (!next->has_value()) continue;
     last_heard = Clock::now();
-    const v1::Event& event = **next;
+    if (!(*next)->event) {  // events lost for good: always shown
+      const v1::ReplayGap& loss = (*next)->loss;
+      if (o.json) {
+        std::string json;
+        google::protobuf::util::JsonPrintOptions jo;
+        jo.preserve_proto_field_names = false;
+        (void)google::protobuf::util::MessageToJsonString(loss, &json, jo);
+        std::cout << "{\"dataLoss\":" << json << "}" << std::endl;
+      } else {
+        std::cout << "DATA LOSS node " << loss.node_id() << " epoch " << loss.epoch() << " seq "
+                  << loss.first_seq() << ".."
+                  << (loss.last_seq() == 0 ? std::string("end") : std::to_string(loss.last_seq()))
+                  << " (" << v1::GapReason_Name(loss.reason()) << ")" << std::endl;
+      }
+      continue;
+    }
+    const v1::Event& event = *(*next)->event;
     std::string type = EventType(event);
     if (!types.count(type) && !(type == "unknown" && o.types.empty())) continue;
     if (type != "heartbeat" && !cameras.empty() && !cameras.count(event.camera_id())) continue;
@@ -218,7 +252,33 @@ Runner AddTail(CLI::App* cmd) {
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
   cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);
-  return [o](const Globals& g) { return Tail(g, *o); };
+  cmd->add_option("--replay", o->replay_endpoint,
+                  "Replay endpoint of skynetd: repair gaps from its journal (default: report them)")
+      ->envname("SKYNET_REPLAY");
+  cmd->add_option("--from", o->from,
+                  "EPOCH:SEQ: first print everything after this event (needs --replay)");
+  return [o](const Globals& g) {
+    if (!o->from.empty() && o->replay_endpoint.empty()) {
+      return Fail(kExitUsage, "--from needs --replay ENDPOINT");
+    }
+    return Tail(g, *o);
+  };
+}
+
+Runner AddKeygen(CLI::App* cmd) {
+  auto base = std::make_shared<std::string>();
+  cmd->add_option("BASE", *base, "Writes BASE.key (mode 0600) and BASE.pub (mode 0644)")
+      ->required();
+  return [base](const Globals&) {
+    Result<keys::KeyPair> pair = keys::GenerateKeyPair();
+    if (!pair) return Fail(kExitDaemonError, pair.status().message());
+    if (Status st = keys::WriteKeyFiles(*base, *pair); !st.ok()) {
+      return Fail(kExitDaemonError, st.message());
+    }
+    std::cout << "wrote " << *base << ".key (secret, 0600) and " << *base << ".pub\n"
+              << "public key: " << pair->public_key << "\n";
+    return kExitOk;
+  };
 }
 
 // The subcommands, in the order `--help` lists them. To add one, write an Add* function.
@@ -231,6 +291,7 @@ constexpr CommandSpec kCommands[] = {
     {"cameras", "List the configured cameras", AddCameras},
     {"status", "Show the daemon's and each camera's state and counters", AddStatus},
     {"tail", "Print events from the feed as they happen (Ctrl-C to stop)", AddTail},
+    {"keygen", "Write a CurveZMQ key pair (BASE.key, BASE.pub)", AddKeygen},
 };
 
 int Main(int argc, char** argv) {
@@ -249,6 +310,11 @@ int Main(int argc, char** argv) {
   app.add_option("--feed", g.feed_endpoint, "Event feed endpoint of skynetd")
       ->envname("SKYNET_FEED")
       ->capture_default_str();
+  app.add_option("--key", g.key_file, "CurveZMQ: this client's key pair file (skynetctl keygen)")
+      ->envname("SKYNET_KEY");
+  app.add_option("--server-key", g.server_key,
+                 "CurveZMQ: the daemon's public key, or its .pub file")
+      ->envname("SKYNET_SERVER_KEY");
   app.add_option("--timeout", g.timeout_ms, "How long to wait for an answer, milliseconds")
       ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
