@@ -334,6 +334,11 @@ bool LinkDecodeChain(IngestPipeline::Context* ctx, const CtxRef& ref, GstPad* sr
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(decoder), "output-corrupt")) {
     g_object_set(decoder, "output-corrupt", FALSE, nullptr);  // no smeared frames after loss
   }
+  // One decoding thread per camera: with many cameras per node, frame threading only adds
+  // synchronisation cost and a frame of latency per thread (libav's default is one per core).
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(decoder), "max-threads")) {
+    g_object_set(decoder, "max-threads", 1, nullptr);
+  }
   for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
   gst_element_link(decoder, ctx->tail);
 
