@@ -408,6 +408,7 @@ struct ReliableSubscriber::Impl {
         from_used = true;
         n.epoch = options.from->epoch;
         n.seq = options.from->seq;
+        n.epoch_closed = n.epoch == 0;  // 0:0 = from the oldest retained event
       } else {  // start where the feed is now
         n.epoch = ev.epoch();
         n.seq = ev.seq() - 1;
