@@ -256,7 +256,7 @@ class DnnDetector::Impl {
 DnnDetector::DnnDetector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DnnDetector::~DnnDetector() = default;
 
-bool DnnDetector::batched() const { return impl_->batched; }
+bool DnnDetector::batched() const { return impl_->batched && impl_->options.batch_crops; }
 
 std::string DnnDetector::name() const { return DnnFormatName(impl_->options.format); }
 
@@ -443,7 +443,7 @@ std::vector<Detection> DnnDetector::Detect(const cv::Mat& frame,
       }
     };
     std::vector<cv::Mat> outs;
-    if (impl_->batched) {
+    if (batched()) {
       impl_->net.setInput(blob);
       impl_->net.forward(outs, impl_->out_names);
       ++stats_.inferences;

@@ -62,6 +62,8 @@ struct DnnDetectorOptions {
   // At most this many crops per call, all run in one batch; more are merged pairwise (the pair
   // whose union adds the least area first).
   int max_crops = 4;
+  // Run a call's crops as one batch when the graph allows (false: one forward pass per crop).
+  bool batch_crops = true;
   // When the crops cover at least this fraction of the frame, run the whole frame once instead
   // (above 1: never).
   float full_frame_fraction = 0.6f;
@@ -102,7 +104,7 @@ class DnnDetector : public VehicleDetector {
 
   // Whether the last Detect() analysed the frame (false: skipped by detect_fps).
   bool last_call_ran() const { return last_call_ran_; }
-  // Whether crops run as one batch (false: the model's graph is batch-1 only).
+  // Whether crops run as one batch (false: batch_crops is off or the graph is batch-1 only).
   bool batched() const;
   const DnnDetectorStats& stats() const { return stats_; }
 

@@ -323,6 +323,25 @@ TEST_F(DnnDetectorTest, SeparateRegionsRunAsOneBatchAndMapToTheirCrops) {
   EXPECT_EQ(det->stats().crops, 2);
 }
 
+TEST_F(DnnDetectorTest, BatchCropsOffRunsOneForwardPerCrop) {
+  const Rows rows = {V5Row(32, 32, 16, 16, 1.0f, 2, 0.9f)};
+  const std::string path = MakeModel(dir_, "v5.onnx", {{"output", rows}}, 64);
+  ASSERT_FALSE(path.empty());
+  DnnDetectorOptions o = Options(path, DnnFormat::kYoloV5);
+  o.min_crop_size = 64;
+  o.crop_padding = 0.f;
+  o.batch_crops = false;
+  auto det = MustCreate(o);
+  ASSERT_TRUE(det);
+  EXPECT_FALSE(det->batched());
+  const cv::Mat frame(480, 640, CV_8UC3, cv::Scalar::all(0));
+  const std::vector<cv::Rect2f> regions = {cv::Rect2f(0.05f, 0.1f, 0.1f, 0.1f),
+                                           cv::Rect2f(0.8f, 0.8f, 0.1f, 0.1f)};
+  EXPECT_EQ(det->Detect(frame, regions, 0).size(), 2u);
+  EXPECT_EQ(det->stats().inferences, 2);
+  EXPECT_EQ(det->stats().crops, 2);
+}
+
 TEST_F(DnnDetectorTest, BatchOneGraphRunsCropsOneByOne) {
   const Rows rows = {V5Row(32, 32, 16, 16, 1.0f, 2, 0.9f)};
   const std::string path = MakeModel(dir_, "v5b1.onnx", {{"output", rows}}, 64, true);
