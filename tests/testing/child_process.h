@@ -124,9 +124,13 @@ class ChildProcess {
   std::string buffer_;
 };
 
-// Path of a built binary, from SKYNET_BUILD_DIR (set by ctest) and its place in the tree.
+// Path of a built binary, from SKYNET_BUILD_DIR (set by ctest; else the build directory the
+// test was compiled for) and its place in the tree.
 inline std::string BuildPath(const std::string& relative) {
   const char* dir = std::getenv("SKYNET_BUILD_DIR");
+#ifdef SKYNET_BUILD_DIR_DEFAULT
+  if (dir == nullptr) dir = SKYNET_BUILD_DIR_DEFAULT;
+#endif
   return std::string(dir ? dir : ".") + "/" + relative;
 }
 
