@@ -37,6 +37,7 @@ struct Camera::ActiveMedia {
   ObjPtr<GstElement> appsrc;
   gulong unprepared_handler = 0;
   std::shared_ptr<Flow> flow;
+  std::shared_ptr<const EncodedLoop> loop;  // the loop being fed (switched by SetLoop)
   size_t next_unit = 0;  // index into the loop
   uint64_t pushed = 0;   // since the media last started flowing
   GstClockTime first_pts = GST_CLOCK_TIME_NONE;
@@ -54,12 +55,43 @@ void OnEnoughData(GstAppSrc*, gpointer data) noexcept {
 }
 void FreeFlow(gpointer data) noexcept { delete static_cast<std::shared_ptr<Flow>*>(data); }
 
+void ReadSize(GstCaps* caps, int* width, int* height) {
+  const GstStructure* s = caps ? gst_caps_get_structure(caps, 0) : nullptr;
+  if (s) {
+    gst_structure_get_int(s, "width", width);
+    gst_structure_get_int(s, "height", height);
+  }
+}
+
+// A deep copy of `unit` with about one byte in 48 flipped, past the first start code and NAL
+// header, so parsers still find units but decoders see corrupt slices.
+GstBuffer* Corrupt(GstBuffer* unit, uint64_t* seed) {
+  GstMapInfo in;
+  if (!gst_buffer_map(unit, &in, GST_MAP_READ)) return gst_buffer_copy(unit);
+  GstBuffer* out = gst_buffer_new_memdup(in.data, in.size);
+  gst_buffer_unmap(unit, &in);
+  gst_buffer_copy_into(out, unit, GST_BUFFER_COPY_FLAGS, 0, static_cast<gsize>(-1));
+  GstMapInfo w;
+  if (gst_buffer_map(out, &w, GST_MAP_WRITE)) {
+    for (gsize i = 8; i < w.size; ++i) {
+      *seed ^= *seed << 13;  // xorshift64
+      *seed ^= *seed >> 7;
+      *seed ^= *seed << 17;
+      if (*seed % 48 == 0) w.data[i] ^= static_cast<guint8>(0x5a | (*seed >> 56));
+    }
+    gst_buffer_unmap(out, &w);
+  }
+  return out;
+}
+
 }  // namespace
 
 Camera::Camera(CameraSpec spec, std::shared_ptr<const EncodedLoop> loop)
     : spec_(std::move(spec)),
       loop_(std::move(loop)),
-      interval_(std::chrono::nanoseconds(loop_->frame_duration)) {}
+      interval_(std::chrono::nanoseconds(loop_->frame_duration)) {
+  ReadSize(loop_->caps.get(), &stats_.width, &stats_.height);
+}
 
 Camera::~Camera() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -80,6 +112,7 @@ GstRTSPMediaFactory* Camera::MakeFactory() {
       " name=pay0 pt=96 config-interval=1 )";
   gst_rtsp_media_factory_set_launch(factory_.get(), launch.c_str());
   gst_rtsp_media_factory_set_shared(factory_.get(), TRUE);
+  ApplyPermissions(false);
   configure_handler_ =
       ConnectWeak(factory_.get(), "media-configure", G_CALLBACK(&Camera::OnMediaConfigure));
   return GST_RTSP_MEDIA_FACTORY(g_object_ref(factory_.get()));
@@ -88,6 +121,57 @@ GstRTSPMediaFactory* Camera::MakeFactory() {
 void Camera::Tick() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& m : medias_) PushNext(m.get());
+}
+
+void Camera::SetStalled(bool stalled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.stalled = stalled;
+}
+
+void Camera::SetGarbage(bool garbage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.garbage = garbage;
+}
+
+void Camera::SetServing(bool serving) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.serving = serving;
+}
+
+void Camera::AddClientsClosed(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.clients_closed += static_cast<uint64_t>(n);
+}
+
+void Camera::SetLoop(std::shared_ptr<const EncodedLoop> loop) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ReadSize(loop->caps.get(), &stats_.width, &stats_.height);
+  loop_ = std::move(loop);
+}
+
+void Camera::SetAuthRequired(bool required) {
+  ApplyPermissions(required);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.auth = required;
+}
+
+void Camera::ApplyPermissions(bool auth_required) {
+  // Role "user" is what the server's basic credentials grant (camsim.cc). The marker makes the
+  // server's auth check this factory at all; without it the camera is open.
+  GstRTSPPermissions* perms = gst_rtsp_permissions_new();
+  gst_rtsp_permissions_add_role(perms, "user", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN,
+                                TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE,
+                                nullptr);
+  gst_rtsp_media_factory_set_permissions(factory_.get(), perms);  // takes its own ref
+  gst_rtsp_permissions_unref(perms);
+  g_object_set_data(G_OBJECT(factory_.get()), "camsim-auth-required",
+                    auth_required ? GINT_TO_POINTER(1) : nullptr);
+}
+
+bool Camera::Owns(GstRTSPMedia* media) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::any_of(medias_.begin(), medias_.end(),
+                     [&](const auto& m) { return m->media.get() == media; });
 }
 
 CameraStats Camera::Stats() const {
@@ -123,7 +207,11 @@ void Camera::Configure(GstRTSPMedia* media) noexcept {
   }
   auto m = std::make_unique<ActiveMedia>();
   m->flow = std::make_shared<Flow>();
-  gst_app_src_set_caps(GST_APP_SRC(src.get()), loop_->caps.get());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    m->loop = loop_;
+  }
+  gst_app_src_set_caps(GST_APP_SRC(src.get()), m->loop->caps.get());
   // About one second of queue: enough to ride out the blocked pad while the media prepares,
   // small enough that a stalled media does not hoard memory.
   g_object_set(src.get(), "max-buffers", static_cast<guint64>(spec_.fps), "max-bytes",
@@ -169,13 +257,21 @@ void Camera::PushNext(ActiveMedia* m) noexcept {
     m->pushed = 0;
     return;
   }
+  if (stats_.stalled) return;  // TCP and RTCP stay up; the video just stops
   if (!m->flow->accepting) {
     ++stats_.frames_skipped;  // resume later with this same unit, so the GOP stays intact
     return;
   }
+  if (m->loop != loop_) {
+    // resize: the new loop starts on a keyframe with its SPS/PPS; parsers renegotiate.
+    m->loop = loop_;
+    m->next_unit = 0;
+    gst_app_src_set_caps(GST_APP_SRC(src), m->loop->caps.get());
+  }
+  const EncodedLoop& loop = *m->loop;
   const GstClockTime now = gst_clock_get_time(clock);
   const GstClockTime running = now > base ? now - base : 0;
-  const GstClockTime dur = loop_->frame_duration;
+  const GstClockTime dur = loop.frame_duration;
   GstClockTime pts = GST_CLOCK_TIME_NONE;
   if (m->first_pts != GST_CLOCK_TIME_NONE) pts = m->first_pts + m->pushed * dur;
   if (pts == GST_CLOCK_TIME_NONE ||
@@ -184,7 +280,9 @@ void Camera::PushNext(ActiveMedia* m) noexcept {
     m->first_pts = running >= m->pushed * dur ? running - m->pushed * dur : 0;
     pts = std::max(running, m->first_pts + m->pushed * dur);
   }
-  GstBuffer* buf = gst_buffer_copy(loop_->units[m->next_unit].get());  // shares the memory
+  GstBuffer* unit = loop.units[m->next_unit].get();
+  GstBuffer* buf = stats_.garbage ? Corrupt(unit, &garbage_seed_)
+                                  : gst_buffer_copy(unit);  // shares the memory
   GST_BUFFER_PTS(buf) = pts;
   GST_BUFFER_DTS(buf) = pts;
   GST_BUFFER_DURATION(buf) = dur;
@@ -192,7 +290,7 @@ void Camera::PushNext(ActiveMedia* m) noexcept {
   if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK) {  // takes buf
     ++stats_.frames_sent;
     ++m->pushed;
-    m->next_unit = (m->next_unit + 1) % loop_->units.size();
+    m->next_unit = (m->next_unit + 1) % loop.units.size();
   }
 }
 

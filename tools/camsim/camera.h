@@ -1,12 +1,13 @@
 // Camera: one simulated camera inside camsim's Server (internal to skynet_camsim).
 //
 // Owns its mount's media factory and feeds every media the factory builds (normally one at a
-// time: the media is shared by all clients of the mount). Fault controls (stall, kill,
-// garbage, resize, auth, restart) belong here: they change what Tick() pushes or how the
-// factory builds media.
+// time: the media is shared by all clients of the mount). The payload faults live here:
+// stall and garbage change what Tick() pushes, SetLoop() switches the encoded loop (resize),
+// SetAuthRequired() changes the factory's permissions. Faults on connections (stop, kill,
+// restart) are applied by the Server, which owns the clients and the mount points.
 //
 // Threads: media callbacks run on gst-rtsp-server threads, Tick() and next_due on the
-// server's pacing thread only, Stats() on any thread.
+// server's pacing thread only, Stats() and the fault setters on any thread.
 #pragma once
 
 #include <chrono>
@@ -38,6 +39,8 @@ class Camera : public std::enable_shared_from_this<Camera> {
   // Builds the shared media factory; returns a new reference for the mount points
   // (transfer full). Call once, on a Camera owned by a shared_ptr.
   GstRTSPMediaFactory* MakeFactory();
+  // The factory MakeFactory() built (borrowed), for mounting it again after stop/kill.
+  GstRTSPMediaFactory* factory() const { return factory_.get(); }
 
   // Pushes the next access unit into every media that is playing and accepting data.
   void Tick() noexcept;
@@ -46,6 +49,20 @@ class Camera : public std::enable_shared_from_this<Camera> {
   std::chrono::steady_clock::time_point next_due;
 
   CameraStats Stats() const;
+
+  // Fault controls (any thread). Stalled: push nothing, keep connections open. Garbage: flip
+  // bytes in every pushed access unit. SetLoop: from the next keyframe on, serve `loop`
+  // (same fps, any size) to every current and future media.
+  void SetStalled(bool stalled);
+  void SetGarbage(bool garbage);
+  void SetLoop(std::shared_ptr<const EncodedLoop> loop);
+  // With auth required, only clients with the server's basic credentials (token role
+  // "user") may use the mount; else anonymous clients too.
+  void SetAuthRequired(bool required);
+  void SetServing(bool serving);  // bookkeeping for Stats(); the Server (un)mounts
+  void AddClientsClosed(int n);
+  // True if `media` is one this camera feeds.
+  bool Owns(GstRTSPMedia* media) const;
 
  private:
   struct ActiveMedia;
@@ -63,14 +80,16 @@ class Camera : public std::enable_shared_from_this<Camera> {
   };
 
   const CameraSpec spec_;
-  const std::shared_ptr<const EncodedLoop> loop_;
+  std::shared_ptr<const EncodedLoop> loop_;  // guarded by mu_ (SetLoop)
   const std::chrono::steady_clock::duration interval_;
+  void ApplyPermissions(bool auth_required);
   std::unique_ptr<GstRTSPMediaFactory, FactoryUnref> factory_;
   gulong configure_handler_ = 0;
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<ActiveMedia>> medias_;  // guarded by mu_
-  CameraStats stats_;                                 // guarded by mu_ (active_medias unused)
+  CameraStats stats_;  // guarded by mu_ (active_medias unused); holds the fault flags
+  uint64_t garbage_seed_ = 0x9e3779b97f4a7c15ULL;  // guarded by mu_
 };
 
 }  // namespace skynet::camsim

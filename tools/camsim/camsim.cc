@@ -8,7 +8,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
+
+#include <sys/socket.h>
 
 #include <gst/gst.h>
 #include <gst/rtsp-server/rtsp-server.h>
@@ -31,6 +34,31 @@ using ObjPtr = std::unique_ptr<T, ObjectUnref>;  // adopts "transfer full" GstOb
 std::shared_ptr<spdlog::logger> Log() {
   static auto log = GetLogger("camsim");
   return log;
+}
+
+// GstRTSPAuth with per-factory opt-in: a factory without the kAuthRequired data admits every
+// client (a default token would not do: a role without permission gets 404, not 401).
+constexpr const char* kAuthRequired = "camsim-auth-required";
+gboolean (*parent_auth_check)(GstRTSPAuth*, GstRTSPContext*, const gchar*) = nullptr;
+
+gboolean CamsimAuthCheck(GstRTSPAuth* auth, GstRTSPContext* ctx, const gchar* check) noexcept {
+  if (g_str_has_prefix(check, "auth.check.media.factory.") && ctx && ctx->factory &&
+      !g_object_get_data(G_OBJECT(ctx->factory), kAuthRequired)) {
+    return TRUE;
+  }
+  return parent_auth_check(auth, ctx, check);
+}
+
+GType CamsimAuthType() {
+  static const GType type = g_type_register_static_simple(
+      GST_TYPE_RTSP_AUTH, "SkynetCamsimAuth", sizeof(GstRTSPAuthClass),
+      [](gpointer klass, gpointer) {
+        auto* k = GST_RTSP_AUTH_CLASS(klass);
+        parent_auth_check = k->check;
+        k->check = CamsimAuthCheck;
+      },
+      sizeof(GstRTSPAuth), nullptr, GTypeFlags(0));
+  return type;
 }
 
 }  // namespace
@@ -74,6 +102,7 @@ class Server::Impl {
     server_.reset(gst_rtsp_server_new());
     gst_rtsp_server_set_address(server_.get(), options_.address.c_str());
     gst_rtsp_server_set_service(server_.get(), std::to_string(options_.port).c_str());
+    InstallAuth();
     ObjPtr<GstRTSPMountPoints> mounts(gst_rtsp_server_get_mount_points(server_.get()));
     for (auto& cam : cameras_) {
       gst_rtsp_mount_points_add_factory(mounts.get(), ("/" + cam->spec().name).c_str(),
@@ -156,6 +185,66 @@ class Server::Impl {
   int port() const { return port_; }
   const ServerOptions& options() const { return options_; }
 
+  Status Fault(const std::string& name, const FaultCommand& command) {
+    std::shared_ptr<Camera> cam;
+    for (const auto& c : cameras_) {
+      if (c->spec().name == name) cam = c;
+    }
+    if (!cam) return Status::NotFound("camera '" + name + "' not found");
+    using Kind = FaultCommand::Kind;
+    switch (command.kind) {
+      case Kind::kStall:
+        cam->SetStalled(true);
+        break;
+      case Kind::kGarbage:
+        cam->SetGarbage(true);
+        break;
+      case Kind::kResume:
+        cam->SetStalled(false);
+        cam->SetGarbage(false);
+        break;
+      case Kind::kAuth:
+        cam->SetAuthRequired(command.on);
+        break;
+      case Kind::kResize: {
+        CameraSpec spec = cam->spec();
+        spec.width = command.width;
+        spec.height = command.height;
+        SKYNET_RETURN_IF_ERROR(ValidateCameraSpec(spec));
+        std::shared_ptr<const EncodedLoop> loop;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (auto it = loops_.find(LoopKey(spec)); it != loops_.end()) loop = it->second;
+        }
+        if (!loop) {
+          auto encoded = EncodeLoop(spec);
+          if (!encoded) return encoded.status();
+          loop = *encoded;
+          std::lock_guard<std::mutex> lock(mu_);
+          loops_[LoopKey(spec)] = loop;
+        }
+        cam->SetLoop(loop);
+        break;
+      }
+      case Kind::kStop:
+      case Kind::kKill:
+      case Kind::kRestart: {
+        SKYNET_RETURN_IF_ERROR(Unmount(*cam));
+        const int closed = CloseClients(cam, command.kind == Kind::kKill);
+        if (closed < 0) return Status::Internal("camsim: main loop does not answer");
+        Log()->info("[cam {}] {}: {} clients {}", name,
+                    command.kind == Kind::kKill ? "kill" : "stop", closed,
+                    command.kind == Kind::kKill ? "reset" : "closed");
+        if (command.kind != Kind::kRestart) break;
+        [[fallthrough]];
+      }
+      case Kind::kStart:
+        Mount(*cam);
+        break;
+    }
+    return Status::Ok();
+  }
+
   Result<CameraStats> Stats(const std::string& name) const {
     for (const auto& c : cameras_) {
       if (c->spec().name == name) return c->Stats();
@@ -199,6 +288,101 @@ class Server::Impl {
       }
     }
     return Status::Ok();
+  }
+
+  // Clients with the basic credentials get role "user", which every factory admits. Cameras
+  // with auth off are open to anyone (CamsimAuthCheck); the others answer 401.
+  void InstallAuth() {
+    GstRTSPAuth* auth = GST_RTSP_AUTH(g_object_new(CamsimAuthType(), nullptr));
+    GstRTSPToken* user =
+        gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "user", nullptr);
+    gchar* basic =
+        gst_rtsp_auth_make_basic(options_.auth_user.c_str(), options_.auth_password.c_str());
+    gst_rtsp_auth_add_basic(auth, basic, user);
+    g_free(basic);
+    gst_rtsp_token_unref(user);
+    gst_rtsp_server_set_auth(server_.get(), auth);
+    g_object_unref(auth);
+  }
+
+  Status Unmount(Camera& cam) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!started_ || stopped_) return Status::Internal("camsim: server not running");
+    }
+    ObjPtr<GstRTSPMountPoints> mounts(gst_rtsp_server_get_mount_points(server_.get()));
+    gst_rtsp_mount_points_remove_factory(mounts.get(), ("/" + cam.spec().name).c_str());
+    cam.SetServing(false);
+    return Status::Ok();
+  }
+
+  void Mount(Camera& cam) {
+    ObjPtr<GstRTSPMountPoints> mounts(gst_rtsp_server_get_mount_points(server_.get()));
+    // Removing first makes start idempotent; the mount points take the new reference.
+    gst_rtsp_mount_points_remove_factory(mounts.get(), ("/" + cam.spec().name).c_str());
+    gst_rtsp_mount_points_add_factory(mounts.get(), ("/" + cam.spec().name).c_str(),
+                                      GST_RTSP_MEDIA_FACTORY(g_object_ref(cam.factory())));
+    cam.SetServing(true);
+  }
+
+  // Closes (FIN) or resets (RST: SO_LINGER 0 before close) every client with a session on
+  // one of `cam`'s medias, on the main loop. Returns how many, or -1 if the loop is wedged.
+  struct CloseJob {
+    GstRTSPServer* server;
+    Camera* cam;
+    bool reset;
+    int closed = 0;
+    std::promise<void> done;
+  };
+  using Job = CloseJob;
+
+  int CloseClients(const std::shared_ptr<Camera>& cam, bool reset) {
+    auto job = std::make_shared<Job>();
+    job->server = server_.get();
+    job->cam = cam.get();
+    job->reset = reset;
+    auto done = job->done.get_future();
+    g_main_context_invoke_full(
+        context_, G_PRIORITY_HIGH,
+        [](gpointer data) noexcept -> gboolean {
+          auto* j = static_cast<std::shared_ptr<Job>*>(data)->get();
+          gst_rtsp_server_client_filter(j->server, &Impl::FilterClient, j);
+          j->done.set_value();
+          return G_SOURCE_REMOVE;
+        },
+        new std::shared_ptr<Job>(job),
+        [](gpointer data) noexcept { delete static_cast<std::shared_ptr<Job>*>(data); });
+    if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return -1;
+    cam->AddClientsClosed(job->closed);
+    return job->closed;
+  }
+
+  static GstRTSPFilterResult FilterClient(GstRTSPServer*, GstRTSPClient* client,
+                                          gpointer data) noexcept {
+    auto* job = static_cast<Job*>(data);
+    bool mine = false;
+    // NULL filter functions return a list of new references to every session / media.
+    GList* sessions = gst_rtsp_client_session_filter(client, nullptr, nullptr);
+    for (GList* s = sessions; s && !mine; s = s->next) {
+      GList* medias = gst_rtsp_session_filter(GST_RTSP_SESSION(s->data), nullptr, nullptr);
+      for (GList* m = medias; m && !mine; m = m->next) {
+        mine = job->cam->Owns(
+            gst_rtsp_session_media_get_media(GST_RTSP_SESSION_MEDIA(m->data)));  // borrowed
+      }
+      g_list_free_full(medias, g_object_unref);
+    }
+    g_list_free_full(sessions, g_object_unref);
+    if (!mine) return GST_RTSP_FILTER_KEEP;
+    if (job->reset) {
+      if (GstRTSPConnection* conn = gst_rtsp_client_get_connection(client)) {  // borrowed
+        if (GSocket* sock = gst_rtsp_connection_get_read_socket(conn)) {        // borrowed
+          const linger hard{1, 0};  // close() sends RST instead of FIN
+          setsockopt(g_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        }
+      }
+    }
+    ++job->closed;
+    return GST_RTSP_FILTER_REMOVE;  // closes the connection and drops its sessions
   }
 
   static gboolean ReapSessions(gpointer data) noexcept {
@@ -283,5 +467,53 @@ std::string Server::Url(const std::string& name) const {
 }
 
 Result<CameraStats> Server::Stats(const std::string& name) const { return impl_->Stats(name); }
+
+Status Server::Fault(const std::string& camera, const FaultCommand& command) {
+  return impl_->Fault(camera, command);
+}
+
+Status Server::Control(std::string_view line) {
+  std::string camera;
+  auto command = ParseFaultLine(line, &camera);
+  if (!command) return command.status();
+  return Fault(camera, *command);
+}
+
+Result<FaultCommand> ParseFaultLine(std::string_view line, std::string* camera) {
+  std::istringstream in{std::string(line)};
+  std::string verb, extra;
+  std::vector<std::string> args;
+  in >> verb >> *camera;
+  while (in >> extra) args.push_back(extra);
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("'" + std::string(line) + "': " + why);
+  };
+  if (verb.empty() || camera->empty()) return bad("expected VERB CAMERA [ARG]");
+  using Kind = FaultCommand::Kind;
+  static const std::map<std::string, Kind> kVerbs = {
+      {"stop", Kind::kStop},       {"kill", Kind::kKill},       {"start", Kind::kStart},
+      {"restart", Kind::kRestart}, {"stall", Kind::kStall},     {"garbage", Kind::kGarbage},
+      {"resume", Kind::kResume},   {"resize", Kind::kResize},   {"auth", Kind::kAuth}};
+  const auto it = kVerbs.find(verb);
+  if (it == kVerbs.end()) {
+    return bad("unknown command (stop, kill, start, restart, stall, garbage, resume, resize, auth)");
+  }
+  FaultCommand c;
+  c.kind = it->second;
+  const size_t want = (c.kind == Kind::kResize || c.kind == Kind::kAuth) ? 1 : 0;
+  if (args.size() != want) {
+    return bad(c.kind == Kind::kResize ? "expected resize CAMERA WxH"
+               : c.kind == Kind::kAuth ? "expected auth CAMERA on|off"
+                                       : "unexpected argument");
+  }
+  if (c.kind == Kind::kResize) {
+    if (Status st = ParseSize(args[0], &c.width, &c.height); !st.ok()) return bad(st.message());
+  }
+  if (c.kind == Kind::kAuth) {
+    if (args[0] != "on" && args[0] != "off") return bad("expected on or off");
+    c.on = args[0] == "on";
+  }
+  return c;
+}
 
 }  // namespace skynet::camsim

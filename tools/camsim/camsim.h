@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/core/status.h"
@@ -32,7 +33,31 @@ struct ServerOptions {
   int port = 0;
   // Cameras to serve; names must be unique.
   std::vector<CameraSpec> cameras;
+  // Basic-auth credentials that cameras with `auth on` (FaultCommand) require.
+  std::string auth_user = "viewer";
+  std::string auth_password = "camsim";
 };
+
+// A fault to inject into one camera, in the line protocol's words (ParseFaultLine):
+//   stop CAM          close its clients (FIN); DESCRIBE gets 404 until start/restart
+//   kill CAM          reset its clients (RST, SO_LINGER 0); 404 until start/restart
+//   start CAM         serve again after stop/kill
+//   restart CAM       stop, then serve again at once
+//   stall CAM         keep TCP and RTCP up, send no more video
+//   garbage CAM       flip bytes in the pushed H.264/H.265 access units
+//   resume CAM        undo stall and garbage
+//   resize CAM WxH    re-encode the loop at WxH and switch to it at the next keyframe
+//   auth CAM on|off   require ServerOptions' basic credentials (401 without them)
+struct FaultCommand {
+  enum class Kind { kStop, kKill, kStart, kRestart, kStall, kGarbage, kResume, kResize, kAuth };
+  Kind kind = Kind::kStall;
+  int width = 0;  // kResize
+  int height = 0;
+  bool on = true;  // kAuth
+};
+
+// Parses "VERB CAMERA [ARG]" into `camera` and the command. InvalidArgument quoting the line.
+Result<FaultCommand> ParseFaultLine(std::string_view line, std::string* camera);
 
 // Counters of one camera, for tests and the (future) control interface.
 struct CameraStats {
@@ -40,6 +65,13 @@ struct CameraStats {
   uint64_t frames_skipped = 0;  // paced frames dropped because the media was not flowing
   uint64_t medias_created = 0;  // how many times a (shared) media was built for it
   int active_medias = 0;        // medias currently prepared
+  uint64_t clients_closed = 0;  // clients closed or reset by stop/kill/restart
+  bool serving = true;          // false after stop/kill until start/restart
+  bool stalled = false;
+  bool garbage = false;
+  bool auth = false;
+  int width = 0;  // size of the loop being served
+  int height = 0;
 };
 
 class Server {
@@ -62,6 +94,13 @@ class Server {
   std::string Url(const std::string& name) const;
   // NotFound for an unknown camera.
   Result<CameraStats> Stats(const std::string& name) const;
+
+  // Injects a fault into one camera (see FaultCommand). Returns once it is in effect: clients
+  // are closed or reset, a resized loop is encoded (blocks about a second). NotFound for an
+  // unknown camera, InvalidArgument for a bad size, Internal if not started.
+  Status Fault(const std::string& camera, const FaultCommand& command);
+  // Parses and applies one control line ("stall cam1"); the reply the control port sends.
+  Status Control(std::string_view line);
 
   class Impl;
 

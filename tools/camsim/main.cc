@@ -1,11 +1,17 @@
 // skynet-camsim: serves simulated RTSP cameras until SIGINT/SIGTERM.
 //
-// stdout carries only one URL line per camera and then "ready" (tests and scripts wait for
-// it); logs go to stderr. Exit codes: 0 after a signal, 2 for bad arguments, 1 otherwise.
+// stdout carries only one URL line per camera, then "control 127.0.0.1:PORT" with
+// --control-port, then "ready" (tests and scripts wait for it); logs go to stderr. Exit codes:
+// 0 after a signal, 2 for bad arguments, 1 otherwise.
+//
+// The control port takes one fault command per line and answers "ok" or "error: ...":
+//   stop CAM | kill CAM | start CAM | restart CAM | stall CAM | garbage CAM | resume CAM |
+//   resize CAM WxH | auth CAM on|off        (see FaultCommand in camsim.h)
 //
 //   skynet-camsim --port 8554 --traffic 4 --static 1          # cam1..cam4, static1
 //   skynet-camsim --port 0 --camera north:traffic:1280x720@25 --codec h265
 //   skynet-camsim --file clip.mp4 --loop-seconds 30             # file1
+//   skynet-camsim --traffic 2 --control-port 0    # then: echo "stall cam1" | nc 127.0.0.1 PORT
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -16,6 +22,7 @@
 
 #include "pipeline/core/logging.h"
 #include "tools/camsim/camsim.h"
+#include "tools/camsim/control_port.h"
 
 namespace {
 
@@ -43,6 +50,7 @@ int main(int argc, char** argv) {
   int traffic = 0, still = 0;
   std::string size = "640x360", log_level = "info";
   bool vary_seed = false;
+  int control_port = -1;
   app.add_option("--port", options.port, "RTSP port; 0 picks a free one")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
@@ -72,6 +80,13 @@ int main(int argc, char** argv) {
   app.add_option("--seed", defaults.seed, "scene seed")->capture_default_str();
   app.add_flag("--vary-seed", vary_seed,
                "give --traffic camera i the seed SEED+i-1 (default: all share one loop)");
+  app.add_option("--control-port", control_port,
+                 "line-protocol fault control on 127.0.0.1:PORT (0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--auth-user", options.auth_user, "basic-auth user of cameras with auth on")
+      ->capture_default_str();
+  app.add_option("--auth-password", options.auth_password, "basic-auth password")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->capture_default_str();
   try {
@@ -131,12 +146,27 @@ int main(int argc, char** argv) {
     std::cerr << "skynet-camsim: " << st.ToString() << "\n";
     return 1;
   }
+  std::unique_ptr<skynet::camsim::ControlPort> control;
+  if (control_port >= 0) {
+    skynet::camsim::Server* s = server->get();
+    auto started = skynet::camsim::ControlPort::Start(control_port, [s](std::string_view line) {
+      const skynet::Status st = s->Control(line);
+      return st.ok() ? std::string("ok") : "error: " + st.message();
+    });
+    if (!started) {
+      std::cerr << "skynet-camsim: " << started.status().ToString() << "\n";
+      return 1;
+    }
+    control = std::move(*started);
+  }
   for (const CameraSpec& c : options.cameras) std::cout << (*server)->Url(c.name) << "\n";
+  if (control) std::cout << "control 127.0.0.1:" << control->port() << "\n";
   std::cout << "ready" << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   skynet::GetLogger("camsim")->info("signal {}: stopping", sig);
+  control.reset();  // no fault command runs during Stop()
   (*server)->Stop();
   return 0;
 }

@@ -1,5 +1,8 @@
 // Runs the skynet-camsim binary as a user would: spawn, wait for "ready", stream, SIGTERM.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -158,6 +161,45 @@ TEST(CamsimCliTest, SigintWhileClientConnectedExitsZero) {
   testing::RtspProbe probe(*url);
   ASSERT_TRUE(probe.WaitForFrames(5)) << probe.error();
   EXPECT_EQ(child.SignalAndWait(SIGINT, 15s), 0);
+}
+
+// Sends one line to 127.0.0.1:`port` and returns the one-line answer.
+std::string ControlLine(int port, const std::string& line) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, (line + "\n").data(), line.size() + 1, MSG_NOSIGNAL) > 0) {
+    char c;
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') reply += c;
+  }
+  close(fd);
+  return reply;
+}
+
+TEST(CamsimCliTest, ControlPortAppliesFaultsLineByLine) {
+  Child child({"--port", "0", "--loop-seconds", "1", "--traffic", "1", "--control-port", "0",
+               "--log-level", "warn"});
+  auto url = child.ReadLine(60s);
+  ASSERT_TRUE(url);
+  const std::string control = child.ReadLine(60s).value_or("");
+  ASSERT_EQ(control.rfind("control 127.0.0.1:", 0), 0u) << control;
+  const int port = std::stoi(control.substr(control.rfind(':') + 1));
+  ASSERT_EQ(child.ReadLine(60s).value_or(""), "ready");
+  testing::RtspProbe probe(*url);
+  ASSERT_TRUE(probe.WaitForFrames(3)) << probe.error();
+  EXPECT_EQ(ControlLine(port, "resize cam1 320x240"), "ok");
+  EXPECT_TRUE(probe.WaitForFrames(40)) << probe.error();
+  EXPECT_EQ(probe.width(), 320);
+  EXPECT_EQ(ControlLine(port, "stall cam1"), "ok");
+  EXPECT_EQ(ControlLine(port, "stall cam9").rfind("error: camera 'cam9' not found", 0), 0u);
+  EXPECT_EQ(ControlLine(port, "explode cam1").rfind("error: 'explode cam1'", 0), 0u);
+  probe.Close();
+  EXPECT_EQ(child.SignalAndWait(SIGTERM, 15s), 0);
 }
 
 TEST(CamsimCliTest, BadArgumentsExitTwoNamingTheArgument) {
