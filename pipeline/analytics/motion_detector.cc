@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 namespace skynet::analytics {
@@ -29,6 +28,9 @@ constexpr double kGhostEdgeRatio = 2.0;
 constexpr double kMinGhostEdge = 12.0;
 // Below this changed fraction there is no shake worth estimating.
 constexpr float kShakeCheckFraction = 0.004f;
+// A brightness step larger than max_brightness_step is followed at once when re-lighting the
+// background leaves fewer than 1/this of the changed pixels changed.
+constexpr int kRelightGain = 3;
 // A gap between frames longer than this adapts the background as if it were this long.
 constexpr int64_t kMaxFrameGapUs = 2'000'000;
 
@@ -91,7 +93,7 @@ struct MotionDetector::State {
   cv::Mat bg, bg8;
 
   // Per-frame scratch, kept to avoid allocations.
-  cv::Mat gray, aligned, diff, fg, fg_aligned, eroded, blobs, not_blobs;
+  cv::Mat gray, aligned, relit, diff, fg, fg_aligned, eroded, blobs, not_blobs;
   std::array<cv::Mat, 4> pyramid;
   cv::Mat patch, cur_spectrum, cross, correlation;
   std::vector<std::vector<cv::Point>> contours;
@@ -194,6 +196,8 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
 
   // Frame-wide brightness drift (auto-exposure, iris, clouds): move the whole background with
   // it, if the change is small; a large one is left to global-change suppression.
+  bool step_candidate = false;
+  double step_gain = 1, step_offset = 0;
   if (opt.max_brightness_step > 0) {
     double gain = 1, offset = 0;
     if (FitBrightness(gray, &gain, &offset)) {
@@ -202,6 +206,10 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
       if (largest >= 0.25 && largest <= opt.max_brightness_step) {
         bg.convertTo(bg, CV_32F, gain, offset);
         bg.convertTo(bg8, CV_8U);
+      } else if (largest > opt.max_brightness_step) {
+        step_candidate = true;
+        step_gain = gain;
+        step_offset = offset;
       }
     }
   }
@@ -212,6 +220,25 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
   // spurious sub-pixel estimate on a sharp scene would otherwise light up every edge.
   const cv::Mat* cur = &gray;
   int changed = ChangedPixels(gray, fg);
+  // A larger jump (auto-exposure step, a cloud's edge) that lights up only the bright or dark
+  // parts stays under global_change_fraction and would otherwise be reported as motion until the
+  // background caught up. If the fitted gain and offset explain most of the change, re-light the
+  // background at once (a global change, reported as such) and look for motion in what remains.
+  if (step_candidate && changed > kShakeCheckFraction * valid_count) {
+    bg8.convertTo(relit, CV_8U, step_gain, step_offset);
+    cv::absdiff(gray, relit, diff);
+    cv::threshold(diff, fg_aligned, threshold, 255, cv::THRESH_BINARY);
+    if (valid_count < size.area()) fg_aligned.setTo(0, ignore);
+    if (cv::countNonZero(fg_aligned) * kRelightGain < changed) {
+      bg.convertTo(bg, CV_32F, step_gain, step_offset);
+      bg.convertTo(bg8, CV_8U);
+      bg_spectrum.release();
+      changed = ChangedPixels(gray, fg);
+      obs->global_change = true;
+      ++stats->global_changes;
+      ++stats->exposure_steps;
+    }
+  }
   if (opt.shake_compensation && changed > kShakeCheckFraction * valid_count) {
     const cv::Point2d shift = EstimateShift();
     const double magnitude = std::hypot(shift.x, shift.y);

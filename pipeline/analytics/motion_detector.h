@@ -15,9 +15,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "pipeline/analytics/motion_options.h"
 #include "pipeline/core/status.h"
@@ -40,9 +39,12 @@ struct MotionObservation {
   int64_t started_at_us = 0;          // while active and for kEnded: capture time of the start
   int64_t duration_ms = 0;            // for kEnded: from the start to the last frame with motion
   float peak_changed_fraction = 0;    // for kEnded (and while active: the peak so far)
-  bool global_change = false;         // frame suppressed as a global change (light, cloud...)
-  bool night = false;                 // the night profile was used for this frame
-  cv::Point2f camera_shift;           // shake compensated in this frame, pixels (0,0 if none)
+  // A global change (light, cloud, exposure step, IR switch): the frame was suppressed (the
+  // background re-seeded), or the brightness jump was followed at once (re-lit) and only what
+  // it does not explain was analysed. A camera-health signal.
+  bool global_change = false;
+  bool night = false;        // the night profile was used for this frame
+  cv::Point2f camera_shift;  // shake compensated in this frame, pixels (0,0 if none)
 };
 
 // Counters for the periodic metrics reporter.
@@ -50,7 +52,8 @@ struct MotionStats {
   uint64_t frames = 0;             // calls to Process()
   uint64_t rejected_frames = 0;    // empty frames, unsupported types, OpenCV errors
   uint64_t reinitialisations = 0;  // background (re)started: first frame, size change, Reset()
-  uint64_t global_changes = 0;     // frames suppressed as global changes
+  uint64_t global_changes = 0;     // frames with a global change (suppressed or re-lit)
+  uint64_t exposure_steps = 0;     // of those: brightness steps followed by re-lighting
   uint64_t shake_compensated = 0;  // frames aligned to the background before differencing
   uint64_t night_frames = 0;       // frames analysed with the night profile
   uint64_t ghosts_absorbed = 0;    // regions of departed objects copied into the background

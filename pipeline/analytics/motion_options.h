@@ -8,9 +8,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
 #include <opencv2/core/types.hpp>
+#include <vector>
 
 #include "pipeline/core/status.h"
 
@@ -20,7 +19,7 @@ struct MotionOptions {
   // Pixel difference (0-255) from the background above which a pixel counts as changed (day).
   int threshold = 25;
   // Smallest region kept (its changed pixels), as a fraction of the frame area (day).
-  double min_region_area = 0.0015;
+  double min_region_area = 0.001;
   // Frames with motion needed before MotionStarted (temporal confirmation).
   int start_frames = 3;
   // Quiet time after the last motion before MotionEnded (hysteresis), milliseconds.
@@ -68,10 +67,11 @@ struct MotionOptions {
   // Mean background brightness (0-255) below which the night profile applies; day resumes
   // 10 levels above it.
   int night_brightness = 50;
-  // Threshold at night: higher, against sensor noise and headlight glare on the road.
-  int night_threshold = 40;
+  // Threshold at night: higher, against sensor noise and headlight glare on the road (dim glare
+  // up to 30 levels is ignored; the beam of a passing car is not).
+  int night_threshold = 30;
   // Smallest region kept at night, as a fraction of the frame area.
-  double night_min_region_area = 0.003;
+  double night_min_region_area = 0.0015;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field: "threshold: must be in [1, 254]...".
