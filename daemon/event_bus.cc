@@ -19,6 +19,18 @@ std::string TopicFor(const v1::Event& event) {
     case v1::Event::kMotionUpdated:
     case v1::Event::kMotionEnded:
       return "motion/" + event.camera_id();
+    case v1::Event::kVehicleNew:
+    case v1::Event::kVehicleUpdated:
+    case v1::Event::kVehicleEnded:
+      return "vehicle/" + event.camera_id();
+    case v1::Event::kLineCrossed:
+    case v1::Event::kZoneEntered:
+    case v1::Event::kZoneLeft:
+    case v1::Event::kVehicleStopped:
+    case v1::Event::kWrongWay:
+    case v1::Event::kSpeeding:
+    case v1::Event::kTrafficStats:
+      return "traffic/" + event.camera_id();
     case v1::Event::kHeartbeat:
       return "heartbeat";
     case v1::Event::PAYLOAD_NOT_SET:
