@@ -153,7 +153,8 @@ int RunDaemon(const Config& config) {
       log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
-    if (sig == SIGHUP) log->info("received SIGHUP (reload is not supported yet)");
+    // The same path as `skynetctl reload`; Reload() logs the one-line result.
+    if (sig == SIGHUP) (void)(*supervisor)->Reload();
   }
 
   (*control)->Stop();

@@ -48,6 +48,10 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
   o.rtsp_tcp = c.rtsp_transport != "udp";
   o.file_realtime = c.file_realtime;
   o.file_loop = c.file_loop;
+  o.connect_timeout_ms = c.connect_timeout_ms;
+  o.stall_timeout_ms = c.stall_timeout_ms;
+  o.backoff_initial_ms = c.backoff_initial_ms;
+  o.backoff_max_ms = c.backoff_max_ms;
   return o;
 }
 
@@ -61,7 +65,7 @@ CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* cl
   } else {
     state_.store(v1::CAMERA_STATE_DISABLED);
     reason_ = v1::STATUS_REASON_STOPPED;
-    detail_ = "disabled in the configuration";
+    detail_ = "disabled";
   }
 }
 
@@ -126,6 +130,19 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
   s->set_codec(change.codec);
   s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
   s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
+  sink_(std::move(ev));
+}
+
+void CameraRunner::PublishStatus() {
+  v1::Event ev = NewEvent(clock_->NowWallUs());
+  auto* s = ev.mutable_camera_status();
+  s->set_state(static_cast<v1::CameraState>(state_.load()));
+  std::lock_guard<std::mutex> lock(status_mu_);
+  s->set_reason(reason_);
+  s->set_detail(detail_);
+  s->set_codec(codec_);
+  s->set_width(static_cast<uint32_t>(width_));
+  s->set_height(static_cast<uint32_t>(height_));
   sink_(std::move(ev));
 }
 

@@ -38,6 +38,11 @@ class CameraRunner {
   void Start(Wakeup wakeup);
   // Stops ingest and publishes the final offline status. Blocks until ingest is torn down.
   void Stop();
+  // True on the first call only: the supervisor starts each runner at most once.
+  bool ClaimStart() { return !start_claimed_.exchange(true); }
+  // Publishes a CameraStatus event with the current state (e.g. disabled, after a runtime
+  // change replaced the camera's session).
+  void PublishStatus();
 
   // Analyses every queued frame. Worker thread only.
   void ProcessPending();
@@ -63,6 +68,7 @@ class CameraRunner {
   std::unique_ptr<analytics::MotionDetector> motion_;  // worker thread only
   std::unique_ptr<ingest::CameraSession> session_;
 
+  std::atomic<bool> start_claimed_{false};
   std::atomic<int> state_{v1::CAMERA_STATE_UNSPECIFIED};
   std::atomic<uint64_t> frames_in_{0};
   std::atomic<uint64_t> frames_analysed_{0};

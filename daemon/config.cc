@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace skynet::daemon {
@@ -85,6 +86,9 @@ struct Range {
 constexpr Range kHeartbeatMs{10, 60'000};
 constexpr Range kWorkers{0, 256};
 constexpr Range kDetectWidth{64, 1920};
+constexpr Range kConnectTimeoutMs{500, 600'000};
+constexpr Range kStallTimeoutMs{200, 600'000};
+constexpr Range kBackoffMs{10, 3'600'000};
 
 std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, r.hi); }
 
@@ -126,6 +130,14 @@ std::string CheckFps(double fps) {
 std::string CheckDetectWidth(long long w) {
   if (std::string m = CheckIntRange(w, kDetectWidth); !m.empty()) return m;
   if (w % 2 != 0) return "must be even, got " + std::to_string(w);
+  return "";
+}
+
+std::string CheckBackoff(int initial_ms, int max_ms) {
+  if (max_ms < initial_ms) {
+    return "must be at least backoff_initial_ms (" + std::to_string(initial_ms) + "), got " +
+           std::to_string(max_ms);
+  }
   return "";
 }
 
@@ -512,12 +524,21 @@ class Parser {
         {"rtsp_transport", String(&camera->rtsp_transport, CheckTransport)},
         {"file_realtime", Bool(&camera->file_realtime)},
         {"file_loop", Bool(&camera->file_loop)},
+        {"connect_timeout_ms", Int(&camera->connect_timeout_ms, kConnectTimeoutMs)},
+        {"stall_timeout_ms", Int(&camera->stall_timeout_ms, kStallTimeoutMs)},
+        {"backoff_initial_ms", Int(&camera->backoff_initial_ms, kBackoffMs)},
+        {"backoff_max_ms", Int(&camera->backoff_max_ms, kBackoffMs)},
         {"motion", [&](const YAML::Node& n,
                        const std::string& f) { return ParseMotion(n, f, &camera->motion); }},
     };
     SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
     if (!have_id) return Error(node, field, "missing required key 'id'");
     if (!have_url) return Error(node, field, "missing required key 'url'");
+    if (std::string m = CheckBackoff(camera->backoff_initial_ms, camera->backoff_max_ms);
+        !m.empty()) {
+      YAML::Node max = node["backoff_max_ms"];  // const lookup: never inserts
+      return Error(max ? max.Mark() : node.Mark(), Join(field, "backoff_max_ms"), m);
+    }
     if (camera->name.empty()) camera->name = camera->id;
     return Status::Ok();
   }
@@ -688,6 +709,10 @@ Status ValidateCameraConfig(const CameraConfig& camera) {
       {"analytics_fps", CheckFps(camera.analytics_fps)},
       {"detect_width", CheckDetectWidth(camera.detect_width)},
       {"rtsp_transport", CheckTransport(camera.rtsp_transport)},
+      {"connect_timeout_ms", CheckIntRange(camera.connect_timeout_ms, kConnectTimeoutMs)},
+      {"stall_timeout_ms", CheckIntRange(camera.stall_timeout_ms, kStallTimeoutMs)},
+      {"backoff_initial_ms", CheckIntRange(camera.backoff_initial_ms, kBackoffMs)},
+      {"backoff_max_ms", CheckIntRange(camera.backoff_max_ms, kBackoffMs)},
   };
   for (const auto& [field, message] : checks) {
     if (!message.empty()) return error(field, message);
@@ -698,10 +723,28 @@ Status ValidateCameraConfig(const CameraConfig& camera) {
       return error("motion.masks[" + std::to_string(i) + "]", m);
     }
   }
+  if (std::string m = CheckBackoff(camera.backoff_initial_ms, camera.backoff_max_ms); !m.empty()) {
+    return error("backoff_max_ms", m);
+  }
   if (Status st = analytics::ValidateMotionOptions(camera.motion); !st.ok()) {
     return Status::InvalidArgument(who + ": motion." + st.message());
   }
   return Status::Ok();
+}
+
+bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b) {
+  // A new field in MotionOptions changes its size: compare it below, then update this number.
+  static_assert(sizeof(analytics::MotionOptions) == 136,
+                "MotionOptions changed: compare the new field in operator== (daemon/config.cc)");
+  auto fields = [](const analytics::MotionOptions& m) {
+    return std::tie(m.threshold, m.min_region_area, m.start_frames, m.end_quiet_ms,
+                    m.update_interval_ms, m.masks, m.background_adapt_ms, m.foreground_adapt_ms,
+                    m.max_brightness_step, m.global_change_fraction, m.dilate_px, m.max_regions,
+                    m.shake_compensation, m.min_shake_px, m.max_shake_px, m.auto_contrast,
+                    m.contrast_reference_range, m.night_brightness, m.night_threshold,
+                    m.night_min_region_area);
+  };
+  return fields(a) == fields(b);
 }
 
 }  // namespace skynet::daemon

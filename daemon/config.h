@@ -15,6 +15,10 @@
 
 namespace skynet::daemon {
 
+// Field-by-field equality of motion options, for CameraConfig's operator== (MotionOptions has
+// none of its own). Compares every field; a static_assert in config.cc notices new ones.
+bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b);
+
 struct CameraConfig {
   // Unique id: letters, digits, '-', '_' and '.'; used in topics and status.
   std::string id;
@@ -35,7 +39,17 @@ struct CameraConfig {
   // file:// sources: paced like a live camera (true) or as fast as possible (false); looped.
   bool file_realtime = true;
   bool file_loop = true;
+  // Ingest timing (ingest::SourceOptions): no first frame within connect_timeout_ms is a
+  // timeout; online and no frame for stall_timeout_ms is a stall; reconnect delays grow from
+  // backoff_initial_ms to backoff_max_ms (full jitter).
+  int connect_timeout_ms = 10000;
+  int stall_timeout_ms = 5000;
+  int backoff_initial_ms = 1000;
+  int backoff_max_ms = 60000;
   analytics::MotionOptions motion;
+
+  // Field by field, motion options included: a reload restarts a camera only when this differs.
+  bool operator==(const CameraConfig&) const = default;
 };
 
 // The event journal (daemon/journal.h): every event is appended before it is published.

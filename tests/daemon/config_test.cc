@@ -100,6 +100,10 @@ TEST(ConfigTest, ExampleFirstCameraShowsTheDefaults) {
   EXPECT_EQ(cam.rtsp_transport, d.rtsp_transport);
   EXPECT_EQ(cam.file_realtime, d.file_realtime);
   EXPECT_EQ(cam.file_loop, d.file_loop);
+  EXPECT_EQ(cam.connect_timeout_ms, d.connect_timeout_ms);
+  EXPECT_EQ(cam.stall_timeout_ms, d.stall_timeout_ms);
+  EXPECT_EQ(cam.backoff_initial_ms, d.backoff_initial_ms);
+  EXPECT_EQ(cam.backoff_max_ms, d.backoff_max_ms);
   const analytics::MotionOptions& m = cam.motion;
   EXPECT_EQ(m.threshold, d.motion.threshold);
   EXPECT_EQ(m.min_region_area, d.motion.min_region_area);
@@ -448,6 +452,54 @@ TEST(ConfigTest, MissingFileIsAnIoErrorNamingThePath) {
   EXPECT_EQ(r.status().code(), StatusCode::kIoError);
   EXPECT_EQ(r.status().message(),
             "/no/such/skynetd.yaml: cannot read config: No such file or directory");
+}
+
+TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
+  Result<Config> r = ParseConfig(OneCamera("    connect_timeout_ms: 2000\n"
+                                           "    stall_timeout_ms: 800\n"
+                                           "    backoff_initial_ms: 50\n"
+                                           "    backoff_max_ms: 4000\n"),
+                                 "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const CameraConfig& c = r->cameras[0];
+  EXPECT_EQ(c.connect_timeout_ms, 2000);
+  EXPECT_EQ(c.stall_timeout_ms, 800);
+  EXPECT_EQ(c.backoff_initial_ms, 50);
+  EXPECT_EQ(c.backoff_max_ms, 4000);
+  EXPECT_EQ(ErrorOf(OneCamera("    stall_timeout_ms: 10\n")),
+            "t.yaml:4:23: cameras[0].stall_timeout_ms: must be in 200..600000, got 10");
+  EXPECT_EQ(ErrorOf(OneCamera("    backoff_initial_ms: 5000\n    backoff_max_ms: 1000\n")),
+            "t.yaml:5:21: cameras[0].backoff_max_ms: must be at least backoff_initial_ms (5000), "
+            "got 1000");
+  CameraConfig v;
+  v.id = "cam1";
+  v.url = "rtsp://h/s";
+  v.backoff_initial_ms = 5000;
+  v.backoff_max_ms = 1000;
+  EXPECT_EQ(ValidateCameraConfig(v).message(),
+            "camera cam1: backoff_max_ms: must be at least backoff_initial_ms (5000), got 1000");
+  v.backoff_max_ms = 60000;
+  v.connect_timeout_ms = 0;
+  EXPECT_EQ(ValidateCameraConfig(v).message(),
+            "camera cam1: connect_timeout_ms: must be in 500..600000, got 0");
+}
+
+TEST(ConfigTest, CameraEqualityComparesEveryFieldMotionIncluded) {
+  CameraConfig a;
+  a.id = "cam1";
+  CameraConfig b = a;
+  EXPECT_EQ(a, b);
+  b.stall_timeout_ms += 1;
+  EXPECT_NE(a, b);
+  b = a;
+  b.motion.night_min_region_area *= 2;
+  EXPECT_NE(a, b);
+  b = a;
+  b.motion.masks.push_back({{0, 0}, {1, 0}, {1, 1}});
+  EXPECT_NE(a, b);
+  b = a;
+  b.name = "other";
+  EXPECT_NE(a, b);
 }
 
 TEST(ConfigTest, ParseCameraConfigReadsOneCamera) {
