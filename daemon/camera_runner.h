@@ -4,6 +4,10 @@
 // Threads: OnFrame() runs on a GStreamer streaming thread and only queues the frame;
 // ProcessPending() runs on the camera's analytics worker (one worker per camera, so the
 // detector needs no lock); Fill*() may be called from any thread (control).
+//
+// Health: reconnects and stalls are timed on the injected clock and counted over the last
+// hour; FillStatus() grades the camera with GradeCamera() (camera_health.h). A codec or size
+// that differs from the last one known is published as a StreamChanged event.
 #pragma once
 
 #include <atomic>
@@ -12,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "daemon/camera_health.h"
 #include "daemon/config.h"
 #include "daemon/rate_meter.h"
 #include "pipeline/analytics/motion_detector.h"
@@ -77,6 +82,9 @@ class CameraRunner {
   std::atomic<int64_t> online_since_us_{0};
   RateMeter fps_in_;
   RateMeter fps_analysed_;
+  EventWindow reconnects_1h_;  // connect attempts after the first (session thread writes)
+  EventWindow stalls_1h_;
+  bool connecting_seen_ = false;  // session thread only
 
   mutable std::mutex status_mu_;
   v1::StatusReason reason_ = v1::STATUS_REASON_UNSPECIFIED;
