@@ -179,6 +179,10 @@ class Subscriber:
             self.deliver(n, ev, False)
 
     def on_live(self, ev):
+        if ev.seq == 0:  # not sequenced (not from skynetd's bus): nothing to check
+            print(f"EVENT {ev.node_id or '-'} 0 0 {ev.WhichOneof('payload')} {ev.camera_id or '-'}",
+                  flush=True)
+            return
         n = self.nodes.get(ev.node_id)
         if n is None:
             if self.from_pos is not None:

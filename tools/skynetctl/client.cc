@@ -399,6 +399,13 @@ struct ReliableSubscriber::Impl {
   }
 
   void OnLive(skynet::v1::Event ev) {
+    if (ev.seq() == 0) {  // not sequenced (not from skynetd's bus): nothing to check
+      ++stats.live;
+      Delivery d;
+      d.event = std::move(ev);
+      out.push_back(std::move(d));
+      return;
+    }
     const std::string node_id = ev.node_id();
     auto [it, inserted] = nodes.try_emplace(node_id);
     Node& n = it->second;

@@ -78,7 +78,7 @@ TEST(SkynetctlCliTest, GlobalOptionsMayFollowTheSubcommand) {
   RunResult r = RunSkynetctl("status --timeout 100");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.err,
-            "skynetctl: cannot reach skynetd at ipc:///tmp/skynetd-control.sock: no "
+            "skynetctl: cannot reach skynetd at ipc:///tmp/skynetd/control.sock: no "
             "answer within 100 ms (is it running?)\n");
 }
 
@@ -86,7 +86,7 @@ TEST(SkynetctlCliTest, BadUsageExits2) {
   RunResult r = RunSkynetctl("");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
-            "skynetctl: a command is required: cameras, status, tail\n"
+            "skynetctl: a command is required: cameras, status, tail, keygen\n"
             "Run with --help for more information.\n");
   r = RunSkynetctl("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
