@@ -4,7 +4,7 @@
 // internals, so other tools may reuse this library. ZeroMQ stays inside client.cc: its exceptions
 // become Status values there.
 //
-//   Result<ControlClient> client = ControlClient::Connect("ipc:///tmp/skynetd-control.sock", 3000);
+//   Result<ControlClient> client = ControlClient::Connect("ipc:///tmp/skynetd/control.sock", 3000);
 //   skynet::v1::Request req;
 //   req.mutable_status();
 //   Result<skynet::v1::Response> resp = client->Call(req);  // Unavailable if nobody answers
