@@ -208,9 +208,9 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
   out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d\n", s.epoch(),
                 s.last_seq(), FormatDuration(s.uptime_seconds()).c_str(), s.cameras_size());
   if (s.cameras_size() == 0) return out;
-  Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONNECTS",
-               "ONLINE", "GRADE", "MOTION"},
-              {false, false, false, true, true, true, true, false, false});
+  Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONN 1H/ALL",
+               "STALLS 1H", "ONLINE", "GRADE", "MOTION"},
+              {false, false, false, true, true, true, true, true, false, false});
   for (const v1::CameraStatusInfo& c : s.cameras()) {
     std::string online = c.online_seconds() > 0 ? FormatDuration(c.online_seconds()) : "-";
     std::string motion = c.motion_active() ? "active" : "-";
@@ -218,13 +218,32 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
                Printf("%.1f/%.1f", c.fps_in(), c.fps_analysed()),
                Printf("%" PRIu64 "/%" PRIu64 "/%" PRIu64, c.frames_in(), c.frames_analysed(),
                       c.frames_dropped()),
-               std::to_string(c.reconnects()), online, GradeName(c.grade()), motion});
+               Printf("%" PRIu64 "/%" PRIu64, c.reconnects_last_hour(), c.reconnects()),
+               std::to_string(c.stalls_last_hour()), online, GradeName(c.grade()), motion});
   }
   out += table.Render();
   // Details are free text and often long: listed under the table rather than in a column.
   for (const v1::CameraStatusInfo& c : s.cameras()) {
     if (!c.detail().empty()) out += "  " + c.id() + ": " + c.detail() + "\n";
   }
+  return out;
+}
+
+std::string FormatReloadReport(const v1::ReloadResponse& r) {
+  auto ids = [](const google::protobuf::RepeatedPtrField<std::string>& list) {
+    std::string out;
+    for (const std::string& id : list) out += (out.empty() ? "" : ", ") + id;
+    return list.empty() ? out : " (" + out + ")";
+  };
+  std::string out = "reloaded " + r.config_path() + ": " + std::to_string(r.added_size()) +
+                    " added" + ids(r.added()) + ", " + std::to_string(r.removed_size()) +
+                    " removed" + ids(r.removed()) + ", " + std::to_string(r.restarted_size()) +
+                    " restarted" + ids(r.restarted()) + ", " + std::to_string(r.unchanged_size()) +
+                    " unchanged\n";
+  for (const std::string& id : r.removed_runtime()) {
+    out += "removed " + id + ": added at runtime, not in the file\n";
+  }
+  for (const std::string& w : r.warnings()) out += "warning: " + w + "\n";
   return out;
 }
 

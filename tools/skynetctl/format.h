@@ -41,4 +41,8 @@ std::string FormatCameraTable(const skynet::v1::ListCamerasResponse& cameras);
 // number and uptime, then a table with one row per camera.
 std::string FormatStatusReport(const skynet::v1::StatusResponse& status);
 
+// What `skynetctl reload` prints: one line of counts with the ids that changed, then the
+// runtime cameras the reload removed and any warnings, one per line.
+std::string FormatReloadReport(const skynet::v1::ReloadResponse& reload);
+
 }  // namespace skynet::ctl

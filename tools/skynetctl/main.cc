@@ -9,10 +9,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -111,6 +113,122 @@ Runner AddStatus(CLI::App* cmd) {
     if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
     if (!response.has_status()) return Fail(kExitDaemonError, "unexpected answer");
     std::cout << FormatStatusReport(response.status());
+    return kExitOk;
+  };
+}
+
+// Sends `request`, prints the camera change the daemon reports ("cam5: added, starting").
+int CallCameraChange(const Globals& g, const v1::Request& request) {
+  v1::Response response;
+  if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+  if (!response.has_camera_change()) return Fail(kExitDaemonError, "unexpected answer");
+  std::cout << response.camera_change().camera_id() << ": " << response.camera_change().message()
+            << "\n";
+  return kExitOk;
+}
+
+struct CameraAddOptions {
+  std::string yaml_file;  // "-": stdin
+  std::string id, url, name;
+  double fps = 0;
+  int width = 0;
+  bool disabled = false;
+};
+
+int CameraAdd(const Globals& g, const CameraAddOptions& o) {
+  v1::Request request;
+  v1::AddCameraRequest* add = request.mutable_add_camera();
+  if (!o.yaml_file.empty()) {
+    if (!o.id.empty() || !o.url.empty() || !o.name.empty() || o.fps != 0 || o.width != 0 ||
+        o.disabled) {
+      return Fail(kExitUsage, "camera add: give either --yaml or --id/--url and friends");
+    }
+    std::ostringstream text;
+    if (o.yaml_file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(o.yaml_file);
+      if (!in) return Fail(kExitUsage, "camera add: cannot read " + o.yaml_file);
+      text << in.rdbuf();
+    }
+    add->set_yaml(text.str());
+  } else {
+    if (o.id.empty() || o.url.empty()) {
+      return Fail(kExitUsage, "camera add: --id and --url are required (or --yaml FILE)");
+    }
+    add->set_id(o.id);
+    add->set_url(o.url);
+    add->set_name(o.name);
+    add->set_analytics_fps(o.fps);
+    add->set_detect_width(static_cast<uint32_t>(o.width));
+    add->set_disabled(o.disabled);
+  }
+  return CallCameraChange(g, request);
+}
+
+// `camera add|remove|enable|disable`: one camera changes, the others are left alone.
+Runner AddCameraCommand(CLI::App* cmd) {
+  cmd->require_subcommand(1);
+  auto chosen = std::make_shared<Runner>();
+  CLI::App* add = cmd->add_subcommand(
+      "add", "Add a camera from flags, or from a YAML mapping like a `cameras:` entry");
+  add->fallthrough();
+  auto o = std::make_shared<CameraAddOptions>();
+  add->add_option("--yaml", o->yaml_file, "File with the camera as YAML ('-': standard input)");
+  add->add_option("--id", o->id, "Camera id");
+  add->add_option("--url", o->url, "rtsp://, rtsps:// or file:// URL");
+  add->add_option("--name", o->name, "Display name (default: the id)");
+  add->add_option("--fps", o->fps, "Analytics frames per second (default 5)")
+      ->check(CLI::Range(0.01, 60.0));
+  add->add_option("--width", o->width, "Analysed frame width (default 320)")
+      ->check(CLI::Range(64, 1920));
+  add->add_flag("--disabled", o->disabled, "Add it disabled");
+  add->callback([chosen, o] { *chosen = [o](const Globals& g) { return CameraAdd(g, *o); }; });
+
+  struct Simple {
+    const char* name;
+    const char* help;
+    void (*fill)(v1::Request*, const std::string&);
+  };
+  static constexpr Simple kSimple[] = {
+      {"remove", "Stop a camera and forget it",
+       [](v1::Request* r, const std::string& id) {
+         r->mutable_remove_camera()->set_camera_id(id);
+       }},
+      {"enable", "Start a disabled camera",
+       [](v1::Request* r, const std::string& id) {
+         r->mutable_enable_camera()->set_camera_id(id);
+       }},
+      {"disable", "Stop a camera but keep it configured",
+       [](v1::Request* r, const std::string& id) {
+         r->mutable_disable_camera()->set_camera_id(id);
+       }},
+  };
+  for (const Simple& spec : kSimple) {
+    CLI::App* sub = cmd->add_subcommand(spec.name, spec.help);
+    sub->fallthrough();
+    auto id = std::make_shared<std::string>();
+    sub->add_option("CAMERA", *id, "Camera id")->required();
+    auto fill = spec.fill;
+    sub->callback([chosen, id, fill] {
+      *chosen = [id, fill](const Globals& g) {
+        v1::Request request;
+        fill(&request, *id);
+        return CallCameraChange(g, request);
+      };
+    });
+  }
+  return [chosen](const Globals& g) { return (*chosen)(g); };
+}
+
+Runner AddReload(CLI::App*) {
+  return [](const Globals& g) {
+    v1::Request request;
+    request.mutable_reload();
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_reload()) return Fail(kExitDaemonError, "unexpected answer");
+    std::cout << FormatReloadReport(response.reload());
     return kExitOk;
   };
 }
@@ -290,6 +408,8 @@ struct CommandSpec {
 constexpr CommandSpec kCommands[] = {
     {"cameras", "List the configured cameras", AddCameras},
     {"status", "Show the daemon's and each camera's state and counters", AddStatus},
+    {"camera", "Change one camera at runtime: add, remove, enable, disable", AddCameraCommand},
+    {"reload", "Re-read the config file and apply the difference (like SIGHUP)", AddReload},
     {"tail", "Print events from the feed as they happen (Ctrl-C to stop)", AddTail},
     {"keygen", "Write a CurveZMQ key pair (BASE.key, BASE.pub)", AddKeygen},
 };

@@ -197,13 +197,28 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
   EXPECT_EQ(
       FormatStatusReport(s),
       "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
-      "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONNECTS  ONLINE  GRADE"
-      "      MOTION\n"
-      "cam1    online   connected   25.0/5.0         1000/200/3           2   2m05s  excellent"
-      "  -\n"
-      "cam2    waiting  refused      0.0/0.0              0/0/0           0       -  unknown"
-      "    -\n"
+      "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONN 1H/ALL  STALLS 1H  ONLINE"
+      "  GRADE      MOTION\n"
+      "cam1    online   connected   25.0/5.0         1000/200/3            0/2          0   2m05s"
+      "  excellent  -\n"
+      "cam2    waiting  refused      0.0/0.0              0/0/0            0/0          0       -"
+      "  unknown    -\n"
       "  cam2: connection refused\n");
+}
+
+TEST_F(FormatTest, ReloadReportNamesTheChangesAndWarnings) {
+  v1::ReloadResponse r;
+  r.set_config_path("/etc/skynetd.yaml");
+  r.add_added("d");
+  r.add_removed("c");
+  r.add_removed("x");
+  r.add_removed_runtime("x");
+  r.add_unchanged("a");
+  r.add_warnings("node_id ('a' -> 'b') changed: applies at the next start of skynetd");
+  EXPECT_EQ(FormatReloadReport(r),
+            "reloaded /etc/skynetd.yaml: 1 added (d), 2 removed (c, x), 0 restarted, 1 unchanged\n"
+            "removed x: added at runtime, not in the file\n"
+            "warning: node_id ('a' -> 'b') changed: applies at the next start of skynetd\n");
 }
 
 TEST_F(FormatTest, DurationsAreCompact) {
