@@ -44,11 +44,11 @@ class EventWindow {
 struct HealthFigures {
   bool enabled = true;
   bool online = false;
-  double online_seconds = 0;      // in the current online period
-  double target_fps = 5;          // analytics_fps of the camera
-  double fps_analysed = 0;        // measured over the last few seconds
-  uint64_t frames_in = 0;         // since the session started
-  uint64_t frames_dropped = 0;    // queue drops since the session started
+  double online_seconds = 0;    // in the current online period
+  double target_fps = 5;        // analytics_fps of the camera
+  double fps_analysed = 0;      // measured over the last few seconds
+  uint64_t frames_in = 0;       // since the session started
+  uint64_t frames_dropped = 0;  // queue drops since the session started
   uint64_t reconnects_last_hour = 0;
   uint64_t stalls_last_hour = 0;
 };

@@ -65,8 +65,7 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
     const ClientKeyConfig& y = now.security.clients[i];
     same_clients = x.name == y.name && x.public_key == y.public_key && x.role == y.role;
   }
-  check(was.security.server_key_file == now.security.server_key_file && same_clients,
-        "security");
+  check(was.security.server_key_file == now.security.server_key_file && same_clients, "security");
   check(was.control.audit_log == now.control.audit_log, "control.audit_log");
   return out;
 }
@@ -187,7 +186,7 @@ void Supervisor::StopperLoop() {
     if (job.stop) {
       pool_.Remove(job.stop.get());  // the worker no longer touches it
       if (hooks_.before_stop) hooks_.before_stop(job.id);
-      job.stop->Stop();              // bounded, may take seconds on a dead camera
+      job.stop->Stop();  // bounded, may take seconds on a dead camera
       job.stop.reset();
     }
     if (job.start) {
@@ -251,7 +250,8 @@ v1::Response Supervisor::AddCamera(const v1::AddCameraRequest& request) {
     if (request.analytics_fps() != 0) cam.analytics_fps = request.analytics_fps();
     if (request.detect_width() != 0) cam.detect_width = static_cast<int>(request.detect_width());
     cam.enabled = !request.disabled();
-    if (Status st = ValidateCameraConfig(cam); !st.ok()) return Error("add_camera: " + st.message());
+    if (Status st = ValidateCameraConfig(cam); !st.ok())
+      return Error("add_camera: " + st.message());
   }
   auto runner = NewRunner(cam);
   if (!runner.ok()) return Error("add_camera: " + runner.status().message());
