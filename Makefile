@@ -8,7 +8,7 @@ JOBS ?= 2
 CTEST_ARGS ?=
 EXTRA_CMAKE ?=
 
-.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize models
+.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize models fuzz
 
 all: build
 
@@ -44,6 +44,20 @@ models:
 sanitize:
 	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CTEST_ARGS="$(CTEST_ARGS)" \
 	  EXTRA_CMAKE="-DSKYNET_SANITIZE=ON"
+
+# libFuzzer targets (tests/fuzz) built with clang in build-fuzz; each runs FUZZ_SECONDS from the
+# checked-in seeds (new inputs go to build-fuzz/fuzz-corpus). Exits non-zero on a crash.
+FUZZ_SECONDS ?= 20
+fuzz:
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSKYNET_FUZZ=ON -DSKYNET_BUILD_TESTS=OFF > /dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_control_request fuzz_config
+	@for f in control_request:control config:config; do \
+	  mkdir -p build-fuzz/fuzz-corpus/$${f#*:} && \
+	  build-fuzz/tests/fuzz/fuzz_$${f%%:*} -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/fuzz-corpus/$${f#*:} tests/fuzz/corpus/$${f#*:} \
+	    || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD_DIR)
