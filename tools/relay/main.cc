@@ -20,14 +20,13 @@
 // Exit codes: 0 clean stop, 1 a socket could not be set up, 2 bad arguments.
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
 #include "skynet/v1/events.pb.h"
@@ -89,8 +88,10 @@ bool RecvAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
     zmq::message_t msg;
     if (!socket.recv(msg, zmq::recv_flags::dontwait)) return false;
     more = msg.more();
-    if (frames->size() < 16) frames->push_back(std::move(msg));
-    else if (!more) return false;  // too many frames
+    if (frames->size() < 16)
+      frames->push_back(std::move(msg));
+    else if (!more)
+      return false;  // too many frames
   }
   return true;
 }
@@ -138,13 +139,16 @@ class ReplayRouter {
     skynet::v1::ReplayRequest request;
     if (payload.size() > static_cast<size_t>(max_request_bytes_) ||
         !request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-      return Fail(frames, request, "malformed replay request: not a skynet.v1.ReplayRequest (" +
-                                       std::to_string(payload.size()) + " bytes)");
+      return Fail(frames, request,
+                  "malformed replay request: not a skynet.v1.ReplayRequest (" +
+                      std::to_string(payload.size()) + " bytes)");
     }
     size_t node = names_.size();
     if (request.node_id().empty()) {
-      if (names_.size() == 1) node = 0;
-      else return Fail(frames, request, "node_id is required: this relay serves " + List());
+      if (names_.size() == 1)
+        node = 0;
+      else
+        return Fail(frames, request, "node_id is required: this relay serves " + List());
     } else {
       for (size_t i = 0; i < names_.size(); ++i) {
         if (names_[i] == request.node_id()) node = i;

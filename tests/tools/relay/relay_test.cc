@@ -1,13 +1,11 @@
 // skynet-relay (tools/relay/main.cc) between two in-process nodes (EventBus + Journal +
 // ReplayServer each) and a ReliableSubscriber that knows only the relay's endpoints.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <map>
 #include <memory>
-
 #include <zmq.hpp>
-
-#include <gtest/gtest.h>
 
 #include "daemon/event_bus.h"
 #include "daemon/journal.h"
@@ -36,8 +34,8 @@ std::unique_ptr<Node> StartNode(const TempDir& dir, const std::string& id) {
   auto node = std::make_unique<Node>();
   node->feed = dir.Ipc(id + "-feed");
   node->replay = dir.Ipc(id + "-replay");
-  auto journal =
-      daemon::Journal::Open({.dir = dir.File(id + "-journal"), .fsync = daemon::FsyncPolicy::kNone});
+  auto journal = daemon::Journal::Open(
+      {.dir = dir.File(id + "-journal"), .fsync = daemon::FsyncPolicy::kNone});
   EXPECT_TRUE(journal.ok()) << journal.status().ToString();
   node->journal = std::move(journal).value();
   daemon::EventBusOptions bo;
@@ -67,8 +65,8 @@ class RelayTest : public ::testing::Test {
     replay_ = dir_.Ipc("relay-replay");
     relay_ = std::make_unique<ChildProcess>(
         BuildPath("tools/relay/skynet-relay"),
-        std::vector<std::string>{"--feed", feed_, "--replay", replay_, "--send-hwm", "10",
-                                 "--node", "n1=" + n1_->feed + "," + n1_->replay,  //
+        std::vector<std::string>{"--feed", feed_, "--replay", replay_, "--send-hwm", "10", "--node",
+                                 "n1=" + n1_->feed + "," + n1_->replay,  //
                                  "--node", "n2=" + n2_->feed + "," + n2_->replay},
         dir_.File("relay.stderr"));
     ASSERT_TRUE(relay_->started());
@@ -212,11 +210,11 @@ TEST(RelayArgsTest, BadArgumentsExitWithTwo) {
   TempDir dir;
   const std::string relay = BuildPath("tools/relay/skynet-relay");
   for (std::vector<std::string> args : {
-           std::vector<std::string>{"--feed", dir.Ipc("f")},                       // no --node
-           std::vector<std::string>{"--feed", dir.Ipc("f"), "--node", "n1"},       // no endpoint
+           std::vector<std::string>{"--feed", dir.Ipc("f")},                  // no --node
+           std::vector<std::string>{"--feed", dir.Ipc("f"), "--node", "n1"},  // no endpoint
            std::vector<std::string>{"--feed", dir.Ipc("f"), "--node", "n1=nowhere"},
-           std::vector<std::string>{"--feed", dir.Ipc("f"), "--node", "a=" + dir.Ipc("x"),
-                                    "--node", "a=" + dir.Ipc("y")},  // twice
+           std::vector<std::string>{"--feed", dir.Ipc("f"), "--node", "a=" + dir.Ipc("x"), "--node",
+                                    "a=" + dir.Ipc("y")},  // twice
        }) {
     ChildProcess child(relay, args, dir.File("stderr"));
     EXPECT_EQ(child.Wait(10s), 2) << args.back();
