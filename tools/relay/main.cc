@@ -107,9 +107,16 @@ class ReplayRouter {
 
   // Until the context is shut down.
   void Run() {
+    // items[0] is the front; items[k + 1] is open_backs[k] (nodes without replay have none:
+    // a null socket in a pollitem would mean "poll file descriptor 0").
     std::vector<zmq::pollitem_t> items;
+    std::vector<zmq::socket_t*> open_backs;
     items.push_back({front_.handle(), 0, ZMQ_POLLIN, 0});
-    for (auto& b : backs_) items.push_back({b.handle(), 0, ZMQ_POLLIN, 0});
+    for (auto& b : backs_) {
+      if (!b) continue;
+      items.push_back({b.handle(), 0, ZMQ_POLLIN, 0});
+      open_backs.push_back(&b);
+    }
     std::vector<zmq::message_t> frames;
     try {
       while (true) {
@@ -117,10 +124,10 @@ class ReplayRouter {
         if (items[0].revents & ZMQ_POLLIN) {
           while (RecvAll(front_, &frames)) Route(frames);
         }
-        for (size_t i = 0; i < backs_.size(); ++i) {
-          if (!(items[i + 1].revents & ZMQ_POLLIN)) continue;
+        for (size_t k = 0; k < open_backs.size(); ++k) {
+          if (!(items[k + 1].revents & ZMQ_POLLIN)) continue;
           // [client envelope...][ReplayResponse]: straight back to the client.
-          while (RecvAll(backs_[i], &frames)) {
+          while (RecvAll(*open_backs[k], &frames)) {
             if (frames.size() >= 2) SendAll(front_, frames);
           }
         }

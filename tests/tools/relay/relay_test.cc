@@ -206,6 +206,23 @@ TEST_F(RelayTest, ReplayRequestsAreRoutedByNodeIdAndBadOnesAreAnswered) {
   EXPECT_EQ(r.node_id(), "n1");
 }
 
+TEST(RelayReplayTest, NodeWithoutReplayEndpointIsAnsweredWithAnError) {
+  TempDir dir;
+  ChildProcess relay(BuildPath("tools/relay/skynet-relay"),
+                     {"--feed", dir.Ipc("feed"), "--replay", dir.Ipc("replay"), "--node",
+                      "solo=" + dir.Ipc("solo-feed")},
+                     dir.File("relay.stderr"));
+  auto line = relay.ReadLine(10s);
+  ASSERT_TRUE(line.has_value()) << "the relay did not start";
+  v1::ReplayRequest request;  // no node_id: the relay serves one node
+  request.set_request_id(3);
+  v1::ReplayResponse r = AskRelay(dir.Ipc("replay"), request);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.request_id(), 3u);
+  EXPECT_NE(r.error().find("node 'solo' has no replay endpoint"), std::string::npos) << r.error();
+  EXPECT_EQ(relay.SignalAndWait(SIGINT, 10s), 0);
+}
+
 TEST(RelayArgsTest, BadArgumentsExitWithTwo) {
   TempDir dir;
   const std::string relay = BuildPath("tools/relay/skynet-relay");
