@@ -29,6 +29,7 @@ struct AnalyzeSummary {
   uint64_t events = 0;        // events handed to the sink
   int64_t video_us = 0;       // stream time of the last analysed frame
   int64_t motion_cpu_us = 0;  // thread CPU time spent in the motion detector
+  int64_t vehicle_cpu_us = 0;  // thread CPU time in vehicle analytics (vehicles.enabled)
   double motion_cpu_ms_per_frame() const {
     return frames ? static_cast<double>(motion_cpu_us) / 1000.0 / frames : 0.0;
   }

@@ -46,7 +46,7 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
   o.password = c.password;
   o.analytics_fps = c.analytics_fps;
   o.detect_width = c.detect_width;
-  o.color = false;
+  o.color = c.vehicles.enabled;  // vehicles need colour; the motion detector accepts BGR
   o.rtsp_tcp = c.rtsp_transport != "udp";
   o.file_realtime = c.file_realtime;
   o.file_loop = c.file_loop;
@@ -79,6 +79,14 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
     return Status::InvalidArgument("cameras." + config.id + ".motion: " + motion.status().message());
   }
   runner->motion_ = std::move(motion).value();
+  if (config.vehicles.enabled) {
+    auto vehicles = VehiclePipeline::Create(config.id, config.vehicles);
+    if (!vehicles.ok()) {
+      return Status(vehicles.status().code(),
+                    "cameras." + config.id + "." + vehicles.status().message());
+    }
+    runner->vehicles_ = std::move(vehicles).value();
+  }
   ingest::CameraSession::Callbacks callbacks;
   CameraRunner* self = runner.get();
   callbacks.on_frame = [self](Frame&& f) { self->OnFrame(std::move(f)); };
@@ -188,12 +196,14 @@ void CameraRunner::Analyse(const Frame& frame) {
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   motion_active_.store(obs.active, std::memory_order_relaxed);
-  if (obs.event == analytics::MotionEventType::kNone) return;  // the common case: no event
-  v1::Event ev = NewEvent(frame.capture_time_us);
-  ev.set_stream_time_us(frame.stream_time_us);
-  FillMotionEvent(obs, &ev);
-  motion_events_.fetch_add(1, std::memory_order_relaxed);
-  sink_(std::move(ev));
+  if (obs.event != analytics::MotionEventType::kNone) {
+    v1::Event ev = NewEvent(frame.capture_time_us);
+    ev.set_stream_time_us(frame.stream_time_us);
+    FillMotionEvent(obs, &ev);
+    motion_events_.fetch_add(1, std::memory_order_relaxed);
+    sink_(std::move(ev));
+  }
+  if (vehicles_) vehicles_->Process(frame, obs, sink_);
 }
 
 v1::Event CameraRunner::NewEvent(int64_t capture_time_us) const {

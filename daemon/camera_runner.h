@@ -19,6 +19,7 @@
 #include "daemon/camera_health.h"
 #include "daemon/config.h"
 #include "daemon/rate_meter.h"
+#include "daemon/vehicle_pipeline.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/core/bounded_queue.h"
 #include "pipeline/core/clock.h"
@@ -71,6 +72,7 @@ class CameraRunner {
 
   BoundedQueue<Frame> queue_{2};
   std::unique_ptr<analytics::MotionDetector> motion_;  // worker thread only
+  std::unique_ptr<VehiclePipeline> vehicles_;          // worker thread only; null: disabled
   std::unique_ptr<ingest::CameraSession> session_;
 
   std::atomic<bool> start_claimed_{false};

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <tuple>
@@ -149,6 +150,128 @@ std::string CheckTransport(const std::string& t) {
 std::string CheckFraction(double v) {
   if (!(v >= 0 && v <= 1)) return "must be in [0, 1], got " + FormatNumber(v);
   return "";
+}
+
+std::string CheckVehicleBackend(const std::string& b) {
+  if (b == "classical" || b == "dnn") return "";
+  return "must be classical or dnn, got '" + b + "'";
+}
+
+std::string CheckDetectFps(double fps) {
+  if (!(fps >= 0 && fps <= 240)) {
+    return "must be in [0, 240] (0: every frame), got " + FormatNumber(fps);
+  }
+  return "";
+}
+
+// The values of a `vehicles:` section, judged by the analytics' own Validate*() functions.
+// Messages start with the key path inside `vehicles:` ("rules.zones[1].polygon: ...").
+Status ValidateVehicles(const VehiclesConfig& v) {
+  if (std::string m = CheckVehicleBackend(v.backend); !m.empty()) {
+    return Status::InvalidArgument("backend: " + m);
+  }
+  if (Status st = analytics::ValidateClassicalDetectorOptions(v.classical); !st.ok()) {
+    // Its messages already start with "classical.".
+    return st;
+  }
+  SKYNET_RETURN_IF_ERROR(analytics::ValidateVehicleAnalyticsOptions(v.analytics));
+  const analytics::DnnDetectorOptions& d = v.detector;
+  if (!(d.score_threshold > 0.f && d.score_threshold <= 1.f)) {
+    return Status::InvalidArgument("detector.score_threshold: must be in (0, 1]");
+  }
+  if (!(d.nms_iou > 0.f && d.nms_iou <= 1.f)) {
+    return Status::InvalidArgument("detector.nms_iou: must be in (0, 1]");
+  }
+  if (!(d.crop_padding >= 0.f)) return Status::InvalidArgument("detector.crop_padding: negative");
+  if (!(d.full_frame_fraction > 0.f)) {
+    return Status::InvalidArgument("detector.full_frame_fraction: must be > 0 (above 1: never)");
+  }
+  if (std::string m = CheckDetectFps(d.detect_fps); !m.empty()) {
+    return Status::InvalidArgument("detector.detect_fps: " + m);
+  }
+  if (v.backend == "dnn" && d.model_path.empty()) {
+    return Status::InvalidArgument("detector.model_path: backend dnn needs a model file");
+  }
+  return Status::Ok();
+}
+
+// Field-by-field equality of the analytics option structs inside VehiclesConfig (they have no
+// operator== of their own). The static_asserts notice new fields in the stable ones.
+bool SameClassParams(const analytics::TrackerClassParams& a,
+                     const analytics::TrackerClassParams& b) {
+  return std::tie(a.confirm_hits, a.max_misses, a.max_misses_stationary, a.accel_noise) ==
+         std::tie(b.confirm_hits, b.max_misses, b.max_misses_stationary, b.accel_noise);
+}
+
+bool SameTracker(const analytics::TrackerOptions& a, const analytics::TrackerOptions& b) {
+  if (!SameClassParams(a.defaults, b.defaults) || a.per_class.size() != b.per_class.size()) {
+    return false;
+  }
+  for (auto ia = a.per_class.begin(), ib = b.per_class.begin(); ia != a.per_class.end();
+       ++ia, ++ib) {
+    if (ia->first != ib->first || !SameClassParams(ia->second, ib->second)) return false;
+  }
+  auto f = [](const analytics::TrackerOptions& t) {
+    return std::tie(t.min_iou, t.max_centre_distance, t.class_mismatch_cost,
+                    t.stationary_after_ms, t.stationary_radius, t.trajectory_points,
+                    t.speed_window_ms, t.measurement_noise);
+  };
+  return f(a) == f(b);
+}
+
+bool SameRules(const analytics::TrafficRulesOptions& a, const analytics::TrafficRulesOptions& b) {
+  auto line = [](const analytics::CountingLine& l) { return std::tie(l.id, l.a, l.b, l.count); };
+  auto zone = [](const analytics::Zone& z) {
+    return std::tie(z.id, z.polygon, z.no_parking, z.max_stop_ms);
+  };
+  auto lane = [](const analytics::Lane& l) {
+    return std::tie(l.id, l.polygon, l.direction, l.speed_limit_kmh);
+  };
+  auto same_list = [](const auto& x, const auto& y, auto key) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (key(x[i]) != key(y[i])) return false;
+    }
+    return true;
+  };
+  auto f = [](const analytics::TrafficRulesOptions& r) {
+    return std::tie(r.speed_limit_kmh, r.speeding_frames, r.wrong_way_frames,
+                    r.wrong_way_min_distance_m, r.wrong_way_min_distance, r.wrong_way_cos,
+                    r.min_moving_speed, r.stats_interval_ms);
+  };
+  return same_list(a.lines, b.lines, line) && same_list(a.zones, b.zones, zone) &&
+         same_list(a.lanes, b.lanes, lane) && f(a) == f(b);
+}
+
+bool SameClassical(const analytics::ClassicalDetectorOptions& a,
+                   const analytics::ClassicalDetectorOptions& b) {
+  auto f = [](const analytics::ClassicalDetectorOptions& c) {
+    return std::tie(c.threshold, c.background_adapt_ms, c.foreground_adapt_ms,
+                    c.require_motion_support, c.shadow_suppression, c.shadow_min_ratio,
+                    c.shadow_max_ratio, c.shadow_chroma_tolerance, c.shadow_texture_tolerance,
+                    c.close_px, c.min_blob_area, c.split_core_ratio, c.merge_gap_px,
+                    c.merge_max_fragment, c.person_max_width_m, c.person_min_aspect,
+                    c.two_wheeler_max_width_m, c.large_min_width_m, c.large_min_height_m,
+                    c.min_object_m, c.person_max_area, c.person_min_aspect_uncalibrated,
+                    c.large_min_area);
+  };
+  return f(a) == f(b);
+}
+
+bool SameDetector(const analytics::DnnDetectorOptions& a, const analytics::DnnDetectorOptions& b) {
+  auto f = [](const analytics::DnnDetectorOptions& d) {
+    return std::tie(d.model_path, d.format, d.input_size, d.score_threshold, d.nms_iou,
+                    d.class_aware_nms, d.preprocess, d.motion_gated, d.crop_padding,
+                    d.min_crop_size, d.max_crops, d.batch_crops, d.full_frame_fraction,
+                    d.detect_fps, d.num_classes, d.class_map);
+  };
+  return f(a) == f(b);
+}
+
+bool SameCalibration(const std::optional<analytics::CalibrationConfig>& a,
+                     const std::optional<analytics::CalibrationConfig>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->image_points == b->image_points && a->ground_points == b->ground_points);
 }
 
 // Twice the signed area of a polygon (shoelace formula).
@@ -530,6 +653,8 @@ class Parser {
         {"backoff_max_ms", Int(&camera->backoff_max_ms, kBackoffMs)},
         {"motion", [&](const YAML::Node& n,
                        const std::string& f) { return ParseMotion(n, f, &camera->motion); }},
+        {"vehicles", [&](const YAML::Node& n,
+                         const std::string& f) { return ParseVehicles(n, f, &camera->vehicles); }},
     };
     SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
     if (!have_id) return Error(node, field, "missing required key 'id'");
@@ -622,6 +747,336 @@ class Parser {
       masks->push_back(std::move(poly));
     }
     return Status::Ok();
+  }
+
+  // --- vehicles: (docs/vehicles.md) ------------------------------------------------------------
+
+  // Reads a point [x, y]; `fraction`: each coordinate must be in [0, 1] (normalised image).
+  Status ReadPoint(const YAML::Node& node, const std::string& field, bool fraction,
+                   cv::Point2f* out) {
+    null_value_mark_ = node.Mark();
+    if (!node.IsSequence() || node.size() != 2) {
+      return Error(node, field, "expected a point [x, y], got " + Describe(node));
+    }
+    double xy[2];
+    for (size_t k = 0; k < 2; ++k) {
+      std::string c_field = field + "[" + std::to_string(k) + "]";
+      SKYNET_RETURN_IF_ERROR(ReadDouble(node[k], c_field, &xy[k]));
+      if (!std::isfinite(xy[k])) return Error(node[k], c_field, "must be a finite number");
+      if (fraction) SKYNET_RETURN_IF_ERROR(Check(node[k], c_field, CheckFraction(xy[k])));
+    }
+    *out = cv::Point2f(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
+    return Status::Ok();
+  }
+  Handler Point(cv::Point2f* out, bool fraction = true) {
+    return [this, out, fraction](const YAML::Node& n, const std::string& f) {
+      return ReadPoint(n, f, fraction, out);
+    };
+  }
+  Handler Polygon(std::vector<cv::Point2f>* out) {
+    return [this, out](const YAML::Node& n, const std::string& f) -> Status {
+      if (!n.IsSequence()) {
+        return Error(n, f, "expected a polygon (a list of [x, y] points), got " + Describe(n));
+      }
+      for (size_t j = 0; j < n.size(); ++j) {
+        cv::Point2f p;
+        SKYNET_RETURN_IF_ERROR(ReadPoint(n[j], f + "[" + std::to_string(j) + "]", true, &p));
+        out->push_back(p);
+      }
+      return Status::Ok();
+    };
+  }
+  Handler Float(float* out) {
+    return [this, out](const YAML::Node& n, const std::string& f) -> Status {
+      double v = 0;
+      SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, &v));
+      if (!std::isfinite(v)) return Error(n, f, "must be a finite number");
+      *out = static_cast<float>(v);
+      return Status::Ok();
+    };
+  }
+  // A list of mappings: `item` parses one entry (its node and field, e.g. "rules.lines[2]").
+  Handler List(std::function<Status(const YAML::Node&, const std::string&)> item) {
+    return [this, item](const YAML::Node& n, const std::string& f) -> Status {
+      if (n.IsNull()) return Status::Ok();
+      if (!n.IsSequence()) return Error(n, f, "expected a list, got " + Describe(n));
+      for (size_t i = 0; i < n.size(); ++i) {
+        null_value_mark_ = n[i].Mark();
+        SKYNET_RETURN_IF_ERROR(item(n[i], f + "[" + std::to_string(i) + "]"));
+      }
+      return Status::Ok();
+    };
+  }
+
+  // Reads `vehicles:` (types and shapes here, with their places), then lets the analytics'
+  // Validate*() functions judge the values, so the config accepts exactly what they accept.
+  // Their errors name a key path ("rules.zones[1].polygon: ..."): the error points at it.
+  Status ParseVehicles(const YAML::Node& node, const std::string& field, VehiclesConfig* v) {
+    if (node.IsNull()) return Status::Ok();
+    analytics::VehicleAnalyticsOptions& a = v->analytics;
+    analytics::ClassicalDetectorOptions& c = v->classical;
+    analytics::DnnDetectorOptions& d = v->detector;
+    analytics::TrackerOptions& t = a.tracker;
+    analytics::TrafficRulesOptions& r = a.rules;
+    auto class_params = [&](analytics::TrackerClassParams* p) -> KeyTable {
+      return {{"confirm_hits", Int(&p->confirm_hits)},
+              {"max_misses", Int(&p->max_misses)},
+              {"max_misses_stationary", Int(&p->max_misses_stationary)},
+              {"accel_noise", Float(&p->accel_noise)}};
+    };
+    KeyTable tracker = class_params(&t.defaults);
+    tracker.insert(
+        tracker.end(),
+        {{"classes",
+          [&](const YAML::Node& n, const std::string& f) -> Status {
+            if (n.IsNull()) return Status::Ok();
+            if (!n.IsMap()) return Error(n, f, "expected a mapping, got " + Describe(n));
+            for (const auto& entry : n) {
+              const std::string name = entry.first.Scalar();
+              analytics::ObjectClass oc = analytics::ObjectClass::kUnknown;
+              for (int k = 1; k <= static_cast<int>(analytics::ObjectClass::kPerson); ++k) {
+                auto candidate = static_cast<analytics::ObjectClass>(k);
+                if (name == analytics::ObjectClassName(candidate)) oc = candidate;
+              }
+              if (oc == analytics::ObjectClass::kUnknown) {
+                return Error(entry.first, Join(f, name),
+                             "unknown class (expected car, bus, truck, motorcycle, bicycle or "
+                             "person)");
+              }
+              // Keys not given keep the general defaults (not the built-in person override).
+              analytics::TrackerClassParams p = t.defaults;
+              null_value_mark_ = entry.first.Mark();
+              SKYNET_RETURN_IF_ERROR(ParseMap(entry.second, Join(f, name), class_params(&p)));
+              t.per_class[oc] = p;
+            }
+            return Status::Ok();
+          }},
+         {"min_iou", Float(&t.min_iou)},
+         {"max_centre_distance", Float(&t.max_centre_distance)},
+         {"class_mismatch_cost", Float(&t.class_mismatch_cost)},
+         {"stationary_after_ms", Int(&t.stationary_after_ms)},
+         {"stationary_radius", Float(&t.stationary_radius)},
+         {"trajectory_points", Int(&t.trajectory_points)},
+         {"speed_window_ms", Int(&t.speed_window_ms)},
+         {"measurement_noise", Float(&t.measurement_noise)}});
+    KeyTable classical = {
+        {"threshold", Int(&c.threshold)},
+        {"background_adapt_ms", Int(&c.background_adapt_ms)},
+        {"foreground_adapt_ms", Int(&c.foreground_adapt_ms)},
+        {"require_motion_support", Bool(&c.require_motion_support)},
+        {"shadow_suppression", Bool(&c.shadow_suppression)},
+        {"shadow_min_ratio", Float(&c.shadow_min_ratio)},
+        {"shadow_max_ratio", Float(&c.shadow_max_ratio)},
+        {"shadow_chroma_tolerance", Float(&c.shadow_chroma_tolerance)},
+        {"shadow_texture_tolerance", Float(&c.shadow_texture_tolerance)},
+        {"close_px", Int(&c.close_px)},
+        {"min_blob_area", Double(&c.min_blob_area)},
+        {"split_core_ratio", Float(&c.split_core_ratio)},
+        {"merge_gap_px", Int(&c.merge_gap_px)},
+        {"merge_max_fragment", Float(&c.merge_max_fragment)},
+        {"person_max_width_m", Float(&c.person_max_width_m)},
+        {"person_min_aspect", Float(&c.person_min_aspect)},
+        {"two_wheeler_max_width_m", Float(&c.two_wheeler_max_width_m)},
+        {"large_min_width_m", Float(&c.large_min_width_m)},
+        {"large_min_height_m", Float(&c.large_min_height_m)},
+        {"min_object_m", Float(&c.min_object_m)},
+        {"person_max_area", Double(&c.person_max_area)},
+        {"person_min_aspect_uncalibrated", Float(&c.person_min_aspect_uncalibrated)},
+        {"large_min_area", Double(&c.large_min_area)},
+    };
+    KeyTable detector = {
+        {"model_path",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &d.model_path));
+           if (d.model_path.empty()) return Error(n, f, "must not be empty");
+           std::filesystem::path p(d.model_path);
+           if (p.is_relative() && !base_dir_.empty()) d.model_path = (base_dir_ / p).string();
+           return Status::Ok();
+         }},
+        {"format",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           std::string s;
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
+           if (analytics::ParseDnnFormat(s, &d.format)) return Status::Ok();
+           return Error(n, f, "must be nanodet, yolov5 or yolov8, got '" + s + "'");
+         }},
+        {"input_size",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(ReadInt(n, f, 32, 2048, &d.input_size));
+           if (d.input_size % 32 != 0) return Error(n, f, "must be a multiple of 32");
+           return Status::Ok();
+         }},
+        {"score_threshold", Float(&d.score_threshold)},
+        {"nms_iou", Float(&d.nms_iou)},
+        {"class_aware_nms", Bool(&d.class_aware_nms)},
+        {"preprocess",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           std::string s;
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
+           if (analytics::ParseDnnPreprocess(s, &d.preprocess)) return Status::Ok();
+           return Error(n, f, "must be default, nanodet or rgb255, got '" + s + "'");
+         }},
+        {"motion_gated", Bool(&d.motion_gated)},
+        {"crop_padding", Float(&d.crop_padding)},
+        {"min_crop_size", Int(&d.min_crop_size, {1, 4096})},
+        {"max_crops", Int(&d.max_crops, {1, 64})},
+        {"batch_crops", Bool(&d.batch_crops)},
+        {"full_frame_fraction", Float(&d.full_frame_fraction)},
+        {"detect_fps", Double(&d.detect_fps, CheckDetectFps)},
+        {"num_classes", Int(&d.num_classes, {1, 10000})},
+    };
+    auto line = [&](const YAML::Node& n, const std::string& f) -> Status {
+      analytics::CountingLine l;
+      SKYNET_RETURN_IF_ERROR(ParseMap(
+          n, f,
+          {{"id", String(&l.id, CheckId)},
+           {"a", Point(&l.a)},
+           {"b", Point(&l.b)},
+           {"count", [&](const YAML::Node& cn, const std::string& cf) -> Status {
+              std::string s;
+              SKYNET_RETURN_IF_ERROR(ReadString(cn, cf, &s));
+              if (s == "both") l.count = analytics::LineDirection::kBoth;
+              else if (s == "forward") l.count = analytics::LineDirection::kForward;
+              else if (s == "backward") l.count = analytics::LineDirection::kBackward;
+              else return Error(cn, cf, "must be both, forward or backward, got '" + s + "'");
+              return Status::Ok();
+            }}}));
+      if (l.id.empty()) return Error(n, f, "missing required key 'id'");
+      r.lines.push_back(std::move(l));
+      return Status::Ok();
+    };
+    auto zone = [&](const YAML::Node& n, const std::string& f) -> Status {
+      analytics::Zone z;
+      SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
+                                      {{"id", String(&z.id, CheckId)},
+                                       {"polygon", Polygon(&z.polygon)},
+                                       {"no_parking", Bool(&z.no_parking)},
+                                       {"max_stop_ms", Int(&z.max_stop_ms)}}));
+      if (z.id.empty()) return Error(n, f, "missing required key 'id'");
+      r.zones.push_back(std::move(z));
+      return Status::Ok();
+    };
+    auto lane = [&](const YAML::Node& n, const std::string& f) -> Status {
+      analytics::Lane l;
+      SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
+                                      {{"id", String(&l.id, CheckId)},
+                                       {"polygon", Polygon(&l.polygon)},
+                                       {"direction", Point(&l.direction, false)},
+                                       {"speed_limit_kmh", Float(&l.speed_limit_kmh)}}));
+      if (l.id.empty()) return Error(n, f, "missing required key 'id'");
+      r.lanes.push_back(std::move(l));
+      return Status::Ok();
+    };
+    KeyTable rules = {
+        {"speed_limit_kmh", Float(&r.speed_limit_kmh)},
+        {"speeding_frames", Int(&r.speeding_frames)},
+        {"wrong_way_frames", Int(&r.wrong_way_frames)},
+        {"wrong_way_min_distance_m", Float(&r.wrong_way_min_distance_m)},
+        {"wrong_way_min_distance", Float(&r.wrong_way_min_distance)},
+        {"wrong_way_cos", Float(&r.wrong_way_cos)},
+        {"min_moving_speed", Float(&r.min_moving_speed)},
+        {"stats_interval_ms", Int(&r.stats_interval_ms)},
+        {"lines", List(line)},
+        {"zones", List(zone)},
+        {"lanes", List(lane)},
+    };
+    auto points4 = [&](std::array<cv::Point2f, 4>* out, bool fraction) -> Handler {
+      return [this, out, fraction](const YAML::Node& n, const std::string& f) -> Status {
+        if (!n.IsSequence() || n.size() != 4) {
+          return Error(n, f, "expected a list of 4 points [x, y], got " + Describe(n));
+        }
+        for (size_t i = 0; i < 4; ++i) {
+          SKYNET_RETURN_IF_ERROR(
+              ReadPoint(n[i], f + "[" + std::to_string(i) + "]", fraction, &(*out)[i]));
+        }
+        return Status::Ok();
+      };
+    };
+    KeyTable table = {
+        {"enabled", Bool(&v->enabled)},
+        {"backend", String(&v->backend, CheckVehicleBackend)},
+        {"calibration",
+         [&](const YAML::Node& n, const std::string& f) -> Status {
+           if (n.IsNull()) return Status::Ok();
+           analytics::CalibrationConfig cal;
+           bool have_image = false, have_ground = false;
+           Handler image = points4(&cal.image_points, true);
+           Handler ground = points4(&cal.ground_points, false);
+           SKYNET_RETURN_IF_ERROR(ParseMap(
+               n, f,
+               {{"image_points",
+                 [&](const YAML::Node& pn, const std::string& pf) {
+                   have_image = true;
+                   return image(pn, pf);
+                 }},
+                {"ground_points", [&](const YAML::Node& pn, const std::string& pf) {
+                   have_ground = true;
+                   return ground(pn, pf);
+                 }}}));
+           if (!have_image) return Error(n, f, "missing required key 'image_points'");
+           if (!have_ground) return Error(n, f, "missing required key 'ground_points'");
+           a.calibration = cal;
+           return Status::Ok();
+         }},
+        {"classical",
+         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, classical); }},
+        {"detector",
+         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, detector); }},
+        {"tracker",
+         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, tracker); }},
+        {"rules", [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, rules); }},
+        {"snapshot_improvement", Float(&a.snapshot_improvement)},
+        {"snapshot_update_interval_ms", Int(&a.snapshot_update_interval_ms)},
+        {"colour_every_frames", Int(&a.colour_every_frames)},
+    };
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
+    if (v->backend == "dnn" && v->detector.model_path.empty()) {
+      YAML::Node b = node["backend"];  // const lookup: never inserts
+      return Error(b ? b.Mark() : node.Mark(), Join(field, "detector.model_path"),
+                   "backend dnn needs a model file");
+    }
+    Status st = ValidateVehicles(*v);
+    if (st.ok()) return st;
+    // "rules.zones[1].polygon: needs ..." -> the node at that path, field "vehicles.rules...".
+    const std::string& msg = st.message();
+    size_t colon = msg.find(": ");
+    if (colon == std::string::npos) return Error(node, field, msg);
+    const std::string path = msg.substr(0, colon);
+    return Error(NodeAt(node, path).Mark(), Join(field, path), msg.substr(colon + 2));
+  }
+
+  // The deepest node along a key path like "rules.zones[1].polygon" (stops where it ends).
+  static YAML::Node NodeAt(const YAML::Node& root, const std::string& path) {
+    YAML::Node cur;
+    cur.reset(root);
+    size_t i = 0;
+    while (i < path.size()) {
+      size_t end = path.find_first_of(".[", i);
+      std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      YAML::Node next;
+      if (!key.empty()) {
+        if (!cur.IsMap()) break;
+        const YAML::Node& view = cur;  // const lookup: never inserts
+        next.reset(view[key]);
+        if (!next) break;
+        cur.reset(next);  // reset, not =: assignment would write into the tree
+      }
+      if (end == std::string::npos) break;
+      if (path[end] == '[') {
+        size_t close = path.find(']', end);
+        if (close == std::string::npos || !cur.IsSequence()) break;
+        size_t idx = std::strtoul(path.c_str() + end + 1, nullptr, 10);
+        if (idx >= cur.size()) break;
+        const YAML::Node& view = cur;
+        next.reset(view[idx]);
+        cur.reset(next);
+        i = close + 1;
+        if (i < path.size() && path[i] == '.') ++i;
+      } else {
+        i = end + 1;
+      }
+    }
+    return cur;
   }
 
  private:
@@ -729,7 +1184,20 @@ Status ValidateCameraConfig(const CameraConfig& camera) {
   if (Status st = analytics::ValidateMotionOptions(camera.motion); !st.ok()) {
     return Status::InvalidArgument(who + ": motion." + st.message());
   }
+  if (Status st = ValidateVehicles(camera.vehicles); !st.ok()) {
+    return Status::InvalidArgument(who + ": vehicles." + st.message());
+  }
   return Status::Ok();
+}
+
+bool VehiclesConfig::operator==(const VehiclesConfig& o) const {
+  const analytics::VehicleAnalyticsOptions& a = analytics;
+  const analytics::VehicleAnalyticsOptions& b = o.analytics;
+  return enabled == o.enabled && backend == o.backend && SameClassical(classical, o.classical) &&
+         SameDetector(detector, o.detector) && SameTracker(a.tracker, b.tracker) &&
+         SameRules(a.rules, b.rules) && SameCalibration(a.calibration, b.calibration) &&
+         std::tie(a.snapshot_improvement, a.snapshot_update_interval_ms, a.colour_every_frames) ==
+             std::tie(b.snapshot_improvement, b.snapshot_update_interval_ms, b.colour_every_frames);
 }
 
 bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b) {

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/analytics/classical_detector.h"
+#include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/analytics/motion_options.h"
+#include "pipeline/analytics/vehicle_analytics.h"
 #include "pipeline/core/status.h"
 
 namespace skynet::daemon {
@@ -18,6 +21,23 @@ namespace skynet::daemon {
 // Field-by-field equality of motion options, for CameraConfig's operator== (MotionOptions has
 // none of its own). Compares every field; a static_assert in config.cc notices new ones.
 bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b);
+
+// A camera's vehicle analytics (`vehicles:`, docs/vehicles.md): detector backend, calibration,
+// tracker, traffic rules. Off by default; on, ingest delivers colour (BGR) frames.
+struct VehiclesConfig {
+  bool enabled = false;
+  // "classical" (model-free, the default) or "dnn" (an ONNX model: `detector`).
+  std::string backend = "classical";
+  analytics::ClassicalDetectorOptions classical;
+  // The `detector:` section, used when backend is dnn; a relative model_path resolves against
+  // the config file's directory.
+  analytics::DnnDetectorOptions detector;
+  // Tracker, rules (lines, zones, lanes, stats interval), calibration, snapshot policy.
+  analytics::VehicleAnalyticsOptions analytics;
+
+  // Field by field (config.cc): a reload restarts a camera when its vehicles config changed.
+  bool operator==(const VehiclesConfig& other) const;
+};
 
 struct CameraConfig {
   // Unique id: letters, digits, '-', '_' and '.'; used in topics and status.
@@ -47,6 +67,7 @@ struct CameraConfig {
   int backoff_initial_ms = 1000;
   int backoff_max_ms = 60000;
   analytics::MotionOptions motion;
+  VehiclesConfig vehicles;
 
   // Field by field, motion options included: a reload restarts a camera only when this differs.
   bool operator==(const CameraConfig&) const = default;

@@ -535,5 +535,145 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   EXPECT_EQ(ValidateCameraConfig(cam).code(), StatusCode::kInvalidArgument);
 }
 
+// --- vehicles: ---------------------------------------------------------------------------------
+
+TEST(ConfigVehiclesTest, ExampleShowsTheDefaultsAndTheGeometry) {
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> r = LoadConfigFile(ExampleConfigPath().string());
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Camera 1 spells out every vehicles key with its default (model_path aside).
+  EXPECT_TRUE(r->cameras.at(0).vehicles == VehiclesConfig{});
+  EXPECT_FALSE(r->cameras.at(0).vehicles.enabled);
+  // Camera 3 shows calibration, lines, zones and lanes.
+  const VehiclesConfig& v = r->cameras.at(2).vehicles;
+  EXPECT_TRUE(v.enabled);
+  EXPECT_EQ(v.backend, "classical");
+  ASSERT_TRUE(v.analytics.calibration.has_value());
+  EXPECT_FLOAT_EQ(v.analytics.calibration->image_points[2].x, 0.85f);
+  EXPECT_FLOAT_EQ(v.analytics.calibration->ground_points[1].y, 20.f);
+  const analytics::TrafficRulesOptions& rules = v.analytics.rules;
+  ASSERT_EQ(rules.lines.size(), 1u);
+  EXPECT_EQ(rules.lines[0].id, "stop-line");
+  EXPECT_EQ(rules.lines[0].count, analytics::LineDirection::kBoth);
+  ASSERT_EQ(rules.zones.size(), 1u);
+  EXPECT_TRUE(rules.zones[0].no_parking);
+  EXPECT_EQ(rules.zones[0].polygon.size(), 4u);
+  ASSERT_EQ(rules.lanes.size(), 1u);
+  EXPECT_FLOAT_EQ(rules.lanes[0].direction.y, -1.f);
+  EXPECT_FLOAT_EQ(rules.lanes[0].speed_limit_kmh, 50.f);
+}
+
+TEST(ConfigVehiclesTest, DisabledByDefault) {
+  Result<Config> r = ParseConfig(OneCamera(""), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->cameras[0].vehicles.enabled);
+  EXPECT_EQ(r->cameras[0].vehicles.backend, "classical");
+}
+
+TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
+  TempDir dir;
+  fs::path model = dir.Write("m.onnx", "x");
+  const std::string yaml = OneCamera(
+      "    vehicles:\n"
+      "      enabled: true\n"
+      "      backend: dnn\n"
+      "      detector: {model_path: m.onnx, format: yolov8, input_size: 320,\n"
+      "                 score_threshold: 0.4, detect_fps: 2.5}\n"
+      "      tracker:\n"
+      "        confirm_hits: 2\n"
+      "        classes:\n"
+      "          truck: {max_misses: 20}\n"
+      "      rules:\n"
+      "        lines: [{id: l1, a: [0, 0.5], b: [1, 0.5], count: forward}]\n"
+      "        stats_interval_ms: 30000\n");
+  Result<Config> r = ParseConfig(yaml, (dir.path() / "skynetd.yaml").string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const VehiclesConfig& v = r->cameras[0].vehicles;
+  EXPECT_EQ(v.backend, "dnn");
+  EXPECT_EQ(v.detector.model_path, model.string());  // relative to the config file
+  EXPECT_EQ(v.detector.format, analytics::DnnFormat::kYoloV8);
+  EXPECT_EQ(v.detector.input_size, 320);
+  EXPECT_FLOAT_EQ(v.detector.score_threshold, 0.4f);
+  EXPECT_DOUBLE_EQ(v.detector.detect_fps, 2.5);
+  EXPECT_EQ(v.analytics.tracker.defaults.confirm_hits, 2);
+  // A class entry starts from the general values, then overrides.
+  const analytics::TrackerClassParams& truck =
+      v.analytics.tracker.per_class.at(analytics::ObjectClass::kTruck);
+  EXPECT_EQ(truck.confirm_hits, 2);
+  EXPECT_EQ(truck.max_misses, 20);
+  ASSERT_EQ(v.analytics.rules.lines.size(), 1u);
+  EXPECT_EQ(v.analytics.rules.lines[0].count, analytics::LineDirection::kForward);
+  EXPECT_EQ(v.analytics.rules.stats_interval_ms, 30000);
+  EXPECT_TRUE(ValidateCameraConfig(r->cameras[0]).ok());
+}
+
+TEST(ConfigVehiclesTest, ErrorsNameThePlace) {
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n      backend: yolo\n")),
+            "t.yaml:5:16: cameras[0].vehicles.backend: must be classical or dnn, got 'yolo'");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n      enabeld: true\n")),
+            "t.yaml:5:7: cameras[0].vehicles.enabeld: unknown key (did you mean 'enabled'?)");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n      backend: dnn\n")),
+            "t.yaml:5:16: cameras[0].vehicles.detector.model_path: backend dnn needs a model file");
+  // Judged by the analytics' validation, placed at the key it names.
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n"
+                              "      rules:\n"
+                              "        zones:\n"
+                              "          - {id: z, polygon: [[0, 0], [1, 0], [0.5, 0.5]]}\n"
+                              "          - {id: y, polygon: [[0, 0], [1, 0]]}\n")),
+            "t.yaml:8:30: cameras[0].vehicles.rules.zones[1].polygon: needs at least 3 points");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n      tracker:\n        min_iou: 2\n")),
+            "t.yaml:6:18: cameras[0].vehicles.tracker.min_iou: must be in (0, 1)");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n      classical: {threshold: 1}\n")),
+            "t.yaml:5:30: cameras[0].vehicles.classical.threshold: must be in [3, 765]");
+  // Shapes: a point outside the frame, three calibration points.
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n"
+                              "      rules: {lines: [{id: l, a: [0, 1.5], b: [1, 0.5]}]}\n")),
+            "t.yaml:5:38: cameras[0].vehicles.rules.lines[0].a[1]: must be in [0, 1], got 1.5");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n"
+                              "      calibration:\n"
+                              "        image_points: [[0, 0], [1, 0], [1, 1]]\n"
+                              "        ground_points: [[0, 0], [1, 0], [1, 1], [0, 1]]\n")),
+            "t.yaml:6:23: cameras[0].vehicles.calibration.image_points: expected a list of 4 "
+            "points [x, y], got a list");
+  EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n"
+                              "      tracker: {classes: {plane: {max_misses: 3}}}\n")),
+            "t.yaml:5:27: cameras[0].vehicles.tracker.classes.plane: unknown class (expected "
+            "car, bus, truck, motorcycle, bicycle or person)");
+}
+
+TEST(ConfigVehiclesTest, ValidateCameraConfigChecksVehicles) {
+  CameraConfig cam;
+  cam.id = "cam1";
+  cam.url = "rtsp://10.0.0.1/s";
+  cam.vehicles.enabled = true;
+  EXPECT_TRUE(ValidateCameraConfig(cam).ok());
+  cam.vehicles.analytics.rules.lines.push_back({"l", {0.1f, 0.5f}, {0.1f, 0.5f}});
+  EXPECT_EQ(ValidateCameraConfig(cam).message(),
+            "camera cam1: vehicles.rules.lines[0]: a and b coincide");
+}
+
+TEST(ConfigVehiclesTest, EqualityNoticesEveryPart) {
+  VehiclesConfig a, b;
+  EXPECT_TRUE(a == b);
+  b.analytics.rules.zones.push_back({"z", {{0, 0}, {1, 0}, {1, 1}}});
+  EXPECT_FALSE(a == b);
+  b = a;
+  b.analytics.calibration = analytics::CalibrationConfig{};
+  EXPECT_FALSE(a == b);
+  b = a;
+  b.analytics.tracker.per_class[analytics::ObjectClass::kCar].max_misses = 3;
+  EXPECT_FALSE(a == b);
+  b = a;
+  b.detector.detect_fps = 1;
+  EXPECT_FALSE(a == b);
+  b = a;
+  b.classical.shadow_suppression = false;
+  EXPECT_FALSE(a == b);
+  CameraConfig c1, c2;
+  c2.vehicles.enabled = true;
+  EXPECT_FALSE(c1 == c2);
+}
+
 }  // namespace
 }  // namespace skynet::daemon

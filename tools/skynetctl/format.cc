@@ -102,6 +102,54 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// "car", "motorcycle"; "unknown" when unset.
+std::string ClassName(v1::VehicleClass c) {
+  return EnumWords(v1::VehicleClass_Name(c), "VEHICLE_CLASS_");
+}
+
+// " 42 km/h", or nothing when uncalibrated (-1).
+std::string Speed(float kmh) { return kmh >= 0 ? Printf(" %.0f km/h", kmh) : ""; }
+
+// "#12 car red 4.4x1.8m 42 km/h lane 2 zones=bus-stop stopped" (each part only when known).
+std::string TrackFields(const v1::VehicleTrack& t) {
+  std::string out = Printf("#%" PRIu64 " ", t.track_id()) + ClassName(t.vehicle_class());
+  if (t.colour() != v1::VEHICLE_COLOUR_UNSPECIFIED) {
+    out += " " + EnumWords(v1::VehicleColour_Name(t.colour()), "VEHICLE_COLOUR_");
+  }
+  if (t.calibrated() && t.size().width_m() > 0) {
+    out += Printf(" %.1fx%.1fm", t.size().length_m(), t.size().width_m());
+  }
+  if (t.calibrated()) out += Speed(t.speed_kmh());
+  if (!t.lane().empty()) out += " lane " + t.lane();
+  if (t.zones_size() > 0) {
+    out += " zones=";
+    for (int i = 0; i < t.zones_size(); ++i) out += (i ? "," : "") + t.zones(i);
+  }
+  if (t.stationary()) out += " stopped";
+  return out;
+}
+
+// " snapshot 12+31KB" when the event carries JPEG snapshot bytes.
+std::string SnapshotField(const v1::VehicleTrack& t) {
+  if (!t.has_snapshot() || t.snapshot().crop_jpeg().empty()) return "";
+  return Printf(" snapshot %zu+%zuKB", (t.snapshot().crop_jpeg().size() + 1023) / 1024,
+                (t.snapshot().frame_jpeg().size() + 1023) / 1024);
+}
+
+std::string ChangeNames(const v1::VehicleChanges& c) {
+  std::string out;
+  auto add = [&](bool on, const char* name) {
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  };
+  add(c.zones(), "zones");
+  add(c.lane(), "lane");
+  add(c.vehicle_class(), "class");
+  add(c.colour(), "colour");
+  add(c.stationary(), "stationary");
+  add(c.snapshot(), "snapshot");
+  return out;
+}
+
 }  // namespace
 
 std::string FormatLocalTime(int64_t unix_us) {
@@ -173,6 +221,76 @@ std::string FormatEventLine(const v1::Event& e) {
       const v1::Heartbeat& h = e.heartbeat();
       out += Printf("heartbeat last_seq=%" PRIu64 " cameras=%u/%u online", h.last_seq(),
                     h.cameras_online(), h.cameras_total());
+      break;
+    }
+    case v1::Event::kVehicleNew:
+      out += "vehicle-new " + TrackFields(e.vehicle_new().track()) +
+             SnapshotField(e.vehicle_new().track());
+      break;
+    case v1::Event::kVehicleUpdated: {
+      const v1::VehicleUpdated& u = e.vehicle_updated();
+      out += "vehicle-updated " + TrackFields(u.track()) + " changed=" +
+             ChangeNames(u.changes()) + SnapshotField(u.track());
+      break;
+    }
+    case v1::Event::kVehicleEnded: {
+      const v1::VehicleTrack& t = e.vehicle_ended().track();
+      out += "vehicle-ended " + TrackFields(t) +
+             Printf(" after %.1fs", t.trajectory().duration_ms() / 1000.0);
+      if (t.trajectory().length_in_metres()) out += Printf(" %.0fm", t.trajectory().length());
+      out += SnapshotField(t);
+      break;
+    }
+    case v1::Event::kLineCrossed: {
+      const v1::LineCrossed& l = e.line_crossed();
+      out += "line-crossed " + l.line_id() + Printf(" #%" PRIu64 " ", l.track_id()) +
+             ClassName(l.vehicle_class()) + Printf(" dir=%+d", l.direction()) +
+             Speed(l.speed_kmh());
+      break;
+    }
+    case v1::Event::kZoneEntered: {
+      const v1::ZoneEntered& z = e.zone_entered();
+      out += "zone-entered " + z.zone_id() + Printf(" #%" PRIu64 " ", z.track_id()) +
+             ClassName(z.vehicle_class());
+      break;
+    }
+    case v1::Event::kZoneLeft: {
+      const v1::ZoneLeft& z = e.zone_left();
+      out += "zone-left " + z.zone_id() + Printf(" #%" PRIu64 " ", z.track_id()) +
+             ClassName(z.vehicle_class()) + Printf(" dwell=%.1fs", z.dwell_s());
+      break;
+    }
+    case v1::Event::kVehicleStopped: {
+      const v1::VehicleStopped& v = e.vehicle_stopped();
+      out += "vehicle-stopped " + v.zone_id() + Printf(" #%" PRIu64 " ", v.track_id()) +
+             ClassName(v.vehicle_class()) +
+             Printf(" stopped=%.0fs limit=%.0fs", v.stopped_s(), v.max_stop_s());
+      break;
+    }
+    case v1::Event::kWrongWay: {
+      const v1::WrongWay& w = e.wrong_way();
+      out += "wrong-way" + Printf(" #%" PRIu64 " ", w.track_id()) + ClassName(w.vehicle_class()) +
+             " lane " + w.lane_id() + Speed(w.speed_kmh()) +
+             Printf(" %.0f%s against", w.distance(), w.distance_in_metres() ? "m" : "px");
+      break;
+    }
+    case v1::Event::kSpeeding: {
+      const v1::Speeding& sp = e.speeding();
+      out += "speeding" + Printf(" #%" PRIu64 " ", sp.track_id()) +
+             ClassName(sp.vehicle_class()) + Speed(sp.speed_kmh()) +
+             Printf(" limit=%.0f", sp.limit_kmh());
+      if (!sp.lane_id().empty()) out += " lane " + sp.lane_id();
+      break;
+    }
+    case v1::Event::kTrafficStats: {
+      const v1::TrafficStats& t = e.traffic_stats();
+      out += "traffic-stats lane " + t.lane_id() +
+             Printf(" %.0fs count=%u", (t.interval_end_us() - t.interval_start_us()) / 1e6,
+                    t.count());
+      if (t.mean_speed_kmh() >= 0) out += Printf(" speed=%.0f km/h", t.mean_speed_kmh());
+      out += " occupancy=" + Percent(t.occupancy());
+      if (t.mean_headway_s() >= 0) out += Printf(" headway=%.1fs", t.mean_headway_s());
+      out += Printf(" queue=%u", t.queue_length());
       break;
     }
     case v1::Event::PAYLOAD_NOT_SET:

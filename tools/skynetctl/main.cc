@@ -236,7 +236,7 @@ Runner AddReload(CLI::App*) {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
-// The --type name of an event: camera, stream, motion or heartbeat.
+// The --type name of an event: camera, stream, motion, vehicle, traffic or heartbeat.
 std::string EventType(const v1::Event& e) {
   switch (e.payload_case()) {
     case v1::Event::kCameraStatus:
@@ -247,6 +247,18 @@ std::string EventType(const v1::Event& e) {
     case v1::Event::kMotionUpdated:
     case v1::Event::kMotionEnded:
       return "motion";
+    case v1::Event::kVehicleNew:
+    case v1::Event::kVehicleUpdated:
+    case v1::Event::kVehicleEnded:
+      return "vehicle";
+    case v1::Event::kLineCrossed:
+    case v1::Event::kZoneEntered:
+    case v1::Event::kZoneLeft:
+    case v1::Event::kVehicleStopped:
+    case v1::Event::kWrongWay:
+    case v1::Event::kSpeeding:
+    case v1::Event::kTrafficStats:
+      return "traffic";
     case v1::Event::kHeartbeat:
       return "heartbeat";
     case v1::Event::PAYLOAD_NOT_SET:
@@ -270,7 +282,8 @@ constexpr auto kSilenceHint = std::chrono::seconds(5);
 
 int Tail(const Globals& g, const TailOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
-  if (types.empty()) types = {"camera", "stream", "motion"};  // heartbeats only on request
+  // Heartbeats only on request.
+  if (types.empty()) types = {"camera", "stream", "motion", "vehicle", "traffic"};
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
   // Gap detection needs every event, so the subscriber takes the whole feed; types and cameras
@@ -363,10 +376,10 @@ Runner AddTail(CLI::App* cmd) {
   cmd->add_option("--camera", o->cameras, "Only events of this camera (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--type", o->types,
-                  "Only these event types (repeatable): camera, motion, stream, heartbeat; "
-                  "default all but heartbeat")
+                  "Only these event types (repeatable): camera, motion, stream, vehicle, "
+                  "traffic, heartbeat; default all but heartbeat")
       ->allow_extra_args(false)
-      ->check(CLI::IsMember({"camera", "motion", "heartbeat", "stream"}));
+      ->check(CLI::IsMember({"camera", "motion", "heartbeat", "stream", "vehicle", "traffic"}));
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
   cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);

@@ -228,5 +228,137 @@ TEST_F(FormatTest, DurationsAreCompact) {
   EXPECT_EQ(FormatDuration(3 * 86400 + 4 * 3600 + 10), "3d04h");
 }
 
+// --- vehicles and traffic -------------------------------------------------------------------
+
+v1::VehicleTrack Car(uint64_t id) {
+  v1::VehicleTrack t;
+  t.set_track_id(id);
+  t.set_vehicle_class(v1::VEHICLE_CLASS_CAR);
+  t.set_colour(v1::VEHICLE_COLOUR_RED);
+  t.set_calibrated(true);
+  t.mutable_size()->set_length_m(4.4f);
+  t.mutable_size()->set_width_m(1.8f);
+  t.set_speed_kmh(42.2f);
+  t.set_lane("2");
+  return t;
+}
+
+TEST_F(FormatTest, VehicleNewLineShowsClassColourSizeSpeedLaneAndSnapshot) {
+  v1::Event e = CameraEvent("cam1");
+  *e.mutable_vehicle_new()->mutable_track() = Car(12);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 vehicle-new #12 car red 4.4x1.8m 42 km/h lane 2");
+  e.mutable_vehicle_new()->mutable_track()->mutable_snapshot()->set_crop_jpeg(
+      std::string(3000, 'x'));
+  e.mutable_vehicle_new()->mutable_track()->mutable_snapshot()->set_frame_jpeg(
+      std::string(20000, 'x'));
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam1 vehicle-new #12 car red 4.4x1.8m "
+                                "42 km/h lane 2 snapshot 3+20KB");
+}
+
+TEST_F(FormatTest, UncalibratedVehicleHasNoSizeOrSpeed) {
+  v1::Event e = CameraEvent("cam1");
+  v1::VehicleTrack t;
+  t.set_track_id(3);
+  t.set_speed_kmh(-1);
+  t.add_zones("bus-stop");
+  t.set_stationary(true);
+  *e.mutable_vehicle_updated()->mutable_track() = t;
+  e.mutable_vehicle_updated()->mutable_changes()->set_zones(true);
+  e.mutable_vehicle_updated()->mutable_changes()->set_stationary(true);
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam1 vehicle-updated #3 unknown "
+                                "zones=bus-stop stopped changed=zones,stationary");
+}
+
+TEST_F(FormatTest, VehicleEndedLineShowsDurationAndPath) {
+  v1::Event e = CameraEvent("cam1");
+  v1::VehicleTrack t = Car(12);
+  t.set_lane("");
+  t.mutable_trajectory()->set_duration_ms(9500);
+  t.mutable_trajectory()->set_length(120.4f);
+  t.mutable_trajectory()->set_length_in_metres(true);
+  *e.mutable_vehicle_ended()->mutable_track() = t;
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 vehicle-ended #12 car red 4.4x1.8m 42 km/h after 9.5s "
+            "120m");
+}
+
+TEST_F(FormatTest, TrafficRuleLinesAreReadable) {
+  v1::Event e = CameraEvent("cam1");
+  auto* l = e.mutable_line_crossed();
+  l->set_line_id("stopline");
+  l->set_track_id(12);
+  l->set_vehicle_class(v1::VEHICLE_CLASS_CAR);
+  l->set_direction(1);
+  l->set_speed_kmh(38);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 line-crossed stopline #12 car dir=+1 38 km/h");
+  l->set_direction(-1);
+  l->set_speed_kmh(-1);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 line-crossed stopline #12 car dir=-1");
+
+  e = CameraEvent("cam1");
+  auto* w = e.mutable_wrong_way();
+  w->set_lane_id("northbound");
+  w->set_track_id(7);
+  w->set_vehicle_class(v1::VEHICLE_CLASS_CAR);
+  w->set_speed_kmh(-1);
+  w->set_distance(48);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 wrong-way #7 car lane northbound 48px against");
+
+  e = CameraEvent("cam1");
+  auto* s = e.mutable_vehicle_stopped();
+  s->set_zone_id("bus-stop");
+  s->set_track_id(4);
+  s->set_vehicle_class(v1::VEHICLE_CLASS_TRUCK);
+  s->set_stopped_s(61);
+  s->set_max_stop_s(60);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 vehicle-stopped bus-stop #4 truck stopped=61s limit=60s");
+
+  e = CameraEvent("cam1");
+  auto* sp = e.mutable_speeding();
+  sp->set_track_id(9);
+  sp->set_vehicle_class(v1::VEHICLE_CLASS_MOTORCYCLE);
+  sp->set_speed_kmh(71.6f);
+  sp->set_limit_kmh(50);
+  sp->set_lane_id("1");
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 speeding #9 motorcycle 72 km/h limit=50 lane 1");
+
+  e = CameraEvent("cam1");
+  e.mutable_zone_entered()->set_zone_id("z");
+  e.mutable_zone_entered()->set_track_id(2);
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam1 zone-entered z #2 unknown");
+  e = CameraEvent("cam1");
+  e.mutable_zone_left()->set_zone_id("z");
+  e.mutable_zone_left()->set_track_id(2);
+  e.mutable_zone_left()->set_dwell_s(4.25f);
+  EXPECT_EQ(FormatEventLine(e), "2026-11-28 18:01:02.123 cam1 zone-left z #2 unknown dwell=4.2s");
+}
+
+TEST_F(FormatTest, TrafficStatsLineShowsTheLaneFigures) {
+  v1::Event e = CameraEvent("cam1");
+  auto* t = e.mutable_traffic_stats();
+  t->set_lane_id("northbound");
+  t->set_interval_start_us(0);
+  t->set_interval_end_us(60'000'000);
+  t->set_count(12);
+  t->set_mean_speed_kmh(41.4f);
+  t->set_occupancy(0.234f);
+  t->set_mean_headway_s(4.8f);
+  t->set_queue_length(2);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 traffic-stats lane northbound 60s count=12 "
+            "speed=41 km/h occupancy=23.4% headway=4.8s queue=2");
+  t->set_mean_speed_kmh(-1);
+  t->set_mean_headway_s(-1);
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 traffic-stats lane northbound 60s count=12 "
+            "occupancy=23.4% queue=2");
+}
+
 }  // namespace
 }  // namespace skynet::ctl

@@ -1,0 +1,89 @@
+// VehiclePipeline: one camera's vehicle analytics inside the daemon. Owns the detector backend
+// chosen by `vehicles.backend` (ClassicalDetector or DnnDetector) and the VehicleAnalytics that
+// tracks, applies the traffic rules and keeps attributes; maps each VehicleObservation onto the
+// skynet.v1 events (vehicle_new/updated/ended, line_crossed, zone_entered/left,
+// vehicle_stopped, wrong_way, speeding, traffic_stats). Shared by the live daemon (CameraRunner)
+// and offline analysis (`skynetd analyze`), so both emit the same events for the same frames.
+//
+// Snapshots are JPEG-encoded (cv::imencode, quality 80) only when an event carries one: the crop
+// (longer side at most 256 px) and the whole frame of the best moment with the box drawn. The
+// frame of each track's best moment is kept (shared between tracks of the same frame) until the
+// track ends.
+//
+// One per camera, on the camera's analytics worker: not thread-safe. Process() never throws
+// and never logs; it counts into stats().
+//
+//   auto vp = VehiclePipeline::Create(camera.id, camera.vehicles);  // Result<unique_ptr<...>>
+//   MotionObservation m = motion->Process(frame.image, frame.capture_time_us);
+//   (*vp)->Process(frame, m, [&](v1::Event e) { Publish(std::move(e)); });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon/config.h"
+#include "pipeline/analytics/detection.h"
+#include "pipeline/analytics/motion_detector.h"
+#include "pipeline/analytics/vehicle_analytics.h"
+#include "pipeline/core/frame.h"
+#include "pipeline/core/status.h"
+#include "skynet/v1/events.pb.h"
+
+namespace skynet::daemon {
+
+struct VehiclePipelineStats {
+  uint64_t frames = 0;           // frames analysed (after the DNN's detect_fps)
+  uint64_t rate_skipped = 0;     // frames between DNN detection runs, not analysed
+  uint64_t events = 0;           // events handed to the sink
+  uint64_t snapshots = 0;        // events that carried a JPEG snapshot
+  uint64_t encode_failures = 0;  // cv::imencode failed: the event went without that image
+  int64_t cpu_us = 0;            // thread CPU time in Process()
+};
+
+class VehiclePipeline {
+ public:
+  using EventSink = std::function<void(v1::Event)>;
+
+  // Creates the backend and the analytics. Errors: InvalidArgument for bad options (naming
+  // the vehicles.* field), NotFound / IoError / InvalidArgument when the DNN model cannot be
+  // loaded (naming the file).
+  static Result<std::unique_ptr<VehiclePipeline>> Create(const std::string& camera_id,
+                                                         const VehiclesConfig& config);
+  ~VehiclePipeline();
+  VehiclePipeline(const VehiclePipeline&) = delete;
+  VehiclePipeline& operator=(const VehiclePipeline&) = delete;
+
+  // Analyses `frame` (BGR at the detect size; gray works with reduced attributes) with the
+  // motion detector's observation of the same frame; its capture_time_us is the analytics time.
+  // Each event goes to `sink` with camera_id, capture_time_us and stream_time_us set (seq and
+  // the rest of the envelope are the sink's business).
+  void Process(const Frame& frame, const analytics::MotionObservation& motion,
+               const EventSink& sink);
+
+  const VehiclePipelineStats& stats() const { return stats_; }
+  const analytics::VehicleAnalytics& analytics() const { return *analytics_; }
+
+ private:
+  struct BestFrame {
+    float score = 0;
+    int64_t time_us = 0;
+    cv::Mat frame;  // shared between the tracks whose best moment it is
+  };
+  VehiclePipeline(std::string camera_id, const VehiclesConfig& config);
+  void FillTrack(const analytics::VehicleTrackEvent& e, bool with_snapshot, cv::Size size,
+                 v1::VehicleTrack* out);
+
+  const std::string camera_id_;
+  const double detect_interval_us_;  // dnn with detect_fps: the least time between runs; else 0
+  std::unique_ptr<analytics::VehicleDetector> detector_;
+  std::unique_ptr<analytics::VehicleAnalytics> analytics_;  // uses detector_: declared after it
+  std::map<uint64_t, BestFrame> best_frames_;
+  bool has_run_ = false;
+  int64_t last_run_us_ = 0;
+  VehiclePipelineStats stats_;
+};
+
+}  // namespace skynet::daemon
