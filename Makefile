@@ -48,7 +48,7 @@ sanitize:
 # libFuzzer targets (tests/fuzz) built with clang in build-fuzz; each runs FUZZ_SECONDS from the
 # checked-in seeds (new inputs go to build-fuzz/fuzz-corpus). Exits non-zero on a crash.
 FUZZ_SECONDS ?= 20
-fuzz:
+fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSKYNET_FUZZ=ON -DSKYNET_BUILD_TESTS=OFF > /dev/null
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_control_request fuzz_config

@@ -13,6 +13,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libspdlog-dev libyaml-cpp-dev libcli11-dev libgtest-dev
   libavformat-dev ffmpeg
+  clang libclang-rt-14-dev
   python3-zmq python3-protobuf python3-numpy python3-onnx python3-opencv
 )
 
