@@ -19,7 +19,7 @@ namespace skynet::ingest {
 namespace {
 
 constexpr int kPollMs = 100;
-constexpr int kTeardownDeadlineMs = 3000;
+constexpr int kProbeTimeoutMs = 1000;
 // A connection that stayed online this long resets the backoff to its initial delay.
 constexpr int64_t kBackoffResetOnlineUs = 30'000'000;
 constexpr int64_t kReportIntervalUs = 60'000'000;
@@ -50,6 +50,7 @@ struct CameraSession::Impl {
   SourceOptions options;
   Callbacks callbacks;
   Clock* clock;
+  StartLimiter* limiter;
   Redactor redactor;
   bool is_file;
   std::shared_ptr<spdlog::logger> log = GetLogger("ingest");
@@ -65,12 +66,21 @@ struct CameraSession::Impl {
   std::atomic<StateReason> reason{StateReason::kStarted};
   std::atomic<uint64_t> reconnects{0};
   std::atomic<uint64_t> stalls{0};
+  std::atomic<uint64_t> blocked{0};
+  std::atomic<uint64_t> stream_changes{0};
+  std::atomic<uint64_t> teardowns_abandoned{0};
+  std::atomic<uint64_t> probe_shortcuts{0};
   std::atomic<int64_t> online_since_us{0};
+  // Session thread only: what the last online period decoded, for kStreamChanged.
+  std::string last_codec;
+  int last_width = 0;
+  int last_height = 0;
 
-  Impl(SourceOptions o, Callbacks cb, Clock* c)
+  Impl(SourceOptions o, Callbacks cb, Clock* c, StartLimiter* l)
       : options(std::move(o)),
         callbacks(std::move(cb)),
         clock(c),
+        limiter(l),
         redactor(options.url, options.password),
         is_file(options.url.rfind("file://", 0) == 0) {}
 
@@ -91,11 +101,21 @@ struct CameraSession::Impl {
     return false;
   }
 
-  void Emit(SessionState s, StateReason r, std::string detail, int64_t retry_in_ms = 0) {
-    state.store(s);
+  void Emit(SessionState s, StateReason r, std::string detail, int64_t retry_in_ms = 0,
+            const StateChange* previous = nullptr) {
+    const SessionState before = state.exchange(s);
     reason.store(r);
-    online_since_us.store(s == SessionState::kOnline ? clock->NowMonotonicUs() : 0);
+    if (s != SessionState::kOnline && s != SessionState::kBlocked) {
+      online_since_us.store(0);
+    } else if (before != SessionState::kOnline && before != SessionState::kBlocked) {
+      online_since_us.store(clock->NowMonotonicUs());
+    }
     StateChange change;
+    if (previous) {
+      change.previous_codec = previous->previous_codec;
+      change.previous_width = previous->previous_width;
+      change.previous_height = previous->previous_height;
+    }
     change.state = s;
     change.reason = r;
     change.detail = redactor(std::move(detail));
@@ -106,9 +126,15 @@ struct CameraSession::Impl {
     change.width = counters->width.load();
     change.height = counters->height.load();
     change.retry_in_ms = retry_in_ms;
-    if (s == SessionState::kOnline) {
+    if (s == SessionState::kOnline && r == StateReason::kStreamChanged) {
+      log->info("[cam {}] stream changed: {} {}x{} -> {} {}x{}", options.camera_id,
+                change.previous_codec, change.previous_width, change.previous_height,
+                change.codec, change.width, change.height);
+    } else if (s == SessionState::kOnline) {
       log->info("[cam {}] online: {} {}x{}", options.camera_id, change.codec, change.width,
                 change.height);
+    } else if (s == SessionState::kBlocked) {
+      log->warn("[cam {}] blocked ({}): {}", options.camera_id, StateReasonName(r), change.detail);
     } else {
       log->info("[cam {}] {} ({}){}{}", options.camera_id, SessionStateName(s), StateReasonName(r),
                 change.detail.empty() ? "" : ": ", change.detail);
@@ -141,13 +167,43 @@ struct CameraSession::Impl {
                   : std::string());
   }
 
+  // After a pipeline went online: reports a codec or size different from the last online
+  // period (a camera reconfigured while we were away).
+  void NoteOnline() {
+    std::string codec;
+    {
+      std::lock_guard<std::mutex> lock(counters->mu);
+      codec = counters->codec;
+    }
+    const int w = counters->width.load(), h = counters->height.load();
+    const bool changed =
+        !last_codec.empty() && (codec != last_codec || w != last_width || h != last_height);
+    StateChange prev;
+    prev.previous_codec = last_codec;
+    prev.previous_width = last_width;
+    prev.previous_height = last_height;
+    last_codec = codec;
+    last_width = w;
+    last_height = h;
+    if (changed) {
+      stream_changes.fetch_add(1);
+      Emit(SessionState::kOnline, StateReason::kStreamChanged,
+           prev.previous_codec + " " + std::to_string(prev.previous_width) + "x" +
+               std::to_string(prev.previous_height) + " -> " + codec + " " + std::to_string(w) +
+               "x" + std::to_string(h),
+           0, &prev);
+    }
+  }
+
   // Plays one pipeline until it fails, ends or Stop() is called.
-  Outcome RunPipeline(IngestPipeline& pipeline) {
+  Outcome RunPipeline(IngestPipeline& pipeline, int connect_timeout_ms) {
     pipeline.Play();
     const int64_t start_us = clock->NowMonotonicUs();
     int64_t online_at_us = 0;
     int64_t last_report_us = start_us;
     bool clock_warned = false;
+    bool is_blocked = false;
+    const int64_t stall_us = int64_t(options.stall_timeout_ms) * 1000;
     auto finish = [&](Outcome o) {
       o.was_online = online_at_us != 0;
       o.online_us = online_at_us ? clock->NowMonotonicUs() - online_at_us : 0;
@@ -161,8 +217,27 @@ struct CameraSession::Impl {
           if (!online_at_us) {
             online_at_us = clock->NowMonotonicUs();
             Emit(SessionState::kOnline, StateReason::kConnected, "");
+            NoteOnline();
           }
           break;
+        case PipelineEvent::Kind::kStreamChanged: {
+          StateChange prev;
+          prev.previous_width = ev.previous_width;
+          prev.previous_height = ev.previous_height;
+          {
+            std::lock_guard<std::mutex> lock(counters->mu);
+            prev.previous_codec = counters->codec;
+          }
+          last_width = counters->width.load();
+          last_height = counters->height.load();
+          stream_changes.fetch_add(1);
+          Emit(is_blocked ? SessionState::kBlocked : SessionState::kOnline,
+               StateReason::kStreamChanged,
+               std::to_string(ev.previous_width) + "x" + std::to_string(ev.previous_height) +
+                   " -> " + std::to_string(last_width) + "x" + std::to_string(last_height),
+               0, &prev);
+          break;
+        }
         case PipelineEvent::Kind::kError:
           return finish({ev.reason, ev.detail});
         case PipelineEvent::Kind::kEndOfStream:
@@ -198,15 +273,74 @@ struct CameraSession::Impl {
                     options.camera_id, off / 1e6);
         }
       }
-      if (!online_at_us && now - start_us > int64_t(options.connect_timeout_ms) * 1000) {
-        return finish({StateReason::kTimeout,
-                       "no frame within " + std::to_string(options.connect_timeout_ms) + " ms"});
+      if (!online_at_us) {
+        if (now - start_us > int64_t(connect_timeout_ms) * 1000) {
+          return finish({StateReason::kTimeout,
+                         "no frame within " + std::to_string(connect_timeout_ms) + " ms"});
+        }
+        continue;
       }
-      if (online_at_us && now - pipeline.last_progress_us() > int64_t(options.stall_timeout_ms) * 1000) {
+      // Online: which of the probes stopped?
+      const bool network_quiet = now - pipeline.last_network_us() > stall_us;
+      const bool input_quiet = now - pipeline.last_input_us() > stall_us;
+      const bool frames_quiet = now - pipeline.last_progress_us() > stall_us;
+      const bool sink_stuck = pipeline.sink_busy_us() > stall_us;
+      if (network_quiet) {
         Outcome o{StateReason::kStall,
-                  "no frame for " + std::to_string(options.stall_timeout_ms) + " ms"};
+                  "no data for " + std::to_string(options.stall_timeout_ms) + " ms"};
         o.stalled = true;
         return finish(o);
+      }
+      const bool now_blocked = sink_stuck || (input_quiet && frames_quiet);
+      if (now_blocked && !is_blocked) {
+        is_blocked = true;
+        blocked.fetch_add(1);
+        Emit(SessionState::kBlocked, StateReason::kDownstreamBlocked,
+             sink_stuck ? "frames not consumed for " + std::to_string(pipeline.sink_busy_us() / 1000) +
+                              " ms (on_frame blocked)"
+                        : "data arrives but the pipeline takes none for " +
+                              std::to_string(options.stall_timeout_ms) + " ms");
+      } else if (!now_blocked && is_blocked && !frames_quiet) {
+        is_blocked = false;
+        Emit(SessionState::kOnline, StateReason::kConnected, "frames flow again");
+      } else if (!now_blocked && !is_blocked && frames_quiet) {
+        return finish({StateReason::kDecodeError,
+                       "data arrives but nothing decodes for " +
+                           std::to_string(options.stall_timeout_ms) + " ms"});
+      }
+    }
+  }
+
+  // Waits for a start token from the limiter; false if Stop() interrupted it.
+  bool AcquireStart() {
+    while (true) {
+      const int64_t wait_us = limiter->TryAcquire();
+      if (wait_us == 0) return true;
+      if (!SleepUnlessStopped(std::max<int64_t>(1, (wait_us + 999) / 1000))) return false;
+    }
+  }
+
+  // Waits `delay_ms` before the next attempt. For RTSP, probes the camera's TCP port every
+  // probe_interval_ms: once a camera that was unreachable (refused, or no answer to a probe)
+  // accepts a connection again, the wait ends early. False if Stop() interrupted it.
+  bool WaitToRetry(int64_t delay_ms, StateReason failure) {
+    const int64_t interval_ms = options.probe_interval_ms;
+    if (is_file || interval_ms <= 0 || delay_ms <= interval_ms) return SleepUnlessStopped(delay_ms);
+    const int64_t deadline = clock->NowMonotonicUs() + delay_ms * 1000;
+    bool unreachable = failure == StateReason::kRefused;
+    while (true) {
+      const int64_t left_ms = (deadline - clock->NowMonotonicUs()) / 1000;
+      if (left_ms <= 0) return true;
+      if (!SleepUnlessStopped(std::min(left_ms, interval_ms))) return false;
+      if (clock->NowMonotonicUs() >= deadline) return true;
+      if (ProbeTcp(options.url, kProbeTimeoutMs)) {
+        if (unreachable) {
+          probe_shortcuts.fetch_add(1);
+          log->info("[cam {}] camera accepts connections again; retrying now", options.camera_id);
+          return true;
+        }
+      } else {
+        unreachable = true;
       }
     }
   }
@@ -219,18 +353,24 @@ struct CameraSession::Impl {
     std::string connect_detail;
     bool first = true;
     while (!Stopping()) {
+      if (!AcquireStart()) break;
       if (!first) reconnects.fetch_add(1);
+      const int connect_timeout_ms =
+          first ? std::max(options.first_connect_timeout_ms, options.connect_timeout_ms)
+                : options.connect_timeout_ms;
       first = false;
       Emit(SessionState::kConnecting, connect_reason, connect_detail);
       Outcome out;
       try {
+        SourceOptions attempt = options;  // rtspsrc's tcp-timeout follows the attempt's window
+        attempt.connect_timeout_ms = connect_timeout_ms;
         auto built = IngestPipeline::Build(
-            options, redactor, callbacks.on_frame, counters, clock);
+            attempt, redactor, callbacks.on_frame, counters, clock);
         if (!built) {
           out = {StateReason::kError, built.status().message()};
         } else {
-          out = RunPipeline(**built);
-          (*built)->TearDown(kTeardownDeadlineMs);
+          out = RunPipeline(**built, connect_timeout_ms);
+          if (!(*built)->TearDown(options.teardown_deadline_ms)) teardowns_abandoned.fetch_add(1);
         }
       } catch (const std::exception& e) {
         out = {StateReason::kError, e.what()};
@@ -257,7 +397,7 @@ struct CameraSession::Impl {
       if (out.online_us >= kBackoffResetOnlineUs) backoff.Reset();
       const int64_t delay_ms = backoff.NextDelayMs();
       Emit(SessionState::kWaiting, out.reason, out.detail, delay_ms);
-      if (!SleepUnlessStopped(delay_ms)) break;
+      if (!WaitToRetry(delay_ms, out.reason)) break;
       connect_reason = out.reason;
       connect_detail = "retry " + std::to_string(backoff.failures());
     }
@@ -270,7 +410,8 @@ CameraSession::CameraSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 CameraSession::~CameraSession() { Stop(); }
 
 Result<std::unique_ptr<CameraSession>> CameraSession::Create(SourceOptions options,
-                                                             Callbacks callbacks, Clock* clock) {
+                                                             Callbacks callbacks, Clock* clock,
+                                                             StartLimiter* limiter) {
   SKYNET_RETURN_IF_ERROR(InitGStreamer());
   if (options.camera_id.empty()) return Status::InvalidArgument("camera_id: must not be empty");
   const Redactor redactor(options.url, options.password);
@@ -282,8 +423,13 @@ Result<std::unique_ptr<CameraSession>> CameraSession::Create(SourceOptions optio
                                    redactor(url) + "')");
   }
   if (options.detect_width < 2) return Status::InvalidArgument("detect_width: must be >= 2");
-  if (options.connect_timeout_ms <= 0 || options.stall_timeout_ms <= 0) {
-    return Status::InvalidArgument("connect_timeout_ms, stall_timeout_ms: must be > 0");
+  if (options.connect_timeout_ms <= 0 || options.stall_timeout_ms <= 0 ||
+      options.teardown_deadline_ms <= 0) {
+    return Status::InvalidArgument(
+        "connect_timeout_ms, stall_timeout_ms, teardown_deadline_ms: must be > 0");
+  }
+  if (options.probe_interval_ms < 0) {
+    return Status::InvalidArgument("probe_interval_ms: must be >= 0");
   }
   if (options.backoff_initial_ms <= 0 || options.backoff_max_ms < options.backoff_initial_ms) {
     return Status::InvalidArgument("backoff: need 0 < backoff_initial_ms <= backoff_max_ms");
@@ -305,7 +451,8 @@ Result<std::unique_ptr<CameraSession>> CameraSession::Create(SourceOptions optio
     }
   }
   return std::unique_ptr<CameraSession>(new CameraSession(
-      std::make_unique<Impl>(std::move(options), std::move(callbacks), clock)));
+      std::make_unique<Impl>(std::move(options), std::move(callbacks), clock,
+                             limiter ? limiter : &StartLimiter::Global())));
 }
 
 void CameraSession::Start() {
@@ -337,6 +484,11 @@ SessionStats CameraSession::stats() const {
   s.bytes_in = impl_->counters->bytes_in.load();
   s.reconnects = impl_->reconnects.load();
   s.stalls = impl_->stalls.load();
+  s.blocked = impl_->blocked.load();
+  s.stream_changes = impl_->stream_changes.load();
+  s.teardowns_abandoned = impl_->teardowns_abandoned.load();
+  s.probe_shortcuts = impl_->probe_shortcuts.load();
+  s.bytes_received = impl_->counters->bytes_received.load();
   {
     std::lock_guard<std::mutex> lock(impl_->counters->mu);
     s.codec = impl_->counters->codec;

@@ -16,9 +16,19 @@
 // timestamp, not the later delivery time); for files, the session start plus stream time.
 // Frame::index counts from 0 on every (re)connect.
 //
+// Starts: every pipeline start takes a token from a StartLimiter (node-wide by default, see
+// start_limiter.h); the first attempt gets first_connect_timeout_ms. While waiting to
+// reconnect, a TCP probe notices a returning camera (SourceOptions::probe_interval_ms).
+// Probes: no network data for stall_timeout_ms is a stall (reconnect); data without decoded
+// frames is a decode error (reconnect); decoded frames that are not consumed (on_frame blocks)
+// are kBlocked/kDownstreamBlocked, alarmed but not reconnected. A codec or size change is
+// reported as kOnline/kStreamChanged and frames keep flowing.
+//
 // Threads: Start/Stop/stats/state may be called from any thread (Start and Stop not
 // concurrently with each other). on_frame runs on a GStreamer streaming thread and on_state on
-// the session thread; neither is called after Stop() returns. Callbacks must be cheap and should
+// the session thread. on_state is not called after Stop() returns; no new on_frame call starts
+// after Stop() returns, but a call that was blocked for longer than teardown_deadline_ms is
+// abandoned with its pipeline and may still return later. Callbacks must be cheap and should
 // not throw (an exception is caught, counted and dropped). Do not call Stop() from a callback.
 #pragma once
 
@@ -30,6 +40,7 @@
 #include "pipeline/core/status.h"
 #include "pipeline/ingest/session_state.h"
 #include "pipeline/ingest/source_options.h"
+#include "pipeline/ingest/start_limiter.h"
 
 namespace skynet::ingest {
 
@@ -49,8 +60,11 @@ class CameraSession {
 
   // Validates `options` (camera_id, URL scheme, sizes, timeouts) and checks that the needed
   // GStreamer plugins exist. Does not connect. InvalidArgument / Internal on failure.
+  // `limiter`: the start rate limiter to share (default StartLimiter::Global()); not owned,
+  // must outlive the session.
   static Result<std::unique_ptr<CameraSession>> Create(SourceOptions options, Callbacks callbacks,
-                                                       Clock* clock = SystemClock::Get());
+                                                       Clock* clock = SystemClock::Get(),
+                                                       StartLimiter* limiter = nullptr);
 
   ~CameraSession();  // Stop()s
   CameraSession(const CameraSession&) = delete;
@@ -61,8 +75,8 @@ class CameraSession {
   // session is not restarted; create a new one.
   void Start();
   // Tears the pipeline down and joins the session thread; emits kStopped. Bounded: a pipeline
-  // that does not reach NULL within a few seconds (a dead camera blocking TEARDOWN) is left to
-  // a reaper thread. Idempotent.
+  // that does not reach NULL within teardown_deadline_ms (a dead camera blocking TEARDOWN, a
+  // consumer blocked in on_frame) is left to a reaper thread and counted. Idempotent.
   void Stop();
 
   SessionStats stats() const;

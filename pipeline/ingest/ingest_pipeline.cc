@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -32,6 +33,7 @@ constexpr int64_t kNtpToUnixNs = 2'208'988'800LL * 1'000'000'000LL;
 constexpr int64_t kMaxCameraClockOffsetUs = 5'000'000;
 constexpr const char* kFirstFrameMessage = "skynet-first-frame";
 constexpr const char* kUnsupportedMessage = "skynet-unsupported-codec";
+constexpr const char* kStreamChangedMessage = "skynet-stream-changed";
 
 struct GstObjectUnref {
   void operator()(gpointer p) const { if (p) gst_object_unref(p); }
@@ -79,6 +81,14 @@ class Reaper {
     }
     items_.emplace_back(std::move(thread), std::move(done));
   }
+  int Pending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (auto& it : items_) {
+      n += it.second.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+    }
+    return n;
+  }
 
  private:
   std::mutex mu_;
@@ -100,14 +110,21 @@ struct IngestPipeline::Context {
   GstElement* tail = nullptr;        // first element after the decoder
   GstElement* scale_caps = nullptr;  // capsfilter after videoscale, set from decoder caps
 
-  // Delivery gate: once closed, on_frame is never called again.
+  // Delivery gate: once closed, on_frame is never called again; TearDown waits (with its
+  // deadline) for a call in progress.
   std::mutex deliver_mu;
-  bool open = true;  // guarded by deliver_mu
+  std::condition_variable deliver_cv;
+  bool open = true;     // guarded by deliver_mu
+  bool in_sink = false;  // guarded by deliver_mu
+  std::atomic<int64_t> sink_since_us{0};  // start of the call in progress; 0 if none
   FrameSink sink;
 
   std::atomic<bool> video_linked{false};
   std::atomic<uint64_t> decoded{0};
   std::atomic<int64_t> last_progress_us{0};
+  std::atomic<int64_t> last_network_us{0};
+  std::atomic<int64_t> last_input_us{0};
+  bool caps_seen = false;  // decoder streaming thread only: a size change is a stream change
   // RTCP: sender NTP (Unix ns) minus buffer PTS, from GstReferenceTimestampMeta before depay.
   std::atomic<bool> has_ntp{false};
   std::atomic<int64_t> ntp_offset_ns{0};
@@ -126,6 +143,12 @@ struct IngestPipeline::Context {
 
 
   void Touch() { last_progress_us.store(clock->NowMonotonicUs()); }
+  void TouchAll() {
+    const int64_t now = clock->NowMonotonicUs();
+    last_progress_us.store(now);
+    last_network_us.store(now);
+    last_input_us.store(now);
+  }
   void HandleSample(GstSample* sample);
 };
 
@@ -149,6 +172,9 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf) return GST_PAD_PROBE_OK;
   ctx->counters->bytes_in.fetch_add(gst_buffer_get_size(buf), std::memory_order_relaxed);
+  const int64_t now = ctx->clock->NowMonotonicUs();
+  ctx->last_input_us.store(now, std::memory_order_relaxed);
+  if (ctx->is_file) ctx->last_network_us.store(now, std::memory_order_relaxed);
   if (!ctx->is_file && GST_BUFFER_PTS_IS_VALID(buf)) {
     // rtpjitterbuffer adds timestamp/x-ntp once an RTCP SR mapped RTP time to sender NTP.
     static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");  // never freed
@@ -161,6 +187,35 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
     }
   }
   return GST_PAD_PROBE_OK;
+}
+
+// RTP into a jitter buffer: runs on the thread reading the camera's socket.
+GstPadProbeReturn OnNetworkData(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  gsize size = 0;
+  if (GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info)) {
+    size = gst_buffer_get_size(buf);
+  } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+    size = gst_buffer_list_calculate_size(list);
+  }
+  ctx->counters->bytes_received.fetch_add(size, std::memory_order_relaxed);
+  ctx->last_network_us.store(ctx->clock->NowMonotonicUs(), std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+void OnNewJitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gpointer user) noexcept {
+  if (GstPad* pad = gst_element_get_static_pad(jitterbuffer, "sink")) {  // transfer full
+    gst_pad_add_probe(pad,
+                      GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      OnNetworkData, NewRef(*static_cast<CtxRef*>(user)), DeleteRef);
+    gst_object_unref(pad);
+  }
+}
+
+void OnNewManager(GstElement*, GstElement* manager, gpointer user) noexcept {
+  if (!g_signal_lookup("new-jitterbuffer", G_OBJECT_TYPE(manager))) return;
+  g_signal_connect_data(manager, "new-jitterbuffer", G_CALLBACK(OnNewJitterbuffer),
+                        NewRef(*static_cast<CtxRef*>(user)), DeleteRefClosure, GConnectFlags(0));
 }
 
 GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
@@ -198,7 +253,7 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
 }
 
 // On the decoder's caps: remember the source size and fix the scaled size (even, same aspect).
-GstPadProbeReturn OnDecodedEvent(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+GstPadProbeReturn OnDecodedEvent(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
   auto* ctx = Ctx(user);
   GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
   if (event && GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
@@ -218,8 +273,16 @@ GstPadProbeReturn OnDecodedEvent(GstPad*, GstPadProbeInfo* info, gpointer user) 
   if (!caps || !gst_video_info_from_caps(&vi, caps) || vi.width <= 0 || vi.height <= 0) {
     return GST_PAD_PROBE_OK;
   }
-  ctx->counters->width.store(vi.width);
-  ctx->counters->height.store(vi.height);
+  const int old_w = ctx->counters->width.exchange(vi.width);
+  const int old_h = ctx->counters->height.exchange(vi.height);
+  if (ctx->caps_seen && (old_w != vi.width || old_h != vi.height)) {
+    if (GstElement* decoder = gst_pad_get_parent_element(pad)) {  // transfer full
+      PostApplication(decoder, gst_structure_new(kStreamChangedMessage, "width", G_TYPE_INT, old_w,
+                                                 "height", G_TYPE_INT, old_h, nullptr));
+      gst_object_unref(decoder);
+    }
+  }
+  ctx->caps_seen = true;
   const double par = (vi.par_n > 0 && vi.par_d > 0) ? double(vi.par_n) / vi.par_d : 1.0;
   const int w = std::max(2, ctx->options.detect_width / 2 * 2);
   const double display_w = vi.width * par;
@@ -304,14 +367,24 @@ void IngestPipeline::Context::HandleSample(GstSample* sample) {
   frame.source_width = counters->width.load();
   frame.source_height = counters->height.load();
 
-  std::lock_guard<std::mutex> lock(deliver_mu);
-  if (!open || !sink) return;
+  {
+    std::lock_guard<std::mutex> lock(deliver_mu);
+    if (!open || !sink) return;
+    in_sink = true;
+  }
+  sink_since_us.store(clock->NowMonotonicUs());
   try {
     sink(std::move(frame));
     counters->frames_delivered.fetch_add(1, std::memory_order_relaxed);
   } catch (...) {
     counters->callback_exceptions.fetch_add(1, std::memory_order_relaxed);
   }
+  sink_since_us.store(0);
+  {
+    std::lock_guard<std::mutex> lock(deliver_mu);
+    in_sink = false;
+  }
+  deliver_cv.notify_all();
   Touch();  // a consumer that takes time is not a stalled camera
 }
 
@@ -492,7 +565,7 @@ Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
   ctx->start_wall_us = clock->NowWallUs();
   ctx->counters->rtcp_sync.store(false);
   ctx->counters->camera_clock_offset_us.store(0);
-  ctx->Touch();
+  ctx->TouchAll();
 
   std::unique_ptr<IngestPipeline> p(new IngestPipeline());
   p->ctx_ = ctx;
@@ -573,6 +646,8 @@ Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
                           DeleteRefClosure, GConnectFlags(0));
     g_signal_connect_data(src, "no-more-pads", G_CALLBACK(OnNoMorePads), NewRef(ctx),
                           DeleteRefClosure, GConnectFlags(0));
+    g_signal_connect_data(src, "new-manager", G_CALLBACK(OnNewManager), NewRef(ctx),
+                          DeleteRefClosure, GConnectFlags(0));
   }
   p->bus_ = gst_element_get_bus(pipeline);  // transfer full
   return p;
@@ -585,6 +660,13 @@ void IngestPipeline::Play() {
 }
 
 int64_t IngestPipeline::last_progress_us() const { return ctx_->last_progress_us.load(); }
+int64_t IngestPipeline::last_network_us() const { return ctx_->last_network_us.load(); }
+int64_t IngestPipeline::last_input_us() const { return ctx_->last_input_us.load(); }
+int64_t IngestPipeline::sink_busy_us() const {
+  const int64_t since = ctx_->sink_since_us.load();
+  return since ? std::max<int64_t>(1, ctx_->clock->NowMonotonicUs() - since) : 0;
+}
+int PendingTeardowns() { return Reaper::Get().Pending(); }
 uint64_t IngestPipeline::frames_decoded() const { return ctx_->decoded.load(); }
 
 PipelineEvent IngestPipeline::Poll(int timeout_ms) {
@@ -637,6 +719,11 @@ PipelineEvent IngestPipeline::Poll(int timeout_ms) {
       if (gst_structure_has_name(s, kFirstFrameMessage)) {
         ev.kind = PipelineEvent::Kind::kFirstFrame;
         ev.reason = StateReason::kConnected;
+      } else if (gst_structure_has_name(s, kStreamChangedMessage)) {
+        ev.kind = PipelineEvent::Kind::kStreamChanged;
+        ev.reason = StateReason::kStreamChanged;
+        gst_structure_get_int(s, "width", &ev.previous_width);
+        gst_structure_get_int(s, "height", &ev.previous_height);
       } else if (gst_structure_has_name(s, kUnsupportedMessage)) {
         ev.kind = PipelineEvent::Kind::kError;
         ev.reason = StateReason::kUnsupportedCodec;
@@ -659,26 +746,33 @@ bool IngestPipeline::Rewind() {
                                  GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT), 0);
 }
 
-void IngestPipeline::TearDown(int deadline_ms) {
-  if (!ctx_) return;
+bool IngestPipeline::TearDown(int deadline_ms) {
+  if (!ctx_ || torn_down_) return true;
+  torn_down_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+  bool in_time = true;
   {
-    std::lock_guard<std::mutex> lock(ctx_->deliver_mu);
+    // Close the gate; a call in progress (a consumer that blocks) gets until the deadline.
+    std::unique_lock<std::mutex> lock(ctx_->deliver_mu);
     ctx_->open = false;
+    in_time = ctx_->deliver_cv.wait_until(lock, deadline, [&] { return !ctx_->in_sink; });
   }
   if (pipeline_) {
     auto* pipeline = static_cast<GstElement*>(pipeline_);
     pipeline_ = nullptr;
     std::promise<void> done;
     std::shared_future<void> finished = done.get_future().share();
-    // set_state(NULL) can block on a dead camera's TEARDOWN: do it on a helper thread.
+    // set_state(NULL) can block on a dead camera's TEARDOWN or on a streaming thread stuck in
+    // a callback: do it on a helper thread.
     std::thread t([pipeline, done = std::move(done)]() mutable {
       gst_element_set_state(pipeline, GST_STATE_NULL);  // NULL before the last unref
       gst_object_unref(pipeline);
       done.set_value();
     });
-    if (finished.wait_for(std::chrono::milliseconds(deadline_ms)) == std::future_status::ready) {
+    if (in_time && finished.wait_until(deadline) == std::future_status::ready) {
       t.join();
     } else {
+      in_time = false;
       GetLogger("ingest")->warn("[cam {}] pipeline teardown exceeded {} ms, left to reaper",
                                 ctx_->options.camera_id, deadline_ms);
       Reaper::Get().Adopt(std::move(t), finished);
@@ -689,6 +783,7 @@ void IngestPipeline::TearDown(int deadline_ms) {
     gst_object_unref(bus_);
     bus_ = nullptr;
   }
+  return in_time;
 }
 
 StateReason ClassifyGstError(const GError* error, std::string_view debug, bool rtsp) {
@@ -741,6 +836,67 @@ StateReason ClassifyGstError(const GError* error, std::string_view debug, bool r
     return StateReason::kUnsupportedCodec;
   }
   return StateReason::kError;
+}
+
+namespace {
+
+// scheme://[userinfo@]host[:port]/... -> host, port (default 554, or 322 for rtsps).
+void SplitHostPort(const std::string& url, std::string* host, std::string* port) {
+  const size_t scheme_end = url.find("://");
+  const std::string scheme = url.substr(0, scheme_end);
+  const size_t auth_start = scheme_end + 3;
+  const size_t path_start = url.find('/', auth_start);
+  std::string hostport = url.substr(
+      auth_start, path_start == std::string::npos ? std::string::npos : path_start - auth_start);
+  if (const size_t at = hostport.rfind('@'); at != std::string::npos) hostport.erase(0, at + 1);
+  *host = hostport;
+  *port = scheme == "rtsps" ? "322" : "554";
+  if (!hostport.empty() && hostport.front() == '[') {  // [v6]:port
+    const size_t close = hostport.find(']');
+    *host = hostport.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < hostport.size() && hostport[close + 1] == ':') {
+      *port = hostport.substr(close + 2);
+    }
+  } else if (const size_t colon = hostport.rfind(':'); colon != std::string::npos) {
+    *host = hostport.substr(0, colon);
+    *port = hostport.substr(colon + 1);
+  }
+}
+
+// Non-blocking connect within `timeout_ms`: 0 if accepted, else the errno (ETIMEDOUT, ...),
+// or -1 if the host does not resolve.
+int ConnectErrno(const std::string& host, const std::string& port, int timeout_ms) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res) return -1;
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> holder(res, freeaddrinfo);
+  const int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int err = 0;
+  if (connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    err = errno;
+    if (err == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      if (poll(&pfd, 1, timeout_ms) == 0) {
+        err = ETIMEDOUT;
+      } else {
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      }
+    }
+  }
+  close(fd);
+  return err;
+}
+
+}  // namespace
+
+bool ProbeTcp(const std::string& url, int timeout_ms) {
+  if (url.find("://") == std::string::npos) return false;
+  std::string host, port;
+  SplitHostPort(url, &host, &port);
+  return ConnectErrno(host, port, timeout_ms) == 0;
 }
 
 StateReason DiagnoseConnect(const std::string& url, int timeout_ms, std::string* detail) {

@@ -12,6 +12,9 @@
 //          video/x-raw,format=GRAY8|BGR ! appsink
 // analytics_fps is a drop-only RateLimiter in a probe on the decoder's src pad (see
 // rate_limiter.h for why not videorate).
+// Progress probes: network data (rtsp: the jitter buffers' sink pads, on the threads that
+// read the sockets, so they keep counting while everything downstream is blocked), decoder
+// input, decoded frames, and the appsink delivery (with the start of a call in progress).
 #pragma once
 
 #include <atomic>
@@ -38,6 +41,7 @@ struct SessionCounters {
   std::atomic<uint64_t> frames_in{0};
   std::atomic<uint64_t> frames_delivered{0};
   std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> callback_exceptions{0};
   std::atomic<uint64_t> warnings{0};
   std::atomic<bool> rtcp_sync{false};  // current pipeline maps times through RTCP SRs
@@ -50,10 +54,12 @@ struct SessionCounters {
 
 // What the bus said, already classified and redacted.
 struct PipelineEvent {
-  enum class Kind { kNone, kFirstFrame, kError, kEndOfStream };
+  enum class Kind { kNone, kFirstFrame, kError, kEndOfStream, kStreamChanged };
   Kind kind = Kind::kNone;
   StateReason reason = StateReason::kError;
   std::string detail;
+  int previous_width = 0;  // kStreamChanged
+  int previous_height = 0;
 };
 
 class IngestPipeline {
@@ -73,12 +79,18 @@ class IngestPipeline {
   PipelineEvent Poll(int timeout_ms);
   // File loop: seeks back to the start (stream times keep increasing). False if refused.
   bool Rewind();
-  // Monotonic time (Clock) of the last decoded frame or delivery; the start time before that.
+  // Monotonic times (Clock) of the last decoded frame or delivery, the last network data
+  // (files: decoder input) and the last decoder input; the start time before any.
   int64_t last_progress_us() const;
+  int64_t last_network_us() const;
+  int64_t last_input_us() const;
+  // How long the on_frame call in progress has been running; 0 if none is.
+  int64_t sink_busy_us() const;
   uint64_t frames_decoded() const;
-  // Stops delivering frames, sets NULL on a helper thread and waits up to `deadline_ms`; a
-  // pipeline that does not get there in time is left to the reaper. Idempotent.
-  void TearDown(int deadline_ms);
+  // Stops delivering frames (waiting for a call in progress), sets NULL on a helper thread,
+  // and waits up to `deadline_ms` in all. A pipeline that does not get there in time is left
+  // to the reaper: returns false. Idempotent (later calls return true).
+  bool TearDown(int deadline_ms);
 
   struct Context;
 
@@ -87,7 +99,11 @@ class IngestPipeline {
   std::shared_ptr<Context> ctx_;
   void* pipeline_ = nullptr;  // GstElement*, transfer full (ref-sunk)
   void* bus_ = nullptr;       // GstBus*, transfer full
+  bool torn_down_ = false;
 };
+
+// Pipelines abandoned to the reaper whose teardown has not finished yet (process-wide).
+int PendingTeardowns();
 
 // Maps a GStreamer error to a reason. `rtsp` selects rtspsrc's conventions.
 StateReason ClassifyGstError(const GError* error, std::string_view debug, bool rtsp);
@@ -95,5 +111,8 @@ StateReason ClassifyGstError(const GError* error, std::string_view debug, bool r
 // After rtspsrc's "Failed to connect": tries a TCP connect to the URL's host and port (at most
 // `timeout_ms`) to tell refused / timeout / unresolvable apart. Fills `detail`.
 StateReason DiagnoseConnect(const std::string& url, int timeout_ms, std::string* detail);
+
+// A TCP connect to the URL's host and port within `timeout_ms`: true if it was accepted.
+bool ProbeTcp(const std::string& url, int timeout_ms);
 
 }  // namespace skynet::ingest

@@ -10,6 +10,7 @@ const char* SessionStateName(SessionState s) {
     case SessionState::kWaiting: return "waiting";
     case SessionState::kOffline: return "offline";
     case SessionState::kStopped: return "stopped";
+    case SessionState::kBlocked: return "blocked";
   }
   return "unknown";
 }
@@ -28,6 +29,8 @@ const char* StateReasonName(StateReason r) {
     case StateReason::kUnsupportedCodec: return "unsupported codec";
     case StateReason::kStopped: return "stopped";
     case StateReason::kError: return "error";
+    case StateReason::kDownstreamBlocked: return "downstream blocked";
+    case StateReason::kStreamChanged: return "stream changed";
   }
   return "unknown";
 }

@@ -16,6 +16,10 @@ enum class SessionState {
   kWaiting,     // offline, waiting for the next reconnect attempt (StateChange::retry_in_ms)
   kOffline,     // offline; final for a file without loop, else followed by kWaiting
   kStopped,     // Stop() was called; no more callbacks
+  // Network data still arrives but decoded frames are not consumed (the on_frame consumer or
+  // the pipeline is blocked) for stall_timeout_ms. Alarmed, never reconnected: back to
+  // kOnline (kConnected) when frames flow again, or kStalled if the camera stops too.
+  kBlocked,
 };
 
 enum class StateReason {
@@ -31,6 +35,10 @@ enum class StateReason {
   kUnsupportedCodec,  // not H.264/H.265 (or an unknown container)
   kStopped,           // Stop()
   kError,             // anything else; see StateChange::detail
+  kDownstreamBlocked,  // with kBlocked: data arrives, frames are not consumed
+  // With kOnline: the codec or decoded size changed (mid-stream, or across a reconnect);
+  // StateChange has the new and previous_* values. Frames keep flowing at the new size.
+  kStreamChanged,
 };
 
 const char* SessionStateName(SessionState s);  // "connecting", "online", ...
@@ -45,6 +53,10 @@ struct StateChange {
   int width = 0;           // decoded (source) size once known
   int height = 0;
   int64_t retry_in_ms = 0;  // kWaiting: delay before the next attempt
+  // kStreamChanged: what it was before.
+  std::string previous_codec;
+  int previous_width = 0;
+  int previous_height = 0;
 };
 
 // A snapshot of one session's counters (cumulative since Create()).
@@ -54,8 +66,13 @@ struct SessionStats {
   uint64_t frames_in = 0;         // decoded frames (before rate limiting)
   uint64_t frames_delivered = 0;  // frames handed to on_frame
   uint64_t bytes_in = 0;          // compressed bytes into the decoder
+  uint64_t bytes_received = 0;    // RTSP: RTP bytes from the network (before the jitter buffer)
   uint64_t reconnects = 0;        // pipeline rebuilds after the first
   uint64_t stalls = 0;
+  uint64_t blocked = 0;              // changes to kBlocked
+  uint64_t stream_changes = 0;       // kStreamChanged reports
+  uint64_t teardowns_abandoned = 0;  // pipelines left to the reaper after teardown_deadline_ms
+  uint64_t probe_shortcuts = 0;      // waits cut short because the camera answered TCP again
   std::string codec;
   int width = 0;  // decoded size
   int height = 0;

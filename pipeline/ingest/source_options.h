@@ -40,11 +40,23 @@ struct SourceOptions {
 
   // No first frame within this time after starting the pipeline: kTimeout.
   int connect_timeout_ms = 10000;
-  // Online, then no frame for this long: kStalled, tear down and reconnect.
+  // The same for the very first attempt after Start(): a longer window, since a node that
+  // starts many cameras at once is slow to bring each one up.
+  int first_connect_timeout_ms = 20000;
+  // Online, then no network data for this long: kStalled, tear down and reconnect. Data
+  // arriving without decoded frames for this long: kDecodeError (reconnect); decoded frames
+  // not consumed for this long: kBlocked (no reconnect).
   int stall_timeout_ms = 5000;
   // Reconnect delay: full jitter over initial * 2^n, capped at max.
   int backoff_initial_ms = 1000;
   int backoff_max_ms = 60000;
+  // RTSP, while waiting to reconnect: a TCP connect to the camera's host:port this often
+  // (0: never). When the camera refused or did not answer and now accepts, the wait is cut
+  // short, so a returning camera is noticed within about this interval.
+  int probe_interval_ms = 1500;
+  // A pipeline that does not reach NULL within this is abandoned to a reaper thread and
+  // counted (SessionStats::teardowns_abandoned); it never blocks other cameras or Stop().
+  int teardown_deadline_ms = 3000;
 };
 
 }  // namespace skynet::ingest

@@ -13,19 +13,6 @@
 
 namespace skynet::ingest::testing {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/skynet-ingest-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  path_ = mkdtemp(buf.data()) ? buf.data() : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
-
 Status RunGstPipeline(const std::string& description, int timeout_ms) {
   SKYNET_RETURN_IF_ERROR(InitGStreamer());
   GError* err = nullptr;
@@ -236,6 +223,7 @@ CameraSession::Callbacks Recorder::Callbacks() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       states_.push_back(c);
+      state_times_.push_back(std::chrono::steady_clock::now());
     }
     cv_.notify_all();
   };
@@ -280,6 +268,11 @@ bool Recorder::WaitForFrames(size_t n, std::chrono::milliseconds timeout) {
 std::vector<StateChange> Recorder::states() {
   std::lock_guard<std::mutex> lock(mu_);
   return states_;
+}
+
+std::vector<std::chrono::steady_clock::time_point> Recorder::state_times() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_times_;
 }
 
 std::vector<Frame> Recorder::frames() {

@@ -14,19 +14,11 @@
 #include "pipeline/core/frame.h"
 #include "pipeline/core/status.h"
 #include "pipeline/ingest/camera_session.h"
+#include "tests/testing/temp_dir.h"
 
 namespace skynet::ingest::testing {
 
-// A fresh directory under $TMPDIR, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = skynet::testing::TempDir;
 
 // Runs a gst-launch style `description` to EOS (e.g. an encoder writing a file).
 Status RunGstPipeline(const std::string& description, int timeout_ms = 60000);
@@ -97,6 +89,8 @@ class Recorder {
   bool WaitForFrames(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool WaitForEos(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::vector<StateChange> states();
+  // Steady-clock arrival time of each change in states(), same order.
+  std::vector<std::chrono::steady_clock::time_point> state_times();
   std::vector<Frame> frames();
   size_t frame_count();
   bool eos();
@@ -107,6 +101,7 @@ class Recorder {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<StateChange> states_;
+  std::vector<std::chrono::steady_clock::time_point> state_times_;
   std::vector<Frame> frames_;
   bool eos_ = false;
 };
