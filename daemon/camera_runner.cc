@@ -1,5 +1,7 @@
 #include "daemon/camera_runner.h"
 
+#include <optional>
+
 #include "daemon/event_mapping.h"
 #include "pipeline/core/logging.h"
 
@@ -47,10 +49,14 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
   o.password = c.password;
   o.analytics_fps = c.analytics_fps;
   o.detect_width = c.detect_width;
-  o.color = false;
+  o.color = c.vehicles.enabled;  // vehicles need colour; the motion detector accepts BGR
   o.rtsp_tcp = c.rtsp_transport != "udp";
   o.file_realtime = c.file_realtime;
   o.file_loop = c.file_loop;
+  o.connect_timeout_ms = c.connect_timeout_ms;
+  o.stall_timeout_ms = c.stall_timeout_ms;
+  o.backoff_initial_ms = c.backoff_initial_ms;
+  o.backoff_max_ms = c.backoff_max_ms;
   return o;
 }
 
@@ -64,7 +70,7 @@ CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* cl
   } else {
     state_.store(v1::CAMERA_STATE_DISABLED);
     reason_ = v1::STATUS_REASON_STOPPED;
-    detail_ = "disabled in the configuration";
+    detail_ = "disabled";
   }
 }
 
@@ -76,6 +82,14 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
     return Status::InvalidArgument("cameras." + config.id + ".motion: " + motion.status().message());
   }
   runner->motion_ = std::move(motion).value();
+  if (config.vehicles.enabled) {
+    auto vehicles = VehiclePipeline::Create(config.id, config.vehicles);
+    if (!vehicles.ok()) {
+      return Status(vehicles.status().code(),
+                    "cameras." + config.id + "." + vehicles.status().message());
+    }
+    runner->vehicles_ = std::move(vehicles).value();
+  }
   ingest::CameraSession::Callbacks callbacks;
   CameraRunner* self = runner.get();
   callbacks.on_frame = [self](Frame&& f) { self->OnFrame(std::move(f)); };
@@ -110,10 +124,32 @@ void CameraRunner::OnFrame(Frame&& frame) noexcept {
 void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
   const v1::CameraState state = ToProto(change.state);
   const v1::StatusReason reason = ToProto(change.reason);
+  const int64_t now = clock_->NowMonotonicUs();
+  if (change.state == ingest::SessionState::kConnecting) {
+    if (connecting_seen_) reconnects_1h_.Record(now);
+    connecting_seen_ = true;
+  }
+  if (change.state == ingest::SessionState::kStalled) stalls_1h_.Record(now);
+  std::optional<v1::StreamChanged> stream_changed;
   {
     std::lock_guard<std::mutex> lock(status_mu_);
     reason_ = reason;
     detail_ = change.detail;
+    // A codec or size unlike the last one known: the stream changed (mid-stream, or across a
+    // reconnect). The detector re-initialises itself on the new frame size.
+    const bool codec_changed = !change.codec.empty() && !codec_.empty() && change.codec != codec_;
+    const bool size_changed =
+        change.width > 0 && width_ > 0 && (change.width != width_ || change.height != height_);
+    if (codec_changed || size_changed) {
+      v1::StreamChanged sc;
+      sc.set_old_codec(codec_);
+      sc.set_new_codec(change.codec.empty() ? codec_ : change.codec);
+      sc.set_old_width(static_cast<uint32_t>(width_));
+      sc.set_old_height(static_cast<uint32_t>(height_));
+      sc.set_new_width(static_cast<uint32_t>(change.width > 0 ? change.width : width_));
+      sc.set_new_height(static_cast<uint32_t>(change.width > 0 ? change.height : height_));
+      stream_changed = std::move(sc);
+    }
     if (!change.codec.empty()) codec_ = change.codec;
     if (change.width > 0) { width_ = change.width; height_ = change.height; }
   }
@@ -130,6 +166,24 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
   s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
   s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
   sink_(std::move(ev));
+  if (stream_changed) {
+    v1::Event sc = NewEvent(clock_->NowWallUs());
+    *sc.mutable_stream_changed() = std::move(*stream_changed);
+    sink_(std::move(sc));
+  }
+}
+
+void CameraRunner::PublishStatus() {
+  v1::Event ev = NewEvent(clock_->NowWallUs());
+  auto* s = ev.mutable_camera_status();
+  s->set_state(static_cast<v1::CameraState>(state_.load()));
+  std::lock_guard<std::mutex> lock(status_mu_);
+  s->set_reason(reason_);
+  s->set_detail(detail_);
+  s->set_codec(codec_);
+  s->set_width(static_cast<uint32_t>(width_));
+  s->set_height(static_cast<uint32_t>(height_));
+  sink_(std::move(ev));
 }
 
 void CameraRunner::ProcessPending() {
@@ -145,12 +199,14 @@ void CameraRunner::Analyse(const Frame& frame) {
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   motion_active_.store(obs.active, std::memory_order_relaxed);
-  if (obs.event == analytics::MotionEventType::kNone) return;  // the common case: no event
-  v1::Event ev = NewEvent(frame.capture_time_us);
-  ev.set_stream_time_us(frame.stream_time_us);
-  FillMotionEvent(obs, &ev);
-  motion_events_.fetch_add(1, std::memory_order_relaxed);
-  sink_(std::move(ev));
+  if (obs.event != analytics::MotionEventType::kNone) {
+    v1::Event ev = NewEvent(frame.capture_time_us);
+    ev.set_stream_time_us(frame.stream_time_us);
+    FillMotionEvent(obs, &ev);
+    motion_events_.fetch_add(1, std::memory_order_relaxed);
+    sink_(std::move(ev));
+  }
+  if (vehicles_) vehicles_->Process(frame, obs, sink_);
 }
 
 v1::Event CameraRunner::NewEvent(int64_t capture_time_us) const {
@@ -196,19 +252,19 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   if (state == v1::CAMERA_STATE_ONLINE) {
     s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
   }
-  // Grade from what the operator cares about: is it online, does analytics keep up.
-  // A disabled camera has no grade; any other camera that is not online is unusable.
-  v1::Grade grade = state == v1::CAMERA_STATE_DISABLED ? v1::GRADE_UNSPECIFIED : v1::GRADE_UNUSABLE;
-  if (state == v1::CAMERA_STATE_ONLINE) {
-    const double want = config_.analytics_fps;
-    const double got = s->fps_analysed();
-    const uint64_t in = std::max<uint64_t>(1, s->frames_in());
-    const double drop_ratio = static_cast<double>(s->frames_dropped()) / static_cast<double>(in);
-    if (got >= 0.9 * want && drop_ratio < 0.01 && s->reconnects() == 0) grade = v1::GRADE_EXCELLENT;
-    else if (got >= 0.6 * want && drop_ratio < 0.1) grade = v1::GRADE_FAIR;
-    else grade = v1::GRADE_POOR;
-  }
-  s->set_grade(grade);
+  s->set_reconnects_last_hour(reconnects_1h_.Count(now));
+  s->set_stalls_last_hour(stalls_1h_.Count(now));
+  HealthFigures h;
+  h.enabled = state != v1::CAMERA_STATE_DISABLED;
+  h.online = state == v1::CAMERA_STATE_ONLINE;
+  h.online_seconds = s->online_seconds();
+  h.target_fps = config_.analytics_fps;
+  h.fps_analysed = s->fps_analysed();
+  h.frames_in = s->frames_in();
+  h.frames_dropped = s->frames_dropped();
+  h.reconnects_last_hour = s->reconnects_last_hour();
+  h.stalls_last_hour = s->stalls_last_hour();
+  s->set_grade(GradeCamera(h));
 }
 
 }  // namespace skynet::daemon
