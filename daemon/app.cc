@@ -13,6 +13,7 @@
 #include "daemon/supervisor.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
+#include "pipeline/ingest/start_limiter.h"
 
 namespace skynet::daemon {
 namespace {
@@ -123,6 +124,7 @@ int RunDaemon(const Config& config) {
     replay = std::move(created).value();
   }
 
+  ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
   auto supervisor = Supervisor::Create(config, bus->get());
   if (!supervisor.ok()) {
     log->critical("{}", supervisor.status().message());

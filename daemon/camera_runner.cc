@@ -16,7 +16,9 @@ v1::CameraState ToProto(ingest::SessionState s) {
     case ingest::SessionState::kWaiting: return v1::CAMERA_STATE_WAITING;
     case ingest::SessionState::kOffline: return v1::CAMERA_STATE_OFFLINE;
     case ingest::SessionState::kStopped: return v1::CAMERA_STATE_OFFLINE;
-    case ingest::SessionState::kBlocked: return v1::CAMERA_STATE_STALLED;  // reason tells why
+    // Data arrives but analytics does not keep up: still online (no reconnect), and the reason
+    // DOWNSTREAM_BLOCKED says why the frame rates fall.
+    case ingest::SessionState::kBlocked: return v1::CAMERA_STATE_ONLINE;
   }
   return v1::CAMERA_STATE_UNSPECIFIED;
 }
@@ -157,15 +159,18 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
   if (state == v1::CAMERA_STATE_ONLINE && previous != v1::CAMERA_STATE_ONLINE) {
     online_since_us_.store(clock_->NowMonotonicUs());
   }
-  v1::Event ev = NewEvent(clock_->NowWallUs());
-  auto* s = ev.mutable_camera_status();
-  s->set_state(state);
-  s->set_reason(reason);
-  s->set_detail(change.detail);
-  s->set_codec(change.codec);
-  s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
-  s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
-  sink_(std::move(ev));
+  // A stream change while online is reported as StreamChanged alone, not as a repeated status.
+  if (!(change.reason == ingest::StateReason::kStreamChanged && previous == state)) {
+    v1::Event ev = NewEvent(clock_->NowWallUs());
+    auto* s = ev.mutable_camera_status();
+    s->set_state(state);
+    s->set_reason(reason);
+    s->set_detail(change.detail);
+    s->set_codec(change.codec);
+    s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
+    s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
+    sink_(std::move(ev));
+  }
   if (stream_changed) {
     v1::Event sc = NewEvent(clock_->NowWallUs());
     *sc.mutable_stream_changed() = std::move(*stream_changed);

@@ -96,6 +96,12 @@ std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, 
 constexpr Range kReplayRate{1, 10'000'000};
 constexpr Range kJournalBytes{1 << 20, int64_t{1} << 50};
 constexpr Range kSegmentBytes{64 << 10, int64_t{1} << 30};
+constexpr Range kStartBurst{1, 100'000};
+
+std::string CheckStartRate(double v) {
+  if (!(v >= 0 && v <= 100'000)) return "must be in 0..100000 (0: no limit), got " + FormatNumber(v);
+  return "";
+}
 
 std::string CheckFsync(const std::string& v) {
   if (v == "none" || v == "interval" || v == "every") return "";
@@ -494,6 +500,13 @@ class Parser {
            return ParseMap(n, f, {{"audit_log", String(&config->control.audit_log)}});
          }},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
+        {"ingest", [&](const YAML::Node& n, const std::string& f) {
+           return ParseMap(
+               n, f,
+               {{"start_rate_per_second",
+                 Double(&config->ingest.start_rate_per_second, CheckStartRate)},
+                {"start_burst", Int(&config->ingest.start_burst, kStartBurst)}});
+         }},
         {"log_level", String(&config->log_level, CheckLogLevel)},
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},

@@ -107,6 +107,15 @@ struct ControlConfig {
   std::string audit_log;
 };
 
+// Node-wide ingest settings.
+struct IngestConfig {
+  // Pipeline starts (connection attempts) per second on this node, a token bucket shared by
+  // all cameras, so that many cameras returning at once do not storm the node. 0: no limit.
+  double start_rate_per_second = 20;
+  // Starts allowed back to back (the bucket size).
+  int start_burst = 40;
+};
+
 struct Config {
   // Where this file came from, for messages.
   std::string path;
@@ -125,6 +134,7 @@ struct Config {
   JournalConfig journal;
   SecurityConfig security;
   ControlConfig control;
+  IngestConfig ingest;
   // Analytics worker threads; 0 = number of cores.
   int analytics_workers = 0;
   // Log level: trace, debug, info, warn, error, critical, off.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "pipeline/core/logging.h"
+#include "pipeline/ingest/start_limiter.h"
 
 namespace skynet::daemon {
 namespace {
@@ -361,6 +362,11 @@ Result<v1::ReloadResponse> Supervisor::Reload() {
   if (next.log_level != config_.log_level) {
     SetLogLevel(next.log_level);
     config_.log_level = next.log_level;
+  }
+  if (next.ingest.start_rate_per_second != config_.ingest.start_rate_per_second ||
+      next.ingest.start_burst != config_.ingest.start_burst) {
+    ingest::SetStartRateLimit(next.ingest.start_rate_per_second, next.ingest.start_burst);
+    config_.ingest = next.ingest;
   }
 
   std::string line = "reload of " + config_.path + ": " + std::to_string(out.added_size()) +

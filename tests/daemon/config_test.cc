@@ -226,7 +226,7 @@ TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, "
             "replay_max_events_per_second, journal, security, control, analytics_workers, "
-            "log_level, cameras)");
+            "ingest, log_level, cameras)");
 }
 
 TEST(ConfigTest, MisspelledKeyGetsASuggestion) {
@@ -452,6 +452,25 @@ TEST(ConfigTest, MissingFileIsAnIoErrorNamingThePath) {
   EXPECT_EQ(r.status().code(), StatusCode::kIoError);
   EXPECT_EQ(r.status().message(),
             "/no/such/skynetd.yaml: cannot read config: No such file or directory");
+}
+
+TEST(ConfigTest, NodeWideStartRateIsReadAndChecked) {
+  Result<Config> r =
+      ParseConfig("ingest:\n  start_rate_per_second: 2.5\n  start_burst: 7\n", "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ingest.start_rate_per_second, 2.5);
+  EXPECT_EQ(r->ingest.start_burst, 7);
+  EXPECT_EQ(ErrorOf("ingest:\n  start_burst: 0\n"),
+            "t.yaml:2:16: ingest.start_burst: must be in 1..100000, got 0");
+  EXPECT_EQ(ErrorOf("ingest:\n  start_rate_per_second: -1\n"),
+            "t.yaml:2:26: ingest.start_rate_per_second: must be in 0..100000 (0: no limit), got -1");
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> example = LoadConfigFile(ExampleConfigPath().string());
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+  ASSERT_TRUE(example.ok()) << example.status().ToString();
+  Config defaults;
+  EXPECT_EQ(example->ingest.start_rate_per_second, defaults.ingest.start_rate_per_second);
+  EXPECT_EQ(example->ingest.start_burst, defaults.ingest.start_burst);
 }
 
 TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
