@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
+#include "tests/testing/wait.h"
 #include "tests/tools/camsim/rtsp_probe.h"
 #include "tools/camsim/encoded_loop.h"
 #include "tools/scenegen/scene.h"
@@ -17,17 +18,6 @@ namespace {
 
 using testing::RtspProbe;
 using namespace std::chrono_literals;
-
-// Polls `pred` until it holds or `timeout` passes (for server-side state with no event).
-template <typename Pred>
-bool Eventually(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 std::unique_ptr<Server> StartServer(std::vector<CameraSpec> cameras) {
   auto server = Server::Create({.cameras = std::move(cameras)});
@@ -124,7 +114,7 @@ TEST(CamsimServerTest, ClientCanDisconnectAndReconnect) {
     probe.Close();
     // Reconnect immediately in rounds 0-1; in the last round after the media was released.
     if (round == 1) {
-      EXPECT_TRUE(Eventually([&] { return server->Stats("cam1")->active_medias == 0; }));
+      EXPECT_TRUE(skynet::testing::WaitFor([&] { return server->Stats("cam1")->active_medias == 0; }, 15s));
     }
   }
   EXPECT_GE(server->Stats("cam1")->medias_created, 2u);
@@ -235,7 +225,7 @@ TEST(CamsimServerTest, SendsRtcpSenderReports) {
   ASSERT_TRUE(server);
   RtspProbe probe(server->Url("cam1"));
   ASSERT_TRUE(probe.WaitForFrames(5)) << probe.error();
-  EXPECT_TRUE(Eventually([&] { return probe.ReceivedSenderReport(); }, 20s));
+  EXPECT_TRUE(skynet::testing::WaitFor([&] { return probe.ReceivedSenderReport(); }, 20s));
 }
 
 TEST(CamsimServerTest, StopWithClientsConnectedReturnsAndIsIdempotent) {
