@@ -361,7 +361,9 @@ class Proxy::Impl {
     }
     Chunk chunk;
     chunk.data.assign(buf, static_cast<size_t>(n));
-    chunk.due_ms = now + (mode_.kind == Mode::Kind::kDelay ? mode_.delay_ms : 0);
+    // `now` is truncated to the millisecond, so the chunk arrived up to 1 ms after it: one more
+    // millisecond makes the hold at least delay_ms.
+    chunk.due_ms = now + (mode_.kind == Mode::Kind::kDelay ? mode_.delay_ms + 1 : 0);
     if (downstream && mode_.kind == Mode::Kind::kCorrupt && mode_.corrupt_rate > 0) {
       std::bernoulli_distribution flip(mode_.corrupt_rate);
       uint64_t flipped = 0;
