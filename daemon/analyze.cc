@@ -108,10 +108,37 @@ std::string FileUrl(const std::filesystem::path& path) {
   return url;
 }
 
+// One line of the --tracks file: the frame and its live tracks, boxes in detect-size pixels.
+//   {"frame":12,"t":2.4,"width":320,"height":180,"tracks":[{"id":3,"class":"car",
+//    "box":[10.5,80.0,40.2,18.1],"confirmed":true,"matched":true,"stationary":false,
+//    "speed_kmh":31.4}]}
+void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& tracks,
+                      std::string* out) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf, "{\"frame\":%llu,\"t\":%.6f,\"width\":%d,\"height\":%d,\"tracks\":[",
+                static_cast<unsigned long long>(frame.index), frame.stream_time_us / 1e6,
+                frame.image.cols, frame.image.rows);
+  *out += buf;
+  bool first = true;
+  for (const analytics::Track& t : tracks) {
+    std::snprintf(buf, sizeof buf,
+                  "%s{\"id\":%llu,\"class\":\"%s\",\"box\":[%.1f,%.1f,%.1f,%.1f],"
+                  "\"confirmed\":%s,\"matched\":%s,\"stationary\":%s,\"speed_kmh\":%.1f}",
+                  first ? "" : ",", static_cast<unsigned long long>(t.id),
+                  analytics::ObjectClassName(t.object_class), t.box.x, t.box.y, t.box.width,
+                  t.box.height, t.confirmed ? "true" : "false", t.matched ? "true" : "false",
+                  t.stationary ? "true" : "false", t.calibrated ? t.speed_kmh : -1.0f);
+    *out += buf;
+    first = false;
+  }
+  *out += "]}";
+}
+
 }  // namespace
 
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
-                                    const std::function<void(const v1::Event&)>& sink) {
+                                    const std::function<void(const v1::Event&)>& sink,
+                                    const TrackSink& tracks) {
   {
     std::ifstream probe(video_path, std::ios::binary);
     std::error_code ec;
@@ -190,8 +217,13 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
       Frame f = *frame;  // shallow: shares the pixels
       f.capture_time_us = frame->stream_time_us;
       const int64_t vehicle_cpu_before = ThreadCpuUs();
+      const uint64_t analysed_before = vehicles->stats().frames;
       vehicles->Process(f, obs, publish);
       summary.vehicle_cpu_us += ThreadCpuUs() - vehicle_cpu_before;
+      // Frames the DNN's detect_fps skipped leave the tracker untouched: nothing to report.
+      if (tracks && vehicles->stats().frames != analysed_before) {
+        tracks(*frame, vehicles->analytics().tracker().tracks());
+      }
     }
   }
   handoff.Close();
@@ -244,6 +276,29 @@ int RunAnalyze(const AnalyzeArgs& args) {
     out = &file;
   }
 
+  std::ofstream tracks_file;
+  if (!args.tracks_path.empty()) {
+    if (!camera->vehicles.enabled) {
+      std::fprintf(stderr, "skynetd analyze: --tracks: camera %s has no vehicles section enabled\n",
+                   camera->id.c_str());
+      return 2;
+    }
+    tracks_file.open(args.tracks_path, std::ios::out | std::ios::trunc);
+    if (!tracks_file) {
+      std::fprintf(stderr, "skynetd analyze: %s: cannot write\n", args.tracks_path.c_str());
+      return 1;
+    }
+  }
+  TrackSink track_sink;
+  std::string track_line;
+  if (tracks_file.is_open()) {
+    track_sink = [&](const Frame& frame, const std::vector<analytics::Track>& live) {
+      track_line.clear();
+      AppendTracksLine(frame, live, &track_line);
+      tracks_file << track_line << '\n';
+    };
+  }
+
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = false;
   json.preserve_proto_field_names = false;
@@ -256,7 +311,8 @@ int RunAnalyze(const AnalyzeArgs& args) {
     if (!google::protobuf::util::MessageToJsonString(ev, &line, json).ok()) return;
     *out << line << '\n';
     if (!*out) write_failed = true;
-  });
+  }, track_sink);
+  if (tracks_file.is_open()) tracks_file.flush();
   out->flush();
   if (!summary.ok()) {
     std::fprintf(stderr, "skynetd analyze: %s\n", summary.status().message().c_str());
@@ -265,6 +321,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
   if (write_failed || !*out) {
     std::fprintf(stderr, "skynetd analyze: %s: write failed\n",
                  file.is_open() ? args.out_path.c_str() : "stdout");
+    return 1;
+  }
+  if (tracks_file.is_open() && !tracks_file) {
+    std::fprintf(stderr, "skynetd analyze: %s: write failed\n", args.tracks_path.c_str());
     return 1;
   }
   const double wall_s =

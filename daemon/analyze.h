@@ -17,8 +17,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "daemon/config.h"
+#include "pipeline/analytics/tracker.h"
+#include "pipeline/core/frame.h"
 #include "pipeline/core/status.h"
 #include "skynet/v1/events.pb.h"
 
@@ -35,18 +38,25 @@ struct AnalyzeSummary {
   }
 };
 
+// Called after each analysed frame with the vehicle tracker's live tracks (confirmed and
+// tentative; boxes in pixels of `frame`, the detect size). Only with vehicles.enabled.
+using TrackSink = std::function<void(const Frame& frame, const std::vector<analytics::Track>&)>;
+
 // Analyses `video_path` with `camera`'s analytics settings (its url is ignored). Returns the
 // summary once the file has ended. Errors: InvalidArgument for bad motion options; NotFound if
 // the file cannot be read; Unavailable naming the file if it cannot be decoded (not a video,
 // no H.264/H.265 video stream).
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
-                                    const std::function<void(const v1::Event&)>& sink);
+                                    const std::function<void(const v1::Event&)>& sink,
+                                    const TrackSink& tracks = nullptr);
 
 struct AnalyzeArgs {
   std::string config_path;
   std::string camera_id;
   std::string video_path;
   std::string out_path;  // empty or "-": stdout
+  // If set: the vehicle tracks of every analysed frame as JSON lines (needs vehicles.enabled).
+  std::string tracks_path;
   std::string log_level = "warn";
 };
 

@@ -2,9 +2,14 @@
 //
 //   skynet-eval --truth night-rain.truth.json --events night-rain.jsonl
 //   skynet-eval --truth X.truth.json --events X.jsonl --row night-rain --cpu-ms 0.41
+//   skynet-eval --truth X.truth.json --events X.jsonl --tracks X.tracks.jsonl --targets day
 //
+// Motion (default): tools/eval/score.h. With --tracks (analyze's --tracks output): vehicles,
+// tools/eval/vehicle_score.h, and --targets day|adverse checks issue 6's targets (line-count F1
+// >= 0.95 day / 0.90 adverse, MOTA >= 0.8 day, every stop and wrong-way driver caught with no
+// false alarm, speed within 10%, vehicle CPU < 3 ms/frame when --cpu-ms is given).
 // Without --row: a few lines of figures. With --row NAME: one table row (`--header` prints the
-// header first), as tools/eval/run-eval.sh assembles its table. Metrics: tools/eval/score.h.
+// header first), as tools/eval/run-eval.sh assembles its table.
 // Exit codes: 0 scored, 2 bad arguments, 1 unreadable or malformed input.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,15 +17,114 @@
 #include <string>
 
 #include "tools/eval/score.h"
+#include "tools/eval/vehicle_score.h"
+
+namespace {
+
+// Issue 6's targets for a scene class; the failed ones as text, empty when all are met.
+std::string MissedTargets(const skynet::eval::VehicleScore& s, const std::string& targets,
+                          double cpu_ms) {
+  std::string missed;
+  auto miss = [&](const std::string& what) { missed += (missed.empty() ? "" : ", ") + what; };
+  const double f1 = targets == "day" ? 0.95 : 0.90;
+  char buf[96];
+  if (s.truth_crossings > 0 && s.count_f1 < f1) {
+    std::snprintf(buf, sizeof buf, "F1 %.3f < %.2f", s.count_f1, f1);
+    miss(buf);
+  }
+  if (targets == "day" && s.truth_boxes > 0 && s.mota < 0.8) {
+    std::snprintf(buf, sizeof buf, "MOTA %.3f < 0.8", s.mota);
+    miss(buf);
+  }
+  if (s.stops_caught < s.stops_expected) miss("stop missed");
+  if (s.stop_false_alarms > 0) miss("stop false alarm");
+  if (s.wrong_way_caught < s.wrong_way_expected) miss("wrong way missed");
+  if (s.wrong_way_false_alarms > 0) miss("wrong-way false alarm");
+  if (s.speeds > 0 && s.speed_mean_error > 0.10) {
+    std::snprintf(buf, sizeof buf, "speed error %.1f%% > 10%%", 100 * s.speed_mean_error);
+    miss(buf);
+  }
+  if (cpu_ms >= 3.0) miss("CPU >= 3 ms/frame");
+  return missed;
+}
+
+int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
+                  const std::string& tracks_path, const std::string& row, bool header,
+                  double cpu_ms, const std::string& targets) {
+  auto truth = skynet::eval::LoadVehicleTruth(truth_path);
+  auto tracks = truth.ok() ? skynet::eval::LoadPredictedTracks(tracks_path)
+                           : skynet::Result<std::vector<skynet::eval::PredictedFrame>>(
+                                 truth.status());
+  auto events = tracks.ok() ? skynet::eval::LoadVehicleEvents(events_path)
+                            : skynet::Result<skynet::eval::VehicleEvents>(tracks.status());
+  if (!events.ok()) {
+    std::cerr << "skynet-eval: " << events.status().message() << "\n";
+    return 1;
+  }
+  const skynet::eval::VehicleScore s = skynet::eval::ScoreVehicles(*truth, *tracks, *events);
+  const std::string missed = targets.empty() ? "" : MissedTargets(s, targets, cpu_ms);
+  char speed[48], stops[24], wrong[24], cpu[24];
+  if (s.speeds > 0) {
+    std::snprintf(speed, sizeof speed, "%.1f%% (max %.1f%%)", 100 * s.speed_mean_error,
+                  100 * s.speed_max_error);
+  } else {
+    std::snprintf(speed, sizeof speed, "-");
+  }
+  std::snprintf(stops, sizeof stops, "%d/%d, %d FA", s.stops_caught, s.stops_expected,
+                s.stop_false_alarms);
+  std::snprintf(wrong, sizeof wrong, "%d/%d, %d FA", s.wrong_way_caught, s.wrong_way_expected,
+                s.wrong_way_false_alarms);
+  std::snprintf(cpu, sizeof cpu, cpu_ms >= 0 ? "%.2f" : "-", cpu_ms);
+  if (row.empty()) {
+    std::printf("line count: %d true, %d reported, %d matched: P %.3f R %.3f F1 %.3f\n",
+                s.truth_crossings, s.reported_crossings, s.matched_crossings, s.count_precision,
+                s.count_recall, s.count_f1);
+    std::printf("boxes at IoU 0.5 over %d frames: %lld true, %lld hits, %lld false, %lld missed: "
+                "P %.3f R %.3f\n",
+                s.frames, static_cast<long long>(s.truth_boxes),
+                static_cast<long long>(s.true_positives), static_cast<long long>(s.false_positives),
+                static_cast<long long>(s.misses), s.box_precision, s.box_recall);
+    std::printf("MOTA %.3f, ID switches %lld\n", s.mota, static_cast<long long>(s.id_switches));
+    std::printf("stopped: %s (%d duplicates); wrong way: %s (%d duplicates)\n", stops,
+                s.stop_duplicates, wrong, s.wrong_way_duplicates);
+    std::printf("speed error: %s over %d crossings, %.0f%% within 10%%\n", speed, s.speeds,
+                100 * s.speed_within_10);
+    if (!targets.empty()) {
+      std::printf("targets (%s): %s\n", targets.c_str(),
+                  missed.empty() ? "met" : ("missed: " + missed).c_str());
+    }
+    return 0;
+  }
+  if (header) {
+    std::printf("%-11s | %-21s | %-13s | %-5s | %-4s | %-11s | %-11s | %-18s | %-6s | %s\n",
+                "scene", "line count P/R/F1", "boxes P/R", "MOTA", "IDsw", "stopped",
+                "wrong way", "speed error", "ms CPU", "targets");
+  }
+  char count[40], boxes[24];
+  std::snprintf(count, sizeof count, "%.2f/%.2f/%.3f (%d)", s.count_precision, s.count_recall,
+                s.count_f1, s.truth_crossings);
+  std::snprintf(boxes, sizeof boxes, "%.3f/%.3f", s.box_precision, s.box_recall);
+  std::printf("%-11s | %-21s | %-13s | %-5.3f | %-4lld | %-11s | %-11s | %-18s | %-6s | %s\n",
+              row.c_str(), count, boxes, s.mota, static_cast<long long>(s.id_switches), stops,
+              wrong, speed, cpu,
+              targets.empty() ? "-" : (missed.empty() ? "met" : ("MISSED: " + missed).c_str()));
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"skynet-eval: motion events scored against ground truth"};
-  std::string truth_path, events_path, row;
+  std::string truth_path, events_path, tracks_path, targets, row;
   double fps = 0, cpu_ms = -1;
   bool header = false;
   skynet::eval::ScoreOptions options;
   app.add_option("--truth", truth_path, "scenegen truth (NAME.truth.json)")->required();
   app.add_option("--events", events_path, "skynetd analyze output (JSON lines)")->required();
+  app.add_option("--tracks", tracks_path,
+                 "skynetd analyze --tracks output: score vehicles instead of motion");
+  app.add_option("--targets", targets, "check the vehicle targets of a day or adverse scene")
+      ->check(CLI::IsMember({"day", "adverse"}));
   app.add_option("--fps", fps, "frame rate of the truth (default: from the file)");
   app.add_option("--hold", options.hold_seconds, "seconds a motion frame stands for")
       ->capture_default_str();
@@ -37,6 +141,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  if (!tracks_path.empty()) {
+    return ScoreVehicles(truth_path, events_path, tracks_path, row, header, cpu_ms, targets);
+  }
   auto truth = skynet::eval::LoadTruth(truth_path, fps);
   if (!truth.ok()) {
     std::cerr << "skynet-eval: " << truth.status().message() << "\n";

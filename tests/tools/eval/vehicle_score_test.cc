@@ -1,0 +1,197 @@
+// The vehicle scorer on small hand-made truths and predictions whose scores are known exactly,
+// and its loaders on real files (scenegen truth keys, analyze's events and --tracks lines).
+#include "tools/eval/vehicle_score.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/testing/temp_dir.h"
+
+namespace skynet::eval {
+namespace {
+
+using testing::TempDir;
+
+// A truth at 10 fps, 640x360, `frames` frames long.
+VehicleTruth Truth(int frames) {
+  VehicleTruth t;
+  t.fps = 10;
+  t.width = 640;
+  t.height = 360;
+  t.frames.resize(frames);
+  t.duration = frames / 10.0;
+  return t;
+}
+
+// One analysed frame at time `t` with the detect size half the truth's.
+PredictedFrame At(double t, std::vector<PredictedTrack> tracks) {
+  return {t, 320, 180, std::move(tracks)};
+}
+PredictedTrack Tr(uint64_t id, cv::Rect2d box_at_320, const std::string& cls = "car") {
+  return {id, cls, box_at_320, true, true};
+}
+PredictedEvent Ev(double t, const std::string& where, int direction = 0, double speed = -1) {
+  return {t, where, 1, direction, speed};
+}
+
+TEST(VehicleScoreTest, CrossingsMatchOneToOneWithinASecondInTheSameDirection) {
+  VehicleTruth truth = Truth(200);
+  truth.crossings = {{"count", 1, 3.0, 1}, {"count", 2, 6.0, -1}, {"count", 3, 9.0, 1}};
+  VehicleEvents ev;
+  ev.crossings = {Ev(3.4, "count", 1),   // hit
+                  Ev(3.5, "count", 1),   // a second report of the same crossing: false
+                  Ev(6.2, "count", 1),   // wrong direction: false; truth 2 missed
+                  Ev(10.5, "count", 1),  // 1.5 s late: false; truth 3 missed
+                  Ev(9.0, "other", 1)};  // another line
+  const VehicleScore s = ScoreVehicles(truth, {}, ev);
+  EXPECT_EQ(s.truth_crossings, 3);
+  EXPECT_EQ(s.reported_crossings, 5);
+  EXPECT_EQ(s.matched_crossings, 1);
+  EXPECT_DOUBLE_EQ(s.count_precision, 1.0 / 5);
+  EXPECT_DOUBLE_EQ(s.count_recall, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(s.count_f1, 2 * (0.2 / 3) / (0.2 + 1.0 / 3));
+}
+
+TEST(VehicleScoreTest, SpeedErrorUsesTheTruthAtTheCrossingFrame) {
+  VehicleTruth truth = Truth(100);
+  truth.frames[30].push_back({1, "car", {0, 0, 10, 10}, 1, 40});
+  truth.frames[60].push_back({2, "car", {0, 0, 10, 10}, 1, 50});
+  truth.crossings = {{"count", 1, 3.0, 1}, {"count", 2, 6.0, 1}};
+  VehicleEvents ev;
+  ev.crossings = {Ev(3.1, "count", 1, 44), Ev(6.1, "count", 1, 49)};
+  const VehicleScore s = ScoreVehicles(truth, {}, ev);
+  EXPECT_EQ(s.speeds, 2);
+  EXPECT_NEAR(s.speed_mean_error, (0.10 + 0.02) / 2, 1e-9);
+  EXPECT_NEAR(s.speed_max_error, 0.10, 1e-9);
+  EXPECT_DOUBLE_EQ(s.speed_within_10, 1.0);
+}
+
+TEST(VehicleScoreTest, BoxesAndIdentitiesFollowClearMot) {
+  VehicleTruth truth = Truth(10);
+  for (int i = 0; i < 4; ++i) truth.frames[2 * i].push_back({7, "car", {100, 100, 60, 30}});
+  // Frame 0: hit by track 1. Frame 2: hit by track 1 and a false track elsewhere. Frame 4: only
+  // track 2 on it: an identity switch. Frame 6: missed (the track is coasting: not reported).
+  const std::vector<PredictedFrame> pred = {
+      At(0.0, {Tr(1, {50, 50, 30, 15})}),
+      At(0.2, {Tr(1, {51, 50, 30, 15}), Tr(9, {200, 20, 20, 10})}),
+      At(0.4, {Tr(2, {50, 50, 30, 15})}),
+      At(0.6, {{2, "car", {50, 50, 30, 15}, true, false}}),
+  };
+  const VehicleScore s = ScoreVehicles(truth, pred, {});
+  EXPECT_EQ(s.frames, 4);
+  EXPECT_EQ(s.truth_boxes, 4);
+  EXPECT_EQ(s.true_positives, 3);
+  EXPECT_EQ(s.false_positives, 1);
+  EXPECT_EQ(s.misses, 1);
+  EXPECT_EQ(s.id_switches, 1);
+  EXPECT_DOUBLE_EQ(s.mota, 1.0 - 3.0 / 4);
+  EXPECT_DOUBLE_EQ(s.box_precision, 3.0 / 4);
+  EXPECT_DOUBLE_EQ(s.box_recall, 3.0 / 4);
+}
+
+TEST(VehicleScoreTest, PersonsAndHiddenVehiclesAreDontCare) {
+  VehicleTruth truth = Truth(2);
+  truth.frames[0].push_back({1, "person", {100, 100, 20, 60}});
+  truth.frames[0].push_back({2, "car", {300, 100, 60, 30}, 0.3});  // mostly hidden
+  const std::vector<PredictedFrame> pred = {
+      At(0.0, {Tr(1, {50, 50, 10, 30}), Tr(2, {150, 50, 30, 15}), Tr(3, {0, 0, 10, 10})})};
+  const VehicleScore s = ScoreVehicles(truth, pred, {});
+  EXPECT_EQ(s.truth_boxes, 0);
+  EXPECT_EQ(s.false_positives, 1);  // only the track on nothing
+  EXPECT_EQ(s.misses, 0);
+}
+
+TEST(VehicleScoreTest, LongStopsMustAlarmShortOnesMustNot) {
+  VehicleTruth truth = Truth(1000);
+  truth.zone_max_stop_s["no-parking"] = 20;
+  truth.stops = {{1, "no-parking", 10, 50}, {2, "no-parking", 60, 66}};
+  VehicleEvents ev;
+  ev.stops = {Ev(30.2, "no-parking"), Ev(31.0, "no-parking"), Ev(64.0, "no-parking")};
+  const VehicleScore s = ScoreVehicles(truth, {}, ev);
+  EXPECT_EQ(s.stops_expected, 1);
+  EXPECT_EQ(s.stops_caught, 1);
+  EXPECT_EQ(s.stop_duplicates, 1);
+  EXPECT_EQ(s.stop_false_alarms, 1);
+}
+
+TEST(VehicleScoreTest, WrongWayMustAlarmInItsLaneOnly) {
+  VehicleTruth truth = Truth(1000);
+  truth.wrong_way = {{5, "eastbound", 15, 22}, {6, "eastbound", 60, 67}};
+  VehicleEvents ev;
+  ev.wrong_way = {Ev(17, "eastbound"), Ev(40, "eastbound"), Ev(62, "westbound")};
+  const VehicleScore s = ScoreVehicles(truth, {}, ev);
+  EXPECT_EQ(s.wrong_way_expected, 2);
+  EXPECT_EQ(s.wrong_way_caught, 1);
+  EXPECT_EQ(s.wrong_way_false_alarms, 2);
+}
+
+TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
+  TempDir dir;
+  std::ofstream(dir.File("t.json"))
+      << R"({"fps": 10, "width": 640, "height": 360, "duration": 0.2,
+             "frames": [{"i": 0, "t": 0, "moving_outside_masks": true, "objects": [
+                          {"id": 4, "class": "car", "box": [1, 2, 30, 20], "visible": 0.75,
+                           "speed_kmh": 36.5}]},
+                        {"i": 1, "t": 0.1, "moving_outside_masks": false, "objects": []}],
+             "crossings": [{"line": "count", "id": 4, "class": "car", "t": 0.05, "direction": -1},
+                           {"line": "count", "id": 9, "class": "person", "t": 0.1, "direction": 1}],
+             "zones": [{"id": "z", "polygon": [[0,0],[1,0],[1,1]], "no_parking": true,
+                        "max_stop_ms": 20000}],
+             "stops": [{"id": 4, "zone": "z", "begin": 0, "end": 0.2}],
+             "wrong_way": [{"id": 4, "lane": "east", "begin": 0, "end": 0.2}]})";
+  auto truth = LoadVehicleTruth(dir.File("t.json"));
+  ASSERT_TRUE(truth.ok()) << truth.status().message();
+  ASSERT_EQ(truth->frames.size(), 2u);
+  ASSERT_EQ(truth->frames[0].size(), 1u);
+  EXPECT_DOUBLE_EQ(truth->frames[0][0].visible, 0.75);
+  EXPECT_DOUBLE_EQ(truth->frames[0][0].speed_kmh, 36.5);
+  ASSERT_EQ(truth->crossings.size(), 1u);  // persons do not count
+  EXPECT_EQ(truth->crossings[0].direction, -1);
+  EXPECT_DOUBLE_EQ(truth->zone_max_stop_s.at("z"), 20);
+  EXPECT_EQ(truth->stops.size(), 1u);
+  EXPECT_EQ(truth->wrong_way[0].where, "east");
+
+  std::ofstream(dir.File("e.jsonl"))
+      << R"({"seq":"1","streamTimeUs":"1500000","lineCrossed":{"lineId":"count","trackId":"3","direction":1,"speedKmh":41.5}})"
+      << "\n"
+      << R"({"seq":"2","streamTimeUs":"2000000","vehicleStopped":{"zoneId":"z","trackId":"3"}})"
+      << "\n"
+      << R"({"seq":"3","streamTimeUs":"2500000","wrongWay":{"laneId":"east","trackId":"4"}})"
+      << "\n"
+      << R"({"seq":"4","streamTimeUs":"2500000","motionStarted":{"motionId":"1"}})" << "\n";
+  auto ev = LoadVehicleEvents(dir.File("e.jsonl"));
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  ASSERT_EQ(ev->crossings.size(), 1u);
+  EXPECT_DOUBLE_EQ(ev->crossings[0].t, 1.5);
+  EXPECT_EQ(ev->crossings[0].track_id, 3u);
+  EXPECT_DOUBLE_EQ(ev->crossings[0].speed_kmh, 41.5);
+  EXPECT_EQ(ev->stops.size(), 1u);
+  EXPECT_EQ(ev->wrong_way[0].where, "east");
+
+  std::ofstream(dir.File("k.jsonl"))
+      << R"({"frame":0,"t":0.2,"width":320,"height":180,"tracks":[{"id":3,"class":"car","box":[1.5,2,30,20],"confirmed":true,"matched":false,"stationary":false,"speed_kmh":-1}]})"
+      << "\n";
+  auto tracks = LoadPredictedTracks(dir.File("k.jsonl"));
+  ASSERT_TRUE(tracks.ok()) << tracks.status().message();
+  ASSERT_EQ(tracks->size(), 1u);
+  EXPECT_EQ((*tracks)[0].width, 320);
+  EXPECT_FALSE((*tracks)[0].tracks[0].matched);
+  EXPECT_DOUBLE_EQ((*tracks)[0].tracks[0].box.x, 1.5);
+}
+
+TEST(VehicleScoreTest, MalformedLinesNameTheFileAndLine) {
+  TempDir dir;
+  std::ofstream(dir.File("k.jsonl")) << R"({"frame":0,"t":0,"width":320,"height":180,"tracks":[]})"
+                                     << "\n{not json\n";
+  auto tracks = LoadPredictedTracks(dir.File("k.jsonl"));
+  ASSERT_FALSE(tracks.ok());
+  EXPECT_NE(tracks.status().message().find("k.jsonl:2:"), std::string::npos)
+      << tracks.status().message();
+  auto missing = LoadVehicleTruth(dir.File("absent.json"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("absent.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skynet::eval

@@ -1,0 +1,124 @@
+// Scoring of vehicle analytics (`skynetd analyze --out EVENTS --tracks TRACKS`) against
+// skynet-scenegen's vehicle ground truth (NAME.truth.json).
+//
+// Metrics, all over the analysed frames and stream time:
+//   counting    line crossings matched one to one: same line, same direction, |dt| <= 1 s;
+//               precision, recall, F1
+//   boxes       per analysed frame, confirmed tracks matched in that frame (coasting boxes are
+//               predictions, not reported) against truth vehicles at IoU >= 0.5, CLEAR-MOT
+//               style: a correspondence is kept while it still overlaps, the rest is assigned
+//               by Hungarian on 1 - IoU. Truth vehicles less than `min_visible` visible
+//               (occluded or cut by the frame edge) and persons are "don't care": a track on
+//               them is neither a hit nor a false positive.
+//   MOTA        1 - (misses + false positives + ID switches) / truth boxes
+//   stopped     truth stops in a no-parking zone at least the zone's max_stop long must raise
+//               VehicleStopped between begin + max_stop - 1 s and end + 1 s; any other
+//               VehicleStopped is a false alarm (a second event for a caught stop is counted as
+//               a duplicate, not a false alarm)
+//   wrong way   truth wrong-way intervals must raise WrongWay for that lane within
+//               [begin, end + 1 s]; other WrongWay events are false alarms (duplicates likewise)
+//   speed       |reported - true| / true for matched crossings whose event carries a speed
+// Plain functions on values; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "pipeline/core/status.h"
+
+namespace skynet::eval {
+
+struct TruthObject {
+  int64_t id = 0;
+  std::string cls;  // car, bus, truck, person
+  cv::Rect2d box;   // pixels of the truth video
+  double visible = 1;
+  double speed_kmh = -1;  // -1: not in the truth
+};
+
+struct TruthCrossing {
+  std::string line;
+  int64_t id = 0;
+  double t = 0;
+  int direction = 0;
+};
+
+struct TruthInterval {
+  int64_t id = 0;
+  std::string where;  // zone (stops) or lane (wrong way)
+  double begin = 0, end = 0;
+};
+
+struct VehicleTruth {
+  double fps = 0;
+  double duration = 0;
+  int width = 0, height = 0;
+  std::vector<std::vector<TruthObject>> frames;  // by frame index
+  std::vector<TruthCrossing> crossings;          // vehicles only
+  std::vector<TruthInterval> stops;
+  std::map<std::string, double> zone_max_stop_s;  // no-parking zones
+  std::vector<TruthInterval> wrong_way;
+};
+
+struct PredictedTrack {
+  uint64_t id = 0;
+  std::string cls;
+  cv::Rect2d box;  // pixels of the analysed frame
+  bool confirmed = false;
+  bool matched = false;
+};
+
+struct PredictedFrame {
+  double t = 0;
+  int width = 0, height = 0;
+  std::vector<PredictedTrack> tracks;
+};
+
+struct PredictedEvent {
+  double t = 0;           // stream time, seconds
+  std::string where;      // line, zone or lane id
+  uint64_t track_id = 0;
+  int direction = 0;      // crossings
+  double speed_kmh = -1;  // crossings: -1 uncalibrated
+};
+
+struct VehicleEvents {
+  std::vector<PredictedEvent> crossings, stops, wrong_way;
+};
+
+struct VehicleScoreOptions {
+  double crossing_tolerance_s = 1.0;
+  double iou = 0.5;
+  double min_visible = 0.5;
+};
+
+struct VehicleScore {
+  int truth_crossings = 0, reported_crossings = 0, matched_crossings = 0;
+  double count_precision = 1, count_recall = 1, count_f1 = 1;
+  int64_t truth_boxes = 0, true_positives = 0, false_positives = 0, misses = 0, id_switches = 0;
+  double box_precision = 1, box_recall = 1, mota = 1;
+  int frames = 0;                  // analysed frames scored
+  int stops_expected = 0, stops_caught = 0, stop_false_alarms = 0, stop_duplicates = 0;
+  int wrong_way_expected = 0, wrong_way_caught = 0, wrong_way_false_alarms = 0,
+      wrong_way_duplicates = 0;
+  int speeds = 0;                   // matched crossings with a speed on both sides
+  double speed_mean_error = 0;      // mean of |reported - true| / true
+  double speed_max_error = 0;
+  double speed_within_10 = 1;       // share of speeds within 10%
+};
+
+// Reads scenegen's truth with its vehicle keys (crossings, stops, zones, wrong_way, per-object
+// visible and speed_kmh; older truth files without them score as "nothing expected").
+Result<VehicleTruth> LoadVehicleTruth(const std::string& path);
+// Reads `skynetd analyze --tracks` JSON lines.
+Result<std::vector<PredictedFrame>> LoadPredictedTracks(const std::string& path);
+// Reads lineCrossed, vehicleStopped and wrongWay events from `skynetd analyze` JSON lines.
+Result<VehicleEvents> LoadVehicleEvents(const std::string& path);
+
+VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
+                           const VehicleEvents& events, const VehicleScoreOptions& options = {});
+
+}  // namespace skynet::eval
