@@ -52,10 +52,14 @@ TEST(VehiclesAnalyzeTest, TrafficSceneGivesCrossingsAndWrongWayOnlyAgainstTraffi
             0)
       << Slurp(dir.File("stderr.log"));
   // Lanes: vehicles' bottoms at 0.49 and 0.59 of the height move left, at 0.69 and 0.79 right.
-  // "upper" is declared as it drives; "lower" against its traffic.
+  // "upper" is declared as it drives; "lower" against its traffic. The vehicles: section that
+  // scenegen generates (the truth's geometry) is replaced by this one.
   {
-    std::ofstream config(dir.File("traffic.yaml"), std::ios::app);
-    config << "    vehicles:\n"
+    std::string generated = Slurp(dir.File("traffic.yaml"));
+    generated = generated.substr(0, generated.find("    vehicles:\n"));
+    std::ofstream config(dir.File("traffic.yaml"), std::ios::trunc);
+    config << generated
+           << "    vehicles:\n"
               "      enabled: true\n"
               "      rules:\n"
               "        lines: [{id: middle, a: [0.5, 0.4], b: [0.5, 0.85]}]\n"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numbers>
 #include <opencv2/imgproc.hpp>
 
@@ -57,6 +58,97 @@ const cv::Scalar kTyre(20, 20, 20);
 constexpr double kOccupancy = 0.8;   // share of lane slots that hold an object
 constexpr double kMaxJitter = 0.35;  // slot start jitter, as a share of the headway
 constexpr int kMaxLanes = 64;
+
+// Scripted vehicles of the parking and wrong-way scenes (lane 4, the nearest). Their track ids
+// use "lane" numbers from kScriptedIdBase, above the real lanes.
+constexpr int kScriptedIdBase = 16;
+constexpr int kScriptedLane = 4;
+constexpr double kParkingCycle = 100;  // s: long stop, short stop, then passing cars
+constexpr double kWrongWayCycle = 45;  // s
+constexpr double kWrongWayEntry = 15;  // s into each cycle
+constexpr double kBrakeSeconds = 3;    // uniform braking from cruise to standstill, and back
+
+// Dense traffic draws vehicles this much taller (and longer) than the traffic scene, so a
+// vehicle in the nearer lane hides the lower part of the one in the lane behind it.
+constexpr double kDenseScale = 1.75;
+
+// Horizontal motion of a left-to-right vehicle that cruises at v px/s, brakes uniformly for
+// kBrakeSeconds to stand with its box's left edge at x_stop during [t_stop, t_stop + stop_s],
+// and pulls away the same way.
+struct Motion {
+  double x = 0, vx = 0, still_for = 0, still_left = 0;
+};
+Motion StoppingMotion(double t, double x_stop, double t_stop, double stop_s, double v) {
+  const double a = v / kBrakeSeconds, brake = 0.5 * v * kBrakeSeconds;
+  const double t_go = t_stop + stop_s;
+  Motion m;
+  if (t < t_stop - kBrakeSeconds) {
+    m.x = x_stop - brake - v * (t_stop - kBrakeSeconds - t);
+    m.vx = v;
+  } else if (t < t_stop) {
+    const double tau = t_stop - t;
+    m.x = x_stop - 0.5 * a * tau * tau;
+    m.vx = a * tau;
+  } else if (t < t_go) {
+    m.x = x_stop;
+    m.still_for = t - t_stop;
+    m.still_left = t_go - t;
+  } else if (t < t_go + kBrakeSeconds) {
+    const double tau = t - t_go;
+    m.x = x_stop + 0.5 * a * tau * tau;
+    m.vx = a * tau;
+  } else {
+    m.x = x_stop + brake + v * (t - t_go - kBrakeSeconds);
+    m.vx = v;
+  }
+  return m;
+}
+
+// Share of `box` that is inside `frame` and under none of `above`, exactly for rectangles.
+double VisibleShare(const cv::Rect2d& box, const cv::Rect2d& frame,
+                    const std::vector<cv::Rect2d>& above) {
+  if (box.area() <= 0) return 0;
+  const cv::Rect2d clip = box & frame;
+  if (clip.area() <= 0) return 0;
+  std::vector<cv::Rect2d> covers;
+  std::vector<double> xs = {clip.x, clip.x + clip.width}, ys = {clip.y, clip.y + clip.height};
+  for (const cv::Rect2d& r : above) {
+    const cv::Rect2d c = r & clip;
+    if (c.area() <= 0) continue;
+    covers.push_back(c);
+    xs.insert(xs.end(), {c.x, c.x + c.width});
+    ys.insert(ys.end(), {c.y, c.y + c.height});
+  }
+  if (covers.empty()) return clip.area() / box.area();
+  std::sort(xs.begin(), xs.end());
+  std::sort(ys.begin(), ys.end());
+  double free = 0;
+  for (size_t i = 0; i + 1 < xs.size(); ++i) {
+    for (size_t j = 0; j + 1 < ys.size(); ++j) {
+      const double w = xs[i + 1] - xs[i], h = ys[j + 1] - ys[j];
+      if (w <= 0 || h <= 0) continue;
+      const cv::Point2d c(xs[i] + w / 2, ys[j] + h / 2);
+      bool covered = false;
+      for (const cv::Rect2d& r : covers) {
+        covered =
+            covered || (c.x > r.x && c.x < r.x + r.width && c.y > r.y && c.y < r.y + r.height);
+      }
+      if (!covered) free += w * h;
+    }
+  }
+  return std::clamp(free / box.area(), 0.0, 1.0);
+}
+
+double SideOf(cv::Point2d a, cv::Point2d b, cv::Point2d p) {
+  return (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
+}
+
+bool InsidePolygon(const std::vector<cv::Point2f>& normalised, double w, double h, cv::Point2d p) {
+  std::vector<cv::Point2f> px;
+  for (const cv::Point2f& q : normalised) px.emplace_back(q.x * w, q.y * h);
+  return cv::pointPolygonTest(px, cv::Point2f(static_cast<float>(p.x), static_cast<float>(p.y)),
+                              false) >= 0;
+}
 
 cv::Scalar Darker(const cv::Scalar& c) { return c * 0.55; }
 
@@ -124,7 +216,8 @@ void DrawPerson(cv::Mat& img, const cv::Rect2d& b, double phase, const cv::Scala
 // seconds. One speed per lane means objects in a lane never overtake each other.
 struct SceneRenderer::Lane {
   bool sidewalk = false;
-  double y_bottom = 0;  // objects stand on this line
+  bool scripted = false;  // no regular slots: only scripted vehicles (parking's lane 4)
+  double y_bottom = 0;    // objects stand on this line
   double lane_height = 0;
   int dir = 1;                   // +1 left to right, -1 right to left
   double speed = 0;              // px/s
@@ -139,6 +232,8 @@ struct SceneRenderer::Placed {
   cv::Scalar colour;
   double phase;
   int64_t track_id;
+  double vx = 0;  // px/s
+  double still_for = 0, still_left = 0;
 };
 
 const char* SceneKindName(SceneKind kind) {
@@ -155,14 +250,21 @@ const char* SceneKindName(SceneKind kind) {
       return "shake";
     case SceneKind::kEmpty:
       return "empty";
+    case SceneKind::kDense:
+      return "dense";
+    case SceneKind::kParking:
+      return "parking";
+    case SceneKind::kWrongWay:
+      return "wrong-way";
   }
   return "?";
 }
 
 const std::vector<SceneKind>& AllSceneKinds() {
-  static const std::vector<SceneKind> kAll = {SceneKind::kTraffic,   SceneKind::kStatic,
-                                              SceneKind::kNightRain, SceneKind::kIllumination,
-                                              SceneKind::kShake,     SceneKind::kEmpty};
+  static const std::vector<SceneKind> kAll = {
+      SceneKind::kTraffic,      SceneKind::kStatic,  SceneKind::kNightRain,
+      SceneKind::kIllumination, SceneKind::kShake,   SceneKind::kEmpty,
+      SceneKind::kDense,        SceneKind::kParking, SceneKind::kWrongWay};
   return kAll;
 }
 
@@ -180,6 +282,12 @@ const char* SceneKindDescription(SceneKind kind) {
       return "day traffic from a camera shaking +-1..3 px on its pole, sensor noise";
     case SceneKind::kEmpty:
       return "nothing moves but an OSD clock, swaying trees and sensor noise";
+    case SceneKind::kDense:
+      return "dense day traffic, tall vehicles: nearer lanes hide the lower part of farther ones";
+    case SceneKind::kParking:
+      return "day traffic; lane 4: a car stops 40 s and one 6 s in a no-parking zone (max 20 s)";
+    case SceneKind::kWrongWay:
+      return "day traffic; a car drives right to left in lane 4 at 15 s of every 45 s";
   }
   return "?";
 }
@@ -235,11 +343,21 @@ SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
     case SceneKind::kIllumination:
       density *= 0.06;
       break;
+    case SceneKind::kDense:
+      density *= 2;
+      vehicle_scale_ = kDenseScale;
+      break;
     case SceneKind::kTraffic:
     case SceneKind::kShake:
+    case SceneKind::kParking:
+    case SceneKind::kWrongWay:
       break;
   }
-  if (density <= 0) return;
+  const bool scripted = o.kind == SceneKind::kParking || o.kind == SceneKind::kWrongWay;
+  if (density <= 0 && !scripted) return;
+  // Scripted scenes keep their lanes at density 0, for the scripted vehicles, without slots.
+  const bool no_slots = density <= 0;
+  if (no_slots) density = 1;
 
   const double W = o.width, H = o.height;
   const double lane_h = 0.10 * H;
@@ -256,7 +374,12 @@ SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
       target = (4.0 + 5.0 * Unit(o.seed, index, -1, 2)) / density;
     } else {
       l.speed = W * (0.12 + 0.13 * Unit(o.seed, index, -1, 1));
-      const double longest = 3.6 * 0.85 * lane_h;  // a bus
+      if (o.kind == SceneKind::kDense) {
+        // Same-direction lanes differ so that they overtake; the scale keeps km/h realistic.
+        constexpr double kBase[] = {0, 0.12, 0.19, 0.15, 0.21};
+        l.speed = W * kDenseScale * (kBase[index] + 0.03 * Unit(o.seed, index, -1, 1));
+      }
+      const double longest = 3.6 * 0.85 * lane_h * vehicle_scale_;  // a bus
       const double min_headway = (longest + 0.05 * W) / ((1 - kMaxJitter) * l.speed);
       target = std::max(min_headway, (2.5 + 2.5 * Unit(o.seed, index, -1, 2)) / density);
     }
@@ -274,6 +397,31 @@ SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
   add_lane(false, 0.69 * H, +1, 3);
   add_lane(false, 0.79 * H, +1, 4);
   add_lane(true, 0.87 * H, +1, 5);
+  if (o.kind == SceneKind::kParking) lanes_[kScriptedLane].scripted = true;
+  for (Lane& l : lanes_) l.scripted = l.scripted || no_slots;
+  BuildGeometry();
+}
+
+void SceneRenderer::BuildGeometry() {
+  const double W = options_.width, H = options_.height;
+  SceneGeometry& g = geometry_;
+  g.has_vehicles = true;
+  g.metres_per_px_x = 4.5 / (2.3 * 0.7 * vehicle_scale_ * 0.10 * H);  // a car is 4.5 m long
+  g.metres_per_px_y = 3.5 / (0.10 * H);
+  const double length_m = W * g.metres_per_px_x, width_m = 0.40 * H * g.metres_per_px_y;
+  g.image_points = {{0, 0.40}, {1, 0.40}, {1, 0.80}, {0, 0.80}};
+  g.ground_points = {{0, 0}, {length_m, 0}, {length_m, width_m}, {0, width_m}};
+  // Geometry is where the anchors (bottom-centres) are: lane k's vehicles stand at
+  // 0.39 + 0.10 k of the height, pedestrians at 0.39 and 0.87; bounds keep 0.03..0.05 away.
+  g.lines = {{"count", {0.5, 0.42}, {0.5, 0.84}}};
+  g.lanes = {{"westbound", {{0, 0.42f}, {1, 0.42f}, {1, 0.64f}, {0, 0.64f}}, {-1, 0}},
+             {"eastbound", {{0, 0.64f}, {1, 0.64f}, {1, 0.84f}, {0, 0.84f}}, {1, 0}}};
+  if (options_.kind == SceneKind::kParking) {
+    g.zones = {{"no-parking",
+                {{0.55f, 0.74f}, {0.95f, 0.74f}, {0.95f, 0.84f}, {0.55f, 0.84f}},
+                true,
+                20000}};
+  }
 }
 
 void SceneRenderer::BuildBackground() {
@@ -360,7 +508,10 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
   const double t = static_cast<double>(f) / options_.fps;
   for (size_t li = 0; li < lanes_.size(); ++li) {
     const Lane& l = lanes_[li];
-    const double max_len = l.sidewalk ? 0.05 * options_.height : 3.6 * 0.85 * l.lane_height;
+    if (static_cast<int>(li) == kScriptedLane + 1) PlaceScripted(t, loop, &out);
+    if (l.scripted) continue;
+    const double max_len =
+        l.sidewalk ? 0.05 * options_.height : 3.6 * 0.85 * l.lane_height * vehicle_scale_;
     const double crossing = (W + max_len) / l.speed;
     const int64_t k_lo = static_cast<int64_t>(std::floor((t - crossing) / l.headway)) - 1;
     const int64_t k_hi = static_cast<int64_t>(std::floor(t / l.headway));
@@ -371,6 +522,10 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
       const double start = (k + kMaxJitter * Unit(options_.seed, lane_id, key, 11)) * l.headway;
       const double dt = t - start;
       if (dt < 0) continue;
+      if (options_.kind == SceneKind::kWrongWay && lane_id == kScriptedLane &&
+          WrongWayBlocks(start, start + crossing)) {
+        continue;
+      }
       Placed p;
       p.dir = l.dir;
       p.phase = dt * 2 * std::numbers::pi * 1.6;
@@ -384,7 +539,7 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
         p.colour = kClothes[colour % std::size(kClothes)];
       } else {
         p.cls = c < 0.75 ? Cls::kCar : (c < 0.88 ? Cls::kTruck : Cls::kBus);
-        h = (p.cls == Cls::kCar ? 0.7 : 0.85) * l.lane_height;
+        h = (p.cls == Cls::kCar ? 0.7 : 0.85) * l.lane_height * vehicle_scale_;
         len = h * (p.cls == Cls::kCar ? 2.3 : (p.cls == Cls::kTruck ? 3.0 : 3.6));
         p.colour = kVehicleColours[colour % std::size(kVehicleColours)];
       }
@@ -393,10 +548,73 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
       p.box = cv::Rect2d(x, l.y_bottom - h, len, h);
       const int64_t k_unwrapped = k + loop * l.slots_per_period;
       p.track_id = (k_unwrapped + (int64_t{1} << 40)) * kMaxLanes + lane_id + 1;
+      p.vx = l.dir * l.speed;
       out.push_back(p);
     }
   }
   return out;
+}
+
+bool SceneRenderer::WrongWayBlocks(double begin, double end) const {
+  const double W = options_.width;
+  const double len = 2.3 * 0.7 * lanes_[kScriptedLane].lane_height * vehicle_scale_;
+  const double present = (W + len) / (0.2 * W);  // the wrong-way car's time in view
+  for (int64_t c = static_cast<int64_t>(std::floor(begin / kWrongWayCycle)) - 1;
+       c <= static_cast<int64_t>(std::floor(end / kWrongWayCycle)) + 1; ++c) {
+    const double enter = c * kWrongWayCycle + kWrongWayEntry;
+    if (begin < enter + present + 1 && end > enter - 1) return true;
+  }
+  return false;
+}
+
+// Parking (every kParkingCycle s): car 0 stands 40 s from 10 s with its anchor at 0.72 W, car 1
+// stands 6 s from 62 s at 0.80 W, cars 2-5 pass from 72 s, 8 s apart; never two at once.
+// Wrong way (every kWrongWayCycle s): one car right to left from kWrongWayEntry s.
+void SceneRenderer::PlaceScripted(double t, int64_t loop, std::vector<Placed>* out) const {
+  const bool parking = options_.kind == SceneKind::kParking;
+  if (!parking && options_.kind != SceneKind::kWrongWay) return;
+  const double W = options_.width;
+  const Lane& l = lanes_[kScriptedLane];
+  const double h = 0.7 * l.lane_height * vehicle_scale_, len = 2.3 * h;
+  const double cycle = parking ? kParkingCycle : kWrongWayCycle;
+  const double period = period_frames_ > 0 ? period_frames_ / options_.fps : 0;
+  const int64_t cycles_per_loop = static_cast<int64_t>(std::floor(period / cycle)) + 2;
+  const int64_t now = static_cast<int64_t>(std::floor(t / cycle));
+  for (int64_t c = now - 1; c <= now; ++c) {
+    const double t0 = c * cycle;
+    const int items = parking ? 6 : 1;
+    for (int item = 0; item < items; ++item) {
+      Motion m;
+      int dir = +1;
+      if (!parking) {
+        dir = -1;
+        m.vx = -0.2 * W;
+        m.x = W + m.vx * (t - (t0 + kWrongWayEntry));
+      } else if (item == 0) {
+        m = StoppingMotion(t, 0.72 * W - len / 2, t0 + 10, 40, 0.18 * W);
+      } else if (item == 1) {
+        m = StoppingMotion(t, 0.80 * W - len / 2, t0 + 62, 6, 0.18 * W);
+      } else {
+        const double enter = t0 + 72 + 8 * (item - 2) + Unit(options_.seed, c, item, 80);
+        m.vx = 0.18 * W;
+        m.x = -len + m.vx * (t - enter);
+      }
+      if (m.x >= W || m.x + len <= 0) continue;
+      Placed p;
+      p.cls = Cls::kCar;
+      p.dir = dir;
+      p.phase = 0;
+      const int colour = static_cast<int>(Unit(options_.seed, c, item, 81) * 1e6);
+      p.colour = kVehicleColours[colour % std::size(kVehicleColours)];
+      p.box = cv::Rect2d(m.x, l.y_bottom - h, len, h);
+      p.vx = m.vx;
+      p.still_for = m.still_for;
+      p.still_left = m.still_left;
+      const int64_t n = c + loop * cycles_per_loop;
+      p.track_id = (n + (int64_t{1} << 40)) * kMaxLanes + kScriptedIdBase + item;
+      out->push_back(p);
+    }
+  }
 }
 
 double SceneRenderer::SceneTime(int64_t frame_index) const {
@@ -441,6 +659,9 @@ void SceneRenderer::BuildEffects() {
       break;
     case SceneKind::kTraffic:
     case SceneKind::kStatic:
+    case SceneKind::kDense:
+    case SceneKind::kParking:
+    case SceneKind::kWrongWay:
       break;
   }
 
@@ -720,20 +941,125 @@ void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
 std::vector<ObjectTruth> SceneRenderer::Objects(int64_t frame_index) const {
   std::vector<ObjectTruth> out;
   const cv::Rect frame(0, 0, options_.width, options_.height);
+  const cv::Rect2d frame_d(0, 0, options_.width, options_.height);
   const cv::Point2d s = Shake(frame_index);
-  for (const Placed& p : Place(frame_index)) {
-    const double x = p.box.x + s.x, y = p.box.y + s.y;
+  const std::vector<Placed> placed = Place(frame_index);
+  std::vector<cv::Rect2d> full;  // unclipped, shaken
+  for (const Placed& p : placed)
+    full.emplace_back(p.box.x + s.x, p.box.y + s.y, p.box.width, p.box.height);
+  for (size_t i = 0; i < placed.size(); ++i) {
+    const Placed& p = placed[i];
+    const double x = full[i].x, y = full[i].y;
     cv::Rect box(cv::Point(cvRound(x), cvRound(y)),
                  cv::Point(cvRound(x + p.box.width), cvRound(y + p.box.height)));
     box &= frame;
     if (box.area() == 0) continue;
-    out.push_back({p.track_id, ClsName(p.cls), box});
+    ObjectTruth o;
+    o.track_id = p.track_id;
+    o.cls = ClsName(p.cls);
+    o.box = box;
+    o.visible = VisibleShare(full[i], frame_d, {full.begin() + i + 1, full.end()});
+    o.anchor = cv::Point2d(x + p.box.width / 2, y + p.box.height);
+    o.velocity = cv::Point2d(p.vx, 0);
+    o.speed_kmh = std::abs(p.vx) * geometry_.metres_per_px_x * 3.6;
+    o.still_for_s = p.still_for;
+    o.still_left_s = p.still_left;
+    out.push_back(std::move(o));
   }
+  return out;
+}
+
+ClipTruth SceneRenderer::Truth(int64_t frames_total) const {
+  ClipTruth out;
+  const double fps = options_.fps, W = options_.width, H = options_.height;
+  out.duration = static_cast<double>(frames_total) / fps;
+  const SceneGeometry& g = geometry_;
+  std::map<int64_t, size_t> track_index;
+  std::vector<std::vector<double>> speeds;
+  std::map<int64_t, cv::Point2d> previous;  // anchors of the previous frame
+  std::map<std::pair<int64_t, size_t>, bool> counted;
+  std::map<std::pair<int64_t, size_t>, size_t> open_stop, open_wrong;
+  std::map<std::pair<int64_t, size_t>, int64_t> wrong_last_frame;
+  for (int64_t i = 0; i < frames_total; ++i) {
+    const double t = static_cast<double>(i) / fps;
+    std::map<int64_t, cv::Point2d> current;
+    for (const ObjectTruth& o : Objects(i)) {
+      current[o.track_id] = o.anchor;
+      auto [it, added] = track_index.emplace(o.track_id, out.tracks.size());
+      if (added) {
+        out.tracks.push_back({o.track_id, o.cls, t, t, 0});
+        speeds.emplace_back();
+      }
+      out.tracks[it->second].last = t;
+      speeds[it->second].push_back(o.speed_kmh);
+      if (o.cls == "person") continue;
+      // Line crossings: the anchor's step between consecutive frames, as skynetd counts them.
+      auto prev = previous.find(o.track_id);
+      for (size_t li = 0; li < g.lines.size() && prev != previous.end(); ++li) {
+        const cv::Point2d a(g.lines[li].a.x * W, g.lines[li].a.y * H);
+        const cv::Point2d b(g.lines[li].b.x * W, g.lines[li].b.y * H);
+        const cv::Point2d p = prev->second, q = o.anchor;
+        const double d1 = SideOf(a, b, p), d2 = SideOf(a, b, q);
+        if (d1 == 0 || (d1 > 0 && d2 > 0) || (d1 < 0 && d2 < 0)) continue;
+        const double d3 = SideOf(p, q, a), d4 = SideOf(p, q, b);
+        if (!((d3 >= 0 && d4 <= 0) || (d3 <= 0 && d4 >= 0))) continue;
+        if (counted[{o.track_id, li}]) continue;
+        counted[{o.track_id, li}] = true;
+        const cv::Point2d normal(-(b.y - a.y), b.x - a.x);
+        const int direction = (q - p).dot(normal) >= 0 ? 1 : -1;
+        out.crossings.push_back(
+            {g.lines[li].id, o.track_id, o.cls, t - (1 - d1 / (d1 - d2)) / fps, direction});
+      }
+      // Standing still in a no-parking zone: exact begin and end from the script.
+      for (size_t zi = 0; zi < g.zones.size(); ++zi) {
+        const SceneGeometry::Zone& z = g.zones[zi];
+        if (!z.no_parking || o.velocity != cv::Point2d() ||
+            !InsidePolygon(z.polygon, W, H, o.anchor)) {
+          continue;
+        }
+        const double begin = std::max(0.0, t - o.still_for_s);
+        const double end = std::min(out.duration, t + o.still_left_s);
+        auto open = open_stop.find({o.track_id, zi});
+        if (open != open_stop.end() && out.stops[open->second].end >= t - 1e-9) {
+          out.stops[open->second].end = end;
+          continue;
+        }
+        open_stop[{o.track_id, zi}] = out.stops.size();
+        out.stops.push_back({o.track_id, z.id, begin, end});
+      }
+      // Wrong way: in view, anchor in a lane, moving against the lane's direction.
+      for (size_t li = 0; li < g.lanes.size(); ++li) {
+        const SceneGeometry::LaneArea& lane = g.lanes[li];
+        if (o.velocity.dot(lane.direction) >= 0 || !InsidePolygon(lane.polygon, W, H, o.anchor)) {
+          continue;
+        }
+        const std::pair<int64_t, size_t> key{o.track_id, li};
+        auto last = wrong_last_frame.find(key);
+        if (last != wrong_last_frame.end() && last->second == i - 1) {
+          out.wrong_way[open_wrong[key]].end = t;
+        } else {
+          open_wrong[key] = out.wrong_way.size();
+          out.wrong_way.push_back({o.track_id, lane.id, t, t});
+        }
+        wrong_last_frame[key] = i;
+      }
+    }
+    previous = std::move(current);
+  }
+  for (size_t k = 0; k < out.tracks.size(); ++k) {
+    std::vector<double>& v = speeds[k];
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    out.tracks[k].speed_kmh = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  }
+  std::stable_sort(out.crossings.begin(), out.crossings.end(),
+                   [](const auto& a, const auto& b) { return a.t < b.t; });
   return out;
 }
 
 bool SceneRenderer::MovingOutsideMasks(int64_t frame_index) const {
   for (const ObjectTruth& o : Objects(frame_index)) {
+    if (o.velocity == cv::Point2d()) continue;  // standing still
     bool masked = false;
     for (const cv::Rect& m : mask_rects_) masked = masked || (o.box & m) == o.box;
     if (!masked) return true;

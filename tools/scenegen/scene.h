@@ -2,8 +2,10 @@
 //
 // Every frame is a pure function of (options, frame_index): frame i is computed analytically,
 // without rendering frames 0..i-1, so any frame can be rendered in any order from any thread
-// holding its own renderer. Objects() gives the ground truth (track id, class, pixel box) of
-// the objects drawn in the same frame.
+// holding its own renderer. Objects() gives the ground truth (track id, class, pixel box,
+// visible share, anchor, speed) of the objects drawn in the same frame; Geometry() the scene's
+// ground plane and rule geometry; Truth() the events of a whole clip (line crossings, stops in
+// no-parking zones, wrong-way driving, track summaries).
 //
 //   auto r = SceneRenderer::Create({.kind = SceneKind::kTraffic, .seed = 7});
 //   cv::Mat bgr;
@@ -35,9 +37,16 @@ enum class SceneKind {
                   // day/night switches; sensor noise, OSD clock, swaying trees
   kShake,         // day traffic seen by a camera shaking on its pole (+-1..3 px), sensor noise
   kEmpty,         // nothing on the road: only the OSD clock, swaying trees and sensor noise
+  kDense,         // day: twice the traffic, vehicles drawn taller so that a nearer lane's vehicle
+                  // hides the lower 15-40% of the one behind; lanes overtake and pass each other
+  kParking,       // day traffic in lanes 1-3; lane 4 (nearest) carries a car stopping 40 s and
+                  // one stopping 6 s in the no-parking zone (100 s cycle), and a few passing cars
+  kWrongWay,      // day traffic; a car drives right to left in lane 4 (left-to-right traffic),
+                  // entering at 15 s of every 45 s cycle
 };
 
-// Returns "traffic", "static", "night-rain", "illumination", "shake" or "empty".
+// Returns "traffic", "static", "night-rain", "illumination", "shake", "empty", "dense",
+// "parking" or "wrong-way".
 const char* SceneKindName(SceneKind kind);
 // Parses the names above; InvalidArgument listing them otherwise.
 Result<SceneKind> ParseSceneKind(std::string_view name);
@@ -65,7 +74,8 @@ struct SceneOptions {
   // identical), so a loop of that length plays seamlessly. 0: never repeats.
   double period_seconds = 0;
   // Scales how many vehicles are on the road (1.0 = moderate city traffic, 0 = none). Scenes
-  // scale it further: night-rain x0.5, illumination x0.06 (almost empty), empty x0.
+  // scale it further: night-rain x0.5, illumination x0.06 (almost empty), dense x2, empty x0.
+  // The scripted vehicles of parking and wrong-way do not depend on it.
   double density = 1.0;
   // Bitmask of SceneEffect; 0 for none.
   uint32_t effects = kEffectNone;
@@ -75,11 +85,81 @@ struct ObjectTruth {
   int64_t track_id = 0;  // stable while the object is in view; unique within a scene
   std::string cls;       // "car", "bus", "truck" or "person"
   cv::Rect box;          // in pixels, clipped to the frame; never empty (shake included)
+  // Share of the full (unclipped) box that is drawn: inside the frame and not under the boxes
+  // of objects drawn after it (boxes as rectangles). 0..1.
+  double visible = 1;
+  cv::Point2d anchor;    // bottom-centre of the unclipped box, pixels, shake included
+  cv::Point2d velocity;  // pixels per second in the scene (shake excluded); y is always 0
+  double speed_kmh = 0;  // |velocity| on the ground plane (Geometry()), >= 0
+  // For an object standing still (velocity 0): seconds since it stopped and until it moves
+  // again, from this frame's time. 0 while moving.
+  double still_for_s = 0;
+  double still_left_s = 0;
 };
 
 // A polygon in normalised frame coordinates ([0,0] top-left, [1,1] bottom-right), as in the
 // motion detector's masks.
 using NormalizedPolygon = std::vector<cv::Point2f>;
+
+// The ground plane and the traffic-rule geometry of a scene, in skynetd's config terms. The view
+// is side-on, so the ground mapping is affine: a car is 4.5 m long, lanes are 3.5 m apart.
+struct SceneGeometry {
+  bool has_vehicles = false;              // false (and everything below empty) for static and empty
+  double metres_per_px_x = 0;             // along the road
+  double metres_per_px_y = 0;             // across the road (lane spacing 0.10 H = 3.5 m)
+  std::vector<cv::Point2d> image_points;  // normalised road corners (x 0/1, y 0.40/0.80)
+  std::vector<cv::Point2d> ground_points;  // the same in metres: x along, y across from far kerb
+  struct Line {
+    std::string id;
+    cv::Point2d a, b;  // normalised
+  };
+  struct Zone {
+    std::string id;
+    NormalizedPolygon polygon;
+    bool no_parking = false;
+    int64_t max_stop_ms = 0;
+  };
+  struct LaneArea {
+    std::string id;
+    NormalizedPolygon polygon;  // where the anchors of its vehicles are
+    cv::Point2d direction;      // expected direction of travel on screen
+  };
+  std::vector<Line> lines;      // "count": vertical, across the carriageway only
+  std::vector<Zone> zones;      // parking: "no-parking"
+  std::vector<LaneArea> lanes;  // "westbound" (upper), "eastbound" (lower)
+};
+
+// What happens in a clip of frames [0, frames_total), times in seconds from frame 0.
+struct ClipTruth {
+  double duration = 0;  // frames_total / fps
+  struct Crossing {
+    std::string line;
+    int64_t track_id = 0;
+    std::string cls;
+    double t = 0;       // when the anchor reaches the line (interpolated between frames)
+    int direction = 0;  // +1: the anchor's step points to the right-hand side of a->b on screen
+  };
+  struct Stop {  // a vehicle standing still with its anchor in a no-parking zone
+    int64_t track_id = 0;
+    std::string zone;
+    double begin = 0, end = 0;  // clipped to [0, duration]
+  };
+  struct WrongWay {  // a vehicle in view, anchor in a lane, moving against its direction
+    int64_t track_id = 0;
+    std::string lane;
+    double begin = 0, end = 0;  // first and last frame time
+  };
+  struct Track {
+    int64_t track_id = 0;
+    std::string cls;
+    double first = 0, last = 0;  // first and last frame time in view
+    double speed_kmh = 0;        // median over its frames
+  };
+  std::vector<Crossing> crossings;  // every vehicle's first crossing of each line, by time
+  std::vector<Stop> stops;
+  std::vector<WrongWay> wrong_way;
+  std::vector<Track> tracks;  // every object, by first appearance
+};
 
 class SceneRenderer {
  public:
@@ -95,12 +175,21 @@ class SceneRenderer {
   // The objects visible in frame `frame_index`, in drawing order (back to front).
   std::vector<ObjectTruth> Objects(int64_t frame_index) const;
 
+  // The scene's ground plane, counting line, lanes and zones (has_vehicles false without lanes).
+  const SceneGeometry& Geometry() const { return geometry_; }
+
+  // The crossings, stops, wrong-way intervals and tracks of frames [0, frames_total), derived
+  // from Objects() frame by frame (stops take their exact begin and end from still_for_s and
+  // still_left_s).
+  ClipTruth Truth(int64_t frames_total) const;
+
   // Areas a camera operator would mask for this scene: the OSD clock's corner and the trees.
   // Nothing that the truth counts as moving is ever inside them. Empty for traffic and static.
   const std::vector<NormalizedPolygon>& RecommendedMasks() const { return masks_; }
 
   // True if an object moves in frame `frame_index` outside the recommended masks (rain, light,
-  // shake, noise, trees and the clock do not count: they are what detection must ignore).
+  // shake, noise, trees and the clock do not count: they are what detection must ignore; nor
+  // does a vehicle standing still).
   bool MovingOutsideMasks(int64_t frame_index) const;
 
  private:
@@ -112,6 +201,9 @@ class SceneRenderer {
   void BuildBackground();
   void BuildEffects();
   std::vector<Placed> Place(int64_t frame_index) const;
+  void PlaceScripted(double t, int64_t loop, std::vector<Placed>* out) const;
+  bool WrongWayBlocks(double begin, double end) const;  // lane-4 slot meets the wrong-way car
+  void BuildGeometry();
   double SceneTime(int64_t frame_index) const;  // seconds, wrapped into the period
   cv::Point2d Shake(int64_t frame_index) const;
   Lighting LightingAt(double t) const;
@@ -125,6 +217,8 @@ class SceneRenderer {
   cv::Mat background_;
   std::vector<Lane> lanes_;
   int64_t period_frames_ = 0;  // 0: aperiodic
+  double vehicle_scale_ = 1;   // vehicle height relative to the traffic scene's (dense: taller)
+  SceneGeometry geometry_;
 
   // Effects of the kind, set up once by BuildEffects().
   bool night_ = false, rain_ = false, lighting_ = false, shake_ = false, osd_ = false;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
@@ -144,6 +145,9 @@ TEST(SceneRendererTest, EveryKindRoundTripsItsNameAndIsDeterministic) {
       EXPECT_EQ(oa[i].track_id, ob[i].track_id);
       EXPECT_EQ(oa[i].box, ob[i].box);
       EXPECT_EQ(oa[i].cls, ob[i].cls);
+      EXPECT_EQ(oa[i].visible, ob[i].visible);
+      EXPECT_EQ(oa[i].anchor, ob[i].anchor);
+      EXPECT_EQ(oa[i].speed_kmh, ob[i].speed_kmh);
     }
     EXPECT_EQ(a->MovingOutsideMasks(237), b->MovingOutsideMasks(237));
   }
@@ -156,12 +160,17 @@ TEST(SceneRendererTest, ObjectBoxesStayInsideTheFrameInEveryScene) {
     const cv::Rect frame(0, 0, 320, 180);
     for (int f = 0; f < 1200; f += 5) {
       const auto objects = r->Objects(f);
+      bool moving = false;
       for (const auto& o : objects) {
         EXPECT_EQ(o.box & frame, o.box);
         EXPECT_GT(o.box.area(), 0);
+        EXPECT_GE(o.visible, 0);
+        EXPECT_LE(o.visible, 1);
+        EXPECT_GE(o.speed_kmh, 0);
+        moving = moving || o.velocity != cv::Point2d();
       }
-      // Nothing the truth counts is ever masked, so the flag is "any object in view".
-      EXPECT_EQ(r->MovingOutsideMasks(f), !objects.empty()) << "frame " << f;
+      // Nothing the truth counts is ever masked, so the flag is "any moving object in view".
+      EXPECT_EQ(r->MovingOutsideMasks(f), moving) << "frame " << f;
     }
   }
 }
@@ -234,6 +243,270 @@ TEST(SceneRendererTest, RejectsBadOptionsNamingTheField) {
   EXPECT_FALSE(SceneRenderer::Create({.fps = 0}).ok());
   EXPECT_FALSE(ParseSceneKind("rain").ok());
   EXPECT_EQ(*ParseSceneKind("static"), SceneKind::kStatic);
+}
+
+// Vehicles of one lane stand on the same line; the anchor's y tells the lane.
+int LaneOf(const ObjectTruth& o, int height) {
+  return static_cast<int>(std::lround((o.anchor.y / height - 0.39) / 0.10));
+}
+
+bool IsVehicle(const ObjectTruth& o) { return o.cls != "person"; }
+
+TEST(SceneTruthTest, GeometryIsAffineWithCarsOf4_5MetresAndLanesOf3_5) {
+  for (SceneKind k : {SceneKind::kTraffic, SceneKind::kDense}) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 640, .height = 360, .fps = 10, .seed = 21});
+    const SceneGeometry& g = r->Geometry();
+    ASSERT_TRUE(g.has_vehicles);
+    EXPECT_NEAR(g.metres_per_px_y * 36, 3.5, 1e-9);
+    ASSERT_EQ(g.image_points.size(), 4u);
+    ASSERT_EQ(g.ground_points.size(), 4u);
+    EXPECT_NEAR(g.ground_points[1].x, 640 * g.metres_per_px_x, 1e-9);
+    EXPECT_NEAR(g.ground_points[2].y, 14, 1e-9);
+    int cars = 0;
+    for (int f = 0; f < 300; f += 10) {
+      for (const auto& o : r->Objects(f)) {
+        if (o.cls != "car" || o.box.x == 0 || o.box.br().x == 640) continue;
+        EXPECT_NEAR(o.box.width * g.metres_per_px_x, 4.5, 0.1);
+        ++cars;
+      }
+    }
+    EXPECT_GT(cars, 5);
+    ASSERT_EQ(g.lanes.size(), 2u);
+    EXPECT_EQ(g.lanes[0].id, "westbound");
+    EXPECT_EQ(g.lanes[0].direction, cv::Point2d(-1, 0));
+    EXPECT_EQ(g.lanes[1].id, "eastbound");
+    EXPECT_EQ(g.lanes[1].direction, cv::Point2d(1, 0));
+    ASSERT_EQ(g.lines.size(), 1u);
+    EXPECT_TRUE(g.zones.empty());
+  }
+  EXPECT_FALSE(Make({.kind = SceneKind::kStatic})->Geometry().has_vehicles);
+  EXPECT_FALSE(Make({.kind = SceneKind::kEmpty})->Geometry().has_vehicles);
+}
+
+TEST(SceneTruthTest, LanesAndLineMatchWhereObjectsDrive) {
+  // Upper lanes drive right to left inside westbound, lower ones left to right inside
+  // eastbound; pedestrians' anchors never reach the counting line's ends, even shaken.
+  for (SceneKind k : {SceneKind::kTraffic, SceneKind::kShake, SceneKind::kDense}) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 320, .height = 180, .fps = 10, .seed = 22});
+    const SceneGeometry& g = r->Geometry();
+    const double top = g.lines[0].a.y * 180, bottom = g.lines[0].b.y * 180;
+    for (int f = 0; f < 900; f += 3) {
+      for (const auto& o : r->Objects(f)) {
+        if (!IsVehicle(o)) {
+          EXPECT_TRUE(o.anchor.y < top || o.anchor.y > bottom) << o.anchor;
+          continue;
+        }
+        const int lane = LaneOf(o, 180);
+        const auto& area = g.lanes[lane <= 2 ? 0 : 1];
+        EXPECT_GT(o.velocity.dot(area.direction), 0);
+        EXPECT_GT(o.anchor.y, area.polygon[0].y * 180);
+        EXPECT_LT(o.anchor.y, area.polygon[2].y * 180);
+        EXPECT_GT(o.anchor.y, top);
+        EXPECT_LT(o.anchor.y, bottom);
+      }
+    }
+  }
+}
+
+TEST(SceneTruthTest, VisibleIsOneInTheOpenAndTheShareInsideAtTheBorder) {
+  auto r = Make({.kind = SceneKind::kTraffic, .width = 640, .height = 360, .fps = 10, .seed = 23});
+  int open = 0, border = 0;
+  for (int f = 0; f < 900; f += 5) {
+    for (const auto& o : r->Objects(f)) {
+      const int lane = LaneOf(o, 360);
+      if (!IsVehicle(o) || lane == 4) continue;  // lane 4 may be under near pedestrians' heads
+      const double full_width = o.cls == "car"     ? 0.7 * 36 * 2.3
+                                : o.cls == "truck" ? 0.85 * 36 * 3.0
+                                                   : 0.85 * 36 * 3.6;
+      const double left = o.anchor.x - full_width / 2, right = o.anchor.x + full_width / 2;
+      if (left >= 0 && right <= 640) {
+        EXPECT_DOUBLE_EQ(o.visible, 1);
+        ++open;
+      } else {
+        const double inside = std::min(right, 640.0) - std::max(left, 0.0);
+        EXPECT_NEAR(o.visible, inside / full_width, 1e-9);
+        ++border;
+      }
+    }
+  }
+  EXPECT_GT(open, 100);
+  EXPECT_GT(border, 10);
+}
+
+TEST(SceneTruthTest, DenseTrafficOccludesAndOvertakes) {
+  auto r = Make({.kind = SceneKind::kDense, .width = 640, .height = 360, .fps = 10, .seed = 24});
+  int occluded = 0, vehicles = 0;
+  std::map<int, double> lane_speed;
+  for (int f = 0; f < 900; f += 5) {
+    for (const auto& o : r->Objects(f)) {
+      if (!IsVehicle(o)) continue;
+      ++vehicles;
+      lane_speed[LaneOf(o, 360)] = std::abs(o.velocity.x);
+      if (o.box.x > 0 && o.box.br().x < 640 && o.visible < 0.9) ++occluded;
+    }
+  }
+  EXPECT_GT(occluded, vehicles / 20) << vehicles;
+  ASSERT_EQ(lane_speed.size(), 4u);
+  // Same-direction lanes overtake each other.
+  EXPECT_GT(std::abs(lane_speed[1] / lane_speed[2] - 1), 0.15);
+  EXPECT_GT(std::abs(lane_speed[3] / lane_speed[4] - 1), 0.15);
+  // About twice the traffic scene's vehicles per minute.
+  auto count = [](const SceneRenderer& scene) {
+    int n = 0;
+    for (const auto& t : scene.Truth(900).tracks) n += t.cls != "person";
+    return n;
+  };
+  auto traffic =
+      Make({.kind = SceneKind::kTraffic, .width = 640, .height = 360, .fps = 10, .seed = 24});
+  EXPECT_GT(count(*r), 1.6 * count(*traffic));
+}
+
+TEST(SceneTruthTest, VehiclesOfOneLaneNeverOverlap) {
+  for (SceneKind k : AllSceneKinds()) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 320, .height = 180, .fps = 10, .seed = 25});
+    for (int f = 0; f < 1800; f += 2) {
+      const auto objects = r->Objects(f);
+      for (size_t i = 0; i < objects.size(); ++i) {
+        for (size_t j = i + 1; j < objects.size(); ++j) {
+          const auto &a = objects[i], &b = objects[j];
+          if (!IsVehicle(a) || !IsVehicle(b) || LaneOf(a, 180) != LaneOf(b, 180)) continue;
+          EXPECT_EQ((a.box & b.box).area(), 0)
+              << "frame " << f << " ids " << a.track_id << " " << b.track_id;
+        }
+      }
+    }
+  }
+}
+
+TEST(SceneTruthTest, ParkingHasALongAndAShortStopInTheNoParkingZone) {
+  auto r = Make({.kind = SceneKind::kParking, .width = 640, .height = 360, .fps = 10, .seed = 26});
+  const SceneGeometry& g = r->Geometry();
+  ASSERT_EQ(g.zones.size(), 1u);
+  EXPECT_TRUE(g.zones[0].no_parking);
+  EXPECT_EQ(g.zones[0].max_stop_ms, 20000);
+  const ClipTruth truth = r->Truth(900);
+  EXPECT_DOUBLE_EQ(truth.duration, 90);
+  ASSERT_EQ(truth.stops.size(), 2u);
+  int long_stops = 0, short_stops = 0;
+  for (const auto& stop : truth.stops) {
+    SCOPED_TRACE(stop.track_id);
+    EXPECT_EQ(stop.zone, "no-parking");
+    const double length = stop.end - stop.begin;
+    long_stops += length >= 30;
+    short_stops += length < 20;
+    // Every frame inside the interval shows the car standing at one place in the zone.
+    std::set<std::pair<double, double>> anchors;
+    for (int f = static_cast<int>(std::ceil(stop.begin * 10)); f <= stop.end * 10; ++f) {
+      bool seen = false;
+      for (const auto& o : r->Objects(f)) {
+        if (o.track_id != stop.track_id) continue;
+        seen = true;
+        EXPECT_EQ(o.speed_kmh, 0);
+        EXPECT_EQ(o.cls, "car");
+        anchors.insert({o.anchor.x, o.anchor.y});
+        EXPECT_GE(cv::pointPolygonTest(g.zones[0].polygon,
+                                       cv::Point2f(o.anchor.x / 640, o.anchor.y / 360), false),
+                  0);
+      }
+      EXPECT_TRUE(seen) << "frame " << f;
+    }
+    EXPECT_EQ(anchors.size(), 1u);
+    // Just before, it was still braking: slower than cruising, but moving.
+    for (const auto& o : r->Objects(static_cast<int>(std::floor(stop.begin * 10)) - 5)) {
+      if (o.track_id == stop.track_id) EXPECT_GT(o.speed_kmh, 0);
+    }
+  }
+  EXPECT_EQ(long_stops, 1);
+  EXPECT_EQ(short_stops, 1);
+}
+
+TEST(SceneTruthTest, WrongWayCarDrivesAgainstLaneFour) {
+  auto r = Make({.kind = SceneKind::kWrongWay, .width = 640, .height = 360, .fps = 10, .seed = 27});
+  const ClipTruth truth = r->Truth(900);
+  ASSERT_EQ(truth.wrong_way.size(), 2u);
+  for (const auto& w : truth.wrong_way) {
+    SCOPED_TRACE(w.track_id);
+    EXPECT_EQ(w.lane, "eastbound");
+    EXPECT_GT(w.end - w.begin, 3);
+    const int f = static_cast<int>(std::lround((w.begin + w.end) / 2 * 10));
+    cv::Point2d before, after;
+    for (const auto& o : r->Objects(f)) {
+      if (o.track_id == w.track_id) before = o.anchor;
+    }
+    for (const auto& o : r->Objects(f + 1)) {
+      if (o.track_id == w.track_id) after = o.anchor;
+    }
+    EXPECT_LT(after.x, before.x);             // right to left
+    EXPECT_NEAR(before.y, 0.79 * 360, 1e-9);  // in lane 4
+  }
+  // The ordinary scenes have none.
+  EXPECT_TRUE(Make({.kind = SceneKind::kTraffic, .fps = 10})->Truth(900).wrong_way.empty());
+  EXPECT_TRUE(Make({.kind = SceneKind::kDense, .fps = 10})->Truth(900).wrong_way.empty());
+}
+
+TEST(SceneTruthTest, CrossingsMatchTheAnchorsSidesBeforeAndAfter) {
+  for (SceneKind k : {SceneKind::kTraffic, SceneKind::kShake, SceneKind::kDense,
+                      SceneKind::kParking, SceneKind::kWrongWay}) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 320, .height = 180, .fps = 10, .seed = 28});
+    const ClipTruth truth = r->Truth(600);
+    const double line_x = r->Geometry().lines[0].a.x * 320;
+    // Vehicles seen on both sides of the line within the clip.
+    std::map<int64_t, std::set<bool>> sides;
+    std::map<int64_t, std::map<int, double>> anchor_x;
+    for (int f = 0; f < 600; ++f) {
+      for (const auto& o : r->Objects(f)) {
+        if (!IsVehicle(o)) continue;
+        sides[o.track_id].insert(o.anchor.x > line_x);
+        anchor_x[o.track_id][f] = o.anchor.x;
+      }
+    }
+    size_t both_sides = 0;
+    for (const auto& [id, s] : sides) both_sides += s.size() == 2;
+    EXPECT_EQ(truth.crossings.size(), both_sides);
+    std::set<int64_t> ids;
+    for (const auto& c : truth.crossings) {
+      EXPECT_TRUE(ids.insert(c.track_id).second) << "counted twice: " << c.track_id;
+      EXPECT_EQ(c.line, "count");
+      EXPECT_NE(c.cls, "person");
+      const int f0 = static_cast<int>(std::floor(c.t * 10)), f1 = f0 + 1;
+      ASSERT_TRUE(anchor_x[c.track_id].count(f0) && anchor_x[c.track_id].count(f1)) << c.t;
+      const double x0 = anchor_x[c.track_id][f0], x1 = anchor_x[c.track_id][f1];
+      EXPECT_TRUE((x0 > line_x) != (x1 > line_x) || x1 == line_x) << x0 << " " << x1;
+      // a above b: moving left is forward (+1), skynetd's convention.
+      EXPECT_EQ(c.direction, x1 < x0 ? 1 : -1);
+      // Interpolated: the anchor is on the line at t.
+      EXPECT_NEAR(x0 + (x1 - x0) * (c.t * 10 - f0), line_x, 1e-6);
+    }
+    EXPECT_GT(truth.crossings.size(), 10u);
+  }
+}
+
+TEST(SceneTruthTest, SpeedsArePlausibleKmh) {
+  for (SceneKind k : {SceneKind::kTraffic, SceneKind::kShake, SceneKind::kDense,
+                      SceneKind::kParking, SceneKind::kWrongWay, SceneKind::kNightRain}) {
+    SCOPED_TRACE(SceneKindName(k));
+    auto r = Make({.kind = k, .width = 640, .height = 360, .fps = 10, .seed = 29});
+    const ClipTruth truth = r->Truth(900);
+    std::set<int64_t> stopped;
+    for (const auto& s : truth.stops) stopped.insert(s.track_id);
+    int vehicles = 0;
+    for (const auto& t : truth.tracks) {
+      EXPECT_LE(t.first, t.last);
+      if (t.cls == "person") {
+        EXPECT_GT(t.speed_kmh, 2);
+        EXPECT_LT(t.speed_kmh, 10);
+      } else if (!stopped.count(t.track_id)) {
+        EXPECT_GT(t.speed_kmh, 20);
+        EXPECT_LT(t.speed_kmh, 70);
+        ++vehicles;
+      }
+    }
+    EXPECT_GT(vehicles, 5);
+  }
 }
 
 }  // namespace
