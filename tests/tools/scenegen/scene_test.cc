@@ -447,6 +447,40 @@ TEST(SceneTruthTest, WrongWayCarDrivesAgainstLaneFour) {
   EXPECT_TRUE(Make({.kind = SceneKind::kDense, .fps = 10})->Truth(900).wrong_way.empty());
 }
 
+TEST(SceneTruthTest, ScriptedScenesRepeatWithTheirCycleAndKeepIdsUnique) {
+  // Parking's script repeats every 100 s, wrong way's every 45 s: loops of a multiple are seamless.
+  for (auto [kind, period] :
+       {std::pair{SceneKind::kParking, 100.0}, std::pair{SceneKind::kWrongWay, 90.0}}) {
+    SCOPED_TRACE(SceneKindName(kind));
+    auto r = Make({.kind = kind,
+                   .width = 320,
+                   .height = 180,
+                   .fps = 10,
+                   .seed = 30,
+                   .period_seconds = period});
+    const int frames = static_cast<int>(period * 10);
+    for (int f : {0, 150, 170, 300, 620, frames - 1}) {
+      const auto first = r->Objects(f), second = r->Objects(f + frames);
+      ASSERT_EQ(first.size(), second.size()) << "frame " << f;
+      for (size_t i = 0; i < first.size(); ++i) {
+        EXPECT_EQ(first[i].box, second[i].box);
+        EXPECT_EQ(first[i].speed_kmh, second[i].speed_kmh);
+        EXPECT_NE(first[i].track_id, second[i].track_id);
+      }
+    }
+    const ClipTruth two_loops = r->Truth(2 * frames);
+    std::set<int64_t> ids;
+    for (const auto& t : two_loops.tracks) EXPECT_TRUE(ids.insert(t.track_id).second);
+    EXPECT_EQ(kind == SceneKind::kParking ? two_loops.stops.size() : two_loops.wrong_way.size(),
+              4u);
+  }
+  // Without traffic, only the scripted cars drive.
+  auto alone = Make({.kind = SceneKind::kParking, .fps = 10, .density = 0});
+  const ClipTruth truth = alone->Truth(900);
+  EXPECT_EQ(truth.stops.size(), 2u);
+  for (const auto& t : truth.tracks) EXPECT_EQ(t.cls, "car");
+}
+
 TEST(SceneTruthTest, CrossingsMatchTheAnchorsSidesBeforeAndAfter) {
   for (SceneKind k : {SceneKind::kTraffic, SceneKind::kShake, SceneKind::kDense,
                       SceneKind::kParking, SceneKind::kWrongWay}) {
