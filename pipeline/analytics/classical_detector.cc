@@ -29,6 +29,24 @@ double AdaptRate(int64_t dt_us, int tau_ms) {
   return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
 }
 
+// Ghost test: a blob whose outline has this many times more edge energy in the background than
+// in the frame is where something was (a vehicle present when the camera started, a parked car
+// that left), not where something is; the outline's background must be at least this textured
+// (mean |gx| + |gy| of the grey levels) for the test to say anything.
+constexpr double kGhostEdgeRatio = 1.6;
+constexpr double kGhostMinEdge = 12.0;
+
+// Mean |gx| + |gy| (Sobel, grey) of `bgr` over the non-zero pixels of `band` (same size).
+double EdgeEnergy(const cv::Mat& bgr, const cv::Mat& band) {
+  cv::Mat gray, gx, gy;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  cv::Sobel(gray, gx, CV_16S, 1, 0, 3);
+  cv::Sobel(gray, gy, CV_16S, 0, 1, 3);
+  cv::Mat mag;
+  cv::add(cv::abs(gx), cv::abs(gy), mag, cv::noArray(), CV_32F);
+  return cv::mean(mag, band)[0] / 4.0;  // Sobel 3x3 weighs the difference by 4
+}
+
 struct Blob {
   cv::Rect box;
   int area = 0;  // foreground pixels
@@ -241,6 +259,22 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       bool supported = !options_.require_motion_support;
       for (const cv::Rect& r : support) supported = supported || (r & box).area() > 0;
       for (const cv::Rect& r : frozen) supported = supported || (r & box).area() > 0;
+      if (supported && area >= 4) {
+        // A ghost has its edges in the background, not in the frame: heal it like an
+        // unsupported blob, even where traffic nearby keeps the motion detector busy.
+        const cv::Rect outer =
+            cv::Rect(box.x - 2, box.y - 2, box.width + 4, box.height + 4) & full;
+        cv::Mat mask = s.labels(outer) == i, grown, shrunk;
+        cv::dilate(mask, grown, s.open_kernel);
+        cv::erode(mask, shrunk, s.open_kernel);
+        cv::Mat band = grown & ~shrunk;
+        const double in_background = EdgeEnergy(s.bg8(outer), band);
+        if (in_background >= kGhostMinEdge &&
+            in_background > kGhostEdgeRatio * EdgeEnergy(s.bgr(outer), band)) {
+          supported = false;
+          ++stats_.ghosts;
+        }
+      }
       if (!supported) {
         // A ghost or a shake edge: heal the background here at once.
         if (area >= 4) {

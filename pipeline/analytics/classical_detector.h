@@ -87,7 +87,8 @@ struct ClassicalDetectorStats {
   uint64_t reinitialisations = 0;
   uint64_t splits = 0;       // blobs split in two or more
   uint64_t merges = 0;       // fragments merged
-  uint64_t unsupported = 0;  // blobs dropped for lack of motion support
+  uint64_t unsupported = 0;  // blobs dropped for lack of motion support (ghosts included)
+  uint64_t ghosts = 0;       // blobs whose outline is in the background, not the frame
 };
 
 class ClassicalDetector final : public VehicleDetector {

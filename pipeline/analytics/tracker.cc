@@ -24,6 +24,14 @@ constexpr float kSizeNoiseFactor = 0.5f;
 constexpr float kNewTrackGateFactor = 2.0f;
 // Ground speed needs this much time span in the window, seconds (shorter is too noisy).
 constexpr double kMinSpeedSpanS = 0.3;
+// Merged blobs (SplitMerged): a track counts as inside a detection when this share of its
+// predicted box is; it must have been seen within this many frames; and the detection must be
+// at least this many times the largest such track's area.
+constexpr float kSplitInside = 0.7f;
+constexpr int kSplitMaxMisses = 2;
+constexpr float kSplitMinGrowth = 1.3f;
+// A stationary track freezes the background only if it travelled this many box widths first.
+constexpr float kArrivedWidths = 0.5f;
 // Laplacian variance at which sharpness counts one half.
 constexpr double kSharpnessHalf = 100.0;
 
@@ -43,11 +51,25 @@ bool Compatible(ObjectClass a, ObjectClass b) {
   return pa == pb;
 }
 
+// Two tracks inside one detection are distinct objects (not fragments of one vehicle) when they
+// are of incompatible kinds, ride at different heights (different lanes or the sidewalk), or
+// move clearly differently.
+bool Distinct(const Track& a, const Track& b) {
+  if (!Compatible(a.object_class, b.object_class)) return true;
+  const float overlap_y = std::min(a.box.br().y, b.box.br().y) - std::max(a.box.y, b.box.y);
+  if (overlap_y < 0.5f * std::min(a.box.height, b.box.height)) return true;
+  const float dv = static_cast<float>(cv::norm(a.velocity_px_s - b.velocity_px_s));
+  const float vmax = static_cast<float>(
+      std::max(cv::norm(a.velocity_px_s), cv::norm(b.velocity_px_s)));
+  return dv > 0.5f * vmax + 0.5f * std::min(a.box.width, b.box.width);
+}
+
 }  // namespace
 
 struct Tracker::Filter {
   cv::KalmanFilter kf{8, 4, 0, CV_32F};
   std::array<float, kNumClasses> votes{};
+  cv::Point2f origin;  // the first detection's centre
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
   std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
@@ -137,7 +159,9 @@ void Tracker::Reset() {
 std::vector<cv::Rect2f> Tracker::StationaryBoxes() const {
   std::vector<cv::Rect2f> boxes;
   for (const Track& t : tracks_) {
-    if (t.confirmed && t.stationary) boxes.push_back(t.box);
+    if (t.confirmed && t.stationary && t.travelled_px >= kArrivedWidths * t.box.width) {
+      boxes.push_back(t.box);
+    }
   }
   return boxes;
 }
@@ -170,13 +194,55 @@ void Tracker::Predict(int64_t time_us) {
   }
 }
 
-void Tracker::Update(const std::vector<Detection>& detections, const cv::Mat& frame,
+std::vector<Detection> Tracker::SplitMerged(const std::vector<Detection>& detections) const {
+  if (!options_.split_merged) return detections;
+  std::vector<Detection> out;
+  out.reserve(detections.size());
+  std::vector<int> inside;
+  for (const Detection& d : detections) {
+    // Confirmed tracks seen lately whose predicted box lies mostly inside this detection.
+    inside.clear();
+    float largest = 0;
+    for (int i = 0; i < static_cast<int>(tracks_.size()); ++i) {
+      const Track& t = tracks_[i];
+      if (!t.confirmed || t.misses > kSplitMaxMisses || t.box.area() <= 0) continue;
+      if ((t.box & d.box).area() < kSplitInside * t.box.area()) continue;
+      inside.push_back(i);
+      largest = std::max(largest, t.box.area());
+    }
+    bool split = inside.size() >= 2 && d.box.area() >= kSplitMinGrowth * largest;
+    for (size_t a = 0; split && a < inside.size(); ++a) {
+      for (size_t b = a + 1; split && b < inside.size(); ++b) {
+        split = Distinct(tracks_[inside[a]], tracks_[inside[b]]);
+      }
+    }
+    if (!split) {
+      out.push_back(d);
+      continue;
+    }
+    // The blob is several known objects that touch on screen (a car passing a pedestrian, two
+    // lanes' vehicles overlapping): each continues as its predicted box, cut to the blob.
+    for (int i : inside) {
+      Detection part = d;
+      part.box = tracks_[i].box & d.box;
+      part.object_class =
+          tracks_[i].object_class == ObjectClass::kUnknown ? d.object_class : tracks_[i].object_class;
+      out.push_back(part);
+    }
+  }
+  return out;
+}
+
+void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat& frame,
                      int64_t time_us) {
   ended_.clear();
   if (started_ && time_us < last_time_us_) time_us = last_time_us_;
   Predict(time_us);
   last_time_us_ = time_us;
   started_ = true;
+
+  const std::vector<Detection> split = SplitMerged(detections_in);
+  const std::vector<Detection>& detections = split;
 
   // Cost matrix: tracks x detections.
   const int n = static_cast<int>(tracks_.size());
@@ -236,6 +302,7 @@ void Tracker::Update(const std::vector<Detection>& detections, const cv::Mat& fr
     t.misses = 0;
     t.last_seen_us = time_us;
     t.detection_score = d.score;
+    t.travelled_px = std::max(t.travelled_px, static_cast<float>(cv::norm(c - f.origin)));
     // Stationary: the detected centre has stayed near one point for long enough.
     const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
     if (cv::norm(c - f.anchor) > radius) {
@@ -275,6 +342,7 @@ void Tracker::Update(const std::vector<Detection>& detections, const cv::Mat& fr
     }
     f->votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
     f->anchor = c;
+    f->origin = c;
     f->anchor_us = time_us;
     f->recent.emplace_back(time_us, BottomCentre(d.box));
     tracks_.push_back(std::move(t));

@@ -59,6 +59,11 @@ struct TrackerOptions {
   int speed_window_ms = 1000;
   // Measurement noise of a detection's centre and size, as a fraction of the box's size.
   float measurement_noise = 0.05f;
+  // A detection that contains the predicted boxes of two or more confirmed tracks that are
+  // distinct objects (person vs vehicle, different heights on screen, different motion) is a
+  // merged blob: it is split into those predicted boxes, so that a car passing a pedestrian or
+  // overlapping a vehicle in the next lane keeps both identities and boxes.
+  bool split_merged = true;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field ("tracker.min_iou: ...").
@@ -91,6 +96,10 @@ struct Track {
   std::vector<TrajectoryPoint> trajectory;  // recent bottom-centre points, oldest first
   float snapshot_score = 0;       // this frame's snapshot quality (0 when unmatched), see below
   float best_snapshot_score = 0;  // highest snapshot_score so far
+  // Farthest the detected centre has been from the first detection, pixels. A vehicle that
+  // parked drove in; a blob that never moved (the ghost of a vehicle present when the camera
+  // started) did not, so only the former freezes the background (StationaryBoxes()).
+  float travelled_px = 0;
 };
 
 // Quality of `box` in `frame` as a snapshot: relative size x sharpness (Laplacian variance,
@@ -117,7 +126,8 @@ class Tracker {
   const std::vector<Track>& tracks() const { return tracks_; }
   // Tracks removed by the latest Update() (their last state). Includes never-confirmed ones.
   const std::vector<Track>& ended() const { return ended_; }
-  // Boxes of confirmed stationary tracks: what a background model must not learn.
+  // Boxes of confirmed stationary tracks that arrived moving (travelled at least half their
+  // width): what a background model must not learn.
   std::vector<cv::Rect2f> StationaryBoxes() const;
   // Drops every track (ids keep counting).
   void Reset();
@@ -126,6 +136,7 @@ class Tracker {
   struct Filter;  // Kalman filter and bookkeeping, in the .cc
   explicit Tracker(const TrackerOptions& options);
   const TrackerClassParams& ParamsFor(ObjectClass c) const;
+  std::vector<Detection> SplitMerged(const std::vector<Detection>& detections) const;
   void Predict(int64_t time_us);
   void Finish(Track& t, Filter& f, int64_t time_us);
 

@@ -1,8 +1,10 @@
 #!/bin/bash
-# run-eval.sh [BUILD_DIR]: the motion evaluation. Generates every synthetic scene with
-# skynet-scenegen, runs `skynetd analyze` on it with the scene's config (its recommended masks),
-# scores the events with skynet-eval and prints one table. Then runs analyze on the real clips
-# that are present (no truth: events per hour only).
+# run-eval.sh [BUILD_DIR]: the motion and vehicle evaluation. Generates every synthetic scene
+# with skynet-scenegen, runs `skynetd analyze` on it with the scene's config (its recommended
+# masks; for scenes with vehicles the calibration, counting line, lanes and zones of the truth),
+# scores the events with skynet-eval and prints two tables: motion, then vehicles against the
+# targets (day scenes: traffic, dense, parking, wrong-way; adverse: night-rain, shake). Then
+# runs analyze on the real clips that are present (no truth: events per hour only).
 #
 # Environment: EVAL_SECONDS (default 90) per scene, EVAL_SEED (1), EVAL_DIR (a temp dir, removed
 # unless EVAL_KEEP=1). Needs: skynetd, skynet-scenegen, skynet-eval built in BUILD_DIR; for the
@@ -25,22 +27,43 @@ work=${EVAL_DIR:-$(mktemp -d /tmp/skynet-eval.XXXXXX)}
 mkdir -p "$work"
 [ "${EVAL_KEEP:-0}" = 1 ] || [ -n "${EVAL_DIR:-}" ] || trap 'rm -rf "$work"' EXIT
 
-# CPU ms/frame of the motion detector, from analyze's summary line.
+# CPU ms/frame of the motion detector and of vehicle analytics, from analyze's summary lines.
 cpu_of() { sed -n 's/.*motion \([0-9.]*\) ms cpu\/frame.*/\1/p' "$1"; }
+vehicle_cpu_of() { sed -n 's/.*vehicles \([0-9.]*\) ms cpu\/frame.*/\1/p' "$1"; }
+
+motion_scenes="traffic night-rain illumination shake empty"
+vehicle_scenes="traffic:day dense:day parking:day wrong-way:day night-rain:adverse shake:adverse"
+for scene in $motion_scenes dense parking wrong-way; do
+  "$scenegen" --scene "$scene" --seconds "$seconds" --fps 10 --size 640x360 --seed "$seed" \
+    --out "$work" > /dev/null
+  tracks=()
+  if grep -q '^    vehicles:' "$work/$scene.yaml"; then tracks=(--tracks "$work/$scene.tracks.jsonl"); fi
+  if ! "$skynetd" analyze --config "$work/$scene.yaml" --camera "$scene" "$work/$scene.mp4" \
+      --out "$work/$scene.jsonl" "${tracks[@]}" 2> "$work/$scene.log"; then
+    cat "$work/$scene.log" >&2
+    exit 1
+  fi
+done
 
 echo "motion evaluation: ${seconds} s per scene at 640x360, 10 fps, seed ${seed}; analysed at" \
      "320 px wide, 5 fps, scene masks (OSD, trees) applied"
 header=--header
-for scene in traffic night-rain illumination shake empty; do
-  "$scenegen" --scene "$scene" --seconds "$seconds" --fps 10 --size 640x360 --seed "$seed" \
-    --out "$work" > /dev/null
-  if ! "$skynetd" analyze --config "$work/$scene.yaml" --camera "$scene" "$work/$scene.mp4" \
-      --out "$work/$scene.jsonl" 2> "$work/$scene.log"; then
-    cat "$work/$scene.log" >&2
-    exit 1
-  fi
+for scene in $motion_scenes; do
   "$scorer" --truth "$work/$scene.truth.json" --events "$work/$scene.jsonl" --row "$scene" \
     --cpu-ms "$(cpu_of "$work/$scene.log")" $header
+  header=
+done
+
+echo
+echo "vehicle evaluation: the same clips, classical backend, calibrated; line count matched" \
+     "within 1 s in the same direction; boxes and MOTA at IoU 0.5 on vehicles at least half" \
+     "visible; ms CPU = vehicle analytics per analysed frame (motion not included)"
+header=--header
+for entry in $vehicle_scenes; do
+  scene=${entry%%:*}
+  "$scorer" --truth "$work/$scene.truth.json" --events "$work/$scene.jsonl" \
+    --tracks "$work/$scene.tracks.jsonl" --targets "${entry#*:}" --row "$scene" \
+    --cpu-ms "$(vehicle_cpu_of "$work/$scene.log")" $header
   header=
 done
 

@@ -14,6 +14,7 @@ Track Car(uint64_t id, cv::Point2f anchor, cv::Point2f velocity = {}) {
   Track t;
   t.id = id;
   t.confirmed = true;
+  t.matched = true;
   t.object_class = ObjectClass::kCar;
   t.box = cv::Rect2f(anchor.x - 15, anchor.y - 15, 30, 15);
   t.velocity_px_s = velocity;
@@ -162,6 +163,26 @@ TEST(TrafficRulesTest, WrongWayFiresAgainstTheLaneOnly) {
   // Needs 10 frames and 8% of the diagonal (29 px at 5 px per frame): the 10th frame.
   EXPECT_EQ(wrong[0].time_us, kStartUs + 9 * kFrameUs);
   EXPECT_GE(wrong[0].distance, 29);
+}
+
+TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
+  // A track the detector no longer sees moves by extrapolation only (a healed ghost drifting
+  // on its last velocity): no evidence of a wrong-way driver, however far it drifts.
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 5;
+  auto rules = MakeRules(options);
+  int wrong = 0;
+  for (int i = 0; i < 40; ++i) {
+    Track coasting = Car(2, {300.f - 5 * i, 115}, {-50, 0});
+    coasting.matched = i < 2;  // seen twice, then only predicted
+    for (const RuleEvent& e :
+         rules->Process({coasting}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      wrong += e.type == RuleEventType::kWrongWay;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
 }
 
 TEST(TrafficRulesTest, SpeedingFiresOnceAfterARunAboveTheLimit) {
