@@ -182,6 +182,9 @@ TEST(IngestFaultTest, GarbageNeitherCrashesNorSpinsRetriesFollowTheBackoff) {
   const auto first_fail =
       std::find_if(states.begin(), states.end(),
                    [](const StateChange& c) { return c.state == SessionState::kWaiting; });
+  // Every corrupt unit may have been concealed (or only changed the decoded size): then no
+  // attempt failed and there is no retry to pace.
+  if (first_fail == states.end()) return;
   const size_t attempts = Count(rec.states(), SessionState::kConnecting);
   const double span_s =
       std::chrono::duration<double>(times.back() - times[first_fail - states.begin()]).count();
