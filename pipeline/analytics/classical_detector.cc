@@ -21,6 +21,8 @@ constexpr int kSplitMinAreaFactor = 4;
 constexpr double kSplitMaxFill = 0.8;
 // A core must hold this fraction of the blob's pixels to stand for a vehicle of its own.
 constexpr double kMinCoreFraction = 0.04;
+// A blob this much inside a tracked vehicle's box is supported without motion.
+constexpr float kTrackedSupportShare = 0.5f;
 // Motion regions are grown by this many pixels before testing support (they are tight boxes).
 constexpr int kSupportMarginPx = 3;
 
@@ -49,7 +51,8 @@ double EdgeEnergy(const cv::Mat& bgr, const cv::Mat& band) {
 
 struct Blob {
   cv::Rect box;
-  int area = 0;  // foreground pixels
+  int area = 0;       // foreground pixels
+  bool cut = false;   // cut off or cut from another blob (CutTail): never merged back
 };
 
 // Distance in pixels between two boxes (0 if they touch or overlap).
@@ -57,6 +60,50 @@ int Gap(const cv::Rect& a, const cv::Rect& b) {
   const int dx = std::max({0, b.x - (a.x + a.width), a.x - (b.x + b.width)});
   const int dy = std::max({0, b.y - (a.y + a.height), a.y - (b.y + b.height)});
   return std::max(dx, dy);
+}
+
+// Tails (CutTail): rows with fewer foreground pixels than this share of the widest row are
+// narrow; a tail is at least kTailMinRows and this share of the remaining body's height; the body
+// must be at least this much wider than tall (a vehicle, not a person).
+constexpr double kTailNarrow = 0.35;
+constexpr int kTailMinRows = 3;
+constexpr double kTailMinShare = 0.3;
+constexpr double kTailBodyAspect = 1.2;
+constexpr double kTailMaxWidthShare = 0.4;
+
+// Cuts a run of narrow rows at the top or bottom of `blob` (pixels of `fg` inside its box) into
+// `tail` when what remains is vehicle-shaped. Returns whether it cut.
+bool CutTail(const cv::Mat& fg, Blob* blob, Blob* tail) {
+  const cv::Rect box = blob->box;
+  if (box.height < 2 * kTailMinRows || box.width < 4) return false;
+  std::vector<int> rows(box.height);
+  int widest = 0;
+  for (int y = 0; y < box.height; ++y) {
+    rows[y] = cv::countNonZero(fg(cv::Rect(box.x, box.y + y, box.width, 1)));
+    widest = std::max(widest, rows[y]);
+  }
+  auto narrow = [&](int y) { return rows[y] < kTailNarrow * widest; };
+  int top = 0, bottom = 0;
+  while (top < box.height && narrow(top)) ++top;
+  while (bottom < box.height - top && narrow(box.height - 1 - bottom)) ++bottom;
+  const int body = box.height - top - bottom;
+  if (body <= 0 || box.width < kTailBodyAspect * body) return false;
+  const bool cut_top = top >= std::max<double>(kTailMinRows, kTailMinShare * body);
+  const bool cut_bottom = bottom >= std::max<double>(kTailMinRows, kTailMinShare * body);
+  if (cut_top == cut_bottom) return false;  // none, or both (not one thing touching)
+  const cv::Rect part = cut_top ? cv::Rect(box.x, box.y, box.width, top)
+                                : cv::Rect(box.x, box.br().y - bottom, box.width, bottom);
+  std::vector<cv::Point> points;
+  cv::findNonZero(fg(part), points);
+  if (points.empty()) return false;
+  tail->box = cv::boundingRect(points) + part.tl();
+  // Someone at the kerb is much narrower than the vehicle; a wide "tail" is part of the scene.
+  if (tail->box.width > kTailMaxWidthShare * box.width) return false;
+  tail->area = static_cast<int>(points.size());
+  blob->box = cut_top ? cv::Rect(box.x, box.y + top, box.width, box.height - top)
+                      : cv::Rect(box.x, box.y, box.width, box.height - bottom);
+  blob->area = std::max(0, blob->area - tail->area);
+  return true;
 }
 
 }  // namespace
@@ -259,6 +306,10 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       bool supported = !options_.require_motion_support;
       for (const cv::Rect& r : support) supported = supported || (r & box).area() > 0;
       for (const cv::Rect& r : frozen) supported = supported || (r & box).area() > 0;
+      for (const cv::Rect2f& r : tracked_) {
+        const cv::Rect2f b(box);
+        supported = supported || (r & b).area() >= kTrackedSupportShare * b.area();
+      }
       if (supported && area >= 4) {
         // A ghost has its edges in the background, not in the frame: heal it like an
         // unsupported blob, even where traffic nearby keeps the motion detector busy.
@@ -348,6 +399,17 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       if (!split) blobs.push_back({box, area});
     }
 
+    // 3b. Tails: a vehicle-shaped blob with a run of narrow rows above or below it is a vehicle
+    // touching someone on the kerb (or a pole): cut the tail off as a blob of its own.
+    for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
+      Blob tail;
+      if (CutTail(s.closed, &blobs[b], &tail)) {
+        blobs[b].cut = tail.cut = true;
+        blobs.push_back(tail);
+        ++stats_.tails;
+      }
+    }
+
     // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
     const int gap = static_cast<int>(std::lround(options_.merge_gap_px * s.scale));
     for (bool merged = true; merged;) {
@@ -356,6 +418,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         for (size_t b = a + 1; b < blobs.size() && !merged; ++b) {
           const Blob& big = blobs[a].area >= blobs[b].area ? blobs[a] : blobs[b];
           const Blob& small = blobs[a].area >= blobs[b].area ? blobs[b] : blobs[a];
+          if (blobs[a].cut || blobs[b].cut) continue;
           if (Gap(big.box, small.box) > gap) continue;
           if (small.area > options_.merge_max_fragment * big.area) continue;
           blobs[a] = Blob{big.box | small.box, big.area + small.area};

@@ -66,7 +66,7 @@ struct ClassicalDetectorOptions {
   float merge_max_fragment = 0.35f;
 
   // --- Classes (calibrated, metres) ---
-  float person_max_width_m = 1.2f;       // narrower than this and...
+  float person_max_width_m = 1.6f;       // narrower than this (a walker's stride) and...
   float person_min_aspect = 1.2f;        // ...box height / width above this: a person
   float two_wheeler_max_width_m = 1.2f;  // narrower, not upright: a motorcycle/bicycle
   float large_min_width_m = 7.0f;        // wider than this, or...
@@ -89,6 +89,7 @@ struct ClassicalDetectorStats {
   uint64_t merges = 0;       // fragments merged
   uint64_t unsupported = 0;  // blobs dropped for lack of motion support (ghosts included)
   uint64_t ghosts = 0;       // blobs whose outline is in the background, not the frame
+  uint64_t tails = 0;        // narrow runs (a pedestrian at the kerb) cut off vehicle blobs
 };
 
 class ClassicalDetector final : public VehicleDetector {
@@ -107,6 +108,10 @@ class ClassicalDetector final : public VehicleDetector {
   // Pixel boxes (e.g. Tracker::StationaryBoxes()) under which the background does not adapt and
   // blobs need no motion support, from the next Detect() on.
   void SetFrozenBoxes(std::vector<cv::Rect2f> boxes) { frozen_ = std::move(boxes); }
+  // Pixel boxes of vehicles being tracked (seen in the latest frame): a blob mostly inside one
+  // needs no motion support, so a vehicle that has just stopped (no motion, not yet stationary)
+  // is not healed into the background. Ghosts are still told by their outline.
+  void SetTrackedBoxes(std::vector<cv::Rect2f> boxes) { tracked_ = std::move(boxes); }
   // Forgets the background (camera moved, global light change).
   void Reset();
 
@@ -125,6 +130,7 @@ class ClassicalDetector final : public VehicleDetector {
   ClassicalDetectorStats stats_;
   const Calibration* calibration_ = nullptr;
   std::vector<cv::Rect2f> frozen_;
+  std::vector<cv::Rect2f> tracked_;
   std::unique_ptr<State> state_;
 };
 

@@ -30,6 +30,15 @@ constexpr double kMinSpeedSpanS = 0.3;
 constexpr float kSplitInside = 0.7f;
 constexpr int kSplitMaxMisses = 2;
 constexpr float kSplitMinGrowth = 1.3f;
+// A confirmed track's detection taller than this many times its predicted height is clipped to
+// the predicted rows, grown by this fraction of the height above and below.
+constexpr float kMaxHeightJump = 1.35f;
+constexpr float kHeightMargin = 0.1f;
+// After a correction the filtered width and height stay within these factors of the measured
+// ones (their velocity is zeroed when clamped).
+constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
+// A stationary track starts moving again only beyond this many times stationary_radius.
+constexpr float kStationaryLeaveFactor = 2.0f;
 // A stationary track freezes the background only if it travelled this many box widths first.
 constexpr float kArrivedWidths = 0.5f;
 // Laplacian variance at which sharpness counts one half.
@@ -70,6 +79,7 @@ struct Tracker::Filter {
   cv::KalmanFilter kf{8, 4, 0, CV_32F};
   std::array<float, kNumClasses> votes{};
   cv::Point2f origin;  // the first detection's centre
+  float last_height = 0;  // of the latest measurement (after merge clipping)
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
   std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
@@ -286,8 +296,22 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
       }
       continue;
     }
-    const Detection& d = detections[match[i]];
+    Detection d = detections[match[i]];
     detection_used[match[i]] = true;
+    // A vehicle's height does not jump between frames: a detection much taller than the track
+    // (predicted, or last measured if the prediction is shrinking) is the track's object merged
+    // with something above or below it (a pedestrian on the kerb, a vehicle in the next lane).
+    // Measure only the track's rows, with a margin, so the box and its bottom-centre anchor stay
+    // on the object.
+    const float ref_h = std::max(t.box.height, f.last_height);
+    if (t.confirmed && d.box.height > kMaxHeightJump * ref_h) {
+      const float top = std::max(d.box.y, t.box.y - kHeightMargin * ref_h);
+      const float bottom = std::min(d.box.br().y, t.box.y + ref_h * (1 + kHeightMargin));
+      if (bottom > top) {
+        d.box.y = top;
+        d.box.height = bottom - top;
+      }
+    }
     const float mn = options_.measurement_noise;
     const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
     f.kf.measurementNoiseCov.at<float>(0, 0) = (mn * w) * (mn * w);
@@ -296,7 +320,18 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     f.kf.measurementNoiseCov.at<float>(3, 3) = 2 * (mn * h) * (mn * h);
     const cv::Point2f c = Centre(d.box);
     const cv::Mat z = (cv::Mat_<float>(4, 1) << c.x, c.y, d.box.width, d.box.height);
+    f.last_height = d.box.height;
     f.kf.correct(z);
+    // The size has momentum in the filter: after a merged blob (a pedestrian passing) the box
+    // would shrink past the vehicle and on to nothing. Keep it within reach of what was seen.
+    for (int k = 2; k < 4; ++k) {
+      float& size = f.kf.statePost.at<float>(k);
+      const float seen = z.at<float>(k);
+      if (size < kSizeClamp.first * seen || size > kSizeClamp.second * seen) {
+        size = std::clamp(size, kSizeClamp.first * seen, kSizeClamp.second * seen);
+        f.kf.statePost.at<float>(k + 4) = 0;
+      }
+    }
     f.votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
     ++t.hits;
     t.misses = 0;
@@ -304,7 +339,10 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     t.detection_score = d.score;
     t.travelled_px = std::max(t.travelled_px, static_cast<float>(cv::norm(c - f.origin)));
     // Stationary: the detected centre has stayed near one point for long enough.
-    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
+    // Hysteresis: a stationary vehicle must move twice as far to start again, so that a
+    // pedestrian brushing past a parked car (a merged blob for a frame) does not restart it.
+    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height) *
+                         (t.stationary ? kStationaryLeaveFactor : 1.f);
     if (cv::norm(c - f.anchor) > radius) {
       f.anchor = c;
       f.anchor_us = time_us;
@@ -343,6 +381,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     f->votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
     f->anchor = c;
     f->origin = c;
+    f->last_height = d.box.height;
     f->anchor_us = time_us;
     f->recent.emplace_back(time_us, BottomCentre(d.box));
     tracks_.push_back(std::move(t));

@@ -47,6 +47,8 @@ Status CheckPolygon(const std::vector<cv::Point2f>& polygon, const std::string& 
 
 struct TrafficRules::TrackState {
   cv::Point2f last_anchor;
+  bool resting = false;     // the track is stationary...
+  cv::Point2f rest_anchor;  // ...and this is where it stopped
   std::vector<char> counted;      // per line
   std::vector<char> in_zone;      // per zone
   std::vector<int64_t> enter_us;  // per zone, while inside
@@ -220,7 +222,7 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
   std::vector<char> occupied(nl, false);
   for (const Track& t : tracks) {
     if (!t.confirmed) continue;
-    const cv::Point2f anchor = BottomCentre(t.box);
+    const cv::Point2f box_anchor = BottomCentre(t.box);
     auto& slot = states_[t.id];
     const bool fresh = slot == nullptr;
     if (fresh) {
@@ -233,9 +235,14 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       slot->wrong_fired.assign(nl, false);
       // Start from the oldest known point, so a line crossed while the track was tentative
       // still counts.
-      slot->last_anchor = t.trajectory.empty() ? anchor : t.trajectory.front().point;
+      slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
     }
     TrackState& s = *slot;
+    // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
+    // in front of a parked car merges with it for a moment): its rules use where it stopped.
+    if (t.stationary && !s.resting) s.rest_anchor = box_anchor;
+    s.resting = t.stationary;
+    const cv::Point2f anchor = s.resting ? s.rest_anchor : box_anchor;
 
     // Lines: the anchor's step since the previous frame crosses the line.
     for (size_t i = 0; i < lines_px_.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <opencv2/imgproc.hpp>
 
 #include "pipeline/analytics/classical_detector.h"
 
@@ -99,11 +100,35 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
     std::vector<cv::Rect2f> regions;
     regions.reserve(motion.regions.size());
     for (const MotionRegion& r : motion.regions) regions.push_back(r.box);
-    const std::vector<Detection> detections = detector_->Detect(frame, regions, time_us);
+    std::vector<Detection> detections;
+    const cv::Point2f shift = motion.camera_shift;
+    if (classical_ != nullptr && (shift.x != 0.f || shift.y != 0.f)) {
+      // The motion detector aligned this frame to its steady background (camera shake); the
+      // classical background lives in the same steady pose. Detect on the aligned frame (the
+      // motion regions are already in it) and move the boxes back to where they are in this
+      // frame. aligned(x) = frame(x + shift), as in the motion detector.
+      const cv::Point2f centre((frame.cols - 1) * 0.5f + shift.x, (frame.rows - 1) * 0.5f + shift.y);
+      cv::getRectSubPix(frame, frame.size(), centre, aligned_);
+      detections = detector_->Detect(aligned_, regions, time_us);
+      for (Detection& d : detections) {
+        d.box.x += shift.x;
+        d.box.y += shift.y;
+      }
+      ++stats_.shake_aligned;
+    } else {
+      detections = detector_->Detect(frame, regions, time_us);
+    }
     stats_.detections += detections.size();
     tracker_->Update(detections, frame, time_us);
     // Parked vehicles stay out of the background from the next frame on.
-    if (classical_ != nullptr) classical_->SetFrozenBoxes(tracker_->StationaryBoxes());
+    if (classical_ != nullptr) {
+      classical_->SetFrozenBoxes(tracker_->StationaryBoxes());
+      std::vector<cv::Rect2f> tracked;
+      for (const Track& t : tracker_->tracks()) {
+        if (t.confirmed && t.matched && IsVehicle(t.object_class)) tracked.push_back(t.box);
+      }
+      classical_->SetTrackedBoxes(std::move(tracked));
+    }
     obs.rule_events =
         rules_->Process(tracker_->tracks(), tracker_->ended(), size_, calibration(), time_us);
     stats_.rule_events += obs.rule_events.size();

@@ -98,6 +98,7 @@ struct VehicleAnalyticsStats {
   uint64_t rule_events = 0;
   uint64_t calibration_errors = 0;  // calibration could not be built for the frame size
   uint64_t rejected_frames = 0;     // empty frames, OpenCV errors
+  uint64_t shake_aligned = 0;       // frames the classical backend saw aligned (camera shake)
 };
 
 class VehicleAnalytics {
@@ -135,6 +136,7 @@ class VehicleAnalytics {
   std::optional<Calibration> calibration_;
   cv::Size size_;
   std::map<uint64_t, std::unique_ptr<TrackInfo>> info_;
+  cv::Mat aligned_;  // the frame aligned to the steady pose, when the camera shook
   VehicleAnalyticsStats stats_;
 };
 

@@ -195,6 +195,53 @@ TEST(ClassicalDetectorTest, FrozenBoxKeepsAParkedVehicleOutOfTheBackground) {
   EXPECT_EQ(last, 1u);
 }
 
+TEST(ClassicalDetectorTest, PedestrianBelowAVehicleIsCutOffAsATail) {
+  // A car drives along the kerb; a pedestrian walks slowly just below it, touching its bottom
+  // edge: one connected blob. The car's box stays the car's, the pedestrian becomes its own.
+  RoadScene scene;
+  Pipeline pipeline;
+  int checked = 0, car_kept = 0, person_found = 0;
+  for (int i = 0; i < 40; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect car(-40 + 6 * i, 100, 44, 20);
+    const cv::Rect person(140 + i, 119, 6, 18);
+    DrawCar(frame, car, cv::Scalar(40, 40, 190));
+    if (i >= 3) cv::rectangle(frame, person, cv::Scalar(30, 140, 60), cv::FILLED);
+    RoadScene::AddNoise(frame, i);
+    const std::vector<Detection> found = pipeline.Run(frame, i);
+    if (i < 12 || (car & cv::Rect(0, 0, 320, 180)) != car) continue;
+    if ((car & cv::Rect(person.x - 2, 0, person.width + 4, 180)).area() == 0) continue;
+    ++checked;
+    car_kept += BestMatch(found, cv::Rect2f(car)).first >= 0.7f;
+    person_found += BestMatch(found, cv::Rect2f(person)).first >= 0.3f;
+  }
+  ASSERT_GE(checked, 8);
+  // Without the cut every one of these frames would be a single merged box (car IoU ~0.5).
+  EXPECT_GE(car_kept, checked * 8 / 10) << checked;
+  EXPECT_GE(person_found, checked * 8 / 10) << checked;
+}
+
+TEST(ClassicalDetectorTest, GhostOfAVehiclePresentAtStartIsHealed) {
+  // A car stands in the first frame (learned as background), then drives away while traffic
+  // keeps the motion detector busy nearby: the hole it leaves is healed, not reported.
+  RoadScene scene;
+  Pipeline pipeline;
+  const cv::Rect start(120, 100, 44, 20);
+  int ghost_frames = 0;
+  for (int i = 0; i < 60; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect car(start.x + (i < 5 ? 0 : 8 * (i - 4)), start.y, start.width, start.height);
+    DrawCar(frame, car, cv::Scalar(40, 40, 190));
+    // Another car passing right next to where the first stood, in the next lane.
+    DrawCar(frame, cv::Rect(300 - 5 * i, 124, 40, 20), cv::Scalar(190, 90, 30));
+    RoadScene::AddNoise(frame, i);
+    const std::vector<Detection> found = pipeline.Run(frame, i);
+    if (i < 20) continue;
+    for (const Detection& d : found) ghost_frames += IoU(d.box, cv::Rect2f(start)) > 0.3f;
+  }
+  EXPECT_EQ(ghost_frames, 0);
+}
+
 TEST(ClassicalDetectorTest, RejectsBadOptions) {
   ClassicalDetectorOptions options;
   options.shadow_min_ratio = 0.95f;

@@ -181,6 +181,71 @@ TEST(TrackerTest, SpeedFromCalibratedHomographyWithinTenPercent) {
   EXPECT_NEAR(t.size.width_m, 1.8, 0.2);
 }
 
+Detection Person(float x, float y) { return {cv::Rect2f(x, y, 6, 16), ObjectClass::kPerson, 0.9f}; }
+
+TEST(TrackerTest, CarPassingAPedestrianKeepsBothBoxesThroughTheMergedBlob) {
+  // A car drives right along the kerb while a pedestrian walks slowly below it; for a few
+  // frames the detector sees one blob covering both. Both tracks keep their ids and boxes.
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  uint64_t car = 0, person = 0;
+  for (int i = 0; i < 30; ++i) {
+    const cv::Rect2f c(20 + 6 * i, 100, 30, 15), p(130 + 0.5f * i, 113, 6, 16);
+    std::vector<Detection> dets;
+    if ((c & p).area() > 0) {
+      dets.push_back({c | p, ObjectClass::kCar, 0.9f});  // merged
+    } else {
+      dets = {Detection{c, ObjectClass::kCar, 0.9f}, Person(p.x, p.y)};
+    }
+    tracker->Update(dets, no_frame, kStartUs + i * kFrameUs);
+    if (i == 8) {
+      for (const Track& t : tracker->tracks()) (t.object_class == ObjectClass::kPerson ? person : car) = t.id;
+    }
+    if (i > 8 && (c & p).area() > 0) {
+      const Track* tc = Find(*tracker, car);
+      const Track* tp = Find(*tracker, person);
+      ASSERT_NE(tc, nullptr) << i;
+      ASSERT_NE(tp, nullptr) << i;
+      EXPECT_TRUE(tc->matched && tp->matched) << i;
+      EXPECT_NEAR(tc->box.height, 15, 3) << i;  // not the merged blob's 29
+      EXPECT_NEAR(tc->box.y + tc->box.height, 115, 3) << i;
+    }
+  }
+  ASSERT_NE(car, 0u);
+  ASSERT_NE(person, 0u);
+  EXPECT_NE(Find(*tracker, car), nullptr);
+  EXPECT_NE(Find(*tracker, person), nullptr);
+}
+
+TEST(TrackerTest, BoxDoesNotCollapseAfterAMergeEnds) {
+  // A parked car's blob grows for a while (someone walking past, merged), then is the car
+  // alone again: the box returns to the car and never shrinks past it.
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  int64_t t_us = kStartUs;
+  for (int i = 0; i < 10; ++i, t_us += kFrameUs) tracker->Update({Car(100, 100)}, no_frame, t_us);
+  for (int i = 0; i < 8; ++i, t_us += kFrameUs) {
+    tracker->Update({Car(100, 100, 30, 15 + 3 * i)}, no_frame, t_us);  // grows gradually
+  }
+  for (int i = 0; i < 10; ++i, t_us += kFrameUs) {
+    tracker->Update({Car(100, 100)}, no_frame, t_us);
+    ASSERT_EQ(tracker->tracks().size(), 1u);
+    EXPECT_GE(tracker->tracks()[0].box.height, 0.8f * 15) << i;
+  }
+  EXPECT_NEAR(tracker->tracks()[0].box.height, 15, 2);
+}
+
+TEST(TrackerTest, GhostThatNeverMovedDoesNotFreezeTheBackground) {
+  // A blob that appears and stays (where a vehicle stood when the camera started) becomes
+  // stationary but did not arrive moving: it must not keep itself in the background.
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  for (int i = 0; i < 60; ++i) tracker->Update({Car(100, 100)}, no_frame, kStartUs + i * kFrameUs);
+  ASSERT_EQ(tracker->tracks().size(), 1u);
+  EXPECT_TRUE(tracker->tracks()[0].stationary);
+  EXPECT_TRUE(tracker->StationaryBoxes().empty());
+}
+
 TEST(TrackerTest, RejectsBadOptions) {
   TrackerOptions options;
   options.min_iou = 0;
