@@ -38,15 +38,17 @@ double AdaptRate(int64_t dt_us, int tau_ms) {
 constexpr double kGhostEdgeRatio = 1.6;
 constexpr double kGhostMinEdge = 12.0;
 
-// Mean |gx| + |gy| (Sobel, grey) of `bgr` over the non-zero pixels of `band` (same size).
+// Mean |gx| + |gy| (Sobel, the largest of the three colour channels: a green bus on grey
+// asphalt has no edge in grey) of `bgr` over the non-zero pixels of `band` (same size).
 double EdgeEnergy(const cv::Mat& bgr, const cv::Mat& band) {
-  cv::Mat gray, gx, gy;
-  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-  cv::Sobel(gray, gx, CV_16S, 1, 0, 3);
-  cv::Sobel(gray, gy, CV_16S, 0, 1, 3);
-  cv::Mat mag;
-  cv::add(cv::abs(gx), cv::abs(gy), mag, cv::noArray(), CV_32F);
-  return cv::mean(mag, band)[0] / 4.0;  // Sobel 3x3 weighs the difference by 4
+  cv::Mat gx, gy, mag;
+  cv::Sobel(bgr, gx, CV_16S, 1, 0, 3);
+  cv::Sobel(bgr, gy, CV_16S, 0, 1, 3);
+  cv::add(cv::abs(gx), cv::abs(gy), mag, cv::noArray(), CV_16S);
+  std::vector<cv::Mat> channels;
+  cv::split(mag, channels);
+  cv::Mat most = cv::max(cv::max(channels[0], channels[1]), channels[2]);
+  return cv::mean(most, band)[0] / 4.0;  // Sobel 3x3 weighs the difference by 4
 }
 
 struct Blob {

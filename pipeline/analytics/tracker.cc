@@ -37,6 +37,8 @@ constexpr float kHeightMargin = 0.1f;
 // After a correction the filtered width and height stay within these factors of the measured
 // ones (their velocity is zeroed when clamped).
 constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
+// A first detection this close to the left or right edge is a vehicle entering the view.
+constexpr float kEdgePx = 2.f;
 // A stationary track starts moving again only beyond this many times stationary_radius.
 constexpr float kStationaryLeaveFactor = 2.0f;
 // A stationary track freezes the background only if it travelled this many box widths first.
@@ -80,6 +82,7 @@ struct Tracker::Filter {
   std::array<float, kNumClasses> votes{};
   cv::Point2f origin;  // the first detection's centre
   float last_height = 0;  // of the latest measurement (after merge clipping)
+  bool entered_at_edge = false;  // the first detection touched the frame's left or right edge
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
   std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
@@ -382,6 +385,8 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     f->anchor = c;
     f->origin = c;
     f->last_height = d.box.height;
+    f->entered_at_edge =
+        !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
     f->anchor_us = time_us;
     f->recent.emplace_back(time_us, BottomCentre(d.box));
     tracks_.push_back(std::move(t));
@@ -434,7 +439,10 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
     if (f.votes[k] > f.votes[best] || (best == 0 && f.votes[k] > 0)) best = k;
   }
   t.object_class = static_cast<ObjectClass>(best);
-  if (!t.confirmed && t.hits >= ParamsFor(t.object_class).confirm_hits) t.confirmed = true;
+  // A vehicle entering the view from its edge is confirmed one frame sooner: that is where real
+  // traffic comes from, while noise and reflections appear anywhere.
+  const int need = ParamsFor(t.object_class).confirm_hits - (f.entered_at_edge && IsVehicle(t.object_class) ? 1 : 0);
+  if (!t.confirmed && t.hits >= std::max(1, need)) t.confirmed = true;
 
   if (t.matched) {
     t.trajectory.push_back({time_us, BottomCentre(t.box)});

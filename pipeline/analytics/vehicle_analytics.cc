@@ -125,7 +125,7 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
       classical_->SetFrozenBoxes(tracker_->StationaryBoxes());
       std::vector<cv::Rect2f> tracked;
       for (const Track& t : tracker_->tracks()) {
-        if (t.confirmed && t.matched && IsVehicle(t.object_class)) tracked.push_back(t.box);
+        if (t.matched && t.hits >= 2) tracked.push_back(t.box);
       }
       classical_->SetTrackedBoxes(std::move(tracked));
     }
