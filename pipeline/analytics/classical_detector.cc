@@ -117,6 +117,7 @@ struct ClassicalDetector::State {
   double scale = 1;  // frame width / reference width
   cv::Mat bg, bg8;   // CV_32FC3 and CV_8UC3
   cv::Mat bgr, fg, raw, opened, closed, update, not_update, frozen;
+  cv::Mat prev;  // the previous frame (BGR): what moved since is never healed
   cv::Mat labels, comp_stats, centroids;
   cv::Mat open_kernel, close_kernel;
   // Split scratch.
@@ -333,10 +334,19 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         if (area >= 4) {
           ++stats_.unsupported;
           cv::Mat blob = s.labels(box) == i;
-          s.bgr(box).copyTo(s.bg8(box), blob);
+          // Only what stands still is healed: a pedestrian merged with the ghost it left must
+          // not be pasted into the background (it would leave a new ghost, and so on).
+          cv::Mat heal = blob;
+          if (s.prev.size() == s.bgr.size()) {
+            cv::Mat diff, change;
+            cv::absdiff(s.bgr(box), s.prev(box), diff);
+            cv::transform(diff, change, cv::Matx13f(1, 1, 1));
+            heal = blob & (change <= options_.threshold);
+          }
+          s.bgr(box).copyTo(s.bg8(box), heal);
           cv::Mat bgf = s.bg(box);
           s.bgr(box).convertTo(s.roi_mask, CV_32FC3);
-          s.roi_mask.copyTo(bgf, blob);
+          s.roi_mask.copyTo(bgf, heal);
           s.raw(box).setTo(0, blob);
           s.fg(box).setTo(0, blob);
         }
@@ -455,6 +465,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       cv::accumulateWeighted(s.bgr, s.bg, fg_rate, s.update);
       s.bg.convertTo(s.bg8, CV_8U);
     }
+    s.bgr.copyTo(s.prev);
   } catch (const cv::Exception&) {
     ++stats_.rejected_frames;
     s.initialised = false;
