@@ -108,6 +108,71 @@ bool CutTail(const cv::Mat& fg, Blob* blob, Blob* tail) {
   return true;
 }
 
+// Stacked vehicles (CutStacked): adjacent rows whose left or right foreground edge jumps by
+// this share of the blob's width, with at least this share of the height on each side.
+constexpr double kStackEdgeJump = 0.3;
+constexpr double kStackMinShare = 0.3;
+// ...and neither part's horizontal extent may hold the other's (give or take this share).
+constexpr double kStackContainSlack = 0.1;
+
+// Splits `blob` into an upper and a lower vehicle when its rows' horizontal extent jumps at one
+// row: two vehicles in adjacent lanes overlapping on screen (the nearer one hides the lower part
+// of the farther one), offset along the road. Each part gets its own rows' extent.
+bool CutStacked(const cv::Mat& fg, Blob* blob, Blob* lower) {
+  const cv::Rect box = blob->box;
+  const int min_rows = std::max(4, static_cast<int>(kStackMinShare * box.height));
+  if (box.height < 2 * min_rows || box.width < 8) return false;
+  std::vector<int> left(box.height, -1), right(box.height, -1);
+  for (int y = 0; y < box.height; ++y) {
+    const uint8_t* row = fg.ptr<uint8_t>(box.y + y) + box.x;
+    for (int x = 0; x < box.width; ++x) {
+      if (!row[x]) continue;
+      if (left[y] < 0) left[y] = x;
+      right[y] = x;
+    }
+  }
+  const double jump = kStackEdgeJump * box.width;
+  int cut = -1;
+  double best = 0;
+  for (int y = min_rows; y <= box.height - min_rows; ++y) {
+    if (left[y] < 0 || left[y - 1] < 0) continue;
+    // The same jump must hold a few rows on: a real boundary, not a ragged edge.
+    const int a = y - 1, b = std::min(box.height - 1, y + 2);
+    if (left[b] < 0) continue;
+    const double dl = std::abs(left[b] - left[a]), dr = std::abs(right[b] - right[a]);
+    const double d = std::max(dl, dr);
+    if (d >= jump && d > best) {
+      best = d;
+      cut = y;
+    }
+  }
+  if (cut < 0) return false;
+  auto extent = [&](int y0, int y1, Blob* out) {
+    int l = box.width, r = -1, area = 0;
+    for (int y = y0; y < y1; ++y) {
+      if (left[y] < 0) continue;
+      l = std::min(l, left[y]);
+      r = std::max(r, right[y]);
+      area += right[y] - left[y] + 1;
+    }
+    if (r < l) return false;
+    out->box = cv::Rect(box.x + l, box.y + y0, r - l + 1, y1 - y0);
+    out->area = area;
+    return true;
+  };
+  Blob upper;
+  if (!extent(0, cut, &upper) || !extent(cut, box.height, lower)) return false;
+  // Two vehicles offset along the road: neither part's extent holds the other's. One vehicle's
+  // narrower cabin or cargo box sits within the extent of its body.
+  const int slack = static_cast<int>(kStackContainSlack * box.width);
+  auto holds = [&](const cv::Rect& a, const cv::Rect& b) {
+    return a.x - slack <= b.x && a.br().x + slack >= b.br().x;
+  };
+  if (holds(upper.box, lower->box) || holds(lower->box, upper.box)) return false;
+  *blob = upper;
+  return true;
+}
+
 }  // namespace
 
 struct ClassicalDetector::State {
@@ -419,6 +484,16 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         blobs[b].cut = tail.cut = true;
         blobs.push_back(tail);
         ++stats_.tails;
+      }
+    }
+    // 3c. Stacked: two vehicles of adjacent lanes overlapping on screen.
+    for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
+      if (blobs[b].cut || blobs[b].area < 2 * min_area) continue;
+      Blob lower;
+      if (CutStacked(s.closed, &blobs[b], &lower)) {
+        blobs[b].cut = lower.cut = true;
+        blobs.push_back(lower);
+        ++stats_.stacked;
       }
     }
 

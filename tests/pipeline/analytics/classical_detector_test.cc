@@ -221,6 +221,30 @@ TEST(ClassicalDetectorTest, PedestrianBelowAVehicleIsCutOffAsATail) {
   EXPECT_GE(person_found, checked * 8 / 10) << checked;
 }
 
+TEST(ClassicalDetectorTest, VehiclesOfAdjacentLanesOverlappingOnScreenAreTwoDetections) {
+  // Dense traffic: a nearer lane's car hides the lower part of a farther lane's car, offset
+  // along the road; one connected blob. Both cars are found with their own boxes.
+  RoadScene scene;
+  Pipeline pipeline;
+  int checked = 0, both = 0;
+  for (int i = 0; i < 40; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect far(-60 + 6 * i, 90, 48, 24), near(-30 + 6 * i, 106, 48, 24);
+    DrawCar(frame, far, cv::Scalar(40, 40, 190));
+    DrawCar(frame, near, cv::Scalar(190, 90, 30));  // drawn last: in front
+    RoadScene::AddNoise(frame, i);
+    const std::vector<Detection> found = pipeline.Run(frame, i);
+    if (i < 12 || (far & cv::Rect(0, 0, 320, 180)) != far) continue;
+    if ((near & cv::Rect(0, 0, 320, 180)) != near) continue;
+    ++checked;
+    const cv::Rect2f far_visible(far.x, far.y, far.width, near.y - far.y);
+    both += BestMatch(found, far_visible).first >= 0.5f &&
+            BestMatch(found, cv::Rect2f(near)).first >= 0.6f;
+  }
+  ASSERT_GE(checked, 10);
+  EXPECT_GE(both, checked * 8 / 10) << checked;
+}
+
 TEST(ClassicalDetectorTest, GhostOfAVehiclePresentAtStartIsHealed) {
   // A car stands in the first frame (learned as background), then drives away while traffic
   // keeps the motion detector busy nearby: the hole it leaves is healed, not reported.
