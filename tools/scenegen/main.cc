@@ -250,10 +250,12 @@ int main(int argc, char** argv) {
   const fs::path truth_path = fs::path(out_dir) / (scene + ".truth.json");
   const fs::path config_path = fs::path(out_dir) / (scene + ".yaml");
 
-  // H.264 in MP4 through GStreamer: the same encoder camsim uses, and what skynetd ingests.
+  // H.264 in MP4 through GStreamer: the same encoder camsim uses, and what skynetd ingests. One
+  // encoder thread: x264 with frame threads does not give the same bits twice, and the evaluation
+  // must score the same video for the same seed.
   const int keyint = std::max(1, static_cast<int>(std::lround(2 * fps)));
   const std::string pipeline =
-      "appsrc ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=veryfast "
+      "appsrc ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=veryfast threads=1 "
       "bitrate=" +
       std::to_string(bitrate_kbps) + " key-int-max=" + std::to_string(keyint) +
       " ! video/x-h264,profile=high ! h264parse ! mp4mux ! filesink location=\"" + video.string() +
