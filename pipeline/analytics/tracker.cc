@@ -39,8 +39,10 @@ constexpr float kHeightMargin = 0.1f;
 constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
 // A first detection this close to the left or right edge is a vehicle entering the view.
 constexpr float kEdgePx = 2.f;
-// A stationary track starts moving again only beyond this many times stationary_radius.
+// A stationary track starts moving again only beyond this many times stationary_radius, for
+// this many matched frames in a row.
 constexpr float kStationaryLeaveFactor = 2.0f;
+constexpr int kLeaveFrames = 3;
 // A stationary track freezes the background only if it travelled this many box widths first.
 constexpr float kArrivedWidths = 0.5f;
 // Laplacian variance at which sharpness counts one half.
@@ -83,6 +85,7 @@ struct Tracker::Filter {
   cv::Point2f origin;  // the first detection's centre
   float last_height = 0;  // of the latest measurement (after merge clipping)
   bool entered_at_edge = false;  // the first detection touched the frame's left or right edge
+  int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
   std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
@@ -342,17 +345,28 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     t.detection_score = d.score;
     t.travelled_px = std::max(t.travelled_px, static_cast<float>(cv::norm(c - f.origin)));
     // Stationary: the detected centre has stayed near one point for long enough.
-    // Hysteresis: a stationary vehicle must move twice as far to start again, so that a
-    // pedestrian brushing past a parked car (a merged blob for a frame) does not restart it.
-    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height) *
-                         (t.stationary ? kStationaryLeaveFactor : 1.f);
-    if (cv::norm(c - f.anchor) > radius) {
+    // Hysteresis: a stationary vehicle starts again only when it is away from where it stopped
+    // (twice the radius) for kLeaveFrames matched frames, or by more than its own size at once,
+    // so that a pedestrian passing a parked car (a merged, wider blob for a second or two) does
+    // not restart its stop.
+    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
+    const float dist = static_cast<float>(cv::norm(c - f.anchor));
+    if (t.stationary) {
+      const bool away = dist > kStationaryLeaveFactor * radius;
+      f.away_frames = away ? f.away_frames + 1 : 0;
+      if (f.away_frames >= kLeaveFrames || dist > std::max(d.box.width, d.box.height)) {
+        f.anchor = c;
+        f.anchor_us = time_us;
+        f.away_frames = 0;
+        t.stationary = false;
+      }
+    } else if (dist > radius) {
       f.anchor = c;
       f.anchor_us = time_us;
-      t.stationary = false;
     } else if (time_us - f.anchor_us >= int64_t{options_.stationary_after_ms} * 1000) {
-      if (!t.stationary) t.stationary_since_us = f.anchor_us;
+      t.stationary_since_us = f.anchor_us;
       t.stationary = true;
+      f.away_frames = 0;
     }
     f.recent.emplace_back(time_us, BottomCentre(d.box));
   }
