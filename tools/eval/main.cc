@@ -50,7 +50,8 @@ std::string MissedTargets(const skynet::eval::VehicleScore& s, const std::string
 
 int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
                   const std::string& tracks_path, const std::string& row, bool header,
-                  double cpu_ms, const std::string& targets) {
+                  double cpu_ms, const std::string& targets,
+                  const skynet::eval::VehicleScoreOptions& options) {
   auto truth = skynet::eval::LoadVehicleTruth(truth_path);
   auto tracks = truth.ok() ? skynet::eval::LoadPredictedTracks(tracks_path)
                            : skynet::Result<std::vector<skynet::eval::PredictedFrame>>(
@@ -61,7 +62,8 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
     std::cerr << "skynet-eval: " << events.status().message() << "\n";
     return 1;
   }
-  const skynet::eval::VehicleScore s = skynet::eval::ScoreVehicles(*truth, *tracks, *events);
+  const skynet::eval::VehicleScore s =
+      skynet::eval::ScoreVehicles(*truth, *tracks, *events, options);
   const std::string missed = targets.empty() ? "" : MissedTargets(s, targets, cpu_ms);
   char speed[48], stops[24], wrong[24], cpu[24];
   if (s.speeds > 0) {
@@ -123,6 +125,11 @@ int main(int argc, char** argv) {
   app.add_option("--events", events_path, "skynetd analyze output (JSON lines)")->required();
   app.add_option("--tracks", tracks_path,
                  "skynetd analyze --tracks output: score vehicles instead of motion");
+  skynet::eval::VehicleScoreOptions vehicle_options;
+  app.add_option("--warmup", vehicle_options.warmup_s,
+                 "vehicles: seconds at the start that are not scored (background warm-up)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--targets", targets, "check the vehicle targets of a day or adverse scene")
       ->check(CLI::IsMember({"day", "adverse"}));
   app.add_option("--fps", fps, "frame rate of the truth (default: from the file)");
@@ -142,7 +149,8 @@ int main(int argc, char** argv) {
   }
 
   if (!tracks_path.empty()) {
-    return ScoreVehicles(truth_path, events_path, tracks_path, row, header, cpu_ms, targets);
+    return ScoreVehicles(truth_path, events_path, tracks_path, row, header, cpu_ms, targets,
+                         vehicle_options);
   }
   auto truth = skynet::eval::LoadTruth(truth_path, fps);
   if (!truth.ok()) {

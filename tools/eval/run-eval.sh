@@ -55,9 +55,10 @@ for scene in $motion_scenes; do
 done
 
 echo
-echo "vehicle evaluation: the same clips, classical backend, calibrated; line count matched" \
-     "within 1 s in the same direction; boxes and MOTA at IoU 0.5 on vehicles at least half" \
-     "visible; ms CPU = vehicle analytics per analysed frame (motion not included)"
+echo "vehicle evaluation: the same clips, classical backend, calibrated, after a 2 s warm-up;" \
+     "line count matched within 1 s in the same direction; boxes and MOTA at IoU 0.5 on" \
+     "vehicles at least half visible; ms CPU = vehicle analytics per analysed frame (motion not" \
+     "included)"
 header=--header
 for entry in $vehicle_scenes; do
   scene=${entry%%:*}

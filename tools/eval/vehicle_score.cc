@@ -216,13 +216,22 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   VehicleScore s;
   auto ratio = [](double num, double den) { return den > 0 ? num / den : 1.0; };
 
-  // Counting lines.
+  // Counting lines: only what could be seen, between the warm-up and the last analysed frame.
+  double last_t = truth.duration;
+  if (!tracks.empty()) {
+    last_t = 0;
+    for (const PredictedFrame& f : tracks) last_t = std::max(last_t, f.t);
+  }
   std::vector<TruthCrossing> want;
   for (const TruthCrossing& c : truth.crossings) {
-    if (c.t >= 0 && c.t <= truth.duration) want.push_back(c);
+    if (c.t >= options.warmup_s && c.t <= last_t) want.push_back(c);
+  }
+  std::vector<PredictedEvent> reported;
+  for (const PredictedEvent& e : events.crossings) {
+    if (e.t >= options.warmup_s) reported.push_back(e);
   }
   const std::vector<int> m = MatchByTime(
-      events.crossings, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
+      reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
         const double dt = std::abs(e.t - w.t);
         return e.where == w.line && e.direction == w.direction &&
                        dt <= options.crossing_tolerance_s
@@ -230,7 +239,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
                    : -1.0;
       });
   s.truth_crossings = static_cast<int>(want.size());
-  s.reported_crossings = static_cast<int>(events.crossings.size());
+  s.reported_crossings = static_cast<int>(reported.size());
   std::vector<double> speed_errors;
   for (size_t e = 0; e < m.size(); ++e) {
     if (m[e] < 0) continue;
@@ -244,7 +253,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
         if (o.id == w.id) true_kmh = o.speed_kmh;
       }
     }
-    const double got = events.crossings[e].speed_kmh;
+    const double got = reported[e].speed_kmh;
     if (true_kmh > 0 && got >= 0) speed_errors.push_back(std::abs(got - true_kmh) / true_kmh);
   }
   s.count_precision = ratio(s.matched_crossings, s.reported_crossings);
@@ -269,7 +278,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   std::map<int64_t, uint64_t> last_match;  // truth id -> track id it was last matched to
   for (const PredictedFrame& pf : tracks) {
     const auto fi = static_cast<size_t>(std::llround(pf.t * truth.fps));
-    if (fi >= truth.frames.size()) continue;
+    if (fi >= truth.frames.size() || pf.t < options.warmup_s) continue;
     ++s.frames;
     const double sx = pf.width > 0 ? static_cast<double>(truth.width) / pf.width : 1;
     const double sy = pf.height > 0 ? static_cast<double>(truth.height) / pf.height : 1;
@@ -362,8 +371,15 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     if (z == truth.zone_max_stop_s.end() || st.end - st.begin < z->second) continue;
     must_alarm.push_back({st.id, st.where, st.begin + z->second - 1.0, st.end + 1.0});
   }
+  auto after_warmup = [&](const std::vector<PredictedEvent>& all) {
+    std::vector<PredictedEvent> out;
+    for (const PredictedEvent& e : all) {
+      if (e.t >= options.warmup_s) out.push_back(e);
+    }
+    return out;
+  };
   s.stops_expected = static_cast<int>(must_alarm.size());
-  ScoreAlarms(events.stops, must_alarm, &s.stops_caught, &s.stop_duplicates,
+  ScoreAlarms(after_warmup(events.stops), must_alarm, &s.stops_caught, &s.stop_duplicates,
               &s.stop_false_alarms);
 
   // Wrong-way drivers.
@@ -372,7 +388,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     wrong.push_back({w.id, w.where, w.begin, w.end + 1.0});
   }
   s.wrong_way_expected = static_cast<int>(wrong.size());
-  ScoreAlarms(events.wrong_way, wrong, &s.wrong_way_caught, &s.wrong_way_duplicates,
+  ScoreAlarms(after_warmup(events.wrong_way), wrong, &s.wrong_way_caught, &s.wrong_way_duplicates,
               &s.wrong_way_false_alarms);
   return s;
 }

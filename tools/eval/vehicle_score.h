@@ -1,7 +1,7 @@
 // Scoring of vehicle analytics (`skynetd analyze --out EVENTS --tracks TRACKS`) against
 // skynet-scenegen's vehicle ground truth (NAME.truth.json).
 //
-// Metrics, all over the analysed frames and stream time:
+// Metrics, all over the analysed frames and stream time after a warm-up (warmup_s):
 //   counting    line crossings matched one to one: same line, same direction, |dt| <= 1 s;
 //               precision, recall, F1
 //   boxes       per analysed frame, confirmed tracks matched in that frame (coasting boxes are
@@ -90,6 +90,10 @@ struct VehicleEvents {
 };
 
 struct VehicleScoreOptions {
+  // The first seconds are the detector's warm-up (a background seeded from the first frame
+  // cannot see vehicles already standing in it): truth and reports before this time are not
+  // scored. Crossings after the last analysed frame cannot be seen and are not scored either.
+  double warmup_s = 2.0;
   double crossing_tolerance_s = 1.0;
   double iou = 0.5;
   double min_visible = 0.5;

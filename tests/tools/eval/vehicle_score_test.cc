@@ -53,6 +53,19 @@ TEST(VehicleScoreTest, CrossingsMatchOneToOneWithinASecondInTheSameDirection) {
   EXPECT_DOUBLE_EQ(s.count_f1, 2 * (0.2 / 3) / (0.2 + 1.0 / 3));
 }
 
+TEST(VehicleScoreTest, WarmUpAndTheTimeAfterTheLastFrameAreNotScored) {
+  VehicleTruth truth = Truth(100);
+  // At 1 s: still the detector's warm-up. At 9.95 s: after the last analysed frame (9.8 s).
+  truth.crossings = {{"count", 1, 1.0, 1}, {"count", 2, 5.0, 1}, {"count", 3, 9.95, 1}};
+  VehicleEvents ev;
+  ev.crossings = {Ev(0.8, "count", 1), Ev(5.2, "count", 1)};
+  const VehicleScore s = ScoreVehicles(truth, {At(9.8, {})}, ev);
+  EXPECT_EQ(s.truth_crossings, 1);
+  EXPECT_EQ(s.reported_crossings, 1);
+  EXPECT_EQ(s.matched_crossings, 1);
+  EXPECT_DOUBLE_EQ(s.count_f1, 1.0);
+}
+
 TEST(VehicleScoreTest, SpeedErrorUsesTheTruthAtTheCrossingFrame) {
   VehicleTruth truth = Truth(100);
   truth.frames[30].push_back({1, "car", {0, 0, 10, 10}, 1, 40});
@@ -78,7 +91,7 @@ TEST(VehicleScoreTest, BoxesAndIdentitiesFollowClearMot) {
       At(0.4, {Tr(2, {50, 50, 30, 15})}),
       At(0.6, {{2, "car", {50, 50, 30, 15}, true, false}}),
   };
-  const VehicleScore s = ScoreVehicles(truth, pred, {});
+  const VehicleScore s = ScoreVehicles(truth, pred, {}, {.warmup_s = 0});
   EXPECT_EQ(s.frames, 4);
   EXPECT_EQ(s.truth_boxes, 4);
   EXPECT_EQ(s.true_positives, 3);
@@ -96,7 +109,7 @@ TEST(VehicleScoreTest, PersonsAndHiddenVehiclesAreDontCare) {
   truth.frames[0].push_back({2, "car", {300, 100, 60, 30}, 0.3});  // mostly hidden
   const std::vector<PredictedFrame> pred = {
       At(0.0, {Tr(1, {50, 50, 10, 30}), Tr(2, {150, 50, 30, 15}), Tr(3, {0, 0, 10, 10})})};
-  const VehicleScore s = ScoreVehicles(truth, pred, {});
+  const VehicleScore s = ScoreVehicles(truth, pred, {}, {.warmup_s = 0});
   EXPECT_EQ(s.truth_boxes, 0);
   EXPECT_EQ(s.false_positives, 1);  // only the track on nothing
   EXPECT_EQ(s.misses, 0);
