@@ -7,7 +7,7 @@
 // Motion (default): tools/eval/score.h. With --tracks (analyze's --tracks output): vehicles,
 // tools/eval/vehicle_score.h, and --targets day|adverse checks issue 6's targets (line-count F1
 // >= 0.95 day / 0.90 adverse, MOTA >= 0.8 day, every stop and wrong-way driver caught with no
-// false alarm, speed within 10%, vehicle CPU < 3 ms/frame when --cpu-ms is given).
+// false alarm, mean speed error within 10%).
 // Without --row: a few lines of figures. With --row NAME: one table row (`--header` prints the
 // header first), as tools/eval/run-eval.sh assembles its table.
 // Exit codes: 0 scored, 2 bad arguments, 1 unreadable or malformed input.
@@ -21,9 +21,10 @@
 
 namespace {
 
-// Issue 6's targets for a scene class; the failed ones as text, empty when all are met.
-std::string MissedTargets(const skynet::eval::VehicleScore& s, const std::string& targets,
-                          double cpu_ms) {
+// Issue 6's accuracy targets for a scene class; the failed ones as text, empty when all are met.
+// (The CPU target, < 3 ms per frame at the default detect size, is skynet-bench-vehicles'
+// business: the column here is per scene and measured on a shared machine.)
+std::string MissedTargets(const skynet::eval::VehicleScore& s, const std::string& targets) {
   std::string missed;
   auto miss = [&](const std::string& what) { missed += (missed.empty() ? "" : ", ") + what; };
   const double f1 = targets == "day" ? 0.95 : 0.90;
@@ -44,7 +45,6 @@ std::string MissedTargets(const skynet::eval::VehicleScore& s, const std::string
     std::snprintf(buf, sizeof buf, "speed error %.1f%% > 10%%", 100 * s.speed_mean_error);
     miss(buf);
   }
-  if (cpu_ms >= 3.0) miss("CPU >= 3 ms/frame");
   return missed;
 }
 
@@ -64,7 +64,7 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
   }
   const skynet::eval::VehicleScore s =
       skynet::eval::ScoreVehicles(*truth, *tracks, *events, options);
-  const std::string missed = targets.empty() ? "" : MissedTargets(s, targets, cpu_ms);
+  const std::string missed = targets.empty() ? "" : MissedTargets(s, targets);
   char speed[48], stops[24], wrong[24], cpu[24];
   if (s.speeds > 0) {
     std::snprintf(speed, sizeof speed, "%.1f%% (max %.1f%%)", 100 * s.speed_mean_error,
