@@ -109,9 +109,10 @@ class ClassicalDetector final : public VehicleDetector {
   // Pixel boxes (e.g. Tracker::StationaryBoxes()) under which the background does not adapt and
   // blobs need no motion support, from the next Detect() on.
   void SetFrozenBoxes(std::vector<cv::Rect2f> boxes) { frozen_ = std::move(boxes); }
-  // Pixel boxes of vehicles being tracked (seen in the latest frame): a blob mostly inside one
-  // needs no motion support, so a vehicle that has just stopped (no motion, not yet stationary)
-  // is not healed into the background. Ghosts are still told by their outline.
+  // Pixel boxes of objects being tracked (seen in the latest frame, at least twice): a blob
+  // mostly inside one needs no motion support, so a vehicle that has just stopped (no motion,
+  // not yet stationary) or a slow pedestrian is not healed into the background. Ghosts are
+  // still told by their outline.
   void SetTrackedBoxes(std::vector<cv::Rect2f> boxes) { tracked_ = std::move(boxes); }
   // Forgets the background (camera moved, global light change).
   void Reset();

@@ -108,5 +108,56 @@ TEST(VehiclesAnalyzeTest, TrafficSceneGivesCrossingsAndWrongWayOnlyAgainstTraffi
   EXPECT_NE(all.find("\"frameJpeg\":\"/9j/"), std::string::npos);
 }
 
+// Generates `scene` (its config carries the truth's geometry), analyses it with --tracks and
+// scores it with skynet-eval. Returns skynet-eval's output; the events stay in NAME.jsonl.
+std::string GenerateAnalyseScore(const TempDir& dir, const std::string& scene, int seconds) {
+  EXPECT_EQ(RunTool("tools/scenegen/skynet-scenegen",
+                    {"--scene", scene, "--seconds", std::to_string(seconds), "--fps", "10",
+                     "--size", "640x360", "--seed", "1", "--out", dir.path()},
+                    dir),
+            0)
+      << Slurp(dir.File("stderr.log"));
+  EXPECT_EQ(RunTool("daemon/skynetd",
+                    {"analyze", "--config", dir.File(scene + ".yaml"), "--camera", scene,
+                     dir.File(scene + ".mp4"), "--out", dir.File(scene + ".jsonl"), "--tracks",
+                     dir.File(scene + ".tracks.jsonl")},
+                    dir),
+            0)
+      << Slurp(dir.File("stderr.log"));
+  ChildProcess eval(BuildPath("tools/eval/skynet-eval"),
+                    {"--truth", dir.File(scene + ".truth.json"), "--events",
+                     dir.File(scene + ".jsonl"), "--tracks", dir.File(scene + ".tracks.jsonl"),
+                     "--targets", "day"},
+                    dir.File("eval.log"));
+  std::string out;
+  while (auto line = eval.ReadLine(60s)) out += *line + "\n";
+  EXPECT_EQ(eval.Wait(60s), 0) << Slurp(dir.File("eval.log"));
+  return out;
+}
+
+TEST(VehiclesAnalyzeTest, ParkedCarInANoParkingZoneIsReportedOnceAndTheShortStopIsNot) {
+  // parking, seed 1: a car stands 10..50 s in the no-parking zone (max_stop 20 s), another
+  // 62..68 s. 70 s of video: the long stop must alarm once, the short one never.
+  TempDir dir;
+  const std::string score = GenerateAnalyseScore(dir, "parking", 70);
+  const std::string events = Slurp(dir.File("parking.jsonl"));
+  ASSERT_EQ(Count(events, "\"vehicleStopped\""), 1) << score;
+  EXPECT_NE(events.find("\"zoneId\":\"no-parking\""), std::string::npos);
+  EXPECT_NE(score.find("stopped: 1/1, 0 FA"), std::string::npos) << score;
+  // One tracks line per analysed frame (5 fps).
+  EXPECT_GE(Count(Slurp(dir.File("parking.tracks.jsonl")), "\"tracks\":"), 340);
+}
+
+TEST(VehiclesAnalyzeTest, WrongWayDriverIsCaughtAndNobodyElseIs) {
+  // wrong-way, seed 1: a car drives right to left in the eastbound lane from 15 s.
+  TempDir dir;
+  const std::string score = GenerateAnalyseScore(dir, "wrong-way", 25);
+  const std::string events = Slurp(dir.File("wrong-way.jsonl"));
+  ASSERT_EQ(Count(events, "\"wrongWay\""), 1) << score;
+  EXPECT_NE(events.find("\"laneId\":\"eastbound\""), std::string::npos);
+  EXPECT_NE(score.find("wrong way: 1/1, 0 FA"), std::string::npos) << score;
+  EXPECT_NE(score.find("line count:"), std::string::npos) << score;
+}
+
 }  // namespace
 }  // namespace skynet
