@@ -6,19 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tools/eval/json_fields.h"
+
 namespace skynet::eval {
 namespace {
 
 using nlohmann::json;
-
-// The protobuf JSON mapping writes 64-bit integers as strings.
-int64_t Int(const json& j, const char* key) {
-  if (!j.contains(key)) return 0;
-  const json& v = j.at(key);
-  if (v.is_string()) return std::stoll(v.get<std::string>());
-  if (v.is_number()) return v.get<int64_t>();
-  return 0;
-}
 
 std::vector<Interval> Merge(std::vector<Interval> v) {
   std::sort(v.begin(), v.end());
@@ -87,14 +80,14 @@ Result<std::vector<Interval>> LoadMotionIntervals(const std::string& path, doubl
     if (line.empty()) continue;
     try {
       const json ev = json::parse(line);
-      const double t = Int(ev, "streamTimeUs") / 1e6;
+      const double t = JsonInt(ev, "streamTimeUs") / 1e6;
       if (ev.contains("motionStarted")) {
-        open[Int(ev.at("motionStarted"), "motionId")] = t;
+        open[JsonInt(ev.at("motionStarted"), "motionId")] = t;
       } else if (ev.contains("motionEnded")) {
         const json& m = ev.at("motionEnded");
-        open.erase(Int(m, "motionId"));
-        const double begin = Int(m, "startedAtUs") / 1e6;
-        out.emplace_back(begin, begin + Int(m, "durationMs") / 1e3 + hold_seconds);
+        open.erase(JsonInt(m, "motionId"));
+        const double begin = JsonInt(m, "startedAtUs") / 1e6;
+        out.emplace_back(begin, begin + JsonInt(m, "durationMs") / 1e3 + hold_seconds);
       }
     } catch (const std::exception& e) {
       return Status::InvalidArgument(path + ":" + std::to_string(number) + ": " + e.what());

@@ -7,20 +7,12 @@
 #include <set>
 
 #include "pipeline/analytics/hungarian.h"
+#include "tools/eval/json_fields.h"
 
 namespace skynet::eval {
 namespace {
 
 using nlohmann::json;
-
-// The protobuf JSON mapping writes 64-bit integers as strings.
-int64_t Int(const json& j, const char* key) {
-  if (!j.contains(key)) return 0;
-  const json& v = j.at(key);
-  if (v.is_string()) return std::stoll(v.get<std::string>());
-  if (v.is_number()) return v.get<int64_t>();
-  return 0;
-}
 
 double Num(const json& j, const char* key, double fallback) {
   return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : fallback;
@@ -194,17 +186,17 @@ Result<std::vector<PredictedFrame>> LoadPredictedTracks(const std::string& path)
 Result<VehicleEvents> LoadVehicleEvents(const std::string& path) {
   VehicleEvents ev;
   Status s = ForEachLine(path, [&](const json& j) {
-    const double t = Int(j, "streamTimeUs") / 1e6;
+    const double t = JsonInt(j, "streamTimeUs") / 1e6;
     if (j.contains("lineCrossed")) {
       const json& c = j.at("lineCrossed");
-      ev.crossings.push_back({t, c.value("lineId", ""), static_cast<uint64_t>(Int(c, "trackId")),
+      ev.crossings.push_back({t, c.value("lineId", ""), static_cast<uint64_t>(JsonInt(c, "trackId")),
                               c.value("direction", 0), Num(c, "speedKmh", 0.0)});
     } else if (j.contains("vehicleStopped")) {
       const json& c = j.at("vehicleStopped");
-      ev.stops.push_back({t, c.value("zoneId", ""), static_cast<uint64_t>(Int(c, "trackId"))});
+      ev.stops.push_back({t, c.value("zoneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     } else if (j.contains("wrongWay")) {
       const json& c = j.at("wrongWay");
-      ev.wrong_way.push_back({t, c.value("laneId", ""), static_cast<uint64_t>(Int(c, "trackId"))});
+      ev.wrong_way.push_back({t, c.value("laneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     }
   });
   if (!s.ok()) return s;
