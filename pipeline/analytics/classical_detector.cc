@@ -521,6 +521,13 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       Detection d;
       d.box = cv::Rect2f(b.box);
       d.object_class = ClassifyBySize(d.box, s.size, calibration_, options_);
+      // A blob cut by the left or right edge is only part of its object: too narrow to tell a
+      // vehicle entering the view from a person. Leave the class to the frames that see it all.
+      const bool cut_by_edge = b.box.x <= 1 || b.box.br().x >= w - 1;
+      if (cut_by_edge && d.object_class != ObjectClass::kCar &&
+          d.object_class != ObjectClass::kTruck && d.object_class != ObjectClass::kBus) {
+        d.object_class = ObjectClass::kUnknown;
+      }
       d.score =
           static_cast<float>(std::min(1.0, 0.5 + 0.5 * static_cast<double>(b.area) / b.box.area()));
       out.push_back(d);
