@@ -114,11 +114,14 @@ constexpr double kStackEdgeJump = 0.3;
 constexpr double kStackMinShare = 0.3;
 // ...and neither part's horizontal extent may hold the other's (give or take this share).
 constexpr double kStackContainSlack = 0.1;
+// A calibrated blob at least this tall (metres) is more than one road vehicle: no containment
+// test then (two cars of adjacent lanes nearly aligned along the road).
+constexpr float kStackMinHeightM = 3.0f;
 
 // Splits `blob` into an upper and a lower vehicle when its rows' horizontal extent jumps at one
 // row: two vehicles in adjacent lanes overlapping on screen (the nearer one hides the lower part
 // of the farther one), offset along the road. Each part gets its own rows' extent.
-bool CutStacked(const cv::Mat& fg, Blob* blob, Blob* lower) {
+bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
   const cv::Rect box = blob->box;
   const int min_rows = std::max(4, static_cast<int>(kStackMinShare * box.height));
   if (box.height < 2 * min_rows || box.width < 8) return false;
@@ -162,13 +165,14 @@ bool CutStacked(const cv::Mat& fg, Blob* blob, Blob* lower) {
   };
   Blob upper;
   if (!extent(0, cut, &upper) || !extent(cut, box.height, lower)) return false;
-  // Two vehicles offset along the road: neither part's extent holds the other's. One vehicle's
-  // narrower cabin or cargo box sits within the extent of its body.
+  // Two vehicles offset along the road: neither part's extent holds the other's (one vehicle's
+  // narrower cabin or cargo box sits within the extent of its body), unless the blob is too tall
+  // for one vehicle.
   const int slack = static_cast<int>(kStackContainSlack * box.width);
   auto holds = [&](const cv::Rect& a, const cv::Rect& b) {
     return a.x - slack <= b.x && a.br().x + slack >= b.br().x;
   };
-  if (holds(upper.box, lower->box) || holds(lower->box, upper.box)) return false;
+  if (!too_tall && (holds(upper.box, lower->box) || holds(lower->box, upper.box))) return false;
   *blob = upper;
   return true;
 }
@@ -490,7 +494,10 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
     for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
       if (blobs[b].cut || blobs[b].area < 2 * min_area) continue;
       Blob lower;
-      if (CutStacked(s.closed, &blobs[b], &lower)) {
+      const bool too_tall =
+          calibration_ != nullptr &&
+          calibration_->FootprintOf(cv::Rect2f(blobs[b].box)).height_m >= kStackMinHeightM;
+      if (CutStacked(s.closed, too_tall, &blobs[b], &lower)) {
         blobs[b].cut = lower.cut = true;
         blobs.push_back(lower);
         ++stats_.stacked;
