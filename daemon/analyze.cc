@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <signal.h>
-#include <time.h>
 
 #include <cctype>
 #include <chrono>
@@ -18,6 +17,7 @@
 #include "daemon/event_mapping.h"
 #include "daemon/vehicle_pipeline.h"
 #include "pipeline/analytics/motion_detector.h"
+#include "pipeline/core/clock.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
 
@@ -78,18 +78,6 @@ class FrameHandoff {
   bool finished_ = false;
   std::string error_;
 };
-
-int64_t ThreadCpuUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
-
-int64_t ProcessCpuUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 // file:// URL of a local path, percent-encoding everything but unreserved characters and '/'
 // (ingest unescapes it with gst_uri_get_location).

@@ -1,7 +1,5 @@
 #include "daemon/vehicle_pipeline.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <opencv2/imgcodecs.hpp>
@@ -11,18 +9,13 @@
 
 #include "pipeline/analytics/classical_detector.h"
 #include "pipeline/analytics/dnn/dnn_detector.h"
+#include "pipeline/core/clock.h"
 
 namespace skynet::daemon {
 namespace {
 
 constexpr int kJpegQuality = 80;
 constexpr int kCropMaxSide = 256;
-
-int64_t ThreadCpuUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 v1::VehicleClass ToProto(analytics::ObjectClass c) {
   switch (c) {

@@ -554,7 +554,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       cv::accumulateWeighted(s.bgr, s.bg, fg_rate, s.update);
       s.bg.convertTo(s.bg8, CV_8U);
     }
-    s.bgr.copyTo(s.prev);
+    cv::swap(s.bgr, s.prev);  // the next frame is copied into the old buffer
   } catch (const cv::Exception&) {
     ++stats_.rejected_frames;
     s.initialised = false;

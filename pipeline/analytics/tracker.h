@@ -27,7 +27,8 @@ namespace skynet::analytics {
 
 // Parameters that differ between kinds of object (a pedestrian stops and turns at will).
 struct TrackerClassParams {
-  // Matched frames before a track is confirmed (reported).
+  // Matched frames before a track is confirmed (reported); one fewer for a vehicle entering at
+  // the left or right edge of the frame.
   int confirm_hits = 3;
   // Consecutive frames without a detection a moving confirmed track coasts before it ends.
   int max_misses = 10;

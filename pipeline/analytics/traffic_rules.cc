@@ -320,11 +320,11 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
           lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
       const cv::Point2f v = t.velocity_px_s;
       const float speed = static_cast<float>(cv::norm(v));
-      const bool moving = speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
       // Only frames where the vehicle was seen count: a coasting track's box is the tracker's
       // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
-      if (!t.matched) {
-      } else if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
+      const bool moving =
+          t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+      if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
         ++s.wrong_frames;
         // Distance along the reversed lane direction this frame.
         const float px = static_cast<float>(-v.dot(dir) * dt_s);

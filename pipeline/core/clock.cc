@@ -1,5 +1,7 @@
 #include "pipeline/core/clock.h"
 
+#include <time.h>
+
 #include <chrono>
 
 namespace skynet {
@@ -15,6 +17,17 @@ int64_t SystemClock::NowWallUs() const {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+namespace {
+int64_t CpuUs(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+}  // namespace
+
+int64_t ThreadCpuUs() { return CpuUs(CLOCK_THREAD_CPUTIME_ID); }
+int64_t ProcessCpuUs() { return CpuUs(CLOCK_PROCESS_CPUTIME_ID); }
 
 SystemClock* SystemClock::Get() {
   static SystemClock clock;

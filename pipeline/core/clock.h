@@ -38,4 +38,9 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> wall_;
 };
 
+// CPU time consumed so far, microseconds: by the calling thread (what one camera's analytics
+// cost) and by the whole process (benchmarks: honest when other jobs share the cores).
+int64_t ThreadCpuUs();
+int64_t ProcessCpuUs();
+
 }  // namespace skynet

@@ -19,6 +19,7 @@
 namespace skynet::daemon {
 namespace {
 
+using skynet::testing::ReadFile;
 using skynet::testing::TempDir;
 using skynet::testing::WaitFor;
 
@@ -35,11 +36,6 @@ v1::Response Ok(const v1::Request&) {
   v1::Response r;
   r.set_ok(true);
   return r;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 class SecurityTest : public ::testing::Test {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
@@ -11,44 +10,26 @@
 namespace skynet {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::BuildPath;
-using testing::ChildProcess;
+using testing::ReadFile;
+using testing::RunToCompletion;
 using testing::TempDir;
 
 // Runs a binary to completion; returns its exit code and collects its stdout lines.
-int RunTool(const std::string& binary, const std::vector<std::string>& args, const TempDir& dir,
-            std::vector<std::string>* out = nullptr) {
-  ChildProcess p(BuildPath(binary), args, dir.File("stderr.log"));
-  EXPECT_TRUE(p.started()) << binary;
-  while (auto line = p.ReadLine(120s)) {
-    if (out) out->push_back(*line);
-  }
-  return p.Wait(120s);
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Generates `scene` into `dir` (15 s at 10 fps, 640x360, the eval's size).
 void Generate(const TempDir& dir, const std::string& scene) {
-  ASSERT_EQ(RunTool("tools/scenegen/skynet-scenegen",
+  ASSERT_EQ(RunToCompletion("tools/scenegen/skynet-scenegen",
                     {"--scene", scene, "--seconds", "15", "--fps", "10", "--size", "640x360",
                      "--seed", "3", "--out", dir.path()},
-                    dir),
+                    dir.File("stderr.log")),
             0)
-      << Slurp(dir.File("stderr.log"));
+      << ReadFile(dir.File("stderr.log"));
 }
 
 int Analyze(const TempDir& dir, const std::string& scene, const std::string& out) {
-  return RunTool("daemon/skynetd",
+  return RunToCompletion("daemon/skynetd",
                  {"analyze", "--config", dir.File(scene + ".yaml"), "--camera", scene,
                   dir.File(scene + ".mp4"), "--out", out},
-                 dir);
+                 dir.File("stderr.log"));
 }
 
 struct Scores {
@@ -59,8 +40,8 @@ struct Scores {
 
 Scores Score(const TempDir& dir, const std::string& scene, const std::string& events) {
   std::vector<std::string> lines;
-  EXPECT_EQ(RunTool("tools/eval/skynet-eval",
-                    {"--truth", dir.File(scene + ".truth.json"), "--events", events}, dir, &lines),
+  EXPECT_EQ(RunToCompletion("tools/eval/skynet-eval",
+                    {"--truth", dir.File(scene + ".truth.json"), "--events", events}, dir.File("stderr.log"), &lines),
             0);
   Scores s;
   int recalled = 0;
@@ -74,10 +55,10 @@ Scores Score(const TempDir& dir, const std::string& scene, const std::string& ev
 TEST(AnalyzeTest, TrafficSceneMeetsTheRecallTargetAndOutputIsReproducible) {
   TempDir dir;
   Generate(dir, "traffic");
-  ASSERT_EQ(Analyze(dir, "traffic", dir.File("a.jsonl")), 0) << Slurp(dir.File("stderr.log"));
-  const std::string summary = Slurp(dir.File("stderr.log"));
+  ASSERT_EQ(Analyze(dir, "traffic", dir.File("a.jsonl")), 0) << ReadFile(dir.File("stderr.log"));
+  const std::string summary = ReadFile(dir.File("stderr.log"));
   EXPECT_NE(summary.find("ms cpu/frame"), std::string::npos) << summary;
-  const std::string events = Slurp(dir.File("a.jsonl"));
+  const std::string events = ReadFile(dir.File("a.jsonl"));
   EXPECT_NE(events.find("\"motionStarted\""), std::string::npos);
   EXPECT_NE(events.find("\"nodeId\":\"offline\""), std::string::npos);
   EXPECT_NE(events.find("\"frameIndex\""), std::string::npos);
@@ -89,14 +70,14 @@ TEST(AnalyzeTest, TrafficSceneMeetsTheRecallTargetAndOutputIsReproducible) {
 
   // Same video, same config: byte-identical events (no wall clock in offline output).
   ASSERT_EQ(Analyze(dir, "traffic", dir.File("b.jsonl")), 0);
-  EXPECT_EQ(events, Slurp(dir.File("b.jsonl")));
+  EXPECT_EQ(events, ReadFile(dir.File("b.jsonl")));
 }
 
 TEST(AnalyzeTest, EmptySceneWithMasksGivesNoMotion) {
   TempDir dir;
   Generate(dir, "empty");  // OSD clock, swaying trees (both masked by its config), noise
-  ASSERT_EQ(Analyze(dir, "empty", dir.File("e.jsonl")), 0) << Slurp(dir.File("stderr.log"));
-  EXPECT_EQ(Slurp(dir.File("e.jsonl")), "");
+  ASSERT_EQ(Analyze(dir, "empty", dir.File("e.jsonl")), 0) << ReadFile(dir.File("stderr.log"));
+  EXPECT_EQ(ReadFile(dir.File("e.jsonl")), "");
   const Scores s = Score(dir, "empty", dir.File("e.jsonl"));
   EXPECT_EQ(s.objects, 0);
   EXPECT_EQ(s.false_events, 0);
@@ -112,26 +93,26 @@ TEST(AnalyzeTest, ExitCodesNameTheProblem) {
     std::ofstream f(dir.File("not-a-video.mp4"));
     f << "hello\n";
   }
-  EXPECT_EQ(RunTool("daemon/skynetd",
+  EXPECT_EQ(RunToCompletion("daemon/skynetd",
                     {"analyze", "--config", dir.File("c.yaml"), "--camera", "nope",
                      dir.File("not-a-video.mp4")},
-                    dir),
+                    dir.File("stderr.log")),
             2);
-  EXPECT_NE(Slurp(dir.File("stderr.log")).find("no camera 'nope'"), std::string::npos);
-  EXPECT_EQ(RunTool("daemon/skynetd", {"analyze", "--camera", "cam", dir.File("x.mp4")}, dir), 2);
+  EXPECT_NE(ReadFile(dir.File("stderr.log")).find("no camera 'nope'"), std::string::npos);
+  EXPECT_EQ(RunToCompletion("daemon/skynetd", {"analyze", "--camera", "cam", dir.File("x.mp4")}, dir.File("stderr.log")), 2);
   EXPECT_EQ(
-      RunTool("daemon/skynetd",
+      RunToCompletion("daemon/skynetd",
               {"analyze", "--config", dir.File("c.yaml"), "--camera", "cam", dir.File("x.mp4")},
-              dir),
+              dir.File("stderr.log")),
       1);
-  EXPECT_NE(Slurp(dir.File("stderr.log")).find(dir.File("x.mp4")), std::string::npos);
-  EXPECT_EQ(RunTool("daemon/skynetd",
+  EXPECT_NE(ReadFile(dir.File("stderr.log")).find(dir.File("x.mp4")), std::string::npos);
+  EXPECT_EQ(RunToCompletion("daemon/skynetd",
                     {"analyze", "--config", dir.File("c.yaml"), "--camera", "cam",
                      dir.File("not-a-video.mp4")},
-                    dir),
+                    dir.File("stderr.log")),
             1);
-  EXPECT_NE(Slurp(dir.File("stderr.log")).find("not-a-video.mp4: cannot decode"), std::string::npos)
-      << Slurp(dir.File("stderr.log"));
+  EXPECT_NE(ReadFile(dir.File("stderr.log")).find("not-a-video.mp4: cannot decode"), std::string::npos)
+      << ReadFile(dir.File("stderr.log"));
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
@@ -14,25 +13,9 @@
 namespace skynet {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::BuildPath;
-using testing::ChildProcess;
+using testing::ReadFile;
+using testing::RunToCompletion;
 using testing::TempDir;
-
-int RunTool(const std::string& binary, const std::vector<std::string>& args, const TempDir& dir) {
-  ChildProcess p(BuildPath(binary), args, dir.File("stderr.log"));
-  EXPECT_TRUE(p.started()) << binary;
-  while (p.ReadLine(120s)) {
-  }
-  return p.Wait(120s);
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 int Count(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -45,17 +28,17 @@ int Count(const std::string& text, const std::string& needle) {
 
 TEST(VehiclesAnalyzeTest, TrafficSceneGivesCrossingsAndWrongWayOnlyAgainstTraffic) {
   TempDir dir;
-  ASSERT_EQ(RunTool("tools/scenegen/skynet-scenegen",
+  ASSERT_EQ(RunToCompletion("tools/scenegen/skynet-scenegen",
                     {"--scene", "traffic", "--seconds", "20", "--fps", "10", "--size", "640x360",
                      "--seed", "3", "--out", dir.path()},
-                    dir),
+                    dir.File("stderr.log")),
             0)
-      << Slurp(dir.File("stderr.log"));
+      << ReadFile(dir.File("stderr.log"));
   // Lanes: vehicles' bottoms at 0.49 and 0.59 of the height move left, at 0.69 and 0.79 right.
   // "upper" is declared as it drives; "lower" against its traffic. The vehicles: section that
   // scenegen generates (the truth's geometry) is replaced by this one.
   {
-    std::string generated = Slurp(dir.File("traffic.yaml"));
+    std::string generated = ReadFile(dir.File("traffic.yaml"));
     generated = generated.substr(0, generated.find("    vehicles:\n"));
     std::ofstream config(dir.File("traffic.yaml"), std::ios::trunc);
     config << generated
@@ -70,13 +53,13 @@ TEST(VehiclesAnalyzeTest, TrafficSceneGivesCrossingsAndWrongWayOnlyAgainstTraffi
               "             direction: [-1, 0]}\n"
               "        stats_interval_ms: 10000\n";
   }
-  ASSERT_EQ(RunTool("daemon/skynetd",
+  ASSERT_EQ(RunToCompletion("daemon/skynetd",
                     {"analyze", "--config", dir.File("traffic.yaml"), "--camera", "traffic",
                      dir.File("traffic.mp4"), "--out", dir.File("events.jsonl")},
-                    dir),
+                    dir.File("stderr.log")),
             0)
-      << Slurp(dir.File("stderr.log"));
-  const std::string summary = Slurp(dir.File("stderr.log"));
+      << ReadFile(dir.File("stderr.log"));
+  const std::string summary = ReadFile(dir.File("stderr.log"));
   EXPECT_NE(summary.find("vehicles"), std::string::npos) << summary;
 
   std::vector<std::string> wrong_way;
@@ -111,27 +94,29 @@ TEST(VehiclesAnalyzeTest, TrafficSceneGivesCrossingsAndWrongWayOnlyAgainstTraffi
 // Generates `scene` (its config carries the truth's geometry), analyses it with --tracks and
 // scores it with skynet-eval. Returns skynet-eval's output; the events stay in NAME.jsonl.
 std::string GenerateAnalyseScore(const TempDir& dir, const std::string& scene, int seconds) {
-  EXPECT_EQ(RunTool("tools/scenegen/skynet-scenegen",
+  EXPECT_EQ(RunToCompletion("tools/scenegen/skynet-scenegen",
                     {"--scene", scene, "--seconds", std::to_string(seconds), "--fps", "10",
                      "--size", "640x360", "--seed", "1", "--out", dir.path()},
-                    dir),
+                    dir.File("stderr.log")),
             0)
-      << Slurp(dir.File("stderr.log"));
-  EXPECT_EQ(RunTool("daemon/skynetd",
+      << ReadFile(dir.File("stderr.log"));
+  EXPECT_EQ(RunToCompletion("daemon/skynetd",
                     {"analyze", "--config", dir.File(scene + ".yaml"), "--camera", scene,
                      dir.File(scene + ".mp4"), "--out", dir.File(scene + ".jsonl"), "--tracks",
                      dir.File(scene + ".tracks.jsonl")},
-                    dir),
+                    dir.File("stderr.log")),
             0)
-      << Slurp(dir.File("stderr.log"));
-  ChildProcess eval(BuildPath("tools/eval/skynet-eval"),
-                    {"--truth", dir.File(scene + ".truth.json"), "--events",
-                     dir.File(scene + ".jsonl"), "--tracks", dir.File(scene + ".tracks.jsonl"),
-                     "--targets", "day"},
-                    dir.File("eval.log"));
+      << ReadFile(dir.File("stderr.log"));
+  std::vector<std::string> lines;
+  EXPECT_EQ(RunToCompletion("tools/eval/skynet-eval",
+                            {"--truth", dir.File(scene + ".truth.json"), "--events",
+                             dir.File(scene + ".jsonl"), "--tracks",
+                             dir.File(scene + ".tracks.jsonl"), "--targets", "day"},
+                            dir.File("eval.log"), &lines),
+            0)
+      << ReadFile(dir.File("eval.log"));
   std::string out;
-  while (auto line = eval.ReadLine(60s)) out += *line + "\n";
-  EXPECT_EQ(eval.Wait(60s), 0) << Slurp(dir.File("eval.log"));
+  for (const std::string& line : lines) out += line + "\n";
   return out;
 }
 
@@ -140,19 +125,19 @@ TEST(VehiclesAnalyzeTest, ParkedCarInANoParkingZoneIsReportedOnceAndTheShortStop
   // 62..68 s. 70 s of video: the long stop must alarm once, the short one never.
   TempDir dir;
   const std::string score = GenerateAnalyseScore(dir, "parking", 70);
-  const std::string events = Slurp(dir.File("parking.jsonl"));
+  const std::string events = ReadFile(dir.File("parking.jsonl"));
   ASSERT_EQ(Count(events, "\"vehicleStopped\""), 1) << score;
   EXPECT_NE(events.find("\"zoneId\":\"no-parking\""), std::string::npos);
   EXPECT_NE(score.find("stopped: 1/1, 0 FA"), std::string::npos) << score;
   // One tracks line per analysed frame (5 fps).
-  EXPECT_GE(Count(Slurp(dir.File("parking.tracks.jsonl")), "\"tracks\":"), 340);
+  EXPECT_GE(Count(ReadFile(dir.File("parking.tracks.jsonl")), "\"tracks\":"), 340);
 }
 
 TEST(VehiclesAnalyzeTest, WrongWayDriverIsCaughtAndNobodyElseIs) {
   // wrong-way, seed 1: a car drives right to left in the eastbound lane from 15 s.
   TempDir dir;
   const std::string score = GenerateAnalyseScore(dir, "wrong-way", 25);
-  const std::string events = Slurp(dir.File("wrong-way.jsonl"));
+  const std::string events = ReadFile(dir.File("wrong-way.jsonl"));
   ASSERT_EQ(Count(events, "\"wrongWay\""), 1) << score;
   EXPECT_NE(events.find("\"laneId\":\"eastbound\""), std::string::npos);
   EXPECT_NE(score.find("wrong way: 1/1, 0 FA"), std::string::npos) << score;

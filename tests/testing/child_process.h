@@ -134,4 +134,18 @@ inline std::string BuildPath(const std::string& relative) {
   return std::string(dir ? dir : ".") + "/" + relative;
 }
 
+// Runs the built binary `relative` (BuildPath) with `args` to its end: its stdout lines go to
+// *out when given, its stderr to `stderr_path`. Returns the exit code, or -1 if it did not start
+// or finish within `timeout`.
+inline int RunToCompletion(const std::string& relative, const std::vector<std::string>& args,
+                           const std::string& stderr_path, std::vector<std::string>* out = nullptr,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  ChildProcess p(BuildPath(relative), args, stderr_path);
+  if (!p.started()) return -1;
+  while (auto line = p.ReadLine(timeout)) {
+    if (out) out->push_back(*line);
+  }
+  return p.Wait(timeout);
+}
+
 }  // namespace skynet::testing

@@ -13,6 +13,7 @@
 #include <zmq_addon.hpp>
 
 #include "skynet/v1/events.pb.h"
+#include "tests/testing/temp_dir.h"
 
 namespace {
 
@@ -30,13 +31,6 @@ std::string Skynetctl() {
   return (fs::path(build_dir) / "tools/skynetctl/skynetctl").string();
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs skynetctl with `args` (shell words). SKYNET_CONTROL and SKYNET_FEED are unset, then
 // `env` ("NAME=value ...") is applied.
 RunResult RunSkynetctl(const std::string& args, const std::string& env = "") {
@@ -48,8 +42,8 @@ RunResult RunSkynetctl(const std::string& args, const std::string& env = "") {
   int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(dir / "out");
-  r.err = ReadFile(dir / "err");
+  r.out = skynet::testing::ReadFile((dir / "out").string());
+  r.err = skynet::testing::ReadFile((dir / "err").string());
   fs::remove_all(dir);
   return r;
 }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "pipeline/analytics/dnn/dnn_detector.h"
+#include "pipeline/core/clock.h"
 
 namespace {
 
@@ -29,11 +29,7 @@ double NowMs() { return cv::getTickCount() * 1000.0 / cv::getTickFrequency(); }
 
 // Process CPU time: with one OpenCV thread it is the detector's own work, and it stays honest
 // when other jobs share the cores (wall time does not).
-double CpuMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+double CpuMs() { return skynet::ProcessCpuUs() * 1e-3; }
 
 struct Figure {
   double load_ms = 0;

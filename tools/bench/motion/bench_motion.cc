@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/analytics/motion_detector.h"
+#include "pipeline/core/clock.h"
 
 namespace {
 
@@ -28,11 +28,7 @@ constexpr int kHeight = 180;
 constexpr int kMargin = 8;
 constexpr int64_t kFrameUs = 100'000;  // 10 fps
 
-double CpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+double CpuSeconds() { return skynet::ProcessCpuUs() * 1e-6; }
 
 cv::Mat MakeRoad() {
   cv::RNG rng(42);

@@ -12,7 +12,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "pipeline/analytics/classical_detector.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/analytics/vehicle_analytics.h"
+#include "pipeline/core/clock.h"
 
 namespace {
 
@@ -29,11 +29,7 @@ constexpr int kWidth = 320;
 constexpr int kHeight = 180;
 constexpr int64_t kFrameUs = 100'000;  // 10 fps
 
-double CpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+double CpuSeconds() { return skynet::ProcessCpuUs() * 1e-6; }
 
 cv::Mat MakeRoad() {
   cv::RNG rng(42);
