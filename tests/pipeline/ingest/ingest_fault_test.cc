@@ -330,12 +330,17 @@ TEST(IngestFaultTest, ReturningCameraIsNoticedByTheProbeBeforeTheBackoffEnds) {
   (*s)->Start();
   ASSERT_TRUE(rec.WaitForState(SessionState::kWaiting));
   EXPECT_EQ(rec.states().back().reason, StateReason::kRefused);
+  // Full jitter: the wait is drawn from [0, 30 s]; one in twenty is shorter than the probe
+  // interval and needs no probe to end early.
+  const int64_t drawn_ms = rec.states().back().retry_in_ms;
   const auto back = Clock::now();
   ASSERT_TRUE(proxy->Control("pass").ok());
   ASSERT_TRUE(rec.WaitForState(SessionState::kOnline, 60s));
   EXPECT_LT(Clock::now() - back, 5s);
   (*s)->Stop();
-  EXPECT_GE((*s)->stats().probe_shortcuts, 1u);
+  if (drawn_ms > o.probe_interval_ms + 5000) {
+    EXPECT_GE((*s)->stats().probe_shortcuts, 1u) << "drawn wait " << drawn_ms << " ms";
+  }
 }
 
 TEST(IngestFaultTest, FirstConnectGetsTheLongerWindow) {
