@@ -96,12 +96,13 @@ std::string FileUrl(const std::filesystem::path& path) {
   return url;
 }
 
-// One line of the --tracks file: the frame and its live tracks, boxes in detect-size pixels.
+// One line of the --tracks file: the frame, its live tracks and the detections they were
+// given, boxes in detect-size pixels.
 //   {"frame":12,"t":2.4,"width":320,"height":180,"tracks":[{"id":3,"class":"car",
 //    "box":[10.5,80.0,40.2,18.1],"confirmed":true,"matched":true,"stationary":false,
-//    "speed_kmh":31.4}]}
+//    "speed_kmh":31.4}],"detections":[{"class":"car","box":[11,80,40,18],"score":0.93}]}
 void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& tracks,
-                      std::string* out) {
+                      const std::vector<analytics::Detection>& detections, std::string* out) {
   char buf[320];
   std::snprintf(buf, sizeof buf, "{\"frame\":%llu,\"t\":%.6f,\"width\":%d,\"height\":%d,\"tracks\":[",
                 static_cast<unsigned long long>(frame.index), frame.stream_time_us / 1e6,
@@ -116,6 +117,15 @@ void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& t
                   analytics::ObjectClassName(t.object_class), t.box.x, t.box.y, t.box.width,
                   t.box.height, t.confirmed ? "true" : "false", t.matched ? "true" : "false",
                   t.stationary ? "true" : "false", t.calibrated ? t.speed_kmh : -1.0f);
+    *out += buf;
+    first = false;
+  }
+  *out += "],\"detections\":[";
+  first = true;
+  for (const analytics::Detection& d : detections) {
+    std::snprintf(buf, sizeof buf, "%s{\"class\":\"%s\",\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.2f}",
+                  first ? "" : ",", analytics::ObjectClassName(d.object_class), d.box.x,
+                  d.box.y, d.box.width, d.box.height, d.score);
     *out += buf;
     first = false;
   }
@@ -210,7 +220,8 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
       summary.vehicle_cpu_us += ThreadCpuUs() - vehicle_cpu_before;
       // Frames the DNN's detect_fps skipped leave the tracker untouched: nothing to report.
       if (tracks && vehicles->stats().frames != analysed_before) {
-        tracks(*frame, vehicles->analytics().tracker().tracks());
+        tracks(*frame, vehicles->analytics().tracker().tracks(),
+               vehicles->analytics().detections());
       }
     }
   }
@@ -280,9 +291,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
   TrackSink track_sink;
   std::string track_line;
   if (tracks_file.is_open()) {
-    track_sink = [&](const Frame& frame, const std::vector<analytics::Track>& live) {
+    track_sink = [&](const Frame& frame, const std::vector<analytics::Track>& live,
+                     const std::vector<analytics::Detection>& detections) {
       track_line.clear();
-      AppendTracksLine(frame, live, &track_line);
+      AppendTracksLine(frame, live, detections, &track_line);
       tracks_file << track_line << '\n';
     };
   }

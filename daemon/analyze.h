@@ -39,8 +39,10 @@ struct AnalyzeSummary {
 };
 
 // Called after each analysed frame with the vehicle tracker's live tracks (confirmed and
-// tentative; boxes in pixels of `frame`, the detect size). Only with vehicles.enabled.
-using TrackSink = std::function<void(const Frame& frame, const std::vector<analytics::Track>&)>;
+// tentative) and the detector's output it was given; boxes in pixels of `frame`, the detect
+// size. Only with vehicles.enabled.
+using TrackSink = std::function<void(const Frame& frame, const std::vector<analytics::Track>&,
+                                     const std::vector<analytics::Detection>&)>;
 
 // Analyses `video_path` with `camera`'s analytics settings (its url is ignored). Returns the
 // summary once the file has ended. Errors: InvalidArgument for bad motion options; NotFound if

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <opencv2/imgproc.hpp>
 
 namespace skynet::analytics {
@@ -55,6 +56,9 @@ struct Blob {
   cv::Rect box;
   int area = 0;       // foreground pixels
   bool cut = false;   // cut off or cut from another blob (CutTail): never merged back
+  // Its pixels (box-sized, CV_8U) when its box holds pixels of another object (a motion cut);
+  // empty: every foreground pixel in the box.
+  cv::Mat mask;
 };
 
 // Distance in pixels between two boxes (0 if they touch or overlap).
@@ -177,6 +181,289 @@ bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
   return true;
 }
 
+
+// Motion split (SplitByMotion): objects that overlap on screen but move differently (vehicles
+// of adjacent lanes at other speeds or in the other direction, a pedestrian at the kerb far
+// slower than the vehicle it touches). Each row of a blob is matched against the previous frame
+// at every horizontal shift up to the largest plausible motion; motions are added while one
+// more explains a good share of the rows' error away; then every pixel goes to the motion that
+// explains its neighbourhood clearly best (or, where none does, such as a uniform body, to its
+// row's best), and each motion's connected parts become blobs. Shifts are horizontal: a view
+// across the road, where vehicles of adjacent lanes overlap on screen. Seen along the road,
+// vehicles move mostly vertically, no shift explains them and the blob is left whole (to the
+// other splits).
+//
+// One more motion must take at least this share of the rows over (those it explains better
+// than the motions so far), leave at most this share of their error...
+constexpr double kMotionMinRowShare = 0.1;
+constexpr double kMotionMaxRatio = 0.6;
+// ...and differ from the others by this many pixels (at 320 px) and this share of the larger.
+constexpr double kMotionMinShiftPx = 3;
+constexpr double kMotionMinShiftShare = 0.15;
+constexpr int kMaxMotions = 4;
+constexpr int kMotionRefinements = 3;
+// Rows' errors are summed over this many rows around each (a row alone is noisy).
+constexpr int kMotionRowWindow = 3;
+// Largest apparent motion searched: this share of the frame width per second, at most
+// kMotionMaxShare of the width between two frames.
+constexpr double kMotionWidthsPerSecond = 0.5;
+constexpr double kMotionMaxShare = 0.15;
+// Shifts are searched this many pixels apart (at 320 px), then refined to the pixel.
+constexpr double kMotionShiftStepPx = 2;
+// Blobs lower than this (pixels at 320) are not split: a band of headlight glare or its
+// reflection, too thin to tell motions apart by rows.
+constexpr double kMotionMinHeightPx = 12;
+// A pixel's 5x5 error under its motion is below this share of any other's, less this slack
+// (grey levels); parts smaller than this many pixels are dropped.
+constexpr float kMotionPixelRatio = 0.7f;
+constexpr float kMotionPixelSlack = 2.f;
+constexpr int kMotionMinPartArea = 12;
+// Pixels whose source under some motion is within this many columns of the frame's edge (the
+// 5x5 error reaches 2 columns on) are decided by their row.
+constexpr int kMotionEdgeMargin = 2;
+// A part with at most this share of a larger part's pixels and this share of its box inside
+// that part's box belongs to it.
+constexpr double kMotionFragmentShare = 0.25;
+constexpr double kMotionFragmentInside = 0.6;
+
+struct MotionScratch {
+  std::vector<int> count;
+  std::vector<double> rows;      // rows x shifts: the row's error at each shift
+  std::vector<double> windowed;  // the same, summed over kMotionRowWindow rows
+  std::vector<double> best;      // per row: the least error among the chosen motions
+  std::vector<double> sum;       // per shift
+  cv::Mat diff, row_sum, row_count;
+  cv::Mat error[kMaxMotions], label, part, comp, comp_stats, comp_centroids;
+};
+
+// `own`: the blob's pixels (box-sized). Appends the blob's parts to `parts` and returns true
+// when two or more motions are found. `max_shift` > 0.
+bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& blob,
+                   const cv::Mat& own, int max_shift, int step, double min_shift,
+                   MotionScratch* sc, std::vector<Blob>* parts) {
+  const cv::Rect box = blob.box;
+  if (box.height < 2 * kTailMinRows || box.width < 4) return false;
+  // Shift index i stands for the shift -max_shift + i * step (pixel x came from x - shift).
+  const int shifts = 2 * (max_shift / step) + 1, rows = box.height, w = grey.cols;
+  auto shift_of = [&](int i) { return (i - shifts / 2) * step; };
+  const cv::Mat current = grey(box);
+  // Row errors at shift k: sum over the row's pixels of |current - previous at x - k|. The
+  // previous frame is padded by repeating its edge, for objects entering the view.
+  auto row_errors = [&](int k) -> const cv::Mat& {
+    const cv::Mat from = prev_padded(cv::Rect(box.x + max_shift - k, box.y, box.width, rows));
+    cv::absdiff(current, from, sc->diff);
+    cv::bitwise_and(sc->diff, own, sc->diff);
+    cv::reduce(sc->diff, sc->row_sum, 1, cv::REDUCE_SUM, CV_32S);
+    return sc->row_sum;
+  };
+  cv::reduce(own / 255, sc->row_count, 1, cv::REDUCE_SUM, CV_32S);
+  sc->count.assign(rows, 0);
+  for (int y = 0; y < rows; ++y) sc->count[y] = sc->row_count.at<int>(y);
+  sc->rows.assign(static_cast<size_t>(rows) * shifts, 0.0);
+  for (int i = 0; i < shifts; ++i) {
+    const cv::Mat& e = row_errors(shift_of(i));
+    for (int y = 0; y < rows; ++y) sc->rows[static_cast<size_t>(y) * shifts + i] = e.at<int>(y);
+  }
+  sc->windowed.assign(sc->rows.size(), 0.0);
+  for (int y = 0; y < rows; ++y) {
+    double* out = &sc->windowed[static_cast<size_t>(y) * shifts];
+    for (int d = -(kMotionRowWindow / 2); d <= kMotionRowWindow / 2; ++d) {
+      if (y + d < 0 || y + d >= rows) continue;
+      const double* in = &sc->rows[static_cast<size_t>(y + d) * shifts];
+      for (int k = 0; k < shifts; ++k) out[k] += in[k];
+    }
+  }
+  // Motions, greedily: the shift best for the whole blob, then while one more takes enough rows
+  // over and explains them clearly better.
+  std::vector<int> motions;  // shift indices
+  sc->best.assign(rows, std::numeric_limits<double>::max());
+  const int min_rows = std::max<int>(kTailMinRows, std::lround(kMotionMinRowShare * rows));
+  while (static_cast<int>(motions.size()) < kMaxMotions) {
+    int pick = -1;
+    double pick_gain = 0;
+    for (int k = 0; k < shifts; ++k) {
+      bool distinct = true;
+      for (int m : motions) {
+        const int d = std::abs(shift_of(k) - shift_of(m));
+        distinct = distinct && d >= min_shift &&
+                   d >= kMotionMinShiftShare *
+                            std::max(std::abs(shift_of(k)), std::abs(shift_of(m)));
+      }
+      if (!distinct) continue;
+      double before = 0, after = 0;
+      int taken = 0;
+      for (int y = 0; y < rows; ++y) {
+        const double e = sc->windowed[static_cast<size_t>(y) * shifts + k];
+        if (e >= sc->best[y]) continue;
+        ++taken;
+        before += std::min(sc->best[y], 255.0 * kMotionRowWindow * sc->count[y]);
+        after += e;
+      }
+      if (!motions.empty() && (taken < min_rows || after > kMotionMaxRatio * before)) continue;
+      const double gain = motions.empty() ? -after : before - after;
+      if (pick < 0 || gain > pick_gain) {
+        pick = k;
+        pick_gain = gain;
+      }
+    }
+    if (pick < 0) break;
+    motions.push_back(pick);
+    // Refine (Lloyd): rows to their best motion, each motion to the best shift of its rows. A
+    // first pick between two close motions moves to one of them, which lets the other in.
+    for (int iteration = 0; iteration < kMotionRefinements; ++iteration) {
+      std::vector<int> owner(rows, 0);
+      for (int y = 0; y < rows; ++y) {
+        const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
+        for (size_t i = 1; i < motions.size(); ++i) {
+          if (wy[motions[i]] < wy[motions[owner[y]]]) owner[y] = static_cast<int>(i);
+        }
+      }
+      for (size_t i = 0; i < motions.size(); ++i) {
+        sc->sum.assign(shifts, 0.0);
+        for (int y = 0; y < rows; ++y) {
+          if (owner[y] != static_cast<int>(i)) continue;
+          const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
+          for (int k = 0; k < shifts; ++k) sc->sum[k] += wy[k];
+        }
+        motions[i] = static_cast<int>(std::min_element(sc->sum.begin(), sc->sum.end()) -
+                                      sc->sum.begin());
+      }
+    }
+    for (int y = 0; y < rows; ++y) {
+      sc->best[y] = std::numeric_limits<double>::max();
+      for (int m : motions) {
+        sc->best[y] = std::min(sc->best[y], sc->windowed[static_cast<size_t>(y) * shifts + m]);
+      }
+    }
+  }
+  std::sort(motions.begin(), motions.end());
+  motions.erase(std::unique(motions.begin(), motions.end()), motions.end());
+  if (motions.size() < 2) return false;
+
+  // Pixels: each to the motion that explains its 5x5 neighbourhood clearly best, else to the
+  // motion best for its row.
+  const int nm = static_cast<int>(motions.size());
+  int shift[kMaxMotions];
+  for (int i = 0; i < nm; ++i) {
+    shift[i] = shift_of(motions[i]);
+    if (step == 1) continue;
+    // The searched shifts are `step` apart: the best one within, on the rows this motion has.
+    std::vector<char> mine(rows, 0);
+    for (int y = 0; y < rows; ++y) {
+      const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
+      mine[y] = std::all_of(motions.begin(), motions.end(),
+                            [&](int m) { return wy[motions[i]] <= wy[m]; });
+    }
+    double least = 0;
+    for (int y = 0; y < rows; ++y) least += mine[y] ? sc->rows[static_cast<size_t>(y) * shifts + motions[i]] : 0;
+    const int centre = shift[i];
+    for (int d = -(step / 2); d <= step / 2; ++d) {
+      const int k = centre + d;
+      if (d == 0 || std::abs(k) > max_shift) continue;
+      const cv::Mat& e = row_errors(k);
+      double sum = 0;
+      for (int y = 0; y < rows; ++y) sum += mine[y] ? e.at<int>(y) : 0;
+      if (sum < least) {
+        least = sum;
+        shift[i] = k;
+      }
+    }
+  }
+  for (int i = 0; i < nm; ++i) {
+    cv::Mat& e = sc->error[i];
+    const cv::Mat from =
+        prev_padded(cv::Rect(box.x + max_shift - shift[i], box.y, box.width, rows));
+    cv::absdiff(current, from, sc->diff);
+    cv::bitwise_and(sc->diff, own, sc->diff);
+    sc->diff.convertTo(e, CV_32F);
+    cv::boxFilter(e, e, -1, {5, 5}, {-1, -1}, false);
+  }
+  sc->label.create(box.size(), CV_8U);
+  for (int y = 0; y < rows; ++y) {
+    const uint8_t* m = own.ptr<uint8_t>(y);
+    uint8_t* l = sc->label.ptr<uint8_t>(y);
+    int row_best = 0;
+    for (int i = 1; i < nm; ++i) {
+      const size_t at = static_cast<size_t>(y) * shifts;
+      if (sc->windowed[at + motions[i]] < sc->windowed[at + motions[row_best]]) row_best = i;
+    }
+    const float* e[kMaxMotions];
+    for (int i = 0; i < nm; ++i) e[i] = sc->error[i].ptr<float>(y);
+    for (int x = 0; x < box.width; ++x) {
+      if (!m[x]) {
+        l[x] = 0;
+        continue;
+      }
+      int first = 0;
+      for (int i = 1; i < nm; ++i) {
+        if (e[i][x] < e[first][x]) first = i;
+      }
+      float second = std::numeric_limits<float>::max();
+      for (int i = 0; i < nm; ++i) {
+        if (i != first) second = std::min(second, e[i][x]);
+      }
+      // Near the frame's edge a motion may fetch its source from the padding (an object
+      // entering the view): that error says nothing, the row decides.
+      bool inside = true;
+      for (int i = 0; i < nm; ++i) {
+        const int from = box.x + x - shift[i];
+        inside = inside && from >= kMotionEdgeMargin && from < w - kMotionEdgeMargin;
+      }
+      const bool clear =
+          inside && e[first][x] + kMotionPixelSlack < kMotionPixelRatio * second;
+      l[x] = static_cast<uint8_t>(1 + (clear ? first : row_best));
+    }
+  }
+  const cv::Mat open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
+  const size_t before = parts->size();
+  for (int i = 0; i < nm; ++i) {
+    cv::compare(sc->label, i + 1, sc->part, cv::CMP_EQ);
+    cv::morphologyEx(sc->part, sc->part, cv::MORPH_OPEN, open_kernel);
+    const int n = cv::connectedComponentsWithStats(sc->part, sc->comp, sc->comp_stats,
+                                                   sc->comp_centroids, 8, CV_32S);
+    for (int c = 1; c < n; ++c) {
+      const int* st = sc->comp_stats.ptr<int>(c);
+      if (st[cv::CC_STAT_AREA] < kMotionMinPartArea) continue;
+      const cv::Rect r(st[cv::CC_STAT_LEFT], st[cv::CC_STAT_TOP], st[cv::CC_STAT_WIDTH],
+                       st[cv::CC_STAT_HEIGHT]);
+      Blob part;
+      part.box = r + box.tl();
+      part.area = st[cv::CC_STAT_AREA];
+      part.cut = true;
+      cv::compare(sc->comp(r), c, part.mask, cv::CMP_EQ);
+      parts->push_back(std::move(part));
+    }
+  }
+  // A small part mostly inside a larger part's box is a piece of that object that its motion
+  // did not explain (a uniform patch, a wheel): it goes back to the larger part.
+  std::sort(parts->begin() + static_cast<std::ptrdiff_t>(before), parts->end(),
+            [](const Blob& a, const Blob& b) { return a.area > b.area; });
+  for (size_t i = parts->size(); i-- > before + 1;) {
+    Blob& small = (*parts)[i];
+    for (size_t j = before; j < i; ++j) {
+      Blob& big = (*parts)[j];
+      if (small.area > kMotionFragmentShare * big.area ||
+          (small.box & big.box).area() < kMotionFragmentInside * small.box.area()) {
+        continue;
+      }
+      const cv::Rect u = big.box | small.box;
+      cv::Mat mask = cv::Mat::zeros(u.size(), CV_8U);
+      big.mask.copyTo(mask(big.box - u.tl()));
+      mask(small.box - u.tl()) |= small.mask;
+      big.mask = mask;
+      big.box = u;
+      big.area += small.area;
+      parts->erase(parts->begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (parts->size() - before < 2) {
+    parts->resize(before);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct ClassicalDetector::State {
@@ -187,6 +474,10 @@ struct ClassicalDetector::State {
   cv::Mat bg, bg8;   // CV_32FC3 and CV_8UC3
   cv::Mat bgr, fg, raw, opened, closed, update, not_update, frozen;
   cv::Mat prev;  // the previous frame (BGR): what moved since is never healed
+  cv::Mat grey, prev_grey;  // this and the previous frame, for the motion split
+  cv::Mat prev_padded;
+  int64_t prev_time_us = -1;
+  MotionScratch motion;
   cv::Mat labels, comp_stats, centroids;
   cv::Mat open_kernel, close_kernel;
   // Split scratch.
@@ -291,6 +582,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       s.close_kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * c + 1, 2 * c + 1});
       s.initialised = true;
       s.last_time_us = time_us;
+      s.prev_time_us = -1;
       ++stats_.reinitialisations;
       return out;
     }
@@ -460,7 +752,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
               auto it = std::find_if(parts.begin(), parts.end(),
                                      [&](const auto& p) { return p.first == l[x]; });
               if (it == parts.end()) {
-                parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0}});
+                parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0, false, {}}});
                 it = parts.end() - 1;
               }
               it->second.box |= cv::Rect(x, y, 1, 1);
@@ -477,7 +769,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
           }
         }
       }
-      if (!split) blobs.push_back({box, area});
+      if (!split) blobs.push_back({box, area, false, {}});
     }
 
     // 3b. Tails: a vehicle-shaped blob with a run of narrow rows above or below it is a vehicle
@@ -490,7 +782,32 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         ++stats_.tails;
       }
     }
-    // 3c. Stacked: two vehicles of adjacent lanes overlapping on screen.
+    // 3c. Motion: objects overlapping on screen that move differently (adjacent lanes, a
+    // pedestrian at the kerb).
+    cv::cvtColor(s.bgr, s.grey, cv::COLOR_BGR2GRAY);
+    const double gap_s = static_cast<double>(time_us - s.prev_time_us) / 1e6;
+    const int max_shift = std::min<int>(std::lround(kMotionMaxShare * w),
+                                        std::lround(kMotionWidthsPerSecond * w * gap_s));
+    if (s.prev_grey.size() == s.grey.size() && s.prev_time_us >= 0 && max_shift > 0 &&
+        gap_s > 0) {
+      cv::copyMakeBorder(s.prev_grey, s.prev_padded, 0, 0, max_shift, max_shift,
+                         cv::BORDER_REPLICATE);
+      const int step = std::max(1, static_cast<int>(std::lround(kMotionShiftStepPx * s.scale)));
+      std::vector<Blob> parts;
+      const int min_height = static_cast<int>(std::lround(kMotionMinHeightPx * s.scale));
+      for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
+        if (blobs[b].area < 2 * min_area || blobs[b].box.height < min_height) continue;
+        parts.clear();
+        if (SplitByMotion(s.grey, s.prev_padded, blobs[b], s.closed(blobs[b].box), max_shift,
+                          step, kMotionMinShiftPx * s.scale, &s.motion, &parts)) {
+          ++stats_.motion_cuts;
+          blobs[b] = std::move(parts[0]);
+          for (size_t i = 1; i < parts.size(); ++i) blobs.push_back(std::move(parts[i]));
+        }
+      }
+    }
+
+    // 3d. Stacked: two vehicles of adjacent lanes overlapping on screen.
     for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
       if (blobs[b].cut || blobs[b].area < 2 * min_area) continue;
       Blob lower;
@@ -515,7 +832,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
           if (blobs[a].cut || blobs[b].cut) continue;
           if (Gap(big.box, small.box) > gap) continue;
           if (small.area > options_.merge_max_fragment * big.area) continue;
-          blobs[a] = Blob{big.box | small.box, big.area + small.area};
+          blobs[a] = Blob{big.box | small.box, big.area + small.area, false, {}};
           blobs.erase(blobs.begin() + b);
           merged = true;
           ++stats_.merges;
@@ -555,6 +872,8 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       s.bg.convertTo(s.bg8, CV_8U);
     }
     cv::swap(s.bgr, s.prev);  // the next frame is copied into the old buffer
+    cv::swap(s.grey, s.prev_grey);
+    s.prev_time_us = time_us;
   } catch (const cv::Exception&) {
     ++stats_.rejected_frames;
     s.initialised = false;

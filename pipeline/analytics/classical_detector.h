@@ -91,6 +91,7 @@ struct ClassicalDetectorStats {
   uint64_t ghosts = 0;       // blobs whose outline is in the background, not the frame
   uint64_t tails = 0;        // narrow runs (a pedestrian at the kerb) cut off vehicle blobs
   uint64_t stacked = 0;      // blobs split into vehicles of adjacent lanes overlapping on screen
+  uint64_t motion_cuts = 0;  // blobs split where their rows move differently
 };
 
 class ClassicalDetector final : public VehicleDetector {

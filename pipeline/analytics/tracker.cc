@@ -57,6 +57,9 @@ float IoU(const cv::Rect2f& a, const cv::Rect2f& b) {
 cv::Point2f Centre(const cv::Rect2f& r) { return {r.x + r.width * 0.5f, r.y + r.height * 0.5f}; }
 
 // Vehicles and people never turn into one another; unknown matches anything.
+// A tentative track matches no detection this many times larger or smaller than its box.
+constexpr float kTentativeMaxAreaRatio = 3.f;
+
 bool Compatible(ObjectClass a, ObjectClass b) {
   if (a == ObjectClass::kUnknown || b == ObjectClass::kUnknown) return true;
   const bool pa = a == ObjectClass::kPerson || a == ObjectClass::kBicycle;
@@ -264,6 +267,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
   const int n = static_cast<int>(tracks_.size());
   const int m = static_cast<int>(detections.size());
   std::vector<double> cost(static_cast<size_t>(n) * m, kForbiddenCost);
+  std::vector<double> overlaps(cost.size(), kForbiddenCost);  // the pairs whose boxes overlap
   for (int i = 0; i < n; ++i) {
     const Track& t = tracks_[i];
     const cv::Point2f pc = Centre(t.box);
@@ -283,10 +287,36 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
       if (c < kForbiddenCost && !Compatible(t.object_class, d.object_class)) {
         c += options_.class_mismatch_cost;
       }
+      // A tentative track has no history to vouch for a change of kind or a jump in size: a
+      // car passing a pedestrian seen once is another object.
+      if (!t.confirmed && c < kForbiddenCost) {
+        const float ratio = t.box.area() / std::max(1.f, d.box.area());
+        if (!Compatible(t.object_class, d.object_class) || ratio > kTentativeMaxAreaRatio ||
+            ratio < 1 / kTentativeMaxAreaRatio) {
+          c = kForbiddenCost;
+        }
+      }
       cost[i * m + j] = c;
+      if (iou >= options_.min_iou) overlaps[i * m + j] = c;
     }
   }
-  const std::vector<int> match = SolveAssignment(cost, n, m);
+  // Two rounds: overlaps first, then what is left by distance, so that a track never gives up
+  // the detection it overlaps to pass on to a neighbour's by a distance (a cheaper total is not
+  // a better answer when it trades an overlap for a guess).
+  std::vector<int> match = SolveAssignment(overlaps, n, m);
+  std::vector<char> taken(m, false);
+  for (int i = 0; i < n; ++i) {
+    if (match[i] >= 0) taken[match[i]] = true;
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < m; ++j) {
+      if (match[i] >= 0 || taken[j]) cost[i * m + j] = kForbiddenCost;
+    }
+  }
+  const std::vector<int> rest = SolveAssignment(cost, n, m);
+  for (int i = 0; i < n; ++i) {
+    if (match[i] < 0) match[i] = rest[i];
+  }
 
   std::vector<char> detection_used(m, false);
   for (int i = 0; i < n; ++i) {

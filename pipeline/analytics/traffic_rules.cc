@@ -55,8 +55,9 @@ struct TrafficRules::TrackState {
   std::vector<char> stop_fired;   // per zone
   int lane = -1;                  // lane the anchor is in now
   std::vector<char> in_lane;      // per lane (for entries)
-  int wrong_frames = 0;
+  int wrong_frames = 0;  // in wrong_lane
   float wrong_distance = 0;
+  int wrong_lane = -1;
   std::vector<char> wrong_fired;  // per lane
   int speeding_run = 0;
   float speeding_max = 0;
@@ -252,6 +253,13 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       const cv::Point2f normal(-(b.y - a.y), b.x - a.x);  // right-hand side of a->b on screen
       const cv::Point2f step = anchor - s.last_anchor;
       const int dir = step.dot(normal) >= 0 ? 1 : -1;
+      // A box that jumps back over the line while its vehicle moves the other way (a part of it
+      // hidden or uncovered) has not crossed.
+      const float along = t.velocity_px_s.dot(normal) / std::max(1e-3f, std::hypot(normal.x, normal.y));
+      if (along * dir < 0 &&
+          std::abs(along) >= options_.min_moving_speed * std::max(1.f, t.box.width)) {
+        continue;
+      }
       const LineDirection want = options_.lines[i].count;
       s.counted[i] = true;  // once per track and line, even if this direction is not reported
       if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
@@ -324,6 +332,13 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
       const bool moving =
           t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+      // The run counts in one lane: a box that slips into the next lane (its lower part hidden)
+      // starts again there.
+      if (s.lane != s.wrong_lane) {
+        s.wrong_lane = s.lane;
+        s.wrong_frames = 0;
+        s.wrong_distance = 0;
+      }
       if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
         ++s.wrong_frames;
         // Distance along the reversed lane direction this frame.

@@ -100,7 +100,8 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
     std::vector<cv::Rect2f> regions;
     regions.reserve(motion.regions.size());
     for (const MotionRegion& r : motion.regions) regions.push_back(r.box);
-    std::vector<Detection> detections;
+    std::vector<Detection>& detections = detections_;
+    detections.clear();
     const cv::Point2f shift = motion.camera_shift;
     if (classical_ != nullptr && (shift.x != 0.f || shift.y != 0.f)) {
       // The motion detector aligned this frame to its steady background (camera shake); the

@@ -118,6 +118,8 @@ class VehicleAnalytics {
   // Calibration for the current frame size, or nullptr.
   const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
   const Tracker& tracker() const { return *tracker_; }
+  // The detector's output for the latest frame, in frame pixels (before tracking).
+  const std::vector<Detection>& detections() const { return detections_; }
   const VehicleAnalyticsStats& stats() const { return stats_; }
 
  private:
@@ -134,6 +136,7 @@ class VehicleAnalytics {
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<TrafficRules> rules_;
   std::optional<Calibration> calibration_;
+  std::vector<Detection> detections_;
   cv::Size size_;
   std::map<uint64_t, std::unique_ptr<TrackInfo>> info_;
   cv::Mat aligned_;  // the frame aligned to the steady pose, when the camera shook

@@ -342,9 +342,13 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     }
     for (size_t p = 0; p < pred.size(); ++p) {
       if (pred_used[p]) continue;
+      // Mostly inside a "don't care" object (intersection over the track's own area, as
+      // UA-DETRAC ignores detections in its ignored regions): the visible part of a vehicle
+      // hidden by more than half can never reach IoU 0.5 with its whole box.
       const bool on_dont_care =
           std::any_of(dont_care.begin(), dont_care.end(), [&](const TruthObject* o) {
-            return Iou(o->box, pred[p].box) >= options.iou;
+            const double area = pred[p].box.area();
+            return area > 0 && (o->box & pred[p].box).area() >= options.iou * area;
           });
       if (!on_dont_care) ++s.false_positives;
     }

@@ -8,8 +8,9 @@
 //               predictions, not reported) against truth vehicles at IoU >= 0.5, CLEAR-MOT
 //               style: a correspondence is kept while it still overlaps, the rest is assigned
 //               by Hungarian on 1 - IoU. Truth vehicles less than `min_visible` visible
-//               (occluded or cut by the frame edge) and persons are "don't care": a track on
-//               them is neither a hit nor a false positive.
+//               (occluded or cut by the frame edge) and persons are "don't care": a track
+//               at least half inside one (intersection over the track's area >= 0.5, as
+//               UA-DETRAC's ignored regions) is neither a hit nor a false positive.
 //   MOTA        1 - (misses + false positives + ID switches) / truth boxes
 //   stopped     truth stops in a no-parking zone at least the zone's max_stop long must raise
 //               VehicleStopped between begin + max_stop - 1 s and end + 1 s; any other

@@ -246,6 +246,21 @@ TEST(TrackerTest, GhostThatNeverMovedDoesNotFreezeTheBackground) {
   EXPECT_TRUE(tracker->StationaryBoxes().empty());
 }
 
+TEST(TrackerTest, ATentativePedestrianTrackDoesNotJumpToACar) {
+  // A pedestrian seen once; next frame a car drives over the spot. The car is a new object, not
+  // the pedestrian's track grown six times.
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  tracker->Update({{cv::Rect2f(100, 100, 8, 18), ObjectClass::kPerson, 0.9f}}, no_frame,
+                  kStartUs);
+  ASSERT_EQ(tracker->tracks().size(), 1u);
+  const uint64_t pedestrian = tracker->tracks()[0].id;
+  tracker->Update({Car(90, 95, 40, 25)}, no_frame, kStartUs + kFrameUs);
+  for (const Track& t : tracker->tracks()) {
+    if (t.matched) EXPECT_NE(t.id, pedestrian);
+  }
+}
+
 TEST(TrackerTest, RejectsBadOptions) {
   TrackerOptions options;
   options.min_iou = 0;

@@ -76,6 +76,27 @@ TEST(TrafficRulesTest, LineCrossedWhileTentativeStillCounts) {
   ASSERT_EQ(OfType(events, RuleEventType::kLineCrossed).size(), 1u);
 }
 
+TEST(TrafficRulesTest, ABoxJumpingBackOverTheLineIsNotACrossing) {
+  // The vehicle drives down (its filtered velocity says so) but its box's bottom jumps up over
+  // the line for a frame (its lower part hidden): no crossing until it really crosses down.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  const float ys[] = {95, 85, 88, 96};
+  for (int i = 0; i < 4; ++i) {
+    Track t = Car(1, {100, ys[i]}, {0, 40});
+    t.trajectory = {{kStartUs + i * kFrameUs, {100, ys[i]}}};
+    for (const RuleEvent& e : rules->Process({t}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].direction, 1);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 3 * kFrameUs);
+}
+
 TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
   TrafficRulesOptions options;
   options.zones.push_back(
@@ -163,6 +184,27 @@ TEST(TrafficRulesTest, WrongWayFiresAgainstTheLaneOnly) {
   // Needs 10 frames and 8% of the diagonal (29 px at 5 px per frame): the 10th frame.
   EXPECT_EQ(wrong[0].time_us, kStartUs + 9 * kFrameUs);
   EXPECT_GE(wrong[0].distance, 29);
+}
+
+TEST(TrafficRulesTest, AWrongWayRunCountsInOneLane) {
+  // Both lanes westbound; the car drives east in the lower one, then its box slips into the
+  // upper one for three frames: one WrongWay (the lower lane), none for the upper lane's
+  // three frames.
+  TrafficRulesOptions options;
+  options.lanes.push_back({"upper", {{0.f, 0.3f}, {1.f, 0.3f}, {1.f, 0.6f}, {0.f, 0.6f}}, {-1.f, 0.f}});
+  options.lanes.push_back({"lower", {{0.f, 0.6f}, {1.f, 0.6f}, {1.f, 0.9f}, {0.f, 0.9f}}, {-1.f, 0.f}});
+  options.wrong_way_frames = 10;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  for (int i = 0; i < 23; ++i) {
+    const float y = i < 20 ? 130.f : 100.f;
+    for (const RuleEvent& e : rules->Process({Car(1, {20.f + 5 * i, y}, {50, 0})}, {}, kSize,
+                                             nullptr, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].rule_id, "lower");
 }
 
 TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
