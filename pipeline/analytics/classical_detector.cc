@@ -212,7 +212,7 @@ constexpr double kMotionMaxShare = 0.15;
 constexpr double kMotionShiftStepPx = 2;
 // Blobs lower than this (pixels at 320) are not split: a band of headlight glare or its
 // reflection, too thin to tell motions apart by rows.
-constexpr double kMotionMinHeightPx = 12;
+constexpr double kMotionMinHeightPx = 20;
 // A pixel's 5x5 error under its motion is below this share of any other's, less this slack
 // (grey levels); parts smaller than this many pixels are dropped.
 constexpr float kMotionPixelRatio = 0.7f;
@@ -225,6 +225,9 @@ constexpr int kMotionEdgeMargin = 2;
 // that part's box belongs to it.
 constexpr double kMotionFragmentShare = 0.25;
 constexpr double kMotionFragmentInside = 0.6;
+// Pieces of one motion at most merge_gap_px apart that share this share of the lower one's
+// rows are one object.
+constexpr double kMotionJoinRows = 0.5;
 
 struct MotionScratch {
   std::vector<int> count;
@@ -232,14 +235,16 @@ struct MotionScratch {
   std::vector<double> windowed;  // the same, summed over kMotionRowWindow rows
   std::vector<double> best;      // per row: the least error among the chosen motions
   std::vector<double> sum;       // per shift
-  cv::Mat diff, row_sum, row_count;
+  std::vector<double> refined;   // per row, at one shift
+  std::vector<int> cumulative;   // rows x (width + 1): pixels of the row left of x
+  cv::Mat diff, row_sum;
   cv::Mat error[kMaxMotions], label, part, comp, comp_stats, comp_centroids;
 };
 
 // `own`: the blob's pixels (box-sized). Appends the blob's parts to `parts` and returns true
 // when two or more motions are found. `max_shift` > 0.
 bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& blob,
-                   const cv::Mat& own, int max_shift, int step, double min_shift,
+                   const cv::Mat& own, int max_shift, int step, double min_shift, int join_gap,
                    MotionScratch* sc, std::vector<Blob>* parts) {
   const cv::Rect box = blob.box;
   if (box.height < 2 * kTailMinRows || box.width < 4) return false;
@@ -247,23 +252,41 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
   const int shifts = 2 * (max_shift / step) + 1, rows = box.height, w = grey.cols;
   auto shift_of = [&](int i) { return (i - shifts / 2) * step; };
   const cv::Mat current = grey(box);
-  // Row errors at shift k: sum over the row's pixels of |current - previous at x - k|. The
-  // previous frame is padded by repeating its edge, for objects entering the view.
-  auto row_errors = [&](int k) -> const cv::Mat& {
-    const cv::Mat from = prev_padded(cv::Rect(box.x + max_shift - k, box.y, box.width, rows));
-    cv::absdiff(current, from, sc->diff);
-    cv::bitwise_and(sc->diff, own, sc->diff);
-    cv::reduce(sc->diff, sc->row_sum, 1, cv::REDUCE_SUM, CV_32S);
-    return sc->row_sum;
-  };
-  cv::reduce(own / 255, sc->row_count, 1, cv::REDUCE_SUM, CV_32S);
+  // Pixels per row, cumulative along the row: the pixels of any column range.
   sc->count.assign(rows, 0);
-  for (int y = 0; y < rows; ++y) sc->count[y] = sc->row_count.at<int>(y);
-  sc->rows.assign(static_cast<size_t>(rows) * shifts, 0.0);
-  for (int i = 0; i < shifts; ++i) {
-    const cv::Mat& e = row_errors(shift_of(i));
-    for (int y = 0; y < rows; ++y) sc->rows[static_cast<size_t>(y) * shifts + i] = e.at<int>(y);
+  sc->cumulative.assign(static_cast<size_t>(rows) * (box.width + 1), 0);
+  for (int y = 0; y < rows; ++y) {
+    const uint8_t* m = own.ptr<uint8_t>(y);
+    int* c = &sc->cumulative[static_cast<size_t>(y) * (box.width + 1)];
+    for (int x = 0; x < box.width; ++x) c[x + 1] = c[x] + (m[x] != 0);
+    sc->count[y] = c[box.width];
   }
+  // Row errors at shift k: the mean of |current - previous at x - k| over the row's pixels
+  // whose source is in the frame (an object entering the view has none for its new part),
+  // times the row's pixel count; rows with less than half their pixels' sources known get the
+  // worst error.
+  auto row_errors = [&](int k, double* out, size_t stride) {
+    const int x0 = std::clamp(k - box.x, 0, box.width);
+    const int x1 = std::clamp(w + k - box.x, 0, box.width);
+    if (x1 > x0) {
+      const cv::Rect cols(x0, 0, x1 - x0, rows);
+      const cv::Mat from =
+          prev_padded(cv::Rect(box.x + x0 + max_shift - k, box.y, x1 - x0, rows));
+      cv::absdiff(current(cols), from, sc->diff);
+      cv::bitwise_and(sc->diff, own(cols), sc->diff);
+      cv::reduce(sc->diff, sc->row_sum, 1, cv::REDUCE_SUM, CV_32S);
+    }
+    for (int y = 0; y < rows; ++y) {
+      const int n = sc->count[y];
+      const int* c = &sc->cumulative[static_cast<size_t>(y) * (box.width + 1)];
+      const int valid = x1 > x0 ? c[x1] - c[x0] : 0;
+      out[y * stride] = n == 0              ? 0.0
+                        : valid * 2 < n     ? 255.0 * n
+                                            : static_cast<double>(sc->row_sum.at<int>(y)) / valid * n;
+    }
+  };
+  sc->rows.assign(static_cast<size_t>(rows) * shifts, 0.0);
+  for (int i = 0; i < shifts; ++i) row_errors(shift_of(i), &sc->rows[i], shifts);
   sc->windowed.assign(sc->rows.size(), 0.0);
   for (int y = 0; y < rows; ++y) {
     double* out = &sc->windowed[static_cast<size_t>(y) * shifts];
@@ -355,14 +378,17 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
                             [&](int m) { return wy[motions[i]] <= wy[m]; });
     }
     double least = 0;
-    for (int y = 0; y < rows; ++y) least += mine[y] ? sc->rows[static_cast<size_t>(y) * shifts + motions[i]] : 0;
+    for (int y = 0; y < rows; ++y) {
+      if (mine[y]) least += sc->rows[static_cast<size_t>(y) * shifts + motions[i]];
+    }
     const int centre = shift[i];
+    sc->refined.resize(rows);
     for (int d = -(step / 2); d <= step / 2; ++d) {
       const int k = centre + d;
       if (d == 0 || std::abs(k) > max_shift) continue;
-      const cv::Mat& e = row_errors(k);
+      row_errors(k, sc->refined.data(), 1);
       double sum = 0;
-      for (int y = 0; y < rows; ++y) sum += mine[y] ? e.at<int>(y) : 0;
+      for (int y = 0; y < rows; ++y) sum += mine[y] ? sc->refined[y] : 0;
       if (sum < least) {
         least = sum;
         shift[i] = k;
@@ -416,11 +442,22 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
   }
   const cv::Mat open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
   const size_t before = parts->size();
+  // `small`'s pixels join `big`.
+  auto absorb = [](Blob& big, const Blob& small) {
+    const cv::Rect u = big.box | small.box;
+    cv::Mat mask = cv::Mat::zeros(u.size(), CV_8U);
+    big.mask.copyTo(mask(big.box - u.tl()));
+    mask(small.box - u.tl()) |= small.mask;
+    big.mask = mask;
+    big.box = u;
+    big.area += small.area;
+  };
   for (int i = 0; i < nm; ++i) {
     cv::compare(sc->label, i + 1, sc->part, cv::CMP_EQ);
     cv::morphologyEx(sc->part, sc->part, cv::MORPH_OPEN, open_kernel);
     const int n = cv::connectedComponentsWithStats(sc->part, sc->comp, sc->comp_stats,
                                                    sc->comp_centroids, 8, CV_32S);
+    const size_t first = parts->size();
     for (int c = 1; c < n; ++c) {
       const int* st = sc->comp_stats.ptr<int>(c);
       if (st[cv::CC_STAT_AREA] < kMotionMinPartArea) continue;
@@ -431,7 +468,20 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
       part.area = st[cv::CC_STAT_AREA];
       part.cut = true;
       cv::compare(sc->comp(r), c, part.mask, cv::CMP_EQ);
-      parts->push_back(std::move(part));
+      // Pieces of one motion side by side in the same rows, a few pixels apart, are one object
+      // whose middle no motion explained clearly (a uniform body).
+      bool joined = false;
+      for (size_t j = first; j < parts->size() && !joined; ++j) {
+        Blob& other = (*parts)[j];
+        const int rows_shared = std::min(other.box.br().y, part.box.br().y) -
+                                std::max(other.box.y, part.box.y);
+        if (Gap(other.box, part.box) <= join_gap &&
+            rows_shared >= kMotionJoinRows * std::min(other.box.height, part.box.height)) {
+          absorb(other, part);
+          joined = true;
+        }
+      }
+      if (!joined) parts->push_back(std::move(part));
     }
   }
   // A small part mostly inside a larger part's box is a piece of that object that its motion
@@ -439,22 +489,15 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
   std::sort(parts->begin() + static_cast<std::ptrdiff_t>(before), parts->end(),
             [](const Blob& a, const Blob& b) { return a.area > b.area; });
   for (size_t i = parts->size(); i-- > before + 1;) {
-    Blob& small = (*parts)[i];
+    const Blob& small = (*parts)[i];
     for (size_t j = before; j < i; ++j) {
       Blob& big = (*parts)[j];
-      if (small.area > kMotionFragmentShare * big.area ||
-          (small.box & big.box).area() < kMotionFragmentInside * small.box.area()) {
-        continue;
+      if (small.area <= kMotionFragmentShare * big.area &&
+          (small.box & big.box).area() >= kMotionFragmentInside * small.box.area()) {
+        absorb(big, small);
+        parts->erase(parts->begin() + static_cast<std::ptrdiff_t>(i));
+        break;
       }
-      const cv::Rect u = big.box | small.box;
-      cv::Mat mask = cv::Mat::zeros(u.size(), CV_8U);
-      big.mask.copyTo(mask(big.box - u.tl()));
-      mask(small.box - u.tl()) |= small.mask;
-      big.mask = mask;
-      big.box = u;
-      big.area += small.area;
-      parts->erase(parts->begin() + static_cast<std::ptrdiff_t>(i));
-      break;
     }
   }
   if (parts->size() - before < 2) {
@@ -782,6 +825,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         ++stats_.tails;
       }
     }
+    const int gap = static_cast<int>(std::lround(options_.merge_gap_px * s.scale));
     // 3c. Motion: objects overlapping on screen that move differently (adjacent lanes, a
     // pedestrian at the kerb).
     cv::cvtColor(s.bgr, s.grey, cv::COLOR_BGR2GRAY);
@@ -799,7 +843,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
         if (blobs[b].area < 2 * min_area || blobs[b].box.height < min_height) continue;
         parts.clear();
         if (SplitByMotion(s.grey, s.prev_padded, blobs[b], s.closed(blobs[b].box), max_shift,
-                          step, kMotionMinShiftPx * s.scale, &s.motion, &parts)) {
+                          step, kMotionMinShiftPx * s.scale, gap, &s.motion, &parts)) {
           ++stats_.motion_cuts;
           blobs[b] = std::move(parts[0]);
           for (size_t i = 1; i < parts.size(); ++i) blobs.push_back(std::move(parts[i]));
@@ -822,7 +866,6 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
     }
 
     // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
-    const int gap = static_cast<int>(std::lround(options_.merge_gap_px * s.scale));
     for (bool merged = true; merged;) {
       merged = false;
       for (size_t a = 0; a < blobs.size() && !merged; ++a) {

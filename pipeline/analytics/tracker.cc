@@ -34,6 +34,7 @@ constexpr float kSplitMinGrowth = 1.3f;
 // the predicted rows, grown by this fraction of the height above and below.
 constexpr float kMaxHeightJump = 1.35f;
 constexpr float kHeightMargin = 0.1f;
+constexpr float kTallDecay = 0.95f;
 // After a correction the filtered width and height stay within these factors of the measured
 // ones (their velocity is zeroed when clamped).
 constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
@@ -87,6 +88,9 @@ struct Tracker::Filter {
   std::array<float, kNumClasses> votes{};
   cv::Point2f origin;  // the first detection's centre
   float last_height = 0;  // of the latest measurement (after merge clipping)
+  // The tallest recent measurement, decaying by kTallDecay per matched frame: the object's own
+  // height when a few partial measurements (its top merged away) have shrunk the filter's.
+  float tall_height = 0;
   bool entered_at_edge = false;  // the first detection touched the frame's left or right edge
   int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
@@ -339,7 +343,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     // with something above or below it (a pedestrian on the kerb, a vehicle in the next lane).
     // Measure only the track's rows, with a margin, so the box and its bottom-centre anchor stay
     // on the object.
-    const float ref_h = std::max(t.box.height, f.last_height);
+    const float ref_h = std::max({t.box.height, f.last_height, f.tall_height});
     if (t.confirmed && d.box.height > kMaxHeightJump * ref_h) {
       const float top = std::max(d.box.y, t.box.y - kHeightMargin * ref_h);
       const float bottom = std::min(d.box.br().y, t.box.y + ref_h * (1 + kHeightMargin));
@@ -357,6 +361,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     const cv::Point2f c = Centre(d.box);
     const cv::Mat z = (cv::Mat_<float>(4, 1) << c.x, c.y, d.box.width, d.box.height);
     f.last_height = d.box.height;
+    f.tall_height = std::max(kTallDecay * f.tall_height, d.box.height);
     f.kf.correct(z);
     // The size has momentum in the filter: after a merged blob (a pedestrian passing) the box
     // would shrink past the vehicle and on to nothing. Keep it within reach of what was seen.
@@ -429,6 +434,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     f->anchor = c;
     f->origin = c;
     f->last_height = d.box.height;
+    f->tall_height = d.box.height;
     f->entered_at_edge =
         !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
     f->anchor_us = time_us;
