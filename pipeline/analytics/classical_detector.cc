@@ -197,6 +197,8 @@ bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
 // than the motions so far), leave at most this share of their error...
 constexpr double kMotionMinRowShare = 0.1;
 constexpr double kMotionMaxRatio = 0.6;
+// ...with a mean error per pixel there of at most this many grey levels...
+constexpr double kMotionMaxPixelError = 30;
 // ...and differ from the others by this many pixels (at 320 px) and this share of the larger.
 constexpr double kMotionMinShiftPx = 3;
 constexpr double kMotionMinShiftShare = 0.15;
@@ -212,12 +214,14 @@ constexpr double kMotionMaxShare = 0.15;
 constexpr double kMotionShiftStepPx = 2;
 // Blobs lower than this (pixels at 320) are not split: a band of headlight glare or its
 // reflection, too thin to tell motions apart by rows.
-constexpr double kMotionMinHeightPx = 20;
+constexpr double kMotionMinHeightPx = 24;
 // A pixel's 5x5 error under its motion is below this share of any other's, less this slack
 // (grey levels); parts smaller than this many pixels are dropped.
 constexpr float kMotionPixelRatio = 0.7f;
 constexpr float kMotionPixelSlack = 2.f;
 constexpr int kMotionMinPartArea = 12;
+// A motion must win at least this share of its pixels clearly (not by their row).
+constexpr double kMotionMinClearShare = 0.2;
 // Pixels whose source under some motion is within this many columns of the frame's edge (the
 // 5x5 error reaches 2 columns on) are decided by their row.
 constexpr int kMotionEdgeMargin = 2;
@@ -233,6 +237,7 @@ struct MotionScratch {
   std::vector<int> count;
   std::vector<double> rows;      // rows x shifts: the row's error at each shift
   std::vector<double> windowed;  // the same, summed over kMotionRowWindow rows
+  std::vector<double> windowed_count;  // per row: pixels in those rows
   std::vector<double> best;      // per row: the least error among the chosen motions
   std::vector<double> sum;       // per shift
   std::vector<double> refined;   // per row, at one shift
@@ -288,12 +293,14 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
   sc->rows.assign(static_cast<size_t>(rows) * shifts, 0.0);
   for (int i = 0; i < shifts; ++i) row_errors(shift_of(i), &sc->rows[i], shifts);
   sc->windowed.assign(sc->rows.size(), 0.0);
+  sc->windowed_count.assign(rows, 0.0);
   for (int y = 0; y < rows; ++y) {
     double* out = &sc->windowed[static_cast<size_t>(y) * shifts];
     for (int d = -(kMotionRowWindow / 2); d <= kMotionRowWindow / 2; ++d) {
       if (y + d < 0 || y + d >= rows) continue;
       const double* in = &sc->rows[static_cast<size_t>(y + d) * shifts];
       for (int k = 0; k < shifts; ++k) out[k] += in[k];
+      sc->windowed_count[y] += sc->count[y + d];
     }
   }
   // Motions, greedily: the shift best for the whole blob, then while one more takes enough rows
@@ -313,7 +320,7 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
                             std::max(std::abs(shift_of(k)), std::abs(shift_of(m)));
       }
       if (!distinct) continue;
-      double before = 0, after = 0;
+      double before = 0, after = 0, pixels = 0;
       int taken = 0;
       for (int y = 0; y < rows; ++y) {
         const double e = sc->windowed[static_cast<size_t>(y) * shifts + k];
@@ -321,8 +328,15 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
         ++taken;
         before += std::min(sc->best[y], 255.0 * kMotionRowWindow * sc->count[y]);
         after += e;
+        pixels += sc->windowed_count[y];
       }
-      if (!motions.empty() && (taken < min_rows || after > kMotionMaxRatio * before)) continue;
+      // ...and it must explain them well, not just better: rows where two objects meet are
+      // explained by neither's motion, and a shift between the two fits them a little better.
+      if (!motions.empty() &&
+          (taken < min_rows || after > kMotionMaxRatio * before ||
+           after > kMotionMaxPixelError * std::max(1.0, pixels))) {
+        continue;
+      }
       const double gain = motions.empty() ? -after : before - after;
       if (pick < 0 || gain > pick_gain) {
         pick = k;
@@ -404,42 +418,71 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     sc->diff.convertTo(e, CV_32F);
     cv::boxFilter(e, e, -1, {5, 5}, {-1, -1}, false);
   }
+  // A motion that wins few pixels clearly, most of its pixels only by their row, is a
+  // compromise between two others (rows where two objects meet): it is dropped and the
+  // labelling done again without it.
+  bool active[kMaxMotions];
+  for (int i = 0; i < nm; ++i) active[i] = true;
+  int active_count = nm;
   sc->label.create(box.size(), CV_8U);
-  for (int y = 0; y < rows; ++y) {
-    const uint8_t* m = own.ptr<uint8_t>(y);
-    uint8_t* l = sc->label.ptr<uint8_t>(y);
-    int row_best = 0;
-    for (int i = 1; i < nm; ++i) {
-      const size_t at = static_cast<size_t>(y) * shifts;
-      if (sc->windowed[at + motions[i]] < sc->windowed[at + motions[row_best]]) row_best = i;
-    }
-    const float* e[kMaxMotions];
-    for (int i = 0; i < nm; ++i) e[i] = sc->error[i].ptr<float>(y);
-    for (int x = 0; x < box.width; ++x) {
-      if (!m[x]) {
-        l[x] = 0;
-        continue;
-      }
-      int first = 0;
-      for (int i = 1; i < nm; ++i) {
-        if (e[i][x] < e[first][x]) first = i;
-      }
-      float second = std::numeric_limits<float>::max();
+  while (true) {
+    int clear_pixels[kMaxMotions] = {}, pixels[kMaxMotions] = {};
+    for (int y = 0; y < rows; ++y) {
+      const uint8_t* m = own.ptr<uint8_t>(y);
+      uint8_t* l = sc->label.ptr<uint8_t>(y);
+      int row_best = -1;
       for (int i = 0; i < nm; ++i) {
-        if (i != first) second = std::min(second, e[i][x]);
+        if (!active[i]) continue;
+        const size_t at = static_cast<size_t>(y) * shifts;
+        if (row_best < 0 || sc->windowed[at + motions[i]] < sc->windowed[at + motions[row_best]]) {
+          row_best = i;
+        }
       }
-      // Near the frame's edge a motion may fetch its source from the padding (an object
-      // entering the view): that error says nothing, the row decides.
-      bool inside = true;
-      for (int i = 0; i < nm; ++i) {
-        const int from = box.x + x - shift[i];
-        inside = inside && from >= kMotionEdgeMargin && from < w - kMotionEdgeMargin;
+      const float* e[kMaxMotions];
+      for (int i = 0; i < nm; ++i) e[i] = sc->error[i].ptr<float>(y);
+      for (int x = 0; x < box.width; ++x) {
+        if (!m[x]) {
+          l[x] = 0;
+          continue;
+        }
+        int first = row_best;
+        for (int i = 0; i < nm; ++i) {
+          if (active[i] && e[i][x] < e[first][x]) first = i;
+        }
+        float second = std::numeric_limits<float>::max();
+        for (int i = 0; i < nm; ++i) {
+          if (active[i] && i != first) second = std::min(second, e[i][x]);
+        }
+        // Near the frame's edge a motion may fetch its source from the padding (an object
+        // entering the view): that error says nothing, the row decides.
+        bool inside = true;
+        for (int i = 0; i < nm; ++i) {
+          const int from = box.x + x - shift[i];
+          inside = inside && (!active[i] || (from >= kMotionEdgeMargin && from < w - kMotionEdgeMargin));
+        }
+        const bool clear =
+            inside && e[first][x] + kMotionPixelSlack < kMotionPixelRatio * second;
+        const int label = clear ? first : row_best;
+        l[x] = static_cast<uint8_t>(1 + label);
+        ++pixels[label];
+        clear_pixels[label] += clear;
       }
-      const bool clear =
-          inside && e[first][x] + kMotionPixelSlack < kMotionPixelRatio * second;
-      l[x] = static_cast<uint8_t>(1 + (clear ? first : row_best));
     }
+    int weakest = -1;
+    double weakest_share = kMotionMinClearShare;
+    for (int i = 0; i < nm; ++i) {
+      if (!active[i] || pixels[i] == 0) continue;
+      const double share = static_cast<double>(clear_pixels[i]) / pixels[i];
+      if (share < weakest_share) {
+        weakest_share = share;
+        weakest = i;
+      }
+    }
+    if (weakest < 0 || active_count <= 1) break;
+    active[weakest] = false;
+    --active_count;
   }
+  if (active_count < 2) return false;
   const cv::Mat open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
   const size_t before = parts->size();
   // `small`'s pixels join `big`.
@@ -453,6 +496,7 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     big.area += small.area;
   };
   for (int i = 0; i < nm; ++i) {
+    if (!active[i]) continue;
     cv::compare(sc->label, i + 1, sc->part, cv::CMP_EQ);
     cv::morphologyEx(sc->part, sc->part, cv::MORPH_OPEN, open_kernel);
     const int n = cv::connectedComponentsWithStats(sc->part, sc->comp, sc->comp_stats,
@@ -842,7 +886,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
       for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
         if (blobs[b].area < 2 * min_area || blobs[b].box.height < min_height) continue;
         parts.clear();
-        if (SplitByMotion(s.grey, s.prev_padded, blobs[b], s.closed(blobs[b].box), max_shift,
+        if (SplitByMotion(s.grey, s.prev_padded, blobs[b], s.fg(blobs[b].box), max_shift,
                           step, kMotionMinShiftPx * s.scale, gap, &s.motion, &parts)) {
           ++stats_.motion_cuts;
           blobs[b] = std::move(parts[0]);
