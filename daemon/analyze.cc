@@ -123,9 +123,10 @@ void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& t
   *out += "],\"detections\":[";
   first = true;
   for (const analytics::Detection& d : detections) {
-    std::snprintf(buf, sizeof buf, "%s{\"class\":\"%s\",\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.2f}",
-                  first ? "" : ",", analytics::ObjectClassName(d.object_class), d.box.x,
-                  d.box.y, d.box.width, d.box.height, d.score);
+    std::snprintf(buf, sizeof buf,
+                  "%s{\"class\":\"%s\",\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.2f}",
+                  first ? "" : ",", analytics::ObjectClassName(d.object_class), d.box.x, d.box.y,
+                  d.box.width, d.box.height, d.score);
     *out += buf;
     first = false;
   }

@@ -55,10 +55,7 @@ double EdgeEnergy(const cv::Mat& bgr, const cv::Mat& band) {
 struct Blob {
   cv::Rect box;
   int area = 0;       // foreground pixels
-  bool cut = false;   // cut off or cut from another blob (CutTail): never merged back
-  // Its pixels (box-sized, CV_8U) when its box holds pixels of another object (a motion cut);
-  // empty: every foreground pixel in the box.
-  cv::Mat mask;
+  bool cut = false;   // cut off or cut from another blob (tails, motion): never merged back
 };
 
 // Distance in pixels between two boxes (0 if they touch or overlap).
@@ -181,7 +178,6 @@ bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
   return true;
 }
 
-
 // Motion split (SplitByMotion): objects that overlap on screen but move differently (vehicles
 // of adjacent lanes at other speeds or in the other direction, a pedestrian at the kerb far
 // slower than the vehicle it touches). Each row of a blob is matched against the previous frame
@@ -235,23 +231,26 @@ constexpr double kMotionJoinRows = 0.5;
 
 struct MotionScratch {
   std::vector<int> count;
-  std::vector<double> rows;      // rows x shifts: the row's error at each shift
-  std::vector<double> windowed;  // the same, summed over kMotionRowWindow rows
+  std::vector<double> rows;            // rows x shifts: the row's error at each shift
+  std::vector<double> windowed;        // the same, summed over kMotionRowWindow rows
   std::vector<double> windowed_count;  // per row: pixels in those rows
-  std::vector<double> best;      // per row: the least error among the chosen motions
-  std::vector<double> sum;       // per shift
-  std::vector<double> refined;   // per row, at one shift
-  std::vector<int> cumulative;   // rows x (width + 1): pixels of the row left of x
+  std::vector<double> best;            // per row: the least error among the chosen motions
+  std::vector<double> sum;             // per shift
+  std::vector<double> refined;         // per row, at one shift
+  std::vector<int> cumulative;         // rows x (width + 1): pixels of the row left of x
+  std::vector<int> owner;              // per row: the motion that explains it best
+  std::vector<char> mine;              // per row: this motion explains it best
+  std::vector<Blob> parts;             // of the blob being split
   cv::Mat diff, row_sum;
   cv::Mat error[kMaxMotions], label, part, comp, comp_stats, comp_centroids;
 };
 
-// `own`: the blob's pixels (box-sized). Appends the blob's parts to `parts` and returns true
-// when two or more motions are found. `max_shift` > 0.
-bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& blob,
+// `own`: the blob's pixels (box-sized); `prev_padded`: the previous frame with max_shift columns
+// of its edge repeated on both sides; `open_kernel`: 3x3. Appends the blob's parts to `parts` and
+// returns true when two or more motions are found. `max_shift` > 0.
+bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const cv::Rect& box,
                    const cv::Mat& own, int max_shift, int step, double min_shift, int join_gap,
-                   MotionScratch* sc, std::vector<Blob>* parts) {
-  const cv::Rect box = blob.box;
+                   const cv::Mat& open_kernel, MotionScratch* sc, std::vector<Blob>* parts) {
   if (box.height < 2 * kTailMinRows || box.width < 4) return false;
   // Shift index i stands for the shift -max_shift + i * step (pixel x came from x - shift).
   const int shifts = 2 * (max_shift / step) + 1, rows = box.height, w = grey.cols;
@@ -275,8 +274,7 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     const int x1 = std::clamp(w + k - box.x, 0, box.width);
     if (x1 > x0) {
       const cv::Rect cols(x0, 0, x1 - x0, rows);
-      const cv::Mat from =
-          prev_padded(cv::Rect(box.x + x0 + max_shift - k, box.y, x1 - x0, rows));
+      const cv::Mat from = prev_padded(cv::Rect(box.x + x0 + max_shift - k, box.y, x1 - x0, rows));
       cv::absdiff(current(cols), from, sc->diff);
       cv::bitwise_and(sc->diff, own(cols), sc->diff);
       cv::reduce(sc->diff, sc->row_sum, 1, cv::REDUCE_SUM, CV_32S);
@@ -285,9 +283,9 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
       const int n = sc->count[y];
       const int* c = &sc->cumulative[static_cast<size_t>(y) * (box.width + 1)];
       const int valid = x1 > x0 ? c[x1] - c[x0] : 0;
-      out[y * stride] = n == 0              ? 0.0
-                        : valid * 2 < n     ? 255.0 * n
-                                            : static_cast<double>(sc->row_sum.at<int>(y)) / valid * n;
+      out[y * stride] = n == 0          ? 0.0
+                        : valid * 2 < n ? 255.0 * n
+                                        : static_cast<double>(sc->row_sum.at<int>(y)) / valid * n;
     }
   };
   sc->rows.assign(static_cast<size_t>(rows) * shifts, 0.0);
@@ -315,9 +313,9 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
       bool distinct = true;
       for (int m : motions) {
         const int d = std::abs(shift_of(k) - shift_of(m));
-        distinct = distinct && d >= min_shift &&
-                   d >= kMotionMinShiftShare *
-                            std::max(std::abs(shift_of(k)), std::abs(shift_of(m)));
+        distinct =
+            distinct && d >= min_shift &&
+            d >= kMotionMinShiftShare * std::max(std::abs(shift_of(k)), std::abs(shift_of(m)));
       }
       if (!distinct) continue;
       double before = 0, after = 0, pixels = 0;
@@ -332,9 +330,8 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
       }
       // ...and it must explain them well, not just better: rows where two objects meet are
       // explained by neither's motion, and a shift between the two fits them a little better.
-      if (!motions.empty() &&
-          (taken < min_rows || after > kMotionMaxRatio * before ||
-           after > kMotionMaxPixelError * std::max(1.0, pixels))) {
+      if (!motions.empty() && (taken < min_rows || after > kMotionMaxRatio * before ||
+                               after > kMotionMaxPixelError * std::max(1.0, pixels))) {
         continue;
       }
       const double gain = motions.empty() ? -after : before - after;
@@ -347,8 +344,9 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     motions.push_back(pick);
     // Refine (Lloyd): rows to their best motion, each motion to the best shift of its rows. A
     // first pick between two close motions moves to one of them, which lets the other in.
+    std::vector<int>& owner = sc->owner;
     for (int iteration = 0; iteration < kMotionRefinements; ++iteration) {
-      std::vector<int> owner(rows, 0);
+      owner.assign(rows, 0);
       for (int y = 0; y < rows; ++y) {
         const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
         for (size_t i = 1; i < motions.size(); ++i) {
@@ -362,8 +360,8 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
           const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
           for (int k = 0; k < shifts; ++k) sc->sum[k] += wy[k];
         }
-        motions[i] = static_cast<int>(std::min_element(sc->sum.begin(), sc->sum.end()) -
-                                      sc->sum.begin());
+        motions[i] =
+            static_cast<int>(std::min_element(sc->sum.begin(), sc->sum.end()) - sc->sum.begin());
       }
     }
     for (int y = 0; y < rows; ++y) {
@@ -385,7 +383,8 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     shift[i] = shift_of(motions[i]);
     if (step == 1) continue;
     // The searched shifts are `step` apart: the best one within, on the rows this motion has.
-    std::vector<char> mine(rows, 0);
+    std::vector<char>& mine = sc->mine;
+    mine.assign(rows, 0);
     for (int y = 0; y < rows; ++y) {
       const double* wy = &sc->windowed[static_cast<size_t>(y) * shifts];
       mine[y] = std::all_of(motions.begin(), motions.end(),
@@ -458,10 +457,10 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
         bool inside = true;
         for (int i = 0; i < nm; ++i) {
           const int from = box.x + x - shift[i];
-          inside = inside && (!active[i] || (from >= kMotionEdgeMargin && from < w - kMotionEdgeMargin));
+          inside =
+              inside && (!active[i] || (from >= kMotionEdgeMargin && from < w - kMotionEdgeMargin));
         }
-        const bool clear =
-            inside && e[first][x] + kMotionPixelSlack < kMotionPixelRatio * second;
+        const bool clear = inside && e[first][x] + kMotionPixelSlack < kMotionPixelRatio * second;
         const int label = clear ? first : row_best;
         l[x] = static_cast<uint8_t>(1 + label);
         ++pixels[label];
@@ -483,16 +482,10 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
     --active_count;
   }
   if (active_count < 2) return false;
-  const cv::Mat open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
   const size_t before = parts->size();
   // `small`'s pixels join `big`.
   auto absorb = [](Blob& big, const Blob& small) {
-    const cv::Rect u = big.box | small.box;
-    cv::Mat mask = cv::Mat::zeros(u.size(), CV_8U);
-    big.mask.copyTo(mask(big.box - u.tl()));
-    mask(small.box - u.tl()) |= small.mask;
-    big.mask = mask;
-    big.box = u;
+    big.box |= small.box;
     big.area += small.area;
   };
   for (int i = 0; i < nm; ++i) {
@@ -511,14 +504,13 @@ bool SplitByMotion(const cv::Mat& grey, const cv::Mat& prev_padded, const Blob& 
       part.box = r + box.tl();
       part.area = st[cv::CC_STAT_AREA];
       part.cut = true;
-      cv::compare(sc->comp(r), c, part.mask, cv::CMP_EQ);
       // Pieces of one motion side by side in the same rows, a few pixels apart, are one object
       // whose middle no motion explained clearly (a uniform body).
       bool joined = false;
       for (size_t j = first; j < parts->size() && !joined; ++j) {
         Blob& other = (*parts)[j];
-        const int rows_shared = std::min(other.box.br().y, part.box.br().y) -
-                                std::max(other.box.y, part.box.y);
+        const int rows_shared =
+            std::min(other.box.br().y, part.box.br().y) - std::max(other.box.y, part.box.y);
         if (Gap(other.box, part.box) <= join_gap &&
             rows_shared >= kMotionJoinRows * std::min(other.box.height, part.box.height)) {
           absorb(other, part);
@@ -839,7 +831,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
               auto it = std::find_if(parts.begin(), parts.end(),
                                      [&](const auto& p) { return p.first == l[x]; });
               if (it == parts.end()) {
-                parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0, false, {}}});
+                parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0, false}});
                 it = parts.end() - 1;
               }
               it->second.box |= cv::Rect(x, y, 1, 1);
@@ -856,7 +848,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
           }
         }
       }
-      if (!split) blobs.push_back({box, area, false, {}});
+      if (!split) blobs.push_back({box, area, false});
     }
 
     // 3b. Tails: a vehicle-shaped blob with a run of narrow rows above or below it is a vehicle
@@ -876,21 +868,24 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
     const double gap_s = static_cast<double>(time_us - s.prev_time_us) / 1e6;
     const int max_shift = std::min<int>(std::lround(kMotionMaxShare * w),
                                         std::lround(kMotionWidthsPerSecond * w * gap_s));
-    if (s.prev_grey.size() == s.grey.size() && s.prev_time_us >= 0 && max_shift > 0 &&
-        gap_s > 0) {
-      cv::copyMakeBorder(s.prev_grey, s.prev_padded, 0, 0, max_shift, max_shift,
-                         cv::BORDER_REPLICATE);
+    if (s.prev_grey.size() == s.grey.size() && s.prev_time_us >= 0 && max_shift > 0 && gap_s > 0) {
       const int step = std::max(1, static_cast<int>(std::lround(kMotionShiftStepPx * s.scale)));
-      std::vector<Blob> parts;
       const int min_height = static_cast<int>(std::lround(kMotionMinHeightPx * s.scale));
+      bool padded = false;
       for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
         if (blobs[b].area < 2 * min_area || blobs[b].box.height < min_height) continue;
+        if (!padded) {
+          cv::copyMakeBorder(s.prev_grey, s.prev_padded, 0, 0, max_shift, max_shift,
+                             cv::BORDER_REPLICATE);
+          padded = true;
+        }
+        std::vector<Blob>& parts = s.motion.parts;
         parts.clear();
-        if (SplitByMotion(s.grey, s.prev_padded, blobs[b], s.fg(blobs[b].box), max_shift,
-                          step, kMotionMinShiftPx * s.scale, gap, &s.motion, &parts)) {
+        if (SplitByMotion(s.grey, s.prev_padded, blobs[b].box, s.fg(blobs[b].box), max_shift, step,
+                          kMotionMinShiftPx * s.scale, gap, s.open_kernel, &s.motion, &parts)) {
           ++stats_.motion_cuts;
-          blobs[b] = std::move(parts[0]);
-          for (size_t i = 1; i < parts.size(); ++i) blobs.push_back(std::move(parts[i]));
+          blobs[b] = parts[0];
+          blobs.insert(blobs.end(), parts.begin() + 1, parts.end());
         }
       }
     }
@@ -919,7 +914,7 @@ std::vector<Detection> ClassicalDetector::Detect(const cv::Mat& frame,
           if (blobs[a].cut || blobs[b].cut) continue;
           if (Gap(big.box, small.box) > gap) continue;
           if (small.area > options_.merge_max_fragment * big.area) continue;
-          blobs[a] = Blob{big.box | small.box, big.area + small.area, false, {}};
+          blobs[a] = Blob{big.box | small.box, big.area + small.area, false};
           blobs.erase(blobs.begin() + b);
           merged = true;
           ++stats_.merges;

@@ -34,7 +34,11 @@ constexpr float kSplitMinGrowth = 1.3f;
 // the predicted rows, grown by this fraction of the height above and below.
 constexpr float kMaxHeightJump = 1.35f;
 constexpr float kHeightMargin = 0.1f;
+// "Much taller" is judged against the tallest recent measurement too, which decays by this per
+// matched frame (Filter::tall_height).
 constexpr float kTallDecay = 0.95f;
+// A tentative track matches no detection this many times larger or smaller than its box.
+constexpr float kTentativeMaxAreaRatio = 3.f;
 // After a correction the filtered width and height stay within these factors of the measured
 // ones (their velocity is zeroed when clamped).
 constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
@@ -58,9 +62,6 @@ float IoU(const cv::Rect2f& a, const cv::Rect2f& b) {
 cv::Point2f Centre(const cv::Rect2f& r) { return {r.x + r.width * 0.5f, r.y + r.height * 0.5f}; }
 
 // Vehicles and people never turn into one another; unknown matches anything.
-// A tentative track matches no detection this many times larger or smaller than its box.
-constexpr float kTentativeMaxAreaRatio = 3.f;
-
 bool Compatible(ObjectClass a, ObjectClass b) {
   if (a == ObjectClass::kUnknown || b == ObjectClass::kUnknown) return true;
   const bool pa = a == ObjectClass::kPerson || a == ObjectClass::kBicycle;

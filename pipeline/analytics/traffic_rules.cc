@@ -55,7 +55,7 @@ struct TrafficRules::TrackState {
   std::vector<char> stop_fired;   // per zone
   int lane = -1;                  // lane the anchor is in now
   std::vector<char> in_lane;      // per lane (for entries)
-  int wrong_frames = 0;  // in wrong_lane
+  int wrong_frames = 0;           // in wrong_lane
   float wrong_distance = 0;
   int wrong_lane = -1;
   std::vector<char> wrong_fired;  // per lane
@@ -255,7 +255,8 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       const int dir = step.dot(normal) >= 0 ? 1 : -1;
       // A box that jumps back over the line while its vehicle moves the other way (a part of it
       // hidden or uncovered) has not crossed.
-      const float along = t.velocity_px_s.dot(normal) / std::max(1e-3f, std::hypot(normal.x, normal.y));
+      const float along =
+          t.velocity_px_s.dot(normal) / std::max(1e-3f, std::hypot(normal.x, normal.y));
       if (along * dir < 0 &&
           std::abs(along) >= options_.min_moving_speed * std::max(1.f, t.box.width)) {
         continue;

@@ -251,14 +251,18 @@ TEST(TrackerTest, ATentativePedestrianTrackDoesNotJumpToACar) {
   // the pedestrian's track grown six times.
   auto tracker = MakeTracker();
   const cv::Mat no_frame;
-  tracker->Update({{cv::Rect2f(100, 100, 8, 18), ObjectClass::kPerson, 0.9f}}, no_frame,
-                  kStartUs);
+  tracker->Update({{cv::Rect2f(100, 100, 8, 18), ObjectClass::kPerson, 0.9f}}, no_frame, kStartUs);
   ASSERT_EQ(tracker->tracks().size(), 1u);
   const uint64_t pedestrian = tracker->tracks()[0].id;
   tracker->Update({Car(90, 95, 40, 25)}, no_frame, kStartUs + kFrameUs);
+  const cv::Rect2f car(90, 95, 40, 25);
+  int on_car = 0;
   for (const Track& t : tracker->tracks()) {
-    if (t.matched) EXPECT_NE(t.id, pedestrian);
+    if ((t.box & car).area() < 0.8f * car.area() || t.box.area() > 1.25f * car.area()) continue;
+    ++on_car;
+    EXPECT_NE(t.id, pedestrian);
   }
+  EXPECT_EQ(on_car, 1);
 }
 
 TEST(TrackerTest, RejectsBadOptions) {

@@ -191,8 +191,10 @@ TEST(TrafficRulesTest, AWrongWayRunCountsInOneLane) {
   // upper one for three frames: one WrongWay (the lower lane), none for the upper lane's
   // three frames.
   TrafficRulesOptions options;
-  options.lanes.push_back({"upper", {{0.f, 0.3f}, {1.f, 0.3f}, {1.f, 0.6f}, {0.f, 0.6f}}, {-1.f, 0.f}});
-  options.lanes.push_back({"lower", {{0.f, 0.6f}, {1.f, 0.6f}, {1.f, 0.9f}, {0.f, 0.9f}}, {-1.f, 0.f}});
+  options.lanes.push_back(
+      {"upper", {{0.f, 0.3f}, {1.f, 0.3f}, {1.f, 0.6f}, {0.f, 0.6f}}, {-1.f, 0.f}});
+  options.lanes.push_back(
+      {"lower", {{0.f, 0.6f}, {1.f, 0.6f}, {1.f, 0.9f}, {0.f, 0.9f}}, {-1.f, 0.f}});
   options.wrong_way_frames = 10;
   auto rules = MakeRules(options);
   std::vector<RuleEvent> wrong;

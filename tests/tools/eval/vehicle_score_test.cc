@@ -120,11 +120,12 @@ TEST(VehicleScoreTest, ATrackOnTheVisiblePartOfAHiddenVehicleIsDontCare) {
   // 60x40 at 640x360, the lower 70 % hidden: its visible top is 60x12.
   truth.frames[0].push_back({2, "car", {300, 100, 60, 40}, 0.3});
   truth.frames[0].push_back({3, "person", {500, 100, 20, 60}});
-  const std::vector<PredictedFrame> pred = {At(0.0, {
-      Tr(1, {150, 50, 30, 6}),    // the visible top: IoU 0.3, all of it inside: don't care
-      Tr(2, {170, 50, 30, 20}),   // two thirds outside the hidden car: a false positive
-      Tr(3, {245, 45, 30, 30}),   // a box around the pedestrian, mostly outside it: false
-  })};
+  const std::vector<PredictedFrame> pred = {At(
+      0.0, {
+               Tr(1, {150, 50, 30, 6}),   // the visible top: IoU 0.3, all of it inside: don't care
+               Tr(2, {170, 50, 30, 20}),  // two thirds outside the hidden car: a false positive
+               Tr(3, {245, 45, 30, 30}),  // a box around the pedestrian, mostly outside it: false
+           })};
   const VehicleScore s = ScoreVehicles(truth, pred, {}, {.warmup_s = 0});
   EXPECT_EQ(s.false_positives, 2);
 }
