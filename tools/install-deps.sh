@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages skynetd needs to build, test and run the demo.
 # Idempotent: only missing packages are installed; needs root (or sudo) when something is missing.
+#   tools/install-deps.sh          install what is missing
+#   tools/install-deps.sh --list   print the package names, one a line (tools/check-deps.py reads
+#                                  them: the build may use nothing a fresh machine lacks)
 set -euo pipefail
 
 PACKAGES=(
@@ -12,10 +15,15 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev
   libprotobuf-dev protobuf-compiler
   libspdlog-dev libyaml-cpp-dev libcli11-dev libgtest-dev
-  libavformat-dev ffmpeg
+  libavformat-dev ffmpeg nlohmann-json3-dev
   clang libclang-rt-14-dev
   python3-zmq python3-protobuf python3-numpy python3-onnx python3-opencv
 )
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
