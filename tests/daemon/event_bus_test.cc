@@ -40,17 +40,6 @@ struct Subscriber {
   }
 };
 
-TEST(TopicForTest, NamesKindAndCamera) {
-  EXPECT_EQ(TopicFor(MotionEvent("cam7")), "motion/cam7");
-  v1::Event status;
-  status.set_camera_id("cam7");
-  status.mutable_camera_status();
-  EXPECT_EQ(TopicFor(status), "camera/cam7");
-  v1::Event hb;
-  hb.mutable_heartbeat();
-  EXPECT_EQ(TopicFor(hb), "heartbeat");
-}
-
 TEST(EventBusTest, NumbersEventsContiguouslyAndStampsEnvelope) {
   TempDir dir;
   EventBusOptions o;

@@ -1,4 +1,4 @@
-#include "tools/skynetctl/client.h"
+#include "skynet/client/client.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-namespace skynet::ctl {
+namespace skynet::client {
 namespace {
 
 namespace v1 = skynet::v1;
@@ -257,4 +257,4 @@ TEST(FeedSubscriberTest, MalformedMessageIsAnErrorAndTheFeedGoesOn) {
 }
 
 }  // namespace
-}  // namespace skynet::ctl
+}  // namespace skynet::client
