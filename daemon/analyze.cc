@@ -20,6 +20,7 @@
 #include "pipeline/core/clock.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
+#include "skynet/protocol.h"
 
 namespace skynet::daemon {
 namespace {
@@ -197,11 +198,7 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
     summary.video_us = frame->stream_time_us;
     auto publish = [&](v1::Event ev) {
       ++seq;
-      ev.set_schema_version(1);
-      ev.set_node_id("offline");
-      ev.set_epoch(0);
-      ev.set_seq(seq);
-      ev.set_event_id("offline/0/" + std::to_string(seq));
+      protocol::StampEnvelope("offline", 0, seq, &ev);
       ev.set_camera_id(camera.id);
       ev.set_capture_time_us(frame->stream_time_us);
       ev.set_frame_index(frame->index);

@@ -3,4 +3,5 @@
 # skynet_analytics: MotionOptions and ValidateMotionOptions(), so the config accepts exactly what
 # the motion detector accepts.
 add_library(skynet_config STATIC ${CMAKE_CURRENT_LIST_DIR}/config.cc)
-target_link_libraries(skynet_config PUBLIC skynet_core skynet_analytics yaml-cpp opencv_core)
+target_include_directories(skynet_config PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(skynet_config PUBLIC skynet_core skynet_analytics PRIVATE yaml-cpp)

@@ -14,7 +14,9 @@
 #include <google/protobuf/reflection.h>
 #include <zmq.hpp>
 
+#include "daemon/server_socket.h"
 #include "pipeline/core/logging.h"
+#include "skynet/protocol.h"
 
 namespace skynet::daemon {
 namespace {
@@ -140,11 +142,6 @@ Status ValidateRequest(const v1::Request& request) {
   return Status::Ok();
 }
 
-struct ControlServer::ZmqState {
-  std::optional<zmq::context_t> own_context;  // when there is no Security; outlives the socket
-  std::optional<zmq::socket_t> socket;
-};
-
 ControlServer::ControlServer(const ControlServerOptions& options, Handler handler)
     : options_(options), handler_(std::move(handler)) {}
 
@@ -164,24 +161,15 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlServer
                              std::strerror(errno));
     }
   }
-  server->zmq_ = std::make_unique<ZmqState>();
-  ZmqState& z = *server->zmq_;
-  zmq::context_t& context =
-      options.security ? options.security->context() : z.own_context.emplace(1);
-  try {
-    z.socket.emplace(context, zmq::socket_type::router);
-    auto& s = *z.socket;
-    s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
-    s.set(zmq::sockopt::router_mandatory, 0);
-    if (options.security) {
-      SKYNET_RETURN_IF_ERROR(options.security->ConfigureServer(s, options.endpoint, "control"));
-    }
-    s.bind(options.endpoint);
-  } catch (const zmq::error_t& e) {
-    return Status::Unavailable("control_endpoint " + options.endpoint + ": cannot bind: " +
-                               e.what());
-  }
+  Result<std::unique_ptr<ServerSocket>> socket =
+      ServerSocket::Bind({.kind = ServerSocket::Kind::kRouter,
+                          .endpoint = options.endpoint,
+                          .config_key = "control_endpoint",
+                          .domain = "control",
+                          .limits = {.max_message_bytes = options.max_message_bytes},
+                          .security = options.security});
+  if (!socket) return socket.status();
+  server->socket_ = std::move(socket).value();
   if (ipc) ::chmod(options.endpoint.substr(6).c_str(), 0660);
   server->thread_ = std::thread([s = server.get()] { s->Run(); });
   GetLogger("control")->info("control on {}{}", options.endpoint,
@@ -197,10 +185,7 @@ ControlServer::~ControlServer() {
 void ControlServer::Stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  if (zmq_) {
-    zmq_->socket.reset();
-    zmq_.reset();
-  }
+  socket_.reset();
 }
 
 void ControlServer::Audit(const Peer& peer, const std::string& command,
@@ -232,8 +217,8 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
     response.set_ok(false);
     response.set_error("request too large: " + std::to_string(size) + " bytes (limit " +
                        std::to_string(options_.max_request_bytes) + ")");
-  } else if (!ParseLimited(&request, data, size,
-                           static_cast<size_t>(options_.max_request_bytes))) {
+  } else if (!protocol::ParseLimited(&request, data, size,
+                                     static_cast<size_t>(options_.max_request_bytes))) {
     response.set_ok(false);
     response.set_error("malformed request: not a skynet.v1.Request (" + std::to_string(size) +
                        " bytes)");
@@ -259,7 +244,7 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
 
 void ControlServer::Run() {
   auto log = GetLogger("control");
-  auto& socket = *zmq_->socket;
+  auto& socket = socket_->socket();
   const Peer fallback{"local", options_.default_role};
   std::vector<zmq::message_t> frames;
   while (!stop_.load()) {

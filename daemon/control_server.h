@@ -26,6 +26,8 @@
 
 namespace skynet::daemon {
 
+class ServerSocket;
+
 struct ControlServerOptions {
   // tcp://, ipc:// or inproc:// endpoint.
   std::string endpoint = "ipc:///tmp/skynetd/control.sock";
@@ -78,8 +80,7 @@ class ControlServer {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
   int audit_fd_ = -1;
-  struct ZmqState;
-  std::unique_ptr<ZmqState> zmq_;
+  std::unique_ptr<ServerSocket> socket_;
   std::thread thread_;
 };
 

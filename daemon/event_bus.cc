@@ -1,48 +1,14 @@
 #include "daemon/event_bus.h"
 
 #include <algorithm>
-#include <optional>
 
 #include <zmq.hpp>
 
-#include "daemon/security.h"
+#include "daemon/server_socket.h"
 #include "pipeline/core/logging.h"
+#include "skynet/protocol.h"
 
 namespace skynet::daemon {
-
-std::string TopicFor(const v1::Event& event) {
-  switch (event.payload_case()) {
-    case v1::Event::kCameraStatus:
-    case v1::Event::kStreamChanged:
-      return "camera/" + event.camera_id();
-    case v1::Event::kMotionStarted:
-    case v1::Event::kMotionUpdated:
-    case v1::Event::kMotionEnded:
-      return "motion/" + event.camera_id();
-    case v1::Event::kVehicleNew:
-    case v1::Event::kVehicleUpdated:
-    case v1::Event::kVehicleEnded:
-      return "vehicle/" + event.camera_id();
-    case v1::Event::kLineCrossed:
-    case v1::Event::kZoneEntered:
-    case v1::Event::kZoneLeft:
-    case v1::Event::kVehicleStopped:
-    case v1::Event::kWrongWay:
-    case v1::Event::kSpeeding:
-    case v1::Event::kTrafficStats:
-      return "traffic/" + event.camera_id();
-    case v1::Event::kHeartbeat:
-      return "heartbeat";
-    case v1::Event::PAYLOAD_NOT_SET:
-      break;
-  }
-  return "other/" + event.camera_id();
-}
-
-struct EventBus::ZmqState {
-  std::optional<zmq::context_t> own_context;  // when there is no Security; outlives the socket
-  std::optional<zmq::socket_t> socket;
-};
 
 EventBus::EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock)
     : options_(options),
@@ -58,25 +24,18 @@ Result<std::unique_ptr<EventBus>> EventBus::Create(const EventBusOptions& option
     bus->epoch_ = std::max(bus->epoch_, options.journal->LastEpoch() + 1);
     SKYNET_RETURN_IF_ERROR(options.journal->StartEpoch(bus->epoch_));
   }
-  bus->zmq_ = std::make_unique<ZmqState>();
-  ZmqState& z = *bus->zmq_;
-  zmq::context_t& context =
-      options.security ? options.security->context() : z.own_context.emplace(1);
-  try {
-    z.socket.emplace(context, zmq::socket_type::pub);
-    z.socket->set(zmq::sockopt::linger, 2000);
-    z.socket->set(zmq::sockopt::sndhwm, options.send_hwm);
-    // Subscription messages are the only input of a PUB socket.
-    z.socket->set(zmq::sockopt::maxmsgsize, int64_t{4096});
-    if (options.security) {
-      SKYNET_RETURN_IF_ERROR(options.security->ConfigureServer(*z.socket, options.endpoint, "feed"));
-    }
-    z.socket->bind(options.endpoint);
-  } catch (const zmq::error_t& e) {
-    return Status::Unavailable("event_endpoint " + options.endpoint + ": cannot bind: " + e.what());
-  }
+  Result<std::unique_ptr<ServerSocket>> socket = ServerSocket::Bind(
+      {.kind = ServerSocket::Kind::kPublisher,
+       .endpoint = options.endpoint,
+       .config_key = "event_endpoint",
+       .domain = "feed",
+       // Subscription messages are the only input of a PUB socket.
+       .limits = {.linger_ms = 2000, .max_message_bytes = 4096, .send_hwm = options.send_hwm},
+       .security = options.security});
+  if (!socket) return socket.status();
+  bus->socket_ = std::move(socket).value();
   // The socket is handed to the bus thread, which uses it exclusively from now on.
-  bus->thread_ = std::thread([b = bus.get()] { b->Run(&*b->zmq_->socket); });
+  bus->thread_ = std::thread([b = bus.get()] { b->Run(); });
   GetLogger("events")->info("event feed on {} (node {}, epoch {})", options.endpoint,
                             options.node_id, bus->epoch_);
   return bus;
@@ -105,12 +64,11 @@ void EventBus::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (zmq_) zmq_->socket.reset();  // before its context
-  zmq_.reset();
+  socket_.reset();
 }
 
-void EventBus::Run(void* raw_socket) {
-  auto& socket = *static_cast<zmq::socket_t*>(raw_socket);
+void EventBus::Run() {
+  zmq::socket_t& socket = socket_->socket();
   auto log = GetLogger("events");
   const int64_t hb_us = int64_t{options_.heartbeat_interval_ms} * 1000;
   int64_t next_heartbeat = clock_->NowMonotonicUs() + hb_us;
@@ -132,14 +90,10 @@ void EventBus::Run(void* raw_socket) {
     for (size_t i = 0; i < n; ++i) {
       v1::Event& ev = events[i];
       ++seq;
-      ev.set_schema_version(1);
-      ev.set_node_id(options_.node_id);
-      ev.set_epoch(epoch_);
-      ev.set_seq(seq);
-      ev.set_event_id(options_.node_id + "/" + std::to_string(epoch_) + "/" + std::to_string(seq));
+      protocol::StampEnvelope(options_.node_id, epoch_, seq, &ev);
       ev.set_publish_time_us(now_us);
       if (ev.has_heartbeat()) ev.mutable_heartbeat()->set_last_seq(seq - 1);
-      topics[i] = TopicFor(ev);
+      topics[i] = protocol::TopicFor(ev);
       bytes[i].clear();
       ev.SerializeToString(&bytes[i]);
     }

@@ -3,7 +3,8 @@
 // Any thread may call Publish(); one internal thread owns the PUB socket, assigns the per-node
 // sequence number (contiguous from 1 within an epoch), stamps node id, epoch, event id and publish
 // time, appends the batch to the journal (if any) and then sends each event as two frames:
-// [topic][Event protobuf]. An event is never published before it is journaled. The same thread sends a Heartbeat every
+// [topic][Event protobuf] (topic, envelope and event id: skynet/protocol.h). An event is never
+// published before it is journaled. The same thread sends a Heartbeat every
 // `heartbeat_interval_ms`. Accepted events are never dropped: the hand-over queue is unbounded and
 // its depth is reported in stats.
 //
@@ -29,6 +30,7 @@
 namespace skynet::daemon {
 
 class Security;
+class ServerSocket;
 
 struct EventBusOptions {
   // Identifies this node in every event.
@@ -47,9 +49,6 @@ struct EventBusOptions {
   // Borrowed, may be null (no ZAP, no CurveZMQ: tests). Must outlive the bus.
   Security* security = nullptr;
 };
-
-// Topic of an event on the feed: "camera/<id>", "motion/<id>", "heartbeat", ...
-std::string TopicFor(const v1::Event& event);
 
 class EventBus {
  public:
@@ -83,7 +82,7 @@ class EventBus {
 
  private:
   EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock);
-  void Run(void* socket);
+  void Run();
 
   const EventBusOptions options_;
   const HeartbeatSource heartbeat_source_;
@@ -97,8 +96,7 @@ class EventBus {
   std::deque<v1::Event> pending_;
   bool stopping_ = false;
 
-  struct ZmqState;
-  std::unique_ptr<ZmqState> zmq_;
+  std::unique_ptr<ServerSocket> socket_;
   std::thread thread_;
 };
 

@@ -6,8 +6,9 @@
 
 #include <zmq.hpp>
 
-#include "daemon/security.h"
+#include "daemon/server_socket.h"
 #include "pipeline/core/logging.h"
+#include "skynet/protocol.h"
 
 namespace skynet::daemon {
 namespace {
@@ -141,11 +142,6 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
   return head.SerializeAsString() + items;
 }
 
-struct ReplayServer::ZmqState {
-  std::optional<zmq::context_t> own_context;  // when there is no Security; outlives the socket
-  std::optional<zmq::socket_t> socket;
-};
-
 ReplayServer::ReplayServer(const ReplayServerOptions& options, const Journal* journal,
                            Clock* clock)
     : options_(options), journal_(journal), clock_(clock) {}
@@ -153,24 +149,15 @@ ReplayServer::ReplayServer(const ReplayServerOptions& options, const Journal* jo
 Result<std::unique_ptr<ReplayServer>> ReplayServer::Create(const ReplayServerOptions& options,
                                                            const Journal* journal, Clock* clock) {
   std::unique_ptr<ReplayServer> server(new ReplayServer(options, journal, clock));
-  server->zmq_ = std::make_unique<ZmqState>();
-  ZmqState& z = *server->zmq_;
-  zmq::context_t& context =
-      options.security ? options.security->context() : z.own_context.emplace(1);
-  try {
-    z.socket.emplace(context, zmq::socket_type::router);
-    z.socket->set(zmq::sockopt::linger, 0);
-    z.socket->set(zmq::sockopt::maxmsgsize, options.max_request_bytes);
-    z.socket->set(zmq::sockopt::router_mandatory, 0);
-    if (options.security) {
-      SKYNET_RETURN_IF_ERROR(
-          options.security->ConfigureServer(*z.socket, options.endpoint, "replay"));
-    }
-    z.socket->bind(options.endpoint);
-  } catch (const zmq::error_t& e) {
-    return Status::Unavailable("replay_endpoint " + options.endpoint + ": cannot bind: " +
-                               e.what());
-  }
+  Result<std::unique_ptr<ServerSocket>> socket =
+      ServerSocket::Bind({.kind = ServerSocket::Kind::kRouter,
+                          .endpoint = options.endpoint,
+                          .config_key = "replay_endpoint",
+                          .domain = "replay",
+                          .limits = {.max_message_bytes = options.max_request_bytes},
+                          .security = options.security});
+  if (!socket) return socket.status();
+  server->socket_ = std::move(socket).value();
   server->thread_ = std::thread([s = server.get()] { s->Run(); });
   GetLogger("events")->info("replay on {} ({} events/s)", options.endpoint,
                             options.max_events_per_second);
@@ -182,15 +169,12 @@ ReplayServer::~ReplayServer() { Stop(); }
 void ReplayServer::Stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  if (zmq_) {
-    zmq_->socket.reset();
-    zmq_.reset();
-  }
+  socket_.reset();
 }
 
 void ReplayServer::Run() {
   auto log = GetLogger("events");
-  zmq::socket_t& socket = *zmq_->socket;
+  zmq::socket_t& socket = socket_->socket();
   const double rate = std::max(1.0, options_.max_events_per_second);
   const double capacity = std::max(rate, double(options_.max_events_per_response));
   double tokens = capacity;
@@ -230,8 +214,8 @@ void ReplayServer::Run() {
     v1::ReplayRequest request;
     std::string reply;
     size_t events = 0;
-    if (!ParseLimited(&request, frames.back().data(), frames.back().size(),
-                      static_cast<size_t>(options_.max_request_bytes))) {
+    if (!protocol::ParseLimited(&request, frames.back().data(), frames.back().size(),
+                                static_cast<size_t>(options_.max_request_bytes))) {
       v1::ReplayResponse r;
       r.set_node_id(options_.node_id);
       r.set_ok(false);

@@ -23,6 +23,7 @@
 namespace skynet::daemon {
 
 class Security;
+class ServerSocket;
 
 struct ReplayServerOptions {
   // tcp://, ipc:// or inproc:// endpoint to bind.
@@ -73,8 +74,7 @@ class ReplayServer {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> events_sent_{0};
   std::atomic<uint64_t> throttled_us_{0};
-  struct ZmqState;
-  std::unique_ptr<ZmqState> zmq_;
+  std::unique_ptr<ServerSocket> socket_;
   std::thread thread_;
 };
 

@@ -1,13 +1,10 @@
 #include "daemon/security.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/message_lite.h>
-
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "daemon/security_keys.h"
 #include "pipeline/core/logging.h"
+#include "skynet/keys.h"
 
 namespace skynet::daemon {
 namespace {
@@ -58,16 +55,6 @@ Peer PeerOf(zmq::message_t& message, const Peer& fallback) {
   const char* role = zmq_msg_gets(message.handle(), "X-Role");
   if (role != nullptr) ParseRole(role, &peer.role);
   return peer;
-}
-
-bool ParseLimited(google::protobuf::MessageLite* message, const void* data, size_t size,
-                  size_t max_bytes) {
-  if (size > max_bytes || size > static_cast<size_t>(INT32_MAX)) return false;
-  google::protobuf::io::CodedInputStream in(static_cast<const uint8_t*>(data),
-                                            static_cast<int>(size));
-  in.SetTotalBytesLimit(static_cast<int>(max_bytes));
-  in.SetRecursionLimit(16);
-  return message->ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
 }
 
 bool IsLoopbackTcp(const std::string& endpoint) {

@@ -25,9 +25,6 @@
 
 #include "pipeline/core/status.h"
 
-namespace google::protobuf {
-class MessageLite;
-}
 namespace zmq {
 class context_t;
 class socket_t;
@@ -61,10 +58,6 @@ struct Peer {
 // Reads User-Id and X-Role of a received message; `fallback` when it carries none (a socket
 // without ZAP, e.g. in tests).
 Peer PeerOf(zmq::message_t& message, const Peer& fallback);
-
-// Parses `size` bytes into `message` with explicit limits: at most `max_bytes`, nesting depth 16.
-bool ParseLimited(google::protobuf::MessageLite* message, const void* data, size_t size,
-                  size_t max_bytes);
 
 // True for tcp:// endpoints on 127.0.0.0/8, localhost or ::1.
 bool IsLoopbackTcp(const std::string& endpoint);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/journal.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
 
@@ -39,17 +40,6 @@ struct Subscriber {
     return ev->ParseFromArray(b.data(), static_cast<int>(b.size()));
   }
 };
-
-TEST(TopicForTest, NamesKindAndCamera) {
-  EXPECT_EQ(TopicFor(MotionEvent("cam7")), "motion/cam7");
-  v1::Event status;
-  status.set_camera_id("cam7");
-  status.mutable_camera_status();
-  EXPECT_EQ(TopicFor(status), "camera/cam7");
-  v1::Event hb;
-  hb.mutable_heartbeat();
-  EXPECT_EQ(TopicFor(hb), "heartbeat");
-}
 
 TEST(EventBusTest, NumbersEventsContiguouslyAndStampsEnvelope) {
   TempDir dir;
@@ -116,6 +106,44 @@ TEST(EventBusTest, BindFailureNamesTheEndpoint) {
   auto bus = EventBus::Create(o);
   ASSERT_FALSE(bus.ok());
   EXPECT_NE(bus.status().message().find("tcp://256.1.1.1:1"), std::string::npos);
+}
+
+// (Moved from journal_test: it binds the feed socket, so it runs with the integration tests.)
+TEST(EventBusTest, JournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
+  TempDir dir;
+  JournalOptions jo{.dir = dir.File("j")};
+  uint64_t first_epoch = 0;
+  for (int run = 0; run < 2; ++run) {
+    auto j = Journal::Open(jo);
+    ASSERT_TRUE(j.ok());
+    EventBusOptions o;
+    o.endpoint = dir.Ipc("feed");
+    o.heartbeat_interval_ms = 5;
+    o.epoch = 1000;  // a clock that does not move: the journal forces a newer epoch
+    o.journal = j->get();
+    auto bus = EventBus::Create(o);
+    ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+    if (run == 0) first_epoch = (*bus)->epoch();
+    if (run == 1) EXPECT_EQ((*bus)->epoch(), first_epoch + 1);
+    for (int i = 0; i < 300; ++i) {
+      v1::Event ev;
+      ev.set_camera_id("c");
+      ev.mutable_motion_started()->set_motion_id(i);
+      (*bus)->Publish(std::move(ev));
+    }
+    (*bus)->Stop();
+    const uint64_t last = (*bus)->last_seq();
+    ASSERT_GE(last, 300u);
+    std::vector<JournalRecord> out;
+    ASSERT_TRUE((*j)->ReadEpoch((*bus)->epoch(), 0, 100000, 1 << 30, &out).ok());
+    ASSERT_EQ(out.size(), last);
+    for (size_t i = 0; i < out.size(); ++i) {
+      v1::Event ev;
+      ASSERT_TRUE(ev.ParseFromString(out[i].payload));
+      EXPECT_EQ(ev.seq(), i + 1);
+      EXPECT_EQ(ev.epoch(), (*bus)->epoch());
+    }
+  }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The feed end to end in one process: EventBus + Journal + ReplayServer, and ReliableSubscribers
-// (tools/skynetctl/client.h) that repair gaps from replay.
+// (skynet/client/client.h) that repair gaps from replay.
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -11,9 +11,9 @@
 #include "daemon/event_bus.h"
 #include "daemon/journal.h"
 #include "daemon/replay_server.h"
+#include "skynet/client/client.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet::daemon {
 namespace {
@@ -32,9 +32,9 @@ v1::Event Motion(int i) {
 // Reads deliveries on its own thread and checks that they form one contiguous sequence.
 class Reader {
  public:
-  Reader(ctl::ReliableOptions options, int sleep_every, std::chrono::microseconds sleep)
+  Reader(skynet::client::ReliableOptions options, int sleep_every, std::chrono::microseconds sleep)
       : sleep_every_(sleep_every), sleep_(sleep) {
-    auto sub = ctl::ReliableSubscriber::Connect(options);
+    auto sub = skynet::client::ReliableSubscriber::Connect(options);
     EXPECT_TRUE(sub.ok()) << sub.status().ToString();
     sub_.emplace(std::move(sub).value());
     thread_ = std::thread([this] { Run(); });
@@ -48,7 +48,7 @@ class Reader {
   uint64_t motions() const { return motions_.load(); }
   uint64_t losses() const { return losses_.load(); }
   uint64_t out_of_order() const { return out_of_order_.load(); }
-  const ctl::ReliableStats& stats() const { return sub_->stats(); }
+  const skynet::client::ReliableStats& stats() const { return sub_->stats(); }
 
  private:
   void Run() {
@@ -71,7 +71,7 @@ class Reader {
   }
   const int sleep_every_;
   const std::chrono::microseconds sleep_;
-  std::optional<ctl::ReliableSubscriber> sub_;
+  std::optional<skynet::client::ReliableSubscriber> sub_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> last_seq_{0}, motions_{0}, losses_{0}, out_of_order_{0};
   std::thread thread_;
@@ -96,11 +96,11 @@ TEST(FeedReliabilityTest, SlowSubscriberRepairsEveryGapWhileFastSubscriberSeesNo
   auto replay = ReplayServer::Create(ro, journal->get());
   ASSERT_TRUE(replay.ok());
 
-  ctl::ReliableOptions fast_options;
+  skynet::client::ReliableOptions fast_options;
   fast_options.feed_endpoint = bo.endpoint;
   fast_options.replay_endpoint = ro.endpoint;
   fast_options.receive_hwm = 20000;
-  ctl::ReliableOptions slow_options = fast_options;
+  skynet::client::ReliableOptions slow_options = fast_options;
   slow_options.receive_hwm = 10;  // tiny: it drops whatever it cannot take at once
   Reader fast(fast_options, 0, 0us);
   Reader slow(slow_options, 50, 2000us);  // at most ~25 000 live events/s

@@ -11,10 +11,10 @@
 
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
-#include "daemon/security_keys.h"
+#include "skynet/client/client.h"
+#include "skynet/keys.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet::daemon {
 namespace {
@@ -66,12 +66,12 @@ class SecurityTest : public ::testing::Test {
     control_.reset();  // sockets before the context
     security_.reset();
   }
-  ctl::CurveCredentials As(const keys::KeyPair& pair) {
+  skynet::client::CurveCredentials As(const keys::KeyPair& pair) {
     return {security_->server_public_key(), pair.public_key, pair.secret_key};
   }
-  Result<v1::Response> Call(const ctl::CurveCredentials& curve, bool admin_command,
+  Result<v1::Response> Call(const skynet::client::CurveCredentials& curve, bool admin_command,
                             int timeout_ms = 5000) {
-    auto client = ctl::ControlClient::Connect(control_endpoint_, timeout_ms, curve);
+    auto client = skynet::client::ControlClient::Connect(control_endpoint_, timeout_ms, curve);
     EXPECT_TRUE(client.ok());
     v1::Request req;
     if (admin_command) {
@@ -137,9 +137,9 @@ TEST_F(SecurityTest, FeedIsEncryptedAndOnlyForListedKeys) {
   bo.security = security_.get();
   auto bus = EventBus::Create(bo);
   ASSERT_TRUE(bus.ok()) << bus.status().ToString();
-  auto good = ctl::FeedSubscriber::Connect(bo.endpoint, {""}, As(reader_));
-  auto bad = ctl::FeedSubscriber::Connect(bo.endpoint, {""}, As(stranger_));
-  auto plain = ctl::FeedSubscriber::Connect(bo.endpoint, {""});
+  auto good = skynet::client::FeedSubscriber::Connect(bo.endpoint, {""}, As(reader_));
+  auto bad = skynet::client::FeedSubscriber::Connect(bo.endpoint, {""}, As(stranger_));
+  auto plain = skynet::client::FeedSubscriber::Connect(bo.endpoint, {""});
   ASSERT_TRUE(good.ok() && bad.ok() && plain.ok());
   ASSERT_TRUE(WaitFor([&] {
     auto e = good->Next(10);
@@ -269,7 +269,7 @@ TEST(ControlIpcTest, RefusesADirectoryOpenToOthersAndNamesTheIpcUser) {
   struct stat st {};
   ASSERT_EQ(::stat(dir.File("private").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0770u);
-  auto client = ctl::ControlClient::Connect(co.endpoint, 5000);
+  auto client = skynet::client::ControlClient::Connect(co.endpoint, 5000);
   v1::Request req;
   req.mutable_list_cameras();  // admin: ipc peers are operators
   auto r = client->Call(req);

@@ -9,10 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include "skynet/client/client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet {
 namespace {
@@ -55,7 +55,8 @@ void WriteConfig(const TempDir& dir, const std::vector<std::string>& urls,
 
 class Feed {
  public:
-  explicit Feed(const std::string& endpoint) : sub_(ctl::FeedSubscriber::Connect(endpoint, {""})) {}
+  explicit Feed(const std::string& endpoint)
+      : sub_(skynet::client::FeedSubscriber::Connect(endpoint, {""})) {}
   bool ok() const { return sub_.ok(); }
   // Reads events until `done` holds or `budget` passes.
   bool PumpUntil(std::chrono::milliseconds budget, const std::function<bool()>& done) {
@@ -81,10 +82,10 @@ class Feed {
   int heartbeats_ = 0;
 
  private:
-  Result<ctl::FeedSubscriber> sub_;
+  Result<skynet::client::FeedSubscriber> sub_;
 };
 
-std::map<std::string, uint64_t> SessionIds(ctl::ControlClient& control) {
+std::map<std::string, uint64_t> SessionIds(skynet::client::ControlClient& control) {
   v1::Request req;
   req.mutable_status();
   std::map<std::string, uint64_t> out;
@@ -112,7 +113,7 @@ TEST(SkynetdReloadTest, SighupAndReloadRestartOnlyChangedCameras) {
   ASSERT_TRUE(daemon.started());
   ASSERT_TRUE(feed.PumpUntil(90s, [&] { return feed.online_.size() == kCameras; }))
       << feed.online_.size() << " cameras online";
-  auto control = ctl::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
+  auto control = skynet::client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
   ASSERT_TRUE(control.ok());
   const std::map<std::string, uint64_t> before = SessionIds(*control);
   ASSERT_EQ(before.size(), static_cast<size_t>(kCameras));

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "daemon/journal.h"
+#include "skynet/client/client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet {
 namespace {
@@ -30,11 +30,11 @@ TEST(SkynetdRestartTest, SubscriberContinuesAcrossKill9WithNothingJournaledLost)
                         << "heartbeat_interval_ms: 10\n"  // heartbeats are the event stream
                         << "journal:\n  dir: " << dir.File("journal") << "\n  fsync: none\n"
                         << "cameras: []\n";
-  ctl::ReliableOptions o;
+  skynet::client::ReliableOptions o;
   o.feed_endpoint = dir.Ipc("feed.sock");
   o.replay_endpoint = dir.Ipc("replay.sock");
   o.replay_timeout_ms = 2000;
-  auto sub = ctl::ReliableSubscriber::Connect(o);
+  auto sub = skynet::client::ReliableSubscriber::Connect(o);
   ASSERT_TRUE(sub.ok()) << sub.status().ToString();
 
   std::vector<std::pair<uint64_t, uint64_t>> seen;  // (epoch, seq) in delivery order

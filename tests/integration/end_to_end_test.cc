@@ -7,10 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "skynet/client/client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet {
 namespace {
@@ -62,7 +62,7 @@ TEST(EndToEndTest, CamerasGoOnlineMotionOnlyOnTrafficContiguousSeqCleanSigterm) 
   const std::string config = WriteConfig(dir, urls[0], urls[1]);
 
   // Subscribe before the daemon binds, so the feed is seen from its first event.
-  auto feed = ctl::FeedSubscriber::Connect(dir.Ipc("feed.sock"), {""});
+  auto feed = skynet::client::FeedSubscriber::Connect(dir.Ipc("feed.sock"), {""});
   ASSERT_TRUE(feed.ok()) << feed.status().ToString();
 
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", config},
@@ -105,7 +105,7 @@ TEST(EndToEndTest, CamerasGoOnlineMotionOnlyOnTrafficContiguousSeqCleanSigterm) 
   EXPECT_EQ(last_seq > 0, true);
 
   // The static camera is analysed for a while and must stay quiet.
-  auto control = ctl::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
+  auto control = skynet::client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
   ASSERT_TRUE(control.ok());
   v1::Request status_request;
   status_request.mutable_status()->set_camera_id("quiet");

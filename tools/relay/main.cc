@@ -30,6 +30,7 @@
 #include <zmq.hpp>
 
 #include "skynet/v1/events.pb.h"
+#include "skynet/zmq_socket.h"
 
 namespace {
 
@@ -65,11 +66,6 @@ struct Limits {
   int64_t max_response_bytes = 64 << 20;  // DEALER: a ReplayResponse (about 4 MiB by default)
   int64_t max_subscription_bytes = 4096;  // XPUB: a subscription message
 };
-
-void SetCommon(zmq::socket_t& s, int64_t max_message_bytes) {
-  s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::maxmsgsize, max_message_bytes);
-}
 
 bool SendAll(zmq::socket_t& socket, std::vector<zmq::message_t>& frames) {
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -256,15 +252,25 @@ int main(int argc, char** argv) {
   std::vector<zmq::socket_t> backs;
   std::vector<std::string> names;
   std::string step;
+  // Every socket: linger 0 and a message size limit (skynet/zmq_socket.h).
+  auto setup = [&step](zmq::socket_t& s, skynet::protocol::SocketOptions o) {
+    if (skynet::Status st = skynet::protocol::ApplySocketOptions(s, o); !st.ok()) {
+      std::fprintf(stderr, "skynet-relay: %s: %s\n", step.c_str(), st.message().c_str());
+      return false;
+    }
+    return true;
+  };
   try {
     step = "--feed " + feed;
     xpub.emplace(context, zmq::socket_type::xpub);
-    SetCommon(*xpub, limits.max_subscription_bytes);
-    xpub->set(zmq::sockopt::sndhwm, send_hwm);
+    if (!setup(*xpub, {.max_message_bytes = limits.max_subscription_bytes, .send_hwm = send_hwm})) {
+      return 1;
+    }
     xpub->bind(feed);
     xsub.emplace(context, zmq::socket_type::xsub);
-    SetCommon(*xsub, limits.max_event_bytes);
-    xsub->set(zmq::sockopt::rcvhwm, send_hwm);
+    if (!setup(*xsub, {.max_message_bytes = limits.max_event_bytes, .receive_hwm = send_hwm})) {
+      return 1;
+    }
     for (const NodeSpec& n : nodes) {
       step = "--node " + n.name + " feed " + n.feed;
       xsub->connect(n.feed);
@@ -272,7 +278,7 @@ int main(int argc, char** argv) {
     if (!replay.empty()) {
       step = "--replay " + replay;
       front.emplace(context, zmq::socket_type::router);
-      SetCommon(*front, limits.max_request_bytes);
+      if (!setup(*front, {.max_message_bytes = limits.max_request_bytes})) return 1;
       front->set(zmq::sockopt::router_mandatory, 0);
       front->bind(replay);
       for (const NodeSpec& n : nodes) {
@@ -281,7 +287,7 @@ int main(int argc, char** argv) {
         if (n.replay.empty()) continue;
         step = "--node " + n.name + " replay " + n.replay;
         backs.back() = zmq::socket_t(context, zmq::socket_type::dealer);
-        SetCommon(backs.back(), limits.max_response_bytes);
+        if (!setup(backs.back(), {.max_message_bytes = limits.max_response_bytes})) return 1;
         backs.back().connect(n.replay);
       }
     }

@@ -20,14 +20,22 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "daemon/security_keys.h"
-#include "tools/skynetctl/client.h"
+#include "skynet/client/client.h"
+#include "skynet/keys.h"
+#include "skynet/protocol.h"
 #include "tools/skynetctl/format.h"
 
 namespace skynet::ctl {
 namespace {
 
 namespace v1 = skynet::v1;
+using client::ControlClient;
+using client::CurveCredentials;
+using client::Delivery;
+using client::FeedPosition;
+using client::ParseFeedPosition;
+using client::ReliableOptions;
+using client::ReliableSubscriber;
 
 // Exit codes.
 constexpr int kExitOk = 0;
@@ -236,37 +244,6 @@ Runner AddReload(CLI::App*) {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
-// The --type name of an event: camera, stream, motion, vehicle, traffic or heartbeat.
-std::string EventType(const v1::Event& e) {
-  switch (e.payload_case()) {
-    case v1::Event::kCameraStatus:
-      return "camera";
-    case v1::Event::kStreamChanged:
-      return "stream";
-    case v1::Event::kMotionStarted:
-    case v1::Event::kMotionUpdated:
-    case v1::Event::kMotionEnded:
-      return "motion";
-    case v1::Event::kVehicleNew:
-    case v1::Event::kVehicleUpdated:
-    case v1::Event::kVehicleEnded:
-      return "vehicle";
-    case v1::Event::kLineCrossed:
-    case v1::Event::kZoneEntered:
-    case v1::Event::kZoneLeft:
-    case v1::Event::kVehicleStopped:
-    case v1::Event::kWrongWay:
-    case v1::Event::kSpeeding:
-    case v1::Event::kTrafficStats:
-      return "traffic";
-    case v1::Event::kHeartbeat:
-      return "heartbeat";
-    case v1::Event::PAYLOAD_NOT_SET:
-      break;
-  }
-  return "unknown";
-}
-
 struct TailOptions {
   std::vector<std::string> cameras;
   std::vector<std::string> types;
@@ -354,7 +331,7 @@ int Tail(const Globals& g, const TailOptions& o) {
       continue;
     }
     const v1::Event& event = *(*next)->event;
-    std::string type = EventType(event);
+    const std::string type = protocol::CategoryName(protocol::CategoryOf(event));
     if (!types.count(type) && !(type == "unknown" && o.types.empty())) continue;
     if (type != "heartbeat" && !cameras.empty() && !cameras.count(event.camera_id())) continue;
     if (o.json) {

@@ -10,10 +10,10 @@
 #include "daemon/event_bus.h"
 #include "daemon/journal.h"
 #include "daemon/replay_server.h"
+#include "skynet/client/client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
-#include "tools/skynetctl/client.h"
 
 namespace skynet {
 namespace {
@@ -94,11 +94,11 @@ v1::Event Motion(int i) {
 }
 
 TEST_F(RelayTest, SubscriberSeesBothNodesAndRepairsGapsFromTheRightNode) {
-  ctl::ReliableOptions options;
+  skynet::client::ReliableOptions options;
   options.feed_endpoint = feed_;
   options.replay_endpoint = replay_;
   options.receive_hwm = 10;  // with the relay's --send-hwm 10: a reader that pauses loses events
-  auto sub = ctl::ReliableSubscriber::Connect(options);
+  auto sub = skynet::client::ReliableSubscriber::Connect(options);
   ASSERT_TRUE(sub.ok()) << sub.status().ToString();
 
   struct Seen {

@@ -1,4 +1,4 @@
-#include "daemon/security_keys.h"
+#include "skynet/keys.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
-// CurveZMQ key files, shared by skynetd, skynet-relay and skynetctl (library skynet_keys; it
-// depends on libzmq only, not on daemon internals).
+// CurveZMQ key files, shared by skynetd, skynetctl and integrators (library skynet_protocol,
+// installed with libskynet-client; it depends on libzmq only, not on daemon internals).
 //
 // `skynetctl keygen BASE` writes BASE.key (mode 0600: public and secret key) and BASE.pub
 // (mode 0644: public key only). Both are text, one "name: value" per line, keys in Z85:

@@ -1,4 +1,4 @@
-#include "tools/skynetctl/client.h"
+#include "skynet/client/client.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-namespace skynet::ctl {
+namespace skynet::client {
 namespace {
 
 namespace v1 = skynet::v1;
@@ -173,6 +173,16 @@ void Publish(zmq::socket_t& pub, const std::string& topic, const v1::Event& even
   zmq::send_multipart(pub, frames);
 }
 
+// A stand-in for the daemon's feed: a PUB socket bound to `endpoint`.
+struct FakeFeed {
+  explicit FakeFeed(const std::string& endpoint) {
+    pub.set(zmq::sockopt::linger, 0);
+    pub.bind(endpoint);
+  }
+  zmq::context_t context;  // before its socket
+  zmq::socket_t pub{context, zmq::socket_type::pub};
+};
+
 v1::Event MotionEvent(const std::string& camera, uint64_t seq) {
   v1::Event e;
   e.set_camera_id(camera);
@@ -184,10 +194,8 @@ v1::Event MotionEvent(const std::string& camera, uint64_t seq) {
 TEST(FeedSubscriberTest, ReceivesOnlyTheSubscribedTopics) {
   IpcDir dir;
   const std::string endpoint = dir.Endpoint("feed.sock");
-  zmq::context_t context;
-  zmq::socket_t pub(context, zmq::socket_type::pub);
-  pub.set(zmq::sockopt::linger, 0);
-  pub.bind(endpoint);
+  FakeFeed fake(endpoint);
+  zmq::socket_t& pub = fake.pub;
 
   Result<FeedSubscriber> feed = FeedSubscriber::Connect(endpoint, {"motion/cam1"});
   ASSERT_TRUE(feed.ok()) << feed.status().ToString();
@@ -229,10 +237,8 @@ TEST(FeedSubscriberTest, NextTimesOutEmpty) {
 TEST(FeedSubscriberTest, MalformedMessageIsAnErrorAndTheFeedGoesOn) {
   IpcDir dir;
   const std::string endpoint = dir.Endpoint("feed.sock");
-  zmq::context_t context;
-  zmq::socket_t pub(context, zmq::socket_type::pub);
-  pub.set(zmq::sockopt::linger, 0);
-  pub.bind(endpoint);
+  FakeFeed fake(endpoint);
+  zmq::socket_t& pub = fake.pub;
   Result<FeedSubscriber> feed = FeedSubscriber::Connect(endpoint, {});
   ASSERT_TRUE(feed.ok());
 
@@ -257,4 +263,4 @@ TEST(FeedSubscriberTest, MalformedMessageIsAnErrorAndTheFeedGoesOn) {
 }
 
 }  // namespace
-}  // namespace skynet::ctl
+}  // namespace skynet::client

@@ -1,19 +1,19 @@
-#include "tools/skynetctl/client.h"
+#include "skynet/client/client.h"
 
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <iterator>
+#include <map>
 #include <utility>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/message_lite.h>
-#include <deque>
-#include <map>
+#include "skynet/client/version.h"
+#include "skynet/protocol.h"
 
-namespace skynet::ctl {
+namespace skynet::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -32,24 +32,25 @@ bool WaitReadable(zmq::socket_t& socket, long timeout_ms) {
   }
 }
 
-void ApplyCurve(zmq::socket_t& socket, const CurveCredentials& c) {
-  if (!c.enabled()) return;
-  socket.set(zmq::sockopt::curve_serverkey, c.server_public_key);
-  socket.set(zmq::sockopt::curve_publickey, c.public_key);
-  socket.set(zmq::sockopt::curve_secretkey, c.secret_key);
-}
-
 // Largest message accepted from the daemon: a replay answer is at most a few MiB.
 constexpr int64_t kMaxMessageBytes = 64 << 20;
+// Largest message accepted on the feed: events are small.
+constexpr int64_t kMaxEventBytes = int64_t{1} << 20;
 
-// Parses with explicit limits (size, nesting).
+// A feed socket's limits; `receive_hwm` 0 keeps ZeroMQ's default.
+protocol::SocketOptions FeedLimits(int receive_hwm) {
+  return {.max_message_bytes = kMaxEventBytes, .receive_hwm = receive_hwm > 0 ? receive_hwm : -1};
+}
+
+// Limits and CurveZMQ credentials of a fresh client socket, before it connects.
+Status Prepare(zmq::socket_t& socket, const protocol::SocketOptions& limits,
+               const CurveCredentials& curve) {
+  SKYNET_RETURN_IF_ERROR(protocol::ApplySocketOptions(socket, limits));
+  return protocol::ApplyCurveClient(socket, curve);
+}
+
 bool ParseLimited(google::protobuf::MessageLite* m, const void* data, size_t size) {
-  if (size > static_cast<size_t>(kMaxMessageBytes)) return false;
-  google::protobuf::io::CodedInputStream in(static_cast<const uint8_t*>(data),
-                                            static_cast<int>(size));
-  in.SetTotalBytesLimit(static_cast<int>(kMaxMessageBytes));
-  in.SetRecursionLimit(16);
-  return m->ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
+  return protocol::ParseLimited(m, data, size, kMaxMessageBytes);
 }
 
 }  // namespace
@@ -63,15 +64,15 @@ struct ControlClient::Impl {
   zmq::context_t context{1};  // declared before the socket, so it outlives it
   std::optional<zmq::socket_t> socket;
 
-  // A fresh DEALER socket: linger 0 so that an unanswered request never delays exit.
-  void OpenSocket() {
+  // A fresh DEALER socket: linger 0 so that an unanswered request never delays exit. Throws
+  // zmq::error_t for a malformed endpoint.
+  Status OpenSocket() {
     socket.reset();
     socket.emplace(context, zmq::socket_type::dealer);
-    socket->set(zmq::sockopt::linger, 0);
-    socket->set(zmq::sockopt::sndtimeo, timeout_ms);
-    socket->set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
-    ApplyCurve(*socket, curve);
+    SKYNET_RETURN_IF_ERROR(Prepare(
+        *socket, {.max_message_bytes = kMaxMessageBytes, .send_timeout_ms = timeout_ms}, curve));
     socket->connect(endpoint);
+    return Status::Ok();
   }
 };
 
@@ -84,13 +85,13 @@ const std::string& ControlClient::endpoint() const { return impl_->endpoint; }
 int ControlClient::timeout_ms() const { return impl_->timeout_ms; }
 
 Result<ControlClient> ControlClient::Connect(const std::string& endpoint, int timeout_ms,
-                                            const CurveCredentials& curve) {
+                                             const CurveCredentials& curve) {
   auto impl = std::make_unique<Impl>();
   impl->endpoint = endpoint;
   impl->timeout_ms = timeout_ms;
   impl->curve = curve;
   try {
-    impl->OpenSocket();
+    SKYNET_RETURN_IF_ERROR(impl->OpenSocket());
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument("invalid control endpoint '" + endpoint + "': " + ZmqMessage(e));
   }
@@ -110,14 +111,15 @@ Result<skynet::v1::Response> ControlClient::Call(const skynet::v1::Request& requ
     }
     std::array<zmq::const_buffer, 2> frames = {zmq::const_buffer(nullptr, 0), zmq::buffer(payload)};
     if (!zmq::send_multipart(*s.socket, frames, zmq::send_flags::none)) {
-      s.OpenSocket();
+      SKYNET_RETURN_IF_ERROR(s.OpenSocket());
       return no_answer;
     }
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0 || !WaitReadable(*s.socket, left.count())) {
         if (Clock::now() < deadline) continue;  // a signal cut the wait short
-        s.OpenSocket();  // drop the pending request: its late answer must not be read later
+        // Drop the pending request: its late answer must not be read later.
+        SKYNET_RETURN_IF_ERROR(s.OpenSocket());
         return no_answer;
       }
       std::vector<zmq::message_t> reply;
@@ -162,10 +164,7 @@ Result<FeedSubscriber> FeedSubscriber::Connect(const std::string& endpoint,
   impl->endpoint = endpoint;
   try {
     impl->socket.emplace(impl->context, zmq::socket_type::sub);
-    impl->socket->set(zmq::sockopt::linger, 0);
-    impl->socket->set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);  // events are small
-    if (receive_hwm > 0) impl->socket->set(zmq::sockopt::rcvhwm, receive_hwm);
-    ApplyCurve(*impl->socket, curve);
+    SKYNET_RETURN_IF_ERROR(Prepare(*impl->socket, FeedLimits(receive_hwm), curve));
     if (topic_prefixes.empty()) {
       impl->socket->set(zmq::sockopt::subscribe, "");
     } else {
@@ -239,13 +238,14 @@ struct ReliableSubscriber::Impl {
   uint64_t next_request_id = 1;
   bool from_used = false;
 
-  void OpenReplay() {
+  // Throws zmq::error_t for a malformed endpoint.
+  Status OpenReplay() {
     replay.reset();
     replay.emplace(context, zmq::socket_type::dealer);
-    replay->set(zmq::sockopt::linger, 0);
-    replay->set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
-    ApplyCurve(*replay, options.curve);
+    SKYNET_RETURN_IF_ERROR(
+        Prepare(*replay, {.max_message_bytes = kMaxMessageBytes}, options.curve));
     replay->connect(options.replay_endpoint);
+    return Status::Ok();
   }
 
   static bool IsNext(const Node& n, uint64_t epoch, uint64_t seq) {
@@ -334,10 +334,8 @@ struct ReliableSubscriber::Impl {
       std::optional<skynet::v1::ReplayResponse> resp = Ask(node_id, n);
       if (!resp || !resp->ok()) {
         if (resp) failures = options.replay_attempts;  // an error answer: no point retrying
-        if (++failures < options.replay_attempts) {
-          OpenReplay();  // drop anything queued for the old socket
-          continue;
-        }
+        // A new socket drops anything queued for the old one.
+        if (++failures < options.replay_attempts && OpenReplay().ok()) continue;
         LoseUpTo(node_id, n, ev, skynet::v1::GAP_REASON_UNAVAILABLE);
         break;
       }
@@ -449,10 +447,7 @@ Result<ReliableSubscriber> ReliableSubscriber::Connect(const ReliableOptions& op
   impl->options = options;
   try {
     impl->feed.emplace(impl->context, zmq::socket_type::sub);
-    impl->feed->set(zmq::sockopt::linger, 0);
-    impl->feed->set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);
-    if (options.receive_hwm > 0) impl->feed->set(zmq::sockopt::rcvhwm, options.receive_hwm);
-    ApplyCurve(*impl->feed, options.curve);
+    SKYNET_RETURN_IF_ERROR(Prepare(*impl->feed, FeedLimits(options.receive_hwm), options.curve));
     impl->feed->set(zmq::sockopt::subscribe, "");
     impl->feed->connect(options.feed_endpoint);
   } catch (const zmq::error_t& e) {
@@ -461,7 +456,7 @@ Result<ReliableSubscriber> ReliableSubscriber::Connect(const ReliableOptions& op
   }
   if (!options.replay_endpoint.empty()) {
     try {
-      impl->OpenReplay();
+      SKYNET_RETURN_IF_ERROR(impl->OpenReplay());
     } catch (const zmq::error_t& e) {
       return Status::InvalidArgument("invalid replay endpoint '" + options.replay_endpoint +
                                      "': " + ZmqMessage(e));
@@ -501,4 +496,6 @@ Result<std::optional<Delivery>> ReliableSubscriber::Next(int timeout_ms) {
   return std::optional<Delivery>(std::move(d));
 }
 
-}  // namespace skynet::ctl
+const char* Version() { return SKYNET_CLIENT_VERSION; }
+
+}  // namespace skynet::client

@@ -1,8 +1,11 @@
-// The skynetd client side of the wire: a control-socket caller and an event-feed subscriber.
+// libskynet-client: the client side of skynetd's wire, for integrators and skynetctl: a
+// control-socket caller, an event-feed subscriber and a gap-repairing subscriber
+// (ReliableSubscriber). Key files: skynet/keys.h; topics and event ids: skynet/protocol.h.
 //
-// Both speak only the public protocol (proto/skynet/v1) over ZeroMQ; nothing here knows daemon
-// internals, so other tools may reuse this library. ZeroMQ stays inside client.cc: its exceptions
-// become Status values there.
+// Everything here speaks only the public protocol (proto/skynet/v1) over ZeroMQ; nothing knows
+// daemon internals. ZeroMQ stays inside client.cc: its exceptions become Status values there.
+// Installed with its headers and a pkg-config file (docs/integration.md §7):
+//   c++ -std=c++20 app.cc $(pkg-config --cflags --libs skynet-client)
 //
 //   Result<ControlClient> client = ControlClient::Connect("ipc:///tmp/skynetd/control.sock", 3000);
 //   skynet::v1::Request req;
@@ -21,17 +24,15 @@
 #include "pipeline/core/status.h"
 #include "skynet/v1/control.pb.h"
 #include "skynet/v1/events.pb.h"
+#include "skynet/zmq_socket.h"
 
-namespace skynet::ctl {
+namespace skynet::client {
 
-// CurveZMQ client credentials, for a node (or relay) with security.server_key_file. All empty:
-// plaintext (ipc://, or tcp:// on loopback).
-struct CurveCredentials {
-  std::string server_public_key;  // Z85: the node's .pub
-  std::string public_key;         // Z85: this client's key pair (skynetctl keygen)
-  std::string secret_key;
-  bool enabled() const { return !server_public_key.empty(); }
-};
+// The library's version ("0.1.0"), the project version it was built from.
+const char* Version();
+
+// CurveZMQ client credentials (server public key, own key pair); all empty for plaintext.
+using protocol::CurveCredentials;
 
 // Calls the daemon's control socket (a ROUTER) from a DEALER socket: a request is sent as
 // [empty delimiter][Request bytes] and answered with [empty delimiter][Response bytes].
@@ -165,4 +166,4 @@ class ReliableSubscriber {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace skynet::ctl
+}  // namespace skynet::client
