@@ -11,41 +11,21 @@
 
 namespace skynet::ingest {
 
-struct GstObjectUnref {
-  void operator()(gpointer p) const {
-    if (p) gst_object_unref(p);
+// A unique_ptr deleter that calls `kRelease` on a non-null pointer.
+template <auto kRelease>
+struct ReleaseWith {
+  template <typename T>
+  void operator()(T* p) const {
+    if (p) kRelease(p);
   }
-};
-struct CapsUnref {
-  void operator()(GstCaps* p) const {
-    if (p) gst_caps_unref(p);
-  }
-};
-struct SampleUnref {
-  void operator()(GstSample* p) const {
-    if (p) gst_sample_unref(p);
-  }
-};
-struct MessageUnref {
-  void operator()(GstMessage* p) const {
-    if (p) gst_message_unref(p);
-  }
-};
-struct ErrorFree {
-  void operator()(GError* p) const {
-    if (p) g_error_free(p);
-  }
-};
-struct GFree {
-  void operator()(gchar* p) const { g_free(p); }
 };
 
-using CapsPtr = std::unique_ptr<GstCaps, CapsUnref>;
-using SamplePtr = std::unique_ptr<GstSample, SampleUnref>;
-using MessagePtr = std::unique_ptr<GstMessage, MessageUnref>;
-using ErrorPtr = std::unique_ptr<GError, ErrorFree>;
-using GCharPtr = std::unique_ptr<gchar, GFree>;
+using CapsPtr = std::unique_ptr<GstCaps, ReleaseWith<gst_caps_unref>>;
+using SamplePtr = std::unique_ptr<GstSample, ReleaseWith<gst_sample_unref>>;
+using MessagePtr = std::unique_ptr<GstMessage, ReleaseWith<gst_message_unref>>;
+using ErrorPtr = std::unique_ptr<GError, ReleaseWith<g_error_free>>;
+using GCharPtr = std::unique_ptr<gchar, ReleaseWith<g_free>>;
 template <typename T>
-using ObjectPtr = std::unique_ptr<T, GstObjectUnref>;
+using ObjectPtr = std::unique_ptr<T, ReleaseWith<gst_object_unref>>;
 
 }  // namespace skynet::ingest

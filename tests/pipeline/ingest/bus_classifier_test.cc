@@ -26,9 +26,14 @@ struct RecordingDiagnose {
   }
 };
 
-BusMessage Error(GstErrorKind kind, std::string message, std::string debug = "") {
+BusMessage OfType(Type type) {
   BusMessage m;
-  m.type = Type::kError;
+  m.type = type;
+  return m;
+}
+
+BusMessage Error(GstErrorKind kind, std::string message, std::string debug = "") {
+  BusMessage m = OfType(Type::kError);
   m.error = kind;
   m.message = std::move(message);
   m.debug = std::move(debug);
@@ -36,10 +41,16 @@ BusMessage Error(GstErrorKind kind, std::string message, std::string debug = "")
 }
 
 BusMessage Application(const char* name) {
-  BusMessage m;
-  m.type = Type::kApplication;
+  BusMessage m = OfType(Type::kApplication);
   m.name = name;
   return m;
+}
+
+void ExpectEvent(const PipelineEvent& ev, Kind kind, StateReason reason,
+                 const std::string& detail) {
+  EXPECT_EQ(ev.kind, kind);
+  EXPECT_EQ(ev.reason, reason);
+  EXPECT_EQ(ev.detail, detail);
 }
 
 class BusClassifierTest : public ::testing::Test {
@@ -51,41 +62,53 @@ class BusClassifierTest : public ::testing::Test {
   RecordingDiagnose diagnose_;
 };
 
+struct ErrorCase {
+  GstErrorKind kind;
+  const char* message;
+  const char* debug;
+  bool rtsp;
+  StateReason expected;
+};
+
+void ExpectClassified(const std::vector<ErrorCase>& cases) {
+  for (const ErrorCase& c : cases) {
+    EXPECT_EQ(ClassifyError(c.kind, c.message, c.debug, c.rtsp), c.expected)
+        << "kind " << static_cast<int>(c.kind) << " message '" << c.message << "' debug '"
+        << c.debug << "' rtsp " << c.rtsp;
+  }
+}
+
 TEST(ClassifyErrorTest, MapsResourceErrors) {
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceNotFound, "Not found", "", true),
-            StateReason::kNotFound);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceNotAuthorized, "Unauthorized", "", true),
-            StateReason::kAuthFailed);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceOpenReadWrite, "Could not open",
-                          "gstrtspsrc.c(8336): ...\nFailed to connect. (Generic error)", true),
-            StateReason::kRefused);
-  // Only rtspsrc's "Failed to connect" means a refused connection.
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceOpenReadWrite, "Could not open",
-                          "Failed to connect", false),
-            StateReason::kError);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceReadWrite, "Could not read",
-                          "Could not receive message. (Timeout while waiting)", true),
-            StateReason::kTimeout);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceReadWrite, "x", "Connection refused", true),
-            StateReason::kRefused);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceReadWrite, "No such file", "", false),
-            StateReason::kNotFound);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kResourceOther, "busy", "", true), StateReason::kError);
+  using K = GstErrorKind;
+  using R = StateReason;
+  ExpectClassified({
+      {K::kResourceNotFound, "Not found", "", true, R::kNotFound},
+      {K::kResourceNotAuthorized, "Unauthorized", "", true, R::kAuthFailed},
+      {K::kResourceOpenReadWrite, "Could not open",
+       "gstrtspsrc.c(8336): ...\nFailed to connect. (Generic error)", true, R::kRefused},
+      // Only rtspsrc's "Failed to connect" means a refused connection.
+      {K::kResourceOpenReadWrite, "Could not open", "Failed to connect", false, R::kError},
+      {K::kResourceReadWrite, "Could not read",
+       "Could not receive message. (Timeout while waiting)", true, R::kTimeout},
+      {K::kResourceReadWrite, "x", "Connection refused", true, R::kRefused},
+      {K::kResourceReadWrite, "No such file", "", false, R::kNotFound},
+      {K::kResourceOther, "busy", "", true, R::kError},
+  });
 }
 
 TEST(ClassifyErrorTest, MapsStreamAndCoreErrors) {
-  EXPECT_EQ(ClassifyError(GstErrorKind::kStreamDecode, "", "", true), StateReason::kDecodeError);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kStreamUnsupported, "", "", false),
-            StateReason::kUnsupportedCodec);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kStreamOther, "Internal data stream error.",
-                          "streaming stopped, reason not-linked (-1)", false),
-            StateReason::kUnsupportedCodec);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kStreamOther, "", "reason error (-5)", false),
-            StateReason::kError);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kCoreMissingPlugin, "", "", false),
-            StateReason::kUnsupportedCodec);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kNone, "", "", true), StateReason::kError);
-  EXPECT_EQ(ClassifyError(GstErrorKind::kOther, "", "", true), StateReason::kError);
+  using K = GstErrorKind;
+  using R = StateReason;
+  ExpectClassified({
+      {K::kStreamDecode, "", "", true, R::kDecodeError},
+      {K::kStreamUnsupported, "", "", false, R::kUnsupportedCodec},
+      {K::kStreamOther, "Internal data stream error.", "streaming stopped, reason not-linked (-1)",
+       false, R::kUnsupportedCodec},
+      {K::kStreamOther, "", "reason error (-5)", false, R::kError},
+      {K::kCoreMissingPlugin, "", "", false, R::kUnsupportedCodec},
+      {K::kNone, "", "", true, R::kError},
+      {K::kOther, "", "", true, R::kError},
+  });
 }
 
 TEST_F(BusClassifierTest, ErrorKeepsTheLastDebugLineAndRedacts) {
@@ -103,24 +126,18 @@ TEST_F(BusClassifierTest, RefusedAsksTheDiagnosisAndPutsItFirst) {
   const BusOutcome out = Classify(Error(GstErrorKind::kResourceOpenReadWrite, "Could not open",
                                         "Failed to connect. (Generic error)"));
   EXPECT_EQ(diagnose_.calls, 1);
-  EXPECT_EQ(out.event.kind, Kind::kError);
-  EXPECT_EQ(out.event.reason, StateReason::kTimeout);
-  EXPECT_EQ(out.event.detail,
-            "no answer from cam:554: Could not open (Failed to connect. (Generic error))");
+  ExpectEvent(out.event, Kind::kError, StateReason::kTimeout,
+              "no answer from cam:554: Could not open (Failed to connect. (Generic error))");
 }
 
 TEST_F(BusClassifierTest, ErrorWithoutGErrorIsUnknown) {
-  BusMessage m;
-  m.type = Type::kError;
-  const BusOutcome out = Classify(m);
-  EXPECT_EQ(out.event.kind, Kind::kError);
-  EXPECT_EQ(out.event.reason, StateReason::kError);
-  EXPECT_EQ(out.event.detail, "unknown error");
+  ExpectEvent(Classify(OfType(Type::kError)).event, Kind::kError, StateReason::kError,
+              "unknown error");
 }
 
 TEST_F(BusClassifierTest, WarningIsCountedNotActedOn) {
   BusMessage m = Error(GstErrorKind::kOther, "cannot reach rtsp://admin:s3cret@cam:554/live");
-  m.type = Type::kWarning;
+  m.type = Type::kWarning;  // a warning carries a GError like an error
   const BusOutcome out = Classify(m);
   EXPECT_TRUE(out.warning);
   EXPECT_EQ(out.event.kind, Kind::kNone);
@@ -128,12 +145,8 @@ TEST_F(BusClassifierTest, WarningIsCountedNotActedOn) {
 }
 
 TEST_F(BusClassifierTest, EndOfStream) {
-  BusMessage m;
-  m.type = Type::kEndOfStream;
-  const BusOutcome out = Classify(m);
-  EXPECT_EQ(out.event.kind, Kind::kEndOfStream);
-  EXPECT_EQ(out.event.reason, StateReason::kEndOfStream);
-  EXPECT_EQ(out.event.detail, "end of stream");
+  ExpectEvent(Classify(OfType(Type::kEndOfStream)).event, Kind::kEndOfStream,
+              StateReason::kEndOfStream, "end of stream");
 }
 
 TEST_F(BusClassifierTest, ApplicationMessages) {
@@ -151,10 +164,8 @@ TEST_F(BusClassifierTest, ApplicationMessages) {
 
   BusMessage unsupported = Application(kUnsupportedMessage);
   unsupported.codec = "rtp encoding VP8";
-  const PipelineEvent bad = Classify(unsupported).event;
-  EXPECT_EQ(bad.kind, Kind::kError);
-  EXPECT_EQ(bad.reason, StateReason::kUnsupportedCodec);
-  EXPECT_EQ(bad.detail, "unsupported stream: rtp encoding VP8 (need H.264 or H.265)");
+  ExpectEvent(Classify(unsupported).event, Kind::kError, StateReason::kUnsupportedCodec,
+              "unsupported stream: rtp encoding VP8 (need H.264 or H.265)");
 
   EXPECT_EQ(Classify(Application("someone-else")).event.kind, Kind::kNone);
 }
