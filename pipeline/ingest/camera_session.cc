@@ -1,19 +1,20 @@
 #include "pipeline/ingest/camera_session.h"
 
+#include <gst/gst.h>
 #include <pthread.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
-
-#include <gst/gst.h>
 
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/backoff.h"
 #include "pipeline/ingest/ingest_pipeline.h"
 #include "pipeline/ingest/redactor.h"
+#include "pipeline/ingest/tcp_probe.h"
 
 namespace skynet::ingest {
 namespace {
@@ -66,6 +67,7 @@ struct CameraSession::Impl {
   std::atomic<StateReason> reason{StateReason::kStarted};
   std::atomic<uint64_t> reconnects{0};
   std::atomic<uint64_t> stalls{0};
+  std::atomic<uint64_t> decode_errors{0};
   std::atomic<uint64_t> blocked{0};
   std::atomic<uint64_t> stream_changes{0};
   std::atomic<uint64_t> teardowns_abandoned{0};
@@ -195,118 +197,152 @@ struct CameraSession::Impl {
     }
   }
 
+  // What RunPipeline tracks while one pipeline plays (session thread).
+  struct RunState {
+    int64_t start_us = 0;
+    int64_t online_at_us = 0;  // 0 until the first frame
+    int64_t last_report_us = 0;
+    bool clock_warned = false;
+    bool is_blocked = false;
+  };
+
+  Outcome Finish(const RunState& run, Outcome o) {
+    o.was_online = run.online_at_us != 0;
+    o.online_us = run.online_at_us ? clock->NowMonotonicUs() - run.online_at_us : 0;
+    return o;
+  }
+
+  // A size change reported by the decoder while this pipeline plays.
+  void OnStreamChanged(const PipelineEvent& ev, bool is_blocked) {
+    StateChange prev;
+    prev.previous_width = ev.previous_width;
+    prev.previous_height = ev.previous_height;
+    {
+      std::lock_guard<std::mutex> lock(counters->mu);
+      prev.previous_codec = counters->codec;
+    }
+    last_width = counters->width.load();
+    last_height = counters->height.load();
+    stream_changes.fetch_add(1);
+    Emit(is_blocked ? SessionState::kBlocked : SessionState::kOnline, StateReason::kStreamChanged,
+         std::to_string(ev.previous_width) + "x" + std::to_string(ev.previous_height) + " -> " +
+             std::to_string(last_width) + "x" + std::to_string(last_height),
+         0, &prev);
+  }
+
+  // End of stream: a file loops (or ends), a camera that ends its stream is a failure.
+  std::optional<Outcome> OnEndOfStream(IngestPipeline& pipeline) {
+    if (is_file && pipeline.frames_decoded() == 0) {
+      return Outcome{StateReason::kUnsupportedCodec, "no decodable video stream in file"};
+    }
+    if (is_file && options.file_loop) {
+      if (pipeline.Rewind()) {
+        log->debug("[cam {}] end of file, looping", options.camera_id);
+        return std::nullopt;
+      }
+      return Outcome{StateReason::kError, "cannot seek to the start of the file"};
+    }
+    if (is_file) {
+      Outcome o{StateReason::kEndOfStream, "end of file"};
+      o.finished = true;
+      return o;
+    }
+    return Outcome{StateReason::kEndOfStream, "the camera ended the stream"};
+  }
+
+  // Acts on one bus event; an Outcome when it ends this pipeline.
+  std::optional<Outcome> OnEvent(IngestPipeline& pipeline, const PipelineEvent& ev, RunState& run) {
+    switch (ev.kind) {
+      case PipelineEvent::Kind::kFirstFrame:
+        if (!run.online_at_us) {
+          run.online_at_us = clock->NowMonotonicUs();
+          Emit(SessionState::kOnline, StateReason::kConnected, "");
+          NoteOnline();
+        }
+        return std::nullopt;
+      case PipelineEvent::Kind::kStreamChanged:
+        OnStreamChanged(ev, run.is_blocked);
+        return std::nullopt;
+      case PipelineEvent::Kind::kError:
+        return Outcome{ev.reason, ev.detail};
+      case PipelineEvent::Kind::kEndOfStream:
+        return OnEndOfStream(pipeline);
+      case PipelineEvent::Kind::kNone:
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // The periodic totals line, and one warning when the camera's clock is not believed.
+  void ReportAndWarn(RunState& run, int64_t now) {
+    if (run.online_at_us && now - run.last_report_us >= kReportIntervalUs) {
+      run.last_report_us = now;
+      ReportTotals();
+    }
+    if (!run.clock_warned && !is_file) {
+      const int64_t off = counters->camera_clock_offset_us.load();
+      if (off != 0 && !counters->rtcp_sync.load()) {
+        run.clock_warned = true;
+        log->warn("[cam {}] camera clock is off by {:.1f} s; using arrival time", options.camera_id,
+                  off / 1e6);
+      }
+    }
+  }
+
+  // Online: which of the probes stopped? A quiet network is a stall; frames not taken are
+  // kBlocked (until they flow again); data that does not decode is a decode error.
+  std::optional<Outcome> CheckProgress(IngestPipeline& pipeline, RunState& run, int64_t now) {
+    const int64_t stall_us = int64_t(options.stall_timeout_ms) * 1000;
+    const bool network_quiet = now - pipeline.last_network_us() > stall_us;
+    const bool input_quiet = now - pipeline.last_input_us() > stall_us;
+    const bool frames_quiet = now - pipeline.last_progress_us() > stall_us;
+    const bool sink_stuck = pipeline.sink_busy_us() > stall_us;
+    const std::string stall_ms = std::to_string(options.stall_timeout_ms);
+    if (network_quiet) {
+      Outcome o{StateReason::kStall, "no data for " + stall_ms + " ms"};
+      o.stalled = true;
+      return o;
+    }
+    const bool now_blocked = sink_stuck || (input_quiet && frames_quiet);
+    if (now_blocked && !run.is_blocked) {
+      run.is_blocked = true;
+      blocked.fetch_add(1);
+      Emit(SessionState::kBlocked, StateReason::kDownstreamBlocked,
+           sink_stuck
+               ? "frames not consumed for " + std::to_string(pipeline.sink_busy_us() / 1000) +
+                     " ms (on_frame blocked)"
+               : "data arrives but the pipeline takes none for " + stall_ms + " ms");
+    } else if (!now_blocked && run.is_blocked && !frames_quiet) {
+      run.is_blocked = false;
+      Emit(SessionState::kOnline, StateReason::kConnected, "frames flow again");
+    } else if (!now_blocked && !run.is_blocked && frames_quiet) {
+      return Outcome{StateReason::kDecodeError,
+                     "data arrives but nothing decodes for " + stall_ms + " ms"};
+    }
+    return std::nullopt;
+  }
+
   // Plays one pipeline until it fails, ends or Stop() is called.
   Outcome RunPipeline(IngestPipeline& pipeline, int connect_timeout_ms) {
     pipeline.Play();
-    const int64_t start_us = clock->NowMonotonicUs();
-    int64_t online_at_us = 0;
-    int64_t last_report_us = start_us;
-    bool clock_warned = false;
-    bool is_blocked = false;
-    const int64_t stall_us = int64_t(options.stall_timeout_ms) * 1000;
-    auto finish = [&](Outcome o) {
-      o.was_online = online_at_us != 0;
-      o.online_us = online_at_us ? clock->NowMonotonicUs() - online_at_us : 0;
-      return o;
-    };
+    RunState run;
+    run.start_us = run.last_report_us = clock->NowMonotonicUs();
     while (true) {
-      if (Stopping()) return finish({StateReason::kStopped, "", true});
-      PipelineEvent ev = pipeline.Poll(kPollMs);
-      switch (ev.kind) {
-        case PipelineEvent::Kind::kFirstFrame:
-          if (!online_at_us) {
-            online_at_us = clock->NowMonotonicUs();
-            Emit(SessionState::kOnline, StateReason::kConnected, "");
-            NoteOnline();
-          }
-          break;
-        case PipelineEvent::Kind::kStreamChanged: {
-          StateChange prev;
-          prev.previous_width = ev.previous_width;
-          prev.previous_height = ev.previous_height;
-          {
-            std::lock_guard<std::mutex> lock(counters->mu);
-            prev.previous_codec = counters->codec;
-          }
-          last_width = counters->width.load();
-          last_height = counters->height.load();
-          stream_changes.fetch_add(1);
-          Emit(is_blocked ? SessionState::kBlocked : SessionState::kOnline,
-               StateReason::kStreamChanged,
-               std::to_string(ev.previous_width) + "x" + std::to_string(ev.previous_height) +
-                   " -> " + std::to_string(last_width) + "x" + std::to_string(last_height),
-               0, &prev);
-          break;
-        }
-        case PipelineEvent::Kind::kError:
-          return finish({ev.reason, ev.detail});
-        case PipelineEvent::Kind::kEndOfStream:
-          if (is_file && pipeline.frames_decoded() == 0) {
-            return finish({StateReason::kUnsupportedCodec, "no decodable video stream in file"});
-          }
-          if (is_file && options.file_loop) {
-            if (pipeline.Rewind()) {
-              log->debug("[cam {}] end of file, looping", options.camera_id);
-              break;
-            }
-            return finish({StateReason::kError, "cannot seek to the start of the file"});
-          }
-          if (is_file) {
-            Outcome o{StateReason::kEndOfStream, "end of file"};
-            o.finished = true;
-            return finish(o);
-          }
-          return finish({StateReason::kEndOfStream, "the camera ended the stream"});
-        case PipelineEvent::Kind::kNone:
-          break;
+      if (Stopping()) return Finish(run, {StateReason::kStopped, "", true});
+      if (std::optional<Outcome> o = OnEvent(pipeline, pipeline.Poll(kPollMs), run)) {
+        return Finish(run, std::move(*o));
       }
       const int64_t now = clock->NowMonotonicUs();
-      if (online_at_us && now - last_report_us >= kReportIntervalUs) {
-        last_report_us = now;
-        ReportTotals();
-      }
-      if (!clock_warned && !is_file) {
-        const int64_t off = counters->camera_clock_offset_us.load();
-        if (off != 0 && !counters->rtcp_sync.load()) {
-          clock_warned = true;
-          log->warn("[cam {}] camera clock is off by {:.1f} s; using arrival time",
-                    options.camera_id, off / 1e6);
-        }
-      }
-      if (!online_at_us) {
-        if (now - start_us > int64_t(connect_timeout_ms) * 1000) {
-          return finish({StateReason::kTimeout,
-                         "no frame within " + std::to_string(connect_timeout_ms) + " ms"});
+      ReportAndWarn(run, now);
+      if (!run.online_at_us) {
+        if (now - run.start_us > int64_t(connect_timeout_ms) * 1000) {
+          return Finish(run, {StateReason::kTimeout,
+                              "no frame within " + std::to_string(connect_timeout_ms) + " ms"});
         }
         continue;
       }
-      // Online: which of the probes stopped?
-      const bool network_quiet = now - pipeline.last_network_us() > stall_us;
-      const bool input_quiet = now - pipeline.last_input_us() > stall_us;
-      const bool frames_quiet = now - pipeline.last_progress_us() > stall_us;
-      const bool sink_stuck = pipeline.sink_busy_us() > stall_us;
-      if (network_quiet) {
-        Outcome o{StateReason::kStall,
-                  "no data for " + std::to_string(options.stall_timeout_ms) + " ms"};
-        o.stalled = true;
-        return finish(o);
-      }
-      const bool now_blocked = sink_stuck || (input_quiet && frames_quiet);
-      if (now_blocked && !is_blocked) {
-        is_blocked = true;
-        blocked.fetch_add(1);
-        Emit(SessionState::kBlocked, StateReason::kDownstreamBlocked,
-             sink_stuck ? "frames not consumed for " + std::to_string(pipeline.sink_busy_us() / 1000) +
-                              " ms (on_frame blocked)"
-                        : "data arrives but the pipeline takes none for " +
-                              std::to_string(options.stall_timeout_ms) + " ms");
-      } else if (!now_blocked && is_blocked && !frames_quiet) {
-        is_blocked = false;
-        Emit(SessionState::kOnline, StateReason::kConnected, "frames flow again");
-      } else if (!now_blocked && !is_blocked && frames_quiet) {
-        return finish({StateReason::kDecodeError,
-                       "data arrives but nothing decodes for " +
-                           std::to_string(options.stall_timeout_ms) + " ms"});
+      if (std::optional<Outcome> o = CheckProgress(pipeline, run, now)) {
+        return Finish(run, std::move(*o));
       }
     }
   }
@@ -345,6 +381,49 @@ struct CameraSession::Impl {
     }
   }
 
+  // One connection attempt: builds a pipeline, runs it and tears it down.
+  Outcome Attempt(int connect_timeout_ms) {
+    try {
+      SourceOptions attempt = options;  // rtspsrc's tcp-timeout follows the attempt's window
+      attempt.connect_timeout_ms = connect_timeout_ms;
+      auto built = IngestPipeline::Build(attempt, redactor, callbacks.on_frame, counters, clock);
+      if (!built) return {StateReason::kError, built.status().message()};
+      Outcome out = RunPipeline(**built, connect_timeout_ms);
+      if (!(*built)->TearDown(options.teardown_deadline_ms)) teardowns_abandoned.fetch_add(1);
+      return out;
+    } catch (const std::exception& e) {
+      return {StateReason::kError, e.what()};
+    }
+  }
+
+  // A file without loop ended: reports it and waits for Stop().
+  void FinishFile(const Outcome& out) {
+    Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
+    if (callbacks.on_eos_offline) {
+      try {
+        callbacks.on_eos_offline();
+      } catch (...) {
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stopping; });
+  }
+
+  // After a failed attempt: counts and reports it; the delay before the next one.
+  int64_t NoteFailure(const Outcome& out, Backoff& backoff) {
+    if (out.reason == StateReason::kDecodeError) decode_errors.fetch_add(1);
+    if (out.stalled) {
+      stalls.fetch_add(1);
+      Emit(SessionState::kStalled, StateReason::kStall, out.detail);
+    } else if (out.reason == StateReason::kEndOfStream) {
+      Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
+    }
+    if (out.online_us >= kBackoffResetOnlineUs) backoff.Reset();
+    const int64_t delay_ms = backoff.NextDelayMs();
+    Emit(SessionState::kWaiting, out.reason, out.detail, delay_ms);
+    return delay_ms;
+  }
+
   void Run() noexcept {
     // "ing-<camera id>" in top/gdb (15 characters at most).
     pthread_setname_np(pthread_self(), ("ing-" + options.camera_id).substr(0, 15).c_str());
@@ -360,43 +439,13 @@ struct CameraSession::Impl {
                 : options.connect_timeout_ms;
       first = false;
       Emit(SessionState::kConnecting, connect_reason, connect_detail);
-      Outcome out;
-      try {
-        SourceOptions attempt = options;  // rtspsrc's tcp-timeout follows the attempt's window
-        attempt.connect_timeout_ms = connect_timeout_ms;
-        auto built = IngestPipeline::Build(
-            attempt, redactor, callbacks.on_frame, counters, clock);
-        if (!built) {
-          out = {StateReason::kError, built.status().message()};
-        } else {
-          out = RunPipeline(**built, connect_timeout_ms);
-          if (!(*built)->TearDown(options.teardown_deadline_ms)) teardowns_abandoned.fetch_add(1);
-        }
-      } catch (const std::exception& e) {
-        out = {StateReason::kError, e.what()};
-      }
+      const Outcome out = Attempt(connect_timeout_ms);
       if (out.stopped || Stopping()) break;
       if (out.finished) {
-        Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
-        if (callbacks.on_eos_offline) {
-          try {
-            callbacks.on_eos_offline();
-          } catch (...) {
-          }
-        }
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stopping; });
+        FinishFile(out);
         break;
       }
-      if (out.stalled) {
-        stalls.fetch_add(1);
-        Emit(SessionState::kStalled, StateReason::kStall, out.detail);
-      } else if (out.reason == StateReason::kEndOfStream) {
-        Emit(SessionState::kOffline, StateReason::kEndOfStream, out.detail);
-      }
-      if (out.online_us >= kBackoffResetOnlineUs) backoff.Reset();
-      const int64_t delay_ms = backoff.NextDelayMs();
-      Emit(SessionState::kWaiting, out.reason, out.detail, delay_ms);
+      const int64_t delay_ms = NoteFailure(out, backoff);
       if (!WaitToRetry(delay_ms, out.reason)) break;
       connect_reason = out.reason;
       connect_detail = "retry " + std::to_string(backoff.failures());
@@ -481,14 +530,18 @@ SessionStats CameraSession::stats() const {
   s.reason = impl_->reason.load();
   s.frames_in = impl_->counters->frames_in.load();
   s.frames_delivered = impl_->counters->frames_delivered.load();
+  s.frames_rate_limited = impl_->counters->frames_rate_limited.load();
   s.bytes_in = impl_->counters->bytes_in.load();
   s.reconnects = impl_->reconnects.load();
   s.stalls = impl_->stalls.load();
+  s.decode_errors = impl_->decode_errors.load();
   s.blocked = impl_->blocked.load();
   s.stream_changes = impl_->stream_changes.load();
   s.teardowns_abandoned = impl_->teardowns_abandoned.load();
   s.probe_shortcuts = impl_->probe_shortcuts.load();
   s.bytes_received = impl_->counters->bytes_received.load();
+  s.warnings = impl_->counters->warnings.load();
+  s.callback_exceptions = impl_->counters->callback_exceptions.load();
   {
     std::lock_guard<std::mutex> lock(impl_->counters->mu);
     s.codec = impl_->counters->codec;

@@ -1,10 +1,17 @@
 // IngestPipeline: one GStreamer pipeline for one connection attempt of a CameraSession.
 //
-// Private to skynet_ingest; its .cc is the only code that includes GStreamer. Built, played, polled and
-// torn down by the session thread; its GStreamer callbacks run on streaming threads and only
-// count, map times and hand frames to the FrameSink. The callback state (Context) is shared
-// with GStreamer through destroy-notified references, so it outlives any late callback even if
-// a teardown is abandoned to the reaper.
+// Private to skynet_ingest; this header is GStreamer-free (GStreamer types are only
+// forward-declared). Built, played, polled and torn down by the session thread; its GStreamer
+// callbacks run on streaming threads and only count, map times and hand frames to the
+// FrameSink. The callback state (Context, pipeline_context.h) is shared with GStreamer through
+// destroy-notified references, so it outlives any late callback even if a teardown is
+// abandoned to the reaper. The pieces, by job:
+//   ingest_pipeline.cc   element building (Build), Play/Poll/Rewind, TearDown
+//   stream_callbacks.*   streaming-thread probes, rtpbin signals, appsink delivery
+//   pad_linking.*        decode chain chosen in pad-added, other streams ignored
+//   bus_classifier.*     bus message -> PipelineEvent (pure, with GStreamer adapters)
+//   tcp_probe.*          TCP probe and connect diagnosis (GStreamer-free)
+//   teardown_reaper.*    set_state(NULL) with a deadline, overruns kept by the reaper
 //
 //   rtsp:  rtspsrc ! rtpH26Xdepay ! h26Xparse ! avdec_h26X ! TAIL       (chosen in pad-added)
 //   file:  filesrc ! parsebin ! avdec_h26X ! TAIL                       (chosen in pad-added)
@@ -18,12 +25,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 
 #include "pipeline/core/clock.h"
 #include "pipeline/core/frame.h"
@@ -32,7 +39,8 @@
 #include "pipeline/ingest/session_state.h"
 #include "pipeline/ingest/source_options.h"
 
-typedef struct _GError GError;
+typedef struct _GstElement GstElement;
+typedef struct _GstBus GstBus;
 
 namespace skynet::ingest {
 
@@ -40,6 +48,7 @@ namespace skynet::ingest {
 struct SessionCounters {
   std::atomic<uint64_t> frames_in{0};
   std::atomic<uint64_t> frames_delivered{0};
+  std::atomic<uint64_t> frames_rate_limited{0};  // dropped by the analytics_fps limit
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> callback_exceptions{0};
@@ -94,25 +103,29 @@ class IngestPipeline {
 
   struct Context;
 
+  // Sets the pipeline to NULL, then drops its last reference (blocking: see TearDown).
+  struct PipelineDeleter {
+    void operator()(GstElement* pipeline) const;
+  };
+  // Flushes the bus (dropping pending messages), then unrefs it.
+  struct BusDeleter {
+    void operator()(GstBus* bus) const;
+  };
+
  private:
   IngestPipeline() = default;
+  // Closes the delivery gate and waits until `deadline` for a call in progress to return.
+  bool CloseDeliveryGate(std::chrono::steady_clock::time_point deadline);
+  // Sets NULL and unrefs on a helper thread; false if that overran `deadline` (or `wait` is
+  // false) and was left to the reaper.
+  bool StopPipeline(std::chrono::steady_clock::time_point deadline, bool wait);
+
   std::shared_ptr<Context> ctx_;
-  void* pipeline_ = nullptr;  // GstElement*, transfer full (ref-sunk)
-  void* bus_ = nullptr;       // GstBus*, transfer full
+  // gst_pipeline_new() returns a floating reference; Build sinks it (gst_object_ref_sink), so
+  // this holds it as transfer full. Released to a helper thread by TearDown.
+  std::unique_ptr<GstElement, PipelineDeleter> pipeline_;
+  std::unique_ptr<GstBus, BusDeleter> bus_;  // gst_element_get_bus(): transfer full
   bool torn_down_ = false;
 };
-
-// Pipelines abandoned to the reaper whose teardown has not finished yet (process-wide).
-int PendingTeardowns();
-
-// Maps a GStreamer error to a reason. `rtsp` selects rtspsrc's conventions.
-StateReason ClassifyGstError(const GError* error, std::string_view debug, bool rtsp);
-
-// After rtspsrc's "Failed to connect": tries a TCP connect to the URL's host and port (at most
-// `timeout_ms`) to tell refused / timeout / unresolvable apart. Fills `detail`.
-StateReason DiagnoseConnect(const std::string& url, int timeout_ms, std::string* detail);
-
-// A TCP connect to the URL's host and port within `timeout_ms`: true if it was accepted.
-bool ProbeTcp(const std::string& url, int timeout_ms);
 
 }  // namespace skynet::ingest

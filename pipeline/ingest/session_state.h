@@ -65,14 +65,20 @@ struct SessionStats {
   StateReason reason = StateReason::kStarted;
   uint64_t frames_in = 0;         // decoded frames (before rate limiting)
   uint64_t frames_delivered = 0;  // frames handed to on_frame
+  // Decoded frames dropped by the analytics_fps limit (before scaling). Frames the appsink
+  // drops while on_frame is busy: roughly frames_in - frames_rate_limited - frames_delivered.
+  uint64_t frames_rate_limited = 0;
   uint64_t bytes_in = 0;          // compressed bytes into the decoder
   uint64_t bytes_received = 0;    // RTSP: RTP bytes from the network (before the jitter buffer)
   uint64_t reconnects = 0;        // pipeline rebuilds after the first
   uint64_t stalls = 0;
+  uint64_t decode_errors = 0;        // attempts ended by kDecodeError (then reconnected)
   uint64_t blocked = 0;              // changes to kBlocked
   uint64_t stream_changes = 0;       // kStreamChanged reports
   uint64_t teardowns_abandoned = 0;  // pipelines left to the reaper after teardown_deadline_ms
   uint64_t probe_shortcuts = 0;      // waits cut short because the camera answered TCP again
+  uint64_t warnings = 0;             // GStreamer warnings on the bus (logged at debug)
+  uint64_t callback_exceptions = 0;  // exceptions thrown by on_frame / on_state, dropped
   std::string codec;
   int width = 0;  // decoded size
   int height = 0;

@@ -74,6 +74,8 @@ TEST(FileSessionTest, FastModeDeliversEveryFrameInGray) {
   const SessionStats stats = (*session)->stats();
   EXPECT_EQ(stats.frames_in, 45u);
   EXPECT_EQ(stats.frames_delivered, 45u);
+  EXPECT_EQ(stats.frames_rate_limited, 0u);
+  EXPECT_EQ(stats.decode_errors, 0u);
   EXPECT_GT(stats.bytes_in, 0u);
   EXPECT_EQ(stats.codec, "h264");
   EXPECT_EQ(stats.reconnects, 0u);
@@ -142,7 +144,11 @@ TEST(FileSessionTest, RateLimitDropsWithoutDuplicating) {
     const double n = f.stream_time_us * 15.0 / 1e6;
     EXPECT_NEAR(n, std::round(n), 0.01);
   }
-  EXPECT_EQ((*session)->stats().frames_in, 45u);
+  const SessionStats stats = (*session)->stats();
+  EXPECT_EQ(stats.frames_in, 45u);
+  // Fast file mode delivers every admitted frame: the rest were dropped by the limit.
+  EXPECT_EQ(stats.frames_delivered, frames.size());
+  EXPECT_EQ(stats.frames_rate_limited, 45u - frames.size());
 }
 
 TEST(FileSessionTest, RateLimitAboveSourceRateKeepsEveryFrame) {

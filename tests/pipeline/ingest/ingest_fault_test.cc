@@ -16,7 +16,7 @@
 
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
-#include "pipeline/ingest/ingest_pipeline.h"
+#include "pipeline/ingest/teardown_reaper.h"
 #include "tests/pipeline/ingest/ingest_test_util.h"
 #include "tests/testing/wait.h"
 #include "tools/camsim/camsim.h"

@@ -14,6 +14,7 @@
 #include "pipeline/core/frame.h"
 #include "pipeline/core/status.h"
 #include "pipeline/ingest/camera_session.h"
+#include "tests/pipeline/ingest/loopback_sockets.h"
 #include "tests/testing/temp_dir.h"
 
 namespace skynet::ingest::testing {
@@ -57,21 +58,6 @@ class RtspTestServer {
  private:
   RtspTestServer() = default;
   std::unique_ptr<State> state_;
-  int port_ = 0;
-};
-
-// A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
-int ClosedPort();
-
-// A TCP listener on 127.0.0.1 that completes handshakes but never answers (a hung camera).
-class SilentServer {
- public:
-  SilentServer();
-  ~SilentServer();
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
   int port_ = 0;
 };
 

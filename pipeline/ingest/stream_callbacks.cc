@@ -1,0 +1,279 @@
+#include "pipeline/ingest/stream_callbacks.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <utility>
+
+#include "pipeline/ingest/bus_classifier.h"
+#include "pipeline/ingest/gst_handles.h"
+#include "pipeline/ingest/pipeline_context.h"
+
+namespace skynet::ingest {
+namespace {
+
+// NTP (1900) to Unix (1970) epoch, in nanoseconds.
+constexpr int64_t kNtpToUnixNs = 2'208'988'800LL * 1'000'000'000LL;
+// Beyond this difference from arrival time the camera's RTCP clock is not believed.
+constexpr int64_t kMaxCameraClockOffsetUs = 5'000'000;
+
+using Context = IngestPipeline::Context;
+
+// RTP into a jitter buffer: runs on the thread reading the camera's socket.
+GstPadProbeReturn OnNetworkData(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  gsize size = 0;
+  if (GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info)) {
+    size = gst_buffer_get_size(buf);
+  } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+    size = gst_buffer_list_calculate_size(list);
+  }
+  ctx->counters->bytes_received.fetch_add(size, std::memory_order_relaxed);
+  ctx->last_network_us.store(ctx->clock->NowMonotonicUs(), std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+void OnNewJitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint,
+                       gpointer user) noexcept {
+  if (GstPad* pad = gst_element_get_static_pad(jitterbuffer, "sink")) {  // transfer full
+    gst_pad_add_probe(pad,
+                      GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      OnNetworkData, NewRef(Ref(user)), DeleteRef);
+    gst_object_unref(pad);
+  }
+}
+
+// rtpjitterbuffer adds timestamp/x-ntp once an RTCP SR mapped RTP time to sender NTP.
+void NoteNtpReference(Context* ctx, GstBuffer* buf) {
+  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");  // never freed
+  if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
+    const int64_t unix_ns = static_cast<int64_t>(meta->timestamp) - kNtpToUnixNs;
+    if (unix_ns > 0) {
+      ctx->ntp_offset_ns.store(unix_ns - static_cast<int64_t>(GST_BUFFER_PTS(buf)));
+      ctx->has_ntp.store(true);
+    }
+  }
+}
+
+// Files: the end of this pass in stream time, where the next pass of a loop starts.
+void NotePassEnd(Context* ctx, GstBuffer* buf) {
+  guint64 pts_end = GST_BUFFER_PTS(buf);
+  if (GST_BUFFER_DURATION_IS_VALID(buf)) pts_end += GST_BUFFER_DURATION(buf);
+  guint64 st;
+  {
+    std::lock_guard<std::mutex> lock(ctx->segment_mu);
+    st = gst_segment_to_stream_time(&ctx->segment, GST_FORMAT_TIME, pts_end);
+  }
+  const int64_t end = static_cast<int64_t>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts_end);
+  int64_t prev = ctx->pass_end_ns.load();
+  while (end > prev && !ctx->pass_end_ns.compare_exchange_weak(prev, end)) {
+  }
+}
+
+// Posts an application message from the element that owns `pad`.
+void PostFromParentOf(GstPad* pad, GstStructure* s /* transfer full */) {
+  if (GstElement* parent = gst_pad_get_parent_element(pad)) {  // transfer full
+    PostApplication(parent, s);
+    gst_object_unref(parent);
+  } else {
+    gst_structure_free(s);
+  }
+}
+
+void OnDecodedSegment(Context* ctx, GstEvent* event) {
+  const GstSegment* segment = nullptr;
+  gst_event_parse_segment(event, &segment);  // borrowed
+  if (segment && segment->format == GST_FORMAT_TIME) {
+    std::lock_guard<std::mutex> lock(ctx->segment_mu);
+    gst_segment_copy_into(segment, &ctx->segment);
+  }
+  ctx->limiter.Reset();  // new timeline (seek, loop)
+}
+
+// The detect size for a source of `vi`: detect_width wide, the display aspect, both even.
+CapsPtr ScaledCaps(const SourceOptions& options, const GstVideoInfo& vi) {
+  const double par = (vi.par_n > 0 && vi.par_d > 0) ? double(vi.par_n) / vi.par_d : 1.0;
+  const int w = std::max(2, options.detect_width / 2 * 2);
+  const double display_w = vi.width * par;
+  const int h = std::max(2, static_cast<int>(std::lround(w * vi.height / display_w / 2.0)) * 2);
+  return CapsPtr(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
+                                     "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
+}
+
+// On the decoder's caps: remember the source size and fix the scaled size.
+void OnDecodedCaps(Context* ctx, GstPad* pad, GstEvent* event) {
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);  // borrowed
+  GstVideoInfo vi;
+  if (!caps || !gst_video_info_from_caps(&vi, caps) || vi.width <= 0 || vi.height <= 0) return;
+  const int old_w = ctx->counters->width.exchange(vi.width);
+  const int old_h = ctx->counters->height.exchange(vi.height);
+  if (ctx->caps_seen && (old_w != vi.width || old_h != vi.height)) {
+    PostFromParentOf(pad, gst_structure_new(kStreamChangedMessage, "width", G_TYPE_INT, old_w,
+                                            "height", G_TYPE_INT, old_h, nullptr));
+  }
+  ctx->caps_seen = true;
+  g_object_set(ctx->scale_caps, "caps", ScaledCaps(ctx->options, vi).get(), nullptr);
+}
+
+// Copies the sample's pixels (the sample goes back to GStreamer). False if it cannot be mapped.
+bool CopyPixels(GstSample* sample, bool color, cv::Mat* image) {
+  GstBuffer* buf = gst_sample_get_buffer(sample);  // borrowed
+  GstCaps* caps = gst_sample_get_caps(sample);     // borrowed
+  GstVideoInfo vi;
+  if (!buf || !caps || !gst_video_info_from_caps(&vi, caps)) return false;
+  GstVideoFrame vframe;
+  if (!gst_video_frame_map(&vframe, &vi, buf, GST_MAP_READ)) return false;
+  cv::Mat view(vi.height, vi.width, color ? CV_8UC3 : CV_8UC1,
+               GST_VIDEO_FRAME_PLANE_DATA(&vframe, 0), GST_VIDEO_FRAME_PLANE_STRIDE(&vframe, 0));
+  *image = view.clone();  // owns its pixels
+  gst_video_frame_unmap(&vframe);
+  return true;
+}
+
+// `pts` in stream time (the PTS itself where the segment does not map it); 0 without a PTS.
+int64_t StreamTimeNs(const GstSegment* segment, GstClockTime pts) {
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return 0;
+  const guint64 st =
+      segment ? gst_segment_to_stream_time(segment, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+  return static_cast<int64_t>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts);
+}
+
+// Arrival: rtpjitterbuffer stamps PTS with the (skew-smoothed) arrival running time, so the
+// age of the frame is clock_now - (base_time + running_time(pts)).
+int64_t ArrivalUs(const Context& ctx, const GstSegment* segment, GstClockTime pts,
+                  int64_t now_wall_us) {
+  if (!GST_CLOCK_TIME_IS_VALID(pts) || !segment) return now_wall_us;
+  const guint64 rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
+  GstClock* gclock = gst_element_get_clock(ctx.pipeline);  // transfer full
+  if (!gclock) return now_wall_us;
+  const int64_t age_ns = static_cast<int64_t>(gst_clock_get_time(gclock)) -
+                         static_cast<int64_t>(gst_element_get_base_time(ctx.pipeline) + rt);
+  gst_object_unref(gclock);
+  if (GST_CLOCK_TIME_IS_VALID(rt) && age_ns > 0 && age_ns < 10'000'000'000LL) {
+    return now_wall_us - age_ns / 1000;
+  }
+  return now_wall_us;
+}
+
+// RTSP: the camera's clock, as its RTCP sender reports map RTP time to NTP, while it agrees
+// with arrival time (many cameras run with an unset or drifting clock); else arrival time.
+int64_t LiveCaptureTimeUs(Context& ctx, const GstSegment* segment, GstClockTime pts) {
+  const int64_t arrival_us = ArrivalUs(ctx, segment, pts, ctx.clock->NowWallUs());
+  if (!ctx.has_ntp.load() || !GST_CLOCK_TIME_IS_VALID(pts)) return arrival_us;
+  const int64_t camera_us = (static_cast<int64_t>(pts) + ctx.ntp_offset_ns.load()) / 1000;
+  const int64_t offset_us = camera_us - arrival_us;
+  ctx.counters->camera_clock_offset_us.store(offset_us, std::memory_order_relaxed);
+  const bool plausible = std::abs(offset_us) <= kMaxCameraClockOffsetUs;
+  ctx.counters->rtcp_sync.store(plausible, std::memory_order_relaxed);
+  return plausible ? camera_us : arrival_us;
+}
+
+// Hands `frame` to the sink unless the gate is closed; TearDown waits for a call in progress.
+void Deliver(Context& ctx, Frame&& frame) {
+  {
+    std::lock_guard<std::mutex> lock(ctx.deliver_mu);
+    if (!ctx.open || !ctx.sink) return;
+    ctx.in_sink = true;
+  }
+  ctx.sink_since_us.store(ctx.clock->NowMonotonicUs());
+  try {
+    ctx.sink(std::move(frame));
+    ctx.counters->frames_delivered.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+    ctx.counters->callback_exceptions.fetch_add(1, std::memory_order_relaxed);
+  }
+  ctx.sink_since_us.store(0);
+  {
+    std::lock_guard<std::mutex> lock(ctx.deliver_mu);
+    ctx.in_sink = false;
+  }
+  ctx.deliver_cv.notify_all();
+  ctx.Touch();  // a consumer that takes time is not a stalled camera
+}
+
+}  // namespace
+
+GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf) return GST_PAD_PROBE_OK;
+  ctx->counters->bytes_in.fetch_add(gst_buffer_get_size(buf), std::memory_order_relaxed);
+  const int64_t now = ctx->clock->NowMonotonicUs();
+  ctx->last_input_us.store(now, std::memory_order_relaxed);
+  if (ctx->is_file) ctx->last_network_us.store(now, std::memory_order_relaxed);
+  if (!ctx->is_file && GST_BUFFER_PTS_IS_VALID(buf)) NoteNtpReference(ctx, buf);
+  return GST_PAD_PROBE_OK;
+}
+
+void OnNewManager(GstElement*, GstElement* manager, gpointer user) noexcept {
+  if (!g_signal_lookup("new-jitterbuffer", G_OBJECT_TYPE(manager))) return;
+  g_signal_connect_data(manager, "new-jitterbuffer", G_CALLBACK(OnNewJitterbuffer),
+                        NewRef(Ref(user)), DeleteRefClosure, GConnectFlags(0));
+}
+
+GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf) return GST_PAD_PROBE_OK;
+  ctx->counters->frames_in.fetch_add(1, std::memory_order_relaxed);
+  ctx->Touch();
+  if (ctx->is_file && GST_BUFFER_PTS_IS_VALID(buf)) NotePassEnd(ctx, buf);
+  if (ctx->decoded.fetch_add(1) == 0) {
+    PostFromParentOf(pad, gst_structure_new_empty(kFirstFrameMessage));
+  }
+  // Drop-only rate limit before scaling and converting, so dropped frames cost nothing more.
+  if (GST_BUFFER_PTS_IS_VALID(buf) &&
+      !ctx->limiter.Admit(static_cast<int64_t>(GST_BUFFER_PTS(buf)))) {
+    ctx->counters->frames_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return GST_PAD_PROBE_DROP;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn OnDecodedEvent(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (!event) return GST_PAD_PROBE_OK;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+    OnDecodedSegment(ctx, event);
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    OnDecodedCaps(ctx, pad, event);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+GstFlowReturn OnNewSample(GstAppSink* appsink, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  SamplePtr sample(gst_app_sink_pull_sample(appsink));  // transfer full
+  if (!sample) return GST_FLOW_OK;
+  try {
+    ctx->HandleSample(sample.get());
+  } catch (...) {
+    ctx->counters->callback_exceptions.fetch_add(1, std::memory_order_relaxed);
+  }
+  return GST_FLOW_OK;
+}
+
+void IngestPipeline::Context::HandleSample(GstSample* sample) {
+  Frame frame;
+  if (!CopyPixels(sample, options.color, &frame.image)) return;
+  const GstSegment* segment = gst_sample_get_segment(sample);  // borrowed
+  const GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(sample));
+  int64_t stream_ns = StreamTimeNs(segment, pts);
+  if (is_file) {
+    stream_ns += loop_base_ns.load();
+    frame.capture_time_us = start_wall_us + stream_ns / 1000;
+  } else {
+    frame.capture_time_us = LiveCaptureTimeUs(*this, segment, pts);
+  }
+  frame.stream_time_us = stream_ns / 1000;
+  frame.index = index++;
+  frame.source_width = counters->width.load();
+  frame.source_height = counters->height.load();
+  Deliver(*this, std::move(frame));
+}
+
+}  // namespace skynet::ingest
