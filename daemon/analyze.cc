@@ -160,12 +160,11 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
     vehicles = std::move(vp).value();
   }
 
-  ingest::SourceOptions source;
-  source.camera_id = camera.id;
+  // The camera's settings, read from the file as fast as possible, once.
+  ingest::SourceOptions source = SourceOptionsFor(camera);
   source.url = FileUrl(video_path);
-  source.analytics_fps = camera.analytics_fps;
-  source.detect_width = camera.detect_width;
-  source.color = camera.vehicles.enabled;  // vehicles need colour; motion accepts BGR
+  source.username.clear();
+  source.password.clear();
   source.file_realtime = false;
   source.file_loop = false;
 

@@ -55,19 +55,9 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.replay_max_events_per_second == now.replay_max_events_per_second,
         "replay_max_events_per_second");
   check(was.analytics_workers == now.analytics_workers, "analytics_workers");
-  const JournalConfig& a = was.journal;
-  const JournalConfig& b = now.journal;
-  check(a.dir == b.dir && a.fsync == b.fsync && a.max_bytes == b.max_bytes &&
-            a.max_age_hours == b.max_age_hours && a.segment_bytes == b.segment_bytes,
-        "journal");
-  bool same_clients = was.security.clients.size() == now.security.clients.size();
-  for (size_t i = 0; same_clients && i < now.security.clients.size(); ++i) {
-    const ClientKeyConfig& x = was.security.clients[i];
-    const ClientKeyConfig& y = now.security.clients[i];
-    same_clients = x.name == y.name && x.public_key == y.public_key && x.role == y.role;
-  }
-  check(was.security.server_key_file == now.security.server_key_file && same_clients, "security");
-  check(was.control.audit_log == now.control.audit_log, "control.audit_log");
+  check(was.journal == now.journal, "journal");
+  check(was.security == now.security, "security");
+  check(was.control == now.control, "control.audit_log");
   return out;
 }
 
@@ -248,8 +238,10 @@ v1::Response Supervisor::AddCamera(const v1::AddCameraRequest& request) {
     cam.id = request.id();
     cam.name = request.name().empty() ? request.id() : request.name();
     cam.url = request.url();
-    if (request.analytics_fps() != 0) cam.analytics_fps = request.analytics_fps();
-    if (request.detect_width() != 0) cam.detect_width = static_cast<int>(request.detect_width());
+    if (request.analytics_fps() != 0) cam.ingest.analytics_fps = request.analytics_fps();
+    if (request.detect_width() != 0) {
+      cam.ingest.detect_width = static_cast<int>(request.detect_width());
+    }
     cam.enabled = !request.disabled();
     if (Status st = ValidateCameraConfig(cam); !st.ok())
       return Error("add_camera: " + st.message());

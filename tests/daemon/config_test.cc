@@ -72,7 +72,7 @@ TEST(ConfigTest, ExampleConfigParsesAndShowsEveryFeature) {
   ASSERT_EQ(c.cameras[1].motion.masks.size(), 1u);
   EXPECT_EQ(c.cameras[1].motion.masks[0].size(), 4u);
   EXPECT_FLOAT_EQ(c.cameras[1].motion.masks[0][2].x, 0.35f);
-  EXPECT_EQ(c.cameras[1].rtsp_transport, "udp");
+  EXPECT_FALSE(c.cameras[1].ingest.rtsp_tcp);
 
   EXPECT_FALSE(c.cameras[2].enabled);
   EXPECT_EQ(c.cameras[2].url.rfind("file://", 0), 0u);
@@ -95,36 +95,8 @@ TEST(ConfigTest, ExampleFirstCameraShowsTheDefaults) {
   const CameraConfig& cam = r->cameras.at(0);
   CameraConfig d;
   EXPECT_EQ(cam.enabled, d.enabled);
-  EXPECT_EQ(cam.analytics_fps, d.analytics_fps);
-  EXPECT_EQ(cam.detect_width, d.detect_width);
-  EXPECT_EQ(cam.rtsp_transport, d.rtsp_transport);
-  EXPECT_EQ(cam.file_realtime, d.file_realtime);
-  EXPECT_EQ(cam.file_loop, d.file_loop);
-  EXPECT_EQ(cam.connect_timeout_ms, d.connect_timeout_ms);
-  EXPECT_EQ(cam.stall_timeout_ms, d.stall_timeout_ms);
-  EXPECT_EQ(cam.backoff_initial_ms, d.backoff_initial_ms);
-  EXPECT_EQ(cam.backoff_max_ms, d.backoff_max_ms);
-  const analytics::MotionOptions& m = cam.motion;
-  EXPECT_EQ(m.threshold, d.motion.threshold);
-  EXPECT_EQ(m.min_region_area, d.motion.min_region_area);
-  EXPECT_EQ(m.start_frames, d.motion.start_frames);
-  EXPECT_EQ(m.end_quiet_ms, d.motion.end_quiet_ms);
-  EXPECT_EQ(m.update_interval_ms, d.motion.update_interval_ms);
-  EXPECT_EQ(m.masks.size(), d.motion.masks.size());
-  EXPECT_EQ(m.background_adapt_ms, d.motion.background_adapt_ms);
-  EXPECT_EQ(m.foreground_adapt_ms, d.motion.foreground_adapt_ms);
-  EXPECT_EQ(m.max_brightness_step, d.motion.max_brightness_step);
-  EXPECT_EQ(m.global_change_fraction, d.motion.global_change_fraction);
-  EXPECT_EQ(m.dilate_px, d.motion.dilate_px);
-  EXPECT_EQ(m.max_regions, d.motion.max_regions);
-  EXPECT_EQ(m.shake_compensation, d.motion.shake_compensation);
-  EXPECT_EQ(m.min_shake_px, d.motion.min_shake_px);
-  EXPECT_EQ(m.max_shake_px, d.motion.max_shake_px);
-  EXPECT_EQ(m.auto_contrast, d.motion.auto_contrast);
-  EXPECT_EQ(m.contrast_reference_range, d.motion.contrast_reference_range);
-  EXPECT_EQ(m.night_brightness, d.motion.night_brightness);
-  EXPECT_EQ(m.night_threshold, d.motion.night_threshold);
-  EXPECT_EQ(m.night_min_region_area, d.motion.night_min_region_area);
+  EXPECT_TRUE(cam.ingest == d.ingest);
+  EXPECT_TRUE(cam.motion == d.motion);
 }
 
 TEST(ConfigTest, EmptyDocumentGivesDefaults) {
@@ -150,9 +122,9 @@ TEST(ConfigTest, CameraDefaultsComeFromStructInitialisers) {
   CameraConfig defaults;
   EXPECT_EQ(cam.name, "cam1");
   EXPECT_EQ(cam.enabled, defaults.enabled);
-  EXPECT_EQ(cam.analytics_fps, defaults.analytics_fps);
-  EXPECT_EQ(cam.detect_width, defaults.detect_width);
-  EXPECT_EQ(cam.rtsp_transport, defaults.rtsp_transport);
+  EXPECT_EQ(cam.ingest.analytics_fps, defaults.ingest.analytics_fps);
+  EXPECT_EQ(cam.ingest.detect_width, defaults.ingest.detect_width);
+  EXPECT_EQ(cam.ingest.rtsp_tcp, defaults.ingest.rtsp_tcp);
   EXPECT_EQ(cam.motion.threshold, defaults.motion.threshold);
   EXPECT_TRUE(cam.motion.masks.empty());
 }
@@ -195,11 +167,11 @@ TEST(ConfigTest, AllKeysAreRead) {
   EXPECT_EQ(cam.username, "u");
   EXPECT_EQ(cam.password, "p");
   EXPECT_FALSE(cam.enabled);
-  EXPECT_DOUBLE_EQ(cam.analytics_fps, 12.5);
-  EXPECT_EQ(cam.detect_width, 640);
-  EXPECT_EQ(cam.rtsp_transport, "udp");
-  EXPECT_FALSE(cam.file_realtime);
-  EXPECT_FALSE(cam.file_loop);
+  EXPECT_DOUBLE_EQ(cam.ingest.analytics_fps, 12.5);
+  EXPECT_EQ(cam.ingest.detect_width, 640);
+  EXPECT_FALSE(cam.ingest.rtsp_tcp);
+  EXPECT_FALSE(cam.ingest.file_realtime);
+  EXPECT_FALSE(cam.ingest.file_loop);
   EXPECT_EQ(cam.motion.threshold, 40);
   EXPECT_DOUBLE_EQ(cam.motion.min_region_area, 0.01);
   EXPECT_EQ(cam.motion.start_frames, 5);
@@ -481,10 +453,10 @@ TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
                                  "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const CameraConfig& c = r->cameras[0];
-  EXPECT_EQ(c.connect_timeout_ms, 2000);
-  EXPECT_EQ(c.stall_timeout_ms, 800);
-  EXPECT_EQ(c.backoff_initial_ms, 50);
-  EXPECT_EQ(c.backoff_max_ms, 4000);
+  EXPECT_EQ(c.ingest.connect_timeout_ms, 2000);
+  EXPECT_EQ(c.ingest.stall_timeout_ms, 800);
+  EXPECT_EQ(c.ingest.backoff_initial_ms, 50);
+  EXPECT_EQ(c.ingest.backoff_max_ms, 4000);
   EXPECT_EQ(ErrorOf(OneCamera("    stall_timeout_ms: 10\n")),
             "t.yaml:4:23: cameras[0].stall_timeout_ms: must be in 200..600000, got 10");
   EXPECT_EQ(ErrorOf(OneCamera("    backoff_initial_ms: 5000\n    backoff_max_ms: 1000\n")),
@@ -493,12 +465,12 @@ TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
   CameraConfig v;
   v.id = "cam1";
   v.url = "rtsp://h/s";
-  v.backoff_initial_ms = 5000;
-  v.backoff_max_ms = 1000;
+  v.ingest.backoff_initial_ms = 5000;
+  v.ingest.backoff_max_ms = 1000;
   EXPECT_EQ(ValidateCameraConfig(v).message(),
             "camera cam1: backoff_max_ms: must be at least backoff_initial_ms (5000), got 1000");
-  v.backoff_max_ms = 60000;
-  v.connect_timeout_ms = 0;
+  v.ingest.backoff_max_ms = 60000;
+  v.ingest.connect_timeout_ms = 0;
   EXPECT_EQ(ValidateCameraConfig(v).message(),
             "camera cam1: connect_timeout_ms: must be in 500..600000, got 0");
 }
@@ -508,7 +480,7 @@ TEST(ConfigTest, CameraEqualityComparesEveryFieldMotionIncluded) {
   a.id = "cam1";
   CameraConfig b = a;
   EXPECT_EQ(a, b);
-  b.stall_timeout_ms += 1;
+  b.ingest.stall_timeout_ms += 1;
   EXPECT_NE(a, b);
   b = a;
   b.motion.night_min_region_area *= 2;
@@ -527,7 +499,7 @@ TEST(ConfigTest, ParseCameraConfigReadsOneCamera) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->id, "cam9");
   EXPECT_EQ(r->name, "cam9");
-  EXPECT_DOUBLE_EQ(r->analytics_fps, 2);
+  EXPECT_DOUBLE_EQ(r->ingest.analytics_fps, 2);
   Result<CameraConfig> bad = ParseCameraConfig("{id: cam9, url: 'http://h/9'}", "request");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "request:1:17: url: must be rtsp://, rtsps:// or file://");
@@ -538,10 +510,10 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   cam.id = "cam1";
   cam.url = "rtsp://h/x";
   EXPECT_TRUE(ValidateCameraConfig(cam).ok());
-  cam.detect_width = 321;
+  cam.ingest.detect_width = 321;
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
             "camera cam1: detect_width: must be even, got 321");
-  cam.detect_width = 320;
+  cam.ingest.detect_width = 320;
   cam.motion.masks = {{{0, 0}, {1, 0}}};
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
             "camera cam1: motion.masks[0]: a mask polygon needs at least 3 points, got 2");
@@ -567,7 +539,7 @@ TEST(ConfigVehiclesTest, ExampleShowsTheDefaultsAndTheGeometry) {
   // Camera 3 shows calibration, lines, zones and lanes.
   const VehiclesConfig& v = r->cameras.at(2).vehicles;
   EXPECT_TRUE(v.enabled);
-  EXPECT_EQ(v.backend, "classical");
+  EXPECT_EQ(v.backend, analytics::DetectorBackend::kClassical);
   ASSERT_TRUE(v.analytics.calibration.has_value());
   EXPECT_FLOAT_EQ(v.analytics.calibration->image_points[2].x, 0.85f);
   EXPECT_FLOAT_EQ(v.analytics.calibration->ground_points[1].y, 20.f);
@@ -587,7 +559,7 @@ TEST(ConfigVehiclesTest, DisabledByDefault) {
   Result<Config> r = ParseConfig(OneCamera(""), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->cameras[0].vehicles.enabled);
-  EXPECT_EQ(r->cameras[0].vehicles.backend, "classical");
+  EXPECT_EQ(r->cameras[0].vehicles.backend, analytics::DetectorBackend::kClassical);
 }
 
 TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
@@ -609,7 +581,7 @@ TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
   Result<Config> r = ParseConfig(yaml, (dir.path() / "skynetd.yaml").string());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const VehiclesConfig& v = r->cameras[0].vehicles;
-  EXPECT_EQ(v.backend, "dnn");
+  EXPECT_EQ(v.backend, analytics::DetectorBackend::kDnn);
   EXPECT_EQ(v.detector.model_path, model.string());  // relative to the config file
   EXPECT_EQ(v.detector.format, analytics::DnnFormat::kYoloV8);
   EXPECT_EQ(v.detector.input_size, 320);

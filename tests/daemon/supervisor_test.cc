@@ -31,7 +31,7 @@ class SupervisorTest : public ::testing::Test {
     a.id = "a";
     a.name = "A";
     a.url = *video;  // a file:// URL
-    a.analytics_fps = 10;
+    a.ingest.analytics_fps = 10;
     CameraConfig b;
     b.id = "b";
     b.url = "rtsp://admin:hunter2@127.0.0.1:9/stream";
