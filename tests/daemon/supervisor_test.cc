@@ -306,6 +306,16 @@ TEST_F(ReloadTest, MotionOptionsCountAsAChange) {
             std::vector<std::string>{"c"});
 }
 
+// Once missing from a hand-written comparison: a reload that changed it kept the old tracker.
+TEST_F(ReloadTest, TrackerSplitMergedCountsAsAChange) {
+  WriteConfig({{"a", 10}, {"b", 10}, {"c", 10}},
+              "    vehicles:\n      tracker: {split_merged: false}\n");
+  Result<v1::ReloadResponse> r = sup_->Reload();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(std::vector<std::string>(r->restarted().begin(), r->restarted().end()),
+            std::vector<std::string>{"c"});
+}
+
 TEST_F(ReloadTest, InvalidFileIsRejectedWithItsPlaceAndTheRunningConfigStays) {
   sup_->Start();
   const v1::Response before = Status();
