@@ -61,6 +61,32 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   return out;
 }
 
+// Node-wide settings a reload applies at once: the log level and the start rate limit.
+void ApplyRuntimeSettings(const Config& next, Config* running) {
+  if (next.log_level != running->log_level) {
+    SetLogLevel(next.log_level);
+    running->log_level = next.log_level;
+  }
+  if (next.ingest != running->ingest) {
+    ingest::SetStartRateLimit(next.ingest.start_rate_per_second, next.ingest.start_burst);
+    running->ingest = next.ingest;
+  }
+}
+
+// The log line of a reload: "reload of PATH: 1 added, 0 removed, ...; restarted: b".
+std::string ReloadSummary(const std::string& path, const v1::ReloadResponse& out) {
+  std::string line = "reload of " + path + ": " + std::to_string(out.added_size()) + " added, " +
+                     std::to_string(out.removed_size()) + " removed, " +
+                     std::to_string(out.restarted_size()) + " restarted, " +
+                     std::to_string(out.unchanged_size()) + " unchanged";
+  if (out.restarted_size() > 0) line += "; restarted: " + JoinIds(out.restarted());
+  if (out.removed_runtime_size() > 0) {
+    line += "; runtime cameras removed: " + JoinIds(out.removed_runtime());
+  }
+  if (out.warnings_size() > 0) line += "; warnings: " + JoinIds(out.warnings());
+  return line;
+}
+
 }  // namespace
 
 Supervisor::Supervisor(const Config& config, EventBus* bus, Clock* clock, Hooks hooks)
@@ -351,26 +377,9 @@ Result<v1::ReloadResponse> Supervisor::Reload() {
   }
 
   for (std::string& w : StartOnlyChanges(config_, next)) out.add_warnings(std::move(w));
-  if (next.log_level != config_.log_level) {
-    SetLogLevel(next.log_level);
-    config_.log_level = next.log_level;
-  }
-  if (next.ingest.start_rate_per_second != config_.ingest.start_rate_per_second ||
-      next.ingest.start_burst != config_.ingest.start_burst) {
-    ingest::SetStartRateLimit(next.ingest.start_rate_per_second, next.ingest.start_burst);
-    config_.ingest = next.ingest;
-  }
-
-  std::string line = "reload of " + config_.path + ": " + std::to_string(out.added_size()) +
-                     " added, " + std::to_string(out.removed_size()) + " removed, " +
-                     std::to_string(out.restarted_size()) + " restarted, " +
-                     std::to_string(out.unchanged_size()) + " unchanged";
-  if (out.restarted_size() > 0) line += "; restarted: " + JoinIds(out.restarted());
-  if (out.removed_runtime_size() > 0) {
-    line += "; runtime cameras removed: " + JoinIds(out.removed_runtime());
-  }
+  ApplyRuntimeSettings(next, &config_);
+  const std::string line = ReloadSummary(config_.path, out);
   if (out.warnings_size() > 0) {
-    line += "; warnings: " + JoinIds(out.warnings());
     log->warn("{}", line);
   } else {
     log->info("{}", line);
