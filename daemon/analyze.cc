@@ -240,8 +240,8 @@ Result<const CameraConfig*> FindCamera(const Config& config, const AnalyzeArgs& 
     if (c.id == args.camera_id) return &c;
     known += (known.empty() ? "" : ", ") + c.id;
   }
-  return Status::NotFound(args.config_path + ": no camera '" + args.camera_id + "' (cameras: " +
-                          (known.empty() ? "none" : known) + ")");
+  return Status::NotFound(args.config_path + ": no camera '" + args.camera_id +
+                          "' (cameras: " + (known.empty() ? "none" : known) + ")");
 }
 
 // Truncates and opens `path` for writing; false (and a message) if it cannot.

@@ -101,7 +101,8 @@ std::string CheckIntRange(long long v, Range r) {
 }
 
 std::string CheckStartRate(double v) {
-  if (!(v >= 0 && v <= 100'000)) return "must be in 0..100000 (0: no limit), got " + FormatNumber(v);
+  if (!(v >= 0 && v <= 100'000))
+    return "must be in 0..100000 (0: no limit), got " + FormatNumber(v);
   return "";
 }
 
@@ -185,7 +186,8 @@ Status ValidateMasks(const std::vector<std::vector<cv::Point2f>>& masks) {
 
 // Every check of one camera; paths relative to the camera ("motion.threshold: ...").
 Status ValidateCamera(const CameraConfig& camera) {
-  SKYNET_RETURN_IF_ERROR(FirstError({{"id", CheckId(camera.id)}, {"url", CheckCameraUrl(camera.url)}}));
+  SKYNET_RETURN_IF_ERROR(
+      FirstError({{"id", CheckId(camera.id)}, {"url", CheckCameraUrl(camera.url)}}));
   SKYNET_RETURN_IF_ERROR(ValidateIngestOptions(camera.ingest));
   SKYNET_RETURN_IF_ERROR(Prefixed("motion.", ValidateMasks(camera.motion.masks)));
   SKYNET_RETURN_IF_ERROR(Prefixed("motion.", analytics::ValidateMotionOptions(camera.motion)));
@@ -340,7 +342,8 @@ class Parser {
                const char* what = "a list") {
     return [this, item, what](const YAML::Node& n, const std::string& f) -> Status {
       if (n.IsNull()) return Status::Ok();
-      if (!n.IsSequence()) return Error(n, f, std::string("expected ") + what + ", got " + Describe(n));
+      if (!n.IsSequence())
+        return Error(n, f, std::string("expected ") + what + ", got " + Describe(n));
       for (size_t i = 0; i < n.size(); ++i) {
         null_value_mark_ = n[i].Mark();
         SKYNET_RETURN_IF_ERROR(item(n[i], f + "[" + std::to_string(i) + "]"));
@@ -475,8 +478,7 @@ class Parser {
         {"control_endpoint", String(&config->control_endpoint, CheckEndpoint)},
         {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
         {"replay_endpoint", String(&config->replay_endpoint, CheckEndpoint)},
-        {"replay_max_events_per_second",
-         Int(&config->replay_max_events_per_second, kReplayRate)},
+        {"replay_max_events_per_second", Int(&config->replay_max_events_per_second, kReplayRate)},
         {"journal", [&](const YAML::Node& n,
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},
         {"security", Map(SecurityKeys(&config->security))},
@@ -521,8 +523,8 @@ class Parser {
           {{"name", String(&c.name, CheckId)},
            {"public_key",
             String(&c.public_key, [](const std::string& k) { return keys::Z85KeyError(k); })},
-           {"role", Word([&c](const std::string& s) { return ParseRole(s, &c.role); },
-                         "read or admin")}}));
+           {"role",
+            Word([&c](const std::string& s) { return ParseRole(s, &c.role); }, "read or admin")}}));
       if (c.name.empty()) return Error(n, f, "missing required key 'name'");
       if (c.public_key.empty()) return Error(n, f, "missing required key 'public_key'");
       for (const ClientKeyConfig& other : sec->clients) {
@@ -600,9 +602,10 @@ class Parser {
   // password, password_file and password_env: at most one of them, each giving the password.
   void AddSecretKeys(std::string* password, KeyTable* table) {
     auto given = std::make_shared<std::string>();  // which key gave it, shared by the handlers
-    auto secret = [this, given](
-                      std::string_view key,
-                      std::function<Status(const YAML::Node&, const std::string&)> read) -> Handler {
+    auto secret =
+        [this, given](
+            std::string_view key,
+            std::function<Status(const YAML::Node&, const std::string&)> read) -> Handler {
       return [this, given, key, read](const YAML::Node& n, const std::string& f) -> Status {
         if (!given->empty()) {
           return Error(n, f,
@@ -623,10 +626,10 @@ class Parser {
                                   [this, password](const YAML::Node& n, const std::string& f) {
                                     return ReadPasswordFile(n, f, password);
                                   })},
-         {"password_env", secret("password_env",
-                                 [this, password](const YAML::Node& n, const std::string& f) {
-                                   return ReadPasswordEnv(n, f, password);
-                                 })}});
+         {"password_env",
+          secret("password_env", [this, password](const YAML::Node& n, const std::string& f) {
+            return ReadPasswordEnv(n, f, password);
+          })}});
   }
 
   Status ReadPasswordFile(const YAML::Node& n, const std::string& f, std::string* password) {
@@ -657,23 +660,22 @@ class Parser {
 
   // The ingest options: flat keys of the camera mapping.
   void AddIngestKeys(ingest::IngestOptions* o, KeyTable* table) {
-    table->insert(
-        table->end(),
-        {{"analytics_fps", Double(&o->analytics_fps)},
-         {"detect_width", Int(&o->detect_width)},
-         {"rtsp_transport", Word(
-                                [o](const std::string& s) {
-                                  if (s != "tcp" && s != "udp") return false;
-                                  o->rtsp_tcp = s == "tcp";
-                                  return true;
-                                },
-                                "tcp or udp")},
-         {"file_realtime", Bool(&o->file_realtime)},
-         {"file_loop", Bool(&o->file_loop)},
-         {"connect_timeout_ms", Int(&o->connect_timeout_ms)},
-         {"stall_timeout_ms", Int(&o->stall_timeout_ms)},
-         {"backoff_initial_ms", Int(&o->backoff_initial_ms)},
-         {"backoff_max_ms", Int(&o->backoff_max_ms)}});
+    table->insert(table->end(), {{"analytics_fps", Double(&o->analytics_fps)},
+                                 {"detect_width", Int(&o->detect_width)},
+                                 {"rtsp_transport", Word(
+                                                        [o](const std::string& s) {
+                                                          if (s != "tcp" && s != "udp")
+                                                            return false;
+                                                          o->rtsp_tcp = s == "tcp";
+                                                          return true;
+                                                        },
+                                                        "tcp or udp")},
+                                 {"file_realtime", Bool(&o->file_realtime)},
+                                 {"file_loop", Bool(&o->file_loop)},
+                                 {"connect_timeout_ms", Int(&o->connect_timeout_ms)},
+                                 {"stall_timeout_ms", Int(&o->stall_timeout_ms)},
+                                 {"backoff_initial_ms", Int(&o->backoff_initial_ms)},
+                                 {"backoff_max_ms", Int(&o->backoff_max_ms)}});
   }
 
   KeyTable MotionKeys(analytics::MotionOptions* m) {
@@ -760,18 +762,18 @@ class Parser {
       analytics::CalibrationConfig cal;
       bool have_image = false, have_ground = false;
       auto points4 = [this](std::array<cv::Point2f, 4>* points, bool fraction, bool* given) {
-        return [this, points, fraction, given](const YAML::Node& pn,
-                                               const std::string& pf) -> Status {
-          *given = true;
-          if (!pn.IsSequence() || pn.size() != 4) {
-            return Error(pn, pf, "expected a list of 4 points [x, y], got " + Describe(pn));
-          }
-          for (size_t i = 0; i < 4; ++i) {
-            SKYNET_RETURN_IF_ERROR(
-                ReadPoint(pn[i], pf + "[" + std::to_string(i) + "]", fraction, &(*points)[i]));
-          }
-          return Status::Ok();
-        };
+        return
+            [this, points, fraction, given](const YAML::Node& pn, const std::string& pf) -> Status {
+              *given = true;
+              if (!pn.IsSequence() || pn.size() != 4) {
+                return Error(pn, pf, "expected a list of 4 points [x, y], got " + Describe(pn));
+              }
+              for (size_t i = 0; i < 4; ++i) {
+                SKYNET_RETURN_IF_ERROR(
+                    ReadPoint(pn[i], pf + "[" + std::to_string(i) + "]", fraction, &(*points)[i]));
+              }
+              return Status::Ok();
+            };
       };
       SKYNET_RETURN_IF_ERROR(
           ParseMap(n, f,
@@ -829,11 +831,10 @@ class Parser {
         {"score_threshold", Float(&d->score_threshold)},
         {"nms_iou", Float(&d->nms_iou)},
         {"class_aware_nms", Bool(&d->class_aware_nms)},
-        {"preprocess", Word(
-                           [d](const std::string& s) {
-                             return analytics::ParseDnnPreprocess(s, &d->preprocess);
-                           },
-                           "default, nanodet or rgb255")},
+        {"preprocess",
+         Word(
+             [d](const std::string& s) { return analytics::ParseDnnPreprocess(s, &d->preprocess); },
+             "default, nanodet or rgb255")},
         {"motion_gated", Bool(&d->motion_gated)},
         {"crop_padding", Float(&d->crop_padding)},
         {"min_crop_size", Int(&d->min_crop_size)},
@@ -854,17 +855,16 @@ class Parser {
 
   KeyTable TrackerKeys(analytics::TrackerOptions* t) {
     KeyTable table = ClassParamsKeys(&t->defaults);
-    table.insert(table.end(),
-                 {{"classes", TrackerClassesHandler(t)},
-                  {"min_iou", Float(&t->min_iou)},
-                  {"max_centre_distance", Float(&t->max_centre_distance)},
-                  {"class_mismatch_cost", Float(&t->class_mismatch_cost)},
-                  {"stationary_after_ms", Int(&t->stationary_after_ms)},
-                  {"stationary_radius", Float(&t->stationary_radius)},
-                  {"trajectory_points", Int(&t->trajectory_points)},
-                  {"speed_window_ms", Int(&t->speed_window_ms)},
-                  {"measurement_noise", Float(&t->measurement_noise)},
-                  {"split_merged", Bool(&t->split_merged)}});
+    table.insert(table.end(), {{"classes", TrackerClassesHandler(t)},
+                               {"min_iou", Float(&t->min_iou)},
+                               {"max_centre_distance", Float(&t->max_centre_distance)},
+                               {"class_mismatch_cost", Float(&t->class_mismatch_cost)},
+                               {"stationary_after_ms", Int(&t->stationary_after_ms)},
+                               {"stationary_radius", Float(&t->stationary_radius)},
+                               {"trajectory_points", Int(&t->trajectory_points)},
+                               {"speed_window_ms", Int(&t->speed_window_ms)},
+                               {"measurement_noise", Float(&t->measurement_noise)},
+                               {"split_merged", Bool(&t->split_merged)}});
     return table;
   }
 
@@ -928,10 +928,14 @@ class Parser {
             {"count", Word(
                           [l](const std::string& s) {
                             using analytics::LineDirection;
-                            if (s == "both") l->count = LineDirection::kBoth;
-                            else if (s == "forward") l->count = LineDirection::kForward;
-                            else if (s == "backward") l->count = LineDirection::kBackward;
-                            else return false;
+                            if (s == "both")
+                              l->count = LineDirection::kBoth;
+                            else if (s == "forward")
+                              l->count = LineDirection::kForward;
+                            else if (s == "backward")
+                              l->count = LineDirection::kBackward;
+                            else
+                              return false;
                             return true;
                           },
                           "both, forward or backward")}};
@@ -961,7 +965,7 @@ class Parser {
       std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
       if (!key.empty()) {
         if (!cur.IsMap()) return {cur, false};
-        const YAML::Node& view = cur;       // const lookup: never inserts
+        const YAML::Node& view = cur;        // const lookup: never inserts
         const YAML::Node child = view[key];  // invalid if absent (reset() would throw)
         if (!child) return {cur, false};
         cur.reset(child);  // reset, not =: assignment would write into the tree

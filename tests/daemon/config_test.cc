@@ -1,9 +1,9 @@
 #include "daemon/config.h"
 
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -732,9 +732,9 @@ struct Row {
 using Assignments = std::map<std::string, std::string>;  // key path -> YAML value
 
 constexpr Row kIngest[] = {
-    {"analytics_fps", "7"},         {"detect_width", "640"},          {"rtsp_transport", "udp"},
-    {"file_realtime", "false"},     {"file_loop", "false"},           {"connect_timeout_ms", "2000"},
-    {"stall_timeout_ms", "800"},    {"backoff_initial_ms", "50"},     {"backoff_max_ms", "4000"},
+    {"analytics_fps", "7"},      {"detect_width", "640"},      {"rtsp_transport", "udp"},
+    {"file_realtime", "false"},  {"file_loop", "false"},       {"connect_timeout_ms", "2000"},
+    {"stall_timeout_ms", "800"}, {"backoff_initial_ms", "50"}, {"backoff_max_ms", "4000"},
 };
 static_assert(std::size(kIngest) == Count<ingest::IngestOptions>());
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <sstream>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "pipeline/analytics/dnn/decode.h"
 
@@ -268,7 +268,8 @@ Status ValidateDnnDetectorOptions(const DnnDetectorOptions& o) {
                                    ".." + std::to_string(hi) + ", got " + std::to_string(v));
   };
   SKYNET_RETURN_IF_ERROR(int_range("input_size", o.input_size, 32, 2048));
-  if (o.input_size % 32 != 0) return Status::InvalidArgument("input_size: must be a multiple of 32");
+  if (o.input_size % 32 != 0)
+    return Status::InvalidArgument("input_size: must be a multiple of 32");
   if (!(o.score_threshold > 0.f && o.score_threshold <= 1.f)) {
     return Status::InvalidArgument("score_threshold: must be in (0, 1]");
   }
