@@ -738,10 +738,10 @@ class Parser {
         {"enabled", Bool(&v->enabled)},
         {"backend", Word(
                         [v](const std::string& s) {
-                          std::optional<analytics::DetectorBackend> b =
-                              analytics::ParseDetectorBackend(s);
-                          if (b) v->backend = *b;
-                          return b.has_value();
+                          auto b = analytics::ParseDetectorBackend(s);
+                          if (!b) return false;
+                          v->backend = *b;
+                          return true;
                         },
                         "classical or dnn")},
         {"calibration", CalibrationHandler(&a->calibration)},
