@@ -161,12 +161,11 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
     vehicles = std::move(vp).value();
   }
 
-  ingest::SourceOptions source;
-  source.camera_id = camera.id;
+  // The camera's settings, read from the file as fast as possible, once.
+  ingest::SourceOptions source = SourceOptionsFor(camera);
   source.url = FileUrl(video_path);
-  source.analytics_fps = camera.analytics_fps;
-  source.detect_width = camera.detect_width;
-  source.color = camera.vehicles.enabled;  // vehicles need colour; motion accepts BGR
+  source.username.clear();
+  source.password.clear();
   source.file_realtime = false;
   source.file_loop = false;
 
@@ -229,6 +228,45 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
   return summary;
 }
 
+namespace {
+
+// The camera of that id, or an error naming the cameras there are.
+Result<const CameraConfig*> FindCamera(const Config& config, const AnalyzeArgs& args) {
+  std::string known;
+  for (const CameraConfig& c : config.cameras) {
+    if (c.id == args.camera_id) return &c;
+    known += (known.empty() ? "" : ", ") + c.id;
+  }
+  return Status::NotFound(args.config_path + ": no camera '" + args.camera_id +
+                          "' (cameras: " + (known.empty() ? "none" : known) + ")");
+}
+
+// Truncates and opens `path` for writing; false (and a message) if it cannot.
+bool OpenForWriting(const std::string& path, std::ofstream* file) {
+  file->open(path, std::ios::out | std::ios::trunc);
+  if (*file) return true;
+  std::fprintf(stderr, "skynetd analyze: %s: cannot write\n", path.c_str());
+  return false;
+}
+
+// The closing lines on stderr: frames, events and the cost of the analysis.
+void PrintSummary(const CameraConfig& camera, const AnalyzeSummary& summary, double wall_s,
+                  int64_t cpu_us) {
+  std::fprintf(stderr,
+               "skynetd analyze: camera %s: %llu frames, %.1f s of video, %llu events, "
+               "motion %.3f ms cpu/frame, %.2f s cpu total, %.2f s wall\n",
+               camera.id.c_str(), static_cast<unsigned long long>(summary.frames),
+               summary.video_us / 1e6, static_cast<unsigned long long>(summary.events),
+               summary.motion_cpu_ms_per_frame(), cpu_us / 1e6, wall_s);
+  if (camera.vehicles.enabled) {
+    std::fprintf(stderr, "skynetd analyze: camera %s: vehicles %.3f ms cpu/frame\n",
+                 camera.id.c_str(),
+                 summary.frames ? summary.vehicle_cpu_us / 1000.0 / summary.frames : 0.0);
+  }
+}
+
+}  // namespace
+
 int RunAnalyze(const AnalyzeArgs& args) {
   // skynetd blocks the stop signals for its sigwait() loop; an offline run is an ordinary
   // command that Ctrl-C ends, and whose output may go to a closed pipe.
@@ -249,27 +287,17 @@ int RunAnalyze(const AnalyzeArgs& args) {
     std::fprintf(stderr, "skynetd analyze: %s\n", config.status().message().c_str());
     return 2;
   }
-  const CameraConfig* camera = nullptr;
-  std::string known;
-  for (const CameraConfig& c : config->cameras) {
-    if (c.id == args.camera_id) camera = &c;
-    known += (known.empty() ? "" : ", ") + c.id;
-  }
-  if (!camera) {
-    std::fprintf(stderr, "skynetd analyze: %s: no camera '%s' (cameras: %s)\n",
-                 args.config_path.c_str(), args.camera_id.c_str(),
-                 known.empty() ? "none" : known.c_str());
+  Result<const CameraConfig*> found = FindCamera(*config, args);
+  if (!found.ok()) {
+    std::fprintf(stderr, "skynetd analyze: %s\n", found.status().message().c_str());
     return 2;
   }
+  const CameraConfig* camera = *found;
 
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!args.out_path.empty() && args.out_path != "-") {
-    file.open(args.out_path, std::ios::out | std::ios::trunc);
-    if (!file) {
-      std::fprintf(stderr, "skynetd analyze: %s: cannot write\n", args.out_path.c_str());
-      return 1;
-    }
+    if (!OpenForWriting(args.out_path, &file)) return 1;
     out = &file;
   }
 
@@ -280,11 +308,7 @@ int RunAnalyze(const AnalyzeArgs& args) {
                    camera->id.c_str());
       return 2;
     }
-    tracks_file.open(args.tracks_path, std::ios::out | std::ios::trunc);
-    if (!tracks_file) {
-      std::fprintf(stderr, "skynetd analyze: %s: cannot write\n", args.tracks_path.c_str());
-      return 1;
-    }
+    if (!OpenForWriting(args.tracks_path, &tracks_file)) return 1;
   }
   TrackSink track_sink;
   std::string track_line;
@@ -325,19 +349,9 @@ int RunAnalyze(const AnalyzeArgs& args) {
     std::fprintf(stderr, "skynetd analyze: %s: write failed\n", args.tracks_path.c_str());
     return 1;
   }
-  const double wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  std::fprintf(stderr,
-               "skynetd analyze: camera %s: %llu frames, %.1f s of video, %llu events, "
-               "motion %.3f ms cpu/frame, %.2f s cpu total, %.2f s wall\n",
-               camera->id.c_str(), static_cast<unsigned long long>(summary->frames),
-               summary->video_us / 1e6, static_cast<unsigned long long>(summary->events),
-               summary->motion_cpu_ms_per_frame(), (ProcessCpuUs() - cpu_start) / 1e6, wall_s);
-  if (camera->vehicles.enabled) {
-    std::fprintf(stderr, "skynetd analyze: camera %s: vehicles %.3f ms cpu/frame\n",
-                 camera->id.c_str(),
-                 summary->frames ? summary->vehicle_cpu_us / 1000.0 / summary->frames : 0.0);
-  }
+  PrintSummary(*camera, *summary,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(),
+               ProcessCpuUs() - cpu_start);
   return 0;
 }
 

@@ -59,9 +59,7 @@ int RunDaemon(const Config& config) {
   SecurityOptions security_options;
   security_options.server_key_file = config.security.server_key_file;
   for (const ClientKeyConfig& c : config.security.clients) {
-    ClientKey key{c.name, c.public_key, Role::kRead};
-    ParseRole(c.role, &key.role);
-    security_options.clients.push_back(std::move(key));
+    security_options.clients.push_back(ClientKey{c.name, c.public_key, c.role});
   }
   auto security = Security::Create(security_options);
   if (!security.ok()) {
@@ -74,7 +72,7 @@ int RunDaemon(const Config& config) {
   if (!config.journal.dir.empty()) {
     JournalOptions jo;
     jo.dir = config.journal.dir;
-    if (!ParseFsyncPolicy(config.journal.fsync, &jo.fsync)) jo.fsync = FsyncPolicy::kInterval;
+    jo.fsync = config.journal.fsync;
     jo.max_bytes = static_cast<uint64_t>(config.journal.max_bytes);
     jo.max_age_hours = config.journal.max_age_hours;
     jo.segment_bytes = static_cast<uint64_t>(config.journal.segment_bytes);

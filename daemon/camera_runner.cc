@@ -43,25 +43,6 @@ v1::StatusReason ToProto(ingest::StateReason r) {
   return v1::STATUS_REASON_UNSPECIFIED;
 }
 
-ingest::SourceOptions SourceOptionsFor(const CameraConfig& c) {
-  ingest::SourceOptions o;
-  o.camera_id = c.id;
-  o.url = c.url;
-  o.username = c.username;
-  o.password = c.password;
-  o.analytics_fps = c.analytics_fps;
-  o.detect_width = c.detect_width;
-  o.color = c.vehicles.enabled;  // vehicles need colour; the motion detector accepts BGR
-  o.rtsp_tcp = c.rtsp_transport != "udp";
-  o.file_realtime = c.file_realtime;
-  o.file_loop = c.file_loop;
-  o.connect_timeout_ms = c.connect_timeout_ms;
-  o.stall_timeout_ms = c.stall_timeout_ms;
-  o.backoff_initial_ms = c.backoff_initial_ms;
-  o.backoff_max_ms = c.backoff_max_ms;
-  return o;
-}
-
 }  // namespace
 
 CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock)
@@ -226,8 +207,8 @@ void CameraRunner::FillInfo(v1::CameraInfo* info) const {
   info->set_name(config_.name.empty() ? config_.id : config_.name);
   info->set_url(RedactUrl(config_.url));
   info->set_enabled(config_.enabled);
-  info->set_analytics_fps(config_.analytics_fps);
-  info->set_detect_width(static_cast<uint32_t>(config_.detect_width));
+  info->set_analytics_fps(config_.ingest.analytics_fps);
+  info->set_detect_width(static_cast<uint32_t>(config_.ingest.detect_width));
 }
 
 void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
@@ -263,7 +244,7 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   h.enabled = state != v1::CAMERA_STATE_DISABLED;
   h.online = state == v1::CAMERA_STATE_ONLINE;
   h.online_seconds = s->online_seconds();
-  h.target_fps = config_.analytics_fps;
+  h.target_fps = config_.ingest.analytics_fps;
   h.fps_analysed = s->fps_analysed();
   h.frames_in = s->frames_in();
   h.frames_dropped = s->frames_dropped();

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -11,17 +12,19 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string_view>
-#include <tuple>
 #include <utility>
+
+#include "skynet/keys.h"
 
 namespace skynet::daemon {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Value checks shared by the YAML parser and ValidateCameraConfig(). Each returns an empty
+// Value checks of the validators below and of the parser's top-level keys. Each returns an empty
 // string when the value is fine, else the message without the place (the caller adds it).
 
 std::string FormatNumber(double v) {
@@ -42,6 +45,7 @@ std::string CheckId(const std::string& id) {
 }
 
 std::string CheckCameraUrl(const std::string& url) {
+  if (url.empty()) return "must not be empty";
   static constexpr std::string_view kSchemes[] = {"rtsp://", "rtsps://", "file://"};
   for (std::string_view scheme : kSchemes) {
     if (url.rfind(scheme, 0) == 0) {
@@ -72,15 +76,7 @@ std::string CheckLogLevel(const std::string& level) {
   return "must be one of trace, debug, info, warn, error, critical, off; got '" + level + "'";
 }
 
-std::string CheckIntRange(long long v, long long lo, long long hi) {
-  if (v < lo || v > hi) {
-    return "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-           std::to_string(v);
-  }
-  return "";
-}
-
-// Inclusive integer ranges, shared by the parser and ValidateCameraConfig().
+// Inclusive integer ranges.
 struct Range {
   long long lo, hi;
 };
@@ -90,42 +86,28 @@ constexpr Range kDetectWidth{64, 1920};
 constexpr Range kConnectTimeoutMs{500, 600'000};
 constexpr Range kStallTimeoutMs{200, 600'000};
 constexpr Range kBackoffMs{10, 3'600'000};
-
-std::string CheckIntRange(long long v, Range r) { return CheckIntRange(v, r.lo, r.hi); }
-
 constexpr Range kReplayRate{1, 10'000'000};
 constexpr Range kJournalBytes{1 << 20, int64_t{1} << 50};
 constexpr Range kSegmentBytes{64 << 10, int64_t{1} << 30};
 constexpr Range kStartBurst{1, 100'000};
+constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
-std::string CheckStartRate(double v) {
-  if (!(v >= 0 && v <= 100'000)) return "must be in 0..100000 (0: no limit), got " + FormatNumber(v);
+std::string CheckIntRange(long long v, Range r) {
+  if (v < r.lo || v > r.hi) {
+    return "must be in " + std::to_string(r.lo) + ".." + std::to_string(r.hi) + ", got " +
+           std::to_string(v);
+  }
   return "";
 }
 
-std::string CheckFsync(const std::string& v) {
-  if (v == "none" || v == "interval" || v == "every") return "";
-  return "must be none, interval or every, got '" + v + "'";
+std::string CheckStartRate(double v) {
+  if (!(v >= 0 && v <= 100'000))
+    return "must be in 0..100000 (0: no limit), got " + FormatNumber(v);
+  return "";
 }
 
 std::string CheckAgeHours(double v) {
   if (!(v >= 0 && v <= 87600)) return "must be in 0..87600 (0: no age limit), got " + FormatNumber(v);
-  return "";
-}
-
-std::string CheckRole(const std::string& v) {
-  if (v == "read" || v == "admin") return "";
-  return "must be read or admin, got '" + v + "'";
-}
-
-// A CurveZMQ public key in Z85 text: 40 characters of the Z85 alphabet.
-std::string CheckZ85Key(const std::string& v) {
-  static constexpr std::string_view kZ85 =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-  if (v.size() != 40) return "must be 40 characters of Z85 text, got " + std::to_string(v.size());
-  for (char c : v) {
-    if (kZ85.find(c) == std::string_view::npos) return "is not Z85 text";
-  }
   return "";
 }
 
@@ -148,136 +130,23 @@ std::string CheckBackoff(int initial_ms, int max_ms) {
   return "";
 }
 
-std::string CheckTransport(const std::string& t) {
-  if (t == "tcp" || t == "udp") return "";
-  return "must be tcp or udp, got '" + t + "'";
-}
-
 std::string CheckFraction(double v) {
   if (!(v >= 0 && v <= 1)) return "must be in [0, 1], got " + FormatNumber(v);
   return "";
 }
 
-std::string CheckVehicleBackend(const std::string& b) {
-  if (b == "classical" || b == "dnn") return "";
-  return "must be classical or dnn, got '" + b + "'";
-}
-
-std::string CheckDetectFps(double fps) {
-  if (!(fps >= 0 && fps <= 240)) {
-    return "must be in [0, 240] (0: every frame), got " + FormatNumber(fps);
-  }
-  return "";
-}
-
-// The values of a `vehicles:` section, judged by the analytics' own Validate*() functions.
-// Messages start with the key path inside `vehicles:` ("rules.zones[1].polygon: ...").
-Status ValidateVehicles(const VehiclesConfig& v) {
-  if (std::string m = CheckVehicleBackend(v.backend); !m.empty()) {
-    return Status::InvalidArgument("backend: " + m);
-  }
-  if (Status st = analytics::ValidateClassicalDetectorOptions(v.classical); !st.ok()) {
-    // Its messages already start with "classical.".
-    return st;
-  }
-  SKYNET_RETURN_IF_ERROR(analytics::ValidateVehicleAnalyticsOptions(v.analytics));
-  const analytics::DnnDetectorOptions& d = v.detector;
-  if (!(d.score_threshold > 0.f && d.score_threshold <= 1.f)) {
-    return Status::InvalidArgument("detector.score_threshold: must be in (0, 1]");
-  }
-  if (!(d.nms_iou > 0.f && d.nms_iou <= 1.f)) {
-    return Status::InvalidArgument("detector.nms_iou: must be in (0, 1]");
-  }
-  if (!(d.crop_padding >= 0.f)) return Status::InvalidArgument("detector.crop_padding: negative");
-  if (!(d.full_frame_fraction > 0.f)) {
-    return Status::InvalidArgument("detector.full_frame_fraction: must be > 0 (above 1: never)");
-  }
-  if (std::string m = CheckDetectFps(d.detect_fps); !m.empty()) {
-    return Status::InvalidArgument("detector.detect_fps: " + m);
-  }
-  if (v.backend == "dnn" && d.model_path.empty()) {
-    return Status::InvalidArgument("detector.model_path: backend dnn needs a model file");
+// The first failed check of a list of (field, message) pairs as "field: message", else ok.
+Status FirstError(std::initializer_list<std::pair<std::string, std::string>> checks) {
+  for (const auto& [field, message] : checks) {
+    if (!message.empty()) return Status::InvalidArgument(field + ": " + message);
   }
   return Status::Ok();
 }
 
-// Field-by-field equality of the analytics option structs inside VehiclesConfig (they have no
-// operator== of their own). The static_asserts notice new fields in the stable ones.
-bool SameClassParams(const analytics::TrackerClassParams& a,
-                     const analytics::TrackerClassParams& b) {
-  return std::tie(a.confirm_hits, a.max_misses, a.max_misses_stationary, a.accel_noise) ==
-         std::tie(b.confirm_hits, b.max_misses, b.max_misses_stationary, b.accel_noise);
-}
-
-bool SameTracker(const analytics::TrackerOptions& a, const analytics::TrackerOptions& b) {
-  if (!SameClassParams(a.defaults, b.defaults) || a.per_class.size() != b.per_class.size()) {
-    return false;
-  }
-  for (auto ia = a.per_class.begin(), ib = b.per_class.begin(); ia != a.per_class.end();
-       ++ia, ++ib) {
-    if (ia->first != ib->first || !SameClassParams(ia->second, ib->second)) return false;
-  }
-  auto f = [](const analytics::TrackerOptions& t) {
-    return std::tie(t.min_iou, t.max_centre_distance, t.class_mismatch_cost,
-                    t.stationary_after_ms, t.stationary_radius, t.trajectory_points,
-                    t.speed_window_ms, t.measurement_noise);
-  };
-  return f(a) == f(b);
-}
-
-bool SameRules(const analytics::TrafficRulesOptions& a, const analytics::TrafficRulesOptions& b) {
-  auto line = [](const analytics::CountingLine& l) { return std::tie(l.id, l.a, l.b, l.count); };
-  auto zone = [](const analytics::Zone& z) {
-    return std::tie(z.id, z.polygon, z.no_parking, z.max_stop_ms);
-  };
-  auto lane = [](const analytics::Lane& l) {
-    return std::tie(l.id, l.polygon, l.direction, l.speed_limit_kmh);
-  };
-  auto same_list = [](const auto& x, const auto& y, auto key) {
-    if (x.size() != y.size()) return false;
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (key(x[i]) != key(y[i])) return false;
-    }
-    return true;
-  };
-  auto f = [](const analytics::TrafficRulesOptions& r) {
-    return std::tie(r.speed_limit_kmh, r.speeding_frames, r.wrong_way_frames,
-                    r.wrong_way_min_distance_m, r.wrong_way_min_distance, r.wrong_way_cos,
-                    r.min_moving_speed, r.stats_interval_ms);
-  };
-  return same_list(a.lines, b.lines, line) && same_list(a.zones, b.zones, zone) &&
-         same_list(a.lanes, b.lanes, lane) && f(a) == f(b);
-}
-
-bool SameClassical(const analytics::ClassicalDetectorOptions& a,
-                   const analytics::ClassicalDetectorOptions& b) {
-  auto f = [](const analytics::ClassicalDetectorOptions& c) {
-    return std::tie(c.threshold, c.background_adapt_ms, c.foreground_adapt_ms,
-                    c.require_motion_support, c.shadow_suppression, c.shadow_min_ratio,
-                    c.shadow_max_ratio, c.shadow_chroma_tolerance, c.shadow_texture_tolerance,
-                    c.close_px, c.min_blob_area, c.split_core_ratio, c.merge_gap_px,
-                    c.merge_max_fragment, c.person_max_width_m, c.person_min_aspect,
-                    c.two_wheeler_max_width_m, c.large_min_width_m, c.large_min_height_m,
-                    c.min_object_m, c.person_max_area, c.person_min_aspect_uncalibrated,
-                    c.large_min_area);
-  };
-  return f(a) == f(b);
-}
-
-bool SameDetector(const analytics::DnnDetectorOptions& a, const analytics::DnnDetectorOptions& b) {
-  auto f = [](const analytics::DnnDetectorOptions& d) {
-    return std::tie(d.model_path, d.format, d.input_size, d.score_threshold, d.nms_iou,
-                    d.class_aware_nms, d.preprocess, d.motion_gated, d.crop_padding,
-                    d.min_crop_size, d.max_crops, d.batch_crops, d.full_frame_fraction,
-                    d.detect_fps, d.num_classes, d.class_map);
-  };
-  return f(a) == f(b);
-}
-
-bool SameCalibration(const std::optional<analytics::CalibrationConfig>& a,
-                     const std::optional<analytics::CalibrationConfig>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || (a->image_points == b->image_points && a->ground_points == b->ground_points);
+// A status whose message is prefixed with `path` ("motion." + "threshold: ...").
+Status Prefixed(const std::string& path, Status st) {
+  if (st.ok()) return st;
+  return Status(st.code(), path + st.message());
 }
 
 // Twice the signed area of a polygon (shoelace formula).
@@ -297,6 +166,32 @@ std::string CheckPolygon(const std::vector<cv::Point2f>& poly) {
   }
   if (std::abs(TwiceArea(poly)) < 1e-9) return "mask polygon has zero area";
   return "";
+}
+
+// Mask polygons: normalised coordinates, at least 3 points, some area. (The motion detector's
+// own validation is looser: it has no area test.) Paths start with "masks[i]".
+Status ValidateMasks(const std::vector<std::vector<cv::Point2f>>& masks) {
+  for (size_t i = 0; i < masks.size(); ++i) {
+    const std::string poly = "masks[" + std::to_string(i) + "]";
+    for (size_t j = 0; j < masks[i].size(); ++j) {
+      const cv::Point2f& p = masks[i][j];
+      const std::string point = poly + "[" + std::to_string(j) + "]";
+      SKYNET_RETURN_IF_ERROR(
+          FirstError({{point + "[0]", CheckFraction(p.x)}, {point + "[1]", CheckFraction(p.y)}}));
+    }
+    SKYNET_RETURN_IF_ERROR(FirstError({{poly, CheckPolygon(masks[i])}}));
+  }
+  return Status::Ok();
+}
+
+// Every check of one camera; paths relative to the camera ("motion.threshold: ...").
+Status ValidateCamera(const CameraConfig& camera) {
+  SKYNET_RETURN_IF_ERROR(
+      FirstError({{"id", CheckId(camera.id)}, {"url", CheckCameraUrl(camera.url)}}));
+  SKYNET_RETURN_IF_ERROR(ValidateIngestOptions(camera.ingest));
+  SKYNET_RETURN_IF_ERROR(Prefixed("motion.", ValidateMasks(camera.motion.masks)));
+  SKYNET_RETURN_IF_ERROR(Prefixed("motion.", analytics::ValidateMotionOptions(camera.motion)));
+  return Prefixed("vehicles.", ValidateVehiclesConfig(camera.vehicles));
 }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -358,8 +253,9 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* error
 }
 
 // ---------------------------------------------------------------------------------------------
-// The YAML adapter: walks the node tree, converting and checking every value where it is, so that
-// each error carries the node's line and column.
+// The YAML adapter: walks the node tree and converts every value where it is (types and shapes,
+// so that each error carries the node's line and column), then runs the validators above on what
+// it built and places their errors at the key they name.
 
 class Parser {
  public:
@@ -386,6 +282,27 @@ class Parser {
     if (message.empty()) return Status::Ok();
     return Error(node, field, message);
   }
+
+  // Places a validator's error: its message "rules.zones[1].polygon: needs ..." names a key path
+  // inside `section` (parsed as `field`); the error points at the deepest node along that path.
+  // `anchors` maps a path whose key is absent to a sibling key that caused the rule (an absent
+  // detector.model_path is the fault of `backend: dnn`).
+  Status Place(const YAML::Node& section, const std::string& field, const Status& st,
+               const std::map<std::string, std::string>& anchors = {}) const {
+    if (st.ok()) return st;
+    const std::string& msg = st.message();
+    const size_t colon = msg.find(": ");
+    if (colon == std::string::npos || msg.find(' ') < colon) return Error(section, field, msg);
+    const std::string path = msg.substr(0, colon);
+    auto [node, complete] = NodeAt(section, path);
+    if (auto anchor = anchors.find(path); !complete && anchor != anchors.end()) {
+      if (auto [a, found] = NodeAt(section, anchor->second); found) node.reset(a);
+    }
+    return Error(node.IsNull() ? section.Mark() : node.Mark(), Join(field, path),
+                 msg.substr(colon + 2));
+  }
+
+  // --- mappings ------------------------------------------------------------------------------
 
   // One entry of a mapping's key table: the handler gets the value node and its field path.
   using Handler = std::function<Status(const YAML::Node& value, const std::string& field)>;
@@ -415,6 +332,25 @@ class Parser {
     }
     return Status::Ok();
   }
+  Handler Map(KeyTable table) {
+    return [this, table = std::move(table)](const YAML::Node& n, const std::string& f) {
+      return ParseMap(n, f, table);
+    };
+  }
+  // A list: `item` parses one entry (its node and field, e.g. "rules.lines[2]"). Null: none.
+  Handler List(std::function<Status(const YAML::Node&, const std::string&)> item,
+               const char* what = "a list") {
+    return [this, item, what](const YAML::Node& n, const std::string& f) -> Status {
+      if (n.IsNull()) return Status::Ok();
+      if (!n.IsSequence())
+        return Error(n, f, std::string("expected ") + what + ", got " + Describe(n));
+      for (size_t i = 0; i < n.size(); ++i) {
+        null_value_mark_ = n[i].Mark();
+        SKYNET_RETURN_IF_ERROR(item(n[i], f + "[" + std::to_string(i) + "]"));
+      }
+      return Status::Ok();
+    };
+  }
 
   // --- scalars -------------------------------------------------------------------------------
 
@@ -429,14 +365,14 @@ class Parser {
     }
     return Status::Ok();
   }
-  Status ReadInt(const YAML::Node& node, const std::string& field, long long lo, long long hi,
-                 int* out) const {
+  Status ReadInt64(const YAML::Node& node, const std::string& field, Range range,
+                   int64_t* out) const {
     long long v = 0;
     if (!node.IsScalar() || !YAML::convert<long long>::decode(node, v)) {
       return Error(node, field, "expected an integer, got " + Describe(node));
     }
-    SKYNET_RETURN_IF_ERROR(Check(node, field, CheckIntRange(v, lo, hi)));
-    *out = static_cast<int>(v);
+    SKYNET_RETURN_IF_ERROR(Check(node, field, CheckIntRange(v, range)));
+    *out = v;
     return Status::Ok();
   }
   Status ReadDouble(const YAML::Node& node, const std::string& field, double* out) const {
@@ -446,31 +382,38 @@ class Parser {
     return Status::Ok();
   }
 
-  // Handler factories for the common cases.
+  // Handler factories. Ranges and checks here only for the node-wide settings, which have no
+  // validator of their own; camera settings are judged by ValidateCamera() after parsing.
   Handler String(std::string* out, std::function<std::string(const std::string&)> check = {}) {
     return [this, out, check](const YAML::Node& n, const std::string& f) -> Status {
       SKYNET_RETURN_IF_ERROR(ReadString(n, f, out));
       return check ? Check(n, f, check(*out)) : Status::Ok();
     };
   }
+  // A word from a fixed set: `parse` stores it and returns true, or refuses it (false), and the
+  // error says "must be <expected>, got '<word>'".
+  Handler Word(std::function<bool(const std::string&)> parse, std::string expected) {
+    return [this, parse, expected](const YAML::Node& n, const std::string& f) -> Status {
+      std::string s;
+      SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
+      if (parse(s)) return Status::Ok();
+      return Error(n, f, "must be " + expected + ", got '" + s + "'");
+    };
+  }
   Handler Bool(bool* out) {
     return [this, out](const YAML::Node& n, const std::string& f) { return ReadBool(n, f, out); };
   }
-  // An int in `range`; without one, any int (another check follows).
-  Handler Int(int* out, Range range = {INT32_MIN, INT32_MAX}) {
-    return [this, out, range](const YAML::Node& n, const std::string& f) {
-      return ReadInt(n, f, range.lo, range.hi, out);
+  Handler Int(int* out, Range range = kAnyInt) {
+    return [this, out, range](const YAML::Node& n, const std::string& f) -> Status {
+      int64_t v = 0;
+      SKYNET_RETURN_IF_ERROR(ReadInt64(n, f, range, &v));
+      *out = static_cast<int>(v);
+      return Status::Ok();
     };
   }
   Handler Int64(int64_t* out, Range range) {
-    return [this, out, range](const YAML::Node& n, const std::string& f) -> Status {
-      long long v = 0;
-      if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) {
-        return Error(n, f, "expected an integer, got " + Describe(n));
-      }
-      SKYNET_RETURN_IF_ERROR(Check(n, f, CheckIntRange(v, range)));
-      *out = v;
-      return Status::Ok();
+    return [this, out, range](const YAML::Node& n, const std::string& f) {
+      return ReadInt64(n, f, range, out);
     };
   }
   Handler Double(double* out, std::function<std::string(double)> check = {}) {
@@ -479,8 +422,53 @@ class Parser {
       return check ? Check(n, f, check(*out)) : Status::Ok();
     };
   }
+  Handler Float(float* out) {
+    return [this, out](const YAML::Node& n, const std::string& f) -> Status {
+      double v = 0;
+      SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, &v));
+      if (!std::isfinite(v)) return Error(n, f, "must be a finite number");
+      *out = static_cast<float>(v);
+      return Status::Ok();
+    };
+  }
+  // Reads a point [x, y]; `fraction`: each coordinate must be in [0, 1] (normalised image).
+  Status ReadPoint(const YAML::Node& node, const std::string& field, bool fraction,
+                   cv::Point2f* out) {
+    null_value_mark_ = node.Mark();
+    if (!node.IsSequence() || node.size() != 2) {
+      return Error(node, field, "expected a point [x, y], got " + Describe(node));
+    }
+    double xy[2];
+    for (size_t k = 0; k < 2; ++k) {
+      std::string c_field = field + "[" + std::to_string(k) + "]";
+      SKYNET_RETURN_IF_ERROR(ReadDouble(node[k], c_field, &xy[k]));
+      if (!std::isfinite(xy[k])) return Error(node[k], c_field, "must be a finite number");
+      if (fraction) SKYNET_RETURN_IF_ERROR(Check(node[k], c_field, CheckFraction(xy[k])));
+    }
+    *out = cv::Point2f(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
+    return Status::Ok();
+  }
+  Handler Point(cv::Point2f* out, bool fraction = true) {
+    return [this, out, fraction](const YAML::Node& n, const std::string& f) {
+      return ReadPoint(n, f, fraction, out);
+    };
+  }
+  // A polygon: a list of normalised points [x, y].
+  Handler Polygon(std::vector<cv::Point2f>* out) {
+    return [this, out](const YAML::Node& n, const std::string& f) -> Status {
+      if (!n.IsSequence()) {
+        return Error(n, f, "expected a polygon (a list of [x, y] points), got " + Describe(n));
+      }
+      for (size_t j = 0; j < n.size(); ++j) {
+        cv::Point2f p;
+        SKYNET_RETURN_IF_ERROR(ReadPoint(n[j], f + "[" + std::to_string(j) + "]", true, &p));
+        out->push_back(p);
+      }
+      return Status::Ok();
+    };
+  }
 
-  // --- sections ------------------------------------------------------------------------------
+  // --- the node ------------------------------------------------------------------------------
 
   Status ParseTop(const YAML::Node& root, Config* config) {
     if (root.IsNull()) return Status::Ok();  // empty file: all defaults
@@ -490,23 +478,15 @@ class Parser {
         {"control_endpoint", String(&config->control_endpoint, CheckEndpoint)},
         {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
         {"replay_endpoint", String(&config->replay_endpoint, CheckEndpoint)},
-        {"replay_max_events_per_second",
-         Int(&config->replay_max_events_per_second, kReplayRate)},
+        {"replay_max_events_per_second", Int(&config->replay_max_events_per_second, kReplayRate)},
         {"journal", [&](const YAML::Node& n,
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},
-        {"security", [&](const YAML::Node& n,
-                         const std::string& f) { return ParseSecurity(n, f, &config->security); }},
-        {"control", [&](const YAML::Node& n, const std::string& f) {
-           return ParseMap(n, f, {{"audit_log", String(&config->control.audit_log)}});
-         }},
+        {"security", Map(SecurityKeys(&config->security))},
+        {"control", Map({{"audit_log", String(&config->control.audit_log)}})},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
-        {"ingest", [&](const YAML::Node& n, const std::string& f) {
-           return ParseMap(
-               n, f,
-               {{"start_rate_per_second",
-                 Double(&config->ingest.start_rate_per_second, CheckStartRate)},
-                {"start_burst", Int(&config->ingest.start_burst, kStartBurst)}});
-         }},
+        {"ingest", Map({{"start_rate_per_second",
+                         Double(&config->ingest.start_rate_per_second, CheckStartRate)},
+                        {"start_burst", Int(&config->ingest.start_burst, kStartBurst)}})},
         {"log_level", String(&config->log_level, CheckLogLevel)},
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
@@ -522,7 +502,8 @@ class Parser {
   Status ParseJournal(const YAML::Node& node, const std::string& field, JournalConfig* j) {
     KeyTable table = {
         {"dir", String(&j->dir)},
-        {"fsync", String(&j->fsync, CheckFsync)},
+        {"fsync", Word([j](const std::string& s) { return ParseFsyncPolicy(s, &j->fsync); },
+                       "none, interval or every")},
         {"max_bytes", Int64(&j->max_bytes, kJournalBytes)},
         {"max_age_hours", Double(&j->max_age_hours, CheckAgeHours)},
         {"segment_bytes", Int64(&j->segment_bytes, kSegmentBytes)},
@@ -534,36 +515,31 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ParseSecurity(const YAML::Node& node, const std::string& field, SecurityConfig* sec) {
-    KeyTable table = {
-        {"server_key_file", String(&sec->server_key_file)},
-        {"clients",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           if (n.IsNull()) return Status::Ok();
-           if (!n.IsSequence()) return Error(n, f, "expected a list, got " + Describe(n));
-           for (size_t i = 0; i < n.size(); ++i) {
-             const std::string item = f + "[" + std::to_string(i) + "]";
-             null_value_mark_ = n[i].Mark();
-             ClientKeyConfig c;
-             SKYNET_RETURN_IF_ERROR(ParseMap(n[i], item,
-                                             {{"name", String(&c.name, CheckId)},
-                                              {"public_key", String(&c.public_key, CheckZ85Key)},
-                                              {"role", String(&c.role, CheckRole)}}));
-             if (c.name.empty()) return Error(n[i], item, "missing required key 'name'");
-             if (c.public_key.empty()) return Error(n[i], item, "missing required key 'public_key'");
-             for (const ClientKeyConfig& other : sec->clients) {
-               if (other.name == c.name) return Error(n[i], item + ".name", "repeated name");
-               if (other.public_key == c.public_key) {
-                 return Error(n[i], item + ".public_key", "same key as " + other.name);
-               }
-             }
-             sec->clients.push_back(std::move(c));
-           }
-           return Status::Ok();
-         }},
+  KeyTable SecurityKeys(SecurityConfig* sec) {
+    auto client = [this, sec](const YAML::Node& n, const std::string& f) -> Status {
+      ClientKeyConfig c;
+      SKYNET_RETURN_IF_ERROR(ParseMap(
+          n, f,
+          {{"name", String(&c.name, CheckId)},
+           {"public_key",
+            String(&c.public_key, [](const std::string& k) { return keys::Z85KeyError(k); })},
+           {"role",
+            Word([&c](const std::string& s) { return ParseRole(s, &c.role); }, "read or admin")}}));
+      if (c.name.empty()) return Error(n, f, "missing required key 'name'");
+      if (c.public_key.empty()) return Error(n, f, "missing required key 'public_key'");
+      for (const ClientKeyConfig& other : sec->clients) {
+        if (other.name == c.name) return Error(n, f + ".name", "repeated name");
+        if (other.public_key == c.public_key) {
+          return Error(n, f + ".public_key", "same key as " + other.name);
+        }
+      }
+      sec->clients.push_back(std::move(c));
+      return Status::Ok();
     };
-    return ParseMap(node, field, table);
+    return {{"server_key_file", String(&sec->server_key_file)}, {"clients", List(client)}};
   }
+
+  // --- cameras -------------------------------------------------------------------------------
 
   Status ParseCameras(const YAML::Node& node, const std::string& field,
                       std::vector<CameraConfig>* cameras) {
@@ -587,512 +563,431 @@ class Parser {
     return Status::Ok();
   }
 
+  // Reads one camera mapping, then judges it with ValidateCamera().
   Status ParseCamera(const YAML::Node& node, const std::string& field, CameraConfig* camera,
                      YAML::Mark* id_mark) {
     bool have_id = false, have_url = false;
-    std::string secret_key;  // which of password / password_file / password_env was given
-    auto secret = [&](std::string_view key, const YAML::Node& n, const std::string& f) -> Status {
-      if (!secret_key.empty()) {
-        return Error(n, f,
-                     "conflicts with " + secret_key +
-                         "; give only one of password, password_file, password_env");
-      }
-      secret_key = std::string(key);
-      return Status::Ok();
-    };
     KeyTable table = {
         {"id",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
+         [&](const YAML::Node& n, const std::string& f) {
            have_id = true;
            *id_mark = n.Mark();
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &camera->id));
-           return Check(n, f, CheckId(camera->id));
+           return ReadString(n, f, &camera->id);
          }},
         {"name", String(&camera->name)},
         {"url",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
+         [&](const YAML::Node& n, const std::string& f) {
            have_url = true;
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &camera->url));
-           return Check(n, f, CheckCameraUrl(camera->url));
+           return ReadString(n, f, &camera->url);
          }},
         {"username", String(&camera->username)},
-        {"password",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(secret("password", n, f));
-           return ReadString(n, f, &camera->password);
-         }},
-        {"password_file",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(secret("password_file", n, f));
-           std::string path;
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &path));
-           if (path.empty()) return Error(n, f, "must not be empty");
-           std::filesystem::path p(path);
-           if (p.is_relative() && !base_dir_.empty()) p = base_dir_ / p;
-           std::string contents, error;
-           if (!ReadWholeFile(p.string(), &contents, &error)) {
-             return Error(n, f, "cannot read '" + p.string() + "': " + error);
-           }
-           camera->password = Trim(contents);
-           if (camera->password.empty()) return Error(n, f, "'" + p.string() + "' is empty");
-           return Status::Ok();
-         }},
-        {"password_env",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(secret("password_env", n, f));
-           std::string var;
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &var));
-           if (var.empty()) return Error(n, f, "must name an environment variable");
-           const char* value = std::getenv(var.c_str());
-           if (value == nullptr) return Error(n, f, "environment variable " + var + " is not set");
-           if (*value == '\0') return Error(n, f, "environment variable " + var + " is empty");
-           camera->password = value;
-           return Status::Ok();
-         }},
         {"enabled", Bool(&camera->enabled)},
-        {"analytics_fps", Double(&camera->analytics_fps, CheckFps)},
-        {"detect_width",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(
-               ReadInt(n, f, kDetectWidth.lo, kDetectWidth.hi, &camera->detect_width));
-           return Check(n, f, CheckDetectWidth(camera->detect_width));
+        {"motion", Map(MotionKeys(&camera->motion))},
+        {"vehicles",
+         [this, v = &camera->vehicles](const YAML::Node& n, const std::string& f) -> Status {
+           if (n.IsNull()) return Status::Ok();
+           return ParseMap(n, f, VehiclesKeys(v));
          }},
-        {"rtsp_transport", String(&camera->rtsp_transport, CheckTransport)},
-        {"file_realtime", Bool(&camera->file_realtime)},
-        {"file_loop", Bool(&camera->file_loop)},
-        {"connect_timeout_ms", Int(&camera->connect_timeout_ms, kConnectTimeoutMs)},
-        {"stall_timeout_ms", Int(&camera->stall_timeout_ms, kStallTimeoutMs)},
-        {"backoff_initial_ms", Int(&camera->backoff_initial_ms, kBackoffMs)},
-        {"backoff_max_ms", Int(&camera->backoff_max_ms, kBackoffMs)},
-        {"motion", [&](const YAML::Node& n,
-                       const std::string& f) { return ParseMotion(n, f, &camera->motion); }},
-        {"vehicles", [&](const YAML::Node& n,
-                         const std::string& f) { return ParseVehicles(n, f, &camera->vehicles); }},
     };
+    AddSecretKeys(&camera->password, &table);
+    AddIngestKeys(&camera->ingest, &table);
     SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
     if (!have_id) return Error(node, field, "missing required key 'id'");
     if (!have_url) return Error(node, field, "missing required key 'url'");
-    if (std::string m = CheckBackoff(camera->backoff_initial_ms, camera->backoff_max_ms);
-        !m.empty()) {
-      YAML::Node max = node["backoff_max_ms"];  // const lookup: never inserts
-      return Error(max ? max.Mark() : node.Mark(), Join(field, "backoff_max_ms"), m);
-    }
     if (camera->name.empty()) camera->name = camera->id;
+    return Place(node, field, ValidateCamera(*camera),
+                 {{"vehicles.detector.model_path", "vehicles.backend"}});
+  }
+
+  // password, password_file and password_env: at most one of them, each giving the password.
+  void AddSecretKeys(std::string* password, KeyTable* table) {
+    auto given = std::make_shared<std::string>();  // which key gave it, shared by the handlers
+    auto secret =
+        [this, given](
+            std::string_view key,
+            std::function<Status(const YAML::Node&, const std::string&)> read) -> Handler {
+      return [this, given, key, read](const YAML::Node& n, const std::string& f) -> Status {
+        if (!given->empty()) {
+          return Error(n, f,
+                       "conflicts with " + *given +
+                           "; give only one of password, password_file, password_env");
+        }
+        *given = std::string(key);
+        return read(n, f);
+      };
+    };
+    table->insert(
+        table->end(),
+        {{"password", secret("password",
+                             [this, password](const YAML::Node& n, const std::string& f) {
+                               return ReadString(n, f, password);
+                             })},
+         {"password_file", secret("password_file",
+                                  [this, password](const YAML::Node& n, const std::string& f) {
+                                    return ReadPasswordFile(n, f, password);
+                                  })},
+         {"password_env",
+          secret("password_env", [this, password](const YAML::Node& n, const std::string& f) {
+            return ReadPasswordEnv(n, f, password);
+          })}});
+  }
+
+  Status ReadPasswordFile(const YAML::Node& n, const std::string& f, std::string* password) {
+    std::string path;
+    SKYNET_RETURN_IF_ERROR(ReadString(n, f, &path));
+    if (path.empty()) return Error(n, f, "must not be empty");
+    std::filesystem::path p(path);
+    if (p.is_relative() && !base_dir_.empty()) p = base_dir_ / p;
+    std::string contents, error;
+    if (!ReadWholeFile(p.string(), &contents, &error)) {
+      return Error(n, f, "cannot read '" + p.string() + "': " + error);
+    }
+    *password = Trim(contents);
+    if (password->empty()) return Error(n, f, "'" + p.string() + "' is empty");
     return Status::Ok();
   }
 
-  // Reads the keys of `motion:` (types and mask shapes here, with their places), then lets
-  // analytics::ValidateMotionOptions() judge the values, so that the config accepts exactly what
-  // the detector accepts. Its error names a field; the error points at that key if given.
-  Status ParseMotion(const YAML::Node& node, const std::string& field,
-                     analytics::MotionOptions* motion) {
-    analytics::MotionOptions& m = *motion;
-    KeyTable table = {
-        {"threshold", Int(&m.threshold)},
-        {"min_region_area", Double(&m.min_region_area)},
-        {"start_frames", Int(&m.start_frames)},
-        {"end_quiet_ms", Int(&m.end_quiet_ms)},
-        {"update_interval_ms", Int(&m.update_interval_ms)},
-        {"masks",
-         [&](const YAML::Node& n, const std::string& f) { return ParseMasks(n, f, &m.masks); }},
-        {"background_adapt_ms", Int(&m.background_adapt_ms)},
-        {"foreground_adapt_ms", Int(&m.foreground_adapt_ms)},
-        {"max_brightness_step", Int(&m.max_brightness_step)},
-        {"global_change_fraction", Double(&m.global_change_fraction)},
-        {"dilate_px", Int(&m.dilate_px)},
-        {"max_regions", Int(&m.max_regions)},
-        {"shake_compensation", Bool(&m.shake_compensation)},
-        {"min_shake_px", Double(&m.min_shake_px)},
-        {"max_shake_px", Double(&m.max_shake_px)},
-        {"auto_contrast", Bool(&m.auto_contrast)},
-        {"contrast_reference_range", Int(&m.contrast_reference_range)},
-        {"night_brightness", Int(&m.night_brightness)},
-        {"night_threshold", Int(&m.night_threshold)},
-        {"night_min_region_area", Double(&m.night_min_region_area)},
-    };
-    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
-    Status st = analytics::ValidateMotionOptions(m);
-    if (st.ok()) return st;
-    // "max_shake_px: must be in [0.5, 32], got 40" -> key "max_shake_px", rest ": must be ...".
-    const std::string& msg = st.message();
-    size_t key_end = msg.find_first_not_of("abcdefghijklmnopqrstuvwxyz_");
-    size_t colon = msg.find(": ");
-    if (key_end == 0 || key_end == std::string::npos || colon == std::string::npos) {
-      return Error(node, field, msg);
-    }
-    std::string key = msg.substr(0, key_end);
-    YAML::Node value = node[key];  // const lookup: never inserts
-    return Error(value ? value.Mark() : node.Mark(), field + "." + msg.substr(0, colon),
-                 msg.substr(colon + 2));
+  Status ReadPasswordEnv(const YAML::Node& n, const std::string& f, std::string* password) {
+    std::string var;
+    SKYNET_RETURN_IF_ERROR(ReadString(n, f, &var));
+    if (var.empty()) return Error(n, f, "must name an environment variable");
+    const char* value = std::getenv(var.c_str());
+    if (value == nullptr) return Error(n, f, "environment variable " + var + " is not set");
+    if (*value == '\0') return Error(n, f, "environment variable " + var + " is empty");
+    *password = value;
+    return Status::Ok();
   }
 
-  Status ParseMasks(const YAML::Node& node, const std::string& field,
-                    std::vector<std::vector<cv::Point2f>>* masks) {
-    if (node.IsNull()) return Status::Ok();
+  // The ingest options: flat keys of the camera mapping.
+  void AddIngestKeys(ingest::IngestOptions* o, KeyTable* table) {
+    table->insert(table->end(), {{"analytics_fps", Double(&o->analytics_fps)},
+                                 {"detect_width", Int(&o->detect_width)},
+                                 {"rtsp_transport", Word(
+                                                        [o](const std::string& s) {
+                                                          if (s != "tcp" && s != "udp")
+                                                            return false;
+                                                          o->rtsp_tcp = s == "tcp";
+                                                          return true;
+                                                        },
+                                                        "tcp or udp")},
+                                 {"file_realtime", Bool(&o->file_realtime)},
+                                 {"file_loop", Bool(&o->file_loop)},
+                                 {"connect_timeout_ms", Int(&o->connect_timeout_ms)},
+                                 {"stall_timeout_ms", Int(&o->stall_timeout_ms)},
+                                 {"backoff_initial_ms", Int(&o->backoff_initial_ms)},
+                                 {"backoff_max_ms", Int(&o->backoff_max_ms)}});
+  }
+
+  KeyTable MotionKeys(analytics::MotionOptions* m) {
+    auto mask = [this, m](const YAML::Node& n, const std::string& f) -> Status {
+      m->masks.emplace_back();
+      return ReadMask(n, f, &m->masks.back());
+    };
+    return {
+        {"threshold", Int(&m->threshold)},
+        {"min_region_area", Double(&m->min_region_area)},
+        {"start_frames", Int(&m->start_frames)},
+        {"end_quiet_ms", Int(&m->end_quiet_ms)},
+        {"update_interval_ms", Int(&m->update_interval_ms)},
+        {"masks", List(mask, "a list of polygons")},
+        {"background_adapt_ms", Int(&m->background_adapt_ms)},
+        {"foreground_adapt_ms", Int(&m->foreground_adapt_ms)},
+        {"max_brightness_step", Int(&m->max_brightness_step)},
+        {"global_change_fraction", Double(&m->global_change_fraction)},
+        {"dilate_px", Int(&m->dilate_px)},
+        {"max_regions", Int(&m->max_regions)},
+        {"shake_compensation", Bool(&m->shake_compensation)},
+        {"min_shake_px", Double(&m->min_shake_px)},
+        {"max_shake_px", Double(&m->max_shake_px)},
+        {"auto_contrast", Bool(&m->auto_contrast)},
+        {"contrast_reference_range", Int(&m->contrast_reference_range)},
+        {"night_brightness", Int(&m->night_brightness)},
+        {"night_threshold", Int(&m->night_threshold)},
+        {"night_min_region_area", Double(&m->night_min_region_area)},
+    };
+  }
+
+  // A mask polygon: a list of points [x, y] (numbers; ValidateMasks() judges the values).
+  Status ReadMask(const YAML::Node& node, const std::string& field,
+                  std::vector<cv::Point2f>* poly) {
     if (!node.IsSequence()) {
-      return Error(node, field, "expected a list of polygons, got " + Describe(node));
+      return Error(node, field,
+                   "expected a polygon (a list of [x, y] points), got " + Describe(node));
     }
-    for (size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node& poly_node = node[i];
-      std::string poly_field = field + "[" + std::to_string(i) + "]";
-      null_value_mark_ = poly_node.Mark();
-      if (!poly_node.IsSequence()) {
-        return Error(poly_node, poly_field,
-                     "expected a polygon (a list of [x, y] points), got " + Describe(poly_node));
+    for (size_t j = 0; j < node.size(); ++j) {
+      const YAML::Node& pt = node[j];
+      std::string pt_field = field + "[" + std::to_string(j) + "]";
+      null_value_mark_ = pt.Mark();
+      if (!pt.IsSequence() || pt.size() != 2) {
+        return Error(pt, pt_field, "expected a point [x, y], got " + Describe(pt));
       }
-      std::vector<cv::Point2f> poly;
-      for (size_t j = 0; j < poly_node.size(); ++j) {
-        const YAML::Node& pt = poly_node[j];
-        std::string pt_field = poly_field + "[" + std::to_string(j) + "]";
-        null_value_mark_ = pt.Mark();
-        if (!pt.IsSequence() || pt.size() != 2) {
-          return Error(pt, pt_field, "expected a point [x, y], got " + Describe(pt));
-        }
-        double xy[2];
-        for (size_t k = 0; k < 2; ++k) {
-          std::string c_field = pt_field + "[" + std::to_string(k) + "]";
-          SKYNET_RETURN_IF_ERROR(ReadDouble(pt[k], c_field, &xy[k]));
-          SKYNET_RETURN_IF_ERROR(Check(pt[k], c_field, CheckFraction(xy[k])));
-        }
-        poly.emplace_back(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
+      double xy[2];
+      for (size_t k = 0; k < 2; ++k) {
+        SKYNET_RETURN_IF_ERROR(ReadDouble(pt[k], pt_field + "[" + std::to_string(k) + "]", &xy[k]));
       }
-      SKYNET_RETURN_IF_ERROR(Check(poly_node, poly_field, CheckPolygon(poly)));
-      masks->push_back(std::move(poly));
+      poly->emplace_back(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
     }
     return Status::Ok();
   }
 
   // --- vehicles: (docs/vehicles.md) ------------------------------------------------------------
 
-  // Reads a point [x, y]; `fraction`: each coordinate must be in [0, 1] (normalised image).
-  Status ReadPoint(const YAML::Node& node, const std::string& field, bool fraction,
-                   cv::Point2f* out) {
-    null_value_mark_ = node.Mark();
-    if (!node.IsSequence() || node.size() != 2) {
-      return Error(node, field, "expected a point [x, y], got " + Describe(node));
-    }
-    double xy[2];
-    for (size_t k = 0; k < 2; ++k) {
-      std::string c_field = field + "[" + std::to_string(k) + "]";
-      SKYNET_RETURN_IF_ERROR(ReadDouble(node[k], c_field, &xy[k]));
-      if (!std::isfinite(xy[k])) return Error(node[k], c_field, "must be a finite number");
-      if (fraction) SKYNET_RETURN_IF_ERROR(Check(node[k], c_field, CheckFraction(xy[k])));
-    }
-    *out = cv::Point2f(static_cast<float>(xy[0]), static_cast<float>(xy[1]));
-    return Status::Ok();
-  }
-  Handler Point(cv::Point2f* out, bool fraction = true) {
-    return [this, out, fraction](const YAML::Node& n, const std::string& f) {
-      return ReadPoint(n, f, fraction, out);
+  KeyTable VehiclesKeys(VehiclesConfig* v) {
+    analytics::VehicleAnalyticsOptions* a = &v->analytics;
+    return {
+        {"enabled", Bool(&v->enabled)},
+        {"backend", Word(
+                        [v](const std::string& s) {
+                          auto b = analytics::ParseDetectorBackend(s);
+                          if (!b) return false;
+                          v->backend = *b;
+                          return true;
+                        },
+                        "classical or dnn")},
+        {"calibration", CalibrationHandler(&a->calibration)},
+        {"classical", Map(ClassicalKeys(&v->classical))},
+        {"detector", Map(DetectorKeys(&v->detector))},
+        {"tracker", Map(TrackerKeys(&a->tracker))},
+        {"rules", Map(RulesKeys(&a->rules))},
+        {"snapshot_improvement", Float(&a->snapshot_improvement)},
+        {"snapshot_update_interval_ms", Int(&a->snapshot_update_interval_ms)},
+        {"colour_every_frames", Int(&a->colour_every_frames)},
     };
   }
-  Handler Polygon(std::vector<cv::Point2f>* out) {
+
+  // `calibration:` needs both point lists; null: none.
+  Handler CalibrationHandler(std::optional<analytics::CalibrationConfig>* out) {
     return [this, out](const YAML::Node& n, const std::string& f) -> Status {
-      if (!n.IsSequence()) {
-        return Error(n, f, "expected a polygon (a list of [x, y] points), got " + Describe(n));
-      }
-      for (size_t j = 0; j < n.size(); ++j) {
-        cv::Point2f p;
-        SKYNET_RETURN_IF_ERROR(ReadPoint(n[j], f + "[" + std::to_string(j) + "]", true, &p));
-        out->push_back(p);
-      }
-      return Status::Ok();
-    };
-  }
-  Handler Float(float* out) {
-    return [this, out](const YAML::Node& n, const std::string& f) -> Status {
-      double v = 0;
-      SKYNET_RETURN_IF_ERROR(ReadDouble(n, f, &v));
-      if (!std::isfinite(v)) return Error(n, f, "must be a finite number");
-      *out = static_cast<float>(v);
-      return Status::Ok();
-    };
-  }
-  // A list of mappings: `item` parses one entry (its node and field, e.g. "rules.lines[2]").
-  Handler List(std::function<Status(const YAML::Node&, const std::string&)> item) {
-    return [this, item](const YAML::Node& n, const std::string& f) -> Status {
       if (n.IsNull()) return Status::Ok();
-      if (!n.IsSequence()) return Error(n, f, "expected a list, got " + Describe(n));
-      for (size_t i = 0; i < n.size(); ++i) {
-        null_value_mark_ = n[i].Mark();
-        SKYNET_RETURN_IF_ERROR(item(n[i], f + "[" + std::to_string(i) + "]"));
-      }
+      analytics::CalibrationConfig cal;
+      bool have_image = false, have_ground = false;
+      auto points4 = [this](std::array<cv::Point2f, 4>* points, bool fraction, bool* given) {
+        return
+            [this, points, fraction, given](const YAML::Node& pn, const std::string& pf) -> Status {
+              *given = true;
+              if (!pn.IsSequence() || pn.size() != 4) {
+                return Error(pn, pf, "expected a list of 4 points [x, y], got " + Describe(pn));
+              }
+              for (size_t i = 0; i < 4; ++i) {
+                SKYNET_RETURN_IF_ERROR(
+                    ReadPoint(pn[i], pf + "[" + std::to_string(i) + "]", fraction, &(*points)[i]));
+              }
+              return Status::Ok();
+            };
+      };
+      SKYNET_RETURN_IF_ERROR(
+          ParseMap(n, f,
+                   {{"image_points", points4(&cal.image_points, true, &have_image)},
+                    {"ground_points", points4(&cal.ground_points, false, &have_ground)}}));
+      if (!have_image) return Error(n, f, "missing required key 'image_points'");
+      if (!have_ground) return Error(n, f, "missing required key 'ground_points'");
+      *out = cal;
       return Status::Ok();
     };
   }
 
-  // Reads `vehicles:` (types and shapes here, with their places), then lets the analytics'
-  // Validate*() functions judge the values, so the config accepts exactly what they accept.
-  // Their errors name a key path ("rules.zones[1].polygon: ..."): the error points at it.
-  Status ParseVehicles(const YAML::Node& node, const std::string& field, VehiclesConfig* v) {
-    if (node.IsNull()) return Status::Ok();
-    analytics::VehicleAnalyticsOptions& a = v->analytics;
-    analytics::ClassicalDetectorOptions& c = v->classical;
-    analytics::DnnDetectorOptions& d = v->detector;
-    analytics::TrackerOptions& t = a.tracker;
-    analytics::TrafficRulesOptions& r = a.rules;
-    auto class_params = [&](analytics::TrackerClassParams* p) -> KeyTable {
-      return {{"confirm_hits", Int(&p->confirm_hits)},
-              {"max_misses", Int(&p->max_misses)},
-              {"max_misses_stationary", Int(&p->max_misses_stationary)},
-              {"accel_noise", Float(&p->accel_noise)}};
+  KeyTable ClassicalKeys(analytics::ClassicalDetectorOptions* c) {
+    return {
+        {"threshold", Int(&c->threshold)},
+        {"background_adapt_ms", Int(&c->background_adapt_ms)},
+        {"foreground_adapt_ms", Int(&c->foreground_adapt_ms)},
+        {"require_motion_support", Bool(&c->require_motion_support)},
+        {"shadow_suppression", Bool(&c->shadow_suppression)},
+        {"shadow_min_ratio", Float(&c->shadow_min_ratio)},
+        {"shadow_max_ratio", Float(&c->shadow_max_ratio)},
+        {"shadow_chroma_tolerance", Float(&c->shadow_chroma_tolerance)},
+        {"shadow_texture_tolerance", Float(&c->shadow_texture_tolerance)},
+        {"close_px", Int(&c->close_px)},
+        {"min_blob_area", Double(&c->min_blob_area)},
+        {"split_core_ratio", Float(&c->split_core_ratio)},
+        {"merge_gap_px", Int(&c->merge_gap_px)},
+        {"merge_max_fragment", Float(&c->merge_max_fragment)},
+        {"person_max_width_m", Float(&c->person_max_width_m)},
+        {"person_min_aspect", Float(&c->person_min_aspect)},
+        {"two_wheeler_max_width_m", Float(&c->two_wheeler_max_width_m)},
+        {"large_min_width_m", Float(&c->large_min_width_m)},
+        {"large_min_height_m", Float(&c->large_min_height_m)},
+        {"min_object_m", Float(&c->min_object_m)},
+        {"person_max_area", Double(&c->person_max_area)},
+        {"person_min_aspect_uncalibrated", Float(&c->person_min_aspect_uncalibrated)},
+        {"large_min_area", Double(&c->large_min_area)},
     };
-    KeyTable tracker = class_params(&t.defaults);
-    tracker.insert(
-        tracker.end(),
-        {{"classes",
-          [&](const YAML::Node& n, const std::string& f) -> Status {
-            if (n.IsNull()) return Status::Ok();
-            if (!n.IsMap()) return Error(n, f, "expected a mapping, got " + Describe(n));
-            for (const auto& entry : n) {
-              const std::string name = entry.first.Scalar();
-              analytics::ObjectClass oc = analytics::ObjectClass::kUnknown;
-              for (int k = 1; k <= static_cast<int>(analytics::ObjectClass::kPerson); ++k) {
-                auto candidate = static_cast<analytics::ObjectClass>(k);
-                if (name == analytics::ObjectClassName(candidate)) oc = candidate;
-              }
-              if (oc == analytics::ObjectClass::kUnknown) {
-                return Error(entry.first, Join(f, name),
-                             "unknown class (expected car, bus, truck, motorcycle, bicycle or "
-                             "person)");
-              }
-              // Keys not given keep the general defaults (not the built-in person override).
-              analytics::TrackerClassParams p = t.defaults;
-              null_value_mark_ = entry.first.Mark();
-              SKYNET_RETURN_IF_ERROR(ParseMap(entry.second, Join(f, name), class_params(&p)));
-              t.per_class[oc] = p;
-            }
-            return Status::Ok();
-          }},
-         {"min_iou", Float(&t.min_iou)},
-         {"max_centre_distance", Float(&t.max_centre_distance)},
-         {"class_mismatch_cost", Float(&t.class_mismatch_cost)},
-         {"stationary_after_ms", Int(&t.stationary_after_ms)},
-         {"stationary_radius", Float(&t.stationary_radius)},
-         {"trajectory_points", Int(&t.trajectory_points)},
-         {"speed_window_ms", Int(&t.speed_window_ms)},
-         {"measurement_noise", Float(&t.measurement_noise)}});
-    KeyTable classical = {
-        {"threshold", Int(&c.threshold)},
-        {"background_adapt_ms", Int(&c.background_adapt_ms)},
-        {"foreground_adapt_ms", Int(&c.foreground_adapt_ms)},
-        {"require_motion_support", Bool(&c.require_motion_support)},
-        {"shadow_suppression", Bool(&c.shadow_suppression)},
-        {"shadow_min_ratio", Float(&c.shadow_min_ratio)},
-        {"shadow_max_ratio", Float(&c.shadow_max_ratio)},
-        {"shadow_chroma_tolerance", Float(&c.shadow_chroma_tolerance)},
-        {"shadow_texture_tolerance", Float(&c.shadow_texture_tolerance)},
-        {"close_px", Int(&c.close_px)},
-        {"min_blob_area", Double(&c.min_blob_area)},
-        {"split_core_ratio", Float(&c.split_core_ratio)},
-        {"merge_gap_px", Int(&c.merge_gap_px)},
-        {"merge_max_fragment", Float(&c.merge_max_fragment)},
-        {"person_max_width_m", Float(&c.person_max_width_m)},
-        {"person_min_aspect", Float(&c.person_min_aspect)},
-        {"two_wheeler_max_width_m", Float(&c.two_wheeler_max_width_m)},
-        {"large_min_width_m", Float(&c.large_min_width_m)},
-        {"large_min_height_m", Float(&c.large_min_height_m)},
-        {"min_object_m", Float(&c.min_object_m)},
-        {"person_max_area", Double(&c.person_max_area)},
-        {"person_min_aspect_uncalibrated", Float(&c.person_min_aspect_uncalibrated)},
-        {"large_min_area", Double(&c.large_min_area)},
-    };
-    KeyTable detector = {
+  }
+
+  KeyTable DetectorKeys(analytics::DnnDetectorOptions* d) {
+    return {
         {"model_path",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &d.model_path));
-           if (d.model_path.empty()) return Error(n, f, "must not be empty");
-           std::filesystem::path p(d.model_path);
-           if (p.is_relative() && !base_dir_.empty()) d.model_path = (base_dir_ / p).string();
+         [this, d](const YAML::Node& n, const std::string& f) -> Status {
+           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &d->model_path));
+           if (d->model_path.empty()) return Error(n, f, "must not be empty");
+           std::filesystem::path p(d->model_path);
+           if (p.is_relative() && !base_dir_.empty()) d->model_path = (base_dir_ / p).string();
            return Status::Ok();
          }},
         {"format",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           std::string s;
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
-           if (analytics::ParseDnnFormat(s, &d.format)) return Status::Ok();
-           return Error(n, f, "must be nanodet, yolov5 or yolov8, got '" + s + "'");
-         }},
-        {"input_size",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           SKYNET_RETURN_IF_ERROR(ReadInt(n, f, 32, 2048, &d.input_size));
-           if (d.input_size % 32 != 0) return Error(n, f, "must be a multiple of 32");
-           return Status::Ok();
-         }},
-        {"score_threshold", Float(&d.score_threshold)},
-        {"nms_iou", Float(&d.nms_iou)},
-        {"class_aware_nms", Bool(&d.class_aware_nms)},
+         Word([d](const std::string& s) { return analytics::ParseDnnFormat(s, &d->format); },
+              "nanodet, yolov5 or yolov8")},
+        {"input_size", Int(&d->input_size)},
+        {"score_threshold", Float(&d->score_threshold)},
+        {"nms_iou", Float(&d->nms_iou)},
+        {"class_aware_nms", Bool(&d->class_aware_nms)},
         {"preprocess",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           std::string s;
-           SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
-           if (analytics::ParseDnnPreprocess(s, &d.preprocess)) return Status::Ok();
-           return Error(n, f, "must be default, nanodet or rgb255, got '" + s + "'");
-         }},
-        {"motion_gated", Bool(&d.motion_gated)},
-        {"crop_padding", Float(&d.crop_padding)},
-        {"min_crop_size", Int(&d.min_crop_size, {1, 4096})},
-        {"max_crops", Int(&d.max_crops, {1, 64})},
-        {"batch_crops", Bool(&d.batch_crops)},
-        {"full_frame_fraction", Float(&d.full_frame_fraction)},
-        {"detect_fps", Double(&d.detect_fps, CheckDetectFps)},
-        {"num_classes", Int(&d.num_classes, {1, 10000})},
+         Word(
+             [d](const std::string& s) { return analytics::ParseDnnPreprocess(s, &d->preprocess); },
+             "default, nanodet or rgb255")},
+        {"motion_gated", Bool(&d->motion_gated)},
+        {"crop_padding", Float(&d->crop_padding)},
+        {"min_crop_size", Int(&d->min_crop_size)},
+        {"max_crops", Int(&d->max_crops)},
+        {"batch_crops", Bool(&d->batch_crops)},
+        {"full_frame_fraction", Float(&d->full_frame_fraction)},
+        {"detect_fps", Double(&d->detect_fps)},
+        {"num_classes", Int(&d->num_classes)},
     };
-    auto line = [&](const YAML::Node& n, const std::string& f) -> Status {
-      analytics::CountingLine l;
-      SKYNET_RETURN_IF_ERROR(ParseMap(
-          n, f,
-          {{"id", String(&l.id, CheckId)},
-           {"a", Point(&l.a)},
-           {"b", Point(&l.b)},
-           {"count", [&](const YAML::Node& cn, const std::string& cf) -> Status {
-              std::string s;
-              SKYNET_RETURN_IF_ERROR(ReadString(cn, cf, &s));
-              if (s == "both") l.count = analytics::LineDirection::kBoth;
-              else if (s == "forward") l.count = analytics::LineDirection::kForward;
-              else if (s == "backward") l.count = analytics::LineDirection::kBackward;
-              else return Error(cn, cf, "must be both, forward or backward, got '" + s + "'");
-              return Status::Ok();
-            }}}));
-      if (l.id.empty()) return Error(n, f, "missing required key 'id'");
-      r.lines.push_back(std::move(l));
-      return Status::Ok();
-    };
-    auto zone = [&](const YAML::Node& n, const std::string& f) -> Status {
-      analytics::Zone z;
-      SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
-                                      {{"id", String(&z.id, CheckId)},
-                                       {"polygon", Polygon(&z.polygon)},
-                                       {"no_parking", Bool(&z.no_parking)},
-                                       {"max_stop_ms", Int(&z.max_stop_ms)}}));
-      if (z.id.empty()) return Error(n, f, "missing required key 'id'");
-      r.zones.push_back(std::move(z));
-      return Status::Ok();
-    };
-    auto lane = [&](const YAML::Node& n, const std::string& f) -> Status {
-      analytics::Lane l;
-      SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
-                                      {{"id", String(&l.id, CheckId)},
-                                       {"polygon", Polygon(&l.polygon)},
-                                       {"direction", Point(&l.direction, false)},
-                                       {"speed_limit_kmh", Float(&l.speed_limit_kmh)}}));
-      if (l.id.empty()) return Error(n, f, "missing required key 'id'");
-      r.lanes.push_back(std::move(l));
-      return Status::Ok();
-    };
-    KeyTable rules = {
-        {"speed_limit_kmh", Float(&r.speed_limit_kmh)},
-        {"speeding_frames", Int(&r.speeding_frames)},
-        {"wrong_way_frames", Int(&r.wrong_way_frames)},
-        {"wrong_way_min_distance_m", Float(&r.wrong_way_min_distance_m)},
-        {"wrong_way_min_distance", Float(&r.wrong_way_min_distance)},
-        {"wrong_way_cos", Float(&r.wrong_way_cos)},
-        {"min_moving_speed", Float(&r.min_moving_speed)},
-        {"stats_interval_ms", Int(&r.stats_interval_ms)},
-        {"lines", List(line)},
-        {"zones", List(zone)},
-        {"lanes", List(lane)},
-    };
-    auto points4 = [&](std::array<cv::Point2f, 4>* out, bool fraction) -> Handler {
-      return [this, out, fraction](const YAML::Node& n, const std::string& f) -> Status {
-        if (!n.IsSequence() || n.size() != 4) {
-          return Error(n, f, "expected a list of 4 points [x, y], got " + Describe(n));
-        }
-        for (size_t i = 0; i < 4; ++i) {
-          SKYNET_RETURN_IF_ERROR(
-              ReadPoint(n[i], f + "[" + std::to_string(i) + "]", fraction, &(*out)[i]));
-        }
-        return Status::Ok();
-      };
-    };
-    KeyTable table = {
-        {"enabled", Bool(&v->enabled)},
-        {"backend", String(&v->backend, CheckVehicleBackend)},
-        {"calibration",
-         [&](const YAML::Node& n, const std::string& f) -> Status {
-           if (n.IsNull()) return Status::Ok();
-           analytics::CalibrationConfig cal;
-           bool have_image = false, have_ground = false;
-           Handler image = points4(&cal.image_points, true);
-           Handler ground = points4(&cal.ground_points, false);
-           SKYNET_RETURN_IF_ERROR(ParseMap(
-               n, f,
-               {{"image_points",
-                 [&](const YAML::Node& pn, const std::string& pf) {
-                   have_image = true;
-                   return image(pn, pf);
-                 }},
-                {"ground_points", [&](const YAML::Node& pn, const std::string& pf) {
-                   have_ground = true;
-                   return ground(pn, pf);
-                 }}}));
-           if (!have_image) return Error(n, f, "missing required key 'image_points'");
-           if (!have_ground) return Error(n, f, "missing required key 'ground_points'");
-           a.calibration = cal;
-           return Status::Ok();
-         }},
-        {"classical",
-         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, classical); }},
-        {"detector",
-         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, detector); }},
-        {"tracker",
-         [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, tracker); }},
-        {"rules", [&](const YAML::Node& n, const std::string& f) { return ParseMap(n, f, rules); }},
-        {"snapshot_improvement", Float(&a.snapshot_improvement)},
-        {"snapshot_update_interval_ms", Int(&a.snapshot_update_interval_ms)},
-        {"colour_every_frames", Int(&a.colour_every_frames)},
-    };
-    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
-    if (v->backend == "dnn" && v->detector.model_path.empty()) {
-      YAML::Node b = node["backend"];  // const lookup: never inserts
-      return Error(b ? b.Mark() : node.Mark(), Join(field, "detector.model_path"),
-                   "backend dnn needs a model file");
-    }
-    Status st = ValidateVehicles(*v);
-    if (st.ok()) return st;
-    // "rules.zones[1].polygon: needs ..." -> the node at that path, field "vehicles.rules...".
-    const std::string& msg = st.message();
-    size_t colon = msg.find(": ");
-    if (colon == std::string::npos) return Error(node, field, msg);
-    const std::string path = msg.substr(0, colon);
-    return Error(NodeAt(node, path).Mark(), Join(field, path), msg.substr(colon + 2));
   }
 
-  // The deepest node along a key path like "rules.zones[1].polygon" (stops where it ends).
-  static YAML::Node NodeAt(const YAML::Node& root, const std::string& path) {
+  KeyTable ClassParamsKeys(analytics::TrackerClassParams* p) {
+    return {{"confirm_hits", Int(&p->confirm_hits)},
+            {"max_misses", Int(&p->max_misses)},
+            {"max_misses_stationary", Int(&p->max_misses_stationary)},
+            {"accel_noise", Float(&p->accel_noise)}};
+  }
+
+  KeyTable TrackerKeys(analytics::TrackerOptions* t) {
+    KeyTable table = ClassParamsKeys(&t->defaults);
+    table.insert(table.end(), {{"classes", TrackerClassesHandler(t)},
+                               {"min_iou", Float(&t->min_iou)},
+                               {"max_centre_distance", Float(&t->max_centre_distance)},
+                               {"class_mismatch_cost", Float(&t->class_mismatch_cost)},
+                               {"stationary_after_ms", Int(&t->stationary_after_ms)},
+                               {"stationary_radius", Float(&t->stationary_radius)},
+                               {"trajectory_points", Int(&t->trajectory_points)},
+                               {"speed_window_ms", Int(&t->speed_window_ms)},
+                               {"measurement_noise", Float(&t->measurement_noise)},
+                               {"split_merged", Bool(&t->split_merged)}});
+    return table;
+  }
+
+  // `tracker.classes`: per-class overrides; keys not given keep the general values (given
+  // before `classes:`), not the built-in person override.
+  Handler TrackerClassesHandler(analytics::TrackerOptions* t) {
+    return [this, t](const YAML::Node& n, const std::string& f) -> Status {
+      if (n.IsNull()) return Status::Ok();
+      if (!n.IsMap()) return Error(n, f, "expected a mapping, got " + Describe(n));
+      for (const auto& entry : n) {
+        const std::string name = entry.first.Scalar();
+        analytics::ObjectClass oc = analytics::ObjectClass::kUnknown;
+        for (int k = 1; k <= static_cast<int>(analytics::ObjectClass::kPerson); ++k) {
+          auto candidate = static_cast<analytics::ObjectClass>(k);
+          if (name == analytics::ObjectClassName(candidate)) oc = candidate;
+        }
+        if (oc == analytics::ObjectClass::kUnknown) {
+          return Error(entry.first, Join(f, name),
+                       "unknown class (expected car, bus, truck, motorcycle, bicycle or person)");
+        }
+        analytics::TrackerClassParams p = t->defaults;
+        null_value_mark_ = entry.first.Mark();
+        SKYNET_RETURN_IF_ERROR(ParseMap(entry.second, Join(f, name), ClassParamsKeys(&p)));
+        t->per_class[oc] = p;
+      }
+      return Status::Ok();
+    };
+  }
+
+  KeyTable RulesKeys(analytics::TrafficRulesOptions* r) {
+    return {
+        {"speed_limit_kmh", Float(&r->speed_limit_kmh)},
+        {"speeding_frames", Int(&r->speeding_frames)},
+        {"wrong_way_frames", Int(&r->wrong_way_frames)},
+        {"wrong_way_min_distance_m", Float(&r->wrong_way_min_distance_m)},
+        {"wrong_way_min_distance", Float(&r->wrong_way_min_distance)},
+        {"wrong_way_cos", Float(&r->wrong_way_cos)},
+        {"min_moving_speed", Float(&r->min_moving_speed)},
+        {"stats_interval_ms", Int(&r->stats_interval_ms)},
+        {"lines", List(Item<analytics::CountingLine>(&r->lines, &Parser::LineKeys))},
+        {"zones", List(Item<analytics::Zone>(&r->zones, &Parser::ZoneKeys))},
+        {"lanes", List(Item<analytics::Lane>(&r->lanes, &Parser::LaneKeys))},
+    };
+  }
+
+  // One entry of a list of rules (lines, zones, lanes): a mapping with a required id.
+  template <typename T>
+  Handler Item(std::vector<T>* out, KeyTable (Parser::*keys)(T*)) {
+    return [this, out, keys](const YAML::Node& n, const std::string& f) -> Status {
+      T item;
+      SKYNET_RETURN_IF_ERROR(ParseMap(n, f, (this->*keys)(&item)));
+      if (item.id.empty()) return Error(n, f, "missing required key 'id'");
+      out->push_back(std::move(item));
+      return Status::Ok();
+    };
+  }
+  KeyTable LineKeys(analytics::CountingLine* l) {
+    return {{"id", String(&l->id, CheckId)},
+            {"a", Point(&l->a)},
+            {"b", Point(&l->b)},
+            {"count", Word(
+                          [l](const std::string& s) {
+                            using analytics::LineDirection;
+                            if (s == "both")
+                              l->count = LineDirection::kBoth;
+                            else if (s == "forward")
+                              l->count = LineDirection::kForward;
+                            else if (s == "backward")
+                              l->count = LineDirection::kBackward;
+                            else
+                              return false;
+                            return true;
+                          },
+                          "both, forward or backward")}};
+  }
+  KeyTable ZoneKeys(analytics::Zone* z) {
+    return {{"id", String(&z->id, CheckId)},
+            {"polygon", Polygon(&z->polygon)},
+            {"no_parking", Bool(&z->no_parking)},
+            {"max_stop_ms", Int(&z->max_stop_ms)}};
+  }
+  KeyTable LaneKeys(analytics::Lane* l) {
+    return {{"id", String(&l->id, CheckId)},
+            {"polygon", Polygon(&l->polygon)},
+            {"direction", Point(&l->direction, false)},
+            {"speed_limit_kmh", Float(&l->speed_limit_kmh)}};
+  }
+
+ private:
+  // The deepest node along a key path like "rules.zones[1].polygon" (stops where it ends), and
+  // whether the whole path exists.
+  static std::pair<YAML::Node, bool> NodeAt(const YAML::Node& root, const std::string& path) {
     YAML::Node cur;
     cur.reset(root);
     size_t i = 0;
     while (i < path.size()) {
       size_t end = path.find_first_of(".[", i);
       std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
-      YAML::Node next;
       if (!key.empty()) {
-        if (!cur.IsMap()) break;
-        const YAML::Node& view = cur;  // const lookup: never inserts
-        next.reset(view[key]);
-        if (!next) break;
-        cur.reset(next);  // reset, not =: assignment would write into the tree
+        if (!cur.IsMap()) return {cur, false};
+        const YAML::Node& view = cur;        // const lookup: never inserts
+        const YAML::Node child = view[key];  // invalid if absent (reset() would throw)
+        if (!child) return {cur, false};
+        cur.reset(child);  // reset, not =: assignment would write into the tree
       }
       if (end == std::string::npos) break;
       if (path[end] == '[') {
         size_t close = path.find(']', end);
-        if (close == std::string::npos || !cur.IsSequence()) break;
+        if (close == std::string::npos || !cur.IsSequence()) return {cur, false};
         size_t idx = std::strtoul(path.c_str() + end + 1, nullptr, 10);
-        if (idx >= cur.size()) break;
+        if (idx >= cur.size()) return {cur, false};
         const YAML::Node& view = cur;
-        next.reset(view[idx]);
-        cur.reset(next);
+        const YAML::Node child = view[idx];
+        cur.reset(child);
         i = close + 1;
         if (i < path.size() && path[i] == '.') ++i;
       } else {
         i = end + 1;
       }
     }
-    return cur;
+    return {cur, true};
   }
 
- private:
   static std::string UnknownKeyMessage(const std::string& name, const KeyTable& table) {
     std::string best;
     size_t best_distance = 3;  // suggest only close matches
@@ -1166,66 +1061,43 @@ Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
   return camera;
 }
 
+ingest::SourceOptions SourceOptionsFor(const CameraConfig& camera) {
+  ingest::SourceOptions o;
+  static_cast<ingest::IngestOptions&>(o) = camera.ingest;
+  o.camera_id = camera.id;
+  o.url = camera.url;
+  o.username = camera.username;
+  o.password = camera.password;
+  o.color = camera.vehicles.enabled;
+  return o;
+}
+
+Status ValidateIngestOptions(const ingest::IngestOptions& o) {
+  return FirstError({
+      {"analytics_fps", CheckFps(o.analytics_fps)},
+      {"detect_width", CheckDetectWidth(o.detect_width)},
+      {"connect_timeout_ms", CheckIntRange(o.connect_timeout_ms, kConnectTimeoutMs)},
+      {"stall_timeout_ms", CheckIntRange(o.stall_timeout_ms, kStallTimeoutMs)},
+      {"backoff_initial_ms", CheckIntRange(o.backoff_initial_ms, kBackoffMs)},
+      {"backoff_max_ms", CheckIntRange(o.backoff_max_ms, kBackoffMs)},
+      {"backoff_max_ms", CheckBackoff(o.backoff_initial_ms, o.backoff_max_ms)},
+  });
+}
+
+Status ValidateVehiclesConfig(const VehiclesConfig& v) {
+  if (v.backend == analytics::DetectorBackend::kDnn && v.detector.model_path.empty()) {
+    return Status::InvalidArgument("detector.model_path: backend dnn needs a model file");
+  }
+  // The analytics' own validation: messages already start with "classical.", "tracker.",
+  // "rules." or "calibration.".
+  SKYNET_RETURN_IF_ERROR(analytics::ValidateClassicalDetectorOptions(v.classical));
+  SKYNET_RETURN_IF_ERROR(analytics::ValidateVehicleAnalyticsOptions(v.analytics));
+  return Prefixed("detector.", analytics::ValidateDnnDetectorOptions(v.detector));
+}
+
 Status ValidateCameraConfig(const CameraConfig& camera) {
   const std::string who = camera.id.empty() ? std::string("camera") : "camera " + camera.id;
-  auto error = [&](std::string_view field, const std::string& message) {
-    return Status::InvalidArgument(who + ": " + std::string(field) + ": " + message);
-  };
-  std::vector<std::pair<std::string_view, std::string>> checks = {
-      {"id", CheckId(camera.id)},
-      {"url", camera.url.empty() ? "must not be empty" : CheckCameraUrl(camera.url)},
-      {"analytics_fps", CheckFps(camera.analytics_fps)},
-      {"detect_width", CheckDetectWidth(camera.detect_width)},
-      {"rtsp_transport", CheckTransport(camera.rtsp_transport)},
-      {"connect_timeout_ms", CheckIntRange(camera.connect_timeout_ms, kConnectTimeoutMs)},
-      {"stall_timeout_ms", CheckIntRange(camera.stall_timeout_ms, kStallTimeoutMs)},
-      {"backoff_initial_ms", CheckIntRange(camera.backoff_initial_ms, kBackoffMs)},
-      {"backoff_max_ms", CheckIntRange(camera.backoff_max_ms, kBackoffMs)},
-  };
-  for (const auto& [field, message] : checks) {
-    if (!message.empty()) return error(field, message);
-  }
-  // Mask shapes are checked here too, as the parser does, for the zero-area test.
-  for (size_t i = 0; i < camera.motion.masks.size(); ++i) {
-    if (std::string m = CheckPolygon(camera.motion.masks[i]); !m.empty()) {
-      return error("motion.masks[" + std::to_string(i) + "]", m);
-    }
-  }
-  if (std::string m = CheckBackoff(camera.backoff_initial_ms, camera.backoff_max_ms); !m.empty()) {
-    return error("backoff_max_ms", m);
-  }
-  if (Status st = analytics::ValidateMotionOptions(camera.motion); !st.ok()) {
-    return Status::InvalidArgument(who + ": motion." + st.message());
-  }
-  if (Status st = ValidateVehicles(camera.vehicles); !st.ok()) {
-    return Status::InvalidArgument(who + ": vehicles." + st.message());
-  }
-  return Status::Ok();
-}
-
-bool VehiclesConfig::operator==(const VehiclesConfig& o) const {
-  const analytics::VehicleAnalyticsOptions& a = analytics;
-  const analytics::VehicleAnalyticsOptions& b = o.analytics;
-  return enabled == o.enabled && backend == o.backend && SameClassical(classical, o.classical) &&
-         SameDetector(detector, o.detector) && SameTracker(a.tracker, b.tracker) &&
-         SameRules(a.rules, b.rules) && SameCalibration(a.calibration, b.calibration) &&
-         std::tie(a.snapshot_improvement, a.snapshot_update_interval_ms, a.colour_every_frames) ==
-             std::tie(b.snapshot_improvement, b.snapshot_update_interval_ms, b.colour_every_frames);
-}
-
-bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b) {
-  // A new field in MotionOptions changes its size: compare it below, then update this number.
-  static_assert(sizeof(analytics::MotionOptions) == 136,
-                "MotionOptions changed: compare the new field in operator== (daemon/config.cc)");
-  auto fields = [](const analytics::MotionOptions& m) {
-    return std::tie(m.threshold, m.min_region_area, m.start_frames, m.end_quiet_ms,
-                    m.update_interval_ms, m.masks, m.background_adapt_ms, m.foreground_adapt_ms,
-                    m.max_brightness_step, m.global_change_fraction, m.dilate_px, m.max_regions,
-                    m.shake_compensation, m.min_shake_px, m.max_shake_px, m.auto_contrast,
-                    m.contrast_reference_range, m.night_brightness, m.night_threshold,
-                    m.night_min_region_area);
-  };
-  return fields(a) == fields(b);
+  return Prefixed(who + ": ", ValidateCamera(camera));
 }
 
 }  // namespace skynet::daemon

@@ -10,24 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "daemon/fsync_policy.h"
+#include "daemon/role.h"
 #include "pipeline/analytics/classical_detector.h"
+#include "pipeline/analytics/detector_backend.h"
 #include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/analytics/motion_options.h"
 #include "pipeline/analytics/vehicle_analytics.h"
 #include "pipeline/core/status.h"
+#include "pipeline/ingest/source_options.h"
 
 namespace skynet::daemon {
-
-// Field-by-field equality of motion options, for CameraConfig's operator== (MotionOptions has
-// none of its own). Compares every field; a static_assert in config.cc notices new ones.
-bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b);
 
 // A camera's vehicle analytics (`vehicles:`, docs/vehicles.md): detector backend, calibration,
 // tracker, traffic rules. Off by default; on, ingest delivers colour (BGR) frames.
 struct VehiclesConfig {
   bool enabled = false;
-  // "classical" (model-free, the default) or "dnn" (an ONNX model: `detector`).
-  std::string backend = "classical";
+  // `backend: classical` (model-free, the default) or `dnn` (an ONNX model: `detector`).
+  analytics::DetectorBackend backend = analytics::DetectorBackend::kClassical;
   analytics::ClassicalDetectorOptions classical;
   // The `detector:` section, used when backend is dnn; a relative model_path resolves against
   // the config file's directory.
@@ -35,8 +35,8 @@ struct VehiclesConfig {
   // Tracker, rules (lines, zones, lanes, stats interval), calibration, snapshot policy.
   analytics::VehicleAnalyticsOptions analytics;
 
-  // Field by field (config.cc): a reload restarts a camera when its vehicles config changed.
-  bool operator==(const VehiclesConfig& other) const;
+  // Every field: a reload restarts a camera when its vehicles config changed.
+  bool operator==(const VehiclesConfig&) const = default;
 };
 
 struct CameraConfig {
@@ -50,26 +50,14 @@ struct CameraConfig {
   std::string username;
   std::string password;
   bool enabled = true;
-  // Frames per second handed to analytics (the stream is rate-limited to this).
-  double analytics_fps = 5.0;
-  // Width of the analysed frame in pixels; the height keeps the aspect ratio.
-  int detect_width = 320;
-  // RTSP transport: "tcp" (default) or "udp".
-  std::string rtsp_transport = "tcp";
-  // file:// sources: paced like a live camera (true) or as fast as possible (false); looped.
-  bool file_realtime = true;
-  bool file_loop = true;
-  // Ingest timing (ingest::SourceOptions): no first frame within connect_timeout_ms is a
-  // timeout; online and no frame for stall_timeout_ms is a stall; reconnect delays grow from
-  // backoff_initial_ms to backoff_max_ms (full jitter).
-  int connect_timeout_ms = 10000;
-  int stall_timeout_ms = 5000;
-  int backoff_initial_ms = 1000;
-  int backoff_max_ms = 60000;
+  // Frame rate, detect width, transport, file pacing, timeouts and backoff: the flat keys of a
+  // camera entry, same names (`rtsp_transport: tcp | udp` sets rtsp_tcp). Copied whole into
+  // the camera's ingest::SourceOptions.
+  ingest::IngestOptions ingest;
   analytics::MotionOptions motion;
   VehiclesConfig vehicles;
 
-  // Field by field, motion options included: a reload restarts a camera only when this differs.
+  // Every field: a reload restarts a camera only when this differs.
   bool operator==(const CameraConfig&) const = default;
 };
 
@@ -78,12 +66,14 @@ struct JournalConfig {
   // Directory of the segment files; empty: no journal, hence no replay.
   std::string dir;
   // none, interval (fdatasync at most once a second) or every (before each batch is published).
-  std::string fsync = "interval";
+  FsyncPolicy fsync = FsyncPolicy::kInterval;
   // Retention: total size of all segments, and age of a segment's last record (0: no limit).
   int64_t max_bytes = int64_t{1} << 30;
   double max_age_hours = 168;
   // Size at which a new segment file is started.
   int64_t segment_bytes = int64_t{64} << 20;
+
+  bool operator==(const JournalConfig&) const = default;
 };
 
 // A client public key allowed on the CurveZMQ endpoints.
@@ -92,19 +82,25 @@ struct ClientKeyConfig {
   std::string name;
   // Z85 text, 40 characters (as written by `skynetctl keygen`).
   std::string public_key;
-  // "read" (status, tail, replay) or "admin" (every control command).
-  std::string role = "read";
+  // read (status, tail, replay) or admin (every control command).
+  Role role = Role::kRead;
+
+  bool operator==(const ClientKeyConfig&) const = default;
 };
 
 struct SecurityConfig {
   // Secret key file of this node (`skynetctl keygen`); set: CurveZMQ on every tcp:// endpoint.
   std::string server_key_file;
   std::vector<ClientKeyConfig> clients;
+
+  bool operator==(const SecurityConfig&) const = default;
 };
 
 struct ControlConfig {
   // Append-only audit log of control requests (who, what, when, result); empty: none.
   std::string audit_log;
+
+  bool operator==(const ControlConfig&) const = default;
 };
 
 // Node-wide ingest settings.
@@ -114,6 +110,8 @@ struct IngestConfig {
   double start_rate_per_second = 20;
   // Starts allowed back to back (the bucket size).
   int start_burst = 40;
+
+  bool operator==(const IngestConfig&) const = default;
 };
 
 struct Config {
@@ -156,10 +154,21 @@ Result<Config> LoadConfigFile(const std::string& path);
 Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
                                        const std::string& source_name);
 
-// Checks the values of an already-built CameraConfig (ranges, id syntax, URL scheme, masks), e.g.
-// one built from a control request. Errors name the camera and field:
+// Checks the values of a CameraConfig (ranges, id syntax, URL scheme, masks, the motion and
+// vehicle options), e.g. one built from a control request. The parsers run the same checks and
+// place their errors at the key. Errors name the camera and field:
 //   camera cam1: detect_width: must be even, got 321
 // Does not check that the id is unique (the caller knows the other cameras).
 Status ValidateCameraConfig(const CameraConfig& camera);
+
+// What ingest needs to run this camera: its ingest options, id, URL and credentials, and colour
+// frames when vehicle analytics is on (the motion detector accepts both).
+ingest::SourceOptions SourceOptionsFor(const CameraConfig& camera);
+
+// The checks of ValidateCameraConfig() by part. Errors name the field by its key path inside
+// the part, without the camera: "detect_width: must be even, got 321" (IngestOptions, whose keys
+// are flat in the camera), "rules.zones[1].polygon: needs at least 3 points" (VehiclesConfig).
+Status ValidateIngestOptions(const ingest::IngestOptions& options);
+Status ValidateVehiclesConfig(const VehiclesConfig& vehicles);
 
 }  // namespace skynet::daemon

@@ -130,14 +130,6 @@ uint32_t Crc32c(uint32_t crc, const void* data, size_t size) {
   return ~crc;
 }
 
-bool ParseFsyncPolicy(std::string_view text, FsyncPolicy* out) {
-  if (text == "none") *out = FsyncPolicy::kNone;
-  else if (text == "interval") *out = FsyncPolicy::kInterval;
-  else if (text == "every") *out = FsyncPolicy::kEvery;
-  else return false;
-  return true;
-}
-
 struct Journal::Segment {
   std::string path;
   uint64_t epoch = 0;

@@ -23,18 +23,11 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/fsync_policy.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
 
 namespace skynet::daemon {
-
-enum class FsyncPolicy {
-  kNone,      // leave it to the kernel (survives a daemon crash, not a power cut)
-  kInterval,  // fdatasync at most once per `fsync_interval_ms`
-  kEvery,     // fdatasync after every batch, before the batch is published
-};
-// "none", "interval", "every"; false if unknown.
-bool ParseFsyncPolicy(std::string_view text, FsyncPolicy* out);
 
 struct JournalOptions {
   // Directory of the segment files; created (mode 0750) if missing. Required.

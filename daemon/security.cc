@@ -29,25 +29,6 @@ std::string Property(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-const char* RoleName(Role role) {
-  switch (role) {
-    case Role::kRead:
-      return "read";
-    case Role::kAdmin:
-      return "admin";
-    case Role::kNone:
-      break;
-  }
-  return "none";
-}
-
-bool ParseRole(std::string_view text, Role* out) {
-  if (text == "read") *out = Role::kRead;
-  else if (text == "admin") *out = Role::kAdmin;
-  else return false;
-  return true;
-}
-
 Peer PeerOf(zmq::message_t& message, const Peer& fallback) {
   const char* user = zmq_msg_gets(message.handle(), "User-Id");
   if (user == nullptr || *user == '\0') return fallback;

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/role.h"
 #include "pipeline/core/status.h"
 
 namespace zmq {
@@ -32,11 +33,6 @@ class message_t;
 }  // namespace zmq
 
 namespace skynet::daemon {
-
-enum class Role { kNone = 0, kRead = 1, kAdmin = 2 };
-const char* RoleName(Role role);
-// "read" or "admin".
-bool ParseRole(std::string_view text, Role* out);
 
 struct ClientKey {
   std::string name;

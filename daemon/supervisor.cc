@@ -55,20 +55,36 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.replay_max_events_per_second == now.replay_max_events_per_second,
         "replay_max_events_per_second");
   check(was.analytics_workers == now.analytics_workers, "analytics_workers");
-  const JournalConfig& a = was.journal;
-  const JournalConfig& b = now.journal;
-  check(a.dir == b.dir && a.fsync == b.fsync && a.max_bytes == b.max_bytes &&
-            a.max_age_hours == b.max_age_hours && a.segment_bytes == b.segment_bytes,
-        "journal");
-  bool same_clients = was.security.clients.size() == now.security.clients.size();
-  for (size_t i = 0; same_clients && i < now.security.clients.size(); ++i) {
-    const ClientKeyConfig& x = was.security.clients[i];
-    const ClientKeyConfig& y = now.security.clients[i];
-    same_clients = x.name == y.name && x.public_key == y.public_key && x.role == y.role;
-  }
-  check(was.security.server_key_file == now.security.server_key_file && same_clients, "security");
-  check(was.control.audit_log == now.control.audit_log, "control.audit_log");
+  check(was.journal == now.journal, "journal");
+  check(was.security == now.security, "security");
+  check(was.control == now.control, "control.audit_log");
   return out;
+}
+
+// Node-wide settings a reload applies at once: the log level and the start rate limit.
+void ApplyRuntimeSettings(const Config& next, Config* running) {
+  if (next.log_level != running->log_level) {
+    SetLogLevel(next.log_level);
+    running->log_level = next.log_level;
+  }
+  if (next.ingest != running->ingest) {
+    ingest::SetStartRateLimit(next.ingest.start_rate_per_second, next.ingest.start_burst);
+    running->ingest = next.ingest;
+  }
+}
+
+// The log line of a reload: "reload of PATH: 1 added, 0 removed, ...; restarted: b".
+std::string ReloadSummary(const std::string& path, const v1::ReloadResponse& out) {
+  std::string line = "reload of " + path + ": " + std::to_string(out.added_size()) + " added, " +
+                     std::to_string(out.removed_size()) + " removed, " +
+                     std::to_string(out.restarted_size()) + " restarted, " +
+                     std::to_string(out.unchanged_size()) + " unchanged";
+  if (out.restarted_size() > 0) line += "; restarted: " + JoinIds(out.restarted());
+  if (out.removed_runtime_size() > 0) {
+    line += "; runtime cameras removed: " + JoinIds(out.removed_runtime());
+  }
+  if (out.warnings_size() > 0) line += "; warnings: " + JoinIds(out.warnings());
+  return line;
 }
 
 }  // namespace
@@ -248,8 +264,10 @@ v1::Response Supervisor::AddCamera(const v1::AddCameraRequest& request) {
     cam.id = request.id();
     cam.name = request.name().empty() ? request.id() : request.name();
     cam.url = request.url();
-    if (request.analytics_fps() != 0) cam.analytics_fps = request.analytics_fps();
-    if (request.detect_width() != 0) cam.detect_width = static_cast<int>(request.detect_width());
+    if (request.analytics_fps() != 0) cam.ingest.analytics_fps = request.analytics_fps();
+    if (request.detect_width() != 0) {
+      cam.ingest.detect_width = static_cast<int>(request.detect_width());
+    }
     cam.enabled = !request.disabled();
     if (Status st = ValidateCameraConfig(cam); !st.ok())
       return Error("add_camera: " + st.message());
@@ -359,26 +377,9 @@ Result<v1::ReloadResponse> Supervisor::Reload() {
   }
 
   for (std::string& w : StartOnlyChanges(config_, next)) out.add_warnings(std::move(w));
-  if (next.log_level != config_.log_level) {
-    SetLogLevel(next.log_level);
-    config_.log_level = next.log_level;
-  }
-  if (next.ingest.start_rate_per_second != config_.ingest.start_rate_per_second ||
-      next.ingest.start_burst != config_.ingest.start_burst) {
-    ingest::SetStartRateLimit(next.ingest.start_rate_per_second, next.ingest.start_burst);
-    config_.ingest = next.ingest;
-  }
-
-  std::string line = "reload of " + config_.path + ": " + std::to_string(out.added_size()) +
-                     " added, " + std::to_string(out.removed_size()) + " removed, " +
-                     std::to_string(out.restarted_size()) + " restarted, " +
-                     std::to_string(out.unchanged_size()) + " unchanged";
-  if (out.restarted_size() > 0) line += "; restarted: " + JoinIds(out.restarted());
-  if (out.removed_runtime_size() > 0) {
-    line += "; runtime cameras removed: " + JoinIds(out.removed_runtime());
-  }
+  ApplyRuntimeSettings(next, &config_);
+  const std::string line = ReloadSummary(config_.path, out);
   if (out.warnings_size() > 0) {
-    line += "; warnings: " + JoinIds(out.warnings());
     log->warn("{}", line);
   } else {
     log->info("{}", line);

@@ -90,7 +90,8 @@ bool EncodeJpeg(const cv::Mat& image, std::string* out) {
 
 VehiclePipeline::VehiclePipeline(std::string camera_id, const VehiclesConfig& config)
     : camera_id_(std::move(camera_id)),
-      detect_interval_us_(config.backend == "dnn" && config.detector.detect_fps > 0
+      detect_interval_us_(config.backend == analytics::DetectorBackend::kDnn &&
+                                  config.detector.detect_fps > 0
                               ? 1e6 / config.detector.detect_fps
                               : 0.0) {}
 
@@ -99,19 +100,21 @@ VehiclePipeline::~VehiclePipeline() = default;
 Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::string& camera_id,
                                                                  const VehiclesConfig& config) {
   std::unique_ptr<VehiclePipeline> p(new VehiclePipeline(camera_id, config));
-  if (config.backend == "dnn") {
-    auto det = analytics::DnnDetector::Create(config.detector);
-    if (!det) {
-      return Status(det.status().code(), "vehicles.detector: " + det.status().message());
+  switch (config.backend) {
+    case analytics::DetectorBackend::kDnn: {
+      auto det = analytics::DnnDetector::Create(config.detector);
+      if (!det) {
+        return Status(det.status().code(), "vehicles.detector: " + det.status().message());
+      }
+      p->detector_ = std::move(det).value();
+      break;
     }
-    p->detector_ = std::move(det).value();
-  } else if (config.backend == "classical") {
-    auto det = analytics::ClassicalDetector::Create(config.classical);
-    if (!det) return Status::InvalidArgument("vehicles." + det.status().message());
-    p->detector_ = std::move(det).value();
-  } else {
-    return Status::InvalidArgument("vehicles.backend: must be classical or dnn, got '" +
-                                   config.backend + "'");
+    case analytics::DetectorBackend::kClassical: {
+      auto det = analytics::ClassicalDetector::Create(config.classical);
+      if (!det) return Status::InvalidArgument("vehicles." + det.status().message());
+      p->detector_ = std::move(det).value();
+      break;
+    }
   }
   auto va = analytics::VehicleAnalytics::Create(config.analytics, p->detector_.get());
   if (!va) return Status::InvalidArgument("vehicles." + va.status().message());

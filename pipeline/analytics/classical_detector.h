@@ -76,6 +76,7 @@ struct ClassicalDetectorOptions {
   double person_max_area = 0.02;
   float person_min_aspect_uncalibrated = 1.5f;
   double large_min_area = 0.08;
+  bool operator==(const ClassicalDetectorOptions&) const = default;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field ("classical.threshold: ...").

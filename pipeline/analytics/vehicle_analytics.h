@@ -45,6 +45,7 @@ struct VehicleAnalyticsOptions {
   int snapshot_update_interval_ms = 2000;
   // Colour votes are taken on a better snapshot and on every this many matched frames.
   int colour_every_frames = 5;
+  bool operator==(const VehicleAnalyticsOptions&) const = default;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field (tracker.*, rules.*, calibration.*).

@@ -1,15 +1,48 @@
 // SourceOptions: how one camera (or file) is ingested. Plain data, copied into the session.
 //
+// IngestOptions is the part an operator configures: the daemon's config embeds it in each
+// camera (the flat keys of a `cameras:` entry, same names) and copies it in whole. SourceOptions
+// adds what the caller decides at run time (which camera, where, credentials, colour) and the
+// internal tuning no config exposes.
+//
 //   SourceOptions o;
 //   o.camera_id = "north-gate";
 //   o.url = "rtsp://10.0.0.5:554/stream1";   // or rtsps://, or file:///path/video.mp4
+//   o.analytics_fps = 2;                      // an IngestOptions field
 #pragma once
 
 #include <string>
 
 namespace skynet::ingest {
 
-struct SourceOptions {
+struct IngestOptions {
+  // Frames per second handed to analytics (drop-only: never duplicates). <= 0: no limit.
+  double analytics_fps = 5;
+  // Width of the frames handed to analytics; the height keeps the aspect ratio. Both are
+  // rounded to even numbers.
+  int detect_width = 320;
+  // RTSP: interleaved RTP over the TCP control connection (true) or RTP over UDP (false).
+  bool rtsp_tcp = true;
+  // file://: paced like a live camera (true) or as fast as possible (false). In fast mode
+  // every decoded frame is delivered (no appsink drop; analytics_fps still applies if > 0).
+  bool file_realtime = true;
+  // file://: start again from the beginning at end of file.
+  bool file_loop = true;
+  // No first frame within this time after starting the pipeline: kTimeout.
+  int connect_timeout_ms = 10000;
+  // Online, then no network data for this long: kStalled, tear down and reconnect. Data
+  // arriving without decoded frames for this long: kDecodeError (reconnect); decoded frames
+  // not consumed for this long: kBlocked (no reconnect).
+  int stall_timeout_ms = 5000;
+  // Reconnect delay: full jitter over initial * 2^n...
+  int backoff_initial_ms = 1000;
+  // ...capped at this.
+  int backoff_max_ms = 60000;
+
+  bool operator==(const IngestOptions&) const = default;
+};
+
+struct SourceOptions : IngestOptions {
   // Identifies the camera in logs ("[cam <id>]") and events. Required.
   std::string camera_id;
   // rtsp://, rtsps:// or file:// URL. Credentials in the URL (rtsp://user:pw@host/...) work
@@ -18,38 +51,14 @@ struct SourceOptions {
   // Handed to rtspsrc user-id / user-pw when non-empty (take precedence over URL credentials).
   std::string username;
   std::string password;
-
-  // Frames per second handed to analytics (drop-only: never duplicates). <= 0: no limit.
-  double analytics_fps = 5;
-  // Width of the frames handed to analytics; the height keeps the aspect ratio. Both are
-  // rounded to even numbers.
-  int detect_width = 320;
   // false: GRAY8 (CV_8UC1); true: BGR (CV_8UC3).
   bool color = false;
 
-  // RTSP: interleaved RTP over the TCP control connection (true) or RTP over UDP (false).
-  bool rtsp_tcp = true;
   // RTSP jitter buffer latency.
   int latency_ms = 200;
-
-  // file://: paced like a live camera (true) or as fast as possible (false). In fast mode
-  // every decoded frame is delivered (no appsink drop; analytics_fps still applies if > 0).
-  bool file_realtime = true;
-  // file://: start again from the beginning at end of file.
-  bool file_loop = true;
-
-  // No first frame within this time after starting the pipeline: kTimeout.
-  int connect_timeout_ms = 10000;
-  // The same for the very first attempt after Start(): a longer window, since a node that
-  // starts many cameras at once is slow to bring each one up.
+  // The connect timeout of the very first attempt after Start(): a longer window, since a node
+  // that starts many cameras at once is slow to bring each one up.
   int first_connect_timeout_ms = 20000;
-  // Online, then no network data for this long: kStalled, tear down and reconnect. Data
-  // arriving without decoded frames for this long: kDecodeError (reconnect); decoded frames
-  // not consumed for this long: kBlocked (no reconnect).
-  int stall_timeout_ms = 5000;
-  // Reconnect delay: full jitter over initial * 2^n, capped at max.
-  int backoff_initial_ms = 1000;
-  int backoff_max_ms = 60000;
   // RTSP, while waiting to reconnect: a TCP connect to the camera's host:port this often
   // (0: never). When the camera refused or did not answer and now accepts, the wait is cut
   // short, so a returning camera is noticed within about this interval.

@@ -3,13 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <zmq.h>
 
 namespace skynet::keys {
 namespace {
@@ -50,12 +50,26 @@ Status WriteFile(const std::string& path, const std::string& text, mode_t mode) 
 
 }  // namespace
 
-bool IsZ85Key(std::string_view text) {
-  if (text.size() != 40) return false;
-  uint8_t bytes[32];
-  std::string copy(text);
-  return zmq_z85_decode(bytes, copy.c_str()) != nullptr;
+std::string Z85KeyError(std::string_view text) {
+  static constexpr std::string_view kZ85 =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  if (text.size() != 40) {
+    return "must be 40 characters of Z85 text, got " + std::to_string(text.size());
+  }
+  // Each group of 5 characters is a base-85 number that must fit in 4 bytes.
+  for (size_t group = 0; group < text.size(); group += 5) {
+    uint64_t value = 0;
+    for (size_t i = group; i < group + 5; ++i) {
+      const size_t digit = kZ85.find(text[i]);
+      if (digit == std::string_view::npos) return "is not Z85 text";
+      value = value * 85 + digit;
+    }
+    if (value > UINT32_MAX) return "is not Z85 text";
+  }
+  return "";
 }
+
+bool IsZ85Key(std::string_view text) { return Z85KeyError(text).empty(); }
 
 Result<KeyPair> GenerateKeyPair() {
   char pub[41], sec[41];

@@ -34,7 +34,10 @@ Result<KeyPair> LoadKeyPair(const std::string& path);
 // A public key given as 40 characters of Z85 text, or as the path of a .pub or .key file.
 Result<std::string> LoadPublicKey(const std::string& key_or_path);
 
-// True for 40 characters of the Z85 alphabet that decode to 32 bytes.
+// Why `text` is not a CurveZMQ key in Z85 text (40 characters of the Z85 alphabet that decode to
+// 32 bytes), e.g. "must be 40 characters of Z85 text, got 12"; empty if it is one.
+std::string Z85KeyError(std::string_view text);
+// True for 40 characters of the Z85 alphabet that decode to 32 bytes (Z85KeyError() is empty).
 bool IsZ85Key(std::string_view text);
 
 }  // namespace skynet::keys

@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace skynet::daemon {
 namespace {
@@ -72,7 +77,7 @@ TEST(ConfigTest, ExampleConfigParsesAndShowsEveryFeature) {
   ASSERT_EQ(c.cameras[1].motion.masks.size(), 1u);
   EXPECT_EQ(c.cameras[1].motion.masks[0].size(), 4u);
   EXPECT_FLOAT_EQ(c.cameras[1].motion.masks[0][2].x, 0.35f);
-  EXPECT_EQ(c.cameras[1].rtsp_transport, "udp");
+  EXPECT_FALSE(c.cameras[1].ingest.rtsp_tcp);
 
   EXPECT_FALSE(c.cameras[2].enabled);
   EXPECT_EQ(c.cameras[2].url.rfind("file://", 0), 0u);
@@ -95,36 +100,8 @@ TEST(ConfigTest, ExampleFirstCameraShowsTheDefaults) {
   const CameraConfig& cam = r->cameras.at(0);
   CameraConfig d;
   EXPECT_EQ(cam.enabled, d.enabled);
-  EXPECT_EQ(cam.analytics_fps, d.analytics_fps);
-  EXPECT_EQ(cam.detect_width, d.detect_width);
-  EXPECT_EQ(cam.rtsp_transport, d.rtsp_transport);
-  EXPECT_EQ(cam.file_realtime, d.file_realtime);
-  EXPECT_EQ(cam.file_loop, d.file_loop);
-  EXPECT_EQ(cam.connect_timeout_ms, d.connect_timeout_ms);
-  EXPECT_EQ(cam.stall_timeout_ms, d.stall_timeout_ms);
-  EXPECT_EQ(cam.backoff_initial_ms, d.backoff_initial_ms);
-  EXPECT_EQ(cam.backoff_max_ms, d.backoff_max_ms);
-  const analytics::MotionOptions& m = cam.motion;
-  EXPECT_EQ(m.threshold, d.motion.threshold);
-  EXPECT_EQ(m.min_region_area, d.motion.min_region_area);
-  EXPECT_EQ(m.start_frames, d.motion.start_frames);
-  EXPECT_EQ(m.end_quiet_ms, d.motion.end_quiet_ms);
-  EXPECT_EQ(m.update_interval_ms, d.motion.update_interval_ms);
-  EXPECT_EQ(m.masks.size(), d.motion.masks.size());
-  EXPECT_EQ(m.background_adapt_ms, d.motion.background_adapt_ms);
-  EXPECT_EQ(m.foreground_adapt_ms, d.motion.foreground_adapt_ms);
-  EXPECT_EQ(m.max_brightness_step, d.motion.max_brightness_step);
-  EXPECT_EQ(m.global_change_fraction, d.motion.global_change_fraction);
-  EXPECT_EQ(m.dilate_px, d.motion.dilate_px);
-  EXPECT_EQ(m.max_regions, d.motion.max_regions);
-  EXPECT_EQ(m.shake_compensation, d.motion.shake_compensation);
-  EXPECT_EQ(m.min_shake_px, d.motion.min_shake_px);
-  EXPECT_EQ(m.max_shake_px, d.motion.max_shake_px);
-  EXPECT_EQ(m.auto_contrast, d.motion.auto_contrast);
-  EXPECT_EQ(m.contrast_reference_range, d.motion.contrast_reference_range);
-  EXPECT_EQ(m.night_brightness, d.motion.night_brightness);
-  EXPECT_EQ(m.night_threshold, d.motion.night_threshold);
-  EXPECT_EQ(m.night_min_region_area, d.motion.night_min_region_area);
+  EXPECT_TRUE(cam.ingest == d.ingest);
+  EXPECT_TRUE(cam.motion == d.motion);
 }
 
 TEST(ConfigTest, EmptyDocumentGivesDefaults) {
@@ -150,9 +127,9 @@ TEST(ConfigTest, CameraDefaultsComeFromStructInitialisers) {
   CameraConfig defaults;
   EXPECT_EQ(cam.name, "cam1");
   EXPECT_EQ(cam.enabled, defaults.enabled);
-  EXPECT_EQ(cam.analytics_fps, defaults.analytics_fps);
-  EXPECT_EQ(cam.detect_width, defaults.detect_width);
-  EXPECT_EQ(cam.rtsp_transport, defaults.rtsp_transport);
+  EXPECT_EQ(cam.ingest.analytics_fps, defaults.ingest.analytics_fps);
+  EXPECT_EQ(cam.ingest.detect_width, defaults.ingest.detect_width);
+  EXPECT_EQ(cam.ingest.rtsp_tcp, defaults.ingest.rtsp_tcp);
   EXPECT_EQ(cam.motion.threshold, defaults.motion.threshold);
   EXPECT_TRUE(cam.motion.masks.empty());
 }
@@ -195,11 +172,11 @@ TEST(ConfigTest, AllKeysAreRead) {
   EXPECT_EQ(cam.username, "u");
   EXPECT_EQ(cam.password, "p");
   EXPECT_FALSE(cam.enabled);
-  EXPECT_DOUBLE_EQ(cam.analytics_fps, 12.5);
-  EXPECT_EQ(cam.detect_width, 640);
-  EXPECT_EQ(cam.rtsp_transport, "udp");
-  EXPECT_FALSE(cam.file_realtime);
-  EXPECT_FALSE(cam.file_loop);
+  EXPECT_DOUBLE_EQ(cam.ingest.analytics_fps, 12.5);
+  EXPECT_EQ(cam.ingest.detect_width, 640);
+  EXPECT_FALSE(cam.ingest.rtsp_tcp);
+  EXPECT_FALSE(cam.ingest.file_realtime);
+  EXPECT_FALSE(cam.ingest.file_loop);
   EXPECT_EQ(cam.motion.threshold, 40);
   EXPECT_DOUBLE_EQ(cam.motion.min_region_area, 0.01);
   EXPECT_EQ(cam.motion.start_frames, 5);
@@ -481,10 +458,10 @@ TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
                                  "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const CameraConfig& c = r->cameras[0];
-  EXPECT_EQ(c.connect_timeout_ms, 2000);
-  EXPECT_EQ(c.stall_timeout_ms, 800);
-  EXPECT_EQ(c.backoff_initial_ms, 50);
-  EXPECT_EQ(c.backoff_max_ms, 4000);
+  EXPECT_EQ(c.ingest.connect_timeout_ms, 2000);
+  EXPECT_EQ(c.ingest.stall_timeout_ms, 800);
+  EXPECT_EQ(c.ingest.backoff_initial_ms, 50);
+  EXPECT_EQ(c.ingest.backoff_max_ms, 4000);
   EXPECT_EQ(ErrorOf(OneCamera("    stall_timeout_ms: 10\n")),
             "t.yaml:4:23: cameras[0].stall_timeout_ms: must be in 200..600000, got 10");
   EXPECT_EQ(ErrorOf(OneCamera("    backoff_initial_ms: 5000\n    backoff_max_ms: 1000\n")),
@@ -493,12 +470,12 @@ TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {
   CameraConfig v;
   v.id = "cam1";
   v.url = "rtsp://h/s";
-  v.backoff_initial_ms = 5000;
-  v.backoff_max_ms = 1000;
+  v.ingest.backoff_initial_ms = 5000;
+  v.ingest.backoff_max_ms = 1000;
   EXPECT_EQ(ValidateCameraConfig(v).message(),
             "camera cam1: backoff_max_ms: must be at least backoff_initial_ms (5000), got 1000");
-  v.backoff_max_ms = 60000;
-  v.connect_timeout_ms = 0;
+  v.ingest.backoff_max_ms = 60000;
+  v.ingest.connect_timeout_ms = 0;
   EXPECT_EQ(ValidateCameraConfig(v).message(),
             "camera cam1: connect_timeout_ms: must be in 500..600000, got 0");
 }
@@ -508,7 +485,7 @@ TEST(ConfigTest, CameraEqualityComparesEveryFieldMotionIncluded) {
   a.id = "cam1";
   CameraConfig b = a;
   EXPECT_EQ(a, b);
-  b.stall_timeout_ms += 1;
+  b.ingest.stall_timeout_ms += 1;
   EXPECT_NE(a, b);
   b = a;
   b.motion.night_min_region_area *= 2;
@@ -527,7 +504,7 @@ TEST(ConfigTest, ParseCameraConfigReadsOneCamera) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->id, "cam9");
   EXPECT_EQ(r->name, "cam9");
-  EXPECT_DOUBLE_EQ(r->analytics_fps, 2);
+  EXPECT_DOUBLE_EQ(r->ingest.analytics_fps, 2);
   Result<CameraConfig> bad = ParseCameraConfig("{id: cam9, url: 'http://h/9'}", "request");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "request:1:17: url: must be rtsp://, rtsps:// or file://");
@@ -538,10 +515,10 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   cam.id = "cam1";
   cam.url = "rtsp://h/x";
   EXPECT_TRUE(ValidateCameraConfig(cam).ok());
-  cam.detect_width = 321;
+  cam.ingest.detect_width = 321;
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
             "camera cam1: detect_width: must be even, got 321");
-  cam.detect_width = 320;
+  cam.ingest.detect_width = 320;
   cam.motion.masks = {{{0, 0}, {1, 0}}};
   EXPECT_EQ(ValidateCameraConfig(cam).message(),
             "camera cam1: motion.masks[0]: a mask polygon needs at least 3 points, got 2");
@@ -552,6 +529,32 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   cam.motion.threshold = 25;
   cam.url = "http://h/x";
   EXPECT_EQ(ValidateCameraConfig(cam).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, JournalFsyncAndClientRolesAreParsedIntoEnums) {
+  Result<Config> r = ParseConfig(
+      "journal: {dir: /tmp/j, fsync: every}\n"
+      "security:\n"
+      "  clients:\n"
+      "    - {name: ops, public_key: 'v2H+jR%S%$(&07JyxyT*kEx7n*ec}FT/{z)ftB?=', role: admin}\n"
+      "    - {name: wall, public_key: 'guP7&vBr4C*&5q&egm}k%0yq5krlqkJPD2Gy+MPi'}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->journal.fsync, FsyncPolicy::kEvery);
+  ASSERT_EQ(r->security.clients.size(), 2u);
+  EXPECT_EQ(r->security.clients[0].role, Role::kAdmin);
+  EXPECT_EQ(r->security.clients[1].role, Role::kRead);  // the default
+  EXPECT_EQ(ErrorOf("journal: {fsync: sometimes}\n"),
+            "t.yaml:1:18: journal.fsync: must be none, interval or every, got 'sometimes'");
+  const std::string client = "security: {clients: [{name: a, public_key: '";
+  EXPECT_EQ(ErrorOf(client + "v2H+jR%S%$(&07JyxyT*kEx7n*ec}FT/{z)ftB?=', role: root}]}\n"),
+            "t.yaml:1:94: security.clients[0].role: must be read or admin, got 'root'");
+  EXPECT_EQ(ErrorOf(client + "short'}]}\n"),
+            "t.yaml:1:44: security.clients[0].public_key: must be 40 characters of Z85 text, "
+            "got 5");
+  // 40 characters of the alphabet, but "#####" is more than 32 bits: not a key.
+  EXPECT_EQ(ErrorOf(client + "#####R%S%$(&07JyxyT*kEx7n*ec}FT/{z)ftB?='}]}\n"),
+            "t.yaml:1:44: security.clients[0].public_key: is not Z85 text");
 }
 
 // --- vehicles: ---------------------------------------------------------------------------------
@@ -567,7 +570,7 @@ TEST(ConfigVehiclesTest, ExampleShowsTheDefaultsAndTheGeometry) {
   // Camera 3 shows calibration, lines, zones and lanes.
   const VehiclesConfig& v = r->cameras.at(2).vehicles;
   EXPECT_TRUE(v.enabled);
-  EXPECT_EQ(v.backend, "classical");
+  EXPECT_EQ(v.backend, analytics::DetectorBackend::kClassical);
   ASSERT_TRUE(v.analytics.calibration.has_value());
   EXPECT_FLOAT_EQ(v.analytics.calibration->image_points[2].x, 0.85f);
   EXPECT_FLOAT_EQ(v.analytics.calibration->ground_points[1].y, 20.f);
@@ -587,7 +590,7 @@ TEST(ConfigVehiclesTest, DisabledByDefault) {
   Result<Config> r = ParseConfig(OneCamera(""), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->cameras[0].vehicles.enabled);
-  EXPECT_EQ(r->cameras[0].vehicles.backend, "classical");
+  EXPECT_EQ(r->cameras[0].vehicles.backend, analytics::DetectorBackend::kClassical);
 }
 
 TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
@@ -609,7 +612,7 @@ TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
   Result<Config> r = ParseConfig(yaml, (dir.path() / "skynetd.yaml").string());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const VehiclesConfig& v = r->cameras[0].vehicles;
-  EXPECT_EQ(v.backend, "dnn");
+  EXPECT_EQ(v.backend, analytics::DetectorBackend::kDnn);
   EXPECT_EQ(v.detector.model_path, model.string());  // relative to the config file
   EXPECT_EQ(v.detector.format, analytics::DnnFormat::kYoloV8);
   EXPECT_EQ(v.detector.input_size, 320);
@@ -689,9 +692,314 @@ TEST(ConfigVehiclesTest, EqualityNoticesEveryPart) {
   b = a;
   b.classical.shadow_suppression = false;
   EXPECT_FALSE(a == b);
+  b = a;
+  b.analytics.tracker.split_merged = false;  // once missing from a hand-written comparison
+  EXPECT_FALSE(a == b);
   CameraConfig c1, c2;
   c2.vehicles.enabled = true;
   EXPECT_FALSE(c1 == c2);
+}
+
+// --- every option field is parsed, documented and compared -------------------------------------
+//
+// One row per field of the option structs a camera embeds: its key path in a camera entry and a
+// valid value other than the default. For each row the test parses a camera with that value and
+// asserts that the result differs from the camera without it (so the key is read and operator==
+// sees it), and that the key appears in config/skynetd.example.yaml. A static_assert per struct
+// counts its fields, so a new field without a row fails the build.
+
+namespace fields {
+
+// The number of fields of an aggregate: the most initialisers `T{...}` accepts.
+struct AnyField {
+  template <typename T>
+  operator T() const;
+};
+template <typename T, typename... A>
+constexpr size_t Count() {
+  if constexpr (requires { T{A{}..., AnyField{}}; }) {
+    return Count<T, A..., AnyField>();
+  } else {
+    return sizeof...(A);
+  }
+}
+
+// A key path inside a camera entry and a YAML value. "x[]" in a path is a list of one mapping.
+struct Row {
+  const char* path;
+  const char* value;
+};
+using Assignments = std::map<std::string, std::string>;  // key path -> YAML value
+
+constexpr Row kIngest[] = {
+    {"analytics_fps", "7"},      {"detect_width", "640"},      {"rtsp_transport", "udp"},
+    {"file_realtime", "false"},  {"file_loop", "false"},       {"connect_timeout_ms", "2000"},
+    {"stall_timeout_ms", "800"}, {"backoff_initial_ms", "50"}, {"backoff_max_ms", "4000"},
+};
+static_assert(std::size(kIngest) == Count<ingest::IngestOptions>());
+
+constexpr Row kMotion[] = {
+    {"motion.threshold", "40"},
+    {"motion.min_region_area", "0.01"},
+    {"motion.start_frames", "5"},
+    {"motion.end_quiet_ms", "500"},
+    {"motion.update_interval_ms", "250"},
+    {"motion.masks", "[[[0, 0], [1, 0], [1, 1]]]"},
+    {"motion.background_adapt_ms", "7000"},
+    {"motion.foreground_adapt_ms", "90000"},
+    {"motion.max_brightness_step", "0"},
+    {"motion.global_change_fraction", "0.7"},
+    {"motion.dilate_px", "3"},
+    {"motion.max_regions", "8"},
+    {"motion.shake_compensation", "false"},
+    {"motion.min_shake_px", "1"},
+    {"motion.max_shake_px", "4"},
+    {"motion.auto_contrast", "false"},
+    {"motion.contrast_reference_range", "60"},
+    {"motion.night_brightness", "30"},
+    {"motion.night_threshold", "45"},
+    {"motion.night_min_region_area", "0.004"},
+};
+static_assert(std::size(kMotion) == Count<analytics::MotionOptions>());
+
+// VehiclesConfig: enabled, backend, and the classical, detector and analytics tables below.
+constexpr Row kVehicles[] = {{"vehicles.enabled", "true"}, {"vehicles.backend", "dnn"}};
+static_assert(std::size(kVehicles) + 3 == Count<VehiclesConfig>());
+
+constexpr Row kClassical[] = {
+    {"vehicles.classical.threshold", "60"},
+    {"vehicles.classical.background_adapt_ms", "6000"},
+    {"vehicles.classical.foreground_adapt_ms", "70000"},
+    {"vehicles.classical.require_motion_support", "false"},
+    {"vehicles.classical.shadow_suppression", "false"},
+    {"vehicles.classical.shadow_min_ratio", "0.5"},
+    {"vehicles.classical.shadow_max_ratio", "0.9"},
+    {"vehicles.classical.shadow_chroma_tolerance", "0.1"},
+    {"vehicles.classical.shadow_texture_tolerance", "0.3"},
+    {"vehicles.classical.close_px", "3"},
+    {"vehicles.classical.min_blob_area", "0.001"},
+    {"vehicles.classical.split_core_ratio", "0.4"},
+    {"vehicles.classical.merge_gap_px", "5"},
+    {"vehicles.classical.merge_max_fragment", "0.3"},
+    {"vehicles.classical.person_max_width_m", "1.5"},
+    {"vehicles.classical.person_min_aspect", "1.3"},
+    {"vehicles.classical.two_wheeler_max_width_m", "1.1"},
+    {"vehicles.classical.large_min_width_m", "8"},
+    {"vehicles.classical.large_min_height_m", "3"},
+    {"vehicles.classical.min_object_m", "0.4"},
+    {"vehicles.classical.person_max_area", "0.03"},
+    {"vehicles.classical.person_min_aspect_uncalibrated", "1.6"},
+    {"vehicles.classical.large_min_area", "0.09"},
+};
+static_assert(std::size(kClassical) == Count<analytics::ClassicalDetectorOptions>());
+
+// DnnDetectorOptions::class_map is the model's class table (COCO), not a config key.
+constexpr Row kDetector[] = {
+    {"vehicles.detector.model_path", "m.onnx"},
+    {"vehicles.detector.format", "yolov8"},
+    {"vehicles.detector.input_size", "320"},
+    {"vehicles.detector.score_threshold", "0.4"},
+    {"vehicles.detector.nms_iou", "0.6"},
+    {"vehicles.detector.class_aware_nms", "false"},
+    {"vehicles.detector.preprocess", "rgb255"},
+    {"vehicles.detector.motion_gated", "false"},
+    {"vehicles.detector.crop_padding", "0.3"},
+    {"vehicles.detector.min_crop_size", "128"},
+    {"vehicles.detector.max_crops", "3"},
+    {"vehicles.detector.batch_crops", "false"},
+    {"vehicles.detector.full_frame_fraction", "0.7"},
+    {"vehicles.detector.detect_fps", "2.5"},
+    {"vehicles.detector.num_classes", "10"},
+};
+static_assert(std::size(kDetector) + 1 == Count<analytics::DnnDetectorOptions>());
+
+// VehicleAnalyticsOptions: these, and the tracker and rules tables.
+constexpr Row kAnalytics[] = {
+    {"vehicles.calibration.image_points", "[[0.3, 0.3], [0.6, 0.3], [0.85, 0.95], [0.15, 0.95]]"},
+    {"vehicles.snapshot_improvement", "2"},
+    {"vehicles.snapshot_update_interval_ms", "1000"},
+    {"vehicles.colour_every_frames", "3"},
+};
+static_assert(std::size(kAnalytics) + 2 == Count<analytics::VehicleAnalyticsOptions>());
+
+constexpr Row kCalibration[] = {
+    {"vehicles.calibration.image_points", "[[0.3, 0.3], [0.6, 0.3], [0.85, 0.95], [0.15, 0.95]]"},
+    {"vehicles.calibration.ground_points", "[[0, 30], [3.5, 30], [3.5, 0], [0, 0]]"},
+};
+static_assert(std::size(kCalibration) == Count<analytics::CalibrationConfig>());
+
+// TrackerOptions: `defaults` is the kClassParams table (its keys sit in `tracker:` itself).
+constexpr Row kTracker[] = {
+    {"vehicles.tracker.classes", "{car: {max_misses: 3}}"},
+    {"vehicles.tracker.min_iou", "0.1"},
+    {"vehicles.tracker.max_centre_distance", "0.5"},
+    {"vehicles.tracker.class_mismatch_cost", "0.4"},
+    {"vehicles.tracker.stationary_after_ms", "2000"},
+    {"vehicles.tracker.stationary_radius", "0.3"},
+    {"vehicles.tracker.trajectory_points", "16"},
+    {"vehicles.tracker.speed_window_ms", "500"},
+    {"vehicles.tracker.measurement_noise", "0.1"},
+    {"vehicles.tracker.split_merged", "false"},
+};
+static_assert(std::size(kTracker) + 1 == Count<analytics::TrackerOptions>());
+
+constexpr Row kClassParams[] = {
+    {"vehicles.tracker.confirm_hits", "2"},
+    {"vehicles.tracker.max_misses", "5"},
+    {"vehicles.tracker.max_misses_stationary", "300"},
+    {"vehicles.tracker.accel_noise", "3"},
+};
+static_assert(std::size(kClassParams) == Count<analytics::TrackerClassParams>());
+
+constexpr Row kRules[] = {
+    {"vehicles.rules.speed_limit_kmh", "50"},
+    {"vehicles.rules.speeding_frames", "4"},
+    {"vehicles.rules.wrong_way_frames", "8"},
+    {"vehicles.rules.wrong_way_min_distance_m", "4"},
+    {"vehicles.rules.wrong_way_min_distance", "0.1"},
+    {"vehicles.rules.wrong_way_cos", "0.6"},
+    {"vehicles.rules.min_moving_speed", "0.4"},
+    {"vehicles.rules.stats_interval_ms", "30000"},
+    {"vehicles.rules.lines", "[{id: l, a: [0, 0.5], b: [1, 0.5]}]"},
+    {"vehicles.rules.zones", "[{id: z, polygon: [[0, 0], [1, 0], [1, 1]]}]"},
+    {"vehicles.rules.lanes", "[{id: n, polygon: [[0, 0], [1, 0], [1, 1]]}]"},
+};
+static_assert(std::size(kRules) == Count<analytics::TrafficRulesOptions>());
+
+// Items of the rule lists: each row changes one key of a valid item (the base).
+constexpr Row kLine[] = {
+    {"vehicles.rules.lines[].id", "m"},
+    {"vehicles.rules.lines[].a", "[0, 0.4]"},
+    {"vehicles.rules.lines[].b", "[1, 0.4]"},
+    {"vehicles.rules.lines[].count", "forward"},
+};
+static_assert(std::size(kLine) == Count<analytics::CountingLine>());
+constexpr Row kZone[] = {
+    {"vehicles.rules.zones[].id", "y"},
+    {"vehicles.rules.zones[].polygon", "[[0, 0], [0.5, 0], [0.5, 0.5]]"},
+    {"vehicles.rules.zones[].no_parking", "true"},
+    {"vehicles.rules.zones[].max_stop_ms", "30000"},
+};
+static_assert(std::size(kZone) == Count<analytics::Zone>());
+constexpr Row kLane[] = {
+    {"vehicles.rules.lanes[].id", "s"},
+    {"vehicles.rules.lanes[].polygon", "[[0, 0], [0.5, 0], [0.5, 0.5]]"},
+    {"vehicles.rules.lanes[].direction", "[0, -1]"},
+    {"vehicles.rules.lanes[].speed_limit_kmh", "30"},
+};
+static_assert(std::size(kLane) == Count<analytics::Lane>());
+
+// What a row needs besides itself to be valid (and compared with): the other half of the
+// calibration, a model for the dnn backend, the other keys of a rule item.
+Assignments BaseFor(const std::string& path) {
+  auto starts = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
+  if (starts("vehicles.calibration.")) {
+    return {{"vehicles.calibration.image_points",
+             "[[0.4, 0.3], [0.6, 0.3], [0.85, 0.95], [0.15, 0.95]]"},
+            {"vehicles.calibration.ground_points", "[[0, 20], [3.5, 20], [3.5, 0], [0, 0]]"}};
+  }
+  if (path == "vehicles.backend") return {{"vehicles.detector.model_path", "m.onnx"}};
+  if (starts("vehicles.rules.lines[].")) {
+    return {{"vehicles.rules.lines[].id", "l"},
+            {"vehicles.rules.lines[].a", "[0, 0.5]"},
+            {"vehicles.rules.lines[].b", "[1, 0.5]"}};
+  }
+  for (std::string list : {"vehicles.rules.zones[]", "vehicles.rules.lanes[]"}) {
+    if (starts(list.c_str())) {
+      return {{list + ".id", "k"}, {list + ".polygon", "[[0, 0], [1, 0], [1, 1]]"}};
+    }
+  }
+  return {};
+}
+
+// A camera entry in flow style from key paths: {"a.b": "1", "a.c": "2"} -> {a: {b: 1, c: 2}}.
+std::string CameraYaml(const Assignments& keys) {
+  struct Tree {
+    std::map<std::string, Tree> kids;
+    std::string value;
+  };
+  Tree root;
+  for (const auto& [path, value] : keys) {
+    Tree* t = &root;
+    for (size_t i = 0;;) {
+      const size_t dot = path.find('.', i);
+      t = &t->kids[path.substr(i, dot == std::string::npos ? dot : dot - i)];
+      if (dot == std::string::npos) break;
+      i = dot + 1;
+    }
+    t->value = value;
+  }
+  std::function<std::string(const Tree&)> emit = [&](const Tree& t) {
+    if (t.kids.empty()) return t.value;
+    std::string out;
+    for (const auto& [key, kid] : t.kids) {
+      const bool list = key.size() > 2 && key.compare(key.size() - 2, 2, "[]") == 0;
+      out += (out.empty() ? "{" : ", ") + (list ? key.substr(0, key.size() - 2) : key) + ": " +
+             (list ? "[" + emit(kid) + "]" : emit(kid));
+    }
+    return out + "}";
+  };
+  root.kids["id"].value = "cam1";
+  root.kids["url"].value = "rtsp://10.0.0.1/stream";
+  return "cameras:\n  - " + emit(root) + "\n";
+}
+
+// Whether the key path appears under some camera of the example (any item of a list).
+bool Documented(const YAML::Node& node, const std::string& path) {
+  if (path.empty()) return true;
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      if (Documented(item, path)) return true;
+    }
+    return false;
+  }
+  if (!node.IsMap()) return false;
+  const size_t dot = path.find('.');
+  std::string key = path.substr(0, dot);
+  if (key.size() > 2 && key.compare(key.size() - 2, 2, "[]") == 0) key.resize(key.size() - 2);
+  const YAML::Node child = node[key];
+  return child && Documented(child, dot == std::string::npos ? "" : path.substr(dot + 1));
+}
+
+}  // namespace fields
+
+TEST(ConfigFieldsTest, EveryOptionFieldIsParsedComparedAndDocumented) {
+  std::ifstream in(ExampleConfigPath());
+  const std::string example_text((std::istreambuf_iterator<char>(in)), {});
+  const YAML::Node example = YAML::Load(example_text);
+  std::vector<fields::Row> rows;
+  for (const auto& table :
+       {std::vector<fields::Row>(std::begin(fields::kIngest), std::end(fields::kIngest)),
+        {std::begin(fields::kMotion), std::end(fields::kMotion)},
+        {std::begin(fields::kVehicles), std::end(fields::kVehicles)},
+        {std::begin(fields::kClassical), std::end(fields::kClassical)},
+        {std::begin(fields::kDetector), std::end(fields::kDetector)},
+        {std::begin(fields::kAnalytics), std::end(fields::kAnalytics)},
+        {std::begin(fields::kCalibration), std::end(fields::kCalibration)},
+        {std::begin(fields::kTracker), std::end(fields::kTracker)},
+        {std::begin(fields::kClassParams), std::end(fields::kClassParams)},
+        {std::begin(fields::kRules), std::end(fields::kRules)},
+        {std::begin(fields::kLine), std::end(fields::kLine)},
+        {std::begin(fields::kZone), std::end(fields::kZone)},
+        {std::begin(fields::kLane), std::end(fields::kLane)}}) {
+    rows.insert(rows.end(), table.begin(), table.end());
+  }
+  for (const fields::Row& row : rows) {
+    SCOPED_TRACE(row.path);
+    fields::Assignments keys = fields::BaseFor(row.path);
+    Result<Config> base = ParseConfig(fields::CameraYaml(keys), "t.yaml");
+    ASSERT_TRUE(base.ok()) << base.status().ToString();
+    keys[row.path] = row.value;
+    Result<Config> changed = ParseConfig(fields::CameraYaml(keys), "t.yaml");
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    EXPECT_FALSE(changed->cameras.at(0) == base->cameras.at(0)) << "not read or not compared";
+    // model_path has no default, so the example (whose first camera shows the defaults) gives
+    // it in a comment.
+    const bool commented = std::string_view(row.path) == "vehicles.detector.model_path";
+    EXPECT_TRUE(commented ? example_text.find("# model_path: ") != std::string::npos
+                          : fields::Documented(example["cameras"], row.path))
+        << "not in config/skynetd.example.yaml";
+  }
 }
 
 }  // namespace

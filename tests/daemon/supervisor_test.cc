@@ -31,7 +31,7 @@ class SupervisorTest : public ::testing::Test {
     a.id = "a";
     a.name = "A";
     a.url = *video;  // a file:// URL
-    a.analytics_fps = 10;
+    a.ingest.analytics_fps = 10;
     CameraConfig b;
     b.id = "b";
     b.url = "rtsp://admin:hunter2@127.0.0.1:9/stream";
@@ -300,6 +300,16 @@ TEST_F(ReloadTest, OnlyTheChangedCameraRestarts) {
 
 TEST_F(ReloadTest, MotionOptionsCountAsAChange) {
   WriteConfig({{"a", 10}, {"b", 10}, {"c", 10}}, "    motion:\n      threshold: 30\n");
+  Result<v1::ReloadResponse> r = sup_->Reload();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(std::vector<std::string>(r->restarted().begin(), r->restarted().end()),
+            std::vector<std::string>{"c"});
+}
+
+// Once missing from a hand-written comparison: a reload that changed it kept the old tracker.
+TEST_F(ReloadTest, TrackerSplitMergedCountsAsAChange) {
+  WriteConfig({{"a", 10}, {"b", 10}, {"c", 10}},
+              "    vehicles:\n      tracker: {split_merged: false}\n");
   Result<v1::ReloadResponse> r = sup_->Reload();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(std::vector<std::string>(r->restarted().begin(), r->restarted().end()),

@@ -143,13 +143,13 @@ TEST(VehiclePipelineTest, CarCrossingGivesNewLineCrossedAndEndedWithJpegSnapshot
 TEST(VehiclePipelineTest, CreateNamesTheProblem) {
   VehiclesConfig v;
   v.enabled = true;
-  v.backend = "dnn";
+  v.backend = analytics::DetectorBackend::kDnn;
   v.detector.model_path = "/nonexistent/model.onnx";
   auto p = VehiclePipeline::Create("cam1", v);
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("/nonexistent/model.onnx"), std::string::npos)
       << p.status().message();
-  v.backend = "classical";
+  v.backend = analytics::DetectorBackend::kClassical;
   v.analytics.tracker.min_iou = 5;
   p = VehiclePipeline::Create("cam1", v);
   ASSERT_FALSE(p.ok());

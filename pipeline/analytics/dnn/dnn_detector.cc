@@ -6,6 +6,7 @@
 #include <limits>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "pipeline/analytics/dnn/decode.h"
 
@@ -260,27 +261,40 @@ bool DnnDetector::batched() const { return impl_->batched && impl_->options.batc
 
 std::string DnnDetector::name() const { return DnnFormatName(impl_->options.format); }
 
+Status ValidateDnnDetectorOptions(const DnnDetectorOptions& o) {
+  auto int_range = [](const char* field, int v, int lo, int hi) {
+    if (v >= lo && v <= hi) return Status::Ok();
+    return Status::InvalidArgument(std::string(field) + ": must be in " + std::to_string(lo) +
+                                   ".." + std::to_string(hi) + ", got " + std::to_string(v));
+  };
+  SKYNET_RETURN_IF_ERROR(int_range("input_size", o.input_size, 32, 2048));
+  if (o.input_size % 32 != 0)
+    return Status::InvalidArgument("input_size: must be a multiple of 32");
+  if (!(o.score_threshold > 0.f && o.score_threshold <= 1.f)) {
+    return Status::InvalidArgument("score_threshold: must be in (0, 1]");
+  }
+  if (!(o.nms_iou > 0.f && o.nms_iou <= 1.f)) {
+    return Status::InvalidArgument("nms_iou: must be in (0, 1]");
+  }
+  if (!(o.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
+  SKYNET_RETURN_IF_ERROR(int_range("min_crop_size", o.min_crop_size, 1, 4096));
+  SKYNET_RETURN_IF_ERROR(int_range("max_crops", o.max_crops, 1, 64));
+  if (!(o.full_frame_fraction > 0.f)) {
+    return Status::InvalidArgument("full_frame_fraction: must be > 0 (above 1: never)");
+  }
+  if (!(o.detect_fps >= 0 && o.detect_fps <= 240)) {
+    std::ostringstream msg;
+    msg << "detect_fps: must be in [0, 240] (0: every frame), got " << o.detect_fps;
+    return Status::InvalidArgument(msg.str());
+  }
+  SKYNET_RETURN_IF_ERROR(int_range("num_classes", o.num_classes, 1, 10000));
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOptions& options) {
   const std::string& path = options.model_path;
   if (path.empty()) return Status::InvalidArgument("model_path: empty");
-  if (options.input_size < 32 || options.input_size > 2048 || options.input_size % 32 != 0) {
-    return Status::InvalidArgument("input_size: " + std::to_string(options.input_size) +
-                                   " is not a multiple of 32 in [32, 2048]");
-  }
-  if (!(options.score_threshold > 0.f && options.score_threshold <= 1.f)) {
-    return Status::InvalidArgument("score_threshold: must be in (0, 1]");
-  }
-  if (!(options.nms_iou > 0.f && options.nms_iou <= 1.f)) {
-    return Status::InvalidArgument("nms_iou: must be in (0, 1]");
-  }
-  if (options.max_crops < 1) return Status::InvalidArgument("max_crops: must be at least 1");
-  if (options.num_classes < 1) return Status::InvalidArgument("num_classes: must be >= 1");
-  if (!(options.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
-  if (options.min_crop_size < 1) return Status::InvalidArgument("min_crop_size: must be >= 1");
-  if (!(options.full_frame_fraction > 0.f)) {
-    return Status::InvalidArgument("full_frame_fraction: must be > 0 (above 1: never)");
-  }
-  if (options.detect_fps < 0.0) return Status::InvalidArgument("detect_fps: negative");
+  SKYNET_RETURN_IF_ERROR(ValidateDnnDetectorOptions(options));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Status::NotFound(path + ": no such model file (see docs/models.md: make models)");

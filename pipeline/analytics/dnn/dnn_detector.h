@@ -76,7 +76,13 @@ struct DnnDetectorOptions {
   int num_classes = 80;
   // Model class id -> our class; ids not in the map are dropped. Default: CocoClassMap().
   std::map<int, ObjectClass> class_map = CocoClassMap();
+  bool operator==(const DnnDetectorOptions&) const = default;
 };
+
+// Returns ok, or InvalidArgument naming the first bad field ("nms_iou: must be in (0, 1]"). Checks
+// values only: an empty model_path is the caller's to judge (Create() refuses it; a config whose
+// backend is not dnn may leave it empty).
+Status ValidateDnnDetectorOptions(const DnnDetectorOptions& options);
 
 struct DnnDetectorStats {
   int64_t calls = 0;
