@@ -1213,19 +1213,4 @@ bool VehiclesConfig::operator==(const VehiclesConfig& o) const {
              std::tie(b.snapshot_improvement, b.snapshot_update_interval_ms, b.colour_every_frames);
 }
 
-bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b) {
-  // A new field in MotionOptions changes its size: compare it below, then update this number.
-  static_assert(sizeof(analytics::MotionOptions) == 136,
-                "MotionOptions changed: compare the new field in operator== (daemon/config.cc)");
-  auto fields = [](const analytics::MotionOptions& m) {
-    return std::tie(m.threshold, m.min_region_area, m.start_frames, m.end_quiet_ms,
-                    m.update_interval_ms, m.masks, m.background_adapt_ms, m.foreground_adapt_ms,
-                    m.max_brightness_step, m.global_change_fraction, m.dilate_px, m.max_regions,
-                    m.shake_compensation, m.min_shake_px, m.max_shake_px, m.auto_contrast,
-                    m.contrast_reference_range, m.night_brightness, m.night_threshold,
-                    m.night_min_region_area);
-  };
-  return fields(a) == fields(b);
-}
-
 }  // namespace skynet::daemon

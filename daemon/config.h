@@ -18,10 +18,6 @@
 
 namespace skynet::daemon {
 
-// Field-by-field equality of motion options, for CameraConfig's operator== (MotionOptions has
-// none of its own). Compares every field; a static_assert in config.cc notices new ones.
-bool operator==(const analytics::MotionOptions& a, const analytics::MotionOptions& b);
-
 // A camera's vehicle analytics (`vehicles:`, docs/vehicles.md): detector backend, calibration,
 // tracker, traffic rules. Off by default; on, ingest delivers colour (BGR) frames.
 struct VehiclesConfig {

@@ -72,6 +72,8 @@ struct MotionOptions {
   int night_threshold = 30;
   // Smallest region kept at night, as a fraction of the frame area.
   double night_min_region_area = 0.0015;
+
+  bool operator==(const MotionOptions&) const = default;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field: "threshold: must be in [1, 254]...".

@@ -36,6 +36,8 @@ struct TrackerClassParams {
   int max_misses_stationary = 600;
   // Process noise: acceleration standard deviation, in box widths per second squared.
   float accel_noise = 2.0f;
+
+  bool operator==(const TrackerClassParams&) const = default;
 };
 
 struct TrackerOptions {
@@ -65,6 +67,8 @@ struct TrackerOptions {
   // merged blob: it is split into those predicted boxes, so that a car passing a pedestrian or
   // overlapping a vehicle in the next lane keeps both identities and boxes.
   bool split_merged = true;
+
+  bool operator==(const TrackerOptions&) const = default;
 };
 
 // Returns ok, or InvalidArgument naming the first bad field ("tracker.min_iou: ...").

@@ -33,6 +33,8 @@ struct CountingLine {
   // (for a = left, b = right: moving down the image).
   cv::Point2f a, b;
   LineDirection count = LineDirection::kBoth;  // which crossings are reported
+
+  bool operator==(const CountingLine&) const = default;
 };
 
 struct Zone {
@@ -41,6 +43,8 @@ struct Zone {
   // A vehicle stationary in the zone for longer than max_stop_ms fires VehicleStopped (once).
   bool no_parking = false;
   int max_stop_ms = 60000;
+
+  bool operator==(const Zone&) const = default;
 };
 
 struct Lane {
@@ -51,6 +55,8 @@ struct Lane {
   cv::Point2f direction;
   // Speed limit in km/h for Speeding (calibrated cameras only); 0: the rules' default.
   float speed_limit_kmh = 0;
+
+  bool operator==(const Lane&) const = default;
 };
 
 struct TrafficRulesOptions {
@@ -73,6 +79,8 @@ struct TrafficRulesOptions {
   float min_moving_speed = 0.3f;
   // Length of a statistics interval, milliseconds; 0: no TrafficStats.
   int stats_interval_ms = 60000;
+
+  bool operator==(const TrafficRulesOptions&) const = default;
 };
 
 // Returns ok, or InvalidArgument naming the first bad item ("rules.zones[1].polygon: ...").

@@ -11,48 +11,6 @@
 
 namespace skynet::analytics {
 
-bool ParseDnnFormat(const std::string& s, DnnFormat* out) {
-  if (s == "nanodet")
-    *out = DnnFormat::kNanoDet;
-  else if (s == "yolov5")
-    *out = DnnFormat::kYoloV5;
-  else if (s == "yolov8")
-    *out = DnnFormat::kYoloV8;
-  else
-    return false;
-  return true;
-}
-
-const char* DnnFormatName(DnnFormat f) {
-  switch (f) {
-    case DnnFormat::kNanoDet:
-      return "nanodet";
-    case DnnFormat::kYoloV5:
-      return "yolov5";
-    case DnnFormat::kYoloV8:
-      return "yolov8";
-  }
-  return "unknown";
-}
-
-bool ParseDnnPreprocess(const std::string& s, DnnPreprocess* out) {
-  if (s == "default") {
-    *out = DnnPreprocess::kDefault;
-  } else if (s == "nanodet") {
-    *out = DnnPreprocess::kNanoDetMeanStd;
-  } else if (s == "rgb255") {
-    *out = DnnPreprocess::kRgbUnit;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-std::map<int, ObjectClass> CocoClassMap() {
-  return {{0, ObjectClass::kPerson},     {1, ObjectClass::kBicycle}, {2, ObjectClass::kCar},
-          {3, ObjectClass::kMotorcycle}, {5, ObjectClass::kBus},     {7, ObjectClass::kTruck}};
-}
-
 namespace {
 
 // Which output is which, learnt from the warm-up run.
@@ -263,24 +221,7 @@ std::string DnnDetector::name() const { return DnnFormatName(impl_->options.form
 Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOptions& options) {
   const std::string& path = options.model_path;
   if (path.empty()) return Status::InvalidArgument("model_path: empty");
-  if (options.input_size < 32 || options.input_size > 2048 || options.input_size % 32 != 0) {
-    return Status::InvalidArgument("input_size: " + std::to_string(options.input_size) +
-                                   " is not a multiple of 32 in [32, 2048]");
-  }
-  if (!(options.score_threshold > 0.f && options.score_threshold <= 1.f)) {
-    return Status::InvalidArgument("score_threshold: must be in (0, 1]");
-  }
-  if (!(options.nms_iou > 0.f && options.nms_iou <= 1.f)) {
-    return Status::InvalidArgument("nms_iou: must be in (0, 1]");
-  }
-  if (options.max_crops < 1) return Status::InvalidArgument("max_crops: must be at least 1");
-  if (options.num_classes < 1) return Status::InvalidArgument("num_classes: must be >= 1");
-  if (!(options.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
-  if (options.min_crop_size < 1) return Status::InvalidArgument("min_crop_size: must be >= 1");
-  if (!(options.full_frame_fraction > 0.f)) {
-    return Status::InvalidArgument("full_frame_fraction: must be > 0 (above 1: never)");
-  }
-  if (options.detect_fps < 0.0) return Status::InvalidArgument("detect_fps: negative");
+  SKYNET_RETURN_IF_ERROR(ValidateDnnDetectorOptions(options));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Status::NotFound(path + ": no such model file (see docs/models.md: make models)");
