@@ -146,8 +146,23 @@ class TrafficRules {
  private:
   struct TrackState;
   struct LaneCounters;
+  struct FrameInfo;
   explicit TrafficRules(const TrafficRulesOptions& options);
   void Rescale(cv::Size frame_size);
+  // Process()'s steps, per confirmed track `t` at `anchor` (pixels), in this order; events go to
+  // the frame's list.
+  TrackState& StateOf(const Track& t, cv::Point2f box_anchor);
+  void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
+                     TrackState* s);
+  void CheckSpeeding(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
+                     TrackState* s);
+  // Ended tracks leave their zones; their state goes.
+  void EndTracks(const std::vector<Track>& ended, FrameInfo* f);
+  // Lane statistics: this frame's occupancy and queue, and the interval's TrafficStats when due.
+  void CloseInterval(FrameInfo* f);
 
   TrafficRulesOptions options_;
   cv::Size size_;
