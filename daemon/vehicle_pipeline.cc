@@ -232,62 +232,50 @@ void VehiclePipeline::FillTrackEvent(const analytics::VehicleTrackEvent& e, cv::
 
 void VehiclePipeline::FillRuleEvent(const analytics::RuleEvent& r, cv::Size size,
                                     v1::Event* ev) const {
-  const v1::VehicleClass cls = ToProto(r.object_class);
+  // Every event but the lane statistics names its track, its class and where it was.
+  auto with_track = [&](auto* m) {
+    m->set_track_id(r.track_id);
+    m->set_vehicle_class(ToProto(r.object_class));
+    SetPoint(r.anchor, size, m->mutable_anchor());
+    return m;
+  };
   switch (r.type) {
     case analytics::RuleEventType::kLineCrossed: {
-      auto* m = ev->mutable_line_crossed();
+      auto* m = with_track(ev->mutable_line_crossed());
       m->set_line_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
       m->set_direction(r.direction);
       m->set_speed_kmh(r.speed_kmh);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       break;
     }
     case analytics::RuleEventType::kZoneEntered: {
-      auto* m = ev->mutable_zone_entered();
+      auto* m = with_track(ev->mutable_zone_entered());
       m->set_zone_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       break;
     }
     case analytics::RuleEventType::kZoneLeft: {
-      auto* m = ev->mutable_zone_left();
+      auto* m = with_track(ev->mutable_zone_left());
       m->set_zone_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       m->set_dwell_s(r.dwell_s);
       break;
     }
     case analytics::RuleEventType::kVehicleStopped: {
-      auto* m = ev->mutable_vehicle_stopped();
+      auto* m = with_track(ev->mutable_vehicle_stopped());
       m->set_zone_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       m->set_stopped_s(r.dwell_s);
       m->set_max_stop_s(r.limit);
       break;
     }
     case analytics::RuleEventType::kWrongWay: {
-      auto* m = ev->mutable_wrong_way();
+      auto* m = with_track(ev->mutable_wrong_way());
       m->set_lane_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       m->set_speed_kmh(r.speed_kmh);
       m->set_distance(r.distance);
       m->set_distance_in_metres(analytics_->calibration() != nullptr);
       break;
     }
     case analytics::RuleEventType::kSpeeding: {
-      auto* m = ev->mutable_speeding();
+      auto* m = with_track(ev->mutable_speeding());
       m->set_lane_id(r.rule_id);
-      m->set_track_id(r.track_id);
-      m->set_vehicle_class(cls);
-      SetPoint(r.anchor, size, m->mutable_anchor());
       m->set_speed_kmh(r.speed_kmh);
       m->set_limit_kmh(r.limit);
       break;

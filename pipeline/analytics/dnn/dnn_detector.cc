@@ -34,6 +34,13 @@ struct Letterbox {
 
 int64_t Area(const cv::Rect& r) { return static_cast<int64_t>(r.width) * r.height; }
 
+// "[1,80,52]": the shape of `m`, for error messages.
+std::string Shape(const cv::Mat& m) {
+  std::string t = "[";
+  for (int i = 0; i < m.dims; ++i) t += (i ? "," : "") + std::to_string(m.size[i]);
+  return t + "]";
+}
+
 // Grows `r` to `size` around its centre, then shifts it inside `bounds` (shrinking only when
 // it is larger than the bounds), so crops near the border keep their size.
 cv::Rect GrowInside(const cv::Rect2f& r, cv::Size2f size, const cv::Size& bounds) {
@@ -61,15 +68,9 @@ class DnnDetector::Impl {
   // Checks the output shapes of a run on `batch` images against the format; fills
   // nanodet_outputs. Returns an error naming what did not fit.
   Status LearnOutputs(const std::vector<cv::Mat>& outs, int batch) {
-    const int s = options.input_size;
-    auto shape = [&](const cv::Mat& m) {
-      std::string t = "[";
-      for (int i = 0; i < m.dims; ++i) t += (i ? "," : "") + std::to_string(m.size[i]);
-      return t + "]";
-    };
     for (const cv::Mat& m : outs) {
       if (m.dims != 3 || m.size[0] != batch || m.type() != CV_32F) {
-        return Status::InvalidArgument("output " + shape(m) + " is not [batch, a, b] float");
+        return Status::InvalidArgument("output " + Shape(m) + " is not [batch, a, b] float");
       }
     }
     switch (options.format) {
@@ -77,29 +78,34 @@ class DnnDetector::Impl {
         if (outs.size() != 1 || outs[0].size[2] < 6) {
           return Status::InvalidArgument("yolov5 expects one [1, N, 5 + classes] output, got " +
                                          std::to_string(outs.size()) + " outputs, first " +
-                                         shape(outs[0]));
+                                         Shape(outs[0]));
         }
         return Status::Ok();
       case DnnFormat::kYoloV8:
         if (outs.size() != 1 || outs[0].size[1] < 5) {
           return Status::InvalidArgument("yolov8 expects one [1, 4 + classes, N] output, got " +
                                          std::to_string(outs.size()) + " outputs, first " +
-                                         shape(outs[0]));
+                                         Shape(outs[0]));
         }
         return Status::Ok();
       case DnnFormat::kNanoDet:
         break;
     }
-    // NanoDet: per stride two outputs [1, N, classes] and [1, N, 4 * (reg_max + 1)], N the
-    // number of cells of that stride's grid; the class output is the one num_classes wide (else
-    // the one whose width is not a multiple of 4, else the wider: 80 classes vs 32 or 44 logits).
+    return LearnNanoDetOutputs(outs);
+  }
+
+  // NanoDet: per stride two outputs [1, N, classes] and [1, N, 4 * (reg_max + 1)], N the
+  // number of cells of that stride's grid; the class output is the one num_classes wide (else
+  // the one whose width is not a multiple of 4, else the wider: 80 classes vs 32 or 44 logits).
+  Status LearnNanoDetOutputs(const std::vector<cv::Mat>& outs) {
+    const int s = options.input_size;
     nanodet_outputs.clear();
     const int nc = options.num_classes;
     if (outs.size() == 1) {
       // One output: levels of strides 8, 16, 32 (and 64) stacked, classes then box logits.
       const int n = outs[0].size[1], width = outs[0].size[2];
       if (width - nc < 4 || (width - nc) % 4 != 0) {
-        return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+        return Status::InvalidArgument("nanodet single output " + Shape(outs[0]) +
                                        " is not [1, N, " + std::to_string(nc) +
                                        " classes + 4 * (reg_max + 1)]");
       }
@@ -116,7 +122,7 @@ class DnnDetector::Impl {
           return Status::Ok();
         }
       }
-      return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+      return Status::InvalidArgument("nanodet single output " + Shape(outs[0]) +
                                      ": anchor count fits no stride set of a " + std::to_string(s) +
                                      " input");
     }
@@ -126,7 +132,7 @@ class DnnDetector::Impl {
       size_t j = i + 1;
       while (j < outs.size() && (used[j] || outs[j].size[1] != outs[i].size[1])) ++j;
       if (j == outs.size()) {
-        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + shape(outs[i]) +
+        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + Shape(outs[i]) +
                                        " has no partner with the same anchor count");
       }
       used[i] = used[j] = true;
@@ -144,7 +150,7 @@ class DnnDetector::Impl {
         }
       }
       if (o.stride == 0) {
-        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + shape(outs[i]) +
+        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + Shape(outs[i]) +
                                        ": anchor count fits no stride of a " + std::to_string(s) +
                                        " input");
       }
