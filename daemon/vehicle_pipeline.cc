@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pipeline/analytics/classical_detector.h"
+#include "pipeline/analytics/detector_backend.h"
 #include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/core/clock.h"
 
@@ -88,18 +89,25 @@ bool EncodeJpeg(const cv::Mat& image, std::string* out) {
 
 }  // namespace
 
-VehiclePipeline::VehiclePipeline(std::string camera_id, const VehiclesConfig& config)
-    : camera_id_(std::move(camera_id)),
-      detect_interval_us_(config.backend == analytics::DetectorBackend::kDnn &&
-                                  config.detector.detect_fps > 0
-                              ? 1e6 / config.detector.detect_fps
-                              : 0.0) {}
+VehiclePipeline::VehiclePipeline(std::string camera_id, double detect_interval_us)
+    : camera_id_(std::move(camera_id)), detect_interval_us_(detect_interval_us) {}
 
 VehiclePipeline::~VehiclePipeline() = default;
 
+VehiclePipelineStats VehiclePipeline::stats() const {
+  VehiclePipelineStats s = stats_;
+  s.detector = detector_->counters();
+  return s;
+}
+
 Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::string& camera_id,
                                                                  const VehiclesConfig& config) {
-  std::unique_ptr<VehiclePipeline> p(new VehiclePipeline(camera_id, config));
+  // A DNN backend runs at detect_fps (frames between its runs are not analysed); the classical
+  // backend runs on every frame.
+  const double fps = config.detector.detect_fps;
+  const double detect_interval_us =
+      config.backend == analytics::DetectorBackend::kDnn && fps > 0 ? 1e6 / fps : 0.0;
+  std::unique_ptr<VehiclePipeline> p(new VehiclePipeline(camera_id, detect_interval_us));
   switch (config.backend) {
     case analytics::DetectorBackend::kDnn: {
       auto det = analytics::DnnDetector::Create(config.detector);
@@ -188,6 +196,97 @@ void VehiclePipeline::FillTrack(const analytics::VehicleTrackEvent& e, bool with
   ++stats_.snapshots;
 }
 
+void VehiclePipeline::FillTrackEvent(const analytics::VehicleTrackEvent& e, cv::Size size,
+                                     v1::Event* ev) {
+  switch (e.type) {
+    case analytics::TrackEventType::kNew:
+      FillTrack(e, true, size, ev->mutable_vehicle_new()->mutable_track());
+      break;
+    case analytics::TrackEventType::kUpdate: {
+      auto* u = ev->mutable_vehicle_updated();
+      FillTrack(e, (e.changes & analytics::kChangeSnapshot) != 0, size, u->mutable_track());
+      v1::VehicleChanges* c = u->mutable_changes();
+      c->set_zones((e.changes & analytics::kChangeZone) != 0);
+      c->set_lane((e.changes & analytics::kChangeLane) != 0);
+      c->set_snapshot((e.changes & analytics::kChangeSnapshot) != 0);
+      c->set_vehicle_class((e.changes & analytics::kChangeClass) != 0);
+      c->set_colour((e.changes & analytics::kChangeColour) != 0);
+      c->set_stationary((e.changes & analytics::kChangeStationary) != 0);
+      break;
+    }
+    case analytics::TrackEventType::kEnd:
+      FillTrack(e, true, size, ev->mutable_vehicle_ended()->mutable_track());
+      best_frames_.erase(e.track.id);
+      break;
+  }
+}
+
+void VehiclePipeline::FillRuleEvent(const analytics::RuleEvent& r, cv::Size size,
+                                    v1::Event* ev) const {
+  // Every event but the lane statistics names its track, its class and where it was.
+  auto with_track = [&](auto* m) {
+    m->set_track_id(r.track_id);
+    m->set_vehicle_class(ToProto(r.object_class));
+    SetPoint(r.anchor, size, m->mutable_anchor());
+    return m;
+  };
+  switch (r.type) {
+    case analytics::RuleEventType::kLineCrossed: {
+      auto* m = with_track(ev->mutable_line_crossed());
+      m->set_line_id(r.rule_id);
+      m->set_direction(r.direction);
+      m->set_speed_kmh(r.speed_kmh);
+      break;
+    }
+    case analytics::RuleEventType::kZoneEntered: {
+      auto* m = with_track(ev->mutable_zone_entered());
+      m->set_zone_id(r.rule_id);
+      break;
+    }
+    case analytics::RuleEventType::kZoneLeft: {
+      auto* m = with_track(ev->mutable_zone_left());
+      m->set_zone_id(r.rule_id);
+      m->set_dwell_s(r.dwell_s);
+      break;
+    }
+    case analytics::RuleEventType::kVehicleStopped: {
+      auto* m = with_track(ev->mutable_vehicle_stopped());
+      m->set_zone_id(r.rule_id);
+      m->set_stopped_s(r.dwell_s);
+      m->set_max_stop_s(r.limit);
+      break;
+    }
+    case analytics::RuleEventType::kWrongWay: {
+      auto* m = with_track(ev->mutable_wrong_way());
+      m->set_lane_id(r.rule_id);
+      m->set_speed_kmh(r.speed_kmh);
+      m->set_distance(r.distance);
+      m->set_distance_in_metres(analytics_->calibration() != nullptr);
+      break;
+    }
+    case analytics::RuleEventType::kSpeeding: {
+      auto* m = with_track(ev->mutable_speeding());
+      m->set_lane_id(r.rule_id);
+      m->set_speed_kmh(r.speed_kmh);
+      m->set_limit_kmh(r.limit);
+      break;
+    }
+    case analytics::RuleEventType::kTrafficStats: {
+      auto* m = ev->mutable_traffic_stats();
+      const analytics::LaneStats& s = r.stats;
+      m->set_lane_id(r.rule_id);
+      m->set_interval_start_us(s.interval_start_us);
+      m->set_interval_end_us(s.interval_end_us);
+      m->set_count(static_cast<uint32_t>(std::max(0, s.count)));
+      m->set_mean_speed_kmh(s.mean_speed_kmh);
+      m->set_occupancy(s.occupancy);
+      m->set_mean_headway_s(s.mean_headway_s);
+      m->set_queue_length(static_cast<uint32_t>(std::max(0, s.queue_length)));
+      break;
+    }
+  }
+}
+
 void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObservation& motion,
                               const EventSink& sink) {
   if (frame.image.empty()) return;
@@ -232,106 +331,12 @@ void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObserva
 
   for (const analytics::VehicleTrackEvent& e : obs.track_events) {
     v1::Event ev = new_event();
-    switch (e.type) {
-      case analytics::TrackEventType::kNew:
-        FillTrack(e, true, size, ev.mutable_vehicle_new()->mutable_track());
-        break;
-      case analytics::TrackEventType::kUpdate: {
-        auto* u = ev.mutable_vehicle_updated();
-        FillTrack(e, (e.changes & analytics::kChangeSnapshot) != 0, size, u->mutable_track());
-        v1::VehicleChanges* c = u->mutable_changes();
-        c->set_zones((e.changes & analytics::kChangeZone) != 0);
-        c->set_lane((e.changes & analytics::kChangeLane) != 0);
-        c->set_snapshot((e.changes & analytics::kChangeSnapshot) != 0);
-        c->set_vehicle_class((e.changes & analytics::kChangeClass) != 0);
-        c->set_colour((e.changes & analytics::kChangeColour) != 0);
-        c->set_stationary((e.changes & analytics::kChangeStationary) != 0);
-        break;
-      }
-      case analytics::TrackEventType::kEnd:
-        FillTrack(e, true, size, ev.mutable_vehicle_ended()->mutable_track());
-        best_frames_.erase(e.track.id);
-        break;
-    }
+    FillTrackEvent(e, size, &ev);
     emit(std::move(ev));
   }
-
   for (const analytics::RuleEvent& r : obs.rule_events) {
     v1::Event ev = new_event();
-    const v1::VehicleClass cls = ToProto(r.object_class);
-    switch (r.type) {
-      case analytics::RuleEventType::kLineCrossed: {
-        auto* m = ev.mutable_line_crossed();
-        m->set_line_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        m->set_direction(r.direction);
-        m->set_speed_kmh(r.speed_kmh);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        break;
-      }
-      case analytics::RuleEventType::kZoneEntered: {
-        auto* m = ev.mutable_zone_entered();
-        m->set_zone_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        break;
-      }
-      case analytics::RuleEventType::kZoneLeft: {
-        auto* m = ev.mutable_zone_left();
-        m->set_zone_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        m->set_dwell_s(r.dwell_s);
-        break;
-      }
-      case analytics::RuleEventType::kVehicleStopped: {
-        auto* m = ev.mutable_vehicle_stopped();
-        m->set_zone_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        m->set_stopped_s(r.dwell_s);
-        m->set_max_stop_s(r.limit);
-        break;
-      }
-      case analytics::RuleEventType::kWrongWay: {
-        auto* m = ev.mutable_wrong_way();
-        m->set_lane_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        m->set_speed_kmh(r.speed_kmh);
-        m->set_distance(r.distance);
-        m->set_distance_in_metres(analytics_->calibration() != nullptr);
-        break;
-      }
-      case analytics::RuleEventType::kSpeeding: {
-        auto* m = ev.mutable_speeding();
-        m->set_lane_id(r.rule_id);
-        m->set_track_id(r.track_id);
-        m->set_vehicle_class(cls);
-        SetPoint(r.anchor, size, m->mutable_anchor());
-        m->set_speed_kmh(r.speed_kmh);
-        m->set_limit_kmh(r.limit);
-        break;
-      }
-      case analytics::RuleEventType::kTrafficStats: {
-        auto* m = ev.mutable_traffic_stats();
-        const analytics::LaneStats& s = r.stats;
-        m->set_lane_id(r.rule_id);
-        m->set_interval_start_us(s.interval_start_us);
-        m->set_interval_end_us(s.interval_end_us);
-        m->set_count(static_cast<uint32_t>(std::max(0, s.count)));
-        m->set_mean_speed_kmh(s.mean_speed_kmh);
-        m->set_occupancy(s.occupancy);
-        m->set_mean_headway_s(s.mean_headway_s);
-        m->set_queue_length(static_cast<uint32_t>(std::max(0, s.queue_length)));
-        break;
-      }
-    }
+    FillRuleEvent(r, size, &ev);
     emit(std::move(ev));
   }
   stats_.cpu_us += ThreadCpuUs() - cpu_before;

@@ -41,6 +41,7 @@ struct VehiclePipelineStats {
   uint64_t snapshots = 0;        // events that carried a JPEG snapshot
   uint64_t encode_failures = 0;  // cv::imencode failed: the event went without that image
   int64_t cpu_us = 0;            // thread CPU time in Process()
+  analytics::DetectorCounters detector;  // the backend's calls and failures (DNN errors...)
 };
 
 class VehiclePipeline {
@@ -63,7 +64,9 @@ class VehiclePipeline {
   void Process(const Frame& frame, const analytics::MotionObservation& motion,
                const EventSink& sink);
 
-  const VehiclePipelineStats& stats() const { return stats_; }
+  // A snapshot of the counters, the backend's included. The analytics' own (tracks, rule events,
+  // calibration errors) are analytics().stats(); the motion detector's are its own stats().
+  VehiclePipelineStats stats() const;
   const analytics::VehicleAnalytics& analytics() const { return *analytics_; }
 
  private:
@@ -72,9 +75,14 @@ class VehiclePipeline {
     int64_t time_us = 0;
     cv::Mat frame;  // shared between the tracks whose best moment it is
   };
-  VehiclePipeline(std::string camera_id, const VehiclesConfig& config);
+  // `detect_interval_us`: the least time between analysed frames (the DNN's detect_fps), or 0.
+  VehiclePipeline(std::string camera_id, double detect_interval_us);
   void FillTrack(const analytics::VehicleTrackEvent& e, bool with_snapshot, cv::Size size,
                  v1::VehicleTrack* out);
+  // The skynet.v1 payload of a track lifecycle event (vehicle_new/updated/ended) or of a rule
+  // event, in `ev`.
+  void FillTrackEvent(const analytics::VehicleTrackEvent& e, cv::Size size, v1::Event* ev);
+  void FillRuleEvent(const analytics::RuleEvent& r, cv::Size size, v1::Event* ev) const;
 
   const std::string camera_id_;
   const double detect_interval_us_;  // dnn with detect_fps: the least time between runs; else 0

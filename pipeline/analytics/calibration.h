@@ -22,6 +22,7 @@ struct CalibrationConfig {
   std::array<cv::Point2f, 4> image_points{};
   // The same four points on the ground, metres.
   std::array<cv::Point2f, 4> ground_points{};
+
   bool operator==(const CalibrationConfig&) const = default;
 };
 

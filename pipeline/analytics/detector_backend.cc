@@ -1,6 +1,15 @@
 #include "pipeline/analytics/detector_backend.h"
 
+#include <string>
+
 namespace skynet::analytics {
+
+Result<DetectorBackend> ParseDetectorBackend(std::string_view s) {
+  for (DetectorBackend b : {DetectorBackend::kClassical, DetectorBackend::kDnn}) {
+    if (s == DetectorBackendName(b)) return b;
+  }
+  return Status::InvalidArgument("must be classical or dnn, got '" + std::string(s) + "'");
+}
 
 const char* DetectorBackendName(DetectorBackend backend) {
   switch (backend) {
@@ -9,14 +18,7 @@ const char* DetectorBackendName(DetectorBackend backend) {
     case DetectorBackend::kDnn:
       return "dnn";
   }
-  return "classical";
-}
-
-std::optional<DetectorBackend> ParseDetectorBackend(std::string_view name) {
-  for (DetectorBackend b : {DetectorBackend::kClassical, DetectorBackend::kDnn}) {
-    if (name == DetectorBackendName(b)) return b;
-  }
-  return std::nullopt;
+  return "unknown";
 }
 
 }  // namespace skynet::analytics

@@ -1,17 +1,28 @@
-// DetectorBackend: which VehicleDetector a camera's vehicle analytics runs (`vehicles.backend`,
-// docs/vehicles.md). The config spells it "classical" or "dnn"; parsed once, compared as an enum.
+// DetectorBackend: which VehicleDetector a camera runs, as the `vehicles.backend` config key
+// spells it. Parsed once (config load), then compared as an enum everywhere else.
+//
+//   auto b = ParseDetectorBackend("dnn");          // Result<DetectorBackend>
+//   if (!b) return b.status();                     // "must be classical or dnn, got 'yolo'"
+//   if (*b == DetectorBackend::kDnn) ...
+//
+// Plain functions on values: callable from any thread.
 #pragma once
 
-#include <optional>
 #include <string_view>
+
+#include "pipeline/core/status.h"
 
 namespace skynet::analytics {
 
-enum class DetectorBackend { kClassical, kDnn };
+enum class DetectorBackend {
+  kClassical,  // ClassicalDetector: foreground blobs, no model files (the default)
+  kDnn,        // DnnDetector: an ONNX model run on motion regions
+};
 
-// "classical" or "dnn".
+// "classical" | "dnn"; InvalidArgument "must be classical or dnn, got '<s>'" otherwise (the
+// caller prefixes the key).
+Result<DetectorBackend> ParseDetectorBackend(std::string_view s);
+// The config spelling: "classical" or "dnn".
 const char* DetectorBackendName(DetectorBackend backend);
-// The backend of that name; nullopt for any other text.
-std::optional<DetectorBackend> ParseDetectorBackend(std::string_view name);
 
 }  // namespace skynet::analytics

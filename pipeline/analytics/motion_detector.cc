@@ -64,6 +64,15 @@ struct MotionDetector::State {
   // Fits frame = gain * background + offset over the unchanged pixels; false if unreliable.
   bool FitBrightness(const cv::Mat& cur, double* gain, double* offset) const;
   int ChangedPixels(const cv::Mat& cur, cv::Mat& mask);
+  // Process()'s steps. Follows a small frame-wide brightness drift at once; returns whether a
+  // larger one is a step candidate (its gain and offset in `gain`, `offset`).
+  bool FollowBrightness(double* gain, double* offset);
+  // Re-lights the background at once when the step's gain and offset explain most of the
+  // `changed` pixels (a global change); updates `changed`.
+  void Relight(double gain, double offset, int* changed, MotionObservation* obs);
+  // Aligns the frame to the background when that explains more of it; `cur` becomes the aligned
+  // frame and `changed` its changed pixels.
+  void CompensateShake(const cv::Mat** cur, int* changed, MotionObservation* obs);
   void FindRegions(const cv::Mat& cur, MotionObservation* obs);
   bool IsGhost(const cv::Mat& cur, const cv::Rect& box) const;
   void Absorb(const cv::Mat& cur, const cv::Rect& box, int contour);
@@ -196,23 +205,8 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
 
   // Frame-wide brightness drift (auto-exposure, iris, clouds): move the whole background with
   // it, if the change is small; a large one is left to global-change suppression.
-  bool step_candidate = false;
   double step_gain = 1, step_offset = 0;
-  if (opt.max_brightness_step > 0) {
-    double gain = 1, offset = 0;
-    if (FitBrightness(gray, &gain, &offset)) {
-      const double at_lo = (gain - 1) * bg_p5 + offset, at_hi = (gain - 1) * bg_p95 + offset;
-      const double largest = std::max(std::abs(at_lo), std::abs(at_hi));
-      if (largest >= 0.25 && largest <= opt.max_brightness_step) {
-        bg.convertTo(bg, CV_32F, gain, offset);
-        bg.convertTo(bg8, CV_8U);
-      } else if (largest > opt.max_brightness_step) {
-        step_candidate = true;
-        step_gain = gain;
-        step_offset = offset;
-      }
-    }
-  }
+  const bool step_candidate = FollowBrightness(&step_gain, &step_offset);
 
   // Shake: align the frame to the background, which stays in the camera's reference pose.
   // Pixels that the shift uncovers keep the background value, so they never count as changed.
@@ -225,34 +219,10 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
   // background caught up. If the fitted gain and offset explain most of the change, re-light the
   // background at once (a global change, reported as such) and look for motion in what remains.
   if (step_candidate && changed > kShakeCheckFraction * valid_count) {
-    bg8.convertTo(relit, CV_8U, step_gain, step_offset);
-    cv::absdiff(gray, relit, diff);
-    cv::threshold(diff, fg_aligned, threshold, 255, cv::THRESH_BINARY);
-    if (valid_count < size.area()) fg_aligned.setTo(0, ignore);
-    if (cv::countNonZero(fg_aligned) * kRelightGain < changed) {
-      bg.convertTo(bg, CV_32F, step_gain, step_offset);
-      bg.convertTo(bg8, CV_8U);
-      bg_spectrum.release();
-      changed = ChangedPixels(gray, fg);
-      obs->global_change = true;
-      ++stats->global_changes;
-      ++stats->exposure_steps;
-    }
+    Relight(step_gain, step_offset, &changed, obs);
   }
   if (opt.shake_compensation && changed > kShakeCheckFraction * valid_count) {
-    const cv::Point2d shift = EstimateShift();
-    const double magnitude = std::hypot(shift.x, shift.y);
-    if (magnitude > opt.min_shake_px && magnitude <= opt.max_shake_px) {
-      Align(shift);
-      const int changed_aligned = ChangedPixels(aligned, fg_aligned);
-      if (changed_aligned < changed) {
-        cur = &aligned;
-        changed = changed_aligned;
-        std::swap(fg, fg_aligned);
-        obs->camera_shift = cv::Point2f(static_cast<float>(shift.x), static_cast<float>(shift.y));
-        ++stats->shake_compensated;
-      }
-    }
+    CompensateShake(&cur, &changed, obs);
   }
   const float fraction = valid_count > 0 ? static_cast<float>(changed) / valid_count : 0.f;
   obs->changed_fraction = fraction;
@@ -270,6 +240,57 @@ void MotionDetector::State::Process(const cv::Mat& frame, int64_t time_us, Motio
   UpdateBackground(*cur, dt_us);
   UpdateProfile();
   Advance(!obs->regions.empty(), fraction, time_us, obs);
+}
+
+bool MotionDetector::State::FollowBrightness(double* step_gain, double* step_offset) {
+  if (opt.max_brightness_step <= 0) return false;
+  double gain = 1, offset = 0;
+  if (!FitBrightness(gray, &gain, &offset)) return false;
+  const double at_lo = (gain - 1) * bg_p5 + offset, at_hi = (gain - 1) * bg_p95 + offset;
+  const double largest = std::max(std::abs(at_lo), std::abs(at_hi));
+  if (largest >= 0.25 && largest <= opt.max_brightness_step) {
+    bg.convertTo(bg, CV_32F, gain, offset);
+    bg.convertTo(bg8, CV_8U);
+  } else if (largest > opt.max_brightness_step) {
+    *step_gain = gain;
+    *step_offset = offset;
+    return true;
+  }
+  return false;
+}
+
+void MotionDetector::State::Relight(double gain, double offset, int* changed,
+                                    MotionObservation* obs) {
+  bg8.convertTo(relit, CV_8U, gain, offset);
+  cv::absdiff(gray, relit, diff);
+  cv::threshold(diff, fg_aligned, threshold, 255, cv::THRESH_BINARY);
+  if (valid_count < size.area()) fg_aligned.setTo(0, ignore);
+  if (cv::countNonZero(fg_aligned) * kRelightGain < *changed) {
+    bg.convertTo(bg, CV_32F, gain, offset);
+    bg.convertTo(bg8, CV_8U);
+    bg_spectrum.release();
+    *changed = ChangedPixels(gray, fg);
+    obs->global_change = true;
+    ++stats->global_changes;
+    ++stats->exposure_steps;
+  }
+}
+
+void MotionDetector::State::CompensateShake(const cv::Mat** cur, int* changed,
+                                            MotionObservation* obs) {
+  const cv::Point2d shift = EstimateShift();
+  const double magnitude = std::hypot(shift.x, shift.y);
+  if (magnitude > opt.min_shake_px && magnitude <= opt.max_shake_px) {
+    Align(shift);
+    const int changed_aligned = ChangedPixels(aligned, fg_aligned);
+    if (changed_aligned < *changed) {
+      *cur = &aligned;
+      *changed = changed_aligned;
+      std::swap(fg, fg_aligned);
+      obs->camera_shift = cv::Point2f(static_cast<float>(shift.x), static_cast<float>(shift.y));
+      ++stats->shake_compensated;
+    }
+  }
 }
 
 int MotionDetector::State::ChangedPixels(const cv::Mat& cur, cv::Mat& mask) {

@@ -72,6 +72,7 @@ struct MotionOptions {
   int night_threshold = 30;
   // Smallest region kept at night, as a fraction of the frame area.
   double night_min_region_area = 0.0015;
+
   bool operator==(const MotionOptions&) const = default;
 };
 

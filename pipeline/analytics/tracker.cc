@@ -265,9 +265,34 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
   last_time_us_ = time_us;
   started_ = true;
 
-  const std::vector<Detection> split = SplitMerged(detections_in);
-  const std::vector<Detection>& detections = split;
+  const std::vector<Detection> detections = SplitMerged(detections_in);
+  const std::vector<int> match = Match(detections);
+  const int m = static_cast<int>(detections.size());
+  std::vector<char> detection_used(m, false);
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    Track& t = tracks_[i];
+    Filter& f = *filters_[i];
+    t.matched = match[i] >= 0;
+    t.snapshot_score = 0;
+    if (!t.matched) {
+      ++t.misses;
+      if (t.stationary) {
+        // A parked vehicle does not drift while the detector misses it.
+        for (int k = 4; k < 8; ++k) f.kf.statePost.at<float>(k) = 0;
+      }
+      continue;
+    }
+    detection_used[match[i]] = true;
+    Correct(detections[match[i]], time_us, t, f);
+  }
+  // Unmatched detections start tentative tracks.
+  for (int j = 0; j < m; ++j) {
+    if (!detection_used[j]) Start(detections[j], frame, time_us);
+  }
+  FinishAll(frame, time_us);
+}
 
+std::vector<int> Tracker::Match(const std::vector<Detection>& detections) const {
   // Cost matrix: tracks x detections.
   const int n = static_cast<int>(tracks_.size());
   const int m = static_cast<int>(detections.size());
@@ -322,128 +347,113 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
   for (int i = 0; i < n; ++i) {
     if (match[i] < 0) match[i] = rest[i];
   }
+  return match;
+}
 
-  std::vector<char> detection_used(m, false);
-  for (int i = 0; i < n; ++i) {
-    Track& t = tracks_[i];
-    Filter& f = *filters_[i];
-    t.matched = match[i] >= 0;
-    t.snapshot_score = 0;
-    if (!t.matched) {
-      ++t.misses;
-      if (t.stationary) {
-        // A parked vehicle does not drift while the detector misses it.
-        for (int k = 4; k < 8; ++k) f.kf.statePost.at<float>(k) = 0;
-      }
-      continue;
+void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
+  // A vehicle's height does not jump between frames: a detection much taller than the track
+  // (predicted, or last measured if the prediction is shrinking) is the track's object merged
+  // with something above or below it (a pedestrian on the kerb, a vehicle in the next lane).
+  // Measure only the track's rows, with a margin, so the box and its bottom-centre anchor stay
+  // on the object.
+  const float ref_h = std::max({t.box.height, f.last_height, f.tall_height});
+  if (t.confirmed && d.box.height > kMaxHeightJump * ref_h) {
+    const float top = std::max(d.box.y, t.box.y - kHeightMargin * ref_h);
+    const float bottom = std::min(d.box.br().y, t.box.y + ref_h * (1 + kHeightMargin));
+    if (bottom > top) {
+      d.box.y = top;
+      d.box.height = bottom - top;
     }
-    Detection d = detections[match[i]];
-    detection_used[match[i]] = true;
-    // A vehicle's height does not jump between frames: a detection much taller than the track
-    // (predicted, or last measured if the prediction is shrinking) is the track's object merged
-    // with something above or below it (a pedestrian on the kerb, a vehicle in the next lane).
-    // Measure only the track's rows, with a margin, so the box and its bottom-centre anchor stay
-    // on the object.
-    const float ref_h = std::max({t.box.height, f.last_height, f.tall_height});
-    if (t.confirmed && d.box.height > kMaxHeightJump * ref_h) {
-      const float top = std::max(d.box.y, t.box.y - kHeightMargin * ref_h);
-      const float bottom = std::min(d.box.br().y, t.box.y + ref_h * (1 + kHeightMargin));
-      if (bottom > top) {
-        d.box.y = top;
-        d.box.height = bottom - top;
-      }
+  }
+  const float mn = options_.measurement_noise;
+  const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
+  f.kf.measurementNoiseCov.at<float>(0, 0) = (mn * w) * (mn * w);
+  f.kf.measurementNoiseCov.at<float>(1, 1) = (mn * h) * (mn * h);
+  f.kf.measurementNoiseCov.at<float>(2, 2) = 2 * (mn * w) * (mn * w);
+  f.kf.measurementNoiseCov.at<float>(3, 3) = 2 * (mn * h) * (mn * h);
+  const cv::Point2f c = Centre(d.box);
+  const cv::Mat z = (cv::Mat_<float>(4, 1) << c.x, c.y, d.box.width, d.box.height);
+  f.last_height = d.box.height;
+  f.tall_height = std::max(kTallDecay * f.tall_height, d.box.height);
+  f.kf.correct(z);
+  // The size has momentum in the filter: after a merged blob (a pedestrian passing) the box
+  // would shrink past the vehicle and on to nothing. Keep it within reach of what was seen.
+  for (int k = 2; k < 4; ++k) {
+    float& size = f.kf.statePost.at<float>(k);
+    const float seen = z.at<float>(k);
+    if (size < kSizeClamp.first * seen || size > kSizeClamp.second * seen) {
+      size = std::clamp(size, kSizeClamp.first * seen, kSizeClamp.second * seen);
+      f.kf.statePost.at<float>(k + 4) = 0;
     }
-    const float mn = options_.measurement_noise;
-    const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
-    f.kf.measurementNoiseCov.at<float>(0, 0) = (mn * w) * (mn * w);
-    f.kf.measurementNoiseCov.at<float>(1, 1) = (mn * h) * (mn * h);
-    f.kf.measurementNoiseCov.at<float>(2, 2) = 2 * (mn * w) * (mn * w);
-    f.kf.measurementNoiseCov.at<float>(3, 3) = 2 * (mn * h) * (mn * h);
-    const cv::Point2f c = Centre(d.box);
-    const cv::Mat z = (cv::Mat_<float>(4, 1) << c.x, c.y, d.box.width, d.box.height);
-    f.last_height = d.box.height;
-    f.tall_height = std::max(kTallDecay * f.tall_height, d.box.height);
-    f.kf.correct(z);
-    // The size has momentum in the filter: after a merged blob (a pedestrian passing) the box
-    // would shrink past the vehicle and on to nothing. Keep it within reach of what was seen.
-    for (int k = 2; k < 4; ++k) {
-      float& size = f.kf.statePost.at<float>(k);
-      const float seen = z.at<float>(k);
-      if (size < kSizeClamp.first * seen || size > kSizeClamp.second * seen) {
-        size = std::clamp(size, kSizeClamp.first * seen, kSizeClamp.second * seen);
-        f.kf.statePost.at<float>(k + 4) = 0;
-      }
-    }
-    f.votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
-    ++t.hits;
-    t.misses = 0;
-    t.last_seen_us = time_us;
-    t.detection_score = d.score;
-    t.travelled_px = std::max(t.travelled_px, static_cast<float>(cv::norm(c - f.origin)));
-    // Stationary: the detected centre has stayed near one point for long enough.
-    // Hysteresis: a stationary vehicle starts again only when it is away from where it stopped
-    // (twice the radius) for kLeaveFrames matched frames, or by more than its own size at once,
-    // so that a pedestrian passing a parked car (a merged, wider blob for a second or two) does
-    // not restart its stop.
-    const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
-    const float dist = static_cast<float>(cv::norm(c - f.anchor));
-    if (t.stationary) {
-      const bool away = dist > kStationaryLeaveFactor * radius;
-      f.away_frames = away ? f.away_frames + 1 : 0;
-      if (f.away_frames >= kLeaveFrames || dist > std::max(d.box.width, d.box.height)) {
-        f.anchor = c;
-        f.anchor_us = time_us;
-        f.away_frames = 0;
-        t.stationary = false;
-      }
-    } else if (dist > radius) {
+  }
+  f.votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
+  ++t.hits;
+  t.misses = 0;
+  t.last_seen_us = time_us;
+  t.detection_score = d.score;
+  t.travelled_px = std::max(t.travelled_px, static_cast<float>(cv::norm(c - f.origin)));
+  // Stationary: the detected centre has stayed near one point for long enough.
+  // Hysteresis: a stationary vehicle starts again only when it is away from where it stopped
+  // (twice the radius) for kLeaveFrames matched frames, or by more than its own size at once,
+  // so that a pedestrian passing a parked car (a merged, wider blob for a second or two) does
+  // not restart its stop.
+  const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
+  const float dist = static_cast<float>(cv::norm(c - f.anchor));
+  if (t.stationary) {
+    const bool away = dist > kStationaryLeaveFactor * radius;
+    f.away_frames = away ? f.away_frames + 1 : 0;
+    if (f.away_frames >= kLeaveFrames || dist > std::max(d.box.width, d.box.height)) {
       f.anchor = c;
       f.anchor_us = time_us;
-    } else if (time_us - f.anchor_us >= int64_t{options_.stationary_after_ms} * 1000) {
-      t.stationary_since_us = f.anchor_us;
-      t.stationary = true;
       f.away_frames = 0;
+      t.stationary = false;
     }
-    f.recent.emplace_back(time_us, BottomCentre(d.box));
+  } else if (dist > radius) {
+    f.anchor = c;
+    f.anchor_us = time_us;
+  } else if (time_us - f.anchor_us >= int64_t{options_.stationary_after_ms} * 1000) {
+    t.stationary_since_us = f.anchor_us;
+    t.stationary = true;
+    f.away_frames = 0;
   }
+  f.recent.emplace_back(time_us, BottomCentre(d.box));
+}
 
-  // Unmatched detections start tentative tracks.
-  for (int j = 0; j < m; ++j) {
-    if (detection_used[j]) continue;
-    const Detection& d = detections[j];
-    Track t;
-    t.id = next_id_++;
-    t.first_seen_us = t.last_seen_us = time_us;
-    t.hits = 1;
-    t.matched = true;
-    t.detection_score = d.score;
-    auto f = std::make_unique<Filter>();
-    const cv::Point2f c = Centre(d.box);
-    f->kf.statePost = (cv::Mat_<float>(8, 1) << c.x, c.y, d.box.width, d.box.height, 0, 0, 0, 0);
-    cv::setIdentity(f->kf.measurementMatrix);
-    cv::setIdentity(f->kf.measurementNoiseCov);
-    const float mn = options_.measurement_noise;
-    const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
-    const float pos[4] = {mn * w, mn * h, mn * w, mn * h};
-    f->kf.errorCovPost.setTo(0);
-    for (int k = 0; k < 4; ++k) {
-      f->kf.errorCovPost.at<float>(k, k) = pos[k] * pos[k];
-      const float v = kInitialVelocityStd * (k % 2 == 0 ? w : h) * (k < 2 ? 1.f : kSizeNoiseFactor);
-      f->kf.errorCovPost.at<float>(k + 4, k + 4) = v * v;
-    }
-    f->votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
-    f->anchor = c;
-    f->origin = c;
-    f->last_height = d.box.height;
-    f->tall_height = d.box.height;
-    f->entered_at_edge =
-        !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
-    f->anchor_us = time_us;
-    f->recent.emplace_back(time_us, BottomCentre(d.box));
-    tracks_.push_back(std::move(t));
-    filters_.push_back(std::move(f));
+void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
+  Track t;
+  t.id = next_id_++;
+  t.first_seen_us = t.last_seen_us = time_us;
+  t.hits = 1;
+  t.matched = true;
+  t.detection_score = d.score;
+  auto f = std::make_unique<Filter>();
+  const cv::Point2f c = Centre(d.box);
+  f->kf.statePost = (cv::Mat_<float>(8, 1) << c.x, c.y, d.box.width, d.box.height, 0, 0, 0, 0);
+  cv::setIdentity(f->kf.measurementMatrix);
+  cv::setIdentity(f->kf.measurementNoiseCov);
+  const float mn = options_.measurement_noise;
+  const float w = std::max(2.f, d.box.width), h = std::max(2.f, d.box.height);
+  const float pos[4] = {mn * w, mn * h, mn * w, mn * h};
+  f->kf.errorCovPost.setTo(0);
+  for (int k = 0; k < 4; ++k) {
+    f->kf.errorCovPost.at<float>(k, k) = pos[k] * pos[k];
+    const float v = kInitialVelocityStd * (k % 2 == 0 ? w : h) * (k < 2 ? 1.f : kSizeNoiseFactor);
+    f->kf.errorCovPost.at<float>(k + 4, k + 4) = v * v;
   }
+  f->votes[static_cast<int>(d.object_class)] += std::max(0.1f, d.score);
+  f->anchor = c;
+  f->origin = c;
+  f->last_height = d.box.height;
+  f->tall_height = d.box.height;
+  f->entered_at_edge =
+      !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
+  f->anchor_us = time_us;
+  f->recent.emplace_back(time_us, BottomCentre(d.box));
+  tracks_.push_back(std::move(t));
+  filters_.push_back(std::move(f));
+}
 
+void Tracker::FinishAll(const cv::Mat& frame, int64_t time_us) {
   // Finish every track's state; remove the dead.
   size_t out = 0;
   for (size_t i = 0; i < tracks_.size(); ++i) {

@@ -36,6 +36,7 @@ struct TrackerClassParams {
   int max_misses_stationary = 600;
   // Process noise: acceleration standard deviation, in box widths per second squared.
   float accel_noise = 2.0f;
+
   bool operator==(const TrackerClassParams&) const = default;
 };
 
@@ -66,6 +67,7 @@ struct TrackerOptions {
   // merged blob: it is split into those predicted boxes, so that a car passing a pedestrian or
   // overlapping a vehicle in the next lane keeps both identities and boxes.
   bool split_merged = true;
+
   bool operator==(const TrackerOptions&) const = default;
 };
 
@@ -141,6 +143,15 @@ class Tracker {
   const TrackerClassParams& ParamsFor(ObjectClass c) const;
   std::vector<Detection> SplitMerged(const std::vector<Detection>& detections) const;
   void Predict(int64_t time_us);
+  // Update()'s steps. For each track the index of its detection, or -1: overlaps first, then
+  // what is left by a gated centre distance.
+  std::vector<int> Match(const std::vector<Detection>& detections) const;
+  // Corrects matched track `t` (filter `f`) with `d`; stationary state and trajectory.
+  void Correct(Detection d, int64_t time_us, Track& t, Filter& f);
+  // A tentative track for an unmatched detection.
+  void Start(const Detection& d, const cv::Mat& frame, int64_t time_us);
+  // Finishes every track's state (Finish(), snapshot score) and moves the dead to ended_.
+  void FinishAll(const cv::Mat& frame, int64_t time_us);
   void Finish(Track& t, Filter& f, int64_t time_us);
 
   TrackerOptions options_;

@@ -192,6 +192,35 @@ int TrafficRules::LaneOf(uint64_t id) const {
   return it == states_.end() ? -1 : it->second->lane;
 }
 
+// What one Process() call knows about its frame, and where its events go.
+struct TrafficRules::FrameInfo {
+  int64_t time_us;
+  double dt_s;  // since the previous frame
+  cv::Size size;
+  const Calibration* calibration;
+  std::vector<RuleEvent>* events;
+  std::vector<int> queue;      // per lane: stationary vehicles in it this frame
+  std::vector<char> occupied;  // per lane: a vehicle in it this frame
+};
+
+namespace {
+
+// An event of `type` for rule `rule` and track `t` at `at` (pixels).
+RuleEvent Make(int64_t time_us, RuleEventType type, const std::string& rule, const Track& t,
+               cv::Point2f at) {
+  RuleEvent e;
+  e.type = type;
+  e.time_us = time_us;
+  e.rule_id = rule;
+  e.track_id = t.id;
+  e.object_class = t.object_class;
+  e.anchor = at;
+  e.speed_kmh = t.calibrated && !t.stationary ? t.speed_kmh : (t.calibrated ? 0.f : -1.f);
+  return e;
+}
+
+}  // namespace
+
 std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
                                              const std::vector<Track>& ended, cv::Size frame_size,
                                              const Calibration* calibration, int64_t time_us) {
@@ -206,210 +235,246 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
   const double dt_s = (time_us - last_time_us_) * 1e-6;
   last_time_us_ = time_us;
 
-  const size_t nz = options_.zones.size(), nl = options_.lanes.size();
-  auto make = [&](RuleEventType type, const std::string& rule, const Track& t, cv::Point2f at) {
-    RuleEvent e;
-    e.type = type;
-    e.time_us = time_us;
-    e.rule_id = rule;
-    e.track_id = t.id;
-    e.object_class = t.object_class;
-    e.anchor = at;
-    e.speed_kmh = t.calibrated && !t.stationary ? t.speed_kmh : (t.calibrated ? 0.f : -1.f);
-    return e;
-  };
-
-  std::vector<int> queue(nl, 0);
-  std::vector<char> occupied(nl, false);
+  const size_t nl = options_.lanes.size();
+  FrameInfo f{time_us,
+              dt_s,
+              frame_size,
+              calibration,
+              &events,
+              std::vector<int>(nl, 0),
+              std::vector<char>(nl, false)};
   for (const Track& t : tracks) {
     if (!t.confirmed) continue;
     const cv::Point2f box_anchor = BottomCentre(t.box);
-    auto& slot = states_[t.id];
-    const bool fresh = slot == nullptr;
-    if (fresh) {
-      slot = std::make_unique<TrackState>();
-      slot->counted.assign(options_.lines.size(), false);
-      slot->in_zone.assign(nz, false);
-      slot->enter_us.assign(nz, 0);
-      slot->stop_fired.assign(nz, false);
-      slot->in_lane.assign(nl, false);
-      slot->wrong_fired.assign(nl, false);
-      // Start from the oldest known point, so a line crossed while the track was tentative
-      // still counts.
-      slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
-    }
-    TrackState& s = *slot;
+    TrackState& s = StateOf(t, box_anchor);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
     if (t.stationary && !s.resting) s.rest_anchor = box_anchor;
     s.resting = t.stationary;
     const cv::Point2f anchor = s.resting ? s.rest_anchor : box_anchor;
-
-    // Lines: the anchor's step since the previous frame crosses the line.
-    for (size_t i = 0; i < lines_px_.size(); ++i) {
-      if (s.counted[i]) continue;
-      const auto& [a, b] = lines_px_[i];
-      if (!Crosses(s.last_anchor, anchor, a, b)) continue;
-      const cv::Point2f normal(-(b.y - a.y), b.x - a.x);  // right-hand side of a->b on screen
-      const cv::Point2f step = anchor - s.last_anchor;
-      const int dir = step.dot(normal) >= 0 ? 1 : -1;
-      // A box that jumps back over the line while its vehicle moves the other way (a part of it
-      // hidden or uncovered) has not crossed.
-      const float along =
-          t.velocity_px_s.dot(normal) / std::max(1e-3f, std::hypot(normal.x, normal.y));
-      if (along * dir < 0 &&
-          std::abs(along) >= options_.min_moving_speed * std::max(1.f, t.box.width)) {
-        continue;
-      }
-      const LineDirection want = options_.lines[i].count;
-      s.counted[i] = true;  // once per track and line, even if this direction is not reported
-      if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
-          (want == LineDirection::kBackward && dir < 0)) {
-        RuleEvent e = make(RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
-        e.direction = dir;
-        events.push_back(std::move(e));
-      }
-    }
+    CheckLines(t, anchor, &f, &s);
     s.last_anchor = anchor;
-
-    // Zones: enter, leave, dwell; stopped vehicles in no-parking zones.
-    for (size_t z = 0; z < nz; ++z) {
-      const bool inside = Inside(zones_px_[z], anchor);
-      if (inside && !s.in_zone[z]) {
-        s.in_zone[z] = true;
-        s.enter_us[z] = time_us;
-        events.push_back(make(RuleEventType::kZoneEntered, options_.zones[z].id, t, anchor));
-      } else if (!inside && s.in_zone[z]) {
-        s.in_zone[z] = false;
-        RuleEvent e = make(RuleEventType::kZoneLeft, options_.zones[z].id, t, anchor);
-        e.dwell_s = static_cast<float>((time_us - s.enter_us[z]) * 1e-6);
-        events.push_back(std::move(e));
-      }
-      const Zone& zone = options_.zones[z];
-      if (inside && zone.no_parking && t.stationary && !s.stop_fired[z] &&
-          VehicleLike(t.object_class)) {
-        const int64_t since = std::max(s.enter_us[z], t.stationary_since_us);
-        if (time_us - since >= int64_t{zone.max_stop_ms} * 1000) {
-          s.stop_fired[z] = true;
-          RuleEvent e = make(RuleEventType::kVehicleStopped, zone.id, t, anchor);
-          e.dwell_s = static_cast<float>((time_us - since) * 1e-6);
-          e.limit = zone.max_stop_ms / 1000.f;
-          events.push_back(std::move(e));
-        }
-      }
-    }
-
-    // Lanes: membership, entries for statistics, wrong way.
-    s.lane = -1;
-    for (size_t l = 0; l < nl; ++l) {
-      const bool inside = Inside(lanes_px_[l], anchor);
-      if (inside && s.lane < 0) s.lane = static_cast<int>(l);
-      if (!VehicleLike(t.object_class)) continue;
-      if (inside && !s.in_lane[l]) {
-        LaneCounters& c = lane_counters_[l];
-        ++c.count;
-        if (c.last_entry_us >= 0) {
-          c.headway_sum += (time_us - c.last_entry_us) * 1e-6;
-          ++c.headways;
-        }
-        c.last_entry_us = time_us;
-      }
-      s.in_lane[l] = inside;
-      if (!inside) continue;
-      occupied[l] = true;
-      if (t.stationary) ++queue[l];
-      if (t.calibrated && !t.stationary) {
-        lane_counters_[l].speed_sum += t.speed_kmh;
-        ++lane_counters_[l].speed_samples;
-      }
-    }
+    CheckZones(t, anchor, &f, &s);
+    CheckLanes(t, anchor, &f, &s);
     const Lane* lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
-    if (lane != nullptr && VehicleLike(t.object_class) && cv::norm(lane->direction) > 0) {
-      const cv::Point2f dir =
-          lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
-      const cv::Point2f v = t.velocity_px_s;
-      const float speed = static_cast<float>(cv::norm(v));
-      // Only frames where the vehicle was seen count: a coasting track's box is the tracker's
-      // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
-      const bool moving =
-          t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
-      // The run counts in one lane: a box that slips into the next lane (its lower part hidden)
-      // starts again there.
-      if (s.lane != s.wrong_lane) {
-        s.wrong_lane = s.lane;
-        s.wrong_frames = 0;
-        s.wrong_distance = 0;
-      }
-      if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
-        ++s.wrong_frames;
-        // Distance along the reversed lane direction this frame.
-        const float px = static_cast<float>(-v.dot(dir) * dt_s);
-        s.wrong_distance +=
-            calibration != nullptr ? px * calibration->MetresPerPixelAt(anchor) : px;
-      } else if (moving) {
-        s.wrong_frames = 0;
-        s.wrong_distance = 0;
-      }
-      const float need =
-          calibration != nullptr
-              ? options_.wrong_way_min_distance_m
-              : options_.wrong_way_min_distance * std::hypot(frame_size.width, frame_size.height);
-      if (!s.wrong_fired[s.lane] && s.wrong_frames >= options_.wrong_way_frames &&
-          s.wrong_distance >= need) {
-        s.wrong_fired[s.lane] = true;
-        RuleEvent e = make(RuleEventType::kWrongWay, lane->id, t, anchor);
-        e.distance = s.wrong_distance;
-        events.push_back(std::move(e));
-      }
-    }
+    CheckWrongWay(t, anchor, lane, &f, &s);
+    CheckSpeeding(t, anchor, lane, &f, &s);
+  }
+  EndTracks(ended, &f);
+  CloseInterval(&f);
+  return events;
+}
 
-    // Speeding (calibrated only): a run of frames above the lane's (or default) limit.
-    const float limit = lane != nullptr && lane->speed_limit_kmh > 0 ? lane->speed_limit_kmh
-                                                                     : options_.speed_limit_kmh;
-    if (t.calibrated && limit > 0 && !s.speeding_fired && VehicleLike(t.object_class)) {
-      if (!t.stationary && t.speed_kmh > limit) {
-        ++s.speeding_run;
-        s.speeding_max = std::max(s.speeding_max, t.speed_kmh);
-        if (s.speeding_run >= options_.speeding_frames) {
-          s.speeding_fired = true;
-          RuleEvent e = make(RuleEventType::kSpeeding, lane != nullptr ? lane->id : "", t, anchor);
-          e.speed_kmh = s.speeding_max;
-          e.limit = limit;
-          events.push_back(std::move(e));
-        }
-      } else {
-        s.speeding_run = 0;
-        s.speeding_max = 0;
+TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_anchor) {
+  auto& slot = states_[t.id];
+  if (slot == nullptr) {
+    slot = std::make_unique<TrackState>();
+    slot->counted.assign(options_.lines.size(), false);
+    slot->in_zone.assign(options_.zones.size(), false);
+    slot->enter_us.assign(options_.zones.size(), 0);
+    slot->stop_fired.assign(options_.zones.size(), false);
+    slot->in_lane.assign(options_.lanes.size(), false);
+    slot->wrong_fired.assign(options_.lanes.size(), false);
+    // Start from the oldest known point, so a line crossed while the track was tentative
+    // still counts.
+    slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
+  }
+  return *slot;
+}
+
+void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
+  FrameInfo& f = *fp;
+  TrackState& s = *sp;
+  // Lines: the anchor's step since the previous frame crosses the line.
+  for (size_t i = 0; i < lines_px_.size(); ++i) {
+    if (s.counted[i]) continue;
+    const auto& [a, b] = lines_px_[i];
+    if (!Crosses(s.last_anchor, anchor, a, b)) continue;
+    const cv::Point2f normal(-(b.y - a.y), b.x - a.x);  // right-hand side of a->b on screen
+    const cv::Point2f step = anchor - s.last_anchor;
+    const int dir = step.dot(normal) >= 0 ? 1 : -1;
+    // A box that jumps back over the line while its vehicle moves the other way (a part of it
+    // hidden or uncovered) has not crossed.
+    const float along =
+        t.velocity_px_s.dot(normal) / std::max(1e-3f, std::hypot(normal.x, normal.y));
+    if (along * dir < 0 &&
+        std::abs(along) >= options_.min_moving_speed * std::max(1.f, t.box.width)) {
+      continue;
+    }
+    const LineDirection want = options_.lines[i].count;
+    s.counted[i] = true;  // once per track and line, even if this direction is not reported
+    if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
+        (want == LineDirection::kBackward && dir < 0)) {
+      RuleEvent e = Make(f.time_us, RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
+      e.direction = dir;
+      f.events->push_back(std::move(e));
+    }
+  }
+}
+
+void TrafficRules::CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
+  FrameInfo& f = *fp;
+  TrackState& s = *sp;
+  // Zones: enter, leave, dwell; stopped vehicles in no-parking zones.
+  for (size_t z = 0; z < options_.zones.size(); ++z) {
+    const bool inside = Inside(zones_px_[z], anchor);
+    if (inside && !s.in_zone[z]) {
+      s.in_zone[z] = true;
+      s.enter_us[z] = f.time_us;
+      f.events->push_back(
+          Make(f.time_us, RuleEventType::kZoneEntered, options_.zones[z].id, t, anchor));
+    } else if (!inside && s.in_zone[z]) {
+      s.in_zone[z] = false;
+      RuleEvent e = Make(f.time_us, RuleEventType::kZoneLeft, options_.zones[z].id, t, anchor);
+      e.dwell_s = static_cast<float>((f.time_us - s.enter_us[z]) * 1e-6);
+      f.events->push_back(std::move(e));
+    }
+    const Zone& zone = options_.zones[z];
+    if (inside && zone.no_parking && t.stationary && !s.stop_fired[z] &&
+        VehicleLike(t.object_class)) {
+      const int64_t since = std::max(s.enter_us[z], t.stationary_since_us);
+      if (f.time_us - since >= int64_t{zone.max_stop_ms} * 1000) {
+        s.stop_fired[z] = true;
+        RuleEvent e = Make(f.time_us, RuleEventType::kVehicleStopped, zone.id, t, anchor);
+        e.dwell_s = static_cast<float>((f.time_us - since) * 1e-6);
+        e.limit = zone.max_stop_ms / 1000.f;
+        f.events->push_back(std::move(e));
       }
     }
   }
+}
 
+void TrafficRules::CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
+  FrameInfo& f = *fp;
+  TrackState& s = *sp;
+  // Lanes: membership, entries for statistics, wrong way.
+  s.lane = -1;
+  for (size_t l = 0; l < options_.lanes.size(); ++l) {
+    const bool inside = Inside(lanes_px_[l], anchor);
+    if (inside && s.lane < 0) s.lane = static_cast<int>(l);
+    if (!VehicleLike(t.object_class)) continue;
+    if (inside && !s.in_lane[l]) {
+      LaneCounters& c = lane_counters_[l];
+      ++c.count;
+      if (c.last_entry_us >= 0) {
+        c.headway_sum += (f.time_us - c.last_entry_us) * 1e-6;
+        ++c.headways;
+      }
+      c.last_entry_us = f.time_us;
+    }
+    s.in_lane[l] = inside;
+    if (!inside) continue;
+    f.occupied[l] = true;
+    if (t.stationary) ++f.queue[l];
+    if (t.calibrated && !t.stationary) {
+      lane_counters_[l].speed_sum += t.speed_kmh;
+      ++lane_counters_[l].speed_samples;
+    }
+  }
+}
+
+void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane,
+                                 FrameInfo* fp, TrackState* sp) {
+  FrameInfo& f = *fp;
+  TrackState& s = *sp;
+  if (lane != nullptr && VehicleLike(t.object_class) && cv::norm(lane->direction) > 0) {
+    const cv::Point2f dir =
+        lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
+    const cv::Point2f v = t.velocity_px_s;
+    const float speed = static_cast<float>(cv::norm(v));
+    // Only frames where the vehicle was seen count: a coasting track's box is the tracker's
+    // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
+    const bool moving =
+        t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+    // The run counts in one lane: a box that slips into the next lane (its lower part hidden)
+    // starts again there.
+    if (s.lane != s.wrong_lane) {
+      s.wrong_lane = s.lane;
+      s.wrong_frames = 0;
+      s.wrong_distance = 0;
+    }
+    if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
+      ++s.wrong_frames;
+      // Distance along the reversed lane direction this frame.
+      const float px = static_cast<float>(-v.dot(dir) * f.dt_s);
+      s.wrong_distance +=
+          f.calibration != nullptr ? px * f.calibration->MetresPerPixelAt(anchor) : px;
+    } else if (moving) {
+      s.wrong_frames = 0;
+      s.wrong_distance = 0;
+    }
+    const float need = f.calibration != nullptr ? options_.wrong_way_min_distance_m
+                                                : options_.wrong_way_min_distance *
+                                                      std::hypot(f.size.width, f.size.height);
+    if (!s.wrong_fired[s.lane] && s.wrong_frames >= options_.wrong_way_frames &&
+        s.wrong_distance >= need) {
+      s.wrong_fired[s.lane] = true;
+      RuleEvent e = Make(f.time_us, RuleEventType::kWrongWay, lane->id, t, anchor);
+      e.distance = s.wrong_distance;
+      f.events->push_back(std::move(e));
+    }
+  }
+}
+
+void TrafficRules::CheckSpeeding(const Track& t, cv::Point2f anchor, const Lane* lane,
+                                 FrameInfo* fp, TrackState* sp) {
+  FrameInfo& f = *fp;
+  TrackState& s = *sp;
+  // Speeding (calibrated only): a run of frames above the lane's (or default) limit.
+  const float limit = lane != nullptr && lane->speed_limit_kmh > 0 ? lane->speed_limit_kmh
+                                                                   : options_.speed_limit_kmh;
+  if (t.calibrated && limit > 0 && !s.speeding_fired && VehicleLike(t.object_class)) {
+    if (!t.stationary && t.speed_kmh > limit) {
+      ++s.speeding_run;
+      s.speeding_max = std::max(s.speeding_max, t.speed_kmh);
+      if (s.speeding_run >= options_.speeding_frames) {
+        s.speeding_fired = true;
+        RuleEvent e =
+            Make(f.time_us, RuleEventType::kSpeeding, lane != nullptr ? lane->id : "", t, anchor);
+        e.speed_kmh = s.speeding_max;
+        e.limit = limit;
+        f.events->push_back(std::move(e));
+      }
+    } else {
+      s.speeding_run = 0;
+      s.speeding_max = 0;
+    }
+  }
+}
+
+void TrafficRules::EndTracks(const std::vector<Track>& ended, FrameInfo* fp) {
+  FrameInfo& f = *fp;
   // Ended tracks leave their zones; their state goes.
   for (const Track& t : ended) {
     const auto it = states_.find(t.id);
     if (it == states_.end()) continue;
-    for (size_t z = 0; z < nz; ++z) {
+    for (size_t z = 0; z < options_.zones.size(); ++z) {
       if (!it->second->in_zone[z]) continue;
-      RuleEvent e = make(RuleEventType::kZoneLeft, options_.zones[z].id, t, BottomCentre(t.box));
-      e.dwell_s = static_cast<float>((time_us - it->second->enter_us[z]) * 1e-6);
-      events.push_back(std::move(e));
+      RuleEvent e =
+          Make(f.time_us, RuleEventType::kZoneLeft, options_.zones[z].id, t, BottomCentre(t.box));
+      e.dwell_s = static_cast<float>((f.time_us - it->second->enter_us[z]) * 1e-6);
+      f.events->push_back(std::move(e));
     }
     states_.erase(it);
   }
+}
 
+void TrafficRules::CloseInterval(FrameInfo* fp) {
+  FrameInfo& f = *fp;
+  const size_t nl = options_.lanes.size();
   // Statistics: this frame's occupancy and queue, then close the interval if it is over.
   for (size_t l = 0; l < nl; ++l) {
-    if (occupied[l]) lane_counters_[l].occupied_s += dt_s;
-    lane_counters_[l].queue = std::max(lane_counters_[l].queue, queue[l]);
+    if (f.occupied[l]) lane_counters_[l].occupied_s += f.dt_s;
+    lane_counters_[l].queue = std::max(lane_counters_[l].queue, f.queue[l]);
   }
   const int64_t interval_us = int64_t{options_.stats_interval_ms} * 1000;
-  if (interval_us > 0 && nl > 0 && time_us - interval_start_us_ >= interval_us) {
+  if (interval_us > 0 && nl > 0 && f.time_us - interval_start_us_ >= interval_us) {
     const int64_t end_us = interval_start_us_ + interval_us;
     for (size_t l = 0; l < nl; ++l) {
       LaneCounters& c = lane_counters_[l];
       RuleEvent e;
       e.type = RuleEventType::kTrafficStats;
-      e.time_us = time_us;
+      e.time_us = f.time_us;
       e.rule_id = options_.lanes[l].id;
       e.stats.interval_start_us = interval_start_us_;
       e.stats.interval_end_us = end_us;
@@ -420,16 +485,15 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       e.stats.mean_headway_s =
           c.headways > 0 ? static_cast<float>(c.headway_sum / c.headways) : -1.f;
       e.stats.queue_length = c.queue;
-      events.push_back(std::move(e));
+      f.events->push_back(std::move(e));
       const int64_t last_entry = c.last_entry_us;
       c = LaneCounters{};
       c.last_entry_us = last_entry;
-      c.queue = queue[l];
+      c.queue = f.queue[l];
     }
     // Intervals stay aligned to the first frame; a long gap skips the empty ones.
-    interval_start_us_ = end_us + (time_us - end_us) / interval_us * interval_us;
+    interval_start_us_ = end_us + (f.time_us - end_us) / interval_us * interval_us;
   }
-  return events;
 }
 
 }  // namespace skynet::analytics

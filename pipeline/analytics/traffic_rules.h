@@ -33,6 +33,7 @@ struct CountingLine {
   // (for a = left, b = right: moving down the image).
   cv::Point2f a, b;
   LineDirection count = LineDirection::kBoth;  // which crossings are reported
+
   bool operator==(const CountingLine&) const = default;
 };
 
@@ -42,6 +43,7 @@ struct Zone {
   // A vehicle stationary in the zone for longer than max_stop_ms fires VehicleStopped (once).
   bool no_parking = false;
   int max_stop_ms = 60000;
+
   bool operator==(const Zone&) const = default;
 };
 
@@ -53,6 +55,7 @@ struct Lane {
   cv::Point2f direction;
   // Speed limit in km/h for Speeding (calibrated cameras only); 0: the rules' default.
   float speed_limit_kmh = 0;
+
   bool operator==(const Lane&) const = default;
 };
 
@@ -76,6 +79,7 @@ struct TrafficRulesOptions {
   float min_moving_speed = 0.3f;
   // Length of a statistics interval, milliseconds; 0: no TrafficStats.
   int stats_interval_ms = 60000;
+
   bool operator==(const TrafficRulesOptions&) const = default;
 };
 
@@ -142,8 +146,23 @@ class TrafficRules {
  private:
   struct TrackState;
   struct LaneCounters;
+  struct FrameInfo;
   explicit TrafficRules(const TrafficRulesOptions& options);
   void Rescale(cv::Size frame_size);
+  // Process()'s steps, per confirmed track `t` at `anchor` (pixels), in this order; events go to
+  // the frame's list.
+  TrackState& StateOf(const Track& t, cv::Point2f box_anchor);
+  void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  void CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
+                     TrackState* s);
+  void CheckSpeeding(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
+                     TrackState* s);
+  // Ended tracks leave their zones; their state goes.
+  void EndTracks(const std::vector<Track>& ended, FrameInfo* f);
+  // Lane statistics: this frame's occupancy and queue, and the interval's TrafficStats when due.
+  void CloseInterval(FrameInfo* f);
 
   TrafficRulesOptions options_;
   cv::Size size_;

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
-#include "pipeline/analytics/classical_detector.h"
-
 namespace skynet::analytics {
 
 // What has been reported for a track, and its attributes so far.
@@ -68,7 +66,6 @@ VehicleAnalytics::VehicleAnalytics(const VehicleAnalyticsOptions& options,
                                    std::unique_ptr<TrafficRules> rules)
     : options_(options),
       detector_(detector),
-      classical_(dynamic_cast<ClassicalDetector*>(detector)),
       tracker_(std::move(tracker)),
       rules_(std::move(rules)) {}
 
@@ -95,40 +92,22 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
         }
       }
       tracker_->set_calibration(calibration());
-      if (classical_ != nullptr) classical_->set_calibration(calibration());
+      context_.calibration = calibration();
     }
     std::vector<cv::Rect2f> regions;
     regions.reserve(motion.regions.size());
     for (const MotionRegion& r : motion.regions) regions.push_back(r.box);
-    std::vector<Detection>& detections = detections_;
-    detections.clear();
-    const cv::Point2f shift = motion.camera_shift;
-    if (classical_ != nullptr && (shift.x != 0.f || shift.y != 0.f)) {
-      // The motion detector aligned this frame to its steady background (camera shake); the
-      // classical background lives in the same steady pose. Detect on the aligned frame (the
-      // motion regions are already in it) and move the boxes back to where they are in this
-      // frame. aligned(x) = frame(x + shift), as in the motion detector.
-      const cv::Point2f centre((frame.cols - 1) * 0.5f + shift.x, (frame.rows - 1) * 0.5f + shift.y);
-      cv::getRectSubPix(frame, frame.size(), centre, aligned_);
-      detections = detector_->Detect(aligned_, regions, time_us);
-      for (Detection& d : detections) {
-        d.box.x += shift.x;
-        d.box.y += shift.y;
-      }
-      ++stats_.shake_aligned;
-    } else {
-      detections = detector_->Detect(frame, regions, time_us);
-    }
-    stats_.detections += detections.size();
-    tracker_->Update(detections, frame, time_us);
-    // Parked vehicles stay out of the background from the next frame on.
-    if (classical_ != nullptr) {
-      classical_->SetFrozenBoxes(tracker_->StationaryBoxes());
-      std::vector<cv::Rect2f> tracked;
-      for (const Track& t : tracker_->tracks()) {
-        if (t.matched && t.hits >= 2) tracked.push_back(t.box);
-      }
-      classical_->SetTrackedBoxes(std::move(tracked));
+    context_.camera_shift = motion.camera_shift;
+    detector_->SetSceneContext(context_);
+    detections_ = detector_->Detect(frame, regions, time_us);
+    stats_.detections += detections_.size();
+    tracker_->Update(detections_, frame, time_us);
+    // What the tracker knows now applies to the detector's next frame: parked vehicles stay out
+    // of the (classical) background, and tracked objects need no motion support.
+    context_.stationary_boxes = tracker_->StationaryBoxes();
+    context_.tracked_boxes.clear();
+    for (const Track& t : tracker_->tracks()) {
+      if (t.matched && t.hits >= 2) context_.tracked_boxes.push_back(t.box);
     }
     obs.rule_events =
         rules_->Process(tracker_->tracks(), tracker_->ended(), size_, calibration(), time_us);
@@ -158,8 +137,7 @@ VehicleTrackEvent VehicleAnalytics::MakeEvent(TrackEventType type, const Track& 
 }
 
 void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs) {
-  const cv::Mat no_mask;
-  const cv::Mat& mask = classical_ != nullptr ? classical_->foreground() : no_mask;
+  const cv::Mat& mask = detector_->foreground();
   const int64_t snapshot_interval_us = int64_t{options_.snapshot_update_interval_ms} * 1000;
   for (const Track& t : tracker_->tracks()) {
     if (!t.confirmed) continue;

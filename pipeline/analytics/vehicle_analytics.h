@@ -1,8 +1,10 @@
 // VehicleAnalytics: one camera's vehicle pipeline behind one call. Detector (any backend, passed
 // in) -> tracker -> traffic rules -> attributes, turned into a track lifecycle (new / update /
 // end, with updates only on significant change) and rule events, ready to map onto the event
-// schema. With the classical backend it also closes the loop that keeps parked vehicles out of
-// the background (stationary tracks freeze it) and uses the detector's foreground for colour.
+// schema. It also closes the loop back to the detector: after each frame the detector gets a
+// SceneContext (calibration, the motion detector's shake shift, stationary and tracked boxes:
+// the classical backend keeps parked vehicles out of its background with them) and colour votes
+// use the detector's foreground mask where it has one.
 //
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
 // never logs; it counts into stats(). The detector is not owned and must outlive this object.
@@ -31,8 +33,6 @@
 
 namespace skynet::analytics {
 
-class ClassicalDetector;
-
 struct VehicleAnalyticsOptions {
   TrackerOptions tracker;
   TrafficRulesOptions rules;
@@ -45,6 +45,7 @@ struct VehicleAnalyticsOptions {
   int snapshot_update_interval_ms = 2000;
   // Colour votes are taken on a better snapshot and on every this many matched frames.
   int colour_every_frames = 5;
+
   bool operator==(const VehicleAnalyticsOptions&) const = default;
 };
 
@@ -99,7 +100,6 @@ struct VehicleAnalyticsStats {
   uint64_t rule_events = 0;
   uint64_t calibration_errors = 0;  // calibration could not be built for the frame size
   uint64_t rejected_frames = 0;     // empty frames, OpenCV errors
-  uint64_t shake_aligned = 0;       // frames the classical backend saw aligned (camera shake)
 };
 
 class VehicleAnalytics {
@@ -133,14 +133,13 @@ class VehicleAnalytics {
 
   VehicleAnalyticsOptions options_;
   VehicleDetector* detector_;
-  ClassicalDetector* classical_;  // detector_ if it is the classical backend, else nullptr
+  SceneContext context_;  // for the detector's next frame
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<TrafficRules> rules_;
   std::optional<Calibration> calibration_;
   std::vector<Detection> detections_;
   cv::Size size_;
   std::map<uint64_t, std::unique_ptr<TrackInfo>> info_;
-  cv::Mat aligned_;  // the frame aligned to the steady pose, when the camera shook
   VehicleAnalyticsStats stats_;
 };
 

@@ -12,48 +12,6 @@
 
 namespace skynet::analytics {
 
-bool ParseDnnFormat(const std::string& s, DnnFormat* out) {
-  if (s == "nanodet")
-    *out = DnnFormat::kNanoDet;
-  else if (s == "yolov5")
-    *out = DnnFormat::kYoloV5;
-  else if (s == "yolov8")
-    *out = DnnFormat::kYoloV8;
-  else
-    return false;
-  return true;
-}
-
-const char* DnnFormatName(DnnFormat f) {
-  switch (f) {
-    case DnnFormat::kNanoDet:
-      return "nanodet";
-    case DnnFormat::kYoloV5:
-      return "yolov5";
-    case DnnFormat::kYoloV8:
-      return "yolov8";
-  }
-  return "unknown";
-}
-
-bool ParseDnnPreprocess(const std::string& s, DnnPreprocess* out) {
-  if (s == "default") {
-    *out = DnnPreprocess::kDefault;
-  } else if (s == "nanodet") {
-    *out = DnnPreprocess::kNanoDetMeanStd;
-  } else if (s == "rgb255") {
-    *out = DnnPreprocess::kRgbUnit;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-std::map<int, ObjectClass> CocoClassMap() {
-  return {{0, ObjectClass::kPerson},     {1, ObjectClass::kBicycle}, {2, ObjectClass::kCar},
-          {3, ObjectClass::kMotorcycle}, {5, ObjectClass::kBus},     {7, ObjectClass::kTruck}};
-}
-
 namespace {
 
 // Which output is which, learnt from the warm-up run.
@@ -76,6 +34,13 @@ struct Letterbox {
 };
 
 int64_t Area(const cv::Rect& r) { return static_cast<int64_t>(r.width) * r.height; }
+
+// "[1,80,52]": the shape of `m`, for error messages.
+std::string Shape(const cv::Mat& m) {
+  std::string t = "[";
+  for (int i = 0; i < m.dims; ++i) t += (i ? "," : "") + std::to_string(m.size[i]);
+  return t + "]";
+}
 
 // Grows `r` to `size` around its centre, then shifts it inside `bounds` (shrinking only when
 // it is larger than the bounds), so crops near the border keep their size.
@@ -104,15 +69,9 @@ class DnnDetector::Impl {
   // Checks the output shapes of a run on `batch` images against the format; fills
   // nanodet_outputs. Returns an error naming what did not fit.
   Status LearnOutputs(const std::vector<cv::Mat>& outs, int batch) {
-    const int s = options.input_size;
-    auto shape = [&](const cv::Mat& m) {
-      std::string t = "[";
-      for (int i = 0; i < m.dims; ++i) t += (i ? "," : "") + std::to_string(m.size[i]);
-      return t + "]";
-    };
     for (const cv::Mat& m : outs) {
       if (m.dims != 3 || m.size[0] != batch || m.type() != CV_32F) {
-        return Status::InvalidArgument("output " + shape(m) + " is not [batch, a, b] float");
+        return Status::InvalidArgument("output " + Shape(m) + " is not [batch, a, b] float");
       }
     }
     switch (options.format) {
@@ -120,29 +79,34 @@ class DnnDetector::Impl {
         if (outs.size() != 1 || outs[0].size[2] < 6) {
           return Status::InvalidArgument("yolov5 expects one [1, N, 5 + classes] output, got " +
                                          std::to_string(outs.size()) + " outputs, first " +
-                                         shape(outs[0]));
+                                         Shape(outs[0]));
         }
         return Status::Ok();
       case DnnFormat::kYoloV8:
         if (outs.size() != 1 || outs[0].size[1] < 5) {
           return Status::InvalidArgument("yolov8 expects one [1, 4 + classes, N] output, got " +
                                          std::to_string(outs.size()) + " outputs, first " +
-                                         shape(outs[0]));
+                                         Shape(outs[0]));
         }
         return Status::Ok();
       case DnnFormat::kNanoDet:
         break;
     }
-    // NanoDet: per stride two outputs [1, N, classes] and [1, N, 4 * (reg_max + 1)], N the
-    // number of cells of that stride's grid; the class output is the one num_classes wide (else
-    // the one whose width is not a multiple of 4, else the wider: 80 classes vs 32 or 44 logits).
+    return LearnNanoDetOutputs(outs);
+  }
+
+  // NanoDet: per stride two outputs [1, N, classes] and [1, N, 4 * (reg_max + 1)], N the
+  // number of cells of that stride's grid; the class output is the one num_classes wide (else
+  // the one whose width is not a multiple of 4, else the wider: 80 classes vs 32 or 44 logits).
+  Status LearnNanoDetOutputs(const std::vector<cv::Mat>& outs) {
+    const int s = options.input_size;
     nanodet_outputs.clear();
     const int nc = options.num_classes;
     if (outs.size() == 1) {
       // One output: levels of strides 8, 16, 32 (and 64) stacked, classes then box logits.
       const int n = outs[0].size[1], width = outs[0].size[2];
       if (width - nc < 4 || (width - nc) % 4 != 0) {
-        return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+        return Status::InvalidArgument("nanodet single output " + Shape(outs[0]) +
                                        " is not [1, N, " + std::to_string(nc) +
                                        " classes + 4 * (reg_max + 1)]");
       }
@@ -159,7 +123,7 @@ class DnnDetector::Impl {
           return Status::Ok();
         }
       }
-      return Status::InvalidArgument("nanodet single output " + shape(outs[0]) +
+      return Status::InvalidArgument("nanodet single output " + Shape(outs[0]) +
                                      ": anchor count fits no stride set of a " + std::to_string(s) +
                                      " input");
     }
@@ -169,7 +133,7 @@ class DnnDetector::Impl {
       size_t j = i + 1;
       while (j < outs.size() && (used[j] || outs[j].size[1] != outs[i].size[1])) ++j;
       if (j == outs.size()) {
-        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + shape(outs[i]) +
+        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + Shape(outs[i]) +
                                        " has no partner with the same anchor count");
       }
       used[i] = used[j] = true;
@@ -187,7 +151,7 @@ class DnnDetector::Impl {
         }
       }
       if (o.stride == 0) {
-        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + shape(outs[i]) +
+        return Status::InvalidArgument("nanodet output " + out_names[i] + " " + Shape(outs[i]) +
                                        ": anchor count fits no stride of a " + std::to_string(s) +
                                        " input");
       }
@@ -260,36 +224,6 @@ DnnDetector::~DnnDetector() = default;
 bool DnnDetector::batched() const { return impl_->batched && impl_->options.batch_crops; }
 
 std::string DnnDetector::name() const { return DnnFormatName(impl_->options.format); }
-
-Status ValidateDnnDetectorOptions(const DnnDetectorOptions& o) {
-  auto int_range = [](const char* field, int v, int lo, int hi) {
-    if (v >= lo && v <= hi) return Status::Ok();
-    return Status::InvalidArgument(std::string(field) + ": must be in " + std::to_string(lo) +
-                                   ".." + std::to_string(hi) + ", got " + std::to_string(v));
-  };
-  SKYNET_RETURN_IF_ERROR(int_range("input_size", o.input_size, 32, 2048));
-  if (o.input_size % 32 != 0)
-    return Status::InvalidArgument("input_size: must be a multiple of 32");
-  if (!(o.score_threshold > 0.f && o.score_threshold <= 1.f)) {
-    return Status::InvalidArgument("score_threshold: must be in (0, 1]");
-  }
-  if (!(o.nms_iou > 0.f && o.nms_iou <= 1.f)) {
-    return Status::InvalidArgument("nms_iou: must be in (0, 1]");
-  }
-  if (!(o.crop_padding >= 0.f)) return Status::InvalidArgument("crop_padding: negative");
-  SKYNET_RETURN_IF_ERROR(int_range("min_crop_size", o.min_crop_size, 1, 4096));
-  SKYNET_RETURN_IF_ERROR(int_range("max_crops", o.max_crops, 1, 64));
-  if (!(o.full_frame_fraction > 0.f)) {
-    return Status::InvalidArgument("full_frame_fraction: must be > 0 (above 1: never)");
-  }
-  if (!(o.detect_fps >= 0 && o.detect_fps <= 240)) {
-    std::ostringstream msg;
-    msg << "detect_fps: must be in [0, 240] (0: every frame), got " << o.detect_fps;
-    return Status::InvalidArgument(msg.str());
-  }
-  SKYNET_RETURN_IF_ERROR(int_range("num_classes", o.num_classes, 1, 10000));
-  return Status::Ok();
-}
 
 Result<std::unique_ptr<DnnDetector>> DnnDetector::Create(const DnnDetectorOptions& options) {
   const std::string& path = options.model_path;

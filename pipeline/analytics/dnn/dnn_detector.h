@@ -18,71 +18,10 @@
 #include <vector>
 
 #include "pipeline/analytics/detection.h"
+#include "pipeline/analytics/dnn/dnn_options.h"
 #include "pipeline/core/status.h"
 
 namespace skynet::analytics {
-
-enum class DnnFormat { kNanoDet, kYoloV5, kYoloV8 };
-enum class DnnPreprocess {
-  kDefault,         // kNanoDetMeanStd for NanoDet, kRgbUnit for YOLO
-  kNanoDetMeanStd,  // BGR, mean 103.53/116.28/123.675, std 57.375/57.12/58.395
-  kRgbUnit,         // RGB / 255
-};
-
-// Config spellings. "nanodet" | "yolov5" | "yolov8"; false if unknown.
-bool ParseDnnFormat(const std::string& s, DnnFormat* out);
-const char* DnnFormatName(DnnFormat f);
-// "default" | "nanodet" (mean/std) | "rgb255"; false if unknown.
-bool ParseDnnPreprocess(const std::string& s, DnnPreprocess* out);
-
-// COCO-80 ids the backend reports: person 0, bicycle 1, car 2, motorcycle 3, bus 5, truck 7.
-std::map<int, ObjectClass> CocoClassMap();
-
-// One field per key of a `detector:` config section (same names, same defaults).
-struct DnnDetectorOptions {
-  // ONNX file; read once by Create().
-  std::string model_path;
-  DnnFormat format = DnnFormat::kNanoDet;
-  // Square network input in pixels (416 is NanoDet's native size; 320 is ~2x faster).
-  int input_size = 416;
-  // Candidates below this score are dropped before NMS.
-  float score_threshold = 0.35f;
-  // NMS IoU: a box overlapping a better one by more than this is dropped.
-  float nms_iou = 0.5f;
-  // Boxes only suppress boxes of their own class.
-  bool class_aware_nms = true;
-  DnnPreprocess preprocess = DnnPreprocess::kDefault;
-  // Run on motion-gated crops (true) or always on the whole frame (false).
-  bool motion_gated = true;
-  // Each motion region grows by this fraction of its size on every side (context for the net).
-  float crop_padding = 0.25f;
-  // Crops are at least this many frame pixels on a side (small regions keep some context and
-  // are not blown up past the net's training scale).
-  int min_crop_size = 160;
-  // At most this many crops per call, all run in one batch; more are merged pairwise (the pair
-  // whose union adds the least area first).
-  int max_crops = 4;
-  // Run a call's crops as one batch when the graph allows (false: one forward pass per crop).
-  bool batch_crops = true;
-  // When the crops cover at least this fraction of the frame, run the whole frame once instead
-  // (above 1: never).
-  float full_frame_fraction = 0.6f;
-  // Detection rate in stream time (0: every call). A call sooner than 1/detect_fps after the
-  // last run returns nothing and counts as `rate_skipped`: a frame not analysed, which a
-  // tracker should treat as "no observation", not "no objects" (see last_call_ran()).
-  double detect_fps = 5.0;
-  // Classes the model scores (NanoDet: tells class scores from box logits, and splits the
-  // single [1, N, classes + 4(reg_max+1)] output of NanoDet-Plus exports).
-  int num_classes = 80;
-  // Model class id -> our class; ids not in the map are dropped. Default: CocoClassMap().
-  std::map<int, ObjectClass> class_map = CocoClassMap();
-  bool operator==(const DnnDetectorOptions&) const = default;
-};
-
-// Returns ok, or InvalidArgument naming the first bad field ("nms_iou: must be in (0, 1]"). Checks
-// values only: an empty model_path is the caller's to judge (Create() refuses it; a config whose
-// backend is not dnn may leave it empty).
-Status ValidateDnnDetectorOptions(const DnnDetectorOptions& options);
 
 struct DnnDetectorStats {
   int64_t calls = 0;
@@ -107,6 +46,14 @@ class DnnDetector : public VehicleDetector {
   std::vector<Detection> Detect(const cv::Mat& frame, const std::vector<cv::Rect2f>& motion_regions,
                                 int64_t time_us) override;
   std::string name() const override;
+  // Uses none of it: the network sees each frame afresh, in its own pose.
+  void SetSceneContext(const SceneContext&) override {}
+  // No mask: always empty.
+  const cv::Mat& foreground() const override { return no_mask_; }
+  // calls and failures of stats().
+  DetectorCounters counters() const override {
+    return {static_cast<uint64_t>(stats_.calls), static_cast<uint64_t>(stats_.failures)};
+  }
 
   // Whether the last Detect() analysed the frame (false: skipped by detect_fps).
   bool last_call_ran() const { return last_call_ran_; }
@@ -124,6 +71,7 @@ class DnnDetector : public VehicleDetector {
 
   std::unique_ptr<Impl> impl_;
   DnnDetectorStats stats_;
+  const cv::Mat no_mask_;
   bool last_call_ran_ = false;
   bool has_run_ = false;
   int64_t last_run_us_ = 0;

@@ -96,7 +96,9 @@ TEST(ClassicalDetectorTest, PersonSizedBlobIsAPersonWithCalibration) {
   ASSERT_TRUE(cal.ok());
   RoadScene scene;
   Pipeline pipeline;
-  pipeline.detector().set_calibration(&*cal);
+  SceneContext context;
+  context.calibration = &*cal;
+  pipeline.detector().SetSceneContext(context);
   for (int i = 0; i < 25; ++i) {
     cv::Mat frame = scene.road().clone();
     const cv::Rect person(40 + 2 * i, 100, 12, 34);
@@ -185,7 +187,11 @@ TEST(ClassicalDetectorTest, FrozenBoxKeepsAParkedVehicleOutOfTheBackground) {
     DrawCar(frame, car, cv::Scalar(40, 40, 190));
     RoadScene::AddNoise(frame, i);
     const auto found = pipeline.Run(frame, i);
-    if (i == 30) pipeline.detector().SetFrozenBoxes({cv::Rect2f(parked)});
+    if (i == 30) {
+      SceneContext context;
+      context.stationary_boxes = {cv::Rect2f(parked)};
+      pipeline.detector().SetSceneContext(context);
+    }
     last = found.size();
     if (i > 30) {
       ASSERT_EQ(found.size(), 1u) << i;

@@ -148,5 +148,59 @@ TEST(VehicleAnalyticsTest, RejectsMissingDetectorAndBadCalibration) {
   EXPECT_NE(va.status().message().find("calibration.image_points"), std::string::npos);
 }
 
+// A detector that reports a car driving right for 8 frames, then parked, and records the scene
+// context it is given.
+class RecordingDetector final : public VehicleDetector {
+ public:
+  std::vector<Detection> Detect(const cv::Mat&, const std::vector<cv::Rect2f>&,
+                                int64_t) override {
+    const float x = 40.f + 8.f * static_cast<float>(std::min<uint64_t>(calls_++, 8));
+    return {{cv::Rect2f(x, 80, 60, 30), ObjectClass::kCar, 0.9f}};
+  }
+  void SetSceneContext(const SceneContext& context) override { contexts_.push_back(context); }
+  const cv::Mat& foreground() const override { return no_mask_; }
+  DetectorCounters counters() const override { return {calls_, 0}; }
+  std::string name() const override { return "recording"; }
+  const std::vector<SceneContext>& contexts() const { return contexts_; }
+
+ private:
+  uint64_t calls_ = 0;
+  std::vector<SceneContext> contexts_;
+  const cv::Mat no_mask_;
+};
+
+TEST(VehicleAnalyticsTest, DetectorGetsTheSceneContextBeforeEachFrame) {
+  VehicleAnalyticsOptions options;
+  options.calibration = TopDown();
+  options.tracker.stationary_after_ms = 500;
+  RecordingDetector detector;
+  auto va = VehicleAnalytics::Create(options, &detector);
+  ASSERT_TRUE(va.ok()) << va.status().ToString();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(90, 90, 90));
+  MotionObservation motion;
+  for (int i = 0; i < 20; ++i) {
+    motion.camera_shift = i == 5 ? cv::Point2f(1.5f, -0.5f) : cv::Point2f();
+    (*va)->Process(frame, motion, kStartUs + i * kFrameUs);
+  }
+  const std::vector<SceneContext>& seen = detector.contexts();
+  ASSERT_EQ(seen.size(), 20u);
+  EXPECT_EQ(detector.counters().calls, 20u);
+  // The calibration for this frame size, from the first frame on.
+  ASSERT_NE((*va)->calibration(), nullptr);
+  for (const SceneContext& c : seen) EXPECT_EQ(c.calibration, (*va)->calibration());
+  // This frame's shake shift only.
+  EXPECT_EQ(seen[5].camera_shift, cv::Point2f(1.5f, -0.5f));
+  EXPECT_EQ(seen[6].camera_shift, cv::Point2f());
+  // The tracker's state after the previous frame: nothing before the first frame, then the
+  // tracked box, and once the car has stood still long enough, a stationary box.
+  EXPECT_TRUE(seen[0].tracked_boxes.empty());
+  EXPECT_TRUE(seen[0].stationary_boxes.empty());
+  ASSERT_EQ(seen[3].tracked_boxes.size(), 1u);
+  EXPECT_NEAR(seen[3].tracked_boxes[0].x, 56.f, 4.f);  // frame 2's box
+  EXPECT_TRUE(seen[3].stationary_boxes.empty());
+  ASSERT_EQ(seen.back().stationary_boxes.size(), 1u);
+  EXPECT_NEAR(seen.back().stationary_boxes[0].x, 104.f, 4.f);
+}
+
 }  // namespace
 }  // namespace skynet::analytics

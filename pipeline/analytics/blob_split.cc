@@ -1,0 +1,231 @@
+#include "pipeline/analytics/blob_split.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <opencv2/imgproc.hpp>
+#include <utility>
+
+namespace skynet::analytics {
+namespace {
+
+// Blobs are split only if they are this many times the minimum area and fill their box less
+// than this (two vehicles touching at a corner leave empty box corners; one vehicle does not).
+constexpr int kSplitMinAreaFactor = 4;
+constexpr double kSplitMaxFill = 0.8;
+// A core must hold this fraction of the blob's pixels to stand for a vehicle of its own.
+constexpr double kMinCoreFraction = 0.04;
+
+// Tails (CutTail): rows with fewer foreground pixels than this share of the widest row are
+// narrow; a tail is at least kTailMinRows and this share of the remaining body's height; the body
+// must be at least this much wider than tall (a vehicle, not a person).
+constexpr double kTailNarrow = 0.35;
+constexpr double kTailMinShare = 0.3;
+constexpr double kTailBodyAspect = 1.2;
+constexpr double kTailMaxWidthShare = 0.4;
+
+// Stacked vehicles (CutStacked): adjacent rows whose left or right foreground edge jumps by
+// this share of the blob's width, with at least this share of the height on each side.
+constexpr double kStackEdgeJump = 0.3;
+constexpr double kStackMinShare = 0.3;
+// ...and neither part's horizontal extent may hold the other's (give or take this share).
+constexpr double kStackContainSlack = 0.1;
+
+// The parts of the blob in `roi_mask` (box-sized), one per seed label: each pixel joins the part
+// of its nearest seed. Parts are in box coordinates, in the order their first pixel is met.
+std::vector<std::pair<int, Blob>> PartsBySeed(const cv::Mat& roi_mask, const cv::Mat& seed_labels) {
+  std::vector<std::pair<int, Blob>> parts;  // seed label, part
+  for (int y = 0; y < roi_mask.rows; ++y) {
+    const uint8_t* m = roi_mask.ptr<uint8_t>(y);
+    const int* l = seed_labels.ptr<int>(y);
+    for (int x = 0; x < roi_mask.cols; ++x) {
+      if (!m[x]) continue;
+      auto it =
+          std::find_if(parts.begin(), parts.end(), [&](const auto& p) { return p.first == l[x]; });
+      if (it == parts.end()) {
+        parts.push_back({l[x], Blob{cv::Rect(x, y, 1, 1), 0, false}});
+        it = parts.end() - 1;
+      }
+      it->second.box |= cv::Rect(x, y, 1, 1);
+      ++it->second.area;
+    }
+  }
+  return parts;
+}
+
+// The leftmost and rightmost foreground column of each row of `fg` inside `box` (box
+// coordinates; -1 for an empty row).
+void RowExtents(const cv::Mat& fg, const cv::Rect& box, std::vector<int>* left,
+                std::vector<int>* right) {
+  left->assign(box.height, -1);
+  right->assign(box.height, -1);
+  for (int y = 0; y < box.height; ++y) {
+    const uint8_t* row = fg.ptr<uint8_t>(box.y + y) + box.x;
+    for (int x = 0; x < box.width; ++x) {
+      if (!row[x]) continue;
+      if ((*left)[y] < 0) (*left)[y] = x;
+      (*right)[y] = x;
+    }
+  }
+}
+
+// The row (box coordinates) where the rows' extent jumps the most, by at least `jump`, with at
+// least `min_rows` on each side; -1 if none.
+int StackCutRow(const std::vector<int>& left, const std::vector<int>& right, int min_rows,
+                double jump) {
+  const int height = static_cast<int>(left.size());
+  int cut = -1;
+  double best = 0;
+  for (int y = min_rows; y <= height - min_rows; ++y) {
+    if (left[y] < 0 || left[y - 1] < 0) continue;
+    // The same jump must hold a few rows on: a real boundary, not a ragged edge.
+    const int a = y - 1, b = std::min(height - 1, y + 2);
+    if (left[b] < 0) continue;
+    const double dl = std::abs(left[b] - left[a]), dr = std::abs(right[b] - right[a]);
+    const double d = std::max(dl, dr);
+    if (d >= jump && d > best) {
+      best = d;
+      cut = y;
+    }
+  }
+  return cut;
+}
+
+}  // namespace
+
+int Gap(const cv::Rect& a, const cv::Rect& b) {
+  const int dx = std::max({0, b.x - (a.x + a.width), a.x - (b.x + b.width)});
+  const int dy = std::max({0, b.y - (a.y + a.height), a.y - (b.y + b.height)});
+  return std::max(dx, dy);
+}
+
+bool SplitAtNeck(const cv::Mat& labels, int label, const cv::Rect& box, int area, double min_area,
+                 float core_ratio, NeckScratch* s, std::vector<Blob>* out) {
+  const double fill = static_cast<double>(area) / box.area();
+  if (!(core_ratio > 0 && area >= kSplitMinAreaFactor * min_area && fill < kSplitMaxFill)) {
+    return false;
+  }
+  s->roi_mask = labels(box) == label;
+  cv::distanceTransform(s->roi_mask, s->dist, cv::DIST_L2, 3);
+  double max_dist = 0;
+  cv::minMaxLoc(s->dist, nullptr, &max_dist);
+  cv::threshold(s->dist, s->cores, core_ratio * max_dist, 255, cv::THRESH_BINARY);
+  s->cores.convertTo(s->cores, CV_8U);
+  const int nc = cv::connectedComponentsWithStats(s->cores, s->core_labels, s->core_stats,
+                                                  s->core_centroids, 8, CV_32S);
+  // Seeds: cores big enough to be a vehicle of their own.
+  s->seeds.create(box.size(), CV_8U);
+  s->seeds.setTo(255);
+  int kept = 0;
+  for (int c = 1; c < nc; ++c) {
+    if (s->core_stats.at<int>(c, cv::CC_STAT_AREA) >= kMinCoreFraction * area) {
+      s->seeds.setTo(0, s->core_labels == c);
+      ++kept;
+    }
+  }
+  if (kept < 2) return false;
+  // Each pixel goes to its nearest seed.
+  cv::distanceTransform(s->seeds, s->seed_dist, s->seed_labels, cv::DIST_L2, 3,
+                        cv::DIST_LABEL_CCOMP);
+  std::vector<std::pair<int, Blob>> parts = PartsBySeed(s->roi_mask, s->seed_labels);
+  if (parts.size() < 2) return false;
+  for (auto& [seed, part] : parts) {
+    part.box += box.tl();
+    out->push_back(part);
+  }
+  return true;
+}
+
+bool CutTail(const cv::Mat& fg, Blob* blob, Blob* tail) {
+  const cv::Rect box = blob->box;
+  if (box.height < 2 * kTailMinRows || box.width < 4) return false;
+  std::vector<int> rows(box.height);
+  int widest = 0;
+  for (int y = 0; y < box.height; ++y) {
+    rows[y] = cv::countNonZero(fg(cv::Rect(box.x, box.y + y, box.width, 1)));
+    widest = std::max(widest, rows[y]);
+  }
+  auto narrow = [&](int y) { return rows[y] < kTailNarrow * widest; };
+  int top = 0, bottom = 0;
+  while (top < box.height && narrow(top)) ++top;
+  while (bottom < box.height - top && narrow(box.height - 1 - bottom)) ++bottom;
+  const int body = box.height - top - bottom;
+  if (body <= 0 || box.width < kTailBodyAspect * body) return false;
+  const bool cut_top = top >= std::max<double>(kTailMinRows, kTailMinShare * body);
+  const bool cut_bottom = bottom >= std::max<double>(kTailMinRows, kTailMinShare * body);
+  if (cut_top == cut_bottom) return false;  // none, or both (not one thing touching)
+  const cv::Rect part = cut_top ? cv::Rect(box.x, box.y, box.width, top)
+                                : cv::Rect(box.x, box.br().y - bottom, box.width, bottom);
+  std::vector<cv::Point> points;
+  cv::findNonZero(fg(part), points);
+  if (points.empty()) return false;
+  tail->box = cv::boundingRect(points) + part.tl();
+  // Someone at the kerb is much narrower than the vehicle; a wide "tail" is part of the scene.
+  if (tail->box.width > kTailMaxWidthShare * box.width) return false;
+  tail->area = static_cast<int>(points.size());
+  blob->box = cut_top ? cv::Rect(box.x, box.y + top, box.width, box.height - top)
+                      : cv::Rect(box.x, box.y, box.width, box.height - bottom);
+  blob->area = std::max(0, blob->area - tail->area);
+  return true;
+}
+
+// Two vehicles in adjacent lanes overlapping on screen (the nearer one hides the lower part of
+// the farther one), offset along the road: each part gets its own rows' extent.
+bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
+  const cv::Rect box = blob->box;
+  const int min_rows = std::max(4, static_cast<int>(kStackMinShare * box.height));
+  if (box.height < 2 * min_rows || box.width < 8) return false;
+  std::vector<int> left, right;
+  RowExtents(fg, box, &left, &right);
+  const int cut = StackCutRow(left, right, min_rows, kStackEdgeJump * box.width);
+  if (cut < 0) return false;
+  auto extent = [&](int y0, int y1, Blob* out) {
+    int l = box.width, r = -1, area = 0;
+    for (int y = y0; y < y1; ++y) {
+      if (left[y] < 0) continue;
+      l = std::min(l, left[y]);
+      r = std::max(r, right[y]);
+      area += right[y] - left[y] + 1;
+    }
+    if (r < l) return false;
+    out->box = cv::Rect(box.x + l, box.y + y0, r - l + 1, y1 - y0);
+    out->area = area;
+    return true;
+  };
+  Blob upper;
+  if (!extent(0, cut, &upper) || !extent(cut, box.height, lower)) return false;
+  // Two vehicles offset along the road: neither part's extent holds the other's (one vehicle's
+  // narrower cabin or cargo box sits within the extent of its body), unless the blob is too tall
+  // for one vehicle.
+  const int slack = static_cast<int>(kStackContainSlack * box.width);
+  auto holds = [&](const cv::Rect& a, const cv::Rect& b) {
+    return a.x - slack <= b.x && a.br().x + slack >= b.br().x;
+  };
+  if (!too_tall && (holds(upper.box, lower->box) || holds(lower->box, upper.box))) return false;
+  *blob = upper;
+  return true;
+}
+
+int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs_in) {
+  std::vector<Blob>& blobs = *blobs_in;
+  int merges = 0;
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t a = 0; a < blobs.size() && !merged; ++a) {
+      for (size_t b = a + 1; b < blobs.size() && !merged; ++b) {
+        const Blob& big = blobs[a].area >= blobs[b].area ? blobs[a] : blobs[b];
+        const Blob& small = blobs[a].area >= blobs[b].area ? blobs[b] : blobs[a];
+        if (blobs[a].cut || blobs[b].cut) continue;
+        if (Gap(big.box, small.box) > gap) continue;
+        if (small.area > max_fragment * big.area) continue;
+        blobs[a] = Blob{big.box | small.box, big.area + small.area, false};
+        blobs.erase(blobs.begin() + b);
+        merged = true;
+        ++merges;
+      }
+    }
+  }
+  return merges;
+}
+
+}  // namespace skynet::analytics

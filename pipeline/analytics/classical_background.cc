@@ -1,0 +1,116 @@
+#include "pipeline/analytics/classical_background.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+namespace skynet::analytics {
+namespace {
+
+// Backgrounds darker than this (|B|^2, summed over channels) say nothing about shadows.
+constexpr int kMinShadowBackground = 3 * 20 * 20;
+// Texture test slack, in summed-channel levels (about 4 grey levels).
+constexpr float kTextureSlack = 12.f;
+
+double AdaptRate(int64_t dt_us, int tau_ms) {
+  if (dt_us <= 0) return 0;
+  return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
+}
+
+// The shadow test's parameters, from the options.
+struct ShadowTest {
+  float lo, hi, chroma2, tex;
+
+  // Whether pixel x of row `in` (with the rows above and below, and the background's) is a
+  // shadow on the background: darker by a ratio in [lo, hi], the same colour scaled, and the
+  // background's texture scaled. `bb`: |background pixel|^2, at least kMinShadowBackground.
+  bool IsShadow(int x, int w, const uint8_t* in, const uint8_t* in_up, const uint8_t* in_dn,
+                const uint8_t* bk, const uint8_t* bk_up, const uint8_t* bk_dn, int bb) const {
+    const int i0 = in[3 * x], i1 = in[3 * x + 1], i2 = in[3 * x + 2];
+    const int b0 = bk[3 * x], b1 = bk[3 * x + 1], b2 = bk[3 * x + 2];
+    const float alpha = static_cast<float>(i0 * b0 + i1 * b1 + i2 * b2) / bb;
+    if (alpha < lo || alpha > hi) return false;
+    const float e0 = i0 - alpha * b0, e1 = i1 - alpha * b1, e2 = i2 - alpha * b2;
+    if (e0 * e0 + e1 * e1 + e2 * e2 > chroma2 * alpha * alpha * bb) return false;
+    // Texture: a shadow darkens the road's own pattern; a vehicle replaces it.
+    const int xl = std::max(0, x - 1), xr = std::min(w - 1, x + 1);
+    auto sum = [](const uint8_t* p, int i) { return p[3 * i] + p[3 * i + 1] + p[3 * i + 2]; };
+    const float gxi = static_cast<float>(sum(in, xr) - sum(in, xl));
+    const float gyi = static_cast<float>(sum(in_dn, x) - sum(in_up, x));
+    const float gxb = static_cast<float>(sum(bk, xr) - sum(bk, xl));
+    const float gyb = static_cast<float>(sum(bk_dn, x) - sum(bk_up, x));
+    const float err = std::abs(gxi - alpha * gxb) + std::abs(gyi - alpha * gyb);
+    return err <= tex * alpha * (std::abs(gxb) + std::abs(gyb)) + kTextureSlack;
+  }
+};
+
+}  // namespace
+
+void ClassicalBackground::Seed(const cv::Mat& bgr) {
+  bgr.convertTo(bg_, CV_32FC3);
+  bgr.copyTo(bg8_);
+}
+
+void ClassicalBackground::Classify(const cv::Mat& bgr, const ClassicalDetectorOptions& options,
+                                   cv::Mat* fg, cv::Mat* raw) const {
+  const int w = bgr.cols, h = bgr.rows;
+  fg->create(bgr.size(), CV_8U);
+  raw->create(bgr.size(), CV_8U);
+  const int thr = options.threshold;
+  const bool shadows = options.shadow_suppression;
+  const ShadowTest shadow{options.shadow_min_ratio, options.shadow_max_ratio,
+                          options.shadow_chroma_tolerance * options.shadow_chroma_tolerance,
+                          options.shadow_texture_tolerance};
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* bk = bg8_.ptr<uint8_t>(y);
+    const uint8_t* in_up = bgr.ptr<uint8_t>(std::max(0, y - 1));
+    const uint8_t* in_dn = bgr.ptr<uint8_t>(std::min(h - 1, y + 1));
+    const uint8_t* bk_up = bg8_.ptr<uint8_t>(std::max(0, y - 1));
+    const uint8_t* bk_dn = bg8_.ptr<uint8_t>(std::min(h - 1, y + 1));
+    uint8_t* f = fg->ptr<uint8_t>(y);
+    uint8_t* r = raw->ptr<uint8_t>(y);
+    for (int x = 0; x < w; ++x) {
+      const int i0 = in[3 * x], i1 = in[3 * x + 1], i2 = in[3 * x + 2];
+      const int b0 = bk[3 * x], b1 = bk[3 * x + 1], b2 = bk[3 * x + 2];
+      const int d = std::abs(i0 - b0) + std::abs(i1 - b1) + std::abs(i2 - b2);
+      if (d <= thr) {
+        f[x] = r[x] = 0;
+        continue;
+      }
+      r[x] = 255;
+      f[x] = 255;
+      if (!shadows) continue;
+      const int bb = b0 * b0 + b1 * b1 + b2 * b2;
+      if (bb < kMinShadowBackground) continue;
+      if (shadow.IsShadow(x, w, in, in_up, in_dn, bk, bk_up, bk_dn, bb)) f[x] = 0;
+    }
+  }
+}
+
+void ClassicalBackground::Paste(const cv::Mat& bgr, const cv::Rect& box, const cv::Mat& mask) {
+  bgr(box).copyTo(bg8_(box), mask);
+  cv::Mat bgf = bg_(box);
+  bgr(box).convertTo(pasted_, CV_32FC3);
+  pasted_.copyTo(bgf, mask);
+}
+
+void ClassicalBackground::Adapt(const cv::Mat& bgr, const cv::Mat& raw,
+                                const std::vector<cv::Rect>& frozen, int64_t dt_us,
+                                const ClassicalDetectorOptions& options, const cv::Mat& kernel) {
+  cv::dilate(raw, update_, kernel);
+  frozen_ = cv::Mat::zeros(bgr.size(), CV_8U);
+  for (const cv::Rect& r : frozen) frozen_(r).setTo(255);
+  cv::bitwise_or(update_, frozen_, not_update_);
+  cv::bitwise_not(not_update_, not_update_);  // free road
+  const double rate = AdaptRate(dt_us, options.background_adapt_ms);
+  const double fg_rate = AdaptRate(dt_us, options.foreground_adapt_ms);
+  if (rate > 0) {
+    cv::accumulateWeighted(bgr, bg_, rate, not_update_);
+    if (!frozen.empty()) update_.setTo(0, frozen_);
+    cv::accumulateWeighted(bgr, bg_, fg_rate, update_);
+    bg_.convertTo(bg8_, CV_8U);
+  }
+}
+
+}  // namespace skynet::analytics

@@ -1,0 +1,47 @@
+// ClassicalBackground: the classical detector's colour background model (ClassicalDetector,
+// steps 1 and 5). Tells object pixels from the road and from cast shadows (darker than the
+// road, same chromaticity, same texture), and adapts: free road quickly, pixels under a blob
+// slowly, pixels under a frozen box (a parked vehicle) not at all.
+//
+// Why colour, and why not the MotionDetector's background: see classical_detector.h.
+//
+// Owned by one ClassicalDetector, on its camera's analytics worker: not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <opencv2/core.hpp>
+#include <vector>
+
+#include "pipeline/analytics/classical_options.h"
+
+namespace skynet::analytics {
+
+class ClassicalBackground {
+ public:
+  // Starts the model from `bgr` (CV_8UC3).
+  void Seed(const cv::Mat& bgr);
+
+  // Of `bgr` (the background's size): `raw` marks every changed pixel (shadows too: the
+  // background must not learn them), `fg` only object pixels (255, else 0). One pass.
+  void Classify(const cv::Mat& bgr, const ClassicalDetectorOptions& options, cv::Mat* fg,
+                cv::Mat* raw) const;
+
+  // Copies the pixels of `bgr` inside `box` where `mask` (box-sized) is set into the background
+  // at once (healing a ghost).
+  void Paste(const cv::Mat& bgr, const cv::Rect& box, const cv::Mat& mask);
+
+  // Follows `bgr` after `dt_us`: pixels near `raw` (dilated by `kernel`) with the foreground time
+  // constant, others with the background one, pixels in `frozen` (pixel boxes) not at all.
+  void Adapt(const cv::Mat& bgr, const cv::Mat& raw, const std::vector<cv::Rect>& frozen,
+             int64_t dt_us, const ClassicalDetectorOptions& options, const cv::Mat& kernel);
+
+  // The background, CV_8UC3 BGR.
+  const cv::Mat& image() const { return bg8_; }
+
+ private:
+  cv::Mat bg_;                                     // CV_32FC3: the model
+  cv::Mat bg8_;                                    // CV_8UC3: the same, rounded
+  cv::Mat update_, not_update_, frozen_, pasted_;  // scratch
+};
+
+}  // namespace skynet::analytics
