@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/event_sink.h"
 #include "daemon/journal.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
@@ -51,7 +52,7 @@ struct EventBusOptions {
 // Topic of an event on the feed: "camera/<id>", "motion/<id>", "heartbeat", ...
 std::string TopicFor(const v1::Event& event);
 
-class EventBus {
+class EventBus final : public EventFeed {
  public:
   struct HeartbeatInfo {
     uint32_t cameras_online = 0;
@@ -63,12 +64,12 @@ class EventBus {
   static Result<std::unique_ptr<EventBus>> Create(const EventBusOptions& options,
                                                   HeartbeatSource heartbeat_source = {},
                                                   Clock* clock = SystemClock::Get());
-  ~EventBus();  // Stop()
+  ~EventBus() override;  // Stop()
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
   // Queues `event` for publication. Sets envelope fields on the bus thread. Never blocks long.
-  void Publish(v1::Event event);
+  void Publish(v1::Event event) override;
 
   // Publishes everything already queued, then closes the socket and joins the thread.
   void Stop();
@@ -80,6 +81,8 @@ class EventBus {
   uint64_t queued() const;
   // Batches the journal refused (disk full...); their events were still published.
   uint64_t journal_errors() const { return journal_errors_.load(); }
+  // Position and counters, the journal's included.
+  FeedStats stats() const override;
 
  private:
   EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock);
@@ -91,6 +94,8 @@ class EventBus {
   uint64_t epoch_;
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> journal_errors_{0};
+  std::atomic<uint64_t> send_errors_{0};
+  std::atomic<uint64_t> dropped_{0};  // Publish() after Stop()
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

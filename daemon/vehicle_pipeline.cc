@@ -104,10 +104,12 @@ Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::stri
     if (!det) {
       return Status(det.status().code(), "vehicles.detector: " + det.status().message());
     }
+    p->dnn_ = det->get();
     p->detector_ = std::move(det).value();
   } else if (config.backend == "classical") {
     auto det = analytics::ClassicalDetector::Create(config.classical);
     if (!det) return Status::InvalidArgument("vehicles." + det.status().message());
+    p->classical_ = det->get();
     p->detector_ = std::move(det).value();
   } else {
     return Status::InvalidArgument("vehicles.backend: must be classical or dnn, got '" +

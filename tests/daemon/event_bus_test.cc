@@ -118,5 +118,54 @@ TEST(EventBusTest, BindFailureNamesTheEndpoint) {
   EXPECT_NE(bus.status().message().find("tcp://256.1.1.1:1"), std::string::npos);
 }
 
+TEST(EventBusTest, JournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
+  TempDir dir;
+  JournalOptions jo{.dir = dir.File("j")};
+  uint64_t first_epoch = 0;
+  for (int run = 0; run < 2; ++run) {
+    auto j = Journal::Open(jo);
+    ASSERT_TRUE(j.ok());
+    EventBusOptions o;
+    o.endpoint = dir.Ipc("feed");
+    o.heartbeat_interval_ms = 5;
+    o.epoch = 1000;  // a clock that does not move: the journal forces a newer epoch
+    o.journal = j->get();
+    auto bus = EventBus::Create(o);
+    ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+    if (run == 0) first_epoch = (*bus)->epoch();
+    if (run == 1) {
+      EXPECT_EQ((*bus)->epoch(), first_epoch + 1);
+    }
+    for (int i = 0; i < 300; ++i) {
+      v1::Event ev;
+      ev.set_camera_id("c");
+      ev.mutable_motion_started()->set_motion_id(i);
+      (*bus)->Publish(std::move(ev));
+    }
+    (*bus)->Stop();
+    (*bus)->Publish(MotionEvent("late"));  // after Stop(): refused and counted
+    const uint64_t last = (*bus)->last_seq();
+    ASSERT_GE(last, 300u);
+    const FeedStats stats = (*bus)->stats();
+    EXPECT_EQ(stats.last_seq, last);
+    EXPECT_EQ(stats.epoch, (*bus)->epoch());
+    EXPECT_EQ(stats.queued, 0u);
+    EXPECT_EQ(stats.dropped, 1u);
+    EXPECT_TRUE(stats.journal);
+    EXPECT_EQ(stats.journal_errors, 0u);
+    EXPECT_EQ(stats.journal_bytes, (*j)->total_bytes());
+    EXPECT_GT(stats.journal_bytes, 0u);
+    std::vector<JournalRecord> out;
+    ASSERT_TRUE((*j)->ReadEpoch((*bus)->epoch(), 0, 100000, 1 << 30, &out).ok());
+    ASSERT_EQ(out.size(), last);
+    for (size_t i = 0; i < out.size(); ++i) {
+      v1::Event ev;
+      ASSERT_TRUE(ev.ParseFromString(out[i].payload));
+      EXPECT_EQ(ev.seq(), i + 1);
+      EXPECT_EQ(ev.epoch(), (*bus)->epoch());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace skynet::daemon

@@ -8,7 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/event_bus.h"
 #include "tests/testing/temp_dir.h"
 
 namespace skynet::daemon {
@@ -183,43 +182,6 @@ TEST(JournalTest, RecoveryCutsAtACorruptRecordAndRemovesAGarbageSegment) {
   auto epochs = (*j)->Epochs();
   ASSERT_EQ(epochs.size(), 1u);
   EXPECT_EQ(epochs[0].last_seq, 49u);
-}
-
-TEST(JournalTest, EventBusJournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
-  TempDir dir;
-  JournalOptions jo{.dir = dir.File("j")};
-  uint64_t first_epoch = 0;
-  for (int run = 0; run < 2; ++run) {
-    auto j = Journal::Open(jo);
-    ASSERT_TRUE(j.ok());
-    EventBusOptions o;
-    o.endpoint = dir.Ipc("feed");
-    o.heartbeat_interval_ms = 5;
-    o.epoch = 1000;  // a clock that does not move: the journal forces a newer epoch
-    o.journal = j->get();
-    auto bus = EventBus::Create(o);
-    ASSERT_TRUE(bus.ok()) << bus.status().ToString();
-    if (run == 0) first_epoch = (*bus)->epoch();
-    if (run == 1) EXPECT_EQ((*bus)->epoch(), first_epoch + 1);
-    for (int i = 0; i < 300; ++i) {
-      v1::Event ev;
-      ev.set_camera_id("c");
-      ev.mutable_motion_started()->set_motion_id(i);
-      (*bus)->Publish(std::move(ev));
-    }
-    (*bus)->Stop();
-    const uint64_t last = (*bus)->last_seq();
-    ASSERT_GE(last, 300u);
-    std::vector<JournalRecord> out;
-    ASSERT_TRUE((*j)->ReadEpoch((*bus)->epoch(), 0, 100000, 1 << 30, &out).ok());
-    ASSERT_EQ(out.size(), last);
-    for (size_t i = 0; i < out.size(); ++i) {
-      v1::Event ev;
-      ASSERT_TRUE(ev.ParseFromString(out[i].payload));
-      EXPECT_EQ(ev.seq(), i + 1);
-      EXPECT_EQ(ev.epoch(), (*bus)->epoch());
-    }
-  }
 }
 
 }  // namespace
