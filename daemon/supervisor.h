@@ -40,8 +40,8 @@ class Supervisor {
  public:
   // Creates a runner for every configured camera (nothing starts yet). Fails on a camera whose
   // settings the analytics or ingest reject.
-  static Result<std::unique_ptr<Supervisor>> Create(const Config& config,
-                                                    SessionFactory* sessions, EventFeed* feed,
+  static Result<std::unique_ptr<Supervisor>> Create(const Config& config, SessionFactory* sessions,
+                                                    EventFeed* feed,
                                                     Clock* clock = SystemClock::Get());
   ~Supervisor();  // Stop()
 

@@ -2,9 +2,9 @@
 // as a subscriber would: a DEALER with an empty delimiter frame. Paced on a fake clock.
 #include "daemon/replay_server.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
+
+#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "tests/testing/temp_dir.h"

@@ -3,10 +3,10 @@
 // real parts: supervisor_integration_test.cc.
 #include "daemon/supervisor.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/testing/fake_frame_source.h"
 #include "tests/testing/recording_event_sink.h"

@@ -1,13 +1,13 @@
 #include "daemon/worker_pool.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/testing/wait.h"
 
