@@ -29,22 +29,24 @@ void ExpectRegions(const google::protobuf::RepeatedPtrField<v1::MotionRegion>& r
   EXPECT_FLOAT_EQ(regions[1].fill(), 0.5f);
 }
 
-TEST(EventMappingTest, StartedCarriesIdRegionsAndChangedFraction) {
-  v1::Event ev;
-  ASSERT_TRUE(FillMotionEvent(Observation(analytics::MotionEventType::kStarted), &ev));
-  ASSERT_EQ(ev.payload_case(), v1::Event::kMotionStarted);
-  EXPECT_EQ(ev.motion_started().motion_id(), 42u);
-  EXPECT_FLOAT_EQ(ev.motion_started().changed_fraction(), 0.125f);
-  ExpectRegions(ev.motion_started().regions());
-}
-
-TEST(EventMappingTest, UpdatedCarriesIdRegionsAndChangedFraction) {
-  v1::Event ev;
-  ASSERT_TRUE(FillMotionEvent(Observation(analytics::MotionEventType::kUpdated), &ev));
-  ASSERT_EQ(ev.payload_case(), v1::Event::kMotionUpdated);
-  EXPECT_EQ(ev.motion_updated().motion_id(), 42u);
-  EXPECT_FLOAT_EQ(ev.motion_updated().changed_fraction(), 0.125f);
-  ExpectRegions(ev.motion_updated().regions());
+TEST(EventMappingTest, StartedAndUpdatedCarryIdRegionsAndChangedFraction) {
+  for (const auto type :
+       {analytics::MotionEventType::kStarted, analytics::MotionEventType::kUpdated}) {
+    v1::Event ev;
+    ASSERT_TRUE(FillMotionEvent(Observation(type), &ev));
+    const bool started = type == analytics::MotionEventType::kStarted;
+    ASSERT_EQ(ev.payload_case(), started ? v1::Event::kMotionStarted : v1::Event::kMotionUpdated);
+    // The two payloads have the same fields: compare them as MotionStarted.
+    v1::MotionStarted m;
+    if (started) {
+      m = ev.motion_started();
+    } else {
+      m.ParseFromString(ev.motion_updated().SerializeAsString());
+    }
+    EXPECT_EQ(m.motion_id(), 42u);
+    EXPECT_FLOAT_EQ(m.changed_fraction(), 0.125f);
+    ExpectRegions(m.regions());
+  }
 }
 
 TEST(EventMappingTest, EndedCarriesStartDurationAndPeak) {

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/daemon/supervisor_configs.h"
 #include "tests/testing/fake_frame_source.h"
 #include "tests/testing/recording_event_sink.h"
 #include "tests/testing/temp_dir.h"
@@ -76,23 +77,9 @@ class SupervisorFixture : public ::testing::Test {
 
 class SupervisorTest : public SupervisorFixture {
  protected:
-  void SetUp() override {
-    CameraConfig a;
-    a.id = "a";
-    a.name = "A";
-    a.url = kUrl;
-    a.analytics_fps = 10;
-    CameraConfig b;
-    b.id = "b";
-    b.url = "rtsp://admin:hunter2@127.0.0.1:9/stream";
-    b.enabled = false;
-    config_.node_id = "sup";
-    config_.analytics_workers = 1;
-    config_.cameras = {a, b};
-    Make(config_);
-  }
+  void SetUp() override { Make(config_); }
 
-  Config config_;
+  const Config config_ = TwoCameras(kUrl);
 };
 
 TEST_F(SupervisorTest, ListsCamerasWithRedactedUrls) {
@@ -350,15 +337,9 @@ class ReloadTest : public SupervisorFixture {
     Make(*config);
   }
 
-  // Cameras as (id, analytics_fps); `extra` is appended verbatim.
   void WriteConfig(const std::vector<std::pair<std::string, double>>& cameras,
                    const std::string& extra = "") {
-    std::ofstream f(path_);
-    f << "node_id: reload-test\nanalytics_workers: 1\ncameras:\n";
-    for (const auto& [id, fps] : cameras) {
-      f << "  - id: " << id << "\n    url: " << kUrl << "\n    analytics_fps: " << fps << "\n";
-    }
-    f << extra;
+    WriteReloadConfig(path_, kUrl, cameras, extra);
   }
 
   TempDir dir_;
