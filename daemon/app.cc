@@ -7,6 +7,7 @@
 
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
+#include "daemon/frame_source.h"
 #include "daemon/journal.h"
 #include "daemon/replay_server.h"
 #include "daemon/security.h"
@@ -123,7 +124,9 @@ int RunDaemon(const Config& config) {
   }
 
   ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
-  auto supervisor = Supervisor::Create(config, bus->get());
+  // The real parts behind the supervisor's seams: GStreamer sessions, the ZeroMQ feed.
+  CameraSessionFactory sessions;
+  auto supervisor = Supervisor::Create(config, &sessions, bus->get());
   if (!supervisor.ok()) {
     log->critical("{}", supervisor.status().message());
     return 1;

@@ -45,8 +45,11 @@ v1::StatusReason ToProto(ingest::StateReason r) {
 
 }  // namespace
 
-CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock)
-    : config_(config), sink_(std::move(sink)), clock_(clock) {
+CameraRunner::CameraRunner(const CameraConfig& config, EventSink* sink, Clock* clock)
+    : config_(config),
+      sink_(sink),
+      vehicle_sink_([this](v1::Event ev) { Publish(std::move(ev)); }),
+      clock_(clock) {
   if (config.enabled) {
     state_.store(v1::CAMERA_STATE_CONNECTING);
     reason_ = v1::STATUS_REASON_STARTED;
@@ -58,8 +61,9 @@ CameraRunner::CameraRunner(const CameraConfig& config, EventSink sink, Clock* cl
 }
 
 Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& config,
-                                                           EventSink sink, Clock* clock) {
-  std::unique_ptr<CameraRunner> runner(new CameraRunner(config, std::move(sink), clock));
+                                                           SessionFactory* sessions,
+                                                           EventSink* sink, Clock* clock) {
+  std::unique_ptr<CameraRunner> runner(new CameraRunner(config, sink, clock));
   auto motion = analytics::MotionDetector::Create(config.motion);
   if (!motion.ok()) {
     return Status::InvalidArgument("cameras." + config.id + ".motion: " + motion.status().message());
@@ -77,7 +81,7 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
   CameraRunner* self = runner.get();
   callbacks.on_frame = [self](Frame&& f) { self->OnFrame(std::move(f)); };
   callbacks.on_state = [self](const ingest::StateChange& c) { self->OnState(c); };
-  auto session = ingest::CameraSession::Create(SourceOptionsFor(config), std::move(callbacks), clock);
+  auto session = sessions->Create(SourceOptionsFor(config), std::move(callbacks));
   if (!session.ok()) {
     return Status::InvalidArgument("cameras." + config.id + ": " + session.status().message());
   }
@@ -150,12 +154,12 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
     s->set_codec(change.codec);
     s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
     s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
-    sink_(std::move(ev));
+    Publish(std::move(ev));
   }
   if (stream_changed) {
     v1::Event sc = NewEvent(clock_->NowWallUs());
     *sc.mutable_stream_changed() = std::move(*stream_changed);
-    sink_(std::move(sc));
+    Publish(std::move(sc));
   }
 }
 
@@ -169,7 +173,7 @@ void CameraRunner::PublishStatus() {
   s->set_codec(codec_);
   s->set_width(static_cast<uint32_t>(width_));
   s->set_height(static_cast<uint32_t>(height_));
-  sink_(std::move(ev));
+  Publish(std::move(ev));
 }
 
 void CameraRunner::ProcessPending() {
@@ -190,9 +194,26 @@ void CameraRunner::Analyse(const Frame& frame) {
     ev.set_stream_time_us(frame.stream_time_us);
     FillMotionEvent(obs, &ev);
     motion_events_.fetch_add(1, std::memory_order_relaxed);
-    sink_(std::move(ev));
+    Publish(std::move(ev));
   }
-  if (vehicles_) vehicles_->Process(frame, obs, sink_);
+  if (vehicles_) vehicles_->Process(frame, obs, vehicle_sink_);
+  SnapshotAnalyticsStats();
+}
+
+void CameraRunner::Publish(v1::Event event) {
+  events_.fetch_add(1, std::memory_order_relaxed);
+  sink_->Publish(std::move(event));
+}
+
+void CameraRunner::SnapshotAnalyticsStats() {
+  // A copy of a few hundred bytes per analysed frame, under a lock only FillStats() takes.
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  motion_stats_ = motion_->stats();
+  if (!vehicles_) return;
+  vehicle_stats_.pipeline = vehicles_->stats();
+  vehicle_stats_.analytics = vehicles_->analytics().stats();
+  if (const auto* c = vehicles_->classical_stats()) vehicle_stats_.classical = *c;
+  if (const auto* d = vehicles_->dnn_stats()) vehicle_stats_.dnn = *d;
 }
 
 v1::Event CameraRunner::NewEvent(int64_t capture_time_us) const {
@@ -251,6 +272,19 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   h.reconnects_last_hour = s->reconnects_last_hour();
   h.stalls_last_hour = s->stalls_last_hour();
   s->set_grade(GradeCamera(h));
+}
+
+void CameraRunner::FillStats(CameraStats* stats) const {
+  stats->camera_id = config_.id;
+  if (session_) stats->session = session_->stats();
+  stats->frames_queued = frames_in_.load();
+  stats->queue_drops = queue_.dropped();
+  stats->frames_analysed = frames_analysed_.load();
+  stats->events = events_.load();
+  stats->vehicles = vehicles_ != nullptr;
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats->motion = motion_stats_;
+  stats->vehicle = vehicle_stats_;
 }
 
 }  // namespace skynet::daemon

@@ -1,5 +1,6 @@
-// CameraRunner: one configured camera inside the daemon: its ingest session, its 2-slot frame
-// queue, its motion detector, and its counters.
+// CameraRunner: one configured camera inside the daemon: its frame source (ingest session), its
+// 2-slot frame queue, its motion detector and vehicle pipeline, and its counters. Its events go
+// to an EventSink; its source comes from a SessionFactory (both borrowed, must outlive it).
 //
 // Threads: OnFrame() runs on a GStreamer streaming thread and only queues the frame;
 // ProcessPending() runs on the camera's analytics worker (one worker per camera, so the
@@ -18,27 +19,32 @@
 
 #include "daemon/camera_health.h"
 #include "daemon/config.h"
+#include "daemon/event_sink.h"
+#include "daemon/frame_source.h"
 #include "daemon/rate_meter.h"
+#include "daemon/stats.h"
 #include "daemon/vehicle_pipeline.h"
+#include "daemon/worker_pool.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/core/bounded_queue.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/frame.h"
-#include "pipeline/ingest/camera_session.h"
 #include "skynet/v1/control.pb.h"
 #include "skynet/v1/events.pb.h"
 
 namespace skynet::daemon {
 
-class CameraRunner {
+class CameraRunner final : public PinnedWork {
  public:
-  using EventSink = std::function<void(v1::Event)>;
   // Called after a frame was queued: wakes the camera's worker.
   using Wakeup = std::function<void()>;
 
-  static Result<std::unique_ptr<CameraRunner>> Create(const CameraConfig& config, EventSink sink,
+  // Creates the analytics and the (not yet started) source. InvalidArgument naming the camera
+  // ("cameras.<id>...") when the analytics or the factory reject its settings.
+  static Result<std::unique_ptr<CameraRunner>> Create(const CameraConfig& config,
+                                                      SessionFactory* sessions, EventSink* sink,
                                                       Clock* clock);
-  ~CameraRunner();
+  ~CameraRunner() override;
 
   // Starts ingest (non-blocking). `wakeup` is called on every queued frame.
   void Start(Wakeup wakeup);
@@ -51,35 +57,42 @@ class CameraRunner {
   void PublishStatus();
 
   // Analyses every queued frame. Worker thread only.
-  void ProcessPending();
+  void ProcessPending() override;
 
   const CameraConfig& config() const { return config_; }
   bool online() const { return state_.load() == v1::CAMERA_STATE_ONLINE; }
   void FillInfo(v1::CameraInfo* info) const;
   void FillStatus(v1::CameraStatusInfo* status) const;
+  // The counters no event reports (analytics as of the last analysed frame).
+  void FillStats(CameraStats* stats) const;
 
  private:
-  CameraRunner(const CameraConfig& config, EventSink sink, Clock* clock);
+  CameraRunner(const CameraConfig& config, EventSink* sink, Clock* clock);
   void OnFrame(Frame&& frame) noexcept;
   void OnState(const ingest::StateChange& change) noexcept;
   void Analyse(const Frame& frame);
   v1::Event NewEvent(int64_t capture_time_us) const;
+  void Publish(v1::Event event);
+  // Copies the analytics' counters for FillStats(). Worker thread only.
+  void SnapshotAnalyticsStats();
 
   const CameraConfig config_;
-  const EventSink sink_;
+  EventSink* const sink_;
+  const VehiclePipeline::EventSink vehicle_sink_;  // into Publish()
   Clock* const clock_;
   Wakeup wakeup_;
 
   BoundedQueue<Frame> queue_{2};
   std::unique_ptr<analytics::MotionDetector> motion_;  // worker thread only
   std::unique_ptr<VehiclePipeline> vehicles_;          // worker thread only; null: disabled
-  std::unique_ptr<ingest::CameraSession> session_;
+  std::unique_ptr<FrameSource> session_;
 
   std::atomic<bool> start_claimed_{false};
   std::atomic<int> state_{v1::CAMERA_STATE_UNSPECIFIED};
   std::atomic<uint64_t> frames_in_{0};
   std::atomic<uint64_t> frames_analysed_{0};
   std::atomic<uint64_t> motion_events_{0};
+  std::atomic<uint64_t> events_{0};
   std::atomic<bool> motion_active_{false};
   std::atomic<int64_t> online_since_us_{0};
   RateMeter fps_in_;
@@ -94,6 +107,10 @@ class CameraRunner {
   std::string codec_;
   int width_ = 0;
   int height_ = 0;
+
+  mutable std::mutex stats_mu_;
+  analytics::MotionStats motion_stats_;  // copies, as of the last analysed frame
+  VehicleStats vehicle_stats_;
 };
 
 }  // namespace skynet::daemon

@@ -46,7 +46,10 @@ EventBus::~EventBus() { Stop(); }
 void EventBus::Publish(v1::Event event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
+    if (stopping_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     pending_.push_back(std::move(event));
   }
   cv_.notify_one();
@@ -55,6 +58,20 @@ void EventBus::Publish(v1::Event event) {
 uint64_t EventBus::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
   return pending_.size();
+}
+
+FeedStats EventBus::stats() const {
+  FeedStats s;
+  s.node_id = options_.node_id;
+  s.epoch = epoch_;
+  s.last_seq = last_seq_.load();
+  s.queued = queued();
+  s.dropped = dropped_.load();
+  s.send_errors = send_errors_.load();
+  s.journal = options_.journal != nullptr;
+  s.journal_errors = journal_errors_.load();
+  if (options_.journal != nullptr) s.journal_bytes = options_.journal->total_bytes();
+  return s;
 }
 
 void EventBus::Stop() {
@@ -76,7 +93,6 @@ void EventBus::Run() {
   // Serialized events of the current batch; kept across batches to reuse their buffers.
   std::vector<std::string> topics, bytes;
   std::vector<Journal::Entry> entries;
-  uint64_t send_errors = 0;
 
   // Stamps, journals (one append for the whole batch) and then publishes `events`.
   auto publish = [&](std::deque<v1::Event>& events) {
@@ -112,7 +128,7 @@ void EventBus::Run() {
         socket.send(zmq::buffer(topics[i]), zmq::send_flags::sndmore);
         socket.send(zmq::buffer(bytes[i]), zmq::send_flags::none);
       } catch (const zmq::error_t& e) {
-        if (send_errors++ == 0) log->error("publish failed: {}", e.what());
+        if (send_errors_++ == 0) log->error("publish failed: {}", e.what());
       }
       last_seq_.store(seq - n + 1 + i);
     }
@@ -149,7 +165,7 @@ void EventBus::Run() {
       next_heartbeat = clock_->NowMonotonicUs() + hb_us;
     }
   }
-  if (send_errors > 1) log->error("{} publish errors in total", send_errors);
+  if (send_errors_ > 1) log->error("{} publish errors in total", send_errors_.load());
 }
 
 }  // namespace skynet::daemon

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/event_sink.h"
 #include "daemon/journal.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
@@ -50,7 +51,7 @@ struct EventBusOptions {
   Security* security = nullptr;
 };
 
-class EventBus {
+class EventBus final : public EventFeed {
  public:
   struct HeartbeatInfo {
     uint32_t cameras_online = 0;
@@ -62,12 +63,12 @@ class EventBus {
   static Result<std::unique_ptr<EventBus>> Create(const EventBusOptions& options,
                                                   HeartbeatSource heartbeat_source = {},
                                                   Clock* clock = SystemClock::Get());
-  ~EventBus();  // Stop()
+  ~EventBus() override;  // Stop()
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
   // Queues `event` for publication. Sets envelope fields on the bus thread. Never blocks long.
-  void Publish(v1::Event event);
+  void Publish(v1::Event event) override;
 
   // Publishes everything already queued, then closes the socket and joins the thread.
   void Stop();
@@ -79,6 +80,8 @@ class EventBus {
   uint64_t queued() const;
   // Batches the journal refused (disk full...); their events were still published.
   uint64_t journal_errors() const { return journal_errors_.load(); }
+  // Position and counters, the journal's included.
+  FeedStats stats() const override;
 
  private:
   EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock);
@@ -90,6 +93,8 @@ class EventBus {
   uint64_t epoch_;
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> journal_errors_{0};
+  std::atomic<uint64_t> send_errors_{0};
+  std::atomic<uint64_t> dropped_{0};  // Publish() after Stop()
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -89,11 +89,12 @@ std::string ReloadSummary(const std::string& path, const v1::ReloadResponse& out
 
 }  // namespace
 
-Supervisor::Supervisor(const Config& config, EventBus* bus, Clock* clock, Hooks hooks)
+Supervisor::Supervisor(const Config& config, SessionFactory* sessions, EventFeed* feed,
+                       Clock* clock)
     : config_(config),
-      bus_(bus),
+      sessions_(sessions),
+      feed_(feed),
       clock_(clock),
-      hooks_(std::move(hooks)),
       started_us_(clock->NowMonotonicUs()),
       pool_(config.analytics_workers) {
   config_.cameras.clear();  // cameras_ is the truth from here on
@@ -103,9 +104,10 @@ Supervisor::Supervisor(const Config& config, EventBus* bus, Clock* clock, Hooks 
   }
 }
 
-Result<std::unique_ptr<Supervisor>> Supervisor::Create(const Config& config, EventBus* bus,
-                                                       Clock* clock, Hooks hooks) {
-  std::unique_ptr<Supervisor> sup(new Supervisor(config, bus, clock, std::move(hooks)));
+Result<std::unique_ptr<Supervisor>> Supervisor::Create(const Config& config,
+                                                       SessionFactory* sessions, EventFeed* feed,
+                                                       Clock* clock) {
+  std::unique_ptr<Supervisor> sup(new Supervisor(config, sessions, feed, clock));
   for (const CameraConfig& cam : config.cameras) {
     auto runner = sup->NewRunner(cam);
     if (!runner.ok()) return runner.status();
@@ -117,9 +119,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const Config& config, Eve
 Supervisor::~Supervisor() { Stop(); }
 
 Result<std::shared_ptr<CameraRunner>> Supervisor::NewRunner(const CameraConfig& config) {
-  EventBus* bus = bus_;
-  auto runner = CameraRunner::Create(
-      config, [bus](v1::Event ev) { bus->Publish(std::move(ev)); }, clock_);
+  auto runner = CameraRunner::Create(config, sessions_, feed_, clock_);
   if (!runner.ok()) return runner.status();
   return std::shared_ptr<CameraRunner>(std::move(runner).value());
 }
@@ -202,7 +202,6 @@ void Supervisor::StopperLoop() {
 
     if (job.stop) {
       pool_.Remove(job.stop.get());  // the worker no longer touches it
-      if (hooks_.before_stop) hooks_.before_stop(job.id);
       job.stop->Stop();  // bounded, may take seconds on a dead camera
       job.stop.reset();
     }
@@ -248,6 +247,15 @@ EventBus::HeartbeatInfo Supervisor::Heartbeat() const {
     if (cam.runner->online()) ++info.cameras_online;
   }
   return info;
+}
+
+NodeStats Supervisor::Stats() const {
+  NodeStats stats;
+  stats.feed = feed_->stats();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats.cameras.resize(cameras_.size());
+  for (size_t i = 0; i < cameras_.size(); ++i) cameras_[i].runner->FillStats(&stats.cameras[i]);
+  return stats;
 }
 
 v1::Response Supervisor::AddCamera(const v1::AddCameraRequest& request) {
@@ -425,9 +433,10 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
     case v1::Request::kStatus: {
       const std::string& want = request.status().camera_id();
       auto* st = response.mutable_status();
-      st->set_node_id(bus_->node_id());
-      st->set_epoch(bus_->epoch());
-      st->set_last_seq(bus_->last_seq());
+      const FeedStats feed = feed_->stats();
+      st->set_node_id(feed.node_id);
+      st->set_epoch(feed.epoch);
+      st->set_last_seq(feed.last_seq);
       st->set_uptime_seconds(static_cast<double>(clock_->NowMonotonicUs() - started_us_) / 1e6);
       st->set_version(SKYNET_VERSION);
       bool found = want.empty();

@@ -1,6 +1,9 @@
 // Supervisor: the composition root at run time. Owns the cameras (CameraRunner), the analytics
 // worker pool, and answers control requests, including runtime changes: add, remove, enable and
 // disable one camera, and Reload() of the config file (only changed cameras restart).
+// Its cameras' sources come from a SessionFactory and their events go to an EventFeed (both
+// borrowed, must outlive it): the daemon passes CameraSessionFactory and the EventBus, unit
+// tests recording fakes.
 //
 // Threads: Start()/Stop() from the main thread; HandleRequest() from the control thread;
 // Reload() from the control thread (reload request) or the main thread (SIGHUP); Heartbeat()
@@ -15,7 +18,6 @@
 
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -26,6 +28,9 @@
 #include "daemon/camera_runner.h"
 #include "daemon/config.h"
 #include "daemon/event_bus.h"
+#include "daemon/event_sink.h"
+#include "daemon/frame_source.h"
+#include "daemon/stats.h"
 #include "daemon/worker_pool.h"
 #include "skynet/v1/control.pb.h"
 
@@ -33,18 +38,11 @@ namespace skynet::daemon {
 
 class Supervisor {
  public:
-  // Seams for tests.
-  struct Hooks {
-    // Runs on a stopper thread just before a camera's old session stops (e.g. to make a
-    // teardown slow on purpose).
-    std::function<void(const std::string& camera_id)> before_stop;
-  };
-
   // Creates a runner for every configured camera (nothing starts yet). Fails on a camera whose
   // settings the analytics or ingest reject.
-  static Result<std::unique_ptr<Supervisor>> Create(const Config& config, EventBus* bus,
-                                                    Clock* clock = SystemClock::Get(),
-                                                    Hooks hooks = {});
+  static Result<std::unique_ptr<Supervisor>> Create(const Config& config, SessionFactory* sessions,
+                                                    EventFeed* feed,
+                                                    Clock* clock = SystemClock::Get());
   ~Supervisor();  // Stop()
 
   // Starts ingest for every enabled camera.
@@ -64,12 +62,14 @@ class Supervisor {
   Result<v1::ReloadResponse> Reload();
 
   EventBus::HeartbeatInfo Heartbeat() const;
+  // The feed's and every camera's counters (a snapshot; any thread).
+  NodeStats Stats() const;
 
   // Blocks until no teardown or deferred start is pending (tests).
   void WaitIdle();
 
  private:
-  Supervisor(const Config& config, EventBus* bus, Clock* clock, Hooks hooks);
+  Supervisor(const Config& config, SessionFactory* sessions, EventFeed* feed, Clock* clock);
 
   struct Camera {
     std::shared_ptr<CameraRunner> runner;
@@ -99,9 +99,9 @@ class Supervisor {
   v1::Response SetEnabled(const std::string& id, bool enabled);
 
   Config config_;  // the settings started with; cameras are in cameras_
-  EventBus* const bus_;
+  SessionFactory* const sessions_;
+  EventFeed* const feed_;
   Clock* const clock_;
-  const Hooks hooks_;
   const int64_t started_us_;
   WorkerPool pool_;
   std::mutex reload_mu_;  // one reload at a time; taken before mu_

@@ -114,12 +114,14 @@ Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::stri
       if (!det) {
         return Status(det.status().code(), "vehicles.detector: " + det.status().message());
       }
+      p->dnn_ = det->get();
       p->detector_ = std::move(det).value();
       break;
     }
     case analytics::DetectorBackend::kClassical: {
       auto det = analytics::ClassicalDetector::Create(config.classical);
       if (!det) return Status::InvalidArgument("vehicles." + det.status().message());
+      p->classical_ = det->get();
       p->detector_ = std::move(det).value();
       break;
     }

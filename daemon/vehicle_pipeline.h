@@ -25,7 +25,9 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "pipeline/analytics/classical_detector.h"
 #include "pipeline/analytics/detection.h"
+#include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/analytics/vehicle_analytics.h"
 #include "pipeline/core/frame.h"
@@ -68,6 +70,11 @@ class VehiclePipeline {
   // calibration errors) are analytics().stats(); the motion detector's are its own stats().
   VehiclePipelineStats stats() const;
   const analytics::VehicleAnalytics& analytics() const { return *analytics_; }
+  // The backend's counters: null unless that backend is the one in use.
+  const analytics::ClassicalDetectorStats* classical_stats() const {
+    return classical_ ? &classical_->stats() : nullptr;
+  }
+  const analytics::DnnDetectorStats* dnn_stats() const { return dnn_ ? &dnn_->stats() : nullptr; }
 
  private:
   struct BestFrame {
@@ -87,6 +94,8 @@ class VehiclePipeline {
   const std::string camera_id_;
   const double detect_interval_us_;  // dnn with detect_fps: the least time between runs; else 0
   std::unique_ptr<analytics::VehicleDetector> detector_;
+  const analytics::ClassicalDetector* classical_ = nullptr;  // detector_, if classical
+  const analytics::DnnDetector* dnn_ = nullptr;              // detector_, if dnn
   std::unique_ptr<analytics::VehicleAnalytics> analytics_;  // uses detector_: declared after it
   std::map<uint64_t, BestFrame> best_frames_;
   bool has_run_ = false;

@@ -15,7 +15,7 @@ WorkerPool::WorkerPool(int workers) {
 
 WorkerPool::~WorkerPool() { Stop(); }
 
-int WorkerPool::Add(CameraRunner* runner) {
+int WorkerPool::Add(PinnedWork* runner) {
   std::lock_guard<std::mutex> assign(assign_mu_);
   size_t best = 0;
   size_t best_load = SIZE_MAX;
@@ -33,7 +33,7 @@ int WorkerPool::Add(CameraRunner* runner) {
   return static_cast<int>(best);
 }
 
-void WorkerPool::Remove(CameraRunner* runner) {
+void WorkerPool::Remove(PinnedWork* runner) {
   for (auto& w : workers_) {
     std::unique_lock<std::mutex> lock(w->mu);
     auto it = std::find(w->runners.begin(), w->runners.end(), runner);
@@ -72,7 +72,7 @@ void WorkerPool::Stop() {
 }
 
 void WorkerPool::Run(Worker* w) {
-  std::vector<CameraRunner*> snapshot;
+  std::vector<PinnedWork*> snapshot;
   std::unique_lock<std::mutex> lock(w->mu);
   while (true) {
     w->cv.wait(lock, [&] { return w->stop || w->pending; });
@@ -81,7 +81,7 @@ void WorkerPool::Run(Worker* w) {
     w->busy = true;
     snapshot = w->runners;
     lock.unlock();
-    for (CameraRunner* r : snapshot) r->ProcessPending();
+    for (PinnedWork* r : snapshot) r->ProcessPending();
     lock.lock();
     w->busy = false;
     ++w->passes;

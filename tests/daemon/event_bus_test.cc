@@ -124,7 +124,9 @@ TEST(EventBusTest, JournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
     auto bus = EventBus::Create(o);
     ASSERT_TRUE(bus.ok()) << bus.status().ToString();
     if (run == 0) first_epoch = (*bus)->epoch();
-    if (run == 1) EXPECT_EQ((*bus)->epoch(), first_epoch + 1);
+    if (run == 1) {
+      EXPECT_EQ((*bus)->epoch(), first_epoch + 1);
+    }
     for (int i = 0; i < 300; ++i) {
       v1::Event ev;
       ev.set_camera_id("c");
@@ -132,8 +134,18 @@ TEST(EventBusTest, JournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
       (*bus)->Publish(std::move(ev));
     }
     (*bus)->Stop();
+    (*bus)->Publish(MotionEvent("late"));  // after Stop(): refused and counted
     const uint64_t last = (*bus)->last_seq();
     ASSERT_GE(last, 300u);
+    const FeedStats stats = (*bus)->stats();
+    EXPECT_EQ(stats.last_seq, last);
+    EXPECT_EQ(stats.epoch, (*bus)->epoch());
+    EXPECT_EQ(stats.queued, 0u);
+    EXPECT_EQ(stats.dropped, 1u);
+    EXPECT_TRUE(stats.journal);
+    EXPECT_EQ(stats.journal_errors, 0u);
+    EXPECT_EQ(stats.journal_bytes, (*j)->total_bytes());
+    EXPECT_GT(stats.journal_bytes, 0u);
     std::vector<JournalRecord> out;
     ASSERT_TRUE((*j)->ReadEpoch((*bus)->epoch(), 0, 100000, 1 << 30, &out).ok());
     ASSERT_EQ(out.size(), last);

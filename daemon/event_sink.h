@@ -1,0 +1,42 @@
+// EventSink: where the daemon's cameras hand their events; EventFeed: the node's event feed as
+// the supervisor sees it (a sink with a position and counters). EventBus implements both on
+// ZeroMQ; unit tests pass a recording fake (tests/testing/recording_event_sink.h).
+//
+// Threads: Publish() and stats() may be called from any thread and never block long.
+// Ownership: sinks are borrowed by whoever publishes into them and must outlive them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "skynet/v1/events.pb.h"
+
+namespace skynet::daemon {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Queues `event` (camera_id, times and payload set) for publication. The envelope (node id,
+  // epoch, seq, event id, publish time) is the sink's business.
+  virtual void Publish(v1::Event event) = 0;
+};
+
+// The feed's position and counters: a snapshot, for status and metrics.
+struct FeedStats {
+  std::string node_id;
+  uint64_t epoch = 0;
+  uint64_t last_seq = 0;        // seq of the last event sent (0 before the first)
+  uint64_t queued = 0;          // events accepted but not yet sent
+  uint64_t dropped = 0;         // events refused because the feed was stopping
+  uint64_t send_errors = 0;     // events the socket refused (they are still journaled)
+  bool journal = false;         // whether events are journaled at all
+  uint64_t journal_errors = 0;  // appends the journal refused (their events were still sent)
+  uint64_t journal_bytes = 0;   // retained journal size
+};
+
+class EventFeed : public EventSink {
+ public:
+  virtual FeedStats stats() const = 0;
+};
+
+}  // namespace skynet::daemon
