@@ -19,6 +19,14 @@
 //   wrong way   truth wrong-way intervals must raise WrongWay for that lane within
 //               [begin, end + 1 s]; other WrongWay events are false alarms (duplicates likewise)
 //   speed       |reported - true| / true for matched crossings whose event carries a speed
+//   distance    (truths with per-object distance_m, the along-the-road scenes) box recall per
+//               band of ground distance from the camera: 0-20, 20-40, 40-60, 60-100 m; vehicles
+//               beyond max_distance_m are "not analysed": don't care, neither missed nor false
+//   double      a reported crossing left over by the one-to-one matching that fits a true
+//   counts      crossing (same line, direction, within the tolerance) which another report
+//               already matched, and whose track's box (in the analysed frame nearest the event)
+//               lies at least half inside that vehicle's box, is the vehicle counted again;
+//               double_count_share = double counts / true crossings
 // Plain functions on values; thread-compatible.
 #pragma once
 
@@ -38,6 +46,7 @@ struct TruthObject {
   cv::Rect2d box;   // pixels of the truth video
   double visible = 1;
   double speed_kmh = -1;  // -1: not in the truth
+  double distance_m = -1;  // ground distance from the camera; -1: not in the truth (side-on)
 };
 
 struct TruthCrossing {
@@ -98,7 +107,13 @@ struct VehicleScoreOptions {
   double crossing_tolerance_s = 1.0;
   double iou = 0.5;
   double min_visible = 0.5;
+  // Vehicles farther than this (truths with distances) are not analysed: don't care.
+  double max_distance_m = 100;
 };
+
+// Distance bands of box recall: [kDistanceBands[i], kDistanceBands[i + 1]) metres.
+inline constexpr double kDistanceBands[] = {0, 20, 40, 60, 100};
+inline constexpr int kBandCount = 4;
 
 struct VehicleScore {
   int truth_crossings = 0, reported_crossings = 0, matched_crossings = 0;
@@ -113,6 +128,14 @@ struct VehicleScore {
   double speed_mean_error = 0;      // mean of |reported - true| / true
   double speed_max_error = 0;
   double speed_within_10 = 1;       // share of speeds within 10%
+  // Box recall by distance band (truths with distances only: has_distances).
+  bool has_distances = false;
+  int64_t band_boxes[kBandCount] = {}, band_hits[kBandCount] = {};
+  int64_t not_analysed = 0;  // vehicle boxes beyond max_distance_m
+  // Recall of bands [first, last) together; 1 if they hold no box.
+  double BandRecall(int first, int last) const;
+  int double_counts = 0;
+  double double_count_share = 0;  // double counts / true crossings
 };
 
 // Reads scenegen's truth with its vehicle keys (crossings, stops, zones, wrong_way, per-object
