@@ -75,9 +75,9 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
                   double cpu_ms, const std::string& targets,
                   const skynet::eval::VehicleScoreOptions& options) {
   auto truth = skynet::eval::LoadVehicleTruth(truth_path);
-  auto tracks = truth.ok() ? skynet::eval::LoadPredictedTracks(tracks_path)
-                           : skynet::Result<std::vector<skynet::eval::PredictedFrame>>(
-                                 truth.status());
+  auto tracks = truth.ok()
+                    ? skynet::eval::LoadPredictedTracks(tracks_path)
+                    : skynet::Result<std::vector<skynet::eval::PredictedFrame>>(truth.status());
   auto events = tracks.ok() ? skynet::eval::LoadVehicleEvents(events_path)
                             : skynet::Result<skynet::eval::VehicleEvents>(tracks.status());
   if (!events.ok()) {
@@ -103,11 +103,12 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
     std::printf("line count: %d true, %d reported, %d matched: P %.3f R %.3f F1 %.3f\n",
                 s.truth_crossings, s.reported_crossings, s.matched_crossings, s.count_precision,
                 s.count_recall, s.count_f1);
-    std::printf("boxes at IoU 0.5 over %d frames: %lld true, %lld hits, %lld false, %lld missed: "
-                "P %.3f R %.3f\n",
-                s.frames, static_cast<long long>(s.truth_boxes),
-                static_cast<long long>(s.true_positives), static_cast<long long>(s.false_positives),
-                static_cast<long long>(s.misses), s.box_precision, s.box_recall);
+    std::printf(
+        "boxes at IoU 0.5 over %d frames: %lld true, %lld hits, %lld false, %lld missed: "
+        "P %.3f R %.3f\n",
+        s.frames, static_cast<long long>(s.truth_boxes), static_cast<long long>(s.true_positives),
+        static_cast<long long>(s.false_positives), static_cast<long long>(s.misses),
+        s.box_precision, s.box_recall);
     std::printf("MOTA %.3f, ID switches %lld\n", s.mota, static_cast<long long>(s.id_switches));
     std::printf("stopped: %s (%d duplicates); wrong way: %s (%d duplicates)\n", stops,
                 s.stop_duplicates, wrong, s.wrong_way_duplicates);
@@ -155,10 +156,11 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
                 s.count_f1, s.truth_crossings);
   std::snprintf(boxes, sizeof boxes, "%.3f/%.3f", s.box_precision, s.box_recall);
   std::printf(
-      "%-17s | %-21s | %-13s | %-6.3f | %-4lld | %-23s | %-5s | %-11s | %-11s | %-18s | %-6s | %s\n",
+      "%-17s | %-21s | %-13s | %-6.3f | %-4lld | %-23s | %-5s | %-11s | %-11s | %-18s | %-6s | "
+      "%s\n",
       row.c_str(), count, boxes, s.mota, static_cast<long long>(s.id_switches), bands, doubles,
       stops, wrong, speed, cpu,
-              targets.empty() ? "-" : (missed.empty() ? "met" : ("MISSED: " + missed).c_str()));
+      targets.empty() ? "-" : (missed.empty() ? "met" : ("MISSED: " + missed).c_str()));
   return 0;
 }
 

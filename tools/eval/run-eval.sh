@@ -39,6 +39,19 @@ mkdir -p "$work"
 cpu_of() { sed -n 's/.*motion \([0-9.]*\) ms cpu\/frame.*/\1/p' "$1"; }
 vehicle_cpu_of() { sed -n 's/.*vehicles \([0-9.]*\) ms cpu\/frame.*/\1/p' "$1"; }
 
+# One vehicle table: vehicle_table DIR SCENE:TARGETS... (the clips, events and tracks in DIR).
+vehicle_table() {
+  local dir=$1 header=--header entry scene
+  shift
+  for entry in "$@"; do
+    scene=${entry%%:*}
+    "$scorer" --truth "$dir/$scene.truth.json" --events "$dir/$scene.jsonl" \
+      --tracks "$dir/$scene.tracks.jsonl" --targets "${entry#*:}" --row "$scene" \
+      --cpu-ms "$(vehicle_cpu_of "$dir/$scene.log")" $header
+    header=
+  done
+}
+
 # The along-the-road set: scene:targets (road-adverse: night, rain, clouds).
 road_scenes="road-day:road-day road-dense:road-day road-night:road-adverse road-rain:road-adverse
   road-clouds:road-adverse road-shake:road-day road-parking:road-day road-wrongway:road-day
@@ -79,14 +92,7 @@ road_eval() {
       "looked at while tuning)"): ${EVAL_SECONDS:-60} s at $size, 25 fps; analysed at 320 px," \
       "5 fps; box recall by ground distance from the camera (m), beyond 100 m not analysed;" \
       "dbl = vehicles counted again, share of true crossings"
-    local header=--header
-    for entry in "${entries[@]}"; do
-      scene=${entry%%:*}
-      "$scorer" --truth "$dir/$scene.truth.json" --events "$dir/$scene.jsonl" \
-        --tracks "$dir/$scene.tracks.jsonl" --targets "${entry#*:}" --row "$scene" \
-        --cpu-ms "$(vehicle_cpu_of "$dir/$scene.log")" $header
-      header=
-    done
+    vehicle_table "$dir" "${entries[@]}"
   done
 }
 if [ "$eval_set" = road ]; then
@@ -122,14 +128,7 @@ echo "vehicle evaluation: the same clips, classical backend, calibrated, after a
      "line count matched within 1 s in the same direction; boxes and MOTA at IoU 0.5 on" \
      "vehicles at least half visible; ms CPU = vehicle analytics per analysed frame (motion not" \
      "included)"
-header=--header
-for entry in $vehicle_scenes; do
-  scene=${entry%%:*}
-  "$scorer" --truth "$work/$scene.truth.json" --events "$work/$scene.jsonl" \
-    --tracks "$work/$scene.tracks.jsonl" --targets "${entry#*:}" --row "$scene" \
-    --cpu-ms "$(vehicle_cpu_of "$work/$scene.log")" $header
-  header=
-done
+vehicle_table "$work" $vehicle_scenes
 
 # Real footage: no ground truth, so only the motion events per hour of video.
 echo

@@ -95,19 +95,18 @@ void ScoreAlarms(const std::vector<PredictedEvent>& events, const std::vector<Tr
   auto within = [](const PredictedEvent& e, const TruthInterval& w) {
     return e.where == w.where && e.t >= w.begin && e.t <= w.end;
   };
-  const std::vector<int> m = MatchByTime(events, want, [&](const PredictedEvent& e,
-                                                           const TruthInterval& w) {
-    return within(e, w) ? std::abs(e.t - w.begin) : -1.0;
-  });
+  const std::vector<int> m =
+      MatchByTime(events, want, [&](const PredictedEvent& e, const TruthInterval& w) {
+        return within(e, w) ? std::abs(e.t - w.begin) : -1.0;
+      });
   *caught = *duplicates = *false_alarms = 0;
   for (size_t e = 0; e < events.size(); ++e) {
     if (m[e] >= 0) {
       ++*caught;
       continue;
     }
-    const bool inside_one = std::any_of(want.begin(), want.end(), [&](const TruthInterval& w) {
-      return within(events[e], w);
-    });
+    const bool inside_one = std::any_of(
+        want.begin(), want.end(), [&](const TruthInterval& w) { return within(events[e], w); });
     ++*(inside_one ? duplicates : false_alarms);
   }
 }
@@ -115,8 +114,9 @@ void ScoreAlarms(const std::vector<PredictedEvent>& events, const std::vector<Tr
 // Reported crossings the one-to-one matching left over that count a matched vehicle again (see
 // the header). `match` maps reported to want (-1: unmatched).
 int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
-                 const std::vector<PredictedEvent>& reported, const std::vector<TruthCrossing>& want,
-                 const std::vector<int>& match, const VehicleScoreOptions& options) {
+                 const std::vector<PredictedEvent>& reported,
+                 const std::vector<TruthCrossing>& want, const std::vector<int>& match,
+                 const VehicleScoreOptions& options) {
   std::vector<bool> matched(want.size(), false);
   for (int w : match) {
     if (w >= 0) matched[w] = true;
@@ -262,14 +262,16 @@ Result<VehicleEvents> LoadVehicleEvents(const std::string& path) {
     const double t = JsonInt(j, "streamTimeUs") / 1e6;
     if (j.contains("lineCrossed")) {
       const json& c = j.at("lineCrossed");
-      ev.crossings.push_back({t, c.value("lineId", ""), static_cast<uint64_t>(JsonInt(c, "trackId")),
-                              c.value("direction", 0), Num(c, "speedKmh", 0.0)});
+      ev.crossings.push_back({t, c.value("lineId", ""),
+                              static_cast<uint64_t>(JsonInt(c, "trackId")), c.value("direction", 0),
+                              Num(c, "speedKmh", 0.0)});
     } else if (j.contains("vehicleStopped")) {
       const json& c = j.at("vehicleStopped");
       ev.stops.push_back({t, c.value("zoneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     } else if (j.contains("wrongWay")) {
       const json& c = j.at("wrongWay");
-      ev.wrong_way.push_back({t, c.value("laneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
+      ev.wrong_way.push_back(
+          {t, c.value("laneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     }
   });
   if (!s.ok()) return s;
@@ -295,20 +297,18 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   for (const PredictedEvent& e : events.crossings) {
     if (e.t >= options.warmup_s) reported.push_back(e);
   }
-  const std::vector<int> m = MatchByTime(
-      reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
+  const std::vector<int> m =
+      MatchByTime(reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
         const double dt = std::abs(e.t - w.t);
-        return e.where == w.line && e.direction == w.direction &&
-                       dt <= options.crossing_tolerance_s
+        return e.where == w.line && e.direction == w.direction && dt <= options.crossing_tolerance_s
                    ? dt
                    : -1.0;
       });
   s.truth_crossings = static_cast<int>(want.size());
   s.reported_crossings = static_cast<int>(reported.size());
   s.double_counts = CountDoubles(truth, tracks, reported, want, m, options);
-  s.double_count_share = s.truth_crossings > 0
-                             ? static_cast<double>(s.double_counts) / s.truth_crossings
-                             : 0.0;
+  s.double_count_share =
+      s.truth_crossings > 0 ? static_cast<double>(s.double_counts) / s.truth_crossings : 0.0;
   std::vector<double> speed_errors;
   for (size_t e = 0; e < m.size(); ++e) {
     if (m[e] < 0) continue;
@@ -365,8 +365,8 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     std::vector<Pred> pred;
     for (const PredictedTrack& p : pf.tracks) {
       if (!p.confirmed || !p.matched || p.cls == "person") continue;
-      pred.push_back({p.id, cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx,
-                                       p.box.height * sy)});
+      pred.push_back(
+          {p.id, cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx, p.box.height * sy)});
     }
     s.truth_boxes += static_cast<int64_t>(gt.size());
     std::vector<int> gt_to_pred(gt.size(), -1);
@@ -441,10 +441,10 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   }
   s.box_precision = ratio(s.true_positives, s.true_positives + s.false_positives);
   s.box_recall = ratio(s.true_positives, s.truth_boxes);
-  s.mota = s.truth_boxes > 0
-               ? 1.0 - static_cast<double>(s.misses + s.false_positives + s.id_switches) /
-                           s.truth_boxes
-               : 1.0;
+  s.mota =
+      s.truth_boxes > 0
+          ? 1.0 - static_cast<double>(s.misses + s.false_positives + s.id_switches) / s.truth_boxes
+          : 1.0;
 
   // Stopped vehicles: a stop at least the zone's limit long must alarm.
   std::vector<TruthInterval> must_alarm;

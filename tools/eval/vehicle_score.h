@@ -45,7 +45,7 @@ struct TruthObject {
   std::string cls;  // car, bus, truck, person
   cv::Rect2d box;   // pixels of the truth video
   double visible = 1;
-  double speed_kmh = -1;  // -1: not in the truth
+  double speed_kmh = -1;   // -1: not in the truth
   double distance_m = -1;  // ground distance from the camera; -1: not in the truth (side-on)
 };
 
@@ -88,8 +88,8 @@ struct PredictedFrame {
 };
 
 struct PredictedEvent {
-  double t = 0;           // stream time, seconds
-  std::string where;      // line, zone or lane id
+  double t = 0;       // stream time, seconds
+  std::string where;  // line, zone or lane id
   uint64_t track_id = 0;
   int direction = 0;      // crossings
   double speed_kmh = -1;  // crossings: -1 uncalibrated
@@ -120,14 +120,14 @@ struct VehicleScore {
   double count_precision = 1, count_recall = 1, count_f1 = 1;
   int64_t truth_boxes = 0, true_positives = 0, false_positives = 0, misses = 0, id_switches = 0;
   double box_precision = 1, box_recall = 1, mota = 1;
-  int frames = 0;                  // analysed frames scored
+  int frames = 0;  // analysed frames scored
   int stops_expected = 0, stops_caught = 0, stop_false_alarms = 0, stop_duplicates = 0;
   int wrong_way_expected = 0, wrong_way_caught = 0, wrong_way_false_alarms = 0,
       wrong_way_duplicates = 0;
-  int speeds = 0;                   // matched crossings with a speed on both sides
-  double speed_mean_error = 0;      // mean of |reported - true| / true
+  int speeds = 0;               // matched crossings with a speed on both sides
+  double speed_mean_error = 0;  // mean of |reported - true| / true
   double speed_max_error = 0;
-  double speed_within_10 = 1;       // share of speeds within 10%
+  double speed_within_10 = 1;  // share of speeds within 10%
   // Box recall by distance band (truths with distances only: has_distances).
   bool has_distances = false;
   int64_t band_boxes[kBandCount] = {}, band_hits[kBandCount] = {};

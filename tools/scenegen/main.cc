@@ -186,9 +186,12 @@ void AddClipTruth(const SceneRenderer& r, int64_t frames_total, nlohmann::json* 
     if (!l.ground.empty()) t["lanes"].back()["ground"] = Json(l.ground);
   }
   if (g.has_camera) {
-    t["camera"] = {{"x_m", g.camera.x_m},         {"height_m", g.camera.height_m},
-                   {"pitch_deg", g.camera.pitch_deg}, {"yaw_deg", g.camera.yaw_deg},
-                   {"hfov_deg", g.camera.hfov_deg}, {"focal_px", g.camera.focal_px}};
+    t["camera"] = {{"x_m", g.camera.x_m},
+                   {"height_m", g.camera.height_m},
+                   {"pitch_deg", g.camera.pitch_deg},
+                   {"yaw_deg", g.camera.yaw_deg},
+                   {"hfov_deg", g.camera.hfov_deg},
+                   {"focal_px", g.camera.focal_px}};
   }
   t["crossings"] = nlohmann::json::array();
   for (const auto& x : c.crossings) {

@@ -10,6 +10,8 @@
 namespace skynet::scenegen {
 namespace {
 
+using internal::Cls;
+using internal::ClsName;
 using internal::kClothes;
 using internal::kVehicleColours;
 using internal::Motion;
@@ -33,25 +35,6 @@ constexpr double kRed = 30;
 constexpr double kParkingCycle = 100;  // s, as the side-on parking scene
 constexpr double kWrongWayCycle = 30;  // s
 constexpr double kNear = 0.05;         // m: the camera's near plane
-
-enum class Cls { kCar, kBus, kTruck, kMotorcycle, kBicycle, kPerson };
-const char* ClsName(Cls c) {
-  switch (c) {
-    case Cls::kCar:
-      return "car";
-    case Cls::kBus:
-      return "bus";
-    case Cls::kTruck:
-      return "truck";
-    case Cls::kMotorcycle:
-      return "motorcycle";
-    case Cls::kBicycle:
-      return "bicycle";
-    case Cls::kPerson:
-      return "person";
-  }
-  return "?";
-}
 
 const cv::Scalar kGlass(62, 52, 46);
 const cv::Scalar kTyre(22, 22, 24);
@@ -527,27 +510,31 @@ struct Face {
 };
 
 std::vector<Face> FacesOf(const RoadScene::Actor& a, const Part& p) {
-  auto w = [&](double x, double y, double z) { return a.World(x, y, z); };
+  // Corner i of the box: a1 if bit 0, b1 if bit 1, z1 if bit 2.
+  std::array<cv::Point3d, 8> c;
+  for (int i = 0; i < 8; ++i) {
+    c[i] = a.World(i & 1 ? p.a1 : p.a0, i & 2 ? p.b1 : p.b0, i & 4 ? p.z1 : p.z0);
+  }
   const cv::Point3d up(0, 0, 1);
   const cv::Point3d fwd = a.World(0, 1, 0) - a.World(0, 0, 0);
   const cv::Point3d right = a.World(1, 0, 0) - a.World(0, 0, 0);
+  struct Side {
+    int corners[4];
+    cv::Point3d normal;
+    bool glass;
+  };
+  const Side sides[] = {{{4, 5, 7, 6}, up, false},
+                        {{0, 2, 6, 4}, -right, p.glass_sides},
+                        {{1, 3, 7, 5}, right, p.glass_sides},
+                        {{0, 1, 5, 4}, -fwd, p.glass_sides},
+                        {{2, 3, 7, 6}, fwd, p.glass_sides},
+                        {{0, 1, 3, 2}, -up, false}};
   std::vector<Face> f;
-  f.push_back(
-      {{w(p.a0, p.b0, p.z1), w(p.a1, p.b0, p.z1), w(p.a1, p.b1, p.z1), w(p.a0, p.b1, p.z1)}, up});
-  f.push_back({{w(p.a0, p.b0, p.z0), w(p.a0, p.b1, p.z0), w(p.a0, p.b1, p.z1), w(p.a0, p.b0, p.z1)},
-               -right,
-               p.glass_sides});
-  f.push_back({{w(p.a1, p.b0, p.z0), w(p.a1, p.b1, p.z0), w(p.a1, p.b1, p.z1), w(p.a1, p.b0, p.z1)},
-               right,
-               p.glass_sides});
-  f.push_back({{w(p.a0, p.b0, p.z0), w(p.a1, p.b0, p.z0), w(p.a1, p.b0, p.z1), w(p.a0, p.b0, p.z1)},
-               -fwd,
-               p.glass_sides});
-  f.push_back({{w(p.a0, p.b1, p.z0), w(p.a1, p.b1, p.z0), w(p.a1, p.b1, p.z1), w(p.a0, p.b1, p.z1)},
-               fwd,
-               p.glass_sides});
-  f.push_back(
-      {{w(p.a0, p.b0, p.z0), w(p.a1, p.b0, p.z0), w(p.a1, p.b1, p.z0), w(p.a0, p.b1, p.z0)}, -up});
+  for (const Side& side : sides) {
+    f.push_back({{c[side.corners[0]], c[side.corners[1]], c[side.corners[2]], c[side.corners[3]]},
+                 side.normal,
+                 side.glass});
+  }
   return f;
 }
 

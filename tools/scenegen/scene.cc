@@ -13,6 +13,8 @@
 namespace skynet::scenegen {
 namespace {
 
+using internal::Cls;
+using internal::ClsName;
 using internal::FloorDiv;
 using internal::FloorMod;
 using internal::kClothes;
@@ -21,21 +23,6 @@ using internal::Motion;
 using internal::SplitMix;
 using internal::StoppingMotion;
 using internal::Unit;
-
-enum class Cls { kCar, kBus, kTruck, kPerson };
-const char* ClsName(Cls c) {
-  switch (c) {
-    case Cls::kCar:
-      return "car";
-    case Cls::kBus:
-      return "bus";
-    case Cls::kTruck:
-      return "truck";
-    case Cls::kPerson:
-      return "person";
-  }
-  return "?";
-}
 
 const cv::Scalar kWindow(70, 55, 45);
 const cv::Scalar kTyre(20, 20, 20);
@@ -147,7 +134,7 @@ void DrawVehicle(cv::Mat& img, Cls cls, const cv::Rect2d& b, int dir, const cv::
       cv::rectangle(img, R(0.0, 0.0, 0.72, 0.85), edge, 1);
       break;
     }
-    case Cls::kPerson:
+    default:  // side-on scenes have no two-wheelers; persons are drawn by DrawPerson
       break;
   }
   const int r = std::max(2, cvRound(0.15 * h));
@@ -241,9 +228,9 @@ const char* SceneKindName(SceneKind kind) {
 
 const std::vector<SceneKind>& AllSceneKinds() {
   static const std::vector<SceneKind> kAll = {
-      SceneKind::kTraffic,      SceneKind::kStatic,  SceneKind::kNightRain,
-      SceneKind::kIllumination, SceneKind::kShake,   SceneKind::kEmpty,
-      SceneKind::kDense,        SceneKind::kParking, SceneKind::kWrongWay,
+      SceneKind::kTraffic,      SceneKind::kStatic,       SceneKind::kNightRain,
+      SceneKind::kIllumination, SceneKind::kShake,        SceneKind::kEmpty,
+      SceneKind::kDense,        SceneKind::kParking,      SceneKind::kWrongWay,
       SceneKind::kRoadDay,      SceneKind::kRoadDense,    SceneKind::kRoadNight,
       SceneKind::kRoadRain,     SceneKind::kRoadClouds,   SceneKind::kRoadShake,
       SceneKind::kRoadParking,  SceneKind::kRoadWrongWay, SceneKind::kRoadIntersection};

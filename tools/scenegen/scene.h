@@ -110,7 +110,7 @@ struct ObjectTruth {
   // Share of the full (unclipped) box that is drawn: inside the frame and not under the boxes
   // of objects drawn after it (boxes as rectangles). 0..1.
   double visible = 1;
-  cv::Point2d anchor;    // bottom-centre of the unclipped box, pixels, shake included
+  cv::Point2d anchor;  // bottom-centre of the unclipped box, pixels, shake included
   // Pixels per second in the scene (shake excluded). Side-on: y is always 0. Along the road: the
   // image velocity of the contact point; exactly 0 while standing.
   cv::Point2d velocity;
@@ -164,14 +164,14 @@ struct SceneGeometry {
   };
   struct LaneArea {
     std::string id;
-    NormalizedPolygon polygon;  // where the anchors of its vehicles are
-    cv::Point2d direction;      // expected direction of travel on screen
+    NormalizedPolygon polygon;        // where the anchors of its vehicles are
+    cv::Point2d direction;            // expected direction of travel on screen
     std::vector<cv::Point2d> ground;  // along the road, as Zone::ground
   };
   // Side-on: "count", vertical, across the carriageway only. Along the road: "count", across the
   // carriageway (kerb to kerb) some metres beyond the bottom of the frame.
   std::vector<Line> lines;
-  std::vector<Zone> zones;      // parking: "no-parking"
+  std::vector<Zone> zones;  // parking: "no-parking"
   // Side-on: "westbound" (upper), "eastbound" (lower). Along the road: "inbound" (towards the
   // camera, left half) and "outbound" (right half), up to 100 m.
   std::vector<LaneArea> lanes;

@@ -31,6 +31,25 @@ inline int64_t FloorDiv(int64_t a, int64_t b) {
 }
 inline int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 
+enum class Cls { kCar, kBus, kTruck, kMotorcycle, kBicycle, kPerson };
+inline const char* ClsName(Cls c) {
+  switch (c) {
+    case Cls::kCar:
+      return "car";
+    case Cls::kBus:
+      return "bus";
+    case Cls::kTruck:
+      return "truck";
+    case Cls::kMotorcycle:
+      return "motorcycle";
+    case Cls::kBicycle:
+      return "bicycle";
+    case Cls::kPerson:
+      return "person";
+  }
+  return "?";
+}
+
 // BGR: white, black, silver, red, blue, yellow, green.
 inline const cv::Scalar kVehicleColours[] = {{235, 235, 235}, {30, 30, 32},  {190, 192, 195},
                                              {40, 40, 200},   {170, 80, 30}, {30, 205, 230},

@@ -9,17 +9,14 @@
 #include <opencv2/imgproc.hpp>
 #include <set>
 
+#include "tests/tools/scenegen/make_scene.h"
 #include "tools/scenegen/pinhole.h"
 #include "tools/scenegen/scene.h"
 
 namespace skynet::scenegen {
 namespace {
 
-std::unique_ptr<SceneRenderer> Make(SceneOptions o) {
-  auto r = SceneRenderer::Create(o);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return std::move(r).value();
-}
+using testing::Make;
 
 std::vector<SceneKind> RoadKinds() {
   std::vector<SceneKind> out;
