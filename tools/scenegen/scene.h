@@ -12,6 +12,10 @@
 //   (*r)->Render(42, &bgr);                  // 640x360 CV_8UC3
 //   auto truth = (*r)->Objects(42);          // what is in frame 42
 //
+// Two families: side-on views (a road crossing the frame, affine ground) and along-the-road views
+// (kRoad*: a pinhole camera on a pole, road_scene.h; objects carry their distance from the
+// camera, the calibration is the camera's exact ground homography).
+//
 // Thread-compatible: Render() and Objects() are const and do not mutate shared state.
 #pragma once
 
@@ -93,11 +97,13 @@ struct SceneOptions {
   // Chooses lane speeds, vehicle colours, classes and spacing; same seed, same scene.
   uint32_t seed = 1;
   // If > 0 the scene repeats exactly every period_seconds (frame i and i + period*fps are
-  // identical), so a loop of that length plays seamlessly. 0: never repeats.
+  // identical), so a loop of that length plays seamlessly (road scenes: repeats, but objects in
+  // view at the seam jump). 0: never repeats.
   double period_seconds = 0;
   // Scales how many vehicles are on the road (1.0 = moderate city traffic, 0 = none). Scenes
   // scale it further: night-rain x0.5, illumination x0.06 (almost empty), dense x2, empty x0.
-  // The scripted vehicles of parking and wrong-way do not depend on it.
+  // The scripted vehicles of parking and wrong-way do not depend on it. Road scenes: night x0.6,
+  // rain x0.8, dense has shorter headways of its own; queues and scripts do not depend on it.
   double density = 1.0;
   // Bitmask of SceneEffect; 0 for none.
   uint32_t effects = kEffectNone;
