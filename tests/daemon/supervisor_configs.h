@@ -17,7 +17,7 @@ inline Config TwoCameras(const std::string& url_a) {
   a.id = "a";
   a.name = "A";
   a.url = url_a;
-  a.analytics_fps = 10;
+  a.ingest.analytics_fps = 10;
   CameraConfig b;
   b.id = "b";
   b.url = "rtsp://admin:hunter2@127.0.0.1:9/stream";

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "pipeline/analytics/hungarian.h"
@@ -18,7 +19,16 @@ double Num(const json& j, const char* key, double fallback) {
   return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : fallback;
 }
 
-bool IsVehicleClass(const std::string& c) { return c == "car" || c == "bus" || c == "truck"; }
+bool IsVehicleClass(const std::string& c) {
+  return c == "car" || c == "bus" || c == "truck" || c == "motorcycle" || c == "bicycle";
+}
+
+int BandOf(double distance_m) {
+  for (int b = 0; b < kBandCount; ++b) {
+    if (distance_m < kDistanceBands[b + 1]) return b;
+  }
+  return kBandCount - 1;
+}
 
 cv::Rect2d BoxOf(const json& b) {
   return {b.at(0).get<double>(), b.at(1).get<double>(), b.at(2).get<double>(),
@@ -85,24 +95,86 @@ void ScoreAlarms(const std::vector<PredictedEvent>& events, const std::vector<Tr
   auto within = [](const PredictedEvent& e, const TruthInterval& w) {
     return e.where == w.where && e.t >= w.begin && e.t <= w.end;
   };
-  const std::vector<int> m = MatchByTime(events, want, [&](const PredictedEvent& e,
-                                                           const TruthInterval& w) {
-    return within(e, w) ? std::abs(e.t - w.begin) : -1.0;
-  });
+  const std::vector<int> m =
+      MatchByTime(events, want, [&](const PredictedEvent& e, const TruthInterval& w) {
+        return within(e, w) ? std::abs(e.t - w.begin) : -1.0;
+      });
   *caught = *duplicates = *false_alarms = 0;
   for (size_t e = 0; e < events.size(); ++e) {
     if (m[e] >= 0) {
       ++*caught;
       continue;
     }
-    const bool inside_one = std::any_of(want.begin(), want.end(), [&](const TruthInterval& w) {
-      return within(events[e], w);
-    });
+    const bool inside_one = std::any_of(
+        want.begin(), want.end(), [&](const TruthInterval& w) { return within(events[e], w); });
     ++*(inside_one ? duplicates : false_alarms);
   }
 }
 
+// Reported crossings the one-to-one matching left over that count a matched vehicle again (see
+// the header). `match` maps reported to want (-1: unmatched).
+int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
+                 const std::vector<PredictedEvent>& reported,
+                 const std::vector<TruthCrossing>& want, const std::vector<int>& match,
+                 const VehicleScoreOptions& options) {
+  std::vector<bool> matched(want.size(), false);
+  for (int w : match) {
+    if (w >= 0) matched[w] = true;
+  }
+  // The reporting track's box in the analysed frame nearest the event, in truth pixels.
+  auto track_box = [&](const PredictedEvent& e, double* frame_t) -> std::optional<cv::Rect2d> {
+    const PredictedFrame* best = nullptr;
+    const PredictedTrack* box = nullptr;
+    for (const PredictedFrame& f : tracks) {
+      if (std::abs(f.t - e.t) > 0.5 || (best && std::abs(f.t - e.t) >= std::abs(best->t - e.t))) {
+        continue;
+      }
+      for (const PredictedTrack& p : f.tracks) {
+        if (p.id == e.track_id) best = &f, box = &p;
+      }
+    }
+    if (!box) return std::nullopt;
+    *frame_t = best->t;
+    const double sx = best->width > 0 ? static_cast<double>(truth.width) / best->width : 1;
+    const double sy = best->height > 0 ? static_cast<double>(truth.height) / best->height : 1;
+    return cv::Rect2d(box->box.x * sx, box->box.y * sy, box->box.width * sx, box->box.height * sy);
+  };
+  int doubles = 0;
+  for (size_t e = 0; e < reported.size(); ++e) {
+    if (match[e] >= 0) continue;
+    const PredictedEvent& ev = reported[e];
+    double frame_t = ev.t;
+    const std::optional<cv::Rect2d> box = track_box(ev, &frame_t);
+    for (size_t w = 0; w < want.size(); ++w) {
+      const TruthCrossing& c = want[w];
+      if (!matched[w] || c.line != ev.where || c.direction != ev.direction ||
+          std::abs(c.t - ev.t) > options.crossing_tolerance_s) {
+        continue;
+      }
+      bool same = true;
+      const auto fi = static_cast<size_t>(std::llround(frame_t * truth.fps));
+      if (box && box->area() > 0 && fi < truth.frames.size()) {
+        same = false;
+        for (const TruthObject& o : truth.frames[fi]) {
+          if (o.id == c.id) same = (o.box & *box).area() >= 0.5 * box->area();
+        }
+      }
+      if (same) {
+        ++doubles;
+        break;
+      }
+    }
+  }
+  return doubles;
+}
+
 }  // namespace
+
+double VehicleScore::BandRecall(int first, int last) const {
+  int64_t boxes = 0, hits = 0;
+  for (int b = first; b < last; ++b) boxes += band_boxes[b], hits += band_hits[b];
+  return boxes > 0 ? static_cast<double>(hits) / boxes : 1.0;
+}
 
 Result<VehicleTruth> LoadVehicleTruth(const std::string& path) {
   std::ifstream in(path);
@@ -126,6 +198,7 @@ Result<VehicleTruth> LoadVehicleTruth(const std::string& path) {
         obj.box = BoxOf(o.at("box"));
         obj.visible = Num(o, "visible", 1.0);
         obj.speed_kmh = Num(o, "speed_kmh", -1.0);
+        obj.distance_m = Num(o, "distance_m", -1.0);
         t.frames[i].push_back(std::move(obj));
       }
     }
@@ -189,14 +262,16 @@ Result<VehicleEvents> LoadVehicleEvents(const std::string& path) {
     const double t = JsonInt(j, "streamTimeUs") / 1e6;
     if (j.contains("lineCrossed")) {
       const json& c = j.at("lineCrossed");
-      ev.crossings.push_back({t, c.value("lineId", ""), static_cast<uint64_t>(JsonInt(c, "trackId")),
-                              c.value("direction", 0), Num(c, "speedKmh", 0.0)});
+      ev.crossings.push_back({t, c.value("lineId", ""),
+                              static_cast<uint64_t>(JsonInt(c, "trackId")), c.value("direction", 0),
+                              Num(c, "speedKmh", 0.0)});
     } else if (j.contains("vehicleStopped")) {
       const json& c = j.at("vehicleStopped");
       ev.stops.push_back({t, c.value("zoneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     } else if (j.contains("wrongWay")) {
       const json& c = j.at("wrongWay");
-      ev.wrong_way.push_back({t, c.value("laneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
+      ev.wrong_way.push_back(
+          {t, c.value("laneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
     }
   });
   if (!s.ok()) return s;
@@ -222,16 +297,18 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   for (const PredictedEvent& e : events.crossings) {
     if (e.t >= options.warmup_s) reported.push_back(e);
   }
-  const std::vector<int> m = MatchByTime(
-      reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
+  const std::vector<int> m =
+      MatchByTime(reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
         const double dt = std::abs(e.t - w.t);
-        return e.where == w.line && e.direction == w.direction &&
-                       dt <= options.crossing_tolerance_s
+        return e.where == w.line && e.direction == w.direction && dt <= options.crossing_tolerance_s
                    ? dt
                    : -1.0;
       });
   s.truth_crossings = static_cast<int>(want.size());
   s.reported_crossings = static_cast<int>(reported.size());
+  s.double_counts = CountDoubles(truth, tracks, reported, want, m, options);
+  s.double_count_share =
+      s.truth_crossings > 0 ? static_cast<double>(s.double_counts) / s.truth_crossings : 0.0;
   std::vector<double> speed_errors;
   for (size_t e = 0; e < m.size(); ++e) {
     if (m[e] < 0) continue;
@@ -276,7 +353,10 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     const double sy = pf.height > 0 ? static_cast<double>(truth.height) / pf.height : 1;
     std::vector<const TruthObject*> gt, dont_care;
     for (const TruthObject& o : truth.frames[fi]) {
-      (IsVehicleClass(o.cls) && o.visible >= options.min_visible ? gt : dont_care).push_back(&o);
+      const bool vehicle = IsVehicleClass(o.cls);
+      const bool far = o.distance_m > options.max_distance_m;
+      if (vehicle && far && o.visible >= options.min_visible) ++s.not_analysed;
+      (vehicle && !far && o.visible >= options.min_visible ? gt : dont_care).push_back(&o);
     }
     struct Pred {
       uint64_t id;
@@ -285,8 +365,8 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     std::vector<Pred> pred;
     for (const PredictedTrack& p : pf.tracks) {
       if (!p.confirmed || !p.matched || p.cls == "person") continue;
-      pred.push_back({p.id, cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx,
-                                       p.box.height * sy)});
+      pred.push_back(
+          {p.id, cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx, p.box.height * sy)});
     }
     s.truth_boxes += static_cast<int64_t>(gt.size());
     std::vector<int> gt_to_pred(gt.size(), -1);
@@ -328,6 +408,12 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
       }
     }
     for (size_t g = 0; g < gt.size(); ++g) {
+      if (gt[g]->distance_m >= 0) {
+        s.has_distances = true;
+        const int band = BandOf(gt[g]->distance_m);
+        ++s.band_boxes[band];
+        s.band_hits[band] += gt_to_pred[g] >= 0;
+      }
       if (gt_to_pred[g] < 0) {
         ++s.misses;
         continue;
@@ -355,10 +441,10 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   }
   s.box_precision = ratio(s.true_positives, s.true_positives + s.false_positives);
   s.box_recall = ratio(s.true_positives, s.truth_boxes);
-  s.mota = s.truth_boxes > 0
-               ? 1.0 - static_cast<double>(s.misses + s.false_positives + s.id_switches) /
-                           s.truth_boxes
-               : 1.0;
+  s.mota =
+      s.truth_boxes > 0
+          ? 1.0 - static_cast<double>(s.misses + s.false_positives + s.id_switches) / s.truth_boxes
+          : 1.0;
 
   // Stopped vehicles: a stop at least the zone's limit long must alarm.
   std::vector<TruthInterval> must_alarm;

@@ -19,6 +19,14 @@
 //   wrong way   truth wrong-way intervals must raise WrongWay for that lane within
 //               [begin, end + 1 s]; other WrongWay events are false alarms (duplicates likewise)
 //   speed       |reported - true| / true for matched crossings whose event carries a speed
+//   distance    (truths with per-object distance_m, the along-the-road scenes) box recall per
+//               band of ground distance from the camera: 0-20, 20-40, 40-60, 60-100 m; vehicles
+//               beyond max_distance_m are "not analysed": don't care, neither missed nor false
+//   double      a reported crossing left over by the one-to-one matching that fits a true
+//   counts      crossing (same line, direction, within the tolerance) which another report
+//               already matched, and whose track's box (in the analysed frame nearest the event)
+//               lies at least half inside that vehicle's box, is the vehicle counted again;
+//               double_count_share = double counts / true crossings
 // Plain functions on values; thread-compatible.
 #pragma once
 
@@ -37,7 +45,8 @@ struct TruthObject {
   std::string cls;  // car, bus, truck, person
   cv::Rect2d box;   // pixels of the truth video
   double visible = 1;
-  double speed_kmh = -1;  // -1: not in the truth
+  double speed_kmh = -1;   // -1: not in the truth
+  double distance_m = -1;  // ground distance from the camera; -1: not in the truth (side-on)
 };
 
 struct TruthCrossing {
@@ -79,8 +88,8 @@ struct PredictedFrame {
 };
 
 struct PredictedEvent {
-  double t = 0;           // stream time, seconds
-  std::string where;      // line, zone or lane id
+  double t = 0;       // stream time, seconds
+  std::string where;  // line, zone or lane id
   uint64_t track_id = 0;
   int direction = 0;      // crossings
   double speed_kmh = -1;  // crossings: -1 uncalibrated
@@ -98,21 +107,35 @@ struct VehicleScoreOptions {
   double crossing_tolerance_s = 1.0;
   double iou = 0.5;
   double min_visible = 0.5;
+  // Vehicles farther than this (truths with distances) are not analysed: don't care.
+  double max_distance_m = 100;
 };
+
+// Distance bands of box recall: [kDistanceBands[i], kDistanceBands[i + 1]) metres.
+inline constexpr double kDistanceBands[] = {0, 20, 40, 60, 100};
+inline constexpr int kBandCount = 4;
 
 struct VehicleScore {
   int truth_crossings = 0, reported_crossings = 0, matched_crossings = 0;
   double count_precision = 1, count_recall = 1, count_f1 = 1;
   int64_t truth_boxes = 0, true_positives = 0, false_positives = 0, misses = 0, id_switches = 0;
   double box_precision = 1, box_recall = 1, mota = 1;
-  int frames = 0;                  // analysed frames scored
+  int frames = 0;  // analysed frames scored
   int stops_expected = 0, stops_caught = 0, stop_false_alarms = 0, stop_duplicates = 0;
   int wrong_way_expected = 0, wrong_way_caught = 0, wrong_way_false_alarms = 0,
       wrong_way_duplicates = 0;
-  int speeds = 0;                   // matched crossings with a speed on both sides
-  double speed_mean_error = 0;      // mean of |reported - true| / true
+  int speeds = 0;               // matched crossings with a speed on both sides
+  double speed_mean_error = 0;  // mean of |reported - true| / true
   double speed_max_error = 0;
-  double speed_within_10 = 1;       // share of speeds within 10%
+  double speed_within_10 = 1;  // share of speeds within 10%
+  // Box recall by distance band (truths with distances only: has_distances).
+  bool has_distances = false;
+  int64_t band_boxes[kBandCount] = {}, band_hits[kBandCount] = {};
+  int64_t not_analysed = 0;  // vehicle boxes beyond max_distance_m
+  // Recall of bands [first, last) together; 1 if they hold no box.
+  double BandRecall(int first, int last) const;
+  int double_counts = 0;
+  double double_count_share = 0;  // double counts / true crossings
 };
 
 // Reads scenegen's truth with its vehicle keys (crossings, stops, zones, wrong_way, per-object

@@ -3,13 +3,18 @@
 //
 //   skynet-scenegen --scene night-rain --seconds 90 --fps 10 --size 640x360 --seed 1 --out DIR
 //     -> DIR/night-rain.mp4, DIR/night-rain.truth.json, DIR/night-rain.yaml
+//   skynet-scenegen --scene road-night --seconds 60 --fps 25 --seed 2 --out DIR
+//     -> the frame size follows the seed (scene.h: RoadFrameSize) unless --size is given
 //   skynet-scenegen --list
 //
 // Truth JSON: {"scene", "seed", "fps", "width", "height", "frames_total", "duration",
 //   "masks": [[[x,y],...]],
 //   "frames": [{"i", "t", "moving_outside_masks", "objects": [{"id", "class", "box": [x,y,w,h],
-//               "visible", "speed_kmh", "anchor": [x,y]}]}],
+//               "visible", "speed_kmh", "anchor": [x,y], along the road also "distance_m",
+//               "ground": [x,y]}]}],
 //   "calibration": {"image_points", "ground_points"} (scenes with vehicles only),
+//   "camera": {"x_m", "height_m", "pitch_deg", "yaw_deg", "hfov_deg", "focal_px"} (along the
+//   road only; zones and lanes then also carry "ground": [[x,y],...] in metres),
 //   "lines": [{"id", "a", "b"}], "crossings": [{"line", "id", "class", "t", "direction"}],
 //   "zones": [{"id", "polygon", "no_parking", "max_stop_ms"}], "stops": [{"id", "zone", "begin",
 //   "end"}], "lanes": [{"id", "polygon", "direction"}], "wrong_way": [{"id", "lane", "begin",
@@ -145,6 +150,12 @@ nlohmann::json Json(const skynet::scenegen::NormalizedPolygon& polygon) {
   return j;
 }
 
+nlohmann::json Json(const std::vector<cv::Point2d>& polygon) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const cv::Point2d& p : polygon) j.push_back(Json(p));
+  return j;
+}
+
 // The geometry and the clip's events, added to the truth's top level.
 void AddClipTruth(const SceneRenderer& r, int64_t frames_total, nlohmann::json* truth) {
   const skynet::scenegen::SceneGeometry& g = r.Geometry();
@@ -166,11 +177,21 @@ void AddClipTruth(const SceneRenderer& r, int64_t frames_total, nlohmann::json* 
                           {"polygon", Json(z.polygon)},
                           {"no_parking", z.no_parking},
                           {"max_stop_ms", z.max_stop_ms}});
+    if (!z.ground.empty()) t["zones"].back()["ground"] = Json(z.ground);
   }
   t["lanes"] = nlohmann::json::array();
   for (const auto& l : g.lanes) {
     t["lanes"].push_back(
         {{"id", l.id}, {"polygon", Json(l.polygon)}, {"direction", Json(l.direction)}});
+    if (!l.ground.empty()) t["lanes"].back()["ground"] = Json(l.ground);
+  }
+  if (g.has_camera) {
+    t["camera"] = {{"x_m", g.camera.x_m},
+                   {"height_m", g.camera.height_m},
+                   {"pitch_deg", g.camera.pitch_deg},
+                   {"yaw_deg", g.camera.yaw_deg},
+                   {"hfov_deg", g.camera.hfov_deg},
+                   {"focal_px", g.camera.focal_px}};
   }
   t["crossings"] = nlohmann::json::array();
   for (const auto& x : c.crossings) {
@@ -204,7 +225,7 @@ void AddClipTruth(const SceneRenderer& r, int64_t frames_total, nlohmann::json* 
 
 int main(int argc, char** argv) {
   CLI::App app{"skynet-scenegen: synthetic road scenes with ground truth"};
-  std::string scene = "traffic", size = "640x360", out_dir = ".";
+  std::string scene = "traffic", size, out_dir = ".";
   double seconds = 60, fps = 10;
   uint32_t seed = 1;
   int bitrate_kbps = 2000;
@@ -215,7 +236,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3600.0));
   app.add_option("--fps", fps, "frame rate")->capture_default_str()->check(CLI::Range(1.0, 60.0));
-  app.add_option("--size", size, "WxH, both even")->capture_default_str();
+  app.add_option("--size", size,
+                 "WxH, both even (default 640x360; road-* scenes: by seed, 1280x720, 1920x1080 "
+                 "or 960x540)");
   app.add_option("--seed", seed, "scene seed")->capture_default_str();
   app.add_option("--bitrate", bitrate_kbps, "H.264 bitrate in kbit/s")
       ->capture_default_str()
@@ -230,15 +253,21 @@ int main(int argc, char** argv) {
 
   if (list) {
     for (SceneKind k : skynet::scenegen::AllSceneKinds()) {
-      std::printf("%-13s %s\n", skynet::scenegen::SceneKindName(k),
+      std::printf("%-17s %s\n", skynet::scenegen::SceneKindName(k),
                   skynet::scenegen::SceneKindDescription(k));
     }
     return 0;
   }
   auto kind = skynet::scenegen::ParseSceneKind(scene);
   if (!kind.ok()) return Fail(2, "--scene: " + kind.status().message());
-  int width = 0, height = 0;
-  if (!ParseSize(size, &width, &height)) return Fail(2, "--size: expected WxH, got '" + size + "'");
+  int width = 640, height = 360;
+  if (size.empty() && skynet::scenegen::IsRoadScene(*kind)) {
+    const cv::Size s = skynet::scenegen::RoadFrameSize(seed);
+    width = s.width;
+    height = s.height;
+  } else if (!size.empty() && !ParseSize(size, &width, &height)) {
+    return Fail(2, "--size: expected WxH, got '" + size + "'");
+  }
   auto renderer = SceneRenderer::Create(
       {.kind = *kind, .width = width, .height = height, .fps = fps, .seed = seed});
   if (!renderer.ok()) return Fail(2, renderer.status().message());
@@ -298,6 +327,10 @@ int main(int argc, char** argv) {
                          {"visible", o.visible},
                          {"speed_kmh", o.speed_kmh},
                          {"anchor", Json(o.anchor)}});
+      if (o.distance_m >= 0) {
+        objects.back()["distance_m"] = o.distance_m;
+        objects.back()["ground"] = Json(o.ground);
+      }
     }
     frames.push_back({{"i", i},
                       {"t", static_cast<double>(i) / fps},

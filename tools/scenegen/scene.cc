@@ -7,51 +7,23 @@
 #include <numbers>
 #include <opencv2/imgproc.hpp>
 
+#include "tools/scenegen/road_scene.h"
+#include "tools/scenegen/scene_internal.h"
+
 namespace skynet::scenegen {
 namespace {
 
-// Stateless hashing instead of a sequential RNG: the attributes of vehicle k must be computable
-// without generating vehicles 0..k-1, and must not depend on the platform's RNG.
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using internal::Cls;
+using internal::ClsName;
+using internal::FloorDiv;
+using internal::FloorMod;
+using internal::kClothes;
+using internal::kVehicleColours;
+using internal::Motion;
+using internal::SplitMix;
+using internal::StoppingMotion;
+using internal::Unit;
 
-// Uniform in [0, 1) from (seed, a, b, salt).
-double Unit(uint32_t seed, int64_t a, int64_t b, int salt) {
-  uint64_t h = SplitMix(seed);
-  h = SplitMix(h ^ static_cast<uint64_t>(a));
-  h = SplitMix(h ^ static_cast<uint64_t>(b));
-  h = SplitMix(h ^ static_cast<uint64_t>(salt));
-  return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
-
-enum class Cls { kCar, kBus, kTruck, kPerson };
-const char* ClsName(Cls c) {
-  switch (c) {
-    case Cls::kCar:
-      return "car";
-    case Cls::kBus:
-      return "bus";
-    case Cls::kTruck:
-      return "truck";
-    case Cls::kPerson:
-      return "person";
-  }
-  return "?";
-}
-
-// BGR: white, black, silver, red, blue, yellow, green.
-const cv::Scalar kVehicleColours[] = {{235, 235, 235}, {30, 30, 32},  {190, 192, 195},
-                                      {40, 40, 200},   {170, 80, 30}, {30, 205, 230},
-                                      {50, 130, 40}};
-const cv::Scalar kClothes[] = {{60, 40, 30},    {40, 40, 160}, {150, 110, 60},
-                               {200, 200, 200}, {40, 120, 40}, {20, 20, 20}};
 const cv::Scalar kWindow(70, 55, 45);
 const cv::Scalar kTyre(20, 20, 20);
 
@@ -66,43 +38,10 @@ constexpr int kScriptedLane = 4;
 constexpr double kParkingCycle = 100;  // s: long stop, short stop, then passing cars
 constexpr double kWrongWayCycle = 45;  // s
 constexpr double kWrongWayEntry = 15;  // s into each cycle
-constexpr double kBrakeSeconds = 3;    // uniform braking from cruise to standstill, and back
 
 // Dense traffic draws vehicles this much taller (and longer) than the traffic scene, so a
 // vehicle in the nearer lane hides the lower part of the one in the lane behind it.
 constexpr double kDenseScale = 1.75;
-
-// Horizontal motion of a left-to-right vehicle that cruises at v px/s, brakes uniformly for
-// kBrakeSeconds to stand with its box's left edge at x_stop during [t_stop, t_stop + stop_s],
-// and pulls away the same way.
-struct Motion {
-  double x = 0, vx = 0, still_for = 0, still_left = 0;
-};
-Motion StoppingMotion(double t, double x_stop, double t_stop, double stop_s, double v) {
-  const double a = v / kBrakeSeconds, brake = 0.5 * v * kBrakeSeconds;
-  const double t_go = t_stop + stop_s;
-  Motion m;
-  if (t < t_stop - kBrakeSeconds) {
-    m.x = x_stop - brake - v * (t_stop - kBrakeSeconds - t);
-    m.vx = v;
-  } else if (t < t_stop) {
-    const double tau = t_stop - t;
-    m.x = x_stop - 0.5 * a * tau * tau;
-    m.vx = a * tau;
-  } else if (t < t_go) {
-    m.x = x_stop;
-    m.still_for = t - t_stop;
-    m.still_left = t_go - t;
-  } else if (t < t_go + kBrakeSeconds) {
-    const double tau = t - t_go;
-    m.x = x_stop + 0.5 * a * tau * tau;
-    m.vx = a * tau;
-  } else {
-    m.x = x_stop + brake + v * (t - t_go - kBrakeSeconds);
-    m.vx = v;
-  }
-  return m;
-}
 
 // Share of `box` that is inside `frame` and under none of `above`, exactly for rectangles.
 double VisibleShare(const cv::Rect2d& box, const cv::Rect2d& frame,
@@ -150,6 +89,15 @@ bool InsidePolygon(const std::vector<cv::Point2f>& normalised, double w, double 
                               false) >= 0;
 }
 
+// Whether an object is in a zone or lane: its contact point in the ground polygon along the
+// road, its anchor in the image polygon side-on.
+template <typename Area>
+bool InsideArea(const Area& area, double w, double h, const ObjectTruth& o) {
+  if (area.ground.empty()) return InsidePolygon(area.polygon, w, h, o.anchor);
+  std::vector<cv::Point2f> g(area.ground.begin(), area.ground.end());
+  return cv::pointPolygonTest(g, cv::Point2f(o.ground), false) >= 0;
+}
+
 cv::Scalar Darker(const cv::Scalar& c) { return c * 0.55; }
 
 void DrawVehicle(cv::Mat& img, Cls cls, const cv::Rect2d& b, int dir, const cv::Scalar& col) {
@@ -186,7 +134,7 @@ void DrawVehicle(cv::Mat& img, Cls cls, const cv::Rect2d& b, int dir, const cv::
       cv::rectangle(img, R(0.0, 0.0, 0.72, 0.85), edge, 1);
       break;
     }
-    case Cls::kPerson:
+    default:  // side-on scenes have no two-wheelers; persons are drawn by DrawPerson
       break;
   }
   const int r = std::max(2, cvRound(0.15 * h));
@@ -256,16 +204,59 @@ const char* SceneKindName(SceneKind kind) {
       return "parking";
     case SceneKind::kWrongWay:
       return "wrong-way";
+    case SceneKind::kRoadDay:
+      return "road-day";
+    case SceneKind::kRoadDense:
+      return "road-dense";
+    case SceneKind::kRoadNight:
+      return "road-night";
+    case SceneKind::kRoadRain:
+      return "road-rain";
+    case SceneKind::kRoadClouds:
+      return "road-clouds";
+    case SceneKind::kRoadShake:
+      return "road-shake";
+    case SceneKind::kRoadParking:
+      return "road-parking";
+    case SceneKind::kRoadWrongWay:
+      return "road-wrongway";
+    case SceneKind::kRoadIntersection:
+      return "road-intersection";
   }
   return "?";
 }
 
 const std::vector<SceneKind>& AllSceneKinds() {
   static const std::vector<SceneKind> kAll = {
-      SceneKind::kTraffic,      SceneKind::kStatic,  SceneKind::kNightRain,
-      SceneKind::kIllumination, SceneKind::kShake,   SceneKind::kEmpty,
-      SceneKind::kDense,        SceneKind::kParking, SceneKind::kWrongWay};
+      SceneKind::kTraffic,      SceneKind::kStatic,       SceneKind::kNightRain,
+      SceneKind::kIllumination, SceneKind::kShake,        SceneKind::kEmpty,
+      SceneKind::kDense,        SceneKind::kParking,      SceneKind::kWrongWay,
+      SceneKind::kRoadDay,      SceneKind::kRoadDense,    SceneKind::kRoadNight,
+      SceneKind::kRoadRain,     SceneKind::kRoadClouds,   SceneKind::kRoadShake,
+      SceneKind::kRoadParking,  SceneKind::kRoadWrongWay, SceneKind::kRoadIntersection};
   return kAll;
+}
+
+bool IsRoadScene(SceneKind kind) {
+  switch (kind) {
+    case SceneKind::kRoadDay:
+    case SceneKind::kRoadDense:
+    case SceneKind::kRoadNight:
+    case SceneKind::kRoadRain:
+    case SceneKind::kRoadClouds:
+    case SceneKind::kRoadShake:
+    case SceneKind::kRoadParking:
+    case SceneKind::kRoadWrongWay:
+    case SceneKind::kRoadIntersection:
+      return true;
+    default:
+      return false;
+  }
+}
+
+cv::Size RoadFrameSize(uint32_t seed) {
+  static const cv::Size kSizes[] = {{1280, 720}, {1920, 1080}, {960, 540}};
+  return kSizes[(seed + 2) % 3];
 }
 
 const char* SceneKindDescription(SceneKind kind) {
@@ -288,6 +279,24 @@ const char* SceneKindDescription(SceneKind kind) {
       return "day traffic; lane 4: a car stops 40 s and one 6 s in a no-parking zone (max 20 s)";
     case SceneKind::kWrongWay:
       return "day traffic; a car drives right to left in lane 4 at 15 s of every 45 s";
+    case SceneKind::kRoadDay:
+      return "along the road: sunny day traffic of every class, cyclists, pedestrians, shadows";
+    case SceneKind::kRoadDense:
+      return "along the road: dense traffic; inbound lanes queue at a stop line (60 s signal)";
+    case SceneKind::kRoadNight:
+      return "along the road at night: headlights, tail lights, street lamps, wet reflections";
+    case SceneKind::kRoadRain:
+      return "along the road in rain: overcast, streaks, wet road, lights on, noise, OSD";
+    case SceneKind::kRoadClouds:
+      return "along the road: passing clouds and auto-exposure steps, noise, OSD";
+    case SceneKind::kRoadShake:
+      return "along the road from a camera shaking on its pole, noise";
+    case SceneKind::kRoadParking:
+      return "along the road; a car stands 40 s (one 6 s) in a no-parking zone (max 20 s)";
+    case SceneKind::kRoadWrongWay:
+      return "along the road; a car drives towards the camera in an outbound lane every 30 s";
+    case SceneKind::kRoadIntersection:
+      return "along the road to a signalled junction: crossing traffic, queues both ways";
   }
   return "?";
 }
@@ -331,6 +340,11 @@ SceneRenderer::~SceneRenderer() = default;
 
 SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
   if (o.period_seconds > 0) period_frames_ = std::llround(o.period_seconds * o.fps);
+  if (IsRoadScene(o.kind)) {
+    road_ = std::make_unique<RoadScene>(o.kind, o);
+    road_->FillGeometry(&geometry_);
+    return;
+  }
   double density = o.density;
   switch (o.kind) {
     case SceneKind::kStatic:
@@ -347,10 +361,7 @@ SceneRenderer::SceneRenderer(const SceneOptions& o) : options_(o) {
       density *= 2;
       vehicle_scale_ = kDenseScale;
       break;
-    case SceneKind::kTraffic:
-    case SceneKind::kShake:
-    case SceneKind::kParking:
-    case SceneKind::kWrongWay:
+    default:  // traffic, shake, parking, wrong way
       break;
   }
   const bool scripted = o.kind == SceneKind::kParking || o.kind == SceneKind::kWrongWay;
@@ -414,17 +425,22 @@ void SceneRenderer::BuildGeometry() {
   // Geometry is where the anchors (bottom-centres) are: lane k's vehicles stand at
   // 0.39 + 0.10 k of the height, pedestrians at 0.39 and 0.87; bounds keep 0.03..0.05 away.
   g.lines = {{"count", {0.5, 0.42}, {0.5, 0.84}}};
-  g.lanes = {{"westbound", {{0, 0.42f}, {1, 0.42f}, {1, 0.64f}, {0, 0.64f}}, {-1, 0}},
-             {"eastbound", {{0, 0.64f}, {1, 0.64f}, {1, 0.84f}, {0, 0.84f}}, {1, 0}}};
+  g.lanes = {{"westbound", {{0, 0.42f}, {1, 0.42f}, {1, 0.64f}, {0, 0.64f}}, {-1, 0}, {}},
+             {"eastbound", {{0, 0.64f}, {1, 0.64f}, {1, 0.84f}, {0, 0.84f}}, {1, 0}, {}}};
   if (options_.kind == SceneKind::kParking) {
     g.zones = {{"no-parking",
                 {{0.55f, 0.74f}, {0.95f, 0.74f}, {0.95f, 0.84f}, {0.55f, 0.84f}},
                 true,
-                20000}};
+                20000,
+                {}}};
   }
 }
 
 void SceneRenderer::BuildBackground() {
+  if (road_) {
+    background_ = road_->background();
+    return;
+  }
   const int W = options_.width, H = options_.height;
   cv::RNG rng(0x5CE7E000u ^ options_.seed);
   cv::Mat bg(H, W, CV_32FC3);
@@ -642,26 +658,29 @@ void SceneRenderer::BuildEffects() {
   const SceneKind k = options_.kind;
   const int W = options_.width, H = options_.height;
   night_ = rain_ = k == SceneKind::kNightRain;
-  lighting_ = k == SceneKind::kIllumination;
-  shake_ = k == SceneKind::kShake;
-  osd_ = k == SceneKind::kNightRain || k == SceneKind::kIllumination || k == SceneKind::kEmpty;
+  rain_ = rain_ || k == SceneKind::kRoadRain;
+  lighting_ = k == SceneKind::kIllumination || k == SceneKind::kRoadClouds;
+  ir_switch_ = k == SceneKind::kIllumination;
+  shake_ = k == SceneKind::kShake || k == SceneKind::kRoadShake;
+  osd_ = k == SceneKind::kNightRain || k == SceneKind::kIllumination || k == SceneKind::kEmpty ||
+         k == SceneKind::kRoadNight || k == SceneKind::kRoadRain || k == SceneKind::kRoadClouds;
   const bool trees = k == SceneKind::kIllumination || k == SceneKind::kEmpty;
   switch (k) {
     case SceneKind::kNightRain:
+    case SceneKind::kRoadNight:
       noise_sigma_ = 4;
       break;
     case SceneKind::kIllumination:
     case SceneKind::kShake:
+    case SceneKind::kRoadClouds:
+    case SceneKind::kRoadShake:
       noise_sigma_ = 2.5;
       break;
     case SceneKind::kEmpty:
+    case SceneKind::kRoadRain:
       noise_sigma_ = 3;
       break;
-    case SceneKind::kTraffic:
-    case SceneKind::kStatic:
-    case SceneKind::kDense:
-    case SceneKind::kParking:
-    case SceneKind::kWrongWay:
+    default:  // clean day scenes
       break;
   }
 
@@ -801,7 +820,7 @@ SceneRenderer::Lighting SceneRenderer::LightingAt(double t) const {
   constexpr double kIrSlot = 45;
   const int64_t r = static_cast<int64_t>(std::floor(t / kIrSlot));
   const double ir_start = r * kIrSlot + 20 + 5 * Unit(seed, r, 0, 70);
-  l.ir = t >= ir_start && t < ir_start + 12;
+  l.ir = ir_switch_ && t >= ir_start && t < ir_start + 12;
   return l;
 }
 
@@ -906,15 +925,19 @@ void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
   background_.copyTo(*bgr_out);
   cv::Mat& img = *bgr_out;
   if (!tree_blobs_.empty()) DrawTrees(t, img);
-  const std::vector<Placed> placed = Place(frame_index);
-  for (const Placed& p : placed) {
-    if (p.cls == Cls::kPerson) {
-      DrawPerson(img, p.box, p.phase, p.colour);
-    } else {
-      DrawVehicle(img, p.cls, p.box, p.dir, p.colour);
+  if (road_) {
+    road_->Draw(t, img);
+  } else {
+    const std::vector<Placed> placed = Place(frame_index);
+    for (const Placed& p : placed) {
+      if (p.cls == Cls::kPerson) {
+        DrawPerson(img, p.box, p.phase, p.colour);
+      } else {
+        DrawVehicle(img, p.cls, p.box, p.dir, p.colour);
+      }
     }
+    if (night_) DrawNight(placed, img);
   }
-  if (night_) DrawNight(placed, img);
   if (rain_) DrawRain(frame_index, img);
   if (lighting_) ApplyLighting(t, img);
   if (shake_) {
@@ -939,31 +962,54 @@ void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
 }
 
 std::vector<ObjectTruth> SceneRenderer::Objects(int64_t frame_index) const {
+  // Side-on objects in the road objects' terms; then both alike.
+  std::vector<RoadObject> drawn;
+  if (road_) {
+    drawn = road_->Objects(SceneTime(frame_index));
+    // A looped road scene keeps its ids unique per loop (its seam is not seamless).
+    const int64_t loop = period_frames_ > 0 ? FloorDiv(frame_index, period_frames_) : 0;
+    for (RoadObject& o : drawn) o.id += loop << 40;
+  } else {
+    for (const Placed& p : Place(frame_index)) {
+      RoadObject o;
+      o.cls = ClsName(p.cls);
+      o.id = p.track_id;
+      o.box = p.box;
+      o.velocity = cv::Point2d(p.vx, 0);
+      o.speed_kmh = std::abs(p.vx) * geometry_.metres_per_px_x * 3.6;
+      o.still_for = p.still_for;
+      o.still_left = p.still_left;
+      o.ground = {-1, -1};
+      o.distance_m = -1;
+      drawn.push_back(o);
+    }
+  }
   std::vector<ObjectTruth> out;
   const cv::Rect frame(0, 0, options_.width, options_.height);
   const cv::Rect2d frame_d(0, 0, options_.width, options_.height);
   const cv::Point2d s = Shake(frame_index);
-  const std::vector<Placed> placed = Place(frame_index);
   std::vector<cv::Rect2d> full;  // unclipped, shaken
-  for (const Placed& p : placed)
+  for (const RoadObject& p : drawn)
     full.emplace_back(p.box.x + s.x, p.box.y + s.y, p.box.width, p.box.height);
-  for (size_t i = 0; i < placed.size(); ++i) {
-    const Placed& p = placed[i];
+  for (size_t i = 0; i < drawn.size(); ++i) {
+    const RoadObject& p = drawn[i];
     const double x = full[i].x, y = full[i].y;
     cv::Rect box(cv::Point(cvRound(x), cvRound(y)),
                  cv::Point(cvRound(x + p.box.width), cvRound(y + p.box.height)));
     box &= frame;
     if (box.area() == 0) continue;
     ObjectTruth o;
-    o.track_id = p.track_id;
-    o.cls = ClsName(p.cls);
+    o.track_id = p.id;
+    o.cls = p.cls;
     o.box = box;
     o.visible = VisibleShare(full[i], frame_d, {full.begin() + i + 1, full.end()});
     o.anchor = cv::Point2d(x + p.box.width / 2, y + p.box.height);
-    o.velocity = cv::Point2d(p.vx, 0);
-    o.speed_kmh = std::abs(p.vx) * geometry_.metres_per_px_x * 3.6;
+    o.velocity = p.velocity;
+    o.speed_kmh = p.speed_kmh;
     o.still_for_s = p.still_for;
     o.still_left_s = p.still_left;
+    o.ground = p.ground;
+    o.distance_m = p.distance_m;
     out.push_back(std::move(o));
   }
   return out;
@@ -1013,8 +1059,7 @@ ClipTruth SceneRenderer::Truth(int64_t frames_total) const {
       // Standing still in a no-parking zone: exact begin and end from the script.
       for (size_t zi = 0; zi < g.zones.size(); ++zi) {
         const SceneGeometry::Zone& z = g.zones[zi];
-        if (!z.no_parking || o.velocity != cv::Point2d() ||
-            !InsidePolygon(z.polygon, W, H, o.anchor)) {
+        if (!z.no_parking || o.velocity != cv::Point2d() || !InsideArea(z, W, H, o)) {
           continue;
         }
         const double begin = std::max(0.0, t - o.still_for_s);
@@ -1030,7 +1075,7 @@ ClipTruth SceneRenderer::Truth(int64_t frames_total) const {
       // Wrong way: in view, anchor in a lane, moving against the lane's direction.
       for (size_t li = 0; li < g.lanes.size(); ++li) {
         const SceneGeometry::LaneArea& lane = g.lanes[li];
-        if (o.velocity.dot(lane.direction) >= 0 || !InsidePolygon(lane.polygon, W, H, o.anchor)) {
+        if (o.velocity.dot(lane.direction) >= 0 || !InsideArea(lane, W, H, o)) {
           continue;
         }
         const std::pair<int64_t, size_t> key{o.track_id, li};

@@ -12,6 +12,10 @@
 //   (*r)->Render(42, &bgr);                  // 640x360 CV_8UC3
 //   auto truth = (*r)->Objects(42);          // what is in frame 42
 //
+// Two families: side-on views (a road crossing the frame, affine ground) and along-the-road views
+// (kRoad*: a pinhole camera on a pole, road_scene.h; objects carry their distance from the
+// camera, the calibration is the camera's exact ground homography).
+//
 // Thread-compatible: Render() and Objects() are const and do not mutate shared state.
 #pragma once
 
@@ -43,10 +47,27 @@ enum class SceneKind {
                   // one stopping 6 s in the no-parking zone (100 s cycle), and a few passing cars
   kWrongWay,      // day traffic; a car drives right to left in lane 4 (left-to-right traffic),
                   // entering at 15 s of every 45 s cycle
+  // Along the road (road_scene.h): a pinhole camera on a pole looks down a four-lane road with
+  // bike lanes and sidewalks; camera height, pitch, yaw, field of view and (in skynet-scenegen)
+  // the frame size are drawn from the seed. Cars, buses, trucks and motorcycles approach in the
+  // left lanes and recede in the right ones, bicycles ride the bike lanes, pedestrians walk.
+  kRoadDay,           // sunny day traffic with shadows
+  kRoadDense,         // dense traffic; the approaching lanes queue at a stop line (60 s signal)
+  kRoadNight,         // night: headlights towards the camera, tail lights, street lamps, wet road
+                      // reflections, sensor noise, OSD clock
+  kRoadRain,          // overcast rain: streaks, wet road, lights on, noise, OSD clock
+  kRoadClouds,        // day traffic under passing clouds and auto-exposure steps, noise, OSD
+  kRoadShake,         // day traffic from a camera shaking on its pole, noise
+  kRoadParking,       // day traffic; a car stands 40 s (and one 6 s) in a no-parking zone in the
+                      // outer receding lane, every 100 s from 10 s
+  kRoadWrongWay,      // day traffic; a car drives towards the camera in the outer receding lane,
+                      // every 30 s from 5 s
+  kRoadIntersection,  // a signalled junction down the road: crossing traffic, queues both ways
 };
 
 // Returns "traffic", "static", "night-rain", "illumination", "shake", "empty", "dense",
-// "parking" or "wrong-way".
+// "parking", "wrong-way", "road-day", "road-dense", "road-night", "road-rain", "road-clouds",
+// "road-shake", "road-parking", "road-wrongway" or "road-intersection".
 const char* SceneKindName(SceneKind kind);
 // Parses the names above; InvalidArgument listing them otherwise.
 Result<SceneKind> ParseSceneKind(std::string_view name);
@@ -54,6 +75,11 @@ Result<SceneKind> ParseSceneKind(std::string_view name);
 const std::vector<SceneKind>& AllSceneKinds();
 // One line on what the scene shows, for --list.
 const char* SceneKindDescription(SceneKind kind);
+// True for the along-the-road kinds (kRoad*).
+bool IsRoadScene(SceneKind kind);
+// The frame size skynet-scenegen renders a road scene at by default: 1280x720, 1920x1080 or
+// 960x540, chosen by the seed (seed 1: 1280x720, 2: 1920x1080, 3: 960x540, then again).
+cv::Size RoadFrameSize(uint32_t seed);
 
 // Modifiers applied on top of a kind. Reserved: none is implemented yet (the kinds above bundle
 // their effects), so Create() rejects a non-zero mask.
@@ -71,11 +97,13 @@ struct SceneOptions {
   // Chooses lane speeds, vehicle colours, classes and spacing; same seed, same scene.
   uint32_t seed = 1;
   // If > 0 the scene repeats exactly every period_seconds (frame i and i + period*fps are
-  // identical), so a loop of that length plays seamlessly. 0: never repeats.
+  // identical), so a loop of that length plays seamlessly (road scenes: repeats, but objects in
+  // view at the seam jump). 0: never repeats.
   double period_seconds = 0;
   // Scales how many vehicles are on the road (1.0 = moderate city traffic, 0 = none). Scenes
   // scale it further: night-rain x0.5, illumination x0.06 (almost empty), dense x2, empty x0.
-  // The scripted vehicles of parking and wrong-way do not depend on it.
+  // The scripted vehicles of parking and wrong-way do not depend on it. Road scenes: night x0.6,
+  // rain x0.8, dense has shorter headways of its own; queues and scripts do not depend on it.
   double density = 1.0;
   // Bitmask of SceneEffect; 0 for none.
   uint32_t effects = kEffectNone;
@@ -83,14 +111,21 @@ struct SceneOptions {
 
 struct ObjectTruth {
   int64_t track_id = 0;  // stable while the object is in view; unique within a scene
-  std::string cls;       // "car", "bus", "truck" or "person"
+  std::string cls;       // "car", "bus", "truck", "motorcycle", "bicycle" or "person"
   cv::Rect box;          // in pixels, clipped to the frame; never empty (shake included)
   // Share of the full (unclipped) box that is drawn: inside the frame and not under the boxes
   // of objects drawn after it (boxes as rectangles). 0..1.
   double visible = 1;
-  cv::Point2d anchor;    // bottom-centre of the unclipped box, pixels, shake included
-  cv::Point2d velocity;  // pixels per second in the scene (shake excluded); y is always 0
-  double speed_kmh = 0;  // |velocity| on the ground plane (Geometry()), >= 0
+  cv::Point2d anchor;  // bottom-centre of the unclipped box, pixels, shake included
+  // Pixels per second in the scene (shake excluded). Side-on: y is always 0. Along the road: the
+  // image velocity of the contact point; exactly 0 while standing.
+  cv::Point2d velocity;
+  double speed_kmh = 0;  // speed on the ground plane, >= 0
+  // Along the road only (-1 in side-on scenes): the contact point, the point of the object's
+  // footprint nearest the camera's foot, in ground metres (SceneGeometry::camera's frame), and
+  // its distance from the camera's foot along the ground.
+  cv::Point2d ground{-1, -1};
+  double distance_m = -1;
   // For an object standing still (velocity 0): seconds since it stopped and until it moves
   // again, from this frame's time. 0 while moving.
   double still_for_s = 0;
@@ -101,14 +136,25 @@ struct ObjectTruth {
 // motion detector's masks.
 using NormalizedPolygon = std::vector<cv::Point2f>;
 
-// The ground plane and the traffic-rule geometry of a scene, in skynetd's config terms. The view
-// is side-on, so the ground mapping is affine: a car is 4.5 m long, lanes are 3.5 m apart.
+// The ground plane and the traffic-rule geometry of a scene, in skynetd's config terms. Side-on,
+// the ground mapping is affine: a car is 4.5 m long, lanes are 3.5 m apart. Along the road it is
+// the pinhole camera's exact ground homography, given by four road points.
 struct SceneGeometry {
-  bool has_vehicles = false;              // false (and everything below empty) for static and empty
-  double metres_per_px_x = 0;             // along the road
-  double metres_per_px_y = 0;             // across the road (lane spacing 0.10 H = 3.5 m)
-  std::vector<cv::Point2d> image_points;  // normalised road corners (x 0/1, y 0.40/0.80)
-  std::vector<cv::Point2d> ground_points;  // the same in metres: x along, y across from far kerb
+  bool has_vehicles = false;  // false (and everything below empty) for static and empty
+  // Side-on only (0 along the road).
+  double metres_per_px_x = 0;  // along the road
+  double metres_per_px_y = 0;  // across the road (lane spacing 0.10 H = 3.5 m)
+  // Side-on: normalised road corners (x 0/1, y 0.40/0.80) and the same in metres (x along, y
+  // across from the far kerb). Along the road: the corners of a road rectangle in view and the
+  // same in the camera's ground frame (x across, y along the road, metres).
+  std::vector<cv::Point2d> image_points;
+  std::vector<cv::Point2d> ground_points;
+  // Along the road only: the camera (has_camera false side-on). Ground frame: x across the
+  // road (0 on the centre line, + to the right), y along it (0 under the camera).
+  bool has_camera = false;
+  struct Camera {
+    double x_m = 0, height_m = 0, pitch_deg = 0, yaw_deg = 0, hfov_deg = 0, focal_px = 0;
+  } camera;
   struct Line {
     std::string id;
     cv::Point2d a, b;  // normalised
@@ -118,15 +164,23 @@ struct SceneGeometry {
     NormalizedPolygon polygon;
     bool no_parking = false;
     int64_t max_stop_ms = 0;
+    // Along the road: the zone on the ground (metres); the truth tests contact points against
+    // it. Empty side-on (the truth tests anchors against `polygon`).
+    std::vector<cv::Point2d> ground;
   };
   struct LaneArea {
     std::string id;
-    NormalizedPolygon polygon;  // where the anchors of its vehicles are
-    cv::Point2d direction;      // expected direction of travel on screen
+    NormalizedPolygon polygon;        // where the anchors of its vehicles are
+    cv::Point2d direction;            // expected direction of travel on screen
+    std::vector<cv::Point2d> ground;  // along the road, as Zone::ground
   };
-  std::vector<Line> lines;      // "count": vertical, across the carriageway only
-  std::vector<Zone> zones;      // parking: "no-parking"
-  std::vector<LaneArea> lanes;  // "westbound" (upper), "eastbound" (lower)
+  // Side-on: "count", vertical, across the carriageway only. Along the road: "count", across the
+  // carriageway (kerb to kerb) some metres beyond the bottom of the frame.
+  std::vector<Line> lines;
+  std::vector<Zone> zones;  // parking: "no-parking"
+  // Side-on: "westbound" (upper), "eastbound" (lower). Along the road: "inbound" (towards the
+  // camera, left half) and "outbound" (right half), up to 100 m.
+  std::vector<LaneArea> lanes;
 };
 
 // What happens in a clip of frames [0, frames_total), times in seconds from frame 0.
@@ -160,6 +214,8 @@ struct ClipTruth {
   std::vector<WrongWay> wrong_way;
   std::vector<Track> tracks;  // every object, by first appearance
 };
+
+class RoadScene;
 
 class SceneRenderer {
  public:
@@ -214,6 +270,7 @@ class SceneRenderer {
   void DrawOsd(int64_t frame_index, cv::Mat& img) const;
 
   SceneOptions options_;
+  std::unique_ptr<RoadScene> road_;  // the along-the-road kinds; null side-on
   cv::Mat background_;
   std::vector<Lane> lanes_;
   int64_t period_frames_ = 0;  // 0: aperiodic
@@ -222,6 +279,7 @@ class SceneRenderer {
 
   // Effects of the kind, set up once by BuildEffects().
   bool night_ = false, rain_ = false, lighting_ = false, shake_ = false, osd_ = false;
+  bool ir_switch_ = false;  // lighting_ includes the IR day/night switch
   double noise_sigma_ = 0;
   cv::Mat lit_windows_;              // CV_8U: 255 on the windows lit at night
   cv::Mat night_lights_;             // added to the darkened frame: lit windows, street lamps

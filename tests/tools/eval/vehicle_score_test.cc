@@ -156,8 +156,7 @@ TEST(VehicleScoreTest, WrongWayMustAlarmInItsLaneOnly) {
 
 TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
   TempDir dir;
-  std::ofstream(dir.File("t.json"))
-      << R"({"fps": 10, "width": 640, "height": 360, "duration": 0.2,
+  std::ofstream(dir.File("t.json")) << R"({"fps": 10, "width": 640, "height": 360, "duration": 0.2,
              "frames": [{"i": 0, "t": 0, "moving_outside_masks": true, "objects": [
                           {"id": 4, "class": "car", "box": [1, 2, 30, 20], "visible": 0.75,
                            "speed_kmh": 36.5}]},
@@ -187,7 +186,8 @@ TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
       << "\n"
       << R"({"seq":"3","streamTimeUs":"2500000","wrongWay":{"laneId":"east","trackId":"4"}})"
       << "\n"
-      << R"({"seq":"4","streamTimeUs":"2500000","motionStarted":{"motionId":"1"}})" << "\n";
+      << R"({"seq":"4","streamTimeUs":"2500000","motionStarted":{"motionId":"1"}})"
+      << "\n";
   auto ev = LoadVehicleEvents(dir.File("e.jsonl"));
   ASSERT_TRUE(ev.ok()) << ev.status().message();
   ASSERT_EQ(ev->crossings.size(), 1u);
@@ -206,6 +206,80 @@ TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
   EXPECT_EQ((*tracks)[0].width, 320);
   EXPECT_FALSE((*tracks)[0].tracks[0].matched);
   EXPECT_DOUBLE_EQ((*tracks)[0].tracks[0].box.x, 1.5);
+}
+
+TEST(VehicleScoreTest, BoxRecallByDistanceBandAndBeyondIsNotAnalysed) {
+  VehicleTruth truth = Truth(2);
+  // One car per band, and one at 150 m; only the 10 m and the 70 m cars are found.
+  const double distances[] = {10, 30, 50, 70, 150};
+  for (int i = 0; i < 5; ++i) {
+    TruthObject o{i + 1, "car", {100.0 * i, 100, 40, 20}, 1, 40};
+    o.distance_m = distances[i];
+    truth.frames[0].push_back(o);
+  }
+  const std::vector<PredictedFrame> pred = {At(0.0, {Tr(1, {0, 50, 20, 10}),       // 10 m: hit
+                                                     Tr(4, {150, 50, 20, 10}),     // 70 m: hit
+                                                     Tr(5, {200, 50, 20, 10})})};  // 150 m: n/a
+  const VehicleScore s = ScoreVehicles(truth, pred, {}, {.warmup_s = 0});
+  ASSERT_TRUE(s.has_distances);
+  EXPECT_EQ(s.band_boxes[0], 1);
+  EXPECT_EQ(s.band_hits[0], 1);
+  EXPECT_EQ(s.band_boxes[1], 1);
+  EXPECT_EQ(s.band_hits[1], 0);
+  EXPECT_EQ(s.band_boxes[2], 1);
+  EXPECT_EQ(s.band_boxes[3], 1);
+  EXPECT_EQ(s.band_hits[3], 1);
+  EXPECT_DOUBLE_EQ(s.BandRecall(0, 3), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(s.BandRecall(3, 4), 1.0);
+  // The car beyond 100 m is neither a miss nor, found, a false positive.
+  EXPECT_EQ(s.not_analysed, 1);
+  EXPECT_EQ(s.truth_boxes, 4);
+  EXPECT_EQ(s.misses, 2);
+  EXPECT_EQ(s.false_positives, 0);
+  // Side-on truths carry no distances: no bands.
+  VehicleTruth side = Truth(2);
+  side.frames[0].push_back({1, "car", {0, 100, 40, 20}});
+  EXPECT_FALSE(ScoreVehicles(side, pred, {}, {.warmup_s = 0}).has_distances);
+}
+
+TEST(VehicleScoreTest, AVehicleCountedAgainByAnotherTrackIsADoubleCount) {
+  VehicleTruth truth = Truth(100);
+  // Car 1 (a bus, say) at frame 30; car 2 alone at frame 60.
+  truth.frames[30].push_back({1, "bus", {100, 100, 200, 100}});
+  truth.frames[60].push_back({2, "car", {400, 100, 60, 30}});
+  truth.crossings = {{"count", 1, 3.0, 1}, {"count", 2, 6.0, 1}};
+  VehicleEvents ev;
+  ev.crossings = {{3.0, "count", 11, 1, -1},   // the bus's front: matched
+                  {3.2, "count", 12, 1, -1},   // its rear, a second track on the bus: double
+                  {3.4, "count", 13, 1, -1},   // a track on nothing near the bus: false, not double
+                  {6.1, "count", 21, 1, -1},   // car 2: matched
+                  {6.3, "count", 22, 1, -1}};  // no track box known: double by time alone
+  const std::vector<PredictedFrame> pred = {
+      At(3.0, {Tr(11, {60, 50, 30, 50}), Tr(12, {120, 55, 25, 40}), Tr(13, {250, 10, 20, 10})}),
+      At(6.9, {})};  // the last analysed frame: crossings up to here are scored
+  const VehicleScore s = ScoreVehicles(truth, pred, ev, {.warmup_s = 0});
+  EXPECT_EQ(s.matched_crossings, 2);
+  EXPECT_EQ(s.double_counts, 2);
+  EXPECT_DOUBLE_EQ(s.double_count_share, 1.0);
+  // A missed vehicle cannot be counted twice: an extra report near it is a false count.
+  VehicleEvents lone;
+  lone.crossings = {{3.2, "count", 12, 1, -1}, {6.1, "count", 21, 1, -1}};
+  EXPECT_EQ(ScoreVehicles(truth, pred, lone, {.warmup_s = 0}).double_counts, 0);
+}
+
+TEST(VehicleScoreTest, LoadsDistancesAndTwoWheelersFromTheTruth) {
+  TempDir dir;
+  std::ofstream(dir.File("t.json"))
+      << R"({"fps": 25, "width": 1280, "height": 720, "duration": 0.04,
+             "frames": [{"i": 0, "t": 0, "objects": [
+                          {"id": 4, "class": "motorcycle", "box": [1, 2, 30, 20], "visible": 1,
+                           "speed_kmh": 45, "distance_m": 63.5, "ground": [1.75, 63]}]}],
+             "crossings": [{"line": "count", "id": 4, "class": "motorcycle", "t": 0.02,
+                            "direction": 1}]})";
+  auto truth = LoadVehicleTruth(dir.File("t.json"));
+  ASSERT_TRUE(truth.ok()) << truth.status().message();
+  EXPECT_DOUBLE_EQ(truth->frames[0][0].distance_m, 63.5);
+  EXPECT_EQ(truth->crossings.size(), 1u);  // motorcycles are counted
 }
 
 TEST(VehicleScoreTest, MalformedLinesNameTheFileAndLine) {
