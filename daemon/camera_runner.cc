@@ -1,5 +1,6 @@
 #include "daemon/camera_runner.h"
 
+#include <chrono>
 #include <optional>
 
 #include "daemon/event_mapping.h"
@@ -184,6 +185,7 @@ void CameraRunner::ProcessPending() {
 
 void CameraRunner::Analyse(const Frame& frame) {
   if (frame.image.empty()) return;
+  const auto start = std::chrono::steady_clock::now();
   // The detector re-initialises itself when the frame size changes.
   const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
@@ -198,6 +200,8 @@ void CameraRunner::Analyse(const Frame& frame) {
   }
   if (vehicles_) vehicles_->Process(frame, obs, vehicle_sink_);
   SnapshotAnalyticsStats();
+  analysis_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void CameraRunner::Publish(v1::Event event) {
@@ -275,7 +279,12 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
 }
 
 void CameraRunner::FillStats(CameraStats* stats) const {
+  const int64_t now = clock_->NowMonotonicUs();
   stats->camera_id = config_.id;
+  stats->state = static_cast<v1::CameraState>(state_.load());
+  stats->fps_in = fps_in_.PerSecond(now);
+  stats->fps_analysed = fps_analysed_.PerSecond(now);
+  stats->analysis_seconds = analysis_seconds_.snapshot();
   if (session_) stats->session = session_->stats();
   stats->frames_queued = frames_in_.load();
   stats->queue_drops = queue_.dropped();

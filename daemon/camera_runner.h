@@ -97,6 +97,7 @@ class CameraRunner final : public PinnedWork {
   std::atomic<int64_t> online_since_us_{0};
   RateMeter fps_in_;
   RateMeter fps_analysed_;
+  Histogram analysis_seconds_;  // wall time of Analyse() per frame (worker writes)
   EventWindow reconnects_1h_;  // connect attempts after the first (session thread writes)
   EventWindow stalls_1h_;
   bool connecting_seen_ = false;  // session thread only

@@ -67,6 +67,26 @@ std::string CheckEndpoint(const std::string& endpoint) {
   return "must be tcp://, ipc:// or inproc://, got '" + endpoint + "'";
 }
 
+// "host:port" of an HTTP listener: a host (an IPv6 address in brackets) and a port 0..65535.
+std::string CheckHostPort(const std::string& endpoint) {
+  if (endpoint.empty()) return "";  // off
+  const size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return "must be host:port (e.g. 127.0.0.1:9464), got '" + endpoint + "'";
+  }
+  const std::string port = endpoint.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return "port must be 0..65535, got '" + port + "'";
+  }
+  const std::string host = endpoint.substr(0, colon);
+  if (host.front() == '[' && host.back() != ']') return "IPv6 host must be in brackets";
+  if (host.front() != '[' && host.find(':') != std::string::npos) {
+    return "an IPv6 host must be in brackets, e.g. [::1]:9464";
+  }
+  return "";
+}
+
 std::string CheckLogLevel(const std::string& level) {
   static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};
@@ -478,6 +498,7 @@ class Parser {
         {"control_endpoint", String(&config->control_endpoint, CheckEndpoint)},
         {"heartbeat_interval_ms", Int(&config->heartbeat_interval_ms, kHeartbeatMs)},
         {"replay_endpoint", String(&config->replay_endpoint, CheckEndpoint)},
+        {"metrics_endpoint", String(&config->metrics_endpoint, CheckHostPort)},
         {"replay_max_events_per_second", Int(&config->replay_max_events_per_second, kReplayRate)},
         {"journal", [&](const YAML::Node& n,
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},

@@ -127,6 +127,8 @@ struct Config {
   int heartbeat_interval_ms = 1000;
   // ZeroMQ endpoint of the replay server (ROUTER); empty: no replay. Needs journal.dir.
   std::string replay_endpoint;
+  // Prometheus metrics over HTTP (GET /metrics), "host:port" ("[::1]:9464" for IPv6); empty: off.
+  std::string metrics_endpoint = "127.0.0.1:9464";
   // Replay rate limit (token bucket), events per second.
   int replay_max_events_per_second = 50000;
   JournalConfig journal;

@@ -239,7 +239,16 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
     }
   }
   Audit(peer, command, response);
+  {
+    std::lock_guard<std::mutex> lock(counts_mu_);
+    ++by_command_[{command, response.ok()}];
+  }
   return response;
+}
+
+std::map<std::pair<std::string, bool>, uint64_t> ControlServer::requests_by_command() const {
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  return by_command_;
 }
 
 void ControlServer::Run() {

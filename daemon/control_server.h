@@ -65,6 +65,8 @@ class ControlServer {
   ~ControlServer();  // Stop()
   void Stop();
   uint64_t requests() const { return requests_.load(); }
+  // Requests handled, by (command, ok); "?" for a request too malformed to name its command.
+  std::map<std::pair<std::string, bool>, uint64_t> requests_by_command() const;
 
   // Checks, authorises and runs one request payload from `peer`; what Run() does per message.
   // Exposed for tests and the fuzzer.
@@ -79,6 +81,8 @@ class ControlServer {
   const Handler handler_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  mutable std::mutex counts_mu_;
+  std::map<std::pair<std::string, bool>, uint64_t> by_command_;
   int audit_fd_ = -1;
   std::unique_ptr<ServerSocket> socket_;
   std::thread thread_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/descriptor.h>
 #include <zmq.hpp>
 
 #include "daemon/server_socket.h"
@@ -9,6 +10,18 @@
 #include "skynet/protocol.h"
 
 namespace skynet::daemon {
+namespace {
+
+// The name of the event's payload field ("motion_started", "line_crossed", ...), for metrics.
+std::string PayloadName(const v1::Event& event) {
+  static const google::protobuf::OneofDescriptor* const payload =
+      v1::Event::descriptor()->FindOneofByName("payload");
+  const google::protobuf::FieldDescriptor* field =
+      v1::Event::GetReflection()->GetOneofFieldDescriptor(event, payload);
+  return field != nullptr ? field->name() : "none";
+}
+
+}  // namespace
 
 EventBus::EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock)
     : options_(options),
@@ -70,7 +83,15 @@ FeedStats EventBus::stats() const {
   s.send_errors = send_errors_.load();
   s.journal = options_.journal != nullptr;
   s.journal_errors = journal_errors_.load();
-  if (options_.journal != nullptr) s.journal_bytes = options_.journal->total_bytes();
+  if (options_.journal != nullptr) {
+    s.journal_bytes = options_.journal->total_bytes();
+    s.journal_fsync_seconds = options_.journal->fsync_seconds();
+    s.journal_fsync_errors = options_.journal->fsync_errors();
+  }
+  s.subscribers = subscribers_.load();
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  s.events = events_by_type_;
+  s.crossings = crossings_;
   return s;
 }
 
@@ -123,6 +144,17 @@ void EventBus::Run() {
         }
       }
     }
+    {
+      std::lock_guard<std::mutex> lock(counts_mu_);
+      for (size_t i = 0; i < n; ++i) {
+        const v1::Event& ev = events[i];
+        ++events_by_type_[{ev.camera_id(), PayloadName(ev)}];
+        if (ev.has_line_crossed()) {
+          const v1::LineCrossed& c = ev.line_crossed();
+          ++crossings_[{ev.camera_id(), c.line_id(), c.direction() < 0 ? -1 : 1}];
+        }
+      }
+    }
     for (size_t i = 0; i < n; ++i) {
       try {
         socket.send(zmq::buffer(topics[i]), zmq::send_flags::sndmore);
@@ -136,8 +168,11 @@ void EventBus::Run() {
 
   while (true) {
     bool stop = false;
+    rounds_.fetch_add(1);
+    subscribers_.store(socket_->PollPeers());
     {
       std::unique_lock<std::mutex> lock(mu_);
+      waiting_.store(true);
       if (hb_us > 0) {
         const int64_t wait_us = std::max<int64_t>(0, next_heartbeat - clock_->NowMonotonicUs());
         cv_.wait_for(lock, std::chrono::microseconds(wait_us),
@@ -145,6 +180,7 @@ void EventBus::Run() {
       } else {
         cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
       }
+      waiting_.store(false);
       batch.swap(pending_);
       stop = stopping_;
     }

@@ -17,10 +17,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "daemon/event_sink.h"
 #include "daemon/journal.h"
@@ -82,6 +85,13 @@ class EventBus final : public EventFeed {
   uint64_t journal_errors() const { return journal_errors_.load(); }
   // Position and counters, the journal's included.
   FeedStats stats() const override;
+  // For the systemd watchdog: rounds of the publishing thread's loop, and whether it waits for
+  // events (idle is not hung). Without heartbeats an idle bus does not go round.
+  struct Progress {
+    uint64_t rounds = 0;
+    bool idle = false;
+  };
+  Progress progress() const { return {rounds_.load(), waiting_.load()}; }
 
  private:
   EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock);
@@ -95,6 +105,12 @@ class EventBus final : public EventFeed {
   std::atomic<uint64_t> journal_errors_{0};
   std::atomic<uint64_t> send_errors_{0};
   std::atomic<uint64_t> dropped_{0};  // Publish() after Stop()
+  std::atomic<uint64_t> rounds_{0};
+  std::atomic<bool> waiting_{false};
+  std::atomic<uint64_t> subscribers_{0};
+  mutable std::mutex counts_mu_;  // events_by_type_, crossings_ (written by the bus thread)
+  std::map<std::pair<std::string, std::string>, uint64_t> events_by_type_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> crossings_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

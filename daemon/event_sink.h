@@ -7,7 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
+#include <utility>
+
+#include "daemon/metrics.h"
 
 #include "skynet/v1/events.pb.h"
 
@@ -32,6 +37,13 @@ struct FeedStats {
   bool journal = false;         // whether events are journaled at all
   uint64_t journal_errors = 0;  // appends the journal refused (their events were still sent)
   uint64_t journal_bytes = 0;   // retained journal size
+  HistogramSnapshot journal_fsync_seconds;  // fdatasync durations
+  uint64_t journal_fsync_errors = 0;        // fdatasync calls that failed
+  uint64_t subscribers = 0;                 // connections to the feed now
+  // Events sent, by (camera id or "" for node events, payload type: "line_crossed", ...).
+  std::map<std::pair<std::string, std::string>, uint64_t> events;
+  // line_crossed events, by (camera id, line id, direction +1/-1).
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> crossings;
 };
 
 class EventFeed : public EventSink {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -303,7 +304,7 @@ void Journal::CloseActive() {
 }
 
 Status Journal::OpenSegment(uint64_t first_seq) {
-  if (fd_ >= 0 && options_.fsync != FsyncPolicy::kNone) ::fdatasync(fd_);
+  if (fd_ >= 0 && options_.fsync != FsyncPolicy::kNone) Sync();
   CloseActive();
   std::unique_lock<std::mutex> lock(mu_);
   // An empty active segment with the same name (left by a failed append) is replaced.
@@ -418,10 +419,17 @@ void Journal::MaybeSync(bool force) {
   if (fd_ < 0 || !dirty_ || options_.fsync == FsyncPolicy::kNone) return;
   const int64_t now = clock_->NowMonotonicUs();
   if (force || now - last_sync_us_ >= int64_t{options_.fsync_interval_ms} * 1000) {
-    ::fdatasync(fd_);
+    Sync();
     last_sync_us_ = now;
     dirty_ = false;
   }
+}
+
+void Journal::Sync() {
+  const auto start = std::chrono::steady_clock::now();
+  if (::fdatasync(fd_) != 0) fsync_errors_.fetch_add(1);
+  fsync_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void Journal::EnforceRetention() {

@@ -16,6 +16,7 @@
 //   (*journal)->Append({{1, bytes1}, {2, bytes2}});
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "daemon/fsync_policy.h"
+#include "daemon/metrics.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
 
@@ -102,6 +104,9 @@ class Journal {
 
   uint64_t total_bytes() const;
   uint64_t append_errors() const;
+  // fdatasync calls: their duration (seconds) and how many failed (data maybe not on disk).
+  HistogramSnapshot fsync_seconds() const { return fsync_seconds_.snapshot(); }
+  uint64_t fsync_errors() const { return fsync_errors_.load(); }
 
   struct Segment;
 
@@ -112,6 +117,7 @@ class Journal {
   void CloseActive();
   void EnforceRetention();  // writer, mu_ held
   void MaybeSync(bool force);
+  void Sync();  // writer: fdatasync of the active segment, timed and counted
 
   const JournalOptions options_;
   Clock* const clock_;
@@ -121,6 +127,8 @@ class Journal {
   std::vector<std::shared_ptr<Segment>> segments_;  // by (epoch, first_seq)
   uint64_t epoch_ = 0;
   uint64_t append_errors_ = 0;
+  Histogram fsync_seconds_;
+  std::atomic<uint64_t> fsync_errors_{0};
 
   // Writer state.
   int fd_ = -1;

@@ -52,6 +52,10 @@ class ServerSocket {
 
   zmq::socket_t& socket();
 
+  // Peers connected now (connections accepted minus those closed), from the socket's monitor.
+  // Call from the thread that uses socket(); never blocks. 0 if the monitor could not be set up.
+  uint64_t PollPeers();
+
  private:
   ServerSocket();
   struct State;

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "daemon/event_sink.h"
+#include "daemon/metrics.h"
 #include "daemon/vehicle_pipeline.h"
 #include "pipeline/analytics/classical_detector.h"
 #include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/analytics/vehicle_analytics.h"
 #include "pipeline/ingest/session_state.h"
+#include "skynet/v1/events.pb.h"
 
 namespace skynet::daemon {
 
@@ -28,6 +30,10 @@ struct VehicleStats {
 
 struct CameraStats {
   std::string camera_id;
+  v1::CameraState state = v1::CAMERA_STATE_UNSPECIFIED;  // as `skynetctl status` shows it
+  double fps_in = 0;        // frames handed to the runner per second, last few seconds
+  double fps_analysed = 0;  // frames analysed per second, last few seconds
+  HistogramSnapshot analysis_seconds;  // wall time per analysed frame (motion + vehicles)
   // Ingest since the session was created. session.frames_in - session.frames_delivered: frames
   // decoded but dropped before the runner's queue (analytics_fps rate limit, teardown).
   ingest::SessionStats session;

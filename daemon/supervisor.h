@@ -64,6 +64,8 @@ class Supervisor {
   EventBus::HeartbeatInfo Heartbeat() const;
   // The feed's and every camera's counters (a snapshot; any thread).
   NodeStats Stats() const;
+  // The analytics workers' progress, for the systemd watchdog.
+  std::vector<WorkerPool::Progress> WorkerProgress() const { return pool_.progress(); }
 
   // Blocks until no teardown or deferred start is pending (tests).
   void WaitIdle();

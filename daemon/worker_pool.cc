@@ -58,6 +58,16 @@ void WorkerPool::Wake(int worker) {
   w->cv.notify_all();
 }
 
+std::vector<WorkerPool::Progress> WorkerPool::progress() const {
+  std::vector<Progress> out;
+  out.reserve(workers_.size());
+  for (const auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    out.push_back({w->passes, !w->busy && !w->pending});
+  }
+  return out;
+}
+
 void WorkerPool::Stop() {
   for (auto& w : workers_) {
     {

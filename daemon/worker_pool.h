@@ -35,9 +35,18 @@ class WorkerPool {
   void Stop();
   int size() const { return static_cast<int>(workers_.size()); }
 
+  // Per worker, for the systemd watchdog (daemon/service_notify.h): passes completed, and
+  // whether it waits for work (idle is not hung). A worker in the middle of one pass for long
+  // shows the same `passes` twice while not idle.
+  struct Progress {
+    uint64_t passes = 0;
+    bool idle = false;
+  };
+  std::vector<Progress> progress() const;
+
  private:
   struct Worker {
-    std::mutex mu;
+    mutable std::mutex mu;
     std::condition_variable cv;
     std::vector<PinnedWork*> runners;
     bool pending = false;

@@ -89,3 +89,14 @@ class [[nodiscard]] Result {
     ::skynet::Status _st = (expr);          \
     if (!_st.ok()) return _st;              \
   } while (0)
+
+// `lhs = std::move(value)` of a Result<T>, or returns its Status from the enclosing function:
+//   SKYNET_ASSIGN_OR_RETURN(node->bus, EventBus::Create(options));
+#define SKYNET_ASSIGN_OR_RETURN(lhs, expr) \
+  SKYNET_ASSIGN_OR_RETURN_IMPL(SKYNET_STATUS_CONCAT(_result_, __LINE__), lhs, expr)
+#define SKYNET_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
+  lhs = std::move(tmp).value()
+#define SKYNET_STATUS_CONCAT(a, b) SKYNET_STATUS_CONCAT_INNER(a, b)
+#define SKYNET_STATUS_CONCAT_INNER(a, b) a##b

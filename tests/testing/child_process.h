@@ -134,6 +134,15 @@ inline std::string BuildPath(const std::string& relative) {
   return std::string(dir ? dir : ".") + "/" + relative;
 }
 
+// Path of a file of the source tree (the tree the test was compiled from).
+inline std::string SourcePath(const std::string& relative) {
+#ifdef SKYNET_SOURCE_DIR_DEFAULT
+  return std::string(SKYNET_SOURCE_DIR_DEFAULT) + "/" + relative;
+#else
+  return relative;
+#endif
+}
+
 // Runs the built binary `relative` (BuildPath) with `args` to its end: its stdout lines go to
 // *out when given, its stderr to `stderr_path`. Returns the exit code, or -1 if it did not start
 // or finish within `timeout`.
