@@ -236,7 +236,7 @@ std::vector<TopModel::Line> TopModel::Lines(int64_t now_us) {
   for (const std::string& id : order_) online += cameras_[id].state == v1::CAMERA_STATE_ONLINE;
   std::string header = "node " + (node_id_.empty() ? std::string("?") : node_id_) + "  " +
                        ClockTime(now_us) + Printf("  cameras %d/%zu online", online, order_.size());
-  header += "  counts and alarms over the last " + FormatDuration(options_.window_us / 1e6);
+  header += "  window " + FormatDuration(options_.window_us / 1e6);
   header += Printf("  events %llu", static_cast<unsigned long long>(events_));
   if (lost_ > 0) header += Printf("  LOST %llu", static_cast<unsigned long long>(lost_));
   out.push_back({header});

@@ -116,8 +116,7 @@ TEST_F(TopModelTest, WholeScreenForOneBusyCamera) {
   top.AddEvent(Crossed("cam1", kT + 3 * kSecond, "count", -1, 30), kT + 3 * kSecond);
   top.AddEvent(WrongWay("cam1", kT + 4 * kSecond), kT + 4 * kSecond);
   EXPECT_EQ(top.Render(kT + 5 * kSecond),
-            "node node-1  18:01:07  cameras 1/1 online  counts and alarms over the last 1m00s  "
-            "events 7\n"
+            "node node-1  18:01:07  cameras 1/1 online  window 1m00s  events 7\n"
             "\n"
             "CAMERA  STATE   IN VIEW        COUNT FWD/BACK  KM/H  MOTION  ALARMS     NAME\n"
             "cam1    online  2 (1 stopped)  count 2/1         40  -       wrong way  Main St "
