@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: simulated road cameras on loopback, skynetd with vehicle analytics, and
 # `skynetctl top` in the terminal (per-camera state, vehicles, counts, speed, alarms).
-# Usage: tools/demo/run-demo.sh [BUILD_DIR]. Ctrl-C stops everything cleanly.
+# Usage: tools/demo/run-demo.sh [--check] [BUILD_DIR]. Ctrl-C stops everything cleanly.
+# --check only builds the demo's configuration from 1 s clips in a temporary directory, checks
+# it with `skynetd --check-config` and exits (0: valid); the test demo_config_test runs it.
 #
 # Three along-the-road scenes from skynet-scenegen, each with its own camera pose (seed):
 #   cam1  road-parking   a car stands in the no-parking zone for 40 s of every minute
@@ -12,6 +14,11 @@
 # skynet-camsim; their generated configs (calibration, counting line, lanes, zone) are added
 # to config/demo.yaml to give BUILD_DIR/demo/demo.yaml, which skynetd runs with.
 set -euo pipefail
+CHECK_ONLY=0
+if [[ "${1:-}" == "--check" ]]; then
+  CHECK_ONLY=1
+  shift
+fi
 cd "$(dirname "$0")/../.."
 BUILD_DIR="${1:-build}"
 CAMSIM="$BUILD_DIR/tools/camsim/skynet-camsim"
@@ -35,6 +42,10 @@ CAMERAS=(
 OFFLINE_EVERY=120  # gate1 goes off the air this often (seconds) ...
 OFFLINE_FOR=20     # ... for this long
 LOGDIR=$(mktemp -d /tmp/skynet-demo.XXXXXX)
+if ((CHECK_ONLY)); then
+  CACHE="$LOGDIR/demo"  # the geometry does not depend on the clip's length
+  CLIP_SECONDS=1
+fi
 
 pids=()
 cleanup() {
@@ -62,7 +73,7 @@ for entry in "${CAMERAS[@]}"; do
   if [[ -s "$dir/$scene.mp4" && -s "$dir/$scene.yaml" && "$dir/$scene.mp4" -nt "$SCENEGEN" ]]; then
     continue
   fi
-  if ((render_jobs == 0)); then
+  if ((render_jobs == 0 && !CHECK_ONLY)); then
     echo "demo: rendering the road scenes once into $CACHE (about a minute on 2 cores)"
   fi
   rm -rf "$dir"
@@ -97,6 +108,20 @@ done > "$CACHE/road-cameras.yaml"
 sed "/^cameras:/r $CACHE/road-cameras.yaml" "$BASE_CONFIG" > "$CONFIG"
 "$SKYNETD" --check-config "$CONFIG" > "$LOGDIR/check-config.log" 2>&1 \
   || { cat "$LOGDIR/check-config.log"; exit 1; }
+if ((CHECK_ONLY)); then
+  trap - INT TERM EXIT
+  # Calibration, counting line and lanes on every road camera; the no-parking zone on cam1.
+  for key in 'vehicles:' 'calibration:' 'lines:' 'lanes:'; do
+    count=$(grep -c "^ *$key" "$CONFIG" || true)
+    [[ "$count" == "${#CAMERAS[@]}" ]] \
+      || { echo "demo: $key in $count cameras of $CONFIG, expected ${#CAMERAS[@]}"; exit 1; }
+  done
+  grep -q 'no_parking: true' "$CONFIG" || { echo "demo: no no-parking zone in $CONFIG"; exit 1; }
+  echo "demo: configuration valid: $(grep -c '^  - id:' "$CONFIG") cameras," \
+    "${#CAMERAS[@]} calibrated with lines and lanes"
+  rm -rf "$LOGDIR"
+  exit 0
+fi
 
 # --- 3. camsim, skynetd ---------------------------------------------------------------------
 files=()
@@ -145,6 +170,5 @@ echo
 echo "demo: skynetctl top (Ctrl-C to stop); in another terminal try:"
 echo "      $SKYNETCTL --control $CONTROL status"
 echo "      $SKYNETCTL --feed $FEED tail --type traffic"
-sleep 2
 # In the foreground, so that Ctrl-C reaches it; the EXIT trap then stops skynetd and camsim.
 "$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top || true
