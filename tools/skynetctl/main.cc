@@ -248,6 +248,18 @@ Runner AddReload(CLI::App*) {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
+// Ctrl-C and SIGTERM set g_interrupted (no SA_RESTART: a wait returns at once). When the reader
+// goes away (`skynetctl tail | head -3`), the command stops quietly with exit 0 instead of dying
+// of SIGPIPE.
+void CatchStopSignals() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
 struct TailOptions {
   std::vector<std::string> cameras;
   std::vector<std::string> types;
@@ -283,14 +295,7 @@ int Tail(const Globals& g, const TailOptions& o) {
   Result<ReliableSubscriber> feed = ReliableSubscriber::Connect(ro);
   if (!feed) return Fail(kExitUsage, feed.status().message());
 
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the wait returns at once
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // When the reader goes away (`skynetctl tail | head -3`), stop quietly with exit 0 instead of
-  // dying of SIGPIPE.
-  signal(SIGPIPE, SIG_IGN);
+  CatchStopSignals();
 
   using Clock = std::chrono::steady_clock;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -421,12 +426,7 @@ int Top(const Globals& g, const TopCmdOptions& o) {
       g.control_endpoint, std::min(g.timeout_ms, kTopControlTimeoutMs), *curve);
   if (!control) return Fail(kExitUsage, control.status().message());
 
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the wait returns at once
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  CatchStopSignals();
 
   const bool ansi = !o.plain && isatty(STDOUT_FILENO);
   auto draw = [&] {
