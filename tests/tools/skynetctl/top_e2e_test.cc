@@ -1,9 +1,15 @@
 // `skynetctl top` against the real daemon on loopback: skynet-camsim serves a side-on traffic
 // scene, skynetd analyses it with the counting line, lanes and calibration that skynet-scenegen
 // generates for the same scene, and top's plain snapshots must show the camera online with the
-// crossings it counted.
+// crossings it counted; when camsim takes the camera off the air, an OFFLINE alarm line that
+// says "back online" once it returns.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -52,7 +58,40 @@ std::string WriteConfig(const TempDir& dir, const std::string& generated_yaml,
   return path;
 }
 
-TEST(SkynetctlTopTest, ShowsTheCameraOnlineWithTheCrossingsItCounted) {
+// Sends one line to camsim's control port on 127.0.0.1:`port`; returns the one-line answer.
+std::string ControlLine(int port, const std::string& line) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, (line + "\n").data(), line.size() + 1, MSG_NOSIGNAL) > 0) {
+    char c;
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') reply += c;
+  }
+  close(fd);
+  return reply;
+}
+
+// Reads `top`'s lines until one contains `text`; false at EOF or when `timeout` passes.
+bool ReadUntil(ChildProcess& top, const std::string& text, std::chrono::milliseconds timeout,
+               std::string* last) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::optional<std::string> line =
+        top.ReadLine(std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+    if (!line) return false;
+    *last = *line;
+    if (line->find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(SkynetctlTopTest, ShowsTheCameraWithItsCountsAndItsOfflineAlarm) {
   TempDir dir;
   // The scene's geometry: scenegen writes traffic.yaml next to a (short) clip.
   ASSERT_EQ(testing::RunToCompletion("tools/scenegen/skynet-scenegen",
@@ -66,15 +105,21 @@ TEST(SkynetctlTopTest, ShowsTheCameraOnlineWithTheCrossingsItCounted) {
 
   ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
                       {"--port", "0", "--camera", "road:traffic:640x360@10", "--seed", "1",
-                       "--loop-seconds", "20", "--log-level", "warn"},
+                       "--loop-seconds", "20", "--control-port", "0", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
   std::string url;
+  int control_port = 0;
   while (auto line = camsim.ReadLine(120s)) {
     if (*line == "ready") break;
-    url = *line;
+    if (line->rfind("control 127.0.0.1:", 0) == 0) {
+      control_port = std::stoi(line->substr(line->rfind(':') + 1));
+    } else {
+      url = *line;
+    }
   }
   ASSERT_NE(url, "") << testing::ReadFile(dir.File("camsim.log"));
+  ASSERT_NE(control_port, 0);
 
   const std::string config = WriteConfig(dir, generated, url);
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", config}, dir.File("skynetd.log"));
@@ -106,6 +151,13 @@ TEST(SkynetctlTopTest, ShowsTheCameraOnlineWithTheCrossingsItCounted) {
     if (std::regex_match(*line, m, row) && std::stoi(m[2]) + std::stoi(m[3]) >= 2) counted = true;
   }
   EXPECT_TRUE(headed) << snapshot;
+
+  // The camera goes off the air: one alarm line, closed when it is back.
+  ASSERT_EQ(ControlLine(control_port, "stop road"), "ok");
+  std::string last;
+  EXPECT_TRUE(ReadUntil(top, "  road  OFFLINE  ", 120s, &last)) << last;
+  ASSERT_EQ(ControlLine(control_port, "start road"), "ok");
+  EXPECT_TRUE(ReadUntil(top, "(back online after ", 180s, &last)) << last;
   EXPECT_EQ(top.SignalAndWait(SIGTERM, 10s), 0);
 
   // --once: a single snapshot, then exit 0.
