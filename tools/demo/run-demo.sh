@@ -76,7 +76,7 @@ for entry in "${CAMERAS[@]}"; do
   if ((render_jobs == 0 && !CHECK_ONLY)); then
     echo "demo: rendering the road scenes once into $CACHE (about a minute on 2 cores)"
   fi
-  rm -rf "$dir"
+  rm -rf "$dir" "$dir.tmp"
   "$SCENEGEN" --scene "$scene" --seed "$seed" --seconds "$CLIP_SECONDS" --fps "$CLIP_FPS" \
     --size "$CLIP_SIZE" --out "$dir.tmp" > "$LOGDIR/scenegen-$scene.log" 2>&1 \
     && mv "$dir.tmp" "$dir" || echo "demo: rendering $scene failed (see $LOGDIR)" &
