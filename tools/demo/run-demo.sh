@@ -1,23 +1,58 @@
 #!/usr/bin/env bash
-# The demo: simulated cameras on loopback, skynetd, and live events in the terminal.
-# Usage: tools/demo/run-demo.sh [BUILD_DIR]. Ctrl-C stops everything cleanly.
+# The demo: simulated road cameras on loopback, skynetd with vehicle analytics, and
+# `skynetctl top` in the terminal (per-camera state, vehicles, counts, speed, alarms).
+# Usage: tools/demo/run-demo.sh [--check] [BUILD_DIR]. Ctrl-C stops everything cleanly.
+# --check only builds the demo's configuration from 1 s clips in a temporary directory, checks
+# it with `skynetd --check-config` and exits (0: valid); the test demo_config_test runs it.
+#
+# Three along-the-road scenes from skynet-scenegen, each with its own camera pose (seed):
+#   cam1  road-parking   a car stands in the no-parking zone for 40 s of every minute
+#   cam2  road-wrongway  a car drives against the outbound traffic twice a minute
+#   cam3  road-day       day traffic of every class
+# and gate1, a static camera that camsim takes off the air for 20 s every 2 minutes.
+# The clips are rendered once (60 s at 640x360, 10 fps) into BUILD_DIR/demo/ and looped by
+# skynet-camsim; their generated configs (calibration, counting line, lanes, zone) are added
+# to config/demo.yaml to give BUILD_DIR/demo/demo.yaml, which skynetd runs with.
 set -euo pipefail
+CHECK_ONLY=0
+if [[ "${1:-}" == "--check" ]]; then
+  CHECK_ONLY=1
+  shift
+fi
 cd "$(dirname "$0")/../.."
 BUILD_DIR="${1:-build}"
 CAMSIM="$BUILD_DIR/tools/camsim/skynet-camsim"
+SCENEGEN="$BUILD_DIR/tools/scenegen/skynet-scenegen"
 SKYNETD="$BUILD_DIR/daemon/skynetd"
 SKYNETCTL="$BUILD_DIR/tools/skynetctl/skynetctl"
-CONFIG=config/demo.yaml
+BASE_CONFIG=config/demo.yaml
 CONTROL=ipc:///tmp/skynetd-demo/control.sock
 FEED=tcp://127.0.0.1:5556
+RTSP_PORT=8554
+CACHE="$BUILD_DIR/demo"
+CLIP_SECONDS=60
+CLIP_FPS=10
+CLIP_SIZE=640x360
+# id|scene|seed|name
+CAMERAS=(
+  "cam1|road-parking|1|Harbour Rd outbound, no parking by the quay"
+  "cam2|road-wrongway|2|Ring Rd / Bridge St"
+  "cam3|road-day|4|Main St / 5th Ave"
+)
+OFFLINE_EVERY=120  # gate1 goes off the air this often (seconds) ...
+OFFLINE_FOR=20     # ... for this long
 LOGDIR=$(mktemp -d /tmp/skynet-demo.XXXXXX)
+if ((CHECK_ONLY)); then
+  CACHE="$LOGDIR/demo"  # the geometry does not depend on the clip's length
+  CLIP_SECONDS=1
+fi
 
 pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo
   echo "demo: stopping"
-  # skynetd first (it reports its cameras stopped), then the simulator.
+  # The outage loop and skynetd first (it reports its cameras stopped), then the simulator.
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
@@ -26,8 +61,78 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-echo "demo: starting camera simulator (3 traffic cameras, 1 static) on rtsp://127.0.0.1:8554"
-"$CAMSIM" --port 8554 --traffic 3 --vary-seed --static 1 > "$LOGDIR/camsim.out" 2> "$LOGDIR/camsim.log" &
+# --- 1. the clips, rendered once --------------------------------------------------------------
+# A clip is rendered again when skynet-scenegen was rebuilt after it (the scenes may have
+# changed). Two renders at a time: the machine may have only two cores.
+mkdir -p "$CACHE"
+clip_dir() { echo "$CACHE/$1-seed$2-$CLIP_SIZE-${CLIP_FPS}fps-${CLIP_SECONDS}s"; }
+render_jobs=0
+for entry in "${CAMERAS[@]}"; do
+  IFS='|' read -r id scene seed name <<< "$entry"
+  dir=$(clip_dir "$scene" "$seed")
+  if [[ -s "$dir/$scene.mp4" && -s "$dir/$scene.yaml" && "$dir/$scene.mp4" -nt "$SCENEGEN" ]]; then
+    continue
+  fi
+  if ((render_jobs == 0 && !CHECK_ONLY)); then
+    echo "demo: rendering the road scenes once into $CACHE (about a minute on 2 cores)"
+  fi
+  rm -rf "$dir" "$dir.tmp"
+  "$SCENEGEN" --scene "$scene" --seed "$seed" --seconds "$CLIP_SECONDS" --fps "$CLIP_FPS" \
+    --size "$CLIP_SIZE" --out "$dir.tmp" > "$LOGDIR/scenegen-$scene.log" 2>&1 \
+    && mv "$dir.tmp" "$dir" || echo "demo: rendering $scene failed (see $LOGDIR)" &
+  render_jobs=$((render_jobs + 1))
+  ((render_jobs % 2 == 0)) && wait
+done
+wait
+for entry in "${CAMERAS[@]}"; do
+  IFS='|' read -r id scene seed name <<< "$entry"
+  [[ -s "$(clip_dir "$scene" "$seed")/$scene.mp4" ]] || { echo "demo: no clip for $scene"; exit 1; }
+done
+
+# --- 2. the configuration: config/demo.yaml plus one camera per clip ----------------------------
+# Each scene's generated camera entry, with the demo's id, name and RTSP URL instead of the
+# file and the offline-analysis settings.
+CONFIG="$CACHE/demo.yaml"
+n=0
+for entry in "${CAMERAS[@]}"; do
+  IFS='|' read -r id scene seed name <<< "$entry"
+  n=$((n + 1))
+  awk -v id="$id" -v name="$name" -v url="rtsp://127.0.0.1:$RTSP_PORT/file$n" '
+    /^  - id:/ { on = 1; print "  - id: " id; print "    name: \"" name "\""; next }
+    !on { next }
+    /^    url:/ { print "    url: " url; next }
+    /^    file_(realtime|loop):/ { next }
+    { print }' "$(clip_dir "$scene" "$seed")/$scene.yaml"
+done > "$CACHE/road-cameras.yaml"
+# The road cameras first, then the cameras of config/demo.yaml.
+sed "/^cameras:/r $CACHE/road-cameras.yaml" "$BASE_CONFIG" > "$CONFIG"
+"$SKYNETD" --check-config "$CONFIG" > "$LOGDIR/check-config.log" 2>&1 \
+  || { cat "$LOGDIR/check-config.log"; exit 1; }
+if ((CHECK_ONLY)); then
+  trap - INT TERM EXIT
+  # Calibration, counting line and lanes on every road camera; the no-parking zone on cam1.
+  for key in 'vehicles:' 'calibration:' 'lines:' 'lanes:'; do
+    count=$(grep -c "^ *$key" "$CONFIG" || true)
+    [[ "$count" == "${#CAMERAS[@]}" ]] \
+      || { echo "demo: $key in $count cameras of $CONFIG, expected ${#CAMERAS[@]}"; exit 1; }
+  done
+  grep -q 'no_parking: true' "$CONFIG" || { echo "demo: no no-parking zone in $CONFIG"; exit 1; }
+  echo "demo: configuration valid: $(grep -c '^  - id:' "$CONFIG") cameras," \
+    "${#CAMERAS[@]} calibrated with lines and lanes"
+  rm -rf "$LOGDIR"
+  exit 0
+fi
+
+# --- 3. camsim, skynetd ---------------------------------------------------------------------
+files=()
+for entry in "${CAMERAS[@]}"; do
+  IFS='|' read -r id scene seed name <<< "$entry"
+  files+=(--file "$(clip_dir "$scene" "$seed")/$scene.mp4")
+done
+echo "demo: starting camera simulator (3 road cameras, 1 static) on rtsp://127.0.0.1:$RTSP_PORT"
+"$CAMSIM" --port "$RTSP_PORT" --size "$CLIP_SIZE" --fps "$CLIP_FPS" --loop-seconds "$CLIP_SECONDS" \
+  --bitrate 1500 "${files[@]}" --static 1 --control-port 0 \
+  > "$LOGDIR/camsim.out" 2> "$LOGDIR/camsim.log" &
 pids+=($!)
 for _ in $(seq 1 600); do
   grep -q '^ready' "$LOGDIR/camsim.out" 2>/dev/null && break
@@ -35,6 +140,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 grep -q '^ready' "$LOGDIR/camsim.out" || { echo "demo: camsim did not get ready"; exit 1; }
+CAMSIM_CONTROL_PORT=$(sed -n 's/^control 127.0.0.1://p' "$LOGDIR/camsim.out")
 
 echo "demo: starting skynetd with $CONFIG (log: $LOGDIR/skynetd.log)"
 "$SKYNETD" --config "$CONFIG" > "$LOGDIR/skynetd.log" 2>&1 &
@@ -43,10 +149,26 @@ for _ in $(seq 1 100); do
   "$SKYNETCTL" --control "$CONTROL" --timeout 500 cameras > /dev/null 2>&1 && break
   kill -0 "${pids[1]}" 2>/dev/null || { cat "$LOGDIR/skynetd.log"; exit 1; }
 done
-"$SKYNETCTL" --control "$CONTROL" cameras
+
+# --- 4. now and then, gate1 goes off the air (camsim's fault control) ------------------------
+camsim_control() {
+  exec 3<>"/dev/tcp/127.0.0.1/$CAMSIM_CONTROL_PORT" && echo "$1" >&3 && read -r -t 5 _ <&3
+  exec 3>&-
+}
+(
+  trap 'exit 0' TERM
+  while true; do
+    sleep $((OFFLINE_EVERY - OFFLINE_FOR)) & wait $!
+    camsim_control "stop static1" || true
+    sleep "$OFFLINE_FOR" & wait $!
+    camsim_control "start static1" || true
+  done
+) > /dev/null 2>&1 &
+pids+=($!)
+
 echo
-echo "demo: live events (Ctrl-C to stop); in another terminal try:"
+echo "demo: skynetctl top (Ctrl-C to stop); in another terminal try:"
 echo "      $SKYNETCTL --control $CONTROL status"
-echo
+echo "      $SKYNETCTL --feed $FEED tail --type traffic"
 # In the foreground, so that Ctrl-C reaches it; the EXIT trap then stops skynetd and camsim.
-"$SKYNETCTL" --control "$CONTROL" --feed "$FEED" tail || true
+"$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top || true

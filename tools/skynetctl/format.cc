@@ -75,27 +75,7 @@ class Table {
   }
   void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
 
-  std::string Render() const {
-    std::vector<size_t> width(rows_[0].size(), 0);
-    for (const auto& row : rows_) {
-      for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
-        width[i] = std::max(width[i], row[i].size());
-      }
-    }
-    std::string out;
-    for (const auto& row : rows_) {
-      std::string line;
-      for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
-        if (i > 0) line += "  ";
-        std::string pad(width[i] - row[i].size(), ' ');
-        bool right = i < right_.size() && right_[i];
-        line += right ? pad + row[i] : row[i] + pad;
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out += line + "\n";
-    }
-    return out;
-  }
+  std::string Render() const { return FormatColumns(rows_, right_); }
 
  private:
   std::vector<bool> right_;
@@ -103,9 +83,7 @@ class Table {
 };
 
 // "car", "motorcycle"; "unknown" when unset.
-std::string ClassName(v1::VehicleClass c) {
-  return EnumWords(v1::VehicleClass_Name(c), "VEHICLE_CLASS_");
-}
+std::string ClassName(v1::VehicleClass c) { return VehicleClassName(c); }
 
 // " 42 km/h", or nothing when uncalibrated (-1).
 std::string Speed(float kmh) { return kmh >= 0 ? Printf(" %.0f km/h", kmh) : ""; }
@@ -183,6 +161,32 @@ std::string StatusReasonName(v1::StatusReason reason) {
   return EnumWords(v1::StatusReason_Name(reason), "STATUS_REASON_");
 }
 std::string GradeName(v1::Grade grade) { return EnumWords(v1::Grade_Name(grade), "GRADE_"); }
+std::string VehicleClassName(v1::VehicleClass c) {
+  return EnumWords(v1::VehicleClass_Name(c), "VEHICLE_CLASS_");
+}
+
+std::string FormatColumns(const std::vector<std::vector<std::string>>& rows,
+                          const std::vector<bool>& right_align) {
+  std::vector<size_t> width(rows.empty() ? 0 : rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      if (i > 0) line += "  ";
+      std::string pad(width[i] - row[i].size(), ' ');
+      bool right = i < right_align.size() && right_align[i];
+      line += right ? pad + row[i] : row[i] + pad;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
 
 std::string FormatEventLine(const v1::Event& e) {
   int64_t when = e.capture_time_us() != 0 ? e.capture_time_us() : e.publish_time_us();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "pipeline/core/status.h"
 #include "skynet/v1/control.pb.h"
@@ -33,6 +34,12 @@ std::string FormatDuration(double seconds);
 std::string CameraStateName(skynet::v1::CameraState state);
 std::string StatusReasonName(skynet::v1::StatusReason reason);
 std::string GradeName(skynet::v1::Grade grade);
+std::string VehicleClassName(skynet::v1::VehicleClass vehicle_class);
+
+// Rows of cells (the first is the header) in columns two spaces apart, one '\n'-ended line per
+// row without trailing blanks; right-aligned columns are for numbers.
+std::string FormatColumns(const std::vector<std::vector<std::string>>& rows,
+                          const std::vector<bool>& right_align);
 
 // The table printed by `skynetctl cameras` (with a header row; URLs stripped of credentials).
 std::string FormatCameraTable(const skynet::v1::ListCamerasResponse& cameras);

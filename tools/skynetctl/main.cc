@@ -4,8 +4,11 @@
 // returns the code that runs it. Exit codes: 0 ok, 1 the daemon answered with an error,
 // 2 bad usage, 3 the daemon could not be reached.
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -24,6 +27,7 @@
 #include "skynet/keys.h"
 #include "skynet/protocol.h"
 #include "tools/skynetctl/format.h"
+#include "tools/skynetctl/top.h"
 
 namespace skynet::ctl {
 namespace {
@@ -244,6 +248,18 @@ Runner AddReload(CLI::App*) {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
+// Ctrl-C and SIGTERM set g_interrupted (no SA_RESTART: a wait returns at once). When the reader
+// goes away (`skynetctl tail | head -3`), the command stops quietly with exit 0 instead of dying
+// of SIGPIPE.
+void CatchStopSignals() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
 struct TailOptions {
   std::vector<std::string> cameras;
   std::vector<std::string> types;
@@ -279,14 +295,7 @@ int Tail(const Globals& g, const TailOptions& o) {
   Result<ReliableSubscriber> feed = ReliableSubscriber::Connect(ro);
   if (!feed) return Fail(kExitUsage, feed.status().message());
 
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the wait returns at once
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  // When the reader goes away (`skynetctl tail | head -3`), stop quietly with exit 0 instead of
-  // dying of SIGPIPE.
-  signal(SIGPIPE, SIG_IGN);
+  CatchStopSignals();
 
   using Clock = std::chrono::steady_clock;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -373,6 +382,152 @@ Runner AddTail(CLI::App* cmd) {
   };
 }
 
+struct TopCmdOptions {
+  std::vector<std::string> cameras;
+  double interval = 1;  // seconds between screens
+  double seconds = 0;   // 0: until Ctrl-C
+  double window = 60;   // seconds of counts and alarms
+  int alarms = 10;
+  bool once = false;
+  bool plain = false;
+};
+
+// The daemon's camera list and states are fetched this often (the feed carries the rest).
+constexpr auto kTopControlPeriod = std::chrono::seconds(5);
+// A control call of `top` waits at most this long, so that the screen does not freeze.
+constexpr int kTopControlTimeoutMs = 1000;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int TerminalColumns() {
+  winsize ws{};
+  return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
+int Top(const Globals& g, const TopCmdOptions& o) {
+  TopOptions to;
+  to.window_us = static_cast<int64_t>(o.window * 1e6);
+  to.max_alarms = static_cast<size_t>(o.alarms);
+  to.cameras = std::set<std::string>(o.cameras.begin(), o.cameras.end());
+  TopModel model(to);
+
+  Result<CurveCredentials> curve = LoadCredentials(g);
+  if (!curve) return Fail(kExitUsage, curve.status().message());
+  ReliableOptions ro;
+  ro.feed_endpoint = g.feed_endpoint;
+  ro.curve = *curve;
+  Result<ReliableSubscriber> feed = ReliableSubscriber::Connect(ro);
+  if (!feed) return Fail(kExitUsage, feed.status().message());
+  Result<ControlClient> control = ControlClient::Connect(
+      g.control_endpoint, std::min(g.timeout_ms, kTopControlTimeoutMs), *curve);
+  if (!control) return Fail(kExitUsage, control.status().message());
+
+  CatchStopSignals();
+
+  const bool ansi = !o.plain && isatty(STDOUT_FILENO);
+  auto draw = [&] {
+    if (ansi) {
+      std::cout << model.RenderAnsi(NowUs(), TerminalColumns()) << std::flush;
+    } else {
+      std::cout << model.Render(NowUs()) << std::endl;  // a blank line between snapshots
+    }
+  };
+  // Camera names and states from the control socket; a daemon that does not answer (or a feed
+  // through a relay) leaves the screen to the feed alone.
+  auto poll_control = [&] {
+    v1::Request list_request;
+    list_request.mutable_list_cameras();
+    Result<v1::Response> list = control->Call(list_request);
+    if (!list || !list->ok() || !list->has_list_cameras()) {
+      model.SetNotice("control " + g.control_endpoint + ": " +
+                      (!list                   ? list.status().message()
+                       : list->error().empty() ? "unexpected answer"
+                                               : list->error()) +
+                      "; cameras from the feed only");
+      return;
+    }
+    model.SetCameras(list->list_cameras());
+    v1::Request status_request;
+    status_request.mutable_status();
+    Result<v1::Response> status = control->Call(status_request);
+    if (status && status->ok() && status->has_status()) {
+      model.SetStatus(status->status(), NowUs());
+      model.SetNotice("");
+    }
+  };
+
+  using Clock = std::chrono::steady_clock;
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval));
+  const auto start = Clock::now();
+  // --once: one screen, after --for seconds or else after one interval.
+  const double run_for = o.once && o.seconds <= 0 ? o.interval : o.seconds;
+  const auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_for));
+  auto next_control = start;
+  auto next_draw = start + interval;
+  if (ansi) std::cout << "\x1b[2J";
+  poll_control();
+  next_control = Clock::now() + kTopControlPeriod;
+  if (ansi && !o.once) draw();
+  bool ended_on_time = false;
+  while (!g_interrupted && std::cout) {
+    auto now = Clock::now();
+    if (run_for > 0 && now >= end) {
+      ended_on_time = true;
+      break;
+    }
+    if (now >= next_control) {
+      poll_control();
+      next_control = Clock::now() + kTopControlPeriod;
+    }
+    if (!o.once && now >= next_draw) {
+      draw();
+      while (next_draw <= now) next_draw += interval;
+    }
+    auto until = o.once ? end : next_draw;
+    if (run_for > 0) until = std::min(until, end);
+    int wait_ms = static_cast<int>(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count(), 0,
+        200));  // short slices, so that a signal between checks is noticed soon
+    Result<std::optional<Delivery>> next = feed->Next(wait_ms);
+    if (!next || !next->has_value()) continue;  // a malformed message is skipped, as tail does
+    if ((*next)->event) {
+      model.AddEvent(*(*next)->event, NowUs());
+    } else {
+      model.AddLoss((*next)->loss, NowUs());
+    }
+  }
+  if (ended_on_time) draw();
+  return kExitOk;
+}
+
+Runner AddTop(CLI::App* cmd) {
+  auto o = std::make_shared<TopCmdOptions>();
+  cmd->add_option("--camera", o->cameras, "Only this camera (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--interval", o->interval, "Seconds between screens")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--window", o->window, "Seconds of counts, mean speed and alarms per camera")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_option("--alarms", o->alarms, "Alarm lines shown under the table")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--for", o->seconds, "Exit after this many seconds, with a last screen")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--once", o->once,
+                "Print one screen and exit: after --for seconds, else after one --interval");
+  cmd->add_flag("--plain", o->plain,
+                "Print each screen below the last, without terminal escapes (the default when "
+                "stdout is not a terminal)");
+  return [o](const Globals& g) { return Top(g, *o); };
+}
+
 Runner AddKeygen(CLI::App* cmd) {
   auto base = std::make_shared<std::string>();
   cmd->add_option("BASE", *base, "Writes BASE.key (mode 0600) and BASE.pub (mode 0644)")
@@ -401,6 +556,7 @@ constexpr CommandSpec kCommands[] = {
     {"camera", "Change one camera at runtime: add, remove, enable, disable", AddCameraCommand},
     {"reload", "Re-read the config file and apply the difference (like SIGHUP)", AddReload},
     {"tail", "Print events from the feed as they happen (Ctrl-C to stop)", AddTail},
+    {"top", "Per-camera summary (state, vehicles, counts, speed) and alarms, refreshed", AddTop},
     {"keygen", "Write a CurveZMQ key pair (BASE.key, BASE.pub)", AddKeygen},
 };
 
