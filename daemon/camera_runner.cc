@@ -98,8 +98,24 @@ void CameraRunner::Start(Wakeup wakeup) {
 }
 
 void CameraRunner::Stop() {
+  CloseOpenIntervals();
   if (session_) session_->Stop();
   queue_.Close();
+}
+
+void CameraRunner::CloseOpenIntervals() {
+  if (closed_.exchange(true)) return;
+  if (last_capture_us_ == 0 && last_stream_us_ == 0) return;  // nothing analysed
+  const analytics::MotionObservation obs = motion_->Close();
+  if (obs.event == analytics::MotionEventType::kEnded) {
+    v1::Event ev = NewEvent(last_capture_us_);
+    ev.set_stream_time_us(last_stream_us_);
+    FillMotionEvent(obs, &ev);
+    motion_events_.fetch_add(1, std::memory_order_relaxed);
+    Publish(std::move(ev));
+  }
+  motion_active_.store(false, std::memory_order_relaxed);
+  if (vehicles_) vehicles_->Close(vehicle_sink_);
 }
 
 void CameraRunner::OnFrame(Frame&& frame) noexcept {
@@ -190,6 +206,8 @@ void CameraRunner::Analyse(const Frame& frame) {
   const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
+  last_capture_us_ = frame.capture_time_us;
+  last_stream_us_ = frame.stream_time_us;
   motion_active_.store(obs.active, std::memory_order_relaxed);
   if (obs.event != analytics::MotionEventType::kNone) {
     v1::Event ev = NewEvent(frame.capture_time_us);

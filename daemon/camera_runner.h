@@ -48,7 +48,10 @@ class CameraRunner final : public PinnedWork {
 
   // Starts ingest (non-blocking). `wakeup` is called on every queued frame.
   void Start(Wakeup wakeup);
-  // Stops ingest and publishes the final offline status. Blocks until ingest is torn down.
+  // Ends what is open first: the motion interval (MotionEnded) and live vehicle tracks
+  // (vehicle_ended), at the last analysed frame's time; then stops ingest and publishes the
+  // final offline status. Blocks until ingest is torn down. Call once the worker pool no longer
+  // runs this camera (WorkerPool::Remove), as the supervisor does.
   void Stop();
   // True on the first call only: the supervisor starts each runner at most once.
   bool ClaimStart() { return !start_claimed_.exchange(true); }
@@ -72,6 +75,7 @@ class CameraRunner final : public PinnedWork {
   void OnState(const ingest::StateChange& change) noexcept;
   void Analyse(const Frame& frame);
   v1::Event NewEvent(int64_t capture_time_us) const;
+  void CloseOpenIntervals();  // Stop()'s first step; once
   void Publish(v1::Event event);
   // Copies the analytics' counters for FillStats(). Worker thread only.
   void SnapshotAnalyticsStats();
@@ -88,6 +92,10 @@ class CameraRunner final : public PinnedWork {
   std::unique_ptr<FrameSource> session_;
 
   std::atomic<bool> start_claimed_{false};
+  std::atomic<bool> closed_{false};  // CloseOpenIntervals() ran
+  // The last analysed frame's times (worker thread; read by Stop() once the worker let go).
+  int64_t last_capture_us_ = 0;
+  int64_t last_stream_us_ = 0;
   std::atomic<int> state_{v1::CAMERA_STATE_UNSPECIFIED};
   std::atomic<uint64_t> frames_in_{0};
   std::atomic<uint64_t> frames_analysed_{0};

@@ -289,6 +289,21 @@ void VehiclePipeline::FillRuleEvent(const analytics::RuleEvent& r, cv::Size size
   }
 }
 
+void VehiclePipeline::Close(const EventSink& sink) {
+  if (!has_run_) return;
+  const analytics::VehicleObservation obs = analytics_->Close(last_capture_us_);
+  for (const analytics::VehicleTrackEvent& e : obs.track_events) {
+    v1::Event ev;
+    ev.set_camera_id(camera_id_);
+    ev.set_capture_time_us(last_capture_us_);
+    ev.set_stream_time_us(last_stream_us_);
+    FillTrackEvent(e, last_size_, &ev);
+    ++stats_.events;
+    sink(std::move(ev));
+  }
+  best_frames_.clear();
+}
+
 void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObservation& motion,
                               const EventSink& sink) {
   if (frame.image.empty()) return;
@@ -302,6 +317,9 @@ void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObserva
   }
   has_run_ = true;
   last_run_us_ = now;
+  last_capture_us_ = frame.capture_time_us;
+  last_stream_us_ = frame.stream_time_us;
+  last_size_ = frame.image.size();
   const int64_t cpu_before = ThreadCpuUs();
   ++stats_.frames;
   const cv::Size size = frame.image.size();

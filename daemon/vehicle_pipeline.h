@@ -65,6 +65,9 @@ class VehiclePipeline {
   // the rest of the envelope are the sink's business).
   void Process(const Frame& frame, const analytics::MotionObservation& motion,
                const EventSink& sink);
+  // Ends every live track with a vehicle_ended event to `sink` (the camera is going away), at
+  // the last processed frame's times and size. Nothing if no frame was processed.
+  void Close(const EventSink& sink);
 
   // A snapshot of the counters, the backend's included. The analytics' own (tracks, rule events,
   // calibration errors) are analytics().stats(); the motion detector's are its own stats().
@@ -98,6 +101,10 @@ class VehiclePipeline {
   const analytics::DnnDetector* dnn_ = nullptr;              // detector_, if dnn
   std::unique_ptr<analytics::VehicleAnalytics> analytics_;  // uses detector_: declared after it
   std::map<uint64_t, BestFrame> best_frames_;
+  // The last processed frame's times and size, for Close().
+  int64_t last_capture_us_ = 0;
+  int64_t last_stream_us_ = 0;
+  cv::Size last_size_;
   bool has_run_ = false;
   int64_t last_run_us_ = 0;
   VehiclePipelineStats stats_;

@@ -148,6 +148,12 @@ MotionDetector::~MotionDetector() = default;
 
 void MotionDetector::Reset() { state_->initialised = false; }
 
+MotionObservation MotionDetector::Close() {
+  MotionObservation obs;
+  if (state_->active) state_->EndInterval(&obs);
+  return obs;
+}
+
 MotionObservation MotionDetector::Process(const cv::Mat& frame, int64_t time_us) {
   MotionObservation obs;
   ++stats_.frames;

@@ -79,6 +79,10 @@ class MotionDetector {
   // re-initialises it and closes any open interval.
   void Reset();
 
+  // Ends the open motion interval now (the camera is going away: removed, disabled, stopped):
+  // an observation with kEnded as Process() would give it, or kNone if none is open.
+  MotionObservation Close();
+
   const MotionOptions& options() const { return options_; }
   const MotionStats& stats() const { return stats_; }
 

@@ -224,4 +224,21 @@ void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleO
   }
 }
 
+VehicleObservation VehicleAnalytics::Close(int64_t time_us) {
+  VehicleObservation obs;
+  for (const Track& t : tracker_->tracks()) {
+    const auto it = info_.find(t.id);
+    if (it == info_.end() || !it->second->reported) continue;
+    TrackInfo& info = *it->second;
+    info.zones.clear();
+    info.lane = -1;
+    VehicleTrackEvent e = MakeEvent(TrackEventType::kEnd, t, info, time_us);
+    e.snapshot = info.best;
+    obs.track_events.push_back(std::move(e));
+    ++stats_.tracks_ended;
+  }
+  info_.clear();
+  return obs;
+}
+
 }  // namespace skynet::analytics

@@ -117,6 +117,10 @@ class VehicleAnalytics {
                              int64_t time_us);
 
   // Calibration for the current frame size, or nullptr.
+  // Ends every live track with its kEnd event (zones and lane cleared), as if it had left: the
+  // camera is going away (removed, disabled, stopped). `time_us`: the last analysed frame's.
+  VehicleObservation Close(int64_t time_us);
+
   const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
   const Tracker& tracker() const { return *tracker_; }
   // The detector's output for the latest frame, in frame pixels (before tracking).

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "tests/testing/fake_frame_source.h"
 #include "tests/testing/recording_event_sink.h"
 
@@ -237,6 +240,63 @@ TEST_F(CameraRunnerTest, VehicleCountersAreReachable) {
   EXPECT_EQ(stats.vehicle.dnn.calls, 0);
   EXPECT_LE(stats.vehicle.pipeline.events, stats.events);
   EXPECT_EQ(stats.events, sink_.events().size());
+}
+
+// Removing, disabling or stopping a camera (all go through Stop()) ends what it has open: the
+// motion interval and every live vehicle track get their end events, at the last analysed
+// frame's time, before the camera's final status.
+TEST_F(CameraRunnerTest, StopEndsTheOpenMotionIntervalAndLiveTracksBeforeTheFinalStatus) {
+  config_.vehicles.enabled = true;
+  Start();
+  ASSERT_TRUE(session_->GoOnline());
+  int i = 0;
+  for (; i < 5; ++i) Feed(i, false);
+  for (; i < 30; ++i) Feed(i, true);  // the car is still driving when the camera goes away
+  ASSERT_EQ(sink_.Of(v1::Event::kMotionStarted).size(), 1u);
+  ASSERT_TRUE(sink_.Of(v1::Event::kMotionEnded).empty());
+  ASSERT_TRUE(Status().motion_active());
+  std::set<uint64_t> live;
+  for (const v1::Event& e : sink_.Of(v1::Event::kVehicleNew)) {
+    live.insert(e.vehicle_new().track().track_id());
+  }
+  ASSERT_FALSE(live.empty()) << "the car was never tracked";
+
+  const size_t before = sink_.events().size();
+  runner_->Stop();
+  runner_->Stop();  // a second Stop() (the destructor's) adds nothing
+  const std::vector<v1::Event> events = sink_.events();
+  ASSERT_GT(events.size(), before);
+  size_t motion_ended = 0, status_at = events.size();
+  std::set<uint64_t> ended;
+  for (size_t k = before; k < events.size(); ++k) {
+    const v1::Event& e = events[k];
+    if (e.has_camera_status()) {
+      status_at = std::min(status_at, k);
+      continue;
+    }
+    EXPECT_LT(k, status_at) << "an end event after the final status";
+    EXPECT_EQ(e.capture_time_us(), RoadFrame(29, true).capture_time_us);
+    if (e.has_motion_ended()) {
+      ++motion_ended;
+      EXPECT_EQ(e.motion_ended().motion_id(),
+                sink_.Of(v1::Event::kMotionStarted)[0].motion_started().motion_id());
+    }
+    if (e.has_vehicle_ended()) ended.insert(e.vehicle_ended().track().track_id());
+  }
+  EXPECT_EQ(motion_ended, 1u);
+  EXPECT_EQ(ended, live);
+  EXPECT_LT(status_at, events.size()) << "no final status";
+  EXPECT_FALSE(Status().motion_active());
+}
+
+TEST_F(CameraRunnerTest, StopOfACameraThatAnalysedNothingEndsNothing) {
+  Start();
+  ASSERT_TRUE(session_->GoOnline());
+  const size_t before = sink_.events().size();
+  runner_->Stop();
+  for (size_t k = before; k < sink_.events().size(); ++k) {
+    EXPECT_TRUE(sink_.events()[k].has_camera_status());
+  }
 }
 
 TEST_F(CameraRunnerTest, InvalidAnalyticsSettingsNameTheCamera) {
