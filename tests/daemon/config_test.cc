@@ -201,9 +201,26 @@ TEST(ConfigTest, AllKeysAreRead) {
 TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
-            "control_endpoint, heartbeat_interval_ms, replay_endpoint, "
+            "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
             "replay_max_events_per_second, journal, security, control, analytics_workers, "
             "ingest, log_level, cameras)");
+}
+
+TEST(ConfigTest, MetricsEndpointIsHostAndPortOrEmpty) {
+  auto parsed = ParseConfig("metrics_endpoint: '[::1]:9464'\n", "t.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->metrics_endpoint, "[::1]:9464");
+  parsed = ParseConfig("metrics_endpoint: ''\n", "t.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->metrics_endpoint, "");
+  EXPECT_EQ(ParseConfig("", "t.yaml")->metrics_endpoint, "127.0.0.1:9464");
+  EXPECT_EQ(ErrorOf("metrics_endpoint: 127.0.0.1:99999\n"),
+            "t.yaml:1:19: metrics_endpoint: port must be 0..65535, got '99999'");
+  EXPECT_EQ(ErrorOf("metrics_endpoint: localhost\n"),
+            "t.yaml:1:19: metrics_endpoint: must be host:port (e.g. 127.0.0.1:9464), got "
+            "'localhost'");
+  EXPECT_EQ(ErrorOf("metrics_endpoint: '::1:9464'\n"),
+            "t.yaml:1:19: metrics_endpoint: an IPv6 host must be in brackets, e.g. [::1]:9464");
 }
 
 TEST(ConfigTest, MisspelledKeyGetsASuggestion) {

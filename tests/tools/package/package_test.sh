@@ -26,8 +26,11 @@ dpkg --purge skynetd-tools skynetd >/dev/null 2>&1 || true
 daemon_deb=$(ls "$out"/skynetd_*.deb)
 tools_deb=$(ls "$out"/skynetd-tools_*.deb)
 echo "package test: built $(basename "$daemon_deb") and $(basename "$tools_deb")"
-dpkg-deb --info "$daemon_deb" | grep -q 'Depends:.*gstreamer1.0-libav' || fail "skynetd does not depend on gstreamer1.0-libav"
-dpkg-deb --contents "$daemon_deb" | grep -q './usr/bin/skynet-camsim' && fail "the simulator is in the daemon package"
+# (Outputs are read whole: `cmd | grep -q` under pipefail fails when grep stops reading early.)
+info=$(dpkg-deb --info "$daemon_deb")
+grep -q 'Depends:.*gstreamer1.0-libav' <<<"$info" || fail "skynetd does not depend on gstreamer1.0-libav"
+contents=$(dpkg-deb --contents "$daemon_deb")
+grep -q './usr/bin/skynet-camsim' <<<"$contents" && fail "the simulator is in the daemon package"
 
 DEBIAN_FRONTEND=noninteractive dpkg -i "$daemon_deb" "$tools_deb" >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log"; fail "dpkg -i"; }
 
@@ -35,7 +38,8 @@ for f in /usr/bin/skynetd /usr/bin/skynetctl /usr/bin/skynet-relay /usr/bin/skyn
          /lib/systemd/system/skynetd.service /etc/skynetd/skynetd.yaml; do
   [ -e "$f" ] || fail "$f not installed"
 done
-dpkg-query -W -f='${Conffiles}\n' skynetd | grep -q '/etc/skynetd/skynetd.yaml' || fail "skynetd.yaml is not a conffile"
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' skynetd)
+grep -q '/etc/skynetd/skynetd.yaml' <<<"$conffiles" || fail "skynetd.yaml is not a conffile"
 getent passwd skynetd >/dev/null || fail "no system user skynetd"
 [ "$(stat -c '%U:%G %a' /var/lib/skynetd)" = "skynetd:skynetd 750" ] || fail "/var/lib/skynetd is $(stat -c '%U:%G %a' /var/lib/skynetd)"
 [ "$(stat -c '%U:%G %a' /etc/skynetd/skynetd.yaml)" = "root:skynetd 640" ] || fail "skynetd.yaml is $(stat -c '%U:%G %a' /etc/skynetd/skynetd.yaml)"
