@@ -27,6 +27,18 @@ bool Inside(const std::vector<cv::Point2f>& polygon, cv::Point2f p) {
   return cv::pointPolygonTest(polygon, p, false) >= 0;
 }
 
+// A counted vehicle is followed this long after its track was last seen (Counted).
+constexpr int64_t kRecountUs = 2'000'000;
+// A crossing recounts a counted vehicle when this share of its track's box lies inside the
+// vehicle's box (predicted to this frame, grown by kRecountGrow of its size on every side).
+constexpr float kRecountInside = 0.5f;
+constexpr float kRecountGrow = 0.1f;
+
+// A wrong-way direction is the robust velocity of this much recent measured track, at least
+// kDirectionMinSpanUs of it.
+constexpr int64_t kDirectionWindowUs = 1'000'000;
+constexpr int64_t kDirectionMinSpanUs = 300'000;
+
 // Vehicle rules (stopped, wrong way, speeding, statistics) skip people; unknown may be a vehicle.
 bool VehicleLike(ObjectClass c) { return IsVehicle(c) || c == ObjectClass::kUnknown; }
 
@@ -46,7 +58,7 @@ Status CheckPolygon(const std::vector<cv::Point2f>& polygon, const std::string& 
 }  // namespace
 
 struct TrafficRules::TrackState {
-  cv::Point2f last_anchor;
+  cv::Point2f last_anchor;  // the latest measured anchor (or the rest point)
   bool resting = false;     // the track is stationary...
   cv::Point2f rest_anchor;  // ...and this is where it stopped
   std::vector<char> counted;      // per line
@@ -62,6 +74,19 @@ struct TrafficRules::TrackState {
   int speeding_run = 0;
   float speeding_max = 0;
   bool speeding_fired = false;
+};
+
+// A counted crossing, followed while its track is seen (and predicted on from where it was last
+// seen for kRecountUs after that): a later crossing of the same line in the same direction by
+// another track whose box lies mostly inside this vehicle's box is the same vehicle again (a
+// fragment of it with a track of its own, or its track lost and re-created).
+struct TrafficRules::Counted {
+  int line = 0;
+  int direction = 0;
+  uint64_t track_id = 0;
+  cv::Rect2f box;            // the track's box when last seen, pixels
+  cv::Point2f velocity_px_s;  // its velocity then
+  int64_t seen_us = 0;        // when
 };
 
 struct TrafficRules::LaneCounters {
@@ -215,6 +240,7 @@ RuleEvent Make(int64_t time_us, RuleEventType type, const std::string& rule, con
   e.track_id = t.id;
   e.object_class = t.object_class;
   e.anchor = at;
+  // -1: uncalibrated, or not measured long enough for a speed yet.
   e.speed_kmh = t.calibrated && !t.stationary ? t.speed_kmh : (t.calibrated ? 0.f : -1.f);
   return e;
 }
@@ -245,21 +271,33 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
               std::vector<char>(nl, false)};
   for (const Track& t : tracks) {
     if (!t.confirmed) continue;
-    const cv::Point2f box_anchor = BottomCentre(t.box);
+    // Evidence only: a frame in which a detection was matched has a measured anchor (the
+    // detection's bottom-centre); a coasting track's box is the tracker's prediction, and no
+    // rule judges it. Crossings interpolate between two measured anchors.
+    const bool measured = t.matched && !t.trajectory.empty();
+    const cv::Point2f box_anchor = measured ? t.trajectory.back().point : BottomCentre(t.box);
     TrackState& s = StateOf(t, box_anchor);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
-    if (t.stationary && !s.resting) s.rest_anchor = box_anchor;
+    if (t.stationary && !s.resting) s.rest_anchor = measured ? box_anchor : s.last_anchor;
     s.resting = t.stationary;
     const cv::Point2f anchor = s.resting ? s.rest_anchor : box_anchor;
-    CheckLines(t, anchor, &f, &s);
-    s.last_anchor = anchor;
-    CheckZones(t, anchor, &f, &s);
-    CheckLanes(t, anchor, &f, &s);
-    const Lane* lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
-    CheckWrongWay(t, anchor, lane, &f, &s);
-    CheckSpeeding(t, anchor, lane, &f, &s);
+    const Lane* lane = nullptr;
+    if (measured || s.resting) {
+      if (measured) CheckLines(t, anchor, &f, &s);
+      const cv::Point2f previous = s.last_anchor;
+      s.last_anchor = anchor;
+      CheckZones(t, anchor, &f, &s);
+      CheckLanes(t, anchor, &f, &s);
+      lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
+      if (measured) {
+        CheckWrongWay(t, previous, anchor, lane, &f, &s);
+        CheckSpeeding(t, anchor, lane, &f, &s);
+      }
+    }
+    CountLane(t, measured, &f, s);
   }
+  FollowCounted(tracks, time_us);
   EndTracks(ended, &f);
   CloseInterval(&f);
   return events;
@@ -303,6 +341,7 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
     }
     const LineDirection want = options_.lines[i].count;
     s.counted[i] = true;  // once per track and line, even if this direction is not reported
+    if (Recount(t, static_cast<int>(i), dir, f.time_us)) continue;
     if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
         (want == LineDirection::kBackward && dir < 0)) {
       RuleEvent e = Make(f.time_us, RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
@@ -310,6 +349,38 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
       f.events->push_back(std::move(e));
     }
   }
+}
+
+bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
+  bool again = false;
+  for (const Counted& c : counted_) {
+    if (c.line != line || c.direction != dir || c.track_id == t.id) continue;
+    // Where the counted vehicle is now: its box as last seen, moved on at its velocity then.
+    const float dt = static_cast<float>((time_us - c.seen_us) * 1e-6);
+    cv::Rect2f vehicle = c.box;
+    vehicle.x += c.velocity_px_s.x * dt - kRecountGrow * c.box.width;
+    vehicle.y += c.velocity_px_s.y * dt - kRecountGrow * c.box.height;
+    vehicle.width *= 1 + 2 * kRecountGrow;
+    vehicle.height *= 1 + 2 * kRecountGrow;
+    if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
+  }
+  // Recorded even when it is a recount, so that a third fragment is caught by this one too.
+  counted_.push_back({line, dir, t.id, t.box, t.velocity_px_s, time_us});
+  return again;
+}
+
+void TrafficRules::FollowCounted(const std::vector<Track>& tracks, int64_t time_us) {
+  for (Counted& c : counted_) {
+    for (const Track& t : tracks) {
+      if (t.id != c.track_id || !t.matched) continue;
+      c.box = t.box;
+      c.velocity_px_s = t.velocity_px_s;
+      c.seen_us = time_us;
+    }
+  }
+  counted_.erase(std::remove_if(counted_.begin(), counted_.end(),
+                                [&](const Counted& c) { return time_us - c.seen_us > kRecountUs; }),
+                 counted_.end());
 }
 
 void TrafficRules::CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
@@ -363,29 +434,38 @@ void TrafficRules::CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* fp,
       c.last_entry_us = f.time_us;
     }
     s.in_lane[l] = inside;
-    if (!inside) continue;
-    f.occupied[l] = true;
-    if (t.stationary) ++f.queue[l];
-    if (t.calibrated && !t.stationary) {
+  }
+}
+
+void TrafficRules::CountLane(const Track& t, bool measured, FrameInfo* fp, const TrackState& s) {
+  // Statistics of this frame: a coasting track is still believed where it was last seen.
+  if (!VehicleLike(t.object_class)) return;
+  for (size_t l = 0; l < options_.lanes.size(); ++l) {
+    if (!s.in_lane[l]) continue;
+    fp->occupied[l] = true;
+    if (t.stationary) ++fp->queue[l];
+    if (measured && t.calibrated && !t.stationary && t.speed_kmh >= 0) {
       lane_counters_[l].speed_sum += t.speed_kmh;
       ++lane_counters_[l].speed_samples;
     }
   }
 }
 
-void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane,
-                                 FrameInfo* fp, TrackState* sp) {
+void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point2f anchor,
+                                 const Lane* lane, FrameInfo* fp, TrackState* sp) {
   FrameInfo& f = *fp;
   TrackState& s = *sp;
   if (lane != nullptr && VehicleLike(t.object_class) && cv::norm(lane->direction) > 0) {
     const cv::Point2f dir =
         lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
-    const cv::Point2f v = t.velocity_px_s;
+    // Called for measured frames only: a coasting track's box is the tracker's extrapolation (a
+    // ghost's drift, say), not evidence of anyone driving against the lane. The direction is
+    // the robust velocity of the measured anchors (the filter's while there are too few).
+    const cv::Point2f v =
+        RobustVelocity(t.trajectory, kDirectionWindowUs, kDirectionMinSpanUs)
+            .value_or(t.velocity_px_s);
     const float speed = static_cast<float>(cv::norm(v));
-    // Only frames where the vehicle was seen count: a coasting track's box is the tracker's
-    // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
-    const bool moving =
-        t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+    const bool moving = speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
     // The run counts in one lane: a box that slips into the next lane (its lower part hidden)
     // starts again there.
     if (s.lane != s.wrong_lane) {
@@ -395,10 +475,14 @@ void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane*
     }
     if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
       ++s.wrong_frames;
-      // Distance along the reversed lane direction this frame.
-      const float px = static_cast<float>(-v.dot(dir) * f.dt_s);
-      s.wrong_distance +=
-          f.calibration != nullptr ? px * f.calibration->MetresPerPixelAt(anchor) : px;
+      // Distance along the reversed lane direction between the last two measured anchors (a
+      // sum that telescopes: box jitter does not add up).
+      const cv::Point2f step = anchor - previous;
+      const float px = -step.dot(dir);
+      const float step_px = static_cast<float>(cv::norm(step));
+      s.wrong_distance += f.calibration == nullptr || step_px <= 0
+                              ? px
+                              : px / step_px * f.calibration->GroundDistance(previous, anchor);
     } else if (moving) {
       s.wrong_frames = 0;
       s.wrong_distance = 0;

@@ -97,6 +97,91 @@ TEST(TrafficRulesTest, ABoxJumpingBackOverTheLineIsNotACrossing) {
   EXPECT_EQ(crossed[0].time_us, kStartUs + 3 * kFrameUs);
 }
 
+TEST(TrafficRulesTest, ACoastingTrackCrossesNoLineAndEntersNoZone) {
+  // The detector loses the car above the line; the tracker's prediction drifts over the line and
+  // into the zone, but nothing is judged on it. When the car is measured again beyond the line,
+  // the step between the two measured anchors crosses: counted then, once.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  options.zones.push_back({"z", {{0.f, 0.55f}, {1.f, 0.55f}, {1.f, 0.8f}, {0.f, 0.8f}}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  Track t = Car(1, {100, 70}, {0, 50});
+  for (int i = 0; i < 8; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 70.f + 5 * i;  // the car's (and the prediction's) anchor
+    t.box.y = y - t.box.height;
+    t.matched = i < 2 || i >= 6;
+    if (t.matched) t.trajectory.push_back({t_us, {100, y}});
+    for (const RuleEvent& e : rules->Process({t}, {}, kSize, nullptr, t_us)) all.push_back(e);
+    if (i == 5) {
+      EXPECT_TRUE(all.empty()) << "a prediction at y = " << y << " was judged";
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 6 * kFrameUs);
+  EXPECT_EQ(crossed[0].direction, 1);
+  EXPECT_EQ(crossed[0].anchor.y, 100);  // measured, not predicted
+  const auto entered = OfType(all, RuleEventType::kZoneEntered);
+  ASSERT_EQ(entered.size(), 1u);
+  EXPECT_EQ(entered[0].time_us, kStartUs + 6 * kFrameUs);
+}
+
+TEST(TrafficRulesTest, AVehicleWhoseTrackIsRecreatedIsCountedOnce) {
+  // Track 1 crosses and is lost just after; track 2 starts where the car went (its box where
+  // track 1's would be now) and its measured anchors cross the line as well: one vehicle.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 12; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 80.f + 5 * i;
+    std::vector<Track> tracks, ended;
+    if (i < 4) tracks.push_back(Car(1, {100, y}, {0, 50}));
+    if (i == 4) ended.push_back(Car(1, {100, y}, {0, 50}));
+    if (i >= 5) {
+      // A fragment of the car (its lower half) whose first anchor was above the line.
+      Track t2 = Car(2, {100, y}, {0, 50});
+      t2.box = cv::Rect2f(92, y - 8, 16, 8);
+      t2.trajectory = {{kStartUs + 5 * kFrameUs, {100, 88}}, {t_us, {100, y}}};
+      tracks.push_back(t2);
+    }
+    for (const RuleEvent& e : rules->Process(tracks, ended, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+}
+
+TEST(TrafficRulesTest, AFragmentOfACountedVehicleIsNotCountedAgain) {
+  // A bus (track 1) crosses; a piece of its roof tracked on its own (track 2, inside the bus's
+  // box) crosses a little later. A car following the bus in its lane (track 3) counts.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 30; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 70.f + 3 * i;  // the bus's anchor, 30 px/s down the image
+    Track bus = Car(1, {100, y}, {0, 30});
+    bus.box = cv::Rect2f(70, y - 40, 60, 40);
+    Track roof = Car(2, {100, y - 22}, {0, 30});
+    roof.box = cv::Rect2f(80, y - 40, 40, 18);
+    Track follower = Car(3, {100, y - 50}, {0, 30});
+    for (const RuleEvent& e : rules->Process({bus, roof, follower}, {}, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 2u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+  EXPECT_EQ(crossed[1].track_id, 3u);
+}
+
 TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
   TrafficRulesOptions options;
   options.zones.push_back(
