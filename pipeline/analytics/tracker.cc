@@ -23,6 +23,9 @@ constexpr float kSizeNoiseFactor = 0.5f;
 constexpr float kNewTrackGateFactor = 2.0f;
 // Ground speed needs this much time span in the window, seconds (shorter is too noisy).
 constexpr double kMinSpeedSpanS = 0.3;
+// ...from boxes whose real width and height agree within this factor with the window's median
+// (the vehicle's own size: not a part of it, nor it merged with a neighbour).
+constexpr float kSizeAgree = 1.4f;
 // Merged blobs (SplitMerged): a track counts as inside a detection when this share of its
 // predicted box is; it must have been seen within this many frames; and the detection must be
 // at least this many times the largest such track's area.
@@ -95,7 +98,8 @@ struct Tracker::Filter {
   int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
-  std::vector<TrajectoryPoint> recent;  // measured bottom-centres over the speed window
+  // Measured boxes over the speed window (time, box), oldest first.
+  std::vector<std::pair<int64_t, cv::Rect2f>> recent;
 };
 
 Status ValidateTrackerOptions(const TrackerOptions& o) {
@@ -508,7 +512,7 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
 
   const int64_t window_us = int64_t{options_.speed_window_ms} * 1000;
   size_t old = 0;
-  while (old < f.recent.size() && f.recent[old].time_us < time_us - window_us) ++old;
+  while (old < f.recent.size() && f.recent[old].first < time_us - window_us) ++old;
   f.recent.erase(f.recent.begin(), f.recent.begin() + static_cast<std::ptrdiff_t>(old));
 
   t.calibrated = calibration_ != nullptr;
@@ -521,11 +525,31 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
   }
   // Ground velocity: a robust fit of the measured contact points on the ground over the window.
   // Measurements, not the filter's output: the filter lags while its velocity converges and
-  // coasts on predictions. Without enough of them the previous estimate (or -1) stays.
+  // coasts on predictions. Only boxes of the vehicle's own real size count: a box of a part of
+  // it (its bumper, its roof) or merged with a neighbour ends elsewhere than its contact point.
+  // Without enough of them the previous estimate (or -1) stays.
+  std::vector<float> widths, heights;
+  std::vector<Footprint> sizes;
+  for (const auto& [us, box] : f.recent) {
+    sizes.push_back(calibration_->FootprintOf(box));
+    widths.push_back(sizes.back().width_m);
+    heights.push_back(sizes.back().height_m);
+  }
+  if (sizes.empty()) return;
+  auto median = [](std::vector<float>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const float mw = median(widths), mh = median(heights);
+  auto agrees = [](float size, float typical) {
+    return size * kSizeAgree >= typical && size <= kSizeAgree * typical;
+  };
   std::vector<TrajectoryPoint> ground;
   ground.reserve(f.recent.size());
-  for (const TrajectoryPoint& p : f.recent) {
-    ground.push_back({p.time_us, calibration_->ImageToGround(p.point)});
+  for (size_t k = 0; k < f.recent.size(); ++k) {
+    if (!agrees(sizes[k].width_m, mw) || !agrees(sizes[k].height_m, mh)) continue;
+    ground.push_back(
+        {f.recent[k].first, calibration_->ImageToGround(BottomCentre(f.recent[k].second))});
   }
   const std::optional<cv::Point2f> v =
       RobustVelocity(ground, window_us, static_cast<int64_t>(kMinSpeedSpanS * 1e6));
@@ -546,7 +570,7 @@ void Tracker::AddMeasurement(int64_t time_us, const cv::Rect2f& box, Track& t, F
   const bool cut = frame_size_.width > 0 &&
                    (box.x <= kEdgePx || box.br().x >= frame_size_.width - kEdgePx ||
                     box.br().y >= frame_size_.height - kEdgePx);
-  if (!cut) f.recent.push_back({time_us, point});
+  if (!cut) f.recent.emplace_back(time_us, box);
 }
 
 std::optional<cv::Point2f> RobustVelocity(const std::vector<TrajectoryPoint>& points,

@@ -29,8 +29,9 @@ bool Inside(const std::vector<cv::Point2f>& polygon, cv::Point2f p) {
 
 // A counted vehicle is followed this long after its track was last seen (Counted).
 constexpr int64_t kRecountUs = 2'000'000;
-// A crossing recounts a counted vehicle when this share of its track's box lies inside the
-// vehicle's box (predicted to this frame, grown by kRecountGrow of its size on every side).
+// A crossing recounts a counted vehicle when this share of the smaller of the two boxes (its
+// track's, and the vehicle's predicted to this frame, grown by kRecountGrow of its size on
+// every side) lies inside the other.
 constexpr float kRecountInside = 0.5f;
 constexpr float kRecountGrow = 0.1f;
 
@@ -362,7 +363,10 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
     vehicle.y += c.velocity_px_s.y * dt - kRecountGrow * c.box.height;
     vehicle.width *= 1 + 2 * kRecountGrow;
     vehicle.height *= 1 + 2 * kRecountGrow;
-    if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
+    // Either box inside the other: a fragment inside the vehicle, or the vehicle's whole box
+    // around a fragment counted first.
+    const float inside = (vehicle & t.box).area();
+    if (inside >= kRecountInside * std::min(t.box.area(), c.box.area())) again = true;
   }
   // Recorded even when it is a recount, so that a third fragment is caught by this one too.
   counted_.push_back({line, dir, t.id, t.box, t.velocity_px_s, time_us});

@@ -182,6 +182,34 @@ TEST(TrafficRulesTest, AFragmentOfACountedVehicleIsNotCountedAgain) {
   EXPECT_EQ(crossed[1].track_id, 3u);
 }
 
+TEST(TrafficRulesTest, AVehicleWhoseFragmentCountedFirstIsNotCountedAgain) {
+  // The detector sees only the bus's front (track 1) at first, which crosses; then the whole
+  // bus (track 2, around the front's box) is tracked and crosses too: one vehicle.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 20; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 80.f + 3 * i;  // the bus's front
+    std::vector<Track> tracks;
+    if (i < 8) {
+      Track front = Car(1, {100, y}, {0, 30});
+      front.box = cv::Rect2f(80, y - 10, 40, 10);
+      tracks.push_back(front);
+    } else {
+      Track bus = Car(2, {100, y}, {0, 30});
+      bus.box = cv::Rect2f(70, y - 40, 60, 40);
+      bus.trajectory = {{kStartUs + 7 * kFrameUs, {100, 85}}, {t_us, {100, y}}};  // seen above
+      tracks.push_back(bus);
+    }
+    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, nullptr, t_us)) all.push_back(e);
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+}
+
 TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
   TrafficRulesOptions options;
   options.zones.push_back(
