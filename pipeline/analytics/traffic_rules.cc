@@ -29,9 +29,9 @@ bool Inside(const std::vector<cv::Point2f>& polygon, cv::Point2f p) {
 
 // A counted vehicle is followed this long after its track was last seen (Counted).
 constexpr int64_t kRecountUs = 2'000'000;
-// A crossing recounts a counted vehicle when this share of the smaller of the two boxes (its
-// track's, and the vehicle's predicted to this frame, grown by kRecountGrow of its size on
-// every side) lies inside the other.
+// A track is the same vehicle as another when this share of its box lies inside the other's
+// (predicted to this frame, grown by kRecountGrow of its size on every side): a fragment, or a
+// track re-created where a lost one was.
 constexpr float kRecountInside = 0.5f;
 constexpr float kRecountGrow = 0.1f;
 
@@ -88,6 +88,18 @@ struct TrafficRules::Counted {
   cv::Rect2f box;            // the track's box when last seen, pixels
   cv::Point2f velocity_px_s;  // its velocity then
   int64_t seen_us = 0;        // when
+};
+
+// A confirmed track not seen in this frame (coasting, or ended), kept for kRecountUs: a new
+// track where its vehicle would be now continues it (Continue()).
+struct TrafficRules::Lost {
+  uint64_t track_id = 0;
+  cv::Rect2f box;  // its box at `at_us`, pixels (the tracker's prediction while coasting)
+  cv::Point2f velocity_px_s;
+  int64_t at_us = 0;
+  cv::Point2f last_anchor;     // its last measured anchor
+  std::vector<char> counted;  // per line
+  bool taken = false;         // continued by a new track
 };
 
 struct TrafficRules::LaneCounters {
@@ -277,7 +289,7 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
     // rule judges it. Crossings interpolate between two measured anchors.
     const bool measured = t.matched && !t.trajectory.empty();
     const cv::Point2f box_anchor = measured ? t.trajectory.back().point : BottomCentre(t.box);
-    TrackState& s = StateOf(t, box_anchor);
+    TrackState& s = StateOf(t, box_anchor, time_us);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
     if (t.stationary && !s.resting) s.rest_anchor = measured ? box_anchor : s.last_anchor;
@@ -299,12 +311,14 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
     CountLane(t, measured, &f, s);
   }
   FollowCounted(tracks, time_us);
+  FollowLost(tracks, ended, time_us);
   EndTracks(ended, &f);
   CloseInterval(&f);
   return events;
 }
 
-TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_anchor) {
+TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_anchor,
+                                                int64_t time_us) {
   auto& slot = states_[t.id];
   if (slot == nullptr) {
     slot = std::make_unique<TrackState>();
@@ -317,8 +331,75 @@ TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_
     // Start from the oldest known point, so a line crossed while the track was tentative
     // still counts.
     slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
+    Continue(t, time_us, slot.get());
   }
   return *slot;
+}
+
+namespace {
+
+// Box `box` (seen `dt_s` ago moving at `velocity`) where it would be now, grown by kRecountGrow.
+cv::Rect2f Predicted(cv::Rect2f box, cv::Point2f velocity, float dt_s) {
+  box.x += velocity.x * dt_s - kRecountGrow * box.width;
+  box.y += velocity.y * dt_s - kRecountGrow * box.height;
+  box.width *= 1 + 2 * kRecountGrow;
+  box.height *= 1 + 2 * kRecountGrow;
+  return box;
+}
+
+}  // namespace
+
+void TrafficRules::Continue(const Track& t, int64_t time_us, TrackState* s) {
+  Lost* best = nullptr;
+  float best_inside = 0;
+  for (Lost& l : lost_) {
+    if (l.taken || l.track_id == t.id) continue;
+    const cv::Rect2f there =
+        Predicted(l.box, l.velocity_px_s, static_cast<float>((time_us - l.at_us) * 1e-6));
+    const float inside = (there & t.box).area() / std::max(1e-3f, t.box.area());
+    if (inside >= kRecountInside && inside > best_inside) {
+      best = &l;
+      best_inside = inside;
+    }
+  }
+  if (best == nullptr) return;
+  // The lost track's vehicle: its crossings are judged from its last measured anchor on (an
+  // interpolation between two measurements of one vehicle), and what it counted stays counted.
+  best->taken = true;
+  s->last_anchor = best->last_anchor;
+  for (size_t i = 0; i < s->counted.size() && i < best->counted.size(); ++i) {
+    s->counted[i] = s->counted[i] || best->counted[i];
+  }
+}
+
+void TrafficRules::FollowLost(const std::vector<Track>& tracks, const std::vector<Track>& ended,
+                              int64_t time_us) {
+  auto record = [&](const Track& t) {
+    const auto st = states_.find(t.id);
+    if (st == states_.end()) return;
+    auto it = std::find_if(lost_.begin(), lost_.end(),
+                           [&](const Lost& l) { return l.track_id == t.id; });
+    if (it == lost_.end()) it = lost_.insert(lost_.end(), Lost{});
+    if (it->taken) return;
+    it->track_id = t.id;
+    it->box = t.box;
+    it->velocity_px_s = t.velocity_px_s;
+    it->at_us = time_us;
+    it->last_anchor = st->second->last_anchor;
+    it->counted = st->second->counted;
+  };
+  for (const Track& t : tracks) {
+    if (!t.confirmed) continue;
+    if (t.matched) {
+      std::erase_if(lost_, [&](const Lost& l) { return l.track_id == t.id; });
+    } else {
+      record(t);
+    }
+  }
+  for (const Track& t : ended) {
+    if (t.confirmed) record(t);
+  }
+  std::erase_if(lost_, [&](const Lost& l) { return time_us - l.at_us > kRecountUs; });
 }
 
 void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
@@ -357,16 +438,9 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
   for (const Counted& c : counted_) {
     if (c.line != line || c.direction != dir || c.track_id == t.id) continue;
     // Where the counted vehicle is now: its box as last seen, moved on at its velocity then.
-    const float dt = static_cast<float>((time_us - c.seen_us) * 1e-6);
-    cv::Rect2f vehicle = c.box;
-    vehicle.x += c.velocity_px_s.x * dt - kRecountGrow * c.box.width;
-    vehicle.y += c.velocity_px_s.y * dt - kRecountGrow * c.box.height;
-    vehicle.width *= 1 + 2 * kRecountGrow;
-    vehicle.height *= 1 + 2 * kRecountGrow;
-    // Either box inside the other: a fragment inside the vehicle, or the vehicle's whole box
-    // around a fragment counted first.
-    const float inside = (vehicle & t.box).area();
-    if (inside >= kRecountInside * std::min(t.box.area(), c.box.area())) again = true;
+    const cv::Rect2f vehicle =
+        Predicted(c.box, c.velocity_px_s, static_cast<float>((time_us - c.seen_us) * 1e-6));
+    if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
   }
   // Recorded even when it is a recount, so that a third fragment is caught by this one too.
   counted_.push_back({line, dir, t.id, t.box, t.velocity_px_s, time_us});

@@ -153,7 +153,12 @@ class TrafficRules {
   void Rescale(cv::Size frame_size);
   // Process()'s steps, per confirmed track `t` at `anchor` (pixels), in this order; events go to
   // the frame's list.
-  TrackState& StateOf(const Track& t, cv::Point2f box_anchor);
+  TrackState& StateOf(const Track& t, cv::Point2f box_anchor, int64_t time_us);
+  // A new track where a lost one's vehicle would be now continues it (see Lost in the .cc).
+  void Continue(const Track& t, int64_t time_us, TrackState* s);
+  // Records the confirmed tracks not seen in this frame (coasting or ended) for Continue().
+  void FollowLost(const std::vector<Track>& tracks, const std::vector<Track>& ended,
+                  int64_t time_us);
   void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
   // True if track `t`'s crossing of line `line` in direction `dir` counts a vehicle already
   // counted there (see Counted in the .cc); records the crossing either way.
@@ -181,6 +186,8 @@ class TrafficRules {
   std::map<uint64_t, std::unique_ptr<TrackState>> states_;
   struct Counted;
   std::vector<Counted> counted_;  // recent crossings, oldest first
+  struct Lost;
+  std::vector<Lost> lost_;
   std::vector<LaneCounters> lane_counters_;
   int64_t interval_start_us_ = 0;
   int64_t last_time_us_ = 0;

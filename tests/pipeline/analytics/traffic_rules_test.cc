@@ -182,32 +182,35 @@ TEST(TrafficRulesTest, AFragmentOfACountedVehicleIsNotCountedAgain) {
   EXPECT_EQ(crossed[1].track_id, 3u);
 }
 
-TEST(TrafficRulesTest, AVehicleWhoseFragmentCountedFirstIsNotCountedAgain) {
-  // The detector sees only the bus's front (track 1) at first, which crosses; then the whole
-  // bus (track 2, around the front's box) is tracked and crosses too: one vehicle.
+TEST(TrafficRulesTest, AVehicleLostBeforeTheLineAndFoundBeyondItIsCounted) {
+  // Track 1 is measured above the line, then lost (it ends). Track 2 starts beyond the line,
+  // where track 1's car would be: it continues track 1, and the step between their measured
+  // anchors crosses. Track 3, a car first seen beyond the line far from anyone, never crossed.
   TrafficRulesOptions options;
   options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
   auto rules = MakeRules(options);
   std::vector<RuleEvent> all;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 12; ++i) {
     const int64_t t_us = kStartUs + i * kFrameUs;
-    const float y = 80.f + 3 * i;  // the bus's front
-    std::vector<Track> tracks;
-    if (i < 8) {
-      Track front = Car(1, {100, y}, {0, 30});
-      front.box = cv::Rect2f(80, y - 10, 40, 10);
-      tracks.push_back(front);
-    } else {
-      Track bus = Car(2, {100, y}, {0, 30});
-      bus.box = cv::Rect2f(70, y - 40, 60, 40);
-      bus.trajectory = {{kStartUs + 7 * kFrameUs, {100, 85}}, {t_us, {100, y}}};  // seen above
-      tracks.push_back(bus);
+    const float y = 70.f + 5 * i;
+    std::vector<Track> tracks, ended;
+    if (i < 3) tracks.push_back(Car(1, {100, y}, {0, 50}));
+    if (i == 3) ended.push_back(Car(1, {100, y}, {0, 50}));
+    if (i >= 6) {
+      Track t2 = Car(2, {100, y}, {0, 50});
+      t2.trajectory = {{kStartUs + 5 * kFrameUs, {100, 95}}, {t_us, {100, y}}};
+      tracks.push_back(t2);
+      tracks.push_back(Car(3, {250, 65.f + 5 * i}, {0, 50}));
     }
-    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, nullptr, t_us)) all.push_back(e);
+    for (const RuleEvent& e : rules->Process(tracks, ended, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
   }
   const auto crossed = OfType(all, RuleEventType::kLineCrossed);
   ASSERT_EQ(crossed.size(), 1u);
-  EXPECT_EQ(crossed[0].track_id, 1u);
+  EXPECT_EQ(crossed[0].track_id, 2u);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 6 * kFrameUs);
+  EXPECT_EQ(crossed[0].anchor.y, 100);
 }
 
 TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
