@@ -72,6 +72,8 @@ struct TrafficRules::TrackState {
   float wrong_distance = 0;
   int wrong_lane = -1;
   std::vector<char> wrong_fired;  // per lane
+  int with_frames = 0;            // consecutive measured frames moving with wrong_lane
+  std::vector<char> drove_with;   // per lane: moved with it for wrong_way_frames in a row
   int speeding_run = 0;
   float speeding_max = 0;
   bool speeding_fired = false;
@@ -328,6 +330,7 @@ TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_
     slot->stop_fired.assign(options_.zones.size(), false);
     slot->in_lane.assign(options_.lanes.size(), false);
     slot->wrong_fired.assign(options_.lanes.size(), false);
+    slot->drove_with.assign(options_.lanes.size(), false);
     // Start from the oldest known point, so a line crossed while the track was tentative
     // still counts.
     slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
@@ -550,8 +553,17 @@ void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point
       s.wrong_lane = s.lane;
       s.wrong_frames = 0;
       s.wrong_distance = 0;
+      s.with_frames = 0;
+    }
+    // A track that drove with the lane for as long as a wrong-way run needs is a vehicle of this
+    // lane: if it later seems to drive against it, the track has jumped onto something else (a
+    // vehicle of the other direction, a blob growing towards the camera), no one turned.
+    if (moving && v.dot(dir) >= options_.wrong_way_cos * speed &&
+        ++s.with_frames >= options_.wrong_way_frames) {
+      s.drove_with[s.lane] = true;
     }
     if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
+      s.with_frames = 0;
       ++s.wrong_frames;
       // Distance along the reversed lane direction between the last two measured anchors (a
       // sum that telescopes: box jitter does not add up).
@@ -568,7 +580,8 @@ void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point
     const float need = f.calibration != nullptr ? options_.wrong_way_min_distance_m
                                                 : options_.wrong_way_min_distance *
                                                       std::hypot(f.size.width, f.size.height);
-    if (!s.wrong_fired[s.lane] && s.wrong_frames >= options_.wrong_way_frames &&
+    if (!s.wrong_fired[s.lane] && !s.drove_with[s.lane] &&
+        s.wrong_frames >= options_.wrong_way_frames &&
         s.wrong_distance >= need) {
       s.wrong_fired[s.lane] = true;
       RuleEvent e = Make(f.time_us, RuleEventType::kWrongWay, lane->id, t, anchor);

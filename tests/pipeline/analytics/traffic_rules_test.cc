@@ -325,6 +325,30 @@ TEST(TrafficRulesTest, AWrongWayRunCountsInOneLane) {
   EXPECT_EQ(wrong[0].rule_id, "lower");
 }
 
+TEST(TrafficRulesTest, ATrackThatDroveWithItsLaneDoesNotTurnIntoAWrongWayDriver) {
+  // Track 1 drives east with its lane for 12 frames, then its box is seen moving west (the
+  // track jumped onto an oncoming vehicle's blob): no WrongWay. Track 2 drives west from the
+  // start: WrongWay.
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 10;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  float x1 = 40;
+  for (int i = 0; i < 40; ++i) {
+    x1 += i < 12 ? 5 : -5;
+    const Track jumped = Car(1, {x1, 100}, {i < 12 ? 50.f : -50.f, 0});
+    const Track against = Car(2, {300.f - 5 * i, 115}, {-50, 0});
+    for (const RuleEvent& e :
+         rules->Process({jumped, against}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].track_id, 2u);
+}
+
 TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
   // A track the detector no longer sees moves by extrapolation only (a healed ghost drifting
   // on its last velocity): no evidence of a wrong-way driver, however far it drifts.
