@@ -39,6 +39,8 @@ constexpr float kRecountGrow = 0.1f;
 // kDirectionMinSpanUs of it.
 constexpr int64_t kDirectionWindowUs = 1'000'000;
 constexpr int64_t kDirectionMinSpanUs = 300'000;
+// A wrong-way run starts again when the track's real width changes by more than this factor.
+constexpr float kRunWidthChange = 1.5f;
 
 // Vehicle rules (stopped, wrong way, speeding, statistics) skip people; unknown may be a vehicle.
 bool VehicleLike(ObjectClass c) { return IsVehicle(c) || c == ObjectClass::kUnknown; }
@@ -72,6 +74,7 @@ struct TrafficRules::TrackState {
   float wrong_distance = 0;
   int wrong_lane = -1;
   std::vector<char> wrong_fired;  // per lane
+  float wrong_width_m = 0;        // calibrated: the track's real width when the run began
   int with_frames = 0;            // consecutive measured frames moving with wrong_lane
   std::vector<char> drove_with;   // per lane: moved with it for wrong_way_frames in a row
   int speeding_run = 0;
@@ -564,6 +567,16 @@ void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point
     }
     if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
       s.with_frames = 0;
+      // A vehicle keeps its real width as it drives (calibrated cameras): a box whose width in
+      // metres changes by more than kRunWidthChange is a blob growing or shrinking (a merge, an
+      // exposure step), which starts the run again.
+      const float width_m = t.calibrated ? t.size.width_m : 0.f;
+      if (s.wrong_frames == 0 || width_m > kRunWidthChange * s.wrong_width_m ||
+          width_m * kRunWidthChange < s.wrong_width_m) {
+        s.wrong_frames = 0;
+        s.wrong_distance = 0;
+        s.wrong_width_m = width_m;
+      }
       ++s.wrong_frames;
       // Distance along the reversed lane direction between the last two measured anchors (a
       // sum that telescopes: box jitter does not add up).
