@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace skynet::analytics {
 namespace {
 
@@ -347,6 +349,37 @@ TEST(TrafficRulesTest, ATrackThatDroveWithItsLaneDoesNotTurnIntoAWrongWayDriver)
   }
   ASSERT_EQ(wrong.size(), 1u);
   EXPECT_EQ(wrong[0].track_id, 2u);
+}
+
+TEST(TrafficRulesTest, ABlobGrowingAgainstTheLaneIsNoWrongWayDriver) {
+  // Calibrated, 0.1 m per pixel. Track 1, a car 1.8 m wide, drives west in an eastbound lane:
+  // WrongWay. Track 2 moves west as fast, but its real width grows 1.6x every third frame (a
+  // blob swelling after an exposure step): its runs keep starting again, no WrongWay.
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
+  const Calibration cal = Calibration::Create(config, kSize).value();
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 5;
+  options.wrong_way_min_distance_m = 1;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  for (int i = 0; i < 30; ++i) {
+    Track car = Car(1, {300.f - 5 * i, 100}, {-50, 0});
+    Track blob = Car(2, {300.f - 5 * i, 120}, {-50, 0});
+    for (Track* t : {&car, &blob}) t->calibrated = true;
+    car.size.width_m = 1.8f;
+    blob.size.width_m = 1.8f * std::pow(1.6f, static_cast<float>(i / 3));
+    for (const RuleEvent& e :
+         rules->Process({car, blob}, {}, kSize, &cal, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].track_id, 1u);
+  EXPECT_NEAR(wrong[0].distance, 2.0, 0.01);  // metres: four steps of 5 px at 0.1 m per px
 }
 
 TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
