@@ -869,8 +869,8 @@ class Parser {
 
   KeyTable ClassParamsKeys(analytics::TrackerClassParams* p) {
     return {{"confirm_hits", Int(&p->confirm_hits)},
-            {"max_misses", Int(&p->max_misses)},
-            {"max_misses_stationary", Int(&p->max_misses_stationary)},
+            {"max_coast_ms", Int(&p->max_coast_ms)},
+            {"max_coast_stationary_ms", Int(&p->max_coast_stationary_ms)},
             {"accel_noise", Float(&p->accel_noise)}};
   }
 

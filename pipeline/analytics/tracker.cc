@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <deque>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/tracking.hpp>
 #include <string>
@@ -24,6 +23,9 @@ constexpr float kSizeNoiseFactor = 0.5f;
 constexpr float kNewTrackGateFactor = 2.0f;
 // Ground speed needs this much time span in the window, seconds (shorter is too noisy).
 constexpr double kMinSpeedSpanS = 0.3;
+// ...from boxes whose real width and height agree within this factor with the window's median
+// (the vehicle's own size: not a part of it, nor it merged with a neighbour).
+constexpr float kSizeAgree = 1.4f;
 // Merged blobs (SplitMerged): a track counts as inside a detection when this share of its
 // predicted box is; it must have been seen within this many frames; and the detection must be
 // at least this many times the largest such track's area.
@@ -96,7 +98,8 @@ struct Tracker::Filter {
   int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
-  std::deque<std::pair<int64_t, cv::Point2f>> recent;  // detected bottom-centres (speed window)
+  // Measured boxes over the speed window (time, box), oldest first.
+  std::vector<std::pair<int64_t, cv::Rect2f>> recent;
 };
 
 Status ValidateTrackerOptions(const TrackerOptions& o) {
@@ -104,9 +107,9 @@ Status ValidateTrackerOptions(const TrackerOptions& o) {
     if (p.confirm_hits < 1 || p.confirm_hits > 100) {
       return Status::InvalidArgument(name + ".confirm_hits: must be in [1, 100]");
     }
-    if (p.max_misses < 0 || p.max_misses_stationary < p.max_misses) {
-      return Status::InvalidArgument(name +
-                                     ".max_misses: must be >= 0 and <= max_misses_stationary");
+    if (p.max_coast_ms < 0 || p.max_coast_stationary_ms < p.max_coast_ms) {
+      return Status::InvalidArgument(
+          name + ".max_coast_ms: must be >= 0 and <= max_coast_stationary_ms");
     }
     if (!(p.accel_noise > 0)) return Status::InvalidArgument(name + ".accel_noise: must be > 0");
     return Status::Ok();
@@ -260,6 +263,7 @@ std::vector<Detection> Tracker::SplitMerged(const std::vector<Detection>& detect
 void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat& frame,
                      int64_t time_us) {
   ended_.clear();
+  frame_size_ = frame.size();
   if (started_ && time_us < last_time_us_) time_us = last_time_us_;
   Predict(time_us);
   last_time_us_ = time_us;
@@ -416,7 +420,7 @@ void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
     t.stationary = true;
     f.away_frames = 0;
   }
-  f.recent.emplace_back(time_us, BottomCentre(d.box));
+  AddMeasurement(time_us, d.box, t, f);
 }
 
 void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
@@ -448,7 +452,7 @@ void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
   f->entered_at_edge =
       !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
   f->anchor_us = time_us;
-  f->recent.emplace_back(time_us, BottomCentre(d.box));
+  AddMeasurement(time_us, d.box, t, *f);
   tracks_.push_back(std::move(t));
   filters_.push_back(std::move(f));
 }
@@ -469,7 +473,8 @@ void Tracker::FinishAll(const cv::Mat& frame, int64_t time_us) {
     if (!t.confirmed) {
       dead = t.misses > 0;  // tentative tracks must be seen in consecutive frames
     } else {
-      dead = t.misses > (t.stationary ? p.max_misses_stationary : p.max_misses);
+      const int coast_ms = t.stationary ? p.max_coast_stationary_ms : p.max_coast_ms;
+      dead = time_us - t.last_seen_us > int64_t{coast_ms} * 1000;
     }
     if (!frame.empty() && t.misses > 0) {
       const cv::Rect2f inside = t.box & cv::Rect2f(0, 0, frame.cols, frame.rows);
@@ -505,46 +510,98 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
   const int need = ParamsFor(t.object_class).confirm_hits - (f.entered_at_edge && IsVehicle(t.object_class) ? 1 : 0);
   if (!t.confirmed && t.hits >= std::max(1, need)) t.confirmed = true;
 
-  if (t.matched) {
-    t.trajectory.push_back({time_us, BottomCentre(t.box)});
-    if (static_cast<int>(t.trajectory.size()) > options_.trajectory_points) {
-      t.trajectory.erase(t.trajectory.begin());
-    }
-  }
   const int64_t window_us = int64_t{options_.speed_window_ms} * 1000;
-  while (f.recent.size() > 2 && f.recent.front().first < time_us - window_us) f.recent.pop_front();
+  size_t old = 0;
+  while (old < f.recent.size() && f.recent[old].first < time_us - window_us) ++old;
+  f.recent.erase(f.recent.begin(), f.recent.begin() + static_cast<std::ptrdiff_t>(old));
 
   t.calibrated = calibration_ != nullptr;
   if (!calibration_) return;
   t.size = calibration_->FootprintOf(t.box);
-  // Ground velocity: least-squares slope of the detected ground positions over the window.
-  // Detections, not the filter's output: the filter lags while its velocity converges.
-  const double span = (f.recent.back().first - f.recent.front().first) * 1e-6;
-  if (t.stationary || f.recent.size() < 3 || span < kMinSpeedSpanS) {
-    if (t.stationary) {
-      t.velocity_mps = {};
-      t.speed_kmh = 0;
-    }
+  if (t.stationary) {
+    t.velocity_mps = {};
+    t.speed_kmh = 0;
     return;
   }
-  double st = 0, stt = 0, sx = 0, sy = 0, stx = 0, sty = 0;
-  const int64_t t0 = f.recent.front().first;
-  for (const auto& [us, p] : f.recent) {
-    const double tt = (us - t0) * 1e-6;
-    const cv::Point2f g = calibration_->ImageToGround(p);
-    st += tt;
-    stt += tt * tt;
-    sx += g.x;
-    sy += g.y;
-    stx += tt * g.x;
-    sty += tt * g.y;
+  // Ground velocity: a robust fit of the measured contact points on the ground over the window.
+  // Measurements, not the filter's output: the filter lags while its velocity converges and
+  // coasts on predictions. Only boxes of the vehicle's own real size count: a box of a part of
+  // it (its bumper, its roof) or merged with a neighbour ends elsewhere than its contact point.
+  // Without enough of them the previous estimate (or -1) stays.
+  std::vector<float> widths, heights;
+  std::vector<Footprint> sizes;
+  for (const auto& [us, box] : f.recent) {
+    sizes.push_back(calibration_->FootprintOf(box));
+    widths.push_back(sizes.back().width_m);
+    heights.push_back(sizes.back().height_m);
   }
-  const double k = static_cast<double>(f.recent.size());
-  const double den = k * stt - st * st;
-  if (den <= 0) return;
-  t.velocity_mps = {static_cast<float>((k * stx - st * sx) / den),
-                    static_cast<float>((k * sty - st * sy) / den)};
+  if (sizes.empty()) return;
+  auto median = [](std::vector<float>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const float mw = median(widths), mh = median(heights);
+  auto agrees = [](float size, float typical) {
+    return size * kSizeAgree >= typical && size <= kSizeAgree * typical;
+  };
+  std::vector<TrajectoryPoint> ground;
+  ground.reserve(f.recent.size());
+  for (size_t k = 0; k < f.recent.size(); ++k) {
+    if (!agrees(sizes[k].width_m, mw) || !agrees(sizes[k].height_m, mh)) continue;
+    ground.push_back(
+        {f.recent[k].first, calibration_->ImageToGround(BottomCentre(f.recent[k].second))});
+  }
+  const std::optional<cv::Point2f> v =
+      RobustVelocity(ground, window_us, static_cast<int64_t>(kMinSpeedSpanS * 1e6));
+  if (!v) return;
+  t.velocity_mps = *v;
   t.speed_kmh = static_cast<float>(cv::norm(t.velocity_mps) * 3.6);
+}
+
+void Tracker::AddMeasurement(int64_t time_us, const cv::Rect2f& box, Track& t, Filter& f) {
+  const cv::Point2f point = BottomCentre(box);
+  t.trajectory.push_back({time_us, point});
+  if (static_cast<int>(t.trajectory.size()) > options_.trajectory_points) {
+    t.trajectory.erase(t.trajectory.begin());
+  }
+  // A box cut by the left, right or bottom edge of the frame (a vehicle entering or leaving)
+  // does not end where the vehicle touches the road: its bottom-centre slides along the edge
+  // and would drag the speed towards zero. It still counts for rules, not for speed.
+  const bool cut = frame_size_.width > 0 &&
+                   (box.x <= kEdgePx || box.br().x >= frame_size_.width - kEdgePx ||
+                    box.br().y >= frame_size_.height - kEdgePx);
+  if (!cut) f.recent.emplace_back(time_us, box);
+}
+
+std::optional<cv::Point2f> RobustVelocity(const std::vector<TrajectoryPoint>& points,
+                                          int64_t window_us, int64_t min_span_us) {
+  if (points.empty()) return std::nullopt;
+  const int64_t end_us = points.back().time_us;
+  size_t first = 0;
+  while (first < points.size() && points[first].time_us < end_us - window_us) ++first;
+  const size_t n = points.size() - first;
+  if (n < 3 || end_us - points[first].time_us < min_span_us) return std::nullopt;
+  std::vector<float> sx, sy;
+  sx.reserve(n * (n - 1) / 2);
+  sy.reserve(n * (n - 1) / 2);
+  for (size_t a = first; a < points.size(); ++a) {
+    for (size_t b = a + 1; b < points.size(); ++b) {
+      const int64_t dt_us = points[b].time_us - points[a].time_us;
+      if (dt_us <= 0) continue;
+      const float inv = static_cast<float>(1e6 / static_cast<double>(dt_us));
+      sx.push_back((points[b].point.x - points[a].point.x) * inv);
+      sy.push_back((points[b].point.y - points[a].point.y) * inv);
+    }
+  }
+  if (sx.empty()) return std::nullopt;
+  auto median = [](std::vector<float>& v) {
+    const size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+    if (v.size() % 2 == 1) return v[mid];
+    const float upper = v[mid];
+    return 0.5f * (upper + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
+  };
+  return cv::Point2f(median(sx), median(sy));
 }
 
 }  // namespace skynet::analytics

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <vector>
 
 #include "pipeline/analytics/calibration.h"
@@ -30,10 +31,11 @@ struct TrackerClassParams {
   // Matched frames before a track is confirmed (reported); one fewer for a vehicle entering at
   // the left or right edge of the frame.
   int confirm_hits = 3;
-  // Consecutive frames without a detection a moving confirmed track coasts before it ends.
-  int max_misses = 10;
+  // How long a moving confirmed track coasts (predicted only, no detection) before it ends,
+  // milliseconds: a time, so that it means the same at any analytics rate.
+  int max_coast_ms = 2000;
   // The same for a stationary confirmed track (a parked vehicle the detector lost for a while).
-  int max_misses_stationary = 600;
+  int max_coast_stationary_ms = 120000;
   // Process noise: acceleration standard deviation, in box widths per second squared.
   float accel_noise = 2.0f;
 
@@ -43,8 +45,9 @@ struct TrackerClassParams {
 struct TrackerOptions {
   // Parameters for classes without an entry in `per_class`.
   TrackerClassParams defaults;
-  // Overrides per class, e.g. {kPerson, {.confirm_hits = 4, .max_misses = 6}}.
-  std::map<ObjectClass, TrackerClassParams> per_class = {{ObjectClass::kPerson, {4, 6, 300, 4.0f}}};
+  // Overrides per class, e.g. {kPerson, {.confirm_hits = 4, .max_coast_ms = 1200}}.
+  std::map<ObjectClass, TrackerClassParams> per_class = {
+      {ObjectClass::kPerson, {4, 1200, 60000, 4.0f}}};
   // A detection may match a track whose predicted box it overlaps with at least this IoU...
   float min_iou = 0.05f;
   // ...or, without overlap, whose predicted centre is within this many predicted box diagonals.
@@ -56,9 +59,9 @@ struct TrackerOptions {
   // the box's smaller side) of one point for this long, milliseconds.
   int stationary_after_ms = 3000;
   float stationary_radius = 0.25f;
-  // Bottom-centre points kept per track in Track::trajectory.
+  // Measured points kept per track in Track::trajectory.
   int trajectory_points = 32;
-  // Ground speed (calibrated) is measured over this much recent trajectory, milliseconds.
+  // Ground speed (calibrated) is a robust fit over this much recent measured track, milliseconds.
   int speed_window_ms = 1000;
   // Measurement noise of a detection's centre and size, as a fraction of the box's size.
   float measurement_noise = 0.05f;
@@ -74,10 +77,19 @@ struct TrackerOptions {
 // Returns ok, or InvalidArgument naming the first bad field ("tracker.min_iou: ...").
 Status ValidateTrackerOptions(const TrackerOptions& options);
 
+// A measured position: the bottom-centre of the detection matched to the track (where the
+// vehicle touches the road), never a prediction.
 struct TrajectoryPoint {
   int64_t time_us = 0;
-  cv::Point2f point;  // bottom-centre of the box, pixels
+  cv::Point2f point;  // pixels
 };
+
+// Velocity of `points` (oldest first) over their last `window_us`: the Theil-Sen estimate (the
+// median of the pairwise slopes, per axis), which a few jumps of the box (a part of the vehicle
+// hidden or merged for a frame) do not move. Units of `point` per second. Empty if fewer than
+// three points or less than `min_span_us` of time in the window.
+std::optional<cv::Point2f> RobustVelocity(const std::vector<TrajectoryPoint>& points,
+                                          int64_t window_us, int64_t min_span_us);
 
 struct Track {
   uint64_t id = 0;                                   // 1, 2, 3... per tracker
@@ -85,20 +97,26 @@ struct Track {
   cv::Rect2f box;                                    // filtered box, pixels
   cv::Point2f velocity_px_s;                         // box-centre velocity, pixels per second
   bool calibrated = false;                           // the fields below in metres are valid
-  cv::Point2f velocity_mps;                 // ground velocity (calibrated), metres per second
-  float speed_kmh = 0;                      // |velocity_mps| in km/h (calibrated)
+  // Ground velocity (calibrated), metres per second: RobustVelocity() of the measured contact
+  // points mapped to the ground, over speed_window_ms.
+  cv::Point2f velocity_mps;
+  // |velocity_mps| in km/h (calibrated); 0 when stationary; -1 until the track has been measured
+  // long enough (inside the frame) for a speed.
+  float speed_kmh = -1;
   Footprint size;                           // real size of the box (calibrated)
   int64_t first_seen_us = 0;                // time of the first detection
   int64_t last_seen_us = 0;                 // time of the latest matched detection
   int age_frames = 0;                       // frames since creation
   int hits = 0;                             // matched frames in total
-  int misses = 0;                           // consecutive frames without a detection
+  int misses = 0;                           // consecutive frames without a detection (coasting)
   bool confirmed = false;                   // hits reached confirm_hits (stays true)
   bool matched = false;                     // a detection was matched in the latest frame
   bool stationary = false;                  // has not moved for stationary_after_ms
   int64_t stationary_since_us = 0;          // while stationary: when it stopped
   float detection_score = 0;                // confidence of the latest matched detection
-  std::vector<TrajectoryPoint> trajectory;  // recent bottom-centre points, oldest first
+  // Recent measured points (one per matched frame), oldest first: when `matched`, the last one
+  // is this frame's measurement. Rules judge these, never the coasting box.
+  std::vector<TrajectoryPoint> trajectory;
   float snapshot_score = 0;       // this frame's snapshot quality (0 when unmatched), see below
   float best_snapshot_score = 0;  // highest snapshot_score so far
   // Farthest the detected centre has been from the first detection, pixels. A vehicle that
@@ -153,6 +171,9 @@ class Tracker {
   // Finishes every track's state (Finish(), snapshot score) and moves the dead to ended_.
   void FinishAll(const cv::Mat& frame, int64_t time_us);
   void Finish(Track& t, Filter& f, int64_t time_us);
+  // Records a measured box's bottom-centre in the trajectory and (unless the frame's edge cuts
+  // the box) in the speed window.
+  void AddMeasurement(int64_t time_us, const cv::Rect2f& box, Track& t, Filter& f);
 
   TrackerOptions options_;
   const Calibration* calibration_ = nullptr;
@@ -161,6 +182,7 @@ class Tracker {
   std::vector<Track> ended_;
   uint64_t next_id_ = 1;
   int64_t last_time_us_ = 0;
+  cv::Size frame_size_;  // of the latest Update(); empty: unknown
   bool started_ = false;
 };
 

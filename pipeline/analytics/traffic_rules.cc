@@ -27,6 +27,21 @@ bool Inside(const std::vector<cv::Point2f>& polygon, cv::Point2f p) {
   return cv::pointPolygonTest(polygon, p, false) >= 0;
 }
 
+// A counted vehicle is followed this long after its track was last seen (Counted).
+constexpr int64_t kRecountUs = 2'000'000;
+// A track is the same vehicle as another when this share of its box lies inside the other's
+// (predicted to this frame, grown by kRecountGrow of its size on every side): a fragment, or a
+// track re-created where a lost one was.
+constexpr float kRecountInside = 0.5f;
+constexpr float kRecountGrow = 0.1f;
+
+// A wrong-way direction is the robust velocity of this much recent measured track, at least
+// kDirectionMinSpanUs of it.
+constexpr int64_t kDirectionWindowUs = 1'000'000;
+constexpr int64_t kDirectionMinSpanUs = 300'000;
+// A wrong-way run starts again when the track's real width changes by more than this factor.
+constexpr float kRunWidthChange = 1.5f;
+
 // Vehicle rules (stopped, wrong way, speeding, statistics) skip people; unknown may be a vehicle.
 bool VehicleLike(ObjectClass c) { return IsVehicle(c) || c == ObjectClass::kUnknown; }
 
@@ -46,7 +61,7 @@ Status CheckPolygon(const std::vector<cv::Point2f>& polygon, const std::string& 
 }  // namespace
 
 struct TrafficRules::TrackState {
-  cv::Point2f last_anchor;
+  cv::Point2f last_anchor;  // the latest measured anchor (or the rest point)
   bool resting = false;     // the track is stationary...
   cv::Point2f rest_anchor;  // ...and this is where it stopped
   std::vector<char> counted;      // per line
@@ -59,9 +74,37 @@ struct TrafficRules::TrackState {
   float wrong_distance = 0;
   int wrong_lane = -1;
   std::vector<char> wrong_fired;  // per lane
+  float wrong_width_m = 0;        // calibrated: the track's real width when the run began
+  int with_frames = 0;            // consecutive measured frames moving with wrong_lane
+  std::vector<char> drove_with;   // per lane: moved with it for wrong_way_frames in a row
   int speeding_run = 0;
   float speeding_max = 0;
   bool speeding_fired = false;
+};
+
+// A counted crossing, followed while its track is seen (and predicted on from where it was last
+// seen for kRecountUs after that): a later crossing of the same line in the same direction by
+// another track whose box lies mostly inside this vehicle's box is the same vehicle again (a
+// fragment of it with a track of its own, or its track lost and re-created).
+struct TrafficRules::Counted {
+  int line = 0;
+  int direction = 0;
+  uint64_t track_id = 0;
+  cv::Rect2f box;            // the track's box when last seen, pixels
+  cv::Point2f velocity_px_s;  // its velocity then
+  int64_t seen_us = 0;        // when
+};
+
+// A confirmed track not seen in this frame (coasting, or ended), kept for kRecountUs: a new
+// track where its vehicle would be now continues it (Continue()).
+struct TrafficRules::Lost {
+  uint64_t track_id = 0;
+  cv::Rect2f box;  // its box at `at_us`, pixels (the tracker's prediction while coasting)
+  cv::Point2f velocity_px_s;
+  int64_t at_us = 0;
+  cv::Point2f last_anchor;     // its last measured anchor
+  std::vector<char> counted;  // per line
+  bool taken = false;         // continued by a new track
 };
 
 struct TrafficRules::LaneCounters {
@@ -215,6 +258,7 @@ RuleEvent Make(int64_t time_us, RuleEventType type, const std::string& rule, con
   e.track_id = t.id;
   e.object_class = t.object_class;
   e.anchor = at;
+  // -1: uncalibrated, or not measured long enough for a speed yet.
   e.speed_kmh = t.calibrated && !t.stationary ? t.speed_kmh : (t.calibrated ? 0.f : -1.f);
   return e;
 }
@@ -245,27 +289,41 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
               std::vector<char>(nl, false)};
   for (const Track& t : tracks) {
     if (!t.confirmed) continue;
-    const cv::Point2f box_anchor = BottomCentre(t.box);
-    TrackState& s = StateOf(t, box_anchor);
+    // Evidence only: a frame in which a detection was matched has a measured anchor (the
+    // detection's bottom-centre); a coasting track's box is the tracker's prediction, and no
+    // rule judges it. Crossings interpolate between two measured anchors.
+    const bool measured = t.matched && !t.trajectory.empty();
+    const cv::Point2f box_anchor = measured ? t.trajectory.back().point : BottomCentre(t.box);
+    TrackState& s = StateOf(t, box_anchor, time_us);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
-    if (t.stationary && !s.resting) s.rest_anchor = box_anchor;
+    if (t.stationary && !s.resting) s.rest_anchor = measured ? box_anchor : s.last_anchor;
     s.resting = t.stationary;
     const cv::Point2f anchor = s.resting ? s.rest_anchor : box_anchor;
-    CheckLines(t, anchor, &f, &s);
-    s.last_anchor = anchor;
-    CheckZones(t, anchor, &f, &s);
-    CheckLanes(t, anchor, &f, &s);
-    const Lane* lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
-    CheckWrongWay(t, anchor, lane, &f, &s);
-    CheckSpeeding(t, anchor, lane, &f, &s);
+    const Lane* lane = nullptr;
+    if (measured || s.resting) {
+      if (measured) CheckLines(t, anchor, &f, &s);
+      const cv::Point2f previous = s.last_anchor;
+      s.last_anchor = anchor;
+      CheckZones(t, anchor, &f, &s);
+      CheckLanes(t, anchor, &f, &s);
+      lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
+      if (measured) {
+        CheckWrongWay(t, previous, anchor, lane, &f, &s);
+        CheckSpeeding(t, anchor, lane, &f, &s);
+      }
+    }
+    CountLane(t, measured, &f, s);
   }
+  FollowCounted(tracks, time_us);
+  FollowLost(tracks, ended, time_us);
   EndTracks(ended, &f);
   CloseInterval(&f);
   return events;
 }
 
-TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_anchor) {
+TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_anchor,
+                                                int64_t time_us) {
   auto& slot = states_[t.id];
   if (slot == nullptr) {
     slot = std::make_unique<TrackState>();
@@ -275,11 +333,79 @@ TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_
     slot->stop_fired.assign(options_.zones.size(), false);
     slot->in_lane.assign(options_.lanes.size(), false);
     slot->wrong_fired.assign(options_.lanes.size(), false);
+    slot->drove_with.assign(options_.lanes.size(), false);
     // Start from the oldest known point, so a line crossed while the track was tentative
     // still counts.
     slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
+    Continue(t, time_us, slot.get());
   }
   return *slot;
+}
+
+namespace {
+
+// Box `box` (seen `dt_s` ago moving at `velocity`) where it would be now, grown by kRecountGrow.
+cv::Rect2f Predicted(cv::Rect2f box, cv::Point2f velocity, float dt_s) {
+  box.x += velocity.x * dt_s - kRecountGrow * box.width;
+  box.y += velocity.y * dt_s - kRecountGrow * box.height;
+  box.width *= 1 + 2 * kRecountGrow;
+  box.height *= 1 + 2 * kRecountGrow;
+  return box;
+}
+
+}  // namespace
+
+void TrafficRules::Continue(const Track& t, int64_t time_us, TrackState* s) {
+  Lost* best = nullptr;
+  float best_inside = 0;
+  for (Lost& l : lost_) {
+    if (l.taken || l.track_id == t.id) continue;
+    const cv::Rect2f there =
+        Predicted(l.box, l.velocity_px_s, static_cast<float>((time_us - l.at_us) * 1e-6));
+    const float inside = (there & t.box).area() / std::max(1e-3f, t.box.area());
+    if (inside >= kRecountInside && inside > best_inside) {
+      best = &l;
+      best_inside = inside;
+    }
+  }
+  if (best == nullptr) return;
+  // The lost track's vehicle: its crossings are judged from its last measured anchor on (an
+  // interpolation between two measurements of one vehicle), and what it counted stays counted.
+  best->taken = true;
+  s->last_anchor = best->last_anchor;
+  for (size_t i = 0; i < s->counted.size() && i < best->counted.size(); ++i) {
+    s->counted[i] = s->counted[i] || best->counted[i];
+  }
+}
+
+void TrafficRules::FollowLost(const std::vector<Track>& tracks, const std::vector<Track>& ended,
+                              int64_t time_us) {
+  auto record = [&](const Track& t) {
+    const auto st = states_.find(t.id);
+    if (st == states_.end()) return;
+    auto it = std::find_if(lost_.begin(), lost_.end(),
+                           [&](const Lost& l) { return l.track_id == t.id; });
+    if (it == lost_.end()) it = lost_.insert(lost_.end(), Lost{});
+    if (it->taken) return;
+    it->track_id = t.id;
+    it->box = t.box;
+    it->velocity_px_s = t.velocity_px_s;
+    it->at_us = time_us;
+    it->last_anchor = st->second->last_anchor;
+    it->counted = st->second->counted;
+  };
+  for (const Track& t : tracks) {
+    if (!t.confirmed) continue;
+    if (t.matched) {
+      std::erase_if(lost_, [&](const Lost& l) { return l.track_id == t.id; });
+    } else {
+      record(t);
+    }
+  }
+  for (const Track& t : ended) {
+    if (t.confirmed) record(t);
+  }
+  std::erase_if(lost_, [&](const Lost& l) { return time_us - l.at_us > kRecountUs; });
 }
 
 void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
@@ -303,6 +429,7 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
     }
     const LineDirection want = options_.lines[i].count;
     s.counted[i] = true;  // once per track and line, even if this direction is not reported
+    if (Recount(t, static_cast<int>(i), dir, f.time_us)) continue;
     if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
         (want == LineDirection::kBackward && dir < 0)) {
       RuleEvent e = Make(f.time_us, RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
@@ -310,6 +437,34 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
       f.events->push_back(std::move(e));
     }
   }
+}
+
+bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
+  bool again = false;
+  for (const Counted& c : counted_) {
+    if (c.line != line || c.direction != dir || c.track_id == t.id) continue;
+    // Where the counted vehicle is now: its box as last seen, moved on at its velocity then.
+    const cv::Rect2f vehicle =
+        Predicted(c.box, c.velocity_px_s, static_cast<float>((time_us - c.seen_us) * 1e-6));
+    if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
+  }
+  // Recorded even when it is a recount, so that a third fragment is caught by this one too.
+  counted_.push_back({line, dir, t.id, t.box, t.velocity_px_s, time_us});
+  return again;
+}
+
+void TrafficRules::FollowCounted(const std::vector<Track>& tracks, int64_t time_us) {
+  for (Counted& c : counted_) {
+    for (const Track& t : tracks) {
+      if (t.id != c.track_id || !t.matched) continue;
+      c.box = t.box;
+      c.velocity_px_s = t.velocity_px_s;
+      c.seen_us = time_us;
+    }
+  }
+  counted_.erase(std::remove_if(counted_.begin(), counted_.end(),
+                                [&](const Counted& c) { return time_us - c.seen_us > kRecountUs; }),
+                 counted_.end());
 }
 
 void TrafficRules::CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
@@ -363,42 +518,74 @@ void TrafficRules::CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* fp,
       c.last_entry_us = f.time_us;
     }
     s.in_lane[l] = inside;
-    if (!inside) continue;
-    f.occupied[l] = true;
-    if (t.stationary) ++f.queue[l];
-    if (t.calibrated && !t.stationary) {
+  }
+}
+
+void TrafficRules::CountLane(const Track& t, bool measured, FrameInfo* fp, const TrackState& s) {
+  // Statistics of this frame: a coasting track is still believed where it was last seen.
+  if (!VehicleLike(t.object_class)) return;
+  for (size_t l = 0; l < options_.lanes.size(); ++l) {
+    if (!s.in_lane[l]) continue;
+    fp->occupied[l] = true;
+    if (t.stationary) ++fp->queue[l];
+    if (measured && t.calibrated && !t.stationary && t.speed_kmh >= 0) {
       lane_counters_[l].speed_sum += t.speed_kmh;
       ++lane_counters_[l].speed_samples;
     }
   }
 }
 
-void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane,
-                                 FrameInfo* fp, TrackState* sp) {
+void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point2f anchor,
+                                 const Lane* lane, FrameInfo* fp, TrackState* sp) {
   FrameInfo& f = *fp;
   TrackState& s = *sp;
   if (lane != nullptr && VehicleLike(t.object_class) && cv::norm(lane->direction) > 0) {
     const cv::Point2f dir =
         lane->direction * (1.0f / static_cast<float>(cv::norm(lane->direction)));
-    const cv::Point2f v = t.velocity_px_s;
+    // Called for measured frames only: a coasting track's box is the tracker's extrapolation (a
+    // ghost's drift, say), not evidence of anyone driving against the lane. The direction is
+    // the robust velocity of the measured anchors (the filter's while there are too few).
+    const cv::Point2f v =
+        RobustVelocity(t.trajectory, kDirectionWindowUs, kDirectionMinSpanUs)
+            .value_or(t.velocity_px_s);
     const float speed = static_cast<float>(cv::norm(v));
-    // Only frames where the vehicle was seen count: a coasting track's box is the tracker's
-    // extrapolation (a ghost's drift, say), not evidence of anyone driving against the lane.
-    const bool moving =
-        t.matched && speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
+    const bool moving = speed >= options_.min_moving_speed * std::max(1.f, t.box.width);
     // The run counts in one lane: a box that slips into the next lane (its lower part hidden)
     // starts again there.
     if (s.lane != s.wrong_lane) {
       s.wrong_lane = s.lane;
       s.wrong_frames = 0;
       s.wrong_distance = 0;
+      s.with_frames = 0;
+    }
+    // A track that drove with the lane for as long as a wrong-way run needs is a vehicle of this
+    // lane: if it later seems to drive against it, the track has jumped onto something else (a
+    // vehicle of the other direction, a blob growing towards the camera), no one turned.
+    if (moving && v.dot(dir) >= options_.wrong_way_cos * speed &&
+        ++s.with_frames >= options_.wrong_way_frames) {
+      s.drove_with[s.lane] = true;
     }
     if (moving && v.dot(dir) <= -options_.wrong_way_cos * speed) {
+      s.with_frames = 0;
+      // A vehicle keeps its real width as it drives (calibrated cameras): a box whose width in
+      // metres changes by more than kRunWidthChange is a blob growing or shrinking (a merge, an
+      // exposure step), which starts the run again.
+      const float width_m = t.calibrated ? t.size.width_m : 0.f;
+      if (s.wrong_frames == 0 || width_m > kRunWidthChange * s.wrong_width_m ||
+          width_m * kRunWidthChange < s.wrong_width_m) {
+        s.wrong_frames = 0;
+        s.wrong_distance = 0;
+        s.wrong_width_m = width_m;
+      }
       ++s.wrong_frames;
-      // Distance along the reversed lane direction this frame.
-      const float px = static_cast<float>(-v.dot(dir) * f.dt_s);
-      s.wrong_distance +=
-          f.calibration != nullptr ? px * f.calibration->MetresPerPixelAt(anchor) : px;
+      // Distance along the reversed lane direction between the last two measured anchors (a
+      // sum that telescopes: box jitter does not add up).
+      const cv::Point2f step = anchor - previous;
+      const float px = -step.dot(dir);
+      const float step_px = static_cast<float>(cv::norm(step));
+      s.wrong_distance += f.calibration == nullptr || step_px <= 0
+                              ? px
+                              : px / step_px * f.calibration->GroundDistance(previous, anchor);
     } else if (moving) {
       s.wrong_frames = 0;
       s.wrong_distance = 0;
@@ -406,7 +593,8 @@ void TrafficRules::CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane*
     const float need = f.calibration != nullptr ? options_.wrong_way_min_distance_m
                                                 : options_.wrong_way_min_distance *
                                                       std::hypot(f.size.width, f.size.height);
-    if (!s.wrong_fired[s.lane] && s.wrong_frames >= options_.wrong_way_frames &&
+    if (!s.wrong_fired[s.lane] && !s.drove_with[s.lane] &&
+        s.wrong_frames >= options_.wrong_way_frames &&
         s.wrong_distance >= need) {
       s.wrong_fired[s.lane] = true;
       RuleEvent e = Make(f.time_us, RuleEventType::kWrongWay, lane->id, t, anchor);

@@ -3,8 +3,10 @@
 // driving in lanes, speeding, and per-lane statistics per interval.
 //
 // Geometry is in normalised image coordinates ([0,1], like motion masks), so one config suits
-// any detect size. Every rule anchors a track at the bottom-centre of its box, where it touches
-// the road. Only confirmed tracks count. One instance per camera, on the camera's analytics
+// any detect size. Every rule anchors a track at its measured bottom-centre (the matched
+// detection's, where the vehicle touches the road) and judges evidence only: a coasting track
+// (predicted, not seen) crosses no line, enters no zone and drives no wrong way. Only confirmed
+// tracks count. One instance per camera, on the camera's analytics
 // worker: not thread-safe; Process() never throws and never logs.
 //
 //   auto rules = TrafficRules::Create(options);   // Result<unique_ptr<TrafficRules>>
@@ -116,7 +118,7 @@ struct RuleEvent {
   ObjectClass object_class = ObjectClass::kUnknown;  // the track's class at the event
   cv::Point2f anchor;    // the track's bottom-centre at the event, pixels
   int direction = 0;     // LineCrossed: +1 forward, -1 backward
-  float speed_kmh = -1;  // LineCrossed, Speeding, WrongWay: the track's speed; -1: uncalibrated
+  float speed_kmh = -1;  // LineCrossed, Speeding, WrongWay: the track's speed; -1: unknown
   float limit = 0;       // Speeding: the limit, km/h; VehicleStopped: max stop, seconds
   float dwell_s = 0;     // ZoneLeft: time in the zone; VehicleStopped: time stopped in it
   float distance = 0;    // WrongWay: distance against the lane (metres, or px uncalibrated)
@@ -151,14 +153,27 @@ class TrafficRules {
   void Rescale(cv::Size frame_size);
   // Process()'s steps, per confirmed track `t` at `anchor` (pixels), in this order; events go to
   // the frame's list.
-  TrackState& StateOf(const Track& t, cv::Point2f box_anchor);
+  TrackState& StateOf(const Track& t, cv::Point2f box_anchor, int64_t time_us);
+  // A new track where a lost one's vehicle would be now continues it (see Lost in the .cc).
+  void Continue(const Track& t, int64_t time_us, TrackState* s);
+  // Records the confirmed tracks not seen in this frame (coasting or ended) for Continue().
+  void FollowLost(const std::vector<Track>& tracks, const std::vector<Track>& ended,
+                  int64_t time_us);
   void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  // True if track `t`'s crossing of line `line` in direction `dir` counts a vehicle already
+  // counted there (see Counted in the .cc); records the crossing either way.
+  bool Recount(const Track& t, int line, int dir, int64_t time_us);
+  // Follows the counted vehicles that are seen in this frame; forgets those gone too long.
+  void FollowCounted(const std::vector<Track>& tracks, int64_t time_us);
   void CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
   void CheckLanes(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
-  void CheckWrongWay(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
-                     TrackState* s);
+  // Judged on measured frames only; `previous` is the track's measured anchor before this one.
+  void CheckWrongWay(const Track& t, cv::Point2f previous, cv::Point2f anchor, const Lane* lane,
+                     FrameInfo* f, TrackState* s);
   void CheckSpeeding(const Track& t, cv::Point2f anchor, const Lane* lane, FrameInfo* f,
                      TrackState* s);
+  // Lane occupancy, queue and speed samples of this frame, from the track's lane membership.
+  void CountLane(const Track& t, bool measured, FrameInfo* f, const TrackState& s);
   // Ended tracks leave their zones; their state goes.
   void EndTracks(const std::vector<Track>& ended, FrameInfo* f);
   // Lane statistics: this frame's occupancy and queue, and the interval's TrafficStats when due.
@@ -169,6 +184,10 @@ class TrafficRules {
   std::vector<std::pair<cv::Point2f, cv::Point2f>> lines_px_;
   std::vector<std::vector<cv::Point2f>> zones_px_, lanes_px_;
   std::map<uint64_t, std::unique_ptr<TrackState>> states_;
+  struct Counted;
+  std::vector<Counted> counted_;  // recent crossings, oldest first
+  struct Lost;
+  std::vector<Lost> lost_;
   std::vector<LaneCounters> lane_counters_;
   int64_t interval_start_us_ = 0;
   int64_t last_time_us_ = 0;

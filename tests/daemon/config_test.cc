@@ -622,7 +622,7 @@ TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
       "      tracker:\n"
       "        confirm_hits: 2\n"
       "        classes:\n"
-      "          truck: {max_misses: 20}\n"
+      "          truck: {max_coast_ms: 3000}\n"
       "      rules:\n"
       "        lines: [{id: l1, a: [0, 0.5], b: [1, 0.5], count: forward}]\n"
       "        stats_interval_ms: 30000\n");
@@ -640,7 +640,7 @@ TEST(ConfigVehiclesTest, ParsesBackendDetectorTrackerAndRules) {
   const analytics::TrackerClassParams& truck =
       v.analytics.tracker.per_class.at(analytics::ObjectClass::kTruck);
   EXPECT_EQ(truck.confirm_hits, 2);
-  EXPECT_EQ(truck.max_misses, 20);
+  EXPECT_EQ(truck.max_coast_ms, 3000);
   ASSERT_EQ(v.analytics.rules.lines.size(), 1u);
   EXPECT_EQ(v.analytics.rules.lines[0].count, analytics::LineDirection::kForward);
   EXPECT_EQ(v.analytics.rules.stats_interval_ms, 30000);
@@ -676,7 +676,7 @@ TEST(ConfigVehiclesTest, ErrorsNameThePlace) {
             "t.yaml:6:23: cameras[0].vehicles.calibration.image_points: expected a list of 4 "
             "points [x, y], got a list");
   EXPECT_EQ(ErrorOf(OneCamera("    vehicles:\n"
-                              "      tracker: {classes: {plane: {max_misses: 3}}}\n")),
+                              "      tracker: {classes: {plane: {max_coast_ms: 3}}}\n")),
             "t.yaml:5:27: cameras[0].vehicles.tracker.classes.plane: unknown class (expected "
             "car, bus, truck, motorcycle, bicycle or person)");
 }
@@ -701,7 +701,7 @@ TEST(ConfigVehiclesTest, EqualityNoticesEveryPart) {
   b.analytics.calibration = analytics::CalibrationConfig{};
   EXPECT_FALSE(a == b);
   b = a;
-  b.analytics.tracker.per_class[analytics::ObjectClass::kCar].max_misses = 3;
+  b.analytics.tracker.per_class[analytics::ObjectClass::kCar].max_coast_ms = 3;
   EXPECT_FALSE(a == b);
   b = a;
   b.detector.detect_fps = 1;
@@ -847,7 +847,7 @@ static_assert(std::size(kCalibration) == Count<analytics::CalibrationConfig>());
 
 // TrackerOptions: `defaults` is the kClassParams table (its keys sit in `tracker:` itself).
 constexpr Row kTracker[] = {
-    {"vehicles.tracker.classes", "{car: {max_misses: 3}}"},
+    {"vehicles.tracker.classes", "{car: {max_coast_ms: 600}}"},
     {"vehicles.tracker.min_iou", "0.1"},
     {"vehicles.tracker.max_centre_distance", "0.5"},
     {"vehicles.tracker.class_mismatch_cost", "0.4"},
@@ -862,8 +862,8 @@ static_assert(std::size(kTracker) + 1 == Count<analytics::TrackerOptions>());
 
 constexpr Row kClassParams[] = {
     {"vehicles.tracker.confirm_hits", "2"},
-    {"vehicles.tracker.max_misses", "5"},
-    {"vehicles.tracker.max_misses_stationary", "300"},
+    {"vehicles.tracker.max_coast_ms", "1000"},
+    {"vehicles.tracker.max_coast_stationary_ms", "60000"},
     {"vehicles.tracker.accel_noise", "3"},
 };
 static_assert(std::size(kClassParams) == Count<analytics::TrackerClassParams>());

@@ -72,9 +72,9 @@ TEST(TrackerTest, KeepsIdAcrossFiveFrameOcclusion) {
   EXPECT_NEAR(tracker->tracks()[0].box.x, 10 + 6 * 39, 3);
 }
 
-TEST(TrackerTest, EndsATrackAfterMaxMisses) {
+TEST(TrackerTest, EndsATrackAfterMaxCoastTime) {
   TrackerOptions options;
-  options.defaults.max_misses = 4;
+  options.defaults.max_coast_ms = 400;  // four frames at 10 fps
   auto tracker = MakeTracker(options);
   for (int i = 0; i < 10; ++i) tracker->Update({Car(100, 80)}, {}, kStartUs + i * kFrameUs);
   int ended_at = -1;
@@ -82,7 +82,7 @@ TEST(TrackerTest, EndsATrackAfterMaxMisses) {
     tracker->Update({}, {}, kStartUs + i * kFrameUs);
     if (!tracker->ended().empty()) ended_at = i;
   }
-  EXPECT_EQ(ended_at, 14);  // the fifth miss
+  EXPECT_EQ(ended_at, 14);  // 500 ms after the last detection
   EXPECT_TRUE(tracker->tracks().empty());
 }
 
@@ -179,6 +179,110 @@ TEST(TrackerTest, SpeedFromCalibratedHomographyWithinTenPercent) {
   EXPECT_NEAR(t.speed_kmh, 50, 5);
   EXPECT_NEAR(t.velocity_mps.y, mps, 0.1 * mps);
   EXPECT_NEAR(t.size.width_m, 1.8, 0.2);
+}
+
+// The along-the-road geometry of SpeedFromCalibratedHomographyWithinTenPercent: a car whose
+// contact point is at `ground` (metres), its box 1.8 m wide and 1.5 m high at that place.
+cv::Rect2f CarBoxAt(const Calibration& cal, cv::Point2f ground) {
+  const cv::Point2f bottom = cal.GroundToImage(ground);
+  const float scale = 1.0f / cal.MetresPerPixelAt(bottom);
+  const float w = 1.8f * scale, h = 1.5f * scale;
+  return {bottom.x - w / 2, bottom.y - h, w, h};
+}
+
+Calibration RoadCalibration() {
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0.45f, 0.2f), {0.55f, 0.2f}, {0.9f, 0.95f}, {0.1f, 0.95f}};
+  config.ground_points = {cv::Point2f(0, 40), {3.5f, 40}, {3.5f, 0}, {0, 0}};
+  return Calibration::Create(config, {320, 180}).value();
+}
+
+TEST(TrackerTest, SpeedWithinFivePercentDespiteBoxJitterAndOutliers) {
+  // 50 km/h away from the camera; the box's bottom jitters by up to 4% of its height every
+  // frame, and every fifth frame the box loses its lower fifth (a shadow or a hidden bumper).
+  const Calibration cal = RoadCalibration();
+  auto tracker = MakeTracker();
+  tracker->set_calibration(&cal);
+  const double mps = 50 / 3.6;
+  const float jitter[] = {0.04f, -0.03f, 0.0f, 0.02f, -0.04f, 0.03f, -0.01f};
+  for (int i = 0; i < 25; ++i) {
+    const cv::Point2f ground(1.75f, static_cast<float>(3 + mps * i * 0.1));
+    cv::Rect2f box = CarBoxAt(cal, ground);
+    box.height *= 1 + jitter[i % 7];
+    if (i % 5 == 4) box.height *= 0.8f;
+    tracker->Update({{box, ObjectClass::kCar, 0.9f}}, {}, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+  }
+  EXPECT_NEAR(tracker->tracks()[0].speed_kmh, 50, 2.5);
+}
+
+TEST(TrackerTest, SpeedIgnoresBoxesCutByTheFrameEdge) {
+  // A car enters from the bottom edge, driving away at 40 km/h: while the edge cuts its box,
+  // the box's bottom stays on the edge and says nothing of the car's speed. The speed is
+  // unknown (-1) until the car is measured inside the frame, then right.
+  const Calibration cal = RoadCalibration();
+  auto tracker = MakeTracker();
+  tracker->set_calibration(&cal);
+  const double mps = 40 / 3.6;
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar::all(0));
+  for (int i = 0; i < 20; ++i) {
+    const cv::Point2f ground(1.75f, static_cast<float>(-3 + mps * i * 0.1));
+    const cv::Rect2f box = CarBoxAt(cal, ground) & cv::Rect2f(0, 0, 320, 180);
+    tracker->Update({{box, ObjectClass::kCar, 0.9f}}, frame, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+    const Track& t = tracker->tracks()[0];
+    if (t.speed_kmh >= 0) {
+      EXPECT_NEAR(t.speed_kmh, 40, 2) << i;
+    }
+  }
+  EXPECT_NEAR(tracker->tracks()[0].speed_kmh, 40, 2);
+}
+
+TEST(TrackerTest, CoastingLimitIsATimeAtAnyFrameRate) {
+  TrackerOptions options;
+  options.defaults.max_coast_ms = 1000;
+  for (const int64_t frame_us : {int64_t{200'000}, int64_t{40'000}}) {  // 5 and 25 fps
+    auto tracker = MakeTracker(options);
+    int64_t t_us = kStartUs;
+    for (int i = 0; i < 10; ++i, t_us += frame_us) tracker->Update({Car(100, 80)}, {}, t_us);
+    const int64_t last_seen_us = t_us - frame_us;
+    int64_t ended_us = -1;
+    for (; ended_us < 0 && t_us < last_seen_us + 3'000'000; t_us += frame_us) {
+      tracker->Update({}, {}, t_us);
+      if (!tracker->ended().empty()) ended_us = t_us;
+    }
+    // The first frame more than 1 s after the last detection.
+    EXPECT_GT(ended_us - last_seen_us, 1'000'000) << frame_us;
+    EXPECT_LE(ended_us - last_seen_us, 1'000'000 + frame_us) << frame_us;
+  }
+}
+
+TEST(TrackerTest, TrajectoryHoldsMeasurementsNotPredictions) {
+  auto tracker = MakeTracker();
+  for (int i = 0; i < 5; ++i) tracker->Update({Car(100 + 5 * i, 80)}, {}, kStartUs + i * kFrameUs);
+  for (int i = 5; i < 8; ++i) tracker->Update({}, {}, kStartUs + i * kFrameUs);  // coasting
+  ASSERT_EQ(tracker->tracks().size(), 1u);
+  const Track& t = tracker->tracks()[0];
+  ASSERT_EQ(t.trajectory.size(), 5u);
+  EXPECT_EQ(t.trajectory.back().time_us, kStartUs + 4 * kFrameUs);
+  EXPECT_FLOAT_EQ(t.trajectory.back().point.x, 100 + 5 * 4 + 15);  // the detection's bottom-centre
+  EXPECT_FLOAT_EQ(t.trajectory.back().point.y, 95);
+}
+
+TEST(RobustVelocityTest, MedianSlopeIgnoresAFewJumps) {
+  std::vector<TrajectoryPoint> points;
+  for (int i = 0; i < 10; ++i) {
+    cv::Point2f p(10.f * i, -4.f * i);  // 100 and -40 units per second at 10 fps
+    if (i == 3 || i == 7) p += cv::Point2f(25, 30);  // two wild measurements
+    points.push_back({i * kFrameUs, p});
+  }
+  const auto v = RobustVelocity(points, 2'000'000, 300'000);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NEAR(v->x, 100, 5);
+  EXPECT_NEAR(v->y, -40, 5);
+  // The window keeps the last 0.25 s: three points but less than the minimum span.
+  EXPECT_FALSE(RobustVelocity(points, 250'000, 300'000).has_value());
+  EXPECT_FALSE(RobustVelocity({points[0], points[1]}, 2'000'000, 0).has_value());
 }
 
 Detection Person(float x, float y) { return {cv::Rect2f(x, y, 6, 16), ObjectClass::kPerson, 0.9f}; }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace skynet::analytics {
 namespace {
 
@@ -95,6 +97,122 @@ TEST(TrafficRulesTest, ABoxJumpingBackOverTheLineIsNotACrossing) {
   ASSERT_EQ(crossed.size(), 1u);
   EXPECT_EQ(crossed[0].direction, 1);
   EXPECT_EQ(crossed[0].time_us, kStartUs + 3 * kFrameUs);
+}
+
+TEST(TrafficRulesTest, ACoastingTrackCrossesNoLineAndEntersNoZone) {
+  // The detector loses the car above the line; the tracker's prediction drifts over the line and
+  // into the zone, but nothing is judged on it. When the car is measured again beyond the line,
+  // the step between the two measured anchors crosses: counted then, once.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  options.zones.push_back({"z", {{0.f, 0.55f}, {1.f, 0.55f}, {1.f, 0.8f}, {0.f, 0.8f}}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  Track t = Car(1, {100, 70}, {0, 50});
+  for (int i = 0; i < 8; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 70.f + 5 * i;  // the car's (and the prediction's) anchor
+    t.box.y = y - t.box.height;
+    t.matched = i < 2 || i >= 6;
+    if (t.matched) t.trajectory.push_back({t_us, {100, y}});
+    for (const RuleEvent& e : rules->Process({t}, {}, kSize, nullptr, t_us)) all.push_back(e);
+    if (i == 5) {
+      EXPECT_TRUE(all.empty()) << "a prediction at y = " << y << " was judged";
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 6 * kFrameUs);
+  EXPECT_EQ(crossed[0].direction, 1);
+  EXPECT_EQ(crossed[0].anchor.y, 100);  // measured, not predicted
+  const auto entered = OfType(all, RuleEventType::kZoneEntered);
+  ASSERT_EQ(entered.size(), 1u);
+  EXPECT_EQ(entered[0].time_us, kStartUs + 6 * kFrameUs);
+}
+
+TEST(TrafficRulesTest, AVehicleWhoseTrackIsRecreatedIsCountedOnce) {
+  // Track 1 crosses and is lost just after; track 2 starts where the car went (its box where
+  // track 1's would be now) and its measured anchors cross the line as well: one vehicle.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 12; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 80.f + 5 * i;
+    std::vector<Track> tracks, ended;
+    if (i < 4) tracks.push_back(Car(1, {100, y}, {0, 50}));
+    if (i == 4) ended.push_back(Car(1, {100, y}, {0, 50}));
+    if (i >= 5) {
+      // A fragment of the car (its lower half) whose first anchor was above the line.
+      Track t2 = Car(2, {100, y}, {0, 50});
+      t2.box = cv::Rect2f(92, y - 8, 16, 8);
+      t2.trajectory = {{kStartUs + 5 * kFrameUs, {100, 88}}, {t_us, {100, y}}};
+      tracks.push_back(t2);
+    }
+    for (const RuleEvent& e : rules->Process(tracks, ended, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+}
+
+TEST(TrafficRulesTest, AFragmentOfACountedVehicleIsNotCountedAgain) {
+  // A bus (track 1) crosses; a piece of its roof tracked on its own (track 2, inside the bus's
+  // box) crosses a little later. A car following the bus in its lane (track 3) counts.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 30; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 70.f + 3 * i;  // the bus's anchor, 30 px/s down the image
+    Track bus = Car(1, {100, y}, {0, 30});
+    bus.box = cv::Rect2f(70, y - 40, 60, 40);
+    Track roof = Car(2, {100, y - 22}, {0, 30});
+    roof.box = cv::Rect2f(80, y - 40, 40, 18);
+    Track follower = Car(3, {100, y - 50}, {0, 30});
+    for (const RuleEvent& e : rules->Process({bus, roof, follower}, {}, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 2u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+  EXPECT_EQ(crossed[1].track_id, 3u);
+}
+
+TEST(TrafficRulesTest, AVehicleLostBeforeTheLineAndFoundBeyondItIsCounted) {
+  // Track 1 is measured above the line, then lost (it ends). Track 2 starts beyond the line,
+  // where track 1's car would be: it continues track 1, and the step between their measured
+  // anchors crosses. Track 3, a car first seen beyond the line far from anyone, never crossed.
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});  // y = 90 px
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 12; ++i) {
+    const int64_t t_us = kStartUs + i * kFrameUs;
+    const float y = 70.f + 5 * i;
+    std::vector<Track> tracks, ended;
+    if (i < 3) tracks.push_back(Car(1, {100, y}, {0, 50}));
+    if (i == 3) ended.push_back(Car(1, {100, y}, {0, 50}));
+    if (i >= 6) {
+      Track t2 = Car(2, {100, y}, {0, 50});
+      t2.trajectory = {{kStartUs + 5 * kFrameUs, {100, 95}}, {t_us, {100, y}}};
+      tracks.push_back(t2);
+      tracks.push_back(Car(3, {250, 65.f + 5 * i}, {0, 50}));
+    }
+    for (const RuleEvent& e : rules->Process(tracks, ended, kSize, nullptr, t_us)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].track_id, 2u);
+  EXPECT_EQ(crossed[0].time_us, kStartUs + 6 * kFrameUs);
+  EXPECT_EQ(crossed[0].anchor.y, 100);
 }
 
 TEST(TrafficRulesTest, ZoneEnterExitAndDwell) {
@@ -207,6 +325,61 @@ TEST(TrafficRulesTest, AWrongWayRunCountsInOneLane) {
   }
   ASSERT_EQ(wrong.size(), 1u);
   EXPECT_EQ(wrong[0].rule_id, "lower");
+}
+
+TEST(TrafficRulesTest, ATrackThatDroveWithItsLaneDoesNotTurnIntoAWrongWayDriver) {
+  // Track 1 drives east with its lane for 12 frames, then its box is seen moving west (the
+  // track jumped onto an oncoming vehicle's blob): no WrongWay. Track 2 drives west from the
+  // start: WrongWay.
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 10;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  float x1 = 40;
+  for (int i = 0; i < 40; ++i) {
+    x1 += i < 12 ? 5 : -5;
+    const Track jumped = Car(1, {x1, 100}, {i < 12 ? 50.f : -50.f, 0});
+    const Track against = Car(2, {300.f - 5 * i, 115}, {-50, 0});
+    for (const RuleEvent& e :
+         rules->Process({jumped, against}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].track_id, 2u);
+}
+
+TEST(TrafficRulesTest, ABlobGrowingAgainstTheLaneIsNoWrongWayDriver) {
+  // Calibrated, 0.1 m per pixel. Track 1, a car 1.8 m wide, drives west in an eastbound lane:
+  // WrongWay. Track 2 moves west as fast, but its real width grows 1.6x every third frame (a
+  // blob swelling after an exposure step): its runs keep starting again, no WrongWay.
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
+  const Calibration cal = Calibration::Create(config, kSize).value();
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 5;
+  options.wrong_way_min_distance_m = 1;
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> wrong;
+  for (int i = 0; i < 30; ++i) {
+    Track car = Car(1, {300.f - 5 * i, 100}, {-50, 0});
+    Track blob = Car(2, {300.f - 5 * i, 120}, {-50, 0});
+    for (Track* t : {&car, &blob}) t->calibrated = true;
+    car.size.width_m = 1.8f;
+    blob.size.width_m = 1.8f * std::pow(1.6f, static_cast<float>(i / 3));
+    for (const RuleEvent& e :
+         rules->Process({car, blob}, {}, kSize, &cal, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kWrongWay) wrong.push_back(e);
+    }
+  }
+  ASSERT_EQ(wrong.size(), 1u);
+  EXPECT_EQ(wrong[0].track_id, 1u);
+  EXPECT_NEAR(wrong[0].distance, 2.0, 0.01);  // metres: four steps of 5 px at 0.1 m per px
 }
 
 TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
