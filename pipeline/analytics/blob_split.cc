@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <opencv2/imgproc.hpp>
 #include <utility>
 
@@ -206,7 +207,127 @@ bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower) {
   return true;
 }
 
-int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs_in) {
+namespace {
+
+// The part of `fg` inside `rect` as a blob with its box tightened to its pixels; false if empty.
+bool TightBlob(const cv::Mat& fg, const cv::Rect& rect, Blob* out) {
+  std::vector<cv::Point> points;
+  cv::findNonZero(fg(rect), points);
+  if (points.empty()) return false;
+  out->box = cv::boundingRect(points) + rect.tl();
+  out->area = static_cast<int>(points.size());
+  out->cut = true;
+  return true;
+}
+
+// The foreground pixels of each row (`rows`) or column of `fg` inside `box`.
+std::vector<int> Profile(const cv::Mat& fg, const cv::Rect& box, bool rows) {
+  std::vector<int> p(rows ? box.height : box.width, 0);
+  for (int y = 0; y < box.height; ++y) {
+    const uint8_t* row = fg.ptr<uint8_t>(box.y + y) + box.x;
+    for (int x = 0; x < box.width; ++x) {
+      if (row[x]) ++p[rows ? y : x];
+    }
+  }
+  return p;
+}
+
+// The median of the non-empty entries of `p` (0 if none).
+int NonEmptyMedian(std::vector<int> p) {
+  p.erase(std::remove(p.begin(), p.end(), 0), p.end());
+  if (p.empty()) return 0;
+  std::nth_element(p.begin(), p.begin() + p.size() / 2, p.end());
+  return p[p.size() / 2];
+}
+
+}  // namespace
+
+int CutAlongRoad(const cv::Mat& fg, const VehicleRows& rows, Blob* blob, std::vector<Blob>* parts) {
+  // A few vehicles at most: each cut leaves a part at least rows()[0] high.
+  constexpr int kMaxCuts = 8;
+  int cuts = 0;
+  while (cuts < kMaxCuts) {
+    const cv::Rect box = blob->box;
+    const cv::Vec2i range = rows(box);
+    const int lo = std::max(kTailMinRows, range[0]),
+              hi = std::min(box.height - kTailMinRows, range[1]);
+    if (box.height <= range[1] || lo > hi || box.width < 2) break;
+    // The emptiest row between lo and hi rows above the bottom: the road between two vehicles,
+    // or the narrow join of a bonnet and the vehicle ahead.
+    const std::vector<int> profile = Profile(fg, box, true);
+    int cut = -1, fewest = std::numeric_limits<int>::max();
+    for (int h = lo; h <= hi; ++h) {
+      const int y = box.br().y - h;
+      if (profile[y - box.y] < fewest) {
+        fewest = profile[y - box.y];
+        cut = y;
+      }
+    }
+    if (fewest > kValleyShare * NonEmptyMedian(profile)) break;
+    Blob lower, upper;
+    if (!TightBlob(fg, cv::Rect(box.x, cut + 1, box.width, box.br().y - cut - 1), &lower) ||
+        !TightBlob(fg, cv::Rect(box.x, box.y, box.width, cut + 1 - box.y), &upper)) {
+      break;
+    }
+    parts->push_back(lower);
+    *blob = upper;
+    ++cuts;
+  }
+  return cuts;
+}
+
+int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
+                  std::vector<Blob>* parts) {
+  constexpr int kMaxCuts = 8;
+  int cuts = 0;
+  // Parts still to look at: the blob itself first, then what is cut off its right.
+  std::vector<Blob> todo{*blob};
+  std::vector<Blob> done;
+  while (!todo.empty()) {
+    Blob b = todo.back();
+    todo.pop_back();
+    const cv::Rect box = b.box;
+    const cv::Vec2i range = columns(box);
+    const int min_w = std::max(2, range[0]);
+    if (cuts >= kMaxCuts || box.width <= range[1] || box.width < 2 * min_w) {
+      done.push_back(b);
+      continue;
+    }
+    const std::vector<int> profile = Profile(fg, box, false);
+    int cut = -1, fewest = std::numeric_limits<int>::max();
+    for (int x = min_w; x <= box.width - min_w; ++x) {
+      if (profile[x] < fewest) {
+        fewest = profile[x];
+        cut = x;
+      }
+    }
+    Blob left, right;
+    if (cut < 0 || fewest > kValleyShare * NonEmptyMedian(profile) ||
+        !TightBlob(fg, cv::Rect(box.x, box.y, cut, box.height), &left) ||
+        !TightBlob(fg, cv::Rect(box.x + cut, box.y, box.width - cut, box.height), &right)) {
+      done.push_back(b);
+      continue;
+    }
+    ++cuts;
+    todo.push_back(right);
+    todo.push_back(left);
+  }
+  if (cuts == 0) return 0;
+  std::sort(done.begin(), done.end(),
+            [](const Blob& a, const Blob& b) { return a.box.x < b.box.x; });
+  *blob = done.front();
+  parts->insert(parts->end(), done.begin() + 1, done.end());
+  return cuts;
+}
+
+int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs) {
+  return MergeFragments(
+      max_fragment,
+      [gap](const Blob& big, const Blob& small) { return Gap(big.box, small.box) <= gap; }, blobs);
+}
+
+int MergeFragments(float max_fragment, const FragmentTest& is_fragment,
+                   std::vector<Blob>* blobs_in) {
   std::vector<Blob>& blobs = *blobs_in;
   int merges = 0;
   for (bool merged = true; merged;) {
@@ -216,8 +337,8 @@ int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs_in) {
         const Blob& big = blobs[a].area >= blobs[b].area ? blobs[a] : blobs[b];
         const Blob& small = blobs[a].area >= blobs[b].area ? blobs[b] : blobs[a];
         if (blobs[a].cut || blobs[b].cut) continue;
-        if (Gap(big.box, small.box) > gap) continue;
         if (small.area > max_fragment * big.area) continue;
+        if (!is_fragment(big, small)) continue;
         blobs[a] = Blob{big.box | small.box, big.area + small.area, false};
         blobs.erase(blobs.begin() + b);
         merged = true;

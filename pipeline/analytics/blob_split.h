@@ -9,6 +9,7 @@
 // worker thread owns the scratch).
 #pragma once
 
+#include <functional>
 #include <opencv2/core.hpp>
 #include <vector>
 
@@ -52,8 +53,39 @@ bool CutTail(const cv::Mat& fg, Blob* blob, Blob* tail);
 // one vehicle). Returns whether it cut.
 bool CutStacked(const cv::Mat& fg, bool too_tall, Blob* blob, Blob* lower);
 
-// Merges, until none is left, a blob into a larger one within `gap` pixels of it when it has at
-// most `max_fragment` of the larger's pixels; cut blobs are never merged. Returns the merges.
+// The rows one vehicle standing on the bottom edge of `box` may take on screen: at least [0] and
+// at most [1] (calibrated: metres at that place's scale).
+using VehicleRows = std::function<cv::Vec2i(const cv::Rect& box)>;
+
+// Vehicles one behind the other along the road make one blob taller than any vehicle standing at
+// its bottom edge. While `blob` is taller than rows(blob)[1], cuts it at the row with the fewest
+// pixels of `fg` among those rows(blob)[0]..[1] above its bottom, if that row is a valley (at
+// most kValleyShare of the blob's median row: one long vehicle has none): the part below becomes
+// a blob of its own (appended to `parts`, box tightened to its pixels), the rest is cut again.
+// Returns the number of cuts.
+int CutAlongRoad(const cv::Mat& fg, const VehicleRows& rows, Blob* blob, std::vector<Blob>* parts);
+
+// Vehicles side by side (adjacent lanes) make one blob wider than one vehicle: `max_width` px at
+// its bottom edge. Splits `blob` at its emptiest column with at least `min_width` px on each
+// side, if that column is a valley (as above), and the parts again while still too wide.
+// Appends the parts but the leftmost (left in `blob`) to `parts`; returns the number of cuts.
+using VehicleColumns = std::function<cv::Vec2i(const cv::Rect& box)>;  // [min_width, max_width]
+int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
+                  std::vector<Blob>* parts);
+
+// A row (column) is a valley between two vehicles when it holds at most this share of the
+// blob's median row (column).
+constexpr double kValleyShare = 0.25;
+
+// Whether `small` (a blob with at most max_fragment of the pixels of `big`) lies close enough to
+// `big`, and their union is small enough, to be a fragment of the same object.
+using FragmentTest = std::function<bool(const Blob& big, const Blob& small)>;
+
+// Merges, until none is left, a blob into a larger one when it has at most `max_fragment` of the
+// larger's pixels and `is_fragment` accepts the pair; cut blobs are never merged. Returns the
+// merges.
+int MergeFragments(float max_fragment, const FragmentTest& is_fragment, std::vector<Blob>* blobs);
+// The same with a fixed gap: fragments within `gap` pixels of the larger blob.
 int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs);
 
 }  // namespace skynet::analytics

@@ -37,6 +37,38 @@ cv::Point2f Apply(const cv::Matx33d& h, cv::Point2f p) {
   return {static_cast<float>(v[0] / v[2]), static_cast<float>(v[1] / v[2])};
 }
 
+// The camera's position on the ground from `to_image` (ground metres -> pixels of `size`), for a
+// pinhole camera with its principal point at the frame centre and square pixels: the focal length
+// makes the homography's first two columns orthogonal and of equal length once the intrinsics
+// are taken out (Zhang's plane constraints), then the camera centre is -R^T t. False if the
+// view is degenerate (no positive focal length fits).
+bool CameraFromHomography(const cv::Matx33d& to_image, cv::Size size, cv::Point2f* ground) {
+  const cv::Matx33d centre(1, 0, -0.5 * size.width, 0, 1, -0.5 * size.height, 0, 0, 1);
+  const cv::Matx33d g = centre * to_image;
+  const cv::Vec3d g1(g(0, 0), g(1, 0), g(2, 0)), g2(g(0, 1), g(1, 1), g(2, 1)),
+      g3(g(0, 2), g(1, 2), g(2, 2));
+  // Both constraints are linear in u = 1 / f^2: a * u + b = 0. Least squares over the two.
+  const double a1 = g1[0] * g2[0] + g1[1] * g2[1], b1 = g1[2] * g2[2];
+  const double a2 = g1[0] * g1[0] + g1[1] * g1[1] - g2[0] * g2[0] - g2[1] * g2[1],
+               b2 = g1[2] * g1[2] - g2[2] * g2[2];
+  const double den = a1 * a1 + a2 * a2;
+  if (!(den > 0)) return false;
+  const double u = -(a1 * b1 + a2 * b2) / den;
+  if (!(u > 0) || !std::isfinite(u)) return false;
+  const double inv_f = std::sqrt(u);
+  auto unproject = [&](const cv::Vec3d& v) { return cv::Vec3d(v[0] * inv_f, v[1] * inv_f, v[2]); };
+  cv::Vec3d r1 = unproject(g1), r2 = unproject(g2), t = unproject(g3);
+  const double n = 0.5 * (cv::norm(r1) + cv::norm(r2));
+  if (!(n > 0)) return false;
+  r1 /= n;
+  r2 /= n;
+  t /= n;
+  const cv::Point2f c(static_cast<float>(-r1.dot(t)), static_cast<float>(-r2.dot(t)));
+  if (!std::isfinite(c.x) || !std::isfinite(c.y)) return false;
+  *ground = c;
+  return true;
+}
+
 }  // namespace
 
 Status ValidateCalibrationConfig(const CalibrationConfig& config) {
@@ -93,6 +125,11 @@ Result<Calibration> Calibration::Create(const CalibrationConfig& config, cv::Siz
       return Status::InvalidArgument("calibration: the points straddle the horizon (check order)");
     }
   }
+  c.ground_side_ = sign;
+  if (!CameraFromHomography(c.to_image_, frame_size, &c.camera_ground_)) {
+    c.camera_ground_ =
+        c.ImageToGround({0.5f * frame_size.width, static_cast<float>(frame_size.height)});
+  }
   return c;
 }
 
@@ -108,6 +145,15 @@ float Calibration::GroundDistance(cv::Point2f a, cv::Point2f b) const {
 
 float Calibration::MetresPerPixelAt(cv::Point2f pixel) const {
   return GroundDistance(pixel - cv::Point2f(0.5f, 0.f), pixel + cv::Point2f(0.5f, 0.f));
+}
+
+bool Calibration::OnGround(cv::Point2f pixel) const {
+  const cv::Vec3d v = to_ground_ * cv::Vec3d(pixel.x, pixel.y, 1.0);
+  return v[2] * ground_side_ > 1e-12;
+}
+
+float Calibration::DistanceFromCamera(cv::Point2f pixel) const {
+  return static_cast<float>(cv::norm(ImageToGround(pixel) - camera_ground_));
 }
 
 Footprint Calibration::FootprintOf(const cv::Rect2f& box) const {

@@ -54,6 +54,15 @@ class Calibration {
   Footprint FootprintOf(const cv::Rect2f& box) const;
   // Metres per pixel along the image x axis at `pixel` (local scale of the ground plane).
   float MetresPerPixelAt(cv::Point2f pixel) const;
+  // Whether `pixel` looks at the ground (below the horizon), where the other functions mean
+  // something.
+  bool OnGround(cv::Point2f pixel) const;
+  // Where the camera stands on the ground (metres, the ground points' frame), recovered from the
+  // homography as a pinhole camera with its principal point at the frame centre and square
+  // pixels; where that fails (a degenerate view), the ground point of the frame's bottom centre.
+  cv::Point2f camera_ground() const { return camera_ground_; }
+  // Ground distance in metres from the camera to the ground point at `pixel`.
+  float DistanceFromCamera(cv::Point2f pixel) const;
 
   cv::Size frame_size() const { return frame_size_; }
   const cv::Matx33d& image_to_ground() const { return to_ground_; }
@@ -63,6 +72,8 @@ class Calibration {
   cv::Size frame_size_;
   cv::Matx33d to_ground_;
   cv::Matx33d to_image_;
+  double ground_side_ = 1;  // sign of the homogeneous w of pixels on the ground
+  cv::Point2f camera_ground_;
 };
 
 // Bottom-centre of a box: where a vehicle touches the road, the anchor of every rule.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <opencv2/imgproc.hpp>
 
 #include "pipeline/analytics/blob_split.h"
@@ -55,6 +56,14 @@ std::vector<cv::Rect> FrozenBoxes(const std::vector<cv::Rect2f>& stationary, con
   return frozen;
 }
 
+// Calibrated closing radii are capped at this share of the frame height: a cost bound (a near
+// vehicle's holes are filled long before), not a scene size.
+constexpr double kMaxCloseShare = 1.0 / 24;
+// The narrowest and lowest road vehicle (a motorcycle seen from behind is about this wide and a
+// car this high, metres): a blob is never cut into parts smaller than this.
+constexpr double kMinVehicleWidthM = 1.0;
+constexpr double kMinVehicleHeightM = 1.0;
+
 }  // namespace
 
 // The working state of one detector, and the steps of Detect() in the order they run.
@@ -78,6 +87,17 @@ struct ClassicalDetector::State {
   NeckScratch neck;
   cv::Mat labels, comp_stats, centroids;
   cv::Mat open_kernel, close_kernel;
+  // Calibrated: rows [y0, y1) are closed with `kernel` (a radius of close_m at their ground
+  // scale), for the calibration of homography `bands_for` at `bands_size`.
+  struct CloseBand {
+    int y0 = 0, y1 = 0, radius = 0;
+    cv::Mat kernel;
+  };
+  std::vector<CloseBand> close_bands;
+  cv::Matx33d bands_for;
+  cv::Size bands_size;
+  cv::Mat band_closed;
+  const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
   // counts as a rejected frame and re-seeds the background.
@@ -88,22 +108,36 @@ struct ClassicalDetector::State {
   bool Prepare(const cv::Mat& frame, int64_t time_us, int64_t* dt_us);
   // Step 2: the blobs of `fg` (after an opening and a closing), each supported by a motion
   // region, a frozen box or a tracked box and no ghost, else healed into the background; blobs
-  // of at least `min_area` pixels, split at their necks (step 3).
+  // analysed (Analysed()) of at least MinArea() pixels, split at their necks (step 3).
   std::vector<Blob> FindBlobs(const std::vector<cv::Rect>& support,
                               const std::vector<cv::Rect>& frozen,
-                              const std::vector<cv::Rect2f>& tracked, double min_area);
+                              const std::vector<cv::Rect2f>& tracked);
+  // Closes `opened` into `closed`: by close_px (scaled) without a calibration, else by
+  // close_m at each band of rows' ground scale.
+  void Close();
+  void UpdateCloseBands();
+  // The smallest blob standing where `box` stands, pixels: min_blob_area_m2 at the ground
+  // scale of its bottom centre (calibrated), else min_blob_area of the frame.
+  double MinArea(const cv::Rect& box) const;
+  // Whether a blob of `box` is analysed: always uncalibrated; calibrated, its bottom centre
+  // must be on the ground within max_distance_m of the camera.
+  bool Analysed(const cv::Rect& box) const;
+  // Whether `small` is a fragment of `big` (step 4).
+  bool IsFragment(const Blob& big, const Blob& small, int gap_px) const;
   // Whether component `i` (box `box`, `area` pixels) is supported and not a ghost.
   bool Supported(int i, const cv::Rect& box, int area, const std::vector<cv::Rect>& support,
                  const std::vector<cv::Rect>& frozen, const std::vector<cv::Rect2f>& tracked);
   // Step 3b: cuts tails off vehicle blobs.
   void CutTails(std::vector<Blob>* blobs);
   // Step 3c: splits blobs whose rows move differently since the previous frame.
-  void SplitMoving(int64_t time_us, int gap, double min_area, std::vector<Blob>* blobs);
+  void SplitMoving(int64_t time_us, int gap, std::vector<Blob>* blobs);
   // Step 3d: splits blobs of vehicles of adjacent lanes overlapping on screen.
-  void CutStackedBlobs(double min_area, const Calibration* calibration, std::vector<Blob>* blobs);
-  // Blobs of at least `min_area` pixels as classified detections.
-  std::vector<Detection> ToDetections(const std::vector<Blob>& blobs, double min_area,
-                                      const Calibration* calibration) const;
+  void CutStackedBlobs(std::vector<Blob>* blobs);
+  // Step 3e (calibrated): cuts blobs larger than one vehicle standing where they stand, across
+  // the road (vehicles side by side) and along it (one behind the other), at valleys.
+  void CutByFootprint(std::vector<Blob>* blobs);
+  // Blobs of at least MinArea() pixels as classified detections.
+  std::vector<Detection> ToDetections(const std::vector<Blob>& blobs) const;
   // Step 5: adapts the background and keeps this frame as the previous one.
   void Finish(const std::vector<cv::Rect>& frozen, int64_t dt_us, int64_t time_us);
 };
@@ -155,11 +189,10 @@ bool ClassicalDetector::State::Supported(int i, const cv::Rect& box, int area,
 
 std::vector<Blob> ClassicalDetector::State::FindBlobs(const std::vector<cv::Rect>& support,
                                                       const std::vector<cv::Rect>& frozen,
-                                                      const std::vector<cv::Rect2f>& tracked,
-                                                      double min_area) {
+                                                      const std::vector<cv::Rect2f>& tracked) {
   // Opening drops speckle, closing fills the holes where a vehicle looks like road.
   cv::morphologyEx(fg, opened, cv::MORPH_OPEN, open_kernel);
-  cv::morphologyEx(opened, closed, cv::MORPH_CLOSE, close_kernel);
+  Close();
   opened.copyTo(fg);
   const int n = cv::connectedComponentsWithStats(closed, labels, comp_stats, centroids, 8, CV_32S);
   std::vector<Blob> blobs;
@@ -176,6 +209,11 @@ std::vector<Blob> ClassicalDetector::State::FindBlobs(const std::vector<cv::Rect
       }
       continue;
     }
+    if (!Analysed(box)) {
+      ++stats.not_analysed;
+      continue;
+    }
+    const double min_area = MinArea(box);
     if (area < min_area) continue;
     // 3. Split at necks: two cores left at a fraction of the largest inner distance.
     if (SplitAtNeck(labels, i, box, area, min_area, options.split_core_ratio, &neck, &blobs)) {
@@ -198,8 +236,7 @@ void ClassicalDetector::State::CutTails(std::vector<Blob>* blobs) {
   }
 }
 
-void ClassicalDetector::State::SplitMoving(int64_t time_us, int gap, double min_area,
-                                           std::vector<Blob>* blobs_in) {
+void ClassicalDetector::State::SplitMoving(int64_t time_us, int gap, std::vector<Blob>* blobs_in) {
   std::vector<Blob>& blobs = *blobs_in;
   const int w = size.width;
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
@@ -213,7 +250,7 @@ void ClassicalDetector::State::SplitMoving(int64_t time_us, int gap, double min_
   const int min_height = static_cast<int>(std::lround(kMotionMinHeightPx * scale));
   bool padded = false;
   for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
-    if (blobs[b].area < 2 * min_area || blobs[b].box.height < min_height) continue;
+    if (blobs[b].area < 2 * MinArea(blobs[b].box) || blobs[b].box.height < min_height) continue;
     if (!padded) {
       cv::copyMakeBorder(prev_grey, prev_padded, 0, 0, max_shift, max_shift, cv::BORDER_REPLICATE);
       padded = true;
@@ -229,11 +266,10 @@ void ClassicalDetector::State::SplitMoving(int64_t time_us, int gap, double min_
   }
 }
 
-void ClassicalDetector::State::CutStackedBlobs(double min_area, const Calibration* calibration,
-                                               std::vector<Blob>* blobs_in) {
+void ClassicalDetector::State::CutStackedBlobs(std::vector<Blob>* blobs_in) {
   std::vector<Blob>& blobs = *blobs_in;
   for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
-    if (blobs[b].cut || blobs[b].area < 2 * min_area) continue;
+    if (blobs[b].cut || blobs[b].area < 2 * MinArea(blobs[b].box)) continue;
     Blob lower;
     const bool too_tall =
         calibration != nullptr &&
@@ -246,12 +282,43 @@ void ClassicalDetector::State::CutStackedBlobs(double min_area, const Calibratio
   }
 }
 
+void ClassicalDetector::State::CutByFootprint(std::vector<Blob>* blobs_in) {
+  if (calibration == nullptr) return;
+  std::vector<Blob>& blobs = *blobs_in;
+  // Pixels per metre at the box's bottom centre; a box not standing on the ground is never cut.
+  auto range = [&](const cv::Rect& box, double min_m, double max_m) {
+    const cv::Point2f foot = BottomCentre(cv::Rect2f(box));
+    const double mpp = calibration->OnGround(foot) ? calibration->MetresPerPixelAt(foot) : 0;
+    if (!(mpp > 0))
+      return cv::Vec2i(std::numeric_limits<int>::max() / 2, std::numeric_limits<int>::max() / 2);
+    return cv::Vec2i(static_cast<int>(std::lround(min_m / mpp)),
+                     static_cast<int>(std::lround(max_m / mpp)));
+  };
+  const VehicleColumns columns = [&](const cv::Rect& box) {
+    return range(box, kMinVehicleWidthM, options.max_vehicle_width_m);
+  };
+  const VehicleRows rows = [&](const cv::Rect& box) {
+    return range(box, kMinVehicleHeightM, options.max_vehicle_height_m);
+  };
+  std::vector<Blob> parts;
+  // Parts cut off are appended and looked at in turn.
+  for (size_t b = 0; b < blobs.size(); ++b) {
+    parts.clear();
+    const int cuts = CutAcrossRoad(closed, columns, &blobs[b], &parts) +
+                     CutAlongRoad(closed, rows, &blobs[b], &parts);
+    if (cuts == 0) continue;
+    stats.footprint_cuts += cuts;
+    blobs[b].cut = true;
+    blobs.insert(blobs.end(), parts.begin(), parts.end());
+  }
+}
+
 std::vector<Detection> ClassicalDetector::State::ToDetections(
-    const std::vector<Blob>& blobs, double min_area, const Calibration* calibration) const {
+    const std::vector<Blob>& blobs) const {
   std::vector<Detection> out;
   const int w = size.width;
   for (const Blob& b : blobs) {
-    if (b.area < min_area) continue;
+    if (b.area < MinArea(b.box) || !Analysed(b.box)) continue;
     Detection d;
     d.box = cv::Rect2f(b.box);
     d.object_class = ClassifyBySize(d.box, size, calibration, options);
@@ -267,6 +334,84 @@ std::vector<Detection> ClassicalDetector::State::ToDetections(
     out.push_back(d);
   }
   return out;
+}
+
+void ClassicalDetector::State::UpdateCloseBands() {
+  bands_for = calibration->image_to_ground();
+  bands_size = size;
+  close_bands.clear();
+  const int max_radius = std::max(1, static_cast<int>(kMaxCloseShare * size.height));
+  const float cx = 0.5f * size.width;
+  for (int y = 0; y < size.height; ++y) {
+    // No roll: a row's ground scale is the same across it. Rows above the horizon are not
+    // closed (nothing there is analysed).
+    const cv::Point2f p(cx, y + 0.5f);
+    int radius = 0;
+    if (calibration->OnGround(p)) {
+      const double mpp = calibration->MetresPerPixelAt(p);
+      if (mpp > 0) {
+        radius = std::clamp(static_cast<int>(std::lround(options.close_m / mpp)), 0, max_radius);
+      }
+    }
+    if (close_bands.empty() || close_bands.back().radius != radius) {
+      CloseBand band;
+      band.y0 = y;
+      band.radius = radius;
+      band.kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * radius + 1, 2 * radius + 1});
+      close_bands.push_back(band);
+    }
+    close_bands.back().y1 = y + 1;
+  }
+}
+
+void ClassicalDetector::State::Close() {
+  if (calibration == nullptr) {
+    cv::morphologyEx(opened, closed, cv::MORPH_CLOSE, close_kernel);
+    return;
+  }
+  if (bands_size != size || bands_for != calibration->image_to_ground()) UpdateCloseBands();
+  opened.copyTo(closed);
+  for (const CloseBand& band : close_bands) {
+    if (band.radius == 0) continue;
+    // Close the band with a margin of its radius above and below, keep the band's rows.
+    const int y0 = std::max(0, band.y0 - 2 * band.radius);
+    const int y1 = std::min(size.height, band.y1 + 2 * band.radius);
+    const cv::Rect roi(0, y0, size.width, y1 - y0);
+    cv::morphologyEx(opened(roi), band_closed, cv::MORPH_CLOSE, band.kernel);
+    const cv::Rect rows(0, band.y0 - y0, size.width, band.y1 - band.y0);
+    band_closed(rows).copyTo(closed(cv::Rect(0, band.y0, size.width, band.y1 - band.y0)));
+  }
+}
+
+double ClassicalDetector::State::MinArea(const cv::Rect& box) const {
+  if (calibration == nullptr) return options.min_blob_area * size.area();
+  const cv::Point2f foot = BottomCentre(cv::Rect2f(box));
+  const double mpp = calibration->MetresPerPixelAt(foot);
+  if (!calibration->OnGround(foot) || !(mpp > 0)) return std::numeric_limits<double>::infinity();
+  return options.min_blob_area_m2 / (mpp * mpp);
+}
+
+bool ClassicalDetector::State::Analysed(const cv::Rect& box) const {
+  if (calibration == nullptr) return true;
+  const cv::Point2f foot = BottomCentre(cv::Rect2f(box));
+  if (!calibration->OnGround(foot)) return false;
+  return options.max_distance_m <= 0 ||
+         calibration->DistanceFromCamera(foot) <= options.max_distance_m;
+}
+
+bool ClassicalDetector::State::IsFragment(const Blob& big, const Blob& small, int gap_px) const {
+  if (calibration == nullptr) return Gap(big.box, small.box) <= gap_px;
+  const cv::Point2f foot = BottomCentre(cv::Rect2f(big.box));
+  const double mpp = calibration->MetresPerPixelAt(foot);
+  if (!calibration->OnGround(foot) || !(mpp > 0)) return false;
+  if (Gap(big.box, small.box) > options.merge_gap_m / mpp) return false;
+  // The union must still be one vehicle, unless the fragment lies within the larger blob's
+  // extent in that direction (a vehicle already that large, such as a bus seen from its side).
+  const cv::Rect u = big.box | small.box;
+  const Footprint f = calibration->FootprintOf(cv::Rect2f(u));
+  if (u.width > big.box.width && f.width_m > options.max_vehicle_width_m) return false;
+  if (u.height > big.box.height && f.height_m > options.max_vehicle_height_m) return false;
+  return true;
 }
 
 void ClassicalDetector::State::Finish(const std::vector<cv::Rect>& frozen, int64_t dt_us,
@@ -287,24 +432,28 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     if (!Prepare(frame, time_us, &dt_us)) return out;
     // 1. Foreground and shadows.
     background.Classify(bgr, options, &fg, &raw);
+    calibration = context.calibration;
     // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     const std::vector<cv::Rect> frozen =
         FrozenBoxes(context.stationary_boxes, cv::Rect(0, 0, size.width, size.height));
-    const double min_area = options.min_blob_area * size.area();
     std::vector<Blob> blobs = FindBlobs(SupportBoxes(motion_regions, size.width, size.height),
-                                        frozen, context.tracked_boxes, min_area);
+                                        frozen, context.tracked_boxes);
     // 3b. Tails: a vehicle-shaped blob with a run of narrow rows above or below it is a vehicle
     // touching someone on the kerb (or a pole): cut the tail off as a blob of its own.
     CutTails(&blobs);
     // 3c. Motion: objects overlapping on screen that move differently (adjacent lanes, a
     // pedestrian at the kerb).
     const int gap = static_cast<int>(std::lround(options.merge_gap_px * scale));
-    SplitMoving(time_us, gap, min_area, &blobs);
+    SplitMoving(time_us, gap, &blobs);
     // 3d. Stacked: two vehicles of adjacent lanes overlapping on screen.
-    CutStackedBlobs(min_area, context.calibration, &blobs);
+    CutStackedBlobs(&blobs);
+    // 3e. Footprints (calibrated): blobs larger than one vehicle where they stand.
+    CutByFootprint(&blobs);
     // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
-    stats.merges += MergeFragments(gap, options.merge_max_fragment, &blobs);
-    out = ToDetections(blobs, min_area, context.calibration);
+    stats.merges += MergeFragments(
+        options.merge_max_fragment,
+        [&](const Blob& big, const Blob& small) { return IsFragment(big, small, gap); }, &blobs);
+    out = ToDetections(blobs);
     // 5. Background.
     Finish(frozen, dt_us, time_us);
   } catch (const cv::Exception&) {

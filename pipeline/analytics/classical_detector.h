@@ -38,14 +38,16 @@ struct ClassicalDetectorStats {
   uint64_t frames = 0;           // calls to Detect()
   uint64_t rejected_frames = 0;  // empty or unsupported frames, OpenCV errors
   uint64_t reinitialisations = 0;
-  uint64_t splits = 0;         // blobs split in two or more
-  uint64_t merges = 0;         // fragments merged
-  uint64_t unsupported = 0;    // blobs dropped for lack of motion support (ghosts included)
-  uint64_t ghosts = 0;         // blobs whose outline is in the background, not the frame
-  uint64_t tails = 0;          // narrow runs (a pedestrian at the kerb) cut off vehicle blobs
-  uint64_t stacked = 0;        // blobs split into vehicles of adjacent lanes overlapping on screen
-  uint64_t motion_cuts = 0;    // blobs split where their rows move differently
-  uint64_t shake_aligned = 0;  // frames aligned to the steady pose (SceneContext::camera_shift)
+  uint64_t splits = 0;          // blobs split in two or more
+  uint64_t merges = 0;          // fragments merged
+  uint64_t unsupported = 0;     // blobs dropped for lack of motion support (ghosts included)
+  uint64_t ghosts = 0;          // blobs whose outline is in the background, not the frame
+  uint64_t tails = 0;           // narrow runs (a pedestrian at the kerb) cut off vehicle blobs
+  uint64_t stacked = 0;         // blobs split into vehicles of adjacent lanes overlapping on screen
+  uint64_t motion_cuts = 0;     // blobs split where their rows move differently
+  uint64_t shake_aligned = 0;   // frames aligned to the steady pose (SceneContext::camera_shift)
+  uint64_t footprint_cuts = 0;  // calibrated: blobs larger than one vehicle cut at valleys
+  uint64_t not_analysed = 0;    // blobs beyond max_distance_m or above the horizon (calibrated)
 };
 
 class ClassicalDetector final : public VehicleDetector {

@@ -30,6 +30,23 @@ Status ValidateClassicalDetectorOptions(const ClassicalDetectorOptions& o) {
   if (o.merge_gap_px < 0 || o.merge_max_fragment < 0 || o.merge_max_fragment > 1) {
     return Status::InvalidArgument("classical.merge_gap_px/merge_max_fragment: out of range");
   }
+  if (!(o.close_m >= 0 && o.close_m <= 2)) {
+    return Status::InvalidArgument("classical.close_m: must be in [0, 2]");
+  }
+  if (!(o.min_blob_area_m2 > 0 && o.min_blob_area_m2 <= 20)) {
+    return Status::InvalidArgument("classical.min_blob_area_m2: must be in (0, 20]");
+  }
+  if (!(o.merge_gap_m >= 0 && o.merge_gap_m <= 10)) {
+    return Status::InvalidArgument("classical.merge_gap_m: must be in [0, 10]");
+  }
+  if (!(o.max_vehicle_width_m > 0 && o.max_vehicle_width_m <= 20 && o.max_vehicle_height_m > 0 &&
+        o.max_vehicle_height_m <= 20)) {
+    return Status::InvalidArgument(
+        "classical.max_vehicle_width_m/max_vehicle_height_m: must be in (0, 20]");
+  }
+  if (!(o.max_distance_m >= 0 && o.max_distance_m <= 10000)) {
+    return Status::InvalidArgument("classical.max_distance_m: must be in [0, 10000] (0: no limit)");
+  }
   return Status::Ok();
 }
 

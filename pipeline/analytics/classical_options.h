@@ -29,7 +29,7 @@ struct ClassicalDetectorOptions {
   // ...and its local gradient matches the scaled background's within this fraction (+ 4 levels).
   float shadow_texture_tolerance = 0.35f;
 
-  // --- Blobs ---
+  // --- Blobs, uncalibrated (a camera with a calibration uses the metre sizes below) ---
   // Closing radius that fills a vehicle's holes (windows like the road), pixels at 320x180.
   int close_px = 2;
   // Smallest blob kept, fraction of the frame area.
@@ -41,6 +41,22 @@ struct ClassicalDetectorOptions {
   // most merge_max_fragment of the larger's pixels.
   int merge_gap_px = 4;
   float merge_max_fragment = 0.35f;
+
+  // --- Blobs, calibrated: metres at the ground scale where the blob stands, so one setting
+  // suits every detect width and every distance from the camera ---
+  // Closing radius, metres at each image row's ground scale.
+  float close_m = 0.3f;
+  // Smallest blob kept, square metres at the ground scale of its bottom edge.
+  float min_blob_area_m2 = 0.5f;
+  // Merge a fragment (see merge_max_fragment) within this many metres of the larger blob...
+  float merge_gap_m = 0.6f;
+  // ...unless their union is wider (or higher, at the ground scale of its bottom edge) than one
+  // vehicle and than the larger blob.
+  float max_vehicle_width_m = 3.0f;
+  float max_vehicle_height_m = 4.0f;
+  // Blobs standing farther than this from the camera (ground distance) are not analysed: not
+  // reported (0: no limit).
+  float max_distance_m = 120.0f;
 
   // --- Classes (calibrated, metres) ---
   float person_max_width_m = 1.6f;       // narrower than this (a walker's stride) and...

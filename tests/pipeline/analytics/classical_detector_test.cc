@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "pipeline/analytics/blob_split.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "tests/pipeline/analytics/vehicle_scene.h"
 
@@ -322,12 +325,173 @@ TEST(ClassicalDetectorTest, GhostOfAVehiclePresentAtStartIsHealed) {
   EXPECT_EQ(ghost_frames, 0);
 }
 
+// A camera 7 m up looking along the road, pitched 11 degrees down, focal length 345 px at
+// 320x180: the calibration a road camera gets from four points on the road.
+cv::Point2f AlongTheRoad(cv::Point2f ground) {
+  constexpr double kHeight = 7, kPitch = 0.19, kFocal = 345;
+  const double c = std::cos(kPitch), s = std::sin(kPitch);
+  // Camera axes: right (1, 0, 0), forward (0, c, -s), down (0, -s, -c).
+  const double fwd = ground.y * c + kHeight * s;
+  const double down = -ground.y * s + kHeight * c;
+  return {static_cast<float>(160 + kFocal * ground.x / fwd),
+          static_cast<float>(90 + kFocal * down / fwd)};
+}
+
+Calibration AlongTheRoadCalibration() {
+  CalibrationConfig config;
+  config.ground_points = {cv::Point2f(-6, 40), {6, 40}, {6, 15}, {-6, 15}};
+  for (int i = 0; i < 4; ++i) {
+    const cv::Point2f p = AlongTheRoad(config.ground_points[i]);
+    config.image_points[i] = {p.x / 320, p.y / 180};
+  }
+  auto cal = Calibration::Create(config, {320, 180});
+  EXPECT_TRUE(cal.ok()) << cal.status().ToString();
+  return std::move(cal).value();
+}
+
+// A car 1.8 m wide and 1.4 m high standing at ground point `at` (its box on screen).
+cv::Rect CarAt(cv::Point2f at) {
+  const cv::Point2f left = AlongTheRoad({at.x - 0.9f, at.y}),
+                    right = AlongTheRoad({at.x + 0.9f, at.y});
+  const int w = std::max(2, static_cast<int>(std::lround(right.x - left.x)));
+  const int h = std::max(2, static_cast<int>(std::lround(w * 1.4 / 1.8)));
+  return cv::Rect(static_cast<int>(std::lround(left.x)), static_cast<int>(std::lround(left.y)) - h,
+                  w, h);
+}
+
+// Runs a car receding from `from` metres down the road at 10 m/s (10 fps) through `pipeline`;
+// returns the frames where a detection matched it at IoU 0.5, of those from frame 6 on.
+int FramesFound(Pipeline& pipeline, float from) {
+  RoadScene scene;
+  int found_frames = 0;
+  for (int i = 0; i < 16; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect car = CarAt({-1.5f, from + 1.0f * i});
+    if (i >= 2) DrawCar(frame, car, cv::Scalar(40, 40, 200));
+    RoadScene::AddNoise(frame, i);
+    const auto found = pipeline.Run(frame, i);
+    if (i >= 6 && BestMatch(found, cv::Rect2f(car)).first >= 0.5f) ++found_frames;
+  }
+  return found_frames;
+}
+
+TEST(ClassicalDetectorTest, FarVehicleIsFoundThroughTheCalibration) {
+  // 90-105 m away a car is 6-7 px wide at 320 px: smaller than the uncalibrated minimum (a
+  // fraction of the frame), above the calibrated one (square metres where it stands).
+  ASSERT_LT(CarAt({-1.5f, 90}).area(), ClassicalDetectorOptions{}.min_blob_area * 320 * 180);
+  // The motion detector's regions are sized in fractions of the frame (its events must not fire
+  // on a far car): this test is of the detector's own sizes, so it needs no motion support.
+  ClassicalDetectorOptions options;
+  options.require_motion_support = false;
+  const Calibration cal = AlongTheRoadCalibration();
+  SceneContext context;
+  context.calibration = &cal;
+  {
+    Pipeline uncalibrated(options);
+    EXPECT_EQ(FramesFound(uncalibrated, 90), 0);
+  }
+  Pipeline calibrated(options);
+  calibrated.detector().SetSceneContext(context);
+  EXPECT_GE(FramesFound(calibrated, 90), 8);
+}
+
+TEST(ClassicalDetectorTest, VehicleBeyondMaxDistanceIsNotAnalysed) {
+  const Calibration cal = AlongTheRoadCalibration();
+  SceneContext context;
+  context.calibration = &cal;
+  ClassicalDetectorOptions options;
+  options.require_motion_support = false;
+  options.max_distance_m = 60;
+  Pipeline pipeline(options);
+  pipeline.detector().SetSceneContext(context);
+  EXPECT_EQ(FramesFound(pipeline, 90), 0);
+  EXPECT_GT(pipeline.detector().stats().not_analysed, 0u);
+}
+
+TEST(ClassicalDetectorTest, FragmentsOfANearVehicleMergeWithinMetres) {
+  // A car 16 m away (about 35 px wide) whose light lower body looks like the road: the roof and
+  // the bumper are two blobs 8 px (about 0.4 m) apart. Uncalibrated, 4 px at 320: two
+  // detections; calibrated, merge_gap_m 0.6 m: one.
+  const Calibration cal = AlongTheRoadCalibration();
+  const cv::Rect car = CarAt({-1.5f, 16});
+  const cv::Rect roof(car.x + 3, car.y, car.width - 6, car.height / 2);
+  const cv::Rect bumper(car.x + 6, roof.br().y + 8, car.width - 12, 5);
+  auto run = [&](bool calibrated) {
+    RoadScene scene;
+    Pipeline pipeline;
+    SceneContext context;
+    if (calibrated) context.calibration = &cal;
+    pipeline.detector().SetSceneContext(context);
+    std::vector<Detection> found;
+    for (int i = 0; i < 10; ++i) {
+      cv::Mat frame = scene.road().clone();
+      if (i >= 2) {
+        // The car jitters by a pixel so that the motion detector keeps seeing it.
+        const cv::Point d(i % 2, 0);
+        cv::rectangle(frame, roof + d, cv::Scalar(30, 30, 160), cv::FILLED);
+        cv::rectangle(frame, bumper + d, cv::Scalar(25, 25, 25), cv::FILLED);
+      }
+      RoadScene::AddNoise(frame, i);
+      found = pipeline.Run(frame, i);
+    }
+    return found;
+  };
+  const auto merged = run(true);
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_GE(IoU(merged[0].box, cv::Rect2f(roof | bumper)), 0.8f);
+  EXPECT_EQ(run(false).size(), 2u);
+}
+
+TEST(BlobSplitTest, CutsVehiclesOneBehindTheOtherAtTheValley) {
+  // Two cars in one lane, the farther one's bottom hidden behind the nearer one's roof but for a
+  // narrow join: one blob 44 rows high, where one vehicle takes 10 to 30 rows. It is too tall,
+  // and is cut at the join.
+  cv::Mat fg = cv::Mat::zeros(100, 100, CV_8U);
+  fg(cv::Rect(20, 10, 30, 20)).setTo(255);  // farther
+  fg(cv::Rect(32, 30, 6, 4)).setTo(255);    // join
+  fg(cv::Rect(18, 34, 34, 20)).setTo(255);  // nearer
+  Blob blob{cv::Rect(18, 10, 34, 44), cv::countNonZero(fg), false};
+  std::vector<Blob> parts;
+  const VehicleRows rows = [](const cv::Rect&) { return cv::Vec2i(10, 30); };
+  EXPECT_EQ(CutAlongRoad(fg, rows, &blob, &parts), 1);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].box, cv::Rect(18, 34, 34, 20));
+  EXPECT_EQ(blob.box, cv::Rect(20, 10, 30, 24));
+  // One long vehicle (a bus: uniform rows) is never cut, however tall.
+  cv::Mat bus = cv::Mat::zeros(100, 100, CV_8U);
+  bus(cv::Rect(20, 10, 30, 60)).setTo(255);
+  Blob whole{cv::Rect(20, 10, 30, 60), 1800, false};
+  parts.clear();
+  EXPECT_EQ(CutAlongRoad(bus, rows, &whole, &parts), 0);
+  EXPECT_TRUE(parts.empty());
+}
+
+TEST(BlobSplitTest, CutsVehiclesSideBySideAtTheValley) {
+  cv::Mat fg = cv::Mat::zeros(60, 120, CV_8U);
+  fg(cv::Rect(10, 20, 36, 24)).setTo(255);  // left lane
+  fg(cv::Rect(46, 38, 6, 2)).setTo(255);    // shadows touching
+  fg(cv::Rect(52, 16, 36, 26)).setTo(255);  // right lane
+  Blob blob{cv::Rect(10, 16, 78, 28), cv::countNonZero(fg), false};
+  std::vector<Blob> parts;
+  const VehicleColumns columns = [](const cv::Rect&) { return cv::Vec2i(15, 50); };
+  EXPECT_EQ(CutAcrossRoad(fg, columns, &blob, &parts), 1);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_LE(std::abs(blob.box.width - 36), 6);
+  EXPECT_LE(std::abs(parts[0].box.width - 36), 6);
+  EXPECT_TRUE(blob.cut && parts[0].cut);
+}
+
 TEST(ClassicalDetectorTest, RejectsBadOptions) {
   ClassicalDetectorOptions options;
   options.shadow_min_ratio = 0.95f;
   auto d = ClassicalDetector::Create(options);
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.status().message().find("classical.shadow_min_ratio"), std::string::npos);
+  options = {};
+  options.min_blob_area_m2 = 0;
+  d = ClassicalDetector::Create(options);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("classical.min_blob_area_m2"), std::string::npos);
 }
 
 }  // namespace
