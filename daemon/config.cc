@@ -240,9 +240,13 @@ std::string Describe(const YAML::Node& node) {
       return "a list";
     case YAML::NodeType::Map:
       return "a mapping";
-    case YAML::NodeType::Scalar:  // quoted, at most 60 bytes (garbage can be long)
-      return node.Scalar().size() <= 60 ? "'" + node.Scalar() + "'"
-                                        : "'" + node.Scalar().substr(0, 60) + "...'";
+    case YAML::NodeType::Scalar: {  // quoted, at most 60 bytes (garbage can be long)
+      // A URL given to the wrong key must not show its credentials in the error.
+      const std::string s = node.Scalar().find("://") != std::string::npos
+                                ? RedactUrl(node.Scalar())
+                                : node.Scalar();
+      return s.size() <= 60 ? "'" + s + "'" : "'" + s.substr(0, 60) + "...'";
+    }
     default:
       return "an undefined value";
   }

@@ -187,7 +187,7 @@ void Security::RunZap() {
         text = "mechanism " + mechanism + " not allowed";
         why = text + (transport.empty() ? "" : " on " + transport);
       }
-      who = address.empty() ? "?" : address;
+      who = (transport.empty() ? "" : transport + " ") + (address.empty() ? "?" : address);
       where = domain;
     } else {
       why = "malformed ZAP request";
@@ -203,7 +203,7 @@ void Security::RunZap() {
                   "every 100th, all in the audit log)",
                   where, who, why, n);
       }
-      if (audit_) audit_->Write("tcp " + who, Role::kNone, where + " connect", false, why);
+      if (audit_) audit_->Write(who, Role::kNone, where + " connect", false, why);
     }
     std::array<zmq::const_buffer, 6> reply = {
         zmq::buffer(std::string_view("1.0")),

@@ -476,6 +476,12 @@ TEST(ConfigTest, ErrorsAreValidUtf8WhateverTheFileHolds) {
   }
 }
 
+TEST(ConfigTest, AUrlQuotedInAnErrorIsRedacted) {
+  EXPECT_EQ(ErrorOf(OneCamera("    enabled: rtsp://u:Leak@h/x?token=Tok\n")),
+            "t.yaml:4:14: cameras[0].enabled: expected true or false, got "
+            "'rtsp://***@h/x?token=***'");
+}
+
 TEST(ConfigTest, CameraUrlsWithBadPortsOrBracketsAreRefused) {
   EXPECT_EQ(ErrorOf(OneCamera("").replace(OneCamera("").find("rtsp://10.0.0.1/stream"), 22,
                                           "rtsp://127.0.0.1:99999/x")),
