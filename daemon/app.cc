@@ -22,6 +22,7 @@
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
 #include "pipeline/ingest/start_limiter.h"
+#include "skynet/keys.h"
 
 namespace skynet::daemon {
 namespace {
@@ -67,6 +68,16 @@ int CheckConfig(const std::string& path) {
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
+  }
+  // What start refuses beyond the file itself: the server key (readable by group or others, not
+  // a key pair), by the same function start uses.
+  if (!config->security.server_key_file.empty()) {
+    Result<keys::KeyPair> pair = keys::LoadKeyPair(config->security.server_key_file);
+    if (!pair.ok()) {
+      std::fprintf(stderr, "%s: security.server_key_file: %s\n", path.c_str(),
+                   ValidUtf8(pair.status().message()).c_str());
+      return 1;
+    }
   }
   std::printf("%s: ok: node %s, %zu cameras\n", path.c_str(), config->node_id.c_str(),
               config->cameras.size());
@@ -115,6 +126,7 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
   security_options.server_key_file = config.security.server_key_file;
+  security_options.audit_log = config.control.audit_log;  // refused connections
   for (const ClientKeyConfig& c : config.security.clients) {
     security_options.clients.push_back(ClientKey{c.name, c.public_key, c.role});
   }
@@ -167,6 +179,7 @@ Status StartServices(const Config& config, Node* node) {
   control_options.endpoint = config.control_endpoint;
   control_options.security = node->security.get();
   control_options.audit_log = config.control.audit_log;
+  control_options.audit_reads = config.control.audit_reads;
   Supervisor* sup = node->supervisor.get();
   SKYNET_ASSIGN_OR_RETURN(
       node->control, ControlServer::Create(control_options, [sup](const v1::Request& r) {

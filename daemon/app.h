@@ -16,7 +16,9 @@ void BlockSignals();
 // 0 after a clean shutdown, 1 if start-up failed (the error is logged).
 int RunDaemon(const Config& config);
 
-// Loads and validates `path`; prints "ok: N cameras" or the error. Returns the exit code.
+// Loads and validates `path` as start would (the file, and the server key file: present, a key
+// pair, not readable by group or others); prints "ok: N cameras" or every error. Returns the
+// exit code: 0 ok, 1 refused.
 int CheckConfig(const std::string& path);
 
 }  // namespace skynet::daemon

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "pipeline/core/url.h"
 #include "skynet/keys.h"
 
 namespace skynet::daemon {
@@ -50,6 +51,10 @@ std::string CheckCameraUrl(const std::string& url) {
   for (std::string_view scheme : kSchemes) {
     if (url.rfind(scheme, 0) == 0) {
       if (url.size() == scheme.size()) return "has nothing after " + std::string(scheme);
+      // The same split as redaction (pipeline/core/url.h): host, port, brackets, userinfo.
+      Result<Url> parsed = ParseUrl(url);
+      if (!parsed.ok()) return parsed.status().message();
+      if (scheme != "file://" && parsed->host.empty()) return "has no host";
       return "";
     }
   }
@@ -235,8 +240,13 @@ std::string Describe(const YAML::Node& node) {
       return "a list";
     case YAML::NodeType::Map:
       return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: {  // quoted, at most 60 bytes (garbage can be long)
+      // A URL given to the wrong key must not show its credentials in the error.
+      const std::string s = node.Scalar().find("://") != std::string::npos
+                                ? RedactUrl(node.Scalar())
+                                : node.Scalar();
+      return s.size() <= 60 ? "'" + s + "'" : "'" + s.substr(0, 60) + "...'";
+    }
     default:
       return "an undefined value";
   }
@@ -330,25 +340,41 @@ class Parser {
 
   // Calls the handler of each key present in `map`. Unknown and repeated keys are errors at the
   // key; yaml-cpp itself accepts repeated keys and would silently keep one of them.
-  Status ParseMap(const YAML::Node& map, const std::string& field, const KeyTable& table) {
+  // With `keep_going` (the top level), a key's error is kept in errors_ and the next key parsed,
+  // so that one run reports every broken section.
+  Status ParseMap(const YAML::Node& map, const std::string& field, const KeyTable& table,
+                  bool keep_going = false) {
     if (!map.IsMap()) return Error(map, field, "expected a mapping, got " + Describe(map));
+    auto fail = [&](Status st) {
+      if (!keep_going || st.ok()) return st;
+      errors_.push_back(std::move(st));
+      return Status::Ok();
+    };
     std::map<std::string, int, std::less<>> seen;  // key -> line (1-based)
     for (const auto& entry : map) {                // entry: a pair of nodes, by value
       const YAML::Node& key = entry.first;
-      if (!key.IsScalar()) return Error(key, field, "keys must be plain names");
+      if (!key.IsScalar()) {
+        SKYNET_RETURN_IF_ERROR(fail(Error(key, field, "keys must be plain names")));
+        continue;
+      }
       const std::string& name = key.Scalar();
       std::string key_field = Join(field, name);
       if (auto [pos, inserted] = seen.emplace(name, key.Mark().line + 1); !inserted) {
-        return Error(key, key_field,
-                     "repeated key (first given at line " + std::to_string(pos->second) + ")");
+        SKYNET_RETURN_IF_ERROR(fail(Error(
+            key, key_field,
+            "repeated key (first given at line " + std::to_string(pos->second) + ")")));
+        continue;
       }
       const Handler* handler = nullptr;
       for (const auto& [k, h] : table) {
         if (k == name) handler = &h;
       }
-      if (handler == nullptr) return Error(key, key_field, UnknownKeyMessage(name, table));
+      if (handler == nullptr) {
+        SKYNET_RETURN_IF_ERROR(fail(Error(key, key_field, UnknownKeyMessage(name, table))));
+        continue;
+      }
       null_value_mark_ = key.Mark();
-      SKYNET_RETURN_IF_ERROR((*handler)(entry.second, key_field));
+      SKYNET_RETURN_IF_ERROR(fail((*handler)(entry.second, key_field)));
     }
     return Status::Ok();
   }
@@ -503,7 +529,8 @@ class Parser {
         {"journal", [&](const YAML::Node& n,
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},
         {"security", Map(SecurityKeys(&config->security))},
-        {"control", Map({{"audit_log", String(&config->control.audit_log)}})},
+        {"control", Map({{"audit_log", String(&config->control.audit_log)},
+                         {"audit_reads", Bool(&config->control.audit_reads)}})},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
         {"ingest", Map({{"start_rate_per_second",
                          Double(&config->ingest.start_rate_per_second, CheckStartRate)},
@@ -512,12 +539,29 @@ class Parser {
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
     };
-    SKYNET_RETURN_IF_ERROR(ParseMap(root, "", table));
+    SKYNET_RETURN_IF_ERROR(ParseMap(root, "", table, /*keep_going=*/true));
     if (!config->replay_endpoint.empty() && config->journal.dir.empty()) {
-      return Error(root["replay_endpoint"].Mark(), "replay_endpoint",
-                   "needs a journal to replay from: set journal.dir");
+      errors_.push_back(Error(root["replay_endpoint"].Mark(), "replay_endpoint",
+                              "needs a journal to replay from: set journal.dir"));
     }
     return Status::Ok();
+  }
+
+  // Whether and how the top level gave `cameras:` (set by ParseCameras).
+  enum class CamerasKey { kAbsent, kNull, kGiven };
+  CamerasKey cameras_key() const { return cameras_key_; }
+
+  // Errors kept by the keep-going parts (top-level keys, cameras), in file order.
+  void AddError(Status st) { errors_.push_back(std::move(st)); }
+  // Ok if none; else one status whose message has one error per line.
+  Status Errors() const {
+    if (errors_.empty()) return Status::Ok();
+    std::string message;
+    for (const Status& e : errors_) {
+      if (!message.empty()) message += "\n";
+      message += e.message();
+    }
+    return Status(errors_.front().code(), std::move(message));
   }
 
   Status ParseJournal(const YAML::Node& node, const std::string& field, JournalConfig* j) {
@@ -564,6 +608,7 @@ class Parser {
 
   Status ParseCameras(const YAML::Node& node, const std::string& field,
                       std::vector<CameraConfig>* cameras) {
+    cameras_key_ = node.IsNull() ? CamerasKey::kNull : CamerasKey::kGiven;
     if (node.IsNull()) return Status::Ok();  // "cameras:" with nothing: none yet
     if (!node.IsSequence()) return Error(node, field, "expected a list, got " + Describe(node));
     std::map<std::string, int, std::less<>> first_line;  // id -> line of its first definition
@@ -573,11 +618,16 @@ class Parser {
       null_value_mark_ = item.Mark();  // an empty "-" item: its own mark is the best there is
       CameraConfig camera;
       YAML::Mark id_mark;
-      SKYNET_RETURN_IF_ERROR(ParseCamera(item, item_field, &camera, &id_mark));
+      // Each camera's first error is kept and the next camera parsed (one report for all).
+      if (Status st = ParseCamera(item, item_field, &camera, &id_mark); !st.ok()) {
+        errors_.push_back(std::move(st));
+        continue;
+      }
       if (auto [pos, inserted] = first_line.emplace(camera.id, id_mark.line + 1); !inserted) {
-        return Error(id_mark, item_field + ".id",
-                     "duplicate camera id '" + camera.id + "' (first defined at line " +
-                         std::to_string(pos->second) + ")");
+        errors_.push_back(Error(id_mark, item_field + ".id",
+                                "duplicate camera id '" + camera.id + "' (first defined at line " +
+                                    std::to_string(pos->second) + ")"));
+        continue;
       }
       cameras->push_back(std::move(camera));
     }
@@ -1033,6 +1083,8 @@ class Parser {
 
   std::string source_;
   std::filesystem::path base_dir_;
+  std::vector<Status> errors_;
+  CamerasKey cameras_key_ = CamerasKey::kAbsent;
   YAML::Mark null_value_mark_ = YAML::Mark::null_mark();  // see Error()
 };
 
@@ -1044,46 +1096,73 @@ Result<YAML::Node> LoadYaml(const std::string& text, const Parser& parser) {
     return parser.Error(e.mark, "yaml", e.msg);
   } catch (const YAML::Exception& e) {
     return parser.Error(e.mark, "yaml", e.msg);
+  } catch (const std::exception& e) {
+    return parser.Error(YAML::Mark::null_mark(), "yaml", e.what());
   }
+}
+
+// Error texts end up in protobuf strings, JSON and logs: invalid UTF-8 (random bytes quoted
+// from a broken file) becomes "\xNN".
+Status Utf8Status(const Status& st) {
+  if (st.ok()) return st;
+  return Status(st.code(), ValidUtf8(st.message()));
 }
 
 }  // namespace
 
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name) {
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name,
+                           bool require_cameras) {
   Parser parser(source_name, std::filesystem::path(source_name).parent_path());
   Result<YAML::Node> root = LoadYaml(yaml_text, parser);
-  if (!root) return root.status();
+  if (!root) return Utf8Status(root.status());
   Config config;
   config.path = source_name;
   // Walking a loaded tree does not throw in practice; catching here keeps yaml-cpp's exceptions
   // inside this adapter should a corner of it do so.
   try {
-    SKYNET_RETURN_IF_ERROR(parser.ParseTop(*root, &config));
+    SKYNET_RETURN_IF_ERROR(Utf8Status(parser.ParseTop(*root, &config)));
   } catch (const YAML::Exception& e) {
-    return parser.Error(e.mark, "yaml", e.msg);
+    return Utf8Status(parser.Error(e.mark, "yaml", e.msg));
   }
+  if (require_cameras && parser.cameras_key() != Parser::CamerasKey::kGiven) {
+    // A file that does not list its cameras is more likely empty, truncated or the wrong file
+    // than a node meant to run none: applying it would stop every camera.
+    const bool blank = !root->IsDefined() || root->IsNull();
+    std::string why =
+        parser.cameras_key() == Parser::CamerasKey::kNull
+            ? "has no value; list the cameras, or write `cameras: []` for a node without cameras"
+        : blank ? "missing: the file is empty or only comments; a config must list its cameras "
+                  "(`cameras: []` for a node without cameras)"
+                : "missing; list the cameras, or write `cameras: []` for a node without cameras";
+    parser.AddError(Status::InvalidArgument(source_name + ": cameras: " + why));
+  }
+  SKYNET_RETURN_IF_ERROR(Utf8Status(parser.Errors()));
   return config;
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::IoError(ValidUtf8(path) + ": cannot read config: is a directory");
+  }
   std::string text, error;
   if (!ReadWholeFile(path, &text, &error)) {
-    return Status::IoError(path + ": cannot read config: " + error);
+    return Status::IoError(ValidUtf8(path) + ": cannot read config: " + error);
   }
-  return ParseConfig(text, path);
+  return ParseConfig(text, path, /*require_cameras=*/true);
 }
 
 Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
                                        const std::string& source_name) {
   Parser parser(source_name, std::filesystem::path());
   Result<YAML::Node> root = LoadYaml(yaml_text, parser);
-  if (!root) return root.status();
+  if (!root) return Utf8Status(root.status());
   CameraConfig camera;
   YAML::Mark id_mark;
   try {
-    SKYNET_RETURN_IF_ERROR(parser.ParseCamera(*root, "", &camera, &id_mark));
+    SKYNET_RETURN_IF_ERROR(Utf8Status(parser.ParseCamera(*root, "", &camera, &id_mark)));
   } catch (const YAML::Exception& e) {
-    return parser.Error(e.mark, "yaml", e.msg);
+    return Utf8Status(parser.Error(e.mark, "yaml", e.msg));
   }
   return camera;
 }

@@ -97,8 +97,11 @@ struct SecurityConfig {
 };
 
 struct ControlConfig {
-  // Append-only audit log of control requests (who, what, when, result); empty: none.
+  // Append-only audit log of control requests and refused connections (who, what, when,
+  // result, why); empty: none.
   std::string audit_log;
+  // Also audit answered read-only polls (status, list cameras); off: changes and refusals only.
+  bool audit_reads = false;
 
   bool operator==(const ControlConfig&) const = default;
 };
@@ -143,11 +146,18 @@ struct Config {
 };
 
 // Parses and validates YAML text. `source_name` is used in error messages (usually the path);
-// relative password_file paths resolve against its directory. An empty document gives the
-// defaults. Secrets from password_file/password_env end up in CameraConfig::password.
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name);
+// relative password_file paths resolve against its directory. Secrets from
+// password_file/password_env end up in CameraConfig::password. Every error found is reported,
+// one per line: the first of each top-level key and of each camera. Error texts are valid UTF-8
+// (invalid bytes quoted from the text become "\xNN").
+// Without `require_cameras` an empty document gives the defaults; with it, a document without a
+// list at `cameras:` is an error (`cameras: []` says "no cameras" on purpose).
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name,
+                           bool require_cameras = false);
 
-// Reads and parses a file. Errors: unreadable file, YAML syntax, unknown keys, bad values.
+// Reads and parses a file, requiring `cameras:` (start, reload and --check-config all load
+// through here, so an empty, comment-only or truncated file cannot stop every camera). Errors:
+// unreadable file or a directory, YAML syntax, no cameras key, unknown keys, bad values.
 Result<Config> LoadConfigFile(const std::string& path);
 
 // Parses one camera given as a YAML mapping (the same keys as an entry of `cameras:`), e.g. for

@@ -14,8 +14,10 @@
 #include <google/protobuf/reflection.h>
 #include <zmq.hpp>
 
+#include "daemon/audit_log.h"
 #include "daemon/server_socket.h"
 #include "pipeline/core/logging.h"
+#include "pipeline/core/url.h"
 #include "skynet/protocol.h"
 
 namespace skynet::daemon {
@@ -64,23 +66,6 @@ std::string CheckCameraId(const std::string& id) {
     if (!ok) return "may contain only letters, digits, '.', '_' and '-'";
   }
   return "";
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // Creates the socket's directory (0770) or checks an existing one: not accessible by others,
@@ -151,15 +136,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlServer
   const bool ipc = options.endpoint.rfind("ipc://", 0) == 0;
   if (ipc) SKYNET_RETURN_IF_ERROR(PrepareIpcDirectory(options.endpoint));
   if (!options.audit_log.empty()) {
-    std::error_code ec;
-    const std::filesystem::path audit(options.audit_log);
-    if (audit.has_parent_path()) std::filesystem::create_directories(audit.parent_path(), ec);
-    server->audit_fd_ =
-        ::open(options.audit_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (server->audit_fd_ < 0) {
-      return Status::IoError("control.audit_log " + options.audit_log + ": cannot open: " +
-                             std::strerror(errno));
-    }
+    SKYNET_ASSIGN_OR_RETURN(server->audit_, AuditLog::Open(options.audit_log));
   }
   Result<std::unique_ptr<ServerSocket>> socket =
       ServerSocket::Bind({.kind = ServerSocket::Kind::kRouter,
@@ -177,10 +154,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlServer
   return server;
 }
 
-ControlServer::~ControlServer() {
-  Stop();
-  if (audit_fd_ >= 0) ::close(audit_fd_);
-}
+ControlServer::~ControlServer() { Stop(); }
 
 void ControlServer::Stop() {
   stop_.store(true);
@@ -188,31 +162,20 @@ void ControlServer::Stop() {
   socket_.reset();
 }
 
-void ControlServer::Audit(const Peer& peer, const std::string& command,
+void ControlServer::Audit(const Peer& peer, const std::string& command, Role need,
                           const v1::Response& response) {
-  if (audit_fd_ < 0) return;
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  ::gmtime_r(&ts.tv_sec, &utc);
-  char when[40];
-  std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                ts.tv_nsec / 1'000'000);
-  std::string line = std::string("{\"time\":\"") + when + "\",\"who\":" + JsonString(peer.user) +
-                     ",\"role\":\"" + RoleName(peer.role) + "\",\"command\":" +
-                     JsonString(command) + ",\"ok\":" + (response.ok() ? "true" : "false");
-  if (!response.ok()) line += ",\"error\":" + JsonString(response.error());
-  line += "}\n";
-  if (::write(audit_fd_, line.data(), line.size()) < 0) {
-    GetLogger("control")->error("audit log write failed: {}", std::strerror(errno));
-  }
+  if (!audit_) return;
+  // Answered polls (status, list_cameras: the read role's commands) would drown the changes and
+  // refusals an auditor looks for; they are logged only with audit_reads. Refusals always are.
+  if (response.ok() && need == Role::kRead && !options_.audit_reads) return;
+  audit_->Write(peer.user, peer.role, command, response.ok(), response.error());
 }
 
 v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& peer) {
   v1::Response response;
   v1::Request request;
   std::string command = "?";
+  Role need = Role::kAdmin;
   if (size > static_cast<size_t>(options_.max_request_bytes)) {
     response.set_ok(false);
     response.set_error("request too large: " + std::to_string(size) + " bytes (limit " +
@@ -229,7 +192,7 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
   } else {
     command = CommandName(request);
     auto it = options_.required_roles.find(command);
-    const Role need = it != options_.required_roles.end() ? it->second : RequiredRole(command);
+    need = it != options_.required_roles.end() ? it->second : RequiredRole(command);
     if (static_cast<int>(peer.role) < static_cast<int>(need)) {
       response.set_ok(false);
       response.set_error("permission denied: " + command + " needs the " + RoleName(need) +
@@ -238,7 +201,9 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
       response = handler_(request);
     }
   }
-  Audit(peer, command, response);
+  // Error texts may quote what the peer or a file sent: protobuf strings must be valid UTF-8.
+  if (!response.ok()) response.set_error(ValidUtf8(response.error()));
+  Audit(peer, command, need, response);
   {
     std::lock_guard<std::mutex> lock(counts_mu_);
     ++by_command_[{command, response.ok()}];
@@ -298,7 +263,7 @@ void ControlServer::Run() {
       response.set_ok(false);
       response.set_error("malformed request: expected one protobuf frame, got " +
                          std::to_string(total - (delimited ? 2 : 1)));
-      Audit(peer, "?", response);
+      Audit(peer, "?", Role::kAdmin, response);
     } else {
       response = Handle(payload.data(), payload.size(), peer);
     }

@@ -5,8 +5,9 @@
 // that thread and its Response is sent back to the same peer. Before the handler, every request
 // is checked: size (ZMQ_MAXMSGSIZE and a bounded parse), shape (ValidateRequest) and the
 // sender's role (RequiredRole; the role comes from the ZAP handler, see security.h). Anything
-// refused gets an error Response; the server carries on. Every request, refused or not, is
-// written to the audit log (who, what, when, result) if one is configured.
+// refused gets an error Response (its text valid UTF-8); the server carries on. Every refused or
+// failed request and every change is written to the audit log (who, what, when, result, why) if
+// one is configured; answered read-only polls (the read role's commands) only with audit_reads.
 //
 // ipc:// endpoints: the socket's directory is created with mode 0770, and an existing directory
 // must not be accessible by others and must belong to us or root (else Create fails), so only
@@ -26,6 +27,7 @@
 
 namespace skynet::daemon {
 
+class AuditLog;
 class ServerSocket;
 
 struct ControlServerOptions {
@@ -38,8 +40,10 @@ struct ControlServerOptions {
   // Borrowed, may be null: then no ZAP, and every peer has `default_role`. Must outlive us.
   Security* security = nullptr;
   Role default_role = Role::kAdmin;
-  // Append-only audit log (JSON lines); empty: none.
+  // Append-only audit log (JSON lines, daemon/audit_log.h); empty: none.
   std::string audit_log;
+  // Also audit answered read-only polls (status, list_cameras); off: only refusals of them.
+  bool audit_reads = false;
   // Overrides of RequiredRole() by command name (tests).
   std::map<std::string, Role> required_roles;
 };
@@ -75,7 +79,9 @@ class ControlServer {
  private:
   ControlServer(const ControlServerOptions& options, Handler handler);
   void Run();
-  void Audit(const Peer& peer, const std::string& command, const v1::Response& response);
+  // `need`: the role the command requires (read: a poll).
+  void Audit(const Peer& peer, const std::string& command, Role need,
+             const v1::Response& response);
 
   const ControlServerOptions options_;
   const Handler handler_;
@@ -83,7 +89,7 @@ class ControlServer {
   std::atomic<uint64_t> requests_{0};
   mutable std::mutex counts_mu_;
   std::map<std::pair<std::string, bool>, uint64_t> by_command_;
-  int audit_fd_ = -1;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ServerSocket> socket_;
   std::thread thread_;
 };

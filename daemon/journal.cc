@@ -152,11 +152,20 @@ Journal::~Journal() {
 
 Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, Clock* clock) {
   if (options.dir.empty()) return Status::InvalidArgument("journal.dir: must not be empty");
+  // Directories we create are 0750 (events name places and plates: not for other users),
+  // whatever the umask; an existing directory keeps the mode its owner gave it.
   std::error_code ec;
+  std::vector<std::filesystem::path> created;
+  for (std::filesystem::path p = std::filesystem::absolute(options.dir, ec);
+       !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    created.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   std::filesystem::create_directories(options.dir, ec);
   if (ec) {
     return Status::IoError("journal.dir " + options.dir + ": cannot create: " + ec.message());
   }
+  for (const std::filesystem::path& p : created) ::chmod(p.c_str(), 0750);
   std::unique_ptr<Journal> journal(new Journal(options, clock));
   SKYNET_RETURN_IF_ERROR(journal->Recover());
   return journal;

@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
   std::string check_path;
   std::string log_level;
   app.add_option("-c,--config", config_path, "configuration file (YAML)")->check(CLI::ExistingFile);
-  app.add_option("--check-config", check_path, "validate a configuration file and exit")
-      ->check(CLI::ExistingFile);
+  // No CLI11 file check: LoadConfigFile names the path and says what is wrong with it.
+  app.add_option("--check-config", check_path, "validate a configuration file and exit");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.set_version_flag("--version", SKYNET_VERSION);
   skynet::daemon::AnalyzeArgs analyze;

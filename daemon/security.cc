@@ -3,6 +3,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "daemon/audit_log.h"
 #include "pipeline/core/logging.h"
 #include "skynet/keys.h"
 
@@ -52,6 +53,9 @@ struct Security::State {
 
 Result<std::unique_ptr<Security>> Security::Create(const SecurityOptions& options) {
   std::unique_ptr<Security> s(new Security());
+  if (!options.audit_log.empty()) {
+    SKYNET_ASSIGN_OR_RETURN(s->audit_, AuditLog::Open(options.audit_log));
+  }
   if (!options.server_key_file.empty()) {
     if (!zmq_has("curve")) {
       return Status::Unavailable("security.server_key_file: libzmq was built without CURVE");
@@ -142,6 +146,7 @@ void Security::RunZap() {
     }
     // version, request id, domain, address, identity, mechanism, credentials...
     std::string code = "400", text = "denied", user;
+    std::string who = "?", where = "?", why;  // for a refusal: peer address, domain, reason
     Role role = Role::kNone;
     if (req.size() >= 6 && req[0].to_string() == "1.0") {
       const std::string domain = req[2].to_string();
@@ -162,9 +167,7 @@ void Security::RunZap() {
           char z85[41];
           zmq_z85_encode(z85, static_cast<const uint8_t*>(req[6].data()), 32);
           text = "unknown client key";
-          if (denied_.load() < 10 || denied_.load() % 100 == 0) {
-            log->warn("{}: refused {}: unknown client key {}", domain, address, z85);
-          }
+          why = std::string("unknown client key ") + z85;
         }
       } else if (mechanism == "NULL" && transport == "ipc") {
         // address is "<host>:<uid>:<gid>:<pid>" (SO_PEERCRED).
@@ -182,15 +185,25 @@ void Security::RunZap() {
         role = Role::kRead;
       } else {
         text = "mechanism " + mechanism + " not allowed";
-        log->warn("{}: refused {}: {}", domain, address, text);
+        why = text + (transport.empty() ? "" : " on " + transport);
       }
+      who = (transport.empty() ? "" : transport + " ") + (address.empty() ? "?" : address);
+      where = domain;
+    } else {
+      why = "malformed ZAP request";
     }
     if (role != Role::kNone) {
       code = "200";
       text = "OK";
       ++allowed_;
     } else {
-      ++denied_;
+      const uint64_t n = ++denied_;
+      if (n <= 10 || n % 100 == 0) {
+        log->warn("{}: refused {}: {} ({} connections refused so far; logged: the first 10, then "
+                  "every 100th, all in the audit log)",
+                  where, who, why, n);
+      }
+      if (audit_) audit_->Write(who, Role::kNone, where + " connect", false, why);
     }
     std::array<zmq::const_buffer, 6> reply = {
         zmq::buffer(std::string_view("1.0")),

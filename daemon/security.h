@@ -9,6 +9,8 @@
 //   NULL on inproc://: User-Id "inproc", role admin.
 //   NULL on tcp:// (only without a server key, only on loopback): User-Id "tcp <addr>", role read.
 // The role travels as the ZAP metadata property "X-Role"; servers read both with PeerOf().
+// Every refusal is counted (denied()), written to the audit log if one is configured, and logged
+// as a warning: the first 10, then every 100th, each with the count so far.
 //
 // Destroy Security last: its context terminates only after every socket in it is closed.
 #pragma once
@@ -44,6 +46,9 @@ struct SecurityOptions {
   // This node's key pair file (0600); empty: no CurveZMQ, and tcp:// only on loopback.
   std::string server_key_file;
   std::vector<ClientKey> clients;
+  // Audit log (daemon/audit_log.h) that gets one line per refused connection: who (the peer's
+  // address), why (unknown client key <z85>, mechanism not allowed); empty: none.
+  std::string audit_log;
 };
 
 // Who sent a message, from its ZAP properties.
@@ -57,6 +62,8 @@ Peer PeerOf(zmq::message_t& message, const Peer& fallback);
 
 // True for tcp:// endpoints on 127.0.0.0/8, localhost or ::1.
 bool IsLoopbackTcp(const std::string& endpoint);
+
+class AuditLog;
 
 class Security {
  public:
@@ -92,6 +99,7 @@ class Security {
   std::map<std::string, std::string> domain_transport_;  // domain -> "tcp", "ipc", "inproc"
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> allowed_{0}, denied_{0};
+  std::unique_ptr<AuditLog> audit_;
   std::thread zap_thread_;
 };
 

@@ -47,22 +47,6 @@ void InitLogging(std::string_view level, const std::string& file_path) {
   SetLogLevel(level);
 }
 
-std::string RedactUrl(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  const size_t auth_start = scheme_end + 3;
-  const size_t path_start = url.find('/', auth_start);
-  const std::string_view authority =
-      url.substr(auth_start, path_start == std::string_view::npos ? std::string_view::npos
-                                                                  : path_start - auth_start);
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  std::string out(url.substr(0, auth_start));
-  out += "***@";
-  out += url.substr(auth_start + at + 1);
-  return out;
-}
-
 std::string RedactSecrets(std::string text, std::initializer_list<std::string_view> secrets) {
   for (std::string_view s : secrets) {
     if (s.empty()) continue;

@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pipeline/core/url.h"  // RedactUrl
+
 namespace skynet {
 
 // Returns the logger called `name`, creating it if needed.
@@ -21,9 +23,6 @@ bool SetLogLevel(std::string_view level);
 
 // Sends all loggers to stderr (default) or also to `path`. Call once at start-up.
 void InitLogging(std::string_view level, const std::string& file_path = "");
-
-// Removes user and password from a URL: "rtsp://user:pw@host/x" -> "rtsp://***@host/x".
-std::string RedactUrl(std::string_view url);
 
 // Replaces every occurrence of each non-empty secret in `text` with "***".
 std::string RedactSecrets(std::string text, std::initializer_list<std::string_view> secrets);

@@ -1,6 +1,7 @@
 #include "pipeline/ingest/redactor.h"
 
 #include "pipeline/core/logging.h"
+#include "pipeline/core/url.h"
 
 namespace skynet::ingest {
 namespace {
@@ -31,24 +32,24 @@ void Replace(std::string& text, const std::string& what, const std::string& with
 Redactor::Redactor(const std::string& url, const std::string& password)
     : url_(url), redacted_url_(RedactUrl(url)) {
   if (!password.empty()) secrets_.push_back(password);
-  const size_t scheme_end = url.find("://");
-  if (scheme_end != std::string::npos) {
-    const size_t auth_start = scheme_end + 3;
-    const size_t path_start = url.find('/', auth_start);
-    const std::string authority = url.substr(auth_start, path_start == std::string::npos
-                                                             ? std::string::npos
-                                                             : path_start - auth_start);
-    const size_t at = authority.rfind('@');
-    if (at != std::string::npos) {
-      const std::string userinfo = authority.substr(0, at);
-      const size_t colon = userinfo.find(':');
-      if (colon != std::string::npos && colon + 1 < userinfo.size()) {
-        const std::string pw = userinfo.substr(colon + 1);
-        secrets_.push_back(pw);
-        const std::string decoded = PercentDecode(pw);
-        if (decoded != pw && !decoded.empty()) secrets_.push_back(decoded);
-      }
+  // The URL's own password, as written and percent-decoded: libraries quote it in their errors.
+  const UrlParts parts = SplitUrl(url);
+  if (!parts.password.empty()) {
+    secrets_.push_back(parts.password);
+    const std::string decoded = PercentDecode(parts.password);
+    if (decoded != parts.password && !decoded.empty()) secrets_.push_back(decoded);
+  }
+  // Credentials in the query (?token=...), for the same reason.
+  size_t start = 0;
+  while (parts.has_query && start < parts.query.size()) {
+    size_t end = parts.query.find('&', start);
+    if (end == std::string::npos) end = parts.query.size();
+    const std::string param = parts.query.substr(start, end - start);
+    const size_t eq = param.find('=');
+    if (eq != std::string::npos && eq + 1 < param.size() && IsSecretQueryName(param.substr(0, eq))) {
+      secrets_.push_back(param.substr(eq + 1));
     }
+    start = end + 1;
   }
 }
 
@@ -56,7 +57,8 @@ std::string Redactor::operator()(std::string text) const {
   if (url_ != redacted_url_) Replace(text, url_, redacted_url_);
   for (const std::string& s : secrets_) Replace(text, s, "***");
   // Any other URL with credentials (e.g. after a redirect) loses them too.
-  if (text.find('@') != std::string::npos && text.find("://") != std::string::npos) {
+  if (text.find("://") != std::string::npos &&
+      (text.find('@') != std::string::npos || text.find('?') != std::string::npos)) {
     std::string out;
     size_t pos = 0;
     while (true) {

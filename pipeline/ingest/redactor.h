@@ -1,6 +1,7 @@
 // Redactor: strips one camera's credentials from any text before it is logged or reported.
 //
-// Private to skynet_ingest. Covers the URL (rtsp://user:pw@host -> rtsp://***@host), the
+// Private to skynet_ingest. Covers the URL (rtsp://user:pw@host/x?token=t ->
+// rtsp://***@host/x?token=***, split by pipeline/core/url.h), the
 // password option and the password embedded in the URL (raw and percent-decoded).
 // Immutable after construction: safe to share between threads.
 #pragma once

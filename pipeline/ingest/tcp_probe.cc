@@ -1,5 +1,7 @@
 #include "pipeline/ingest/tcp_probe.h"
 
+#include "pipeline/core/url.h"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -48,15 +50,11 @@ int TryConnect(const HostPort& to, int timeout_ms) {
 }  // namespace
 
 std::optional<HostPort> SplitHostPort(const std::string& url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return std::nullopt;
-  const std::string scheme = url.substr(0, scheme_end);
-  const size_t auth_start = scheme_end + 3;
-  const size_t path_start = url.find('/', auth_start);
-  std::string hostport = url.substr(
-      auth_start, path_start == std::string::npos ? std::string::npos : path_start - auth_start);
-  if (const size_t at = hostport.rfind('@'); at != std::string::npos) hostport.erase(0, at + 1);
-  HostPort out{hostport, scheme == "rtsps" ? "322" : "554"};
+  // Where the userinfo ends is decided in one place, pipeline/core/url.h.
+  const UrlParts parts = SplitUrl(url);
+  if (parts.scheme.empty()) return std::nullopt;
+  const std::string& hostport = parts.authority;
+  HostPort out{hostport, parts.scheme == "rtsps" ? "322" : "554"};
   if (!hostport.empty() && hostport.front() == '[') {  // [v6]:port
     const size_t close = hostport.find(']');
     out.host = hostport.substr(1, close == std::string::npos ? std::string::npos : close - 1);

@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "pipeline/core/url.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -438,6 +440,76 @@ TEST(ConfigTest, OnlyOnePasswordSourceMayBeGiven) {
   EXPECT_EQ(ErrorOf(OneCamera("    password: a\n    password_env: HOME\n")),
             "t.yaml:5:19: cameras[0].password_env: conflicts with password; give only one of "
             "password, password_file, password_env");
+}
+
+TEST(ConfigTest, AFileMustListItsCameras) {
+  TempDir dir;
+  const fs::path empty = dir.Write("empty.yaml", "");
+  const fs::path comment = dir.Write("comment.yaml", "# cameras: later\n");
+  const fs::path absent = dir.Write("absent.yaml", "node_id: a\n");
+  const fs::path null = dir.Write("null.yaml", "node_id: a\ncameras:\n");
+  const fs::path none = dir.Write("none.yaml", "cameras: []\n");
+  auto error = [](const fs::path& p) {
+    Result<Config> r = LoadConfigFile(p.string());
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  for (const fs::path& p : {empty, comment}) {
+    EXPECT_EQ(error(p), p.string() +
+                            ": cameras: missing: the file is empty or only comments; a config "
+                            "must list its cameras (`cameras: []` for a node without cameras)");
+  }
+  EXPECT_EQ(error(absent), absent.string() + ": cameras: missing; list the cameras, or write "
+                                             "`cameras: []` for a node without cameras");
+  EXPECT_EQ(error(null), null.string() + ": cameras: has no value; list the cameras, or write "
+                                         "`cameras: []` for a node without cameras");
+  EXPECT_EQ(error(none), "ok");
+  EXPECT_EQ(error(dir.path()), dir.path().string() + ": cannot read config: is a directory");
+}
+
+TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
+  EXPECT_EQ(ErrorOf("heartbeat_interval_ms: 1\nbogus: 2\ncameras:\n"
+                    "  - id: a\n    url: http://x\n"
+                    "  - id: b\n    url: rtsp://h/x\n    detect_width: 321\n"
+                    "  - id: c\n    url: rtsp://h:99999/x\n"),
+            "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 1\n"
+            "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
+            "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
+            "replay_max_events_per_second, journal, security, control, analytics_workers, "
+            "ingest, log_level, cameras)\n"
+            "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
+            "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
+            "t.yaml:10:10: cameras[2].url: port must be 1..65535, got '99999'");
+}
+
+TEST(ConfigTest, ErrorsAreValidUtf8WhateverTheFileHolds) {
+  std::string garbage;
+  for (int i = 0; i < 2048; ++i) garbage += static_cast<char>((i * 7919 + 13) & 0xff);
+  for (const std::string& text :
+       {garbage, std::string("node_id: \xff\xfe\n"), std::string("\xc3(: 1\n"),
+        std::string("cameras:\n  - id: \x80\n    url: rtsp://h/x\n")}) {
+    Result<Config> r = ParseConfig(text, "t.yaml", true);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(ValidUtf8(r.status().message()), r.status().message()) << r.status().message();
+  }
+}
+
+TEST(ConfigTest, AUrlQuotedInAnErrorIsRedacted) {
+  EXPECT_EQ(ErrorOf(OneCamera("    enabled: rtsp://u:Leak@h/x?token=Tok\n")),
+            "t.yaml:4:14: cameras[0].enabled: expected true or false, got "
+            "'rtsp://***@h/x?token=***'");
+}
+
+TEST(ConfigTest, CameraUrlsWithBadPortsOrBracketsAreRefused) {
+  EXPECT_EQ(ErrorOf(OneCamera("").replace(OneCamera("").find("rtsp://10.0.0.1/stream"), 22,
+                                          "rtsp://127.0.0.1:99999/x")),
+            "t.yaml:3:10: cameras[0].url: port must be 1..65535, got '99999'");
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: a\n    url: rtsp://[::1/x\n"),
+            "t.yaml:3:10: cameras[0].url: IPv6 host: '[' without a closing ']'");
+  CameraConfig cam;
+  cam.id = "c";
+  cam.url = "rtsp://127.0.0.1:99999/x";
+  EXPECT_EQ(ValidateCameraConfig(cam).message(),
+            "camera c: url: port must be 1..65535, got '99999'");
 }
 
 TEST(ConfigTest, MissingFileIsAnIoErrorNamingThePath) {

@@ -3,6 +3,7 @@
 // real parts: supervisor_integration_test.cc.
 #include "daemon/supervisor.h"
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -413,6 +414,29 @@ TEST_F(ReloadTest, InvalidFileIsRejectedWithItsPlaceAndTheRunningConfigStays) {
   v1::Response resp = Call([](v1::Request* req) { req->mutable_reload(); });
   EXPECT_FALSE(resp.ok());
   EXPECT_EQ(resp.error(), "reload rejected, running config kept: " + r.status().message());
+  const v1::Response after = Status();
+  ASSERT_EQ(after.status().cameras_size(), 3);
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_EQ(Find(after, id)->session_id(), Find(before, id)->session_id()) << id;
+    EXPECT_EQ(sessions_.Count(id), 1u) << id;
+  }
+}
+
+// Issue 14 item 3: files that do not list their cameras would have stopped every camera.
+TEST_F(ReloadTest, FileWithoutCamerasIsRejectedAndNothingStops) {
+  sup_->Start();
+  const v1::Response before = Status();
+  for (const std::string text : {"", "# only a comment\n", "node_id: reload-test\ncameras:\n"}) {
+    std::ofstream(path_, std::ios::trunc) << text;
+    Result<v1::ReloadResponse> r = sup_->Reload();
+    ASSERT_FALSE(r.ok()) << "'" << text << "'";
+    EXPECT_EQ(r.status().message().rfind(path_ + ": cameras: ", 0), 0u) << r.status().message();
+  }
+  std::filesystem::remove(path_);
+  std::filesystem::create_directory(path_);
+  Result<v1::ReloadResponse> dir = sup_->Reload();
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.status().message(), path_ + ": cannot read config: is a directory");
   const v1::Response after = Status();
   ASSERT_EQ(after.status().cameras_size(), 3);
   for (const char* id : {"a", "b", "c"}) {
