@@ -50,7 +50,7 @@ void AuditLog::Write(const std::string& who, Role role, const std::string& comma
   ::clock_gettime(CLOCK_REALTIME, &ts);
   tm utc{};
   ::gmtime_r(&ts.tv_sec, &utc);
-  char when[40];
+  char when[64];
   std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 ts.tv_nsec / 1'000'000);

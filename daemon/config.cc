@@ -340,14 +340,14 @@ class Parser {
 
   // Calls the handler of each key present in `map`. Unknown and repeated keys are errors at the
   // key; yaml-cpp itself accepts repeated keys and would silently keep one of them.
-  // With `keep_going` (the top level), a key's error is kept in errors_ and the next key parsed,
-  // so that one run reports every broken section.
+  // With `keep` (the top level, a camera), a key's error is appended to *keep and the next key
+  // parsed, so that one run reports every broken key; without, the first error is returned.
   Status ParseMap(const YAML::Node& map, const std::string& field, const KeyTable& table,
-                  bool keep_going = false) {
+                  std::vector<Status>* keep = nullptr) {
     if (!map.IsMap()) return Error(map, field, "expected a mapping, got " + Describe(map));
     auto fail = [&](Status st) {
-      if (!keep_going || st.ok()) return st;
-      errors_.push_back(std::move(st));
+      if (keep == nullptr || st.ok()) return st;
+      keep->push_back(std::move(st));
       return Status::Ok();
     };
     std::map<std::string, int, std::less<>> seen;  // key -> line (1-based)
@@ -539,7 +539,7 @@ class Parser {
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
     };
-    SKYNET_RETURN_IF_ERROR(ParseMap(root, "", table, /*keep_going=*/true));
+    SKYNET_RETURN_IF_ERROR(ParseMap(root, "", table, &errors_));
     if (!config->replay_endpoint.empty() && config->journal.dir.empty()) {
       errors_.push_back(Error(root["replay_endpoint"].Mark(), "replay_endpoint",
                               "needs a journal to replay from: set journal.dir"));
@@ -554,14 +554,15 @@ class Parser {
   // Errors kept by the keep-going parts (top-level keys, cameras), in file order.
   void AddError(Status st) { errors_.push_back(std::move(st)); }
   // Ok if none; else one status whose message has one error per line.
-  Status Errors() const {
-    if (errors_.empty()) return Status::Ok();
+  Status Errors() const { return Joined(errors_); }
+  static Status Joined(const std::vector<Status>& errors) {
+    if (errors.empty()) return Status::Ok();
     std::string message;
-    for (const Status& e : errors_) {
+    for (const Status& e : errors) {
       if (!message.empty()) message += "\n";
       message += e.message();
     }
-    return Status(errors_.front().code(), std::move(message));
+    return Status(errors.front().code(), std::move(message));
   }
 
   Status ParseJournal(const YAML::Node& node, const std::string& field, JournalConfig* j) {
@@ -662,9 +663,12 @@ class Parser {
     };
     AddSecretKeys(&camera->password, &table);
     AddIngestKeys(&camera->ingest, &table);
-    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
-    if (!have_id) return Error(node, field, "missing required key 'id'");
-    if (!have_url) return Error(node, field, "missing required key 'url'");
+    // Every broken key of the camera is reported; its values are judged only once they all read.
+    std::vector<Status> errors;
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table, &errors));
+    if (!have_id) errors.push_back(Error(node, field, "missing required key 'id'"));
+    if (!have_url) errors.push_back(Error(node, field, "missing required key 'url'"));
+    if (!errors.empty()) return Joined(errors);
     if (camera->name.empty()) camera->name = camera->id;
     return Place(node, field, ValidateCamera(*camera),
                  {{"vehicles.detector.model_path", "vehicles.backend"}});

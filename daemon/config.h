@@ -147,9 +147,10 @@ struct Config {
 
 // Parses and validates YAML text. `source_name` is used in error messages (usually the path);
 // relative password_file paths resolve against its directory. Secrets from
-// password_file/password_env end up in CameraConfig::password. Every error found is reported,
-// one per line: the first of each top-level key and of each camera. Error texts are valid UTF-8
-// (invalid bytes quoted from the text become "\xNN").
+// password_file/password_env end up in CameraConfig::password. Errors are reported together,
+// one per line: every broken top-level key and camera key (within a nested section, and among a
+// camera's value checks, the first only). Error texts are valid UTF-8 (invalid bytes quoted from
+// the text become "\xNN").
 // Without `require_cameras` an empty document gives the defaults; with it, a document without a
 // list at `cameras:` is an error (`cameras: []` says "no cameras" on purpose).
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source_name,

@@ -108,7 +108,8 @@ Result<Url> ParseUrl(std::string_view text) {
     url.host = std::string(a.substr(1, close - 1));
     if (url.host.empty()) return Status::InvalidArgument("IPv6 host: empty brackets");
     const std::string address = url.host.substr(0, url.host.find('%'));  // before a zone id
-    if (address.empty() || address.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
+    if (address.empty() ||
+        address.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
       return Status::InvalidArgument("IPv6 host: '" + ValidUtf8(url.host) +
                                      "' is not an IPv6 address");
     }

@@ -20,12 +20,12 @@ namespace skynet {
 // The lexical parts of "scheme://userinfo@authority/path?query#fragment". Never fails: parts
 // that are absent are empty (`has_userinfo` tells "u@" from none).
 struct UrlParts {
-  std::string scheme;    // "rtsp", without "://"; empty: no "://" at all
+  std::string scheme;  // "rtsp", without "://"; empty: no "://" at all
   bool has_userinfo = false;
-  std::string userinfo;  // "user:pw" as written (percent-escapes kept)
+  std::string userinfo;        // "user:pw" as written (percent-escapes kept)
   std::string user, password;  // userinfo split at its first ':'
-  std::string authority;  // "host:port", "[::1]:8554"
-  std::string path;       // from the first '/' after the authority, without query and fragment
+  std::string authority;       // "host:port", "[::1]:8554"
+  std::string path;            // from the first '/' after the authority, without query and fragment
   bool has_query = false;
   std::string query;     // after '?', without the fragment
   std::string fragment;  // after '#'

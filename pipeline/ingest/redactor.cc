@@ -46,7 +46,8 @@ Redactor::Redactor(const std::string& url, const std::string& password)
     if (end == std::string::npos) end = parts.query.size();
     const std::string param = parts.query.substr(start, end - start);
     const size_t eq = param.find('=');
-    if (eq != std::string::npos && eq + 1 < param.size() && IsSecretQueryName(param.substr(0, eq))) {
+    if (eq != std::string::npos && eq + 1 < param.size() &&
+        IsSecretQueryName(param.substr(0, eq))) {
       secrets_.push_back(param.substr(eq + 1));
     }
     start = end + 1;

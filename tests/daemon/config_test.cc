@@ -481,6 +481,16 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:10:10: cameras[2].url: port must be 1..65535, got '99999'");
 }
 
+TEST(ConfigTest, EveryBrokenKeyOfACameraIsReported) {
+  EXPECT_EQ(ErrorOf("cameras:\n  - id: a\n    analytics_fps: fast\n    colour: red\n"),
+            "t.yaml:3:20: cameras[0].analytics_fps: expected a number, got 'fast'\n"
+            "t.yaml:4:5: cameras[0].colour: unknown key (expected one of: id, name, url, username, "
+            "enabled, motion, vehicles, password, password_file, password_env, analytics_fps, "
+            "detect_width, rtsp_transport, file_realtime, file_loop, connect_timeout_ms, "
+            "stall_timeout_ms, backoff_initial_ms, backoff_max_ms)\n"
+            "t.yaml:2:5: cameras[0]: missing required key 'url'");
+}
+
 TEST(ConfigTest, ErrorsAreValidUtf8WhateverTheFileHolds) {
   std::string garbage;
   for (int i = 0; i < 2048; ++i) garbage += static_cast<char>((i * 7919 + 13) & 0xff);

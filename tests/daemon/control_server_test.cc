@@ -70,6 +70,43 @@ TEST(ControlServerTest, GarbageGetsAnErrorAndServerCarriesOn) {
   EXPECT_EQ((*server)->requests(), 3u);
 }
 
+// Issue 14 items 3 and 8: an error quoting invalid UTF-8 (a reload of random bytes) still makes
+// a valid protobuf answer and a valid audit line; answered polls are audited only on request.
+TEST(ControlServerTest, ErrorsAndAuditLinesAreValidUtf8AndPollsAreNotAudited) {
+  TempDir dir;
+  auto failing = [](const v1::Request&) {
+    v1::Response r;
+    r.set_ok(false);
+    r.set_error("reload rejected: t.yaml:1:1: got '\xff\xfe\xc3('");
+    return r;
+  };
+  ControlServerOptions options{.endpoint = dir.Ipc("control.sock")};
+  options.audit_log = dir.File("audit.log");
+  auto server = ControlServer::Create(options, failing);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  v1::Request reload;
+  reload.mutable_reload();
+  const std::string bytes = reload.SerializeAsString();
+  v1::Response r = (*server)->Handle(bytes.data(), bytes.size(), Peer{"ops", Role::kAdmin});
+  EXPECT_EQ(r.error(), "reload rejected: t.yaml:1:1: got '\\xFF\\xFE\\xC3('");
+  v1::Request status;
+  status.mutable_status();
+  const std::string poll = status.SerializeAsString();
+  (*server)->Handle(poll.data(), poll.size(), Peer{"ops", Role::kAdmin});  // refused: audited
+  auto echo = ControlServer::Create({.endpoint = dir.Ipc("echo.sock"),
+                                     .audit_log = dir.File("audit.log")},
+                                    Echo);
+  ASSERT_TRUE(echo.ok());
+  (*echo)->Handle(poll.data(), poll.size(), Peer{"ops", Role::kAdmin});  // answered: not
+  const std::string audit = skynet::testing::ReadFile(dir.File("audit.log"));
+  EXPECT_NE(audit.find("\"who\":\"ops\",\"role\":\"admin\",\"command\":\"reload\",\"ok\":false,"
+                       "\"error\":\"reload rejected: t.yaml:1:1: got '\\\\xFF\\\\xFE\\\\xC3('\"}"),
+            std::string::npos)
+      << audit;
+  EXPECT_NE(audit.find("\"command\":\"status\",\"ok\":false"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("\"command\":\"status\",\"ok\":true"), std::string::npos) << audit;
+}
+
 TEST(ControlServerTest, BindFailureNamesTheEndpoint) {
   auto server = ControlServer::Create({.endpoint = "tcp://256.0.0.1:1"}, Echo);
   ASSERT_FALSE(server.ok());

@@ -9,13 +9,12 @@
 //      who and why, and no answered status polls; --check-config refuses a world-readable server
 //      key like start does; the journal directory is created 0750.
 //   9. `camera add` refuses rtsp://127.0.0.1:99999/x and rtsp://[::1/x naming the field.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <random>
 #include <set>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -64,12 +63,17 @@ std::string FreeTcpEndpoint() {
 // The config's common head: ipc endpoints in `dir`, no metrics listener, the audit log.
 std::string Head(const TempDir& dir) {
   return "node_id: faults\n"
-         "event_endpoint: " + dir.Ipc("feed.sock") + "\n"
-         "control_endpoint: " + dir.Ipc("control.sock") + "\n"
+         "event_endpoint: " +
+         dir.Ipc("feed.sock") +
+         "\n"
+         "control_endpoint: " +
+         dir.Ipc("control.sock") +
+         "\n"
          "metrics_endpoint: \"\"\n"
          "heartbeat_interval_ms: 200\n"
          "analytics_workers: 1\n"
-         "control:\n  audit_log: " + dir.File("audit.log") + "\n";
+         "control:\n  audit_log: " +
+         dir.File("audit.log") + "\n";
 }
 
 // skynetctl with `args` against the daemon of `dir`: exit code, stdout lines joined, stderr.
@@ -90,8 +94,8 @@ CtlResult Ctl(const TempDir& dir, std::vector<std::string> args) {
 CtlResult CheckConfig(const TempDir& dir, const std::string& path) {
   CtlResult r;
   std::vector<std::string> lines;
-  r.code = RunToCompletion("daemon/skynetd", {"--check-config", path}, dir.File("check.err"),
-                           &lines);
+  r.code =
+      RunToCompletion("daemon/skynetd", {"--check-config", path}, dir.File("check.err"), &lines);
   for (const std::string& l : lines) r.out += l + "\n";
   r.err = ReadFile(dir.File("check.err"));
   return r;
@@ -160,8 +164,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
     const CtlResult reload = Ctl(dir, {"reload"});
     EXPECT_NE(reload.code, 0) << reload.out;
     EXPECT_TRUE(IsUtf8(reload.err)) << reload.err;
-    EXPECT_NE(reload.err.find("reload rejected, running config kept: " + config),
-              std::string::npos)
+    EXPECT_NE(reload.err.find("reload rejected, running config kept: " + config), std::string::npos)
         << reload.err;
     EXPECT_EQ(reload.err.find("malformed"), std::string::npos) << reload.err;
     if (h.name != "random bytes") {
@@ -184,16 +187,15 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
   EXPECT_NE(none.out.find("0 cameras"), std::string::npos) << none.out;
 
   // Every error at once: two broken cameras and a broken top-level key in one answer.
-  WriteFile(config, Head(dir) + "log_level: loud\ncameras:\n"
-                                "  - id: a\n    url: http://x\n"
-                                "  - id: b\n    url: rtsp://127.0.0.1:99999/x\n");
+  WriteFile(config, Head(dir) +
+                        "log_level: loud\ncameras:\n"
+                        "  - id: a\n    url: http://x\n"
+                        "  - id: b\n    url: rtsp://127.0.0.1:99999/x\n");
   const CtlResult many = CheckConfig(dir, config);
   EXPECT_EQ(many.code, 1);
-  EXPECT_NE(many.err.find("log_level: must be one of"), std::string::npos)
-      << many.err;
+  EXPECT_NE(many.err.find("log_level: must be one of"), std::string::npos) << many.err;
   EXPECT_NE(many.err.find("cameras[0].url: must be rtsp://"), std::string::npos) << many.err;
-  EXPECT_NE(many.err.find("cameras[1].url: port must be 1..65535, got '99999'"),
-            std::string::npos)
+  EXPECT_NE(many.err.find("cameras[1].url: port must be 1..65535, got '99999'"), std::string::npos)
       << many.err;
 
   WriteFile(config, good);
@@ -238,8 +240,8 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   ASSERT_TRUE(control.ok());
 
   // Runtime adds: the issue's URL refused without an echo; one with escapes and ?auth= taken.
-  CtlResult add = Ctl(dir, {"camera", "add", "--id", "slash", "--url",
-                            "rtsp://u:Leak/Pw@127.0.0.1:9/x"});
+  CtlResult add =
+      Ctl(dir, {"camera", "add", "--id", "slash", "--url", "rtsp://u:Leak/Pw@127.0.0.1:9/x"});
   EXPECT_NE(add.code, 0);
   EXPECT_NE(add.err.find("url: the user or password contains"), std::string::npos) << add.err;
   add = Ctl(dir, {"camera", "add", "--id", "escaped", "--url",
@@ -248,8 +250,7 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   // Item 9: a port out of range and an unclosed IPv6 bracket, refused naming the field.
   add = Ctl(dir, {"camera", "add", "--id", "badport", "--url", "rtsp://127.0.0.1:99999/x"});
   EXPECT_NE(add.code, 0);
-  EXPECT_NE(add.err.find("url: port must be 1..65535, got '99999'"), std::string::npos)
-      << add.err;
+  EXPECT_NE(add.err.find("url: port must be 1..65535, got '99999'"), std::string::npos) << add.err;
   add = Ctl(dir, {"camera", "add", "--id", "badv6", "--url", "rtsp://[::1/x"});
   EXPECT_NE(add.code, 0);
   EXPECT_NE(add.err.find("url: IPv6 host: '[' without a closing ']'"), std::string::npos)
@@ -277,8 +278,7 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   }
   const CtlResult cameras = Ctl(dir, {"cameras"});
   EXPECT_EQ(cameras.code, 0) << cameras.err;
-  EXPECT_NE(cameras.out.find("rtsp://***@127.0.0.1:9/live?channel=1&token=***"),
-            std::string::npos)
+  EXPECT_NE(cameras.out.find("rtsp://***@127.0.0.1:9/live?channel=1&token=***"), std::string::npos)
       << cameras.out;
   const CtlResult status = Ctl(dir, {"status"});
   EXPECT_EQ(status.code, 0) << status.err;
@@ -288,10 +288,12 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.File("journal"))) {
     journal += ReadFile(entry.path().string());
   }
-  const std::map<std::string, std::string> shown = {
-      {"log", ReadFile(dir.File("skynetd.log"))},  {"audit", ReadFile(dir.File("audit.log"))},
-      {"cameras", cameras.out},                     {"status", status.out},
-      {"feed", events},                             {"journal", journal}};
+  const std::map<std::string, std::string> shown = {{"log", ReadFile(dir.File("skynetd.log"))},
+                                                    {"audit", ReadFile(dir.File("audit.log"))},
+                                                    {"cameras", cameras.out},
+                                                    {"status", status.out},
+                                                    {"feed", events},
+                                                    {"journal", journal}};
   for (const auto& [where, text] : shown) {
     for (const char* secret : {"Leak", "Tok123", "Tok456"}) {
       EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in the " << where << ":\n"
@@ -300,8 +302,9 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   }
   EXPECT_FALSE(events.empty());
   // The URL is shown, redacted, where an operator looks for it.
-  EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("rtsp://***@127.0.0.1:9/live?channel=1&token=***"),
-            std::string::npos);
+  EXPECT_NE(
+      ReadFile(dir.File("skynetd.log")).find("rtsp://***@127.0.0.1:9/live?channel=1&token=***"),
+      std::string::npos);
 }
 
 TEST(SkynetdFaultsTest, AuditLogHasEveryRefusalAndNoPolls) {
@@ -312,16 +315,28 @@ TEST(SkynetdFaultsTest, AuditLogHasEveryRefusalAndNoPolls) {
   const std::string server_public = *keys::LoadPublicKey(dir.File("server.pub"));
   const std::string endpoint = FreeTcpEndpoint();
   const std::string config = dir.File("skynetd.yaml");
-  WriteFile(config, "node_id: audit\n"
-                    "event_endpoint: " + dir.Ipc("feed.sock") + "\n"
-                    "control_endpoint: " + endpoint + "\n"
-                    "metrics_endpoint: \"\"\n"
-                    "journal:\n  dir: " + dir.File("state/journal") + "\n"
-                    "security:\n  server_key_file: " + dir.File("server.key") + "\n"
-                    "  clients:\n    - name: center\n      public_key: \"" + reader.public_key +
-                    "\"\n      role: read\n"
-                    "control:\n  audit_log: " + dir.File("audit.log") + "\n"
-                    "cameras: []\n");
+  WriteFile(config,
+            "node_id: audit\n"
+            "event_endpoint: " +
+                dir.Ipc("feed.sock") +
+                "\n"
+                "control_endpoint: " +
+                endpoint +
+                "\n"
+                "metrics_endpoint: \"\"\n"
+                "journal:\n  dir: " +
+                dir.File("state/journal") +
+                "\n"
+                "security:\n  server_key_file: " +
+                dir.File("server.key") +
+                "\n"
+                "  clients:\n    - name: center\n      public_key: \"" +
+                reader.public_key +
+                "\"\n      role: read\n"
+                "control:\n  audit_log: " +
+                dir.File("audit.log") +
+                "\n"
+                "cameras: []\n");
   // A world-readable server key: --check-config refuses it as start does.
   ASSERT_EQ(::chmod(dir.File("server.key").c_str(), 0644), 0);
   const CtlResult check = CheckConfig(dir, config);
@@ -380,7 +395,9 @@ TEST(SkynetdFaultsTest, AuditLogHasEveryRefusalAndNoPolls) {
   skynet::client::ControlClient nobody = as(stranger, 1000);  // unknown key: no answer
   EXPECT_FALSE(nobody.Call(status).ok());
   ASSERT_TRUE(testing::WaitFor(
-      [&] { return ReadFile(dir.File("audit.log")).find("unknown client key") != std::string::npos; },
+      [&] {
+        return ReadFile(dir.File("audit.log")).find("unknown client key") != std::string::npos;
+      },
       30s, 50ms));
   // The journal directory and its parent, created by the daemon: 0750 whatever the umask.
   for (const char* d : {"state", "state/journal"}) {

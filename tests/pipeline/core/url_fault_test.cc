@@ -2,13 +2,12 @@
 // character, percent-escapes, credentials in the query; ports out of range and unclosed IPv6
 // brackets. RedactUrl must never show the secret; ParseUrl must refuse what GStreamer would
 // misread, without quoting the secret.
-#include "pipeline/core/url.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "pipeline/core/logging.h"
+#include "pipeline/core/url.h"
 
 namespace skynet {
 namespace {
@@ -53,11 +52,11 @@ TEST(UrlFaultTest, RedactUrlHidesTheIssuesLeakingUrl) {
 }
 
 TEST(UrlFaultTest, RedactUrlHidesSecretQueryParameters) {
-  for (const char* name : {"token", "access_token", "Key", "api_key", "password", "passwd",
-                           "pwd", "auth", "Authorization", "secret", "client_secret", "sig",
-                           "X-Amz-Signature", "credential"}) {
-    const std::string url = std::string("rtsp://10.0.0.5/live?channel=1&") + name +
-                            "=S3cr%2Ft&subtype=0";
+  for (const char* name :
+       {"token", "access_token", "Key", "api_key", "password", "passwd", "pwd", "auth",
+        "Authorization", "secret", "client_secret", "sig", "X-Amz-Signature", "credential"}) {
+    const std::string url =
+        std::string("rtsp://10.0.0.5/live?channel=1&") + name + "=S3cr%2Ft&subtype=0";
     EXPECT_EQ(RedactUrl(url),
               std::string("rtsp://10.0.0.5/live?channel=1&") + name + "=***&subtype=0")
         << url;
@@ -101,9 +100,11 @@ TEST(UrlFaultTest, ValidUtf8EscapesInvalidBytesOnly) {
   EXPECT_EQ(ValidUtf8("plain"), "plain");
   EXPECT_EQ(ValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-  EXPECT_EQ(ValidUtf8("a\xff" "b"), "a\\xFFb");
-  EXPECT_EQ(ValidUtf8("\xc3"), "\\xC3");                  // truncated
-  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\\xC0\\xAF");         // overlong
+  EXPECT_EQ(ValidUtf8("a\xff"
+                      "b"),
+            "a\\xFFb");
+  EXPECT_EQ(ValidUtf8("\xc3"), "\\xC3");                    // truncated
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\\xC0\\xAF");           // overlong
   EXPECT_EQ(ValidUtf8("\xed\xa0\x80"), "\\xED\\xA0\\x80");  // surrogate
   std::string all;
   for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
