@@ -599,7 +599,8 @@ std::optional<cv::Point2f> RobustVelocity(const std::vector<TrajectoryPoint>& po
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
     if (v.size() % 2 == 1) return v[mid];
     const float upper = v[mid];
-    return 0.5f * (upper + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
+    const float lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+    return 0.5f * (upper + lower);
   };
   return cv::Point2f(median(sx), median(sy));
 }
