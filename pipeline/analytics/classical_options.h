@@ -47,7 +47,7 @@ struct ClassicalDetectorOptions {
   // Closing radius, metres at each image row's ground scale.
   float close_m = 0.3f;
   // Smallest blob kept, square metres at the ground scale of its bottom edge.
-  float min_blob_area_m2 = 1.0f;
+  float min_blob_area_m2 = 0.7f;
   // Merge a fragment (see merge_max_fragment) within this many metres of the larger blob.
   float merge_gap_m = 0.6f;
   // A blob wider (higher, at the ground scale of its bottom edge) than this holds more than one
