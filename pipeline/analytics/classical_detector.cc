@@ -122,7 +122,8 @@ struct ClassicalDetector::State {
   // Whether a blob of `box` is analysed: always uncalibrated; calibrated, its bottom centre
   // must be on the ground within max_distance_m of the camera.
   bool Analysed(const cv::Rect& box) const;
-  // Whether `small` is a fragment of `big` (step 4).
+  // Whether `small` is a fragment of `big` (step 4): within merge_gap_px (scaled) or, calibrated,
+  // merge_gap_m where `big` stands.
   bool IsFragment(const Blob& big, const Blob& small, int gap_px) const;
   // Whether component `i` (box `box`, `area` pixels) is supported and not a ghost.
   bool Supported(int i, const cv::Rect& box, int area, const std::vector<cv::Rect>& support,
@@ -401,17 +402,12 @@ bool ClassicalDetector::State::Analysed(const cv::Rect& box) const {
 
 bool ClassicalDetector::State::IsFragment(const Blob& big, const Blob& small, int gap_px) const {
   if (calibration == nullptr) return Gap(big.box, small.box) <= gap_px;
+  // No limit on the union's size: at night a side-on car is a headlight beam, its lights and
+  // their reflections, several metres apart.
   const cv::Point2f foot = BottomCentre(cv::Rect2f(big.box));
   const double mpp = calibration->MetresPerPixelAt(foot);
   if (!calibration->OnGround(foot) || !(mpp > 0)) return false;
-  if (Gap(big.box, small.box) > options.merge_gap_m / mpp) return false;
-  // The union must still be one vehicle, unless the fragment lies within the larger blob's
-  // extent in that direction (a vehicle already that large, such as a bus seen from its side).
-  const cv::Rect u = big.box | small.box;
-  const Footprint f = calibration->FootprintOf(cv::Rect2f(u));
-  if (u.width > big.box.width && f.width_m > options.max_vehicle_width_m) return false;
-  if (u.height > big.box.height && f.height_m > options.max_vehicle_height_m) return false;
-  return true;
+  return Gap(big.box, small.box) <= options.merge_gap_m / mpp;
 }
 
 void ClassicalDetector::State::Finish(const std::vector<cv::Rect>& frozen, int64_t dt_us,

@@ -47,11 +47,11 @@ struct ClassicalDetectorOptions {
   // Closing radius, metres at each image row's ground scale.
   float close_m = 0.3f;
   // Smallest blob kept, square metres at the ground scale of its bottom edge.
-  float min_blob_area_m2 = 0.5f;
-  // Merge a fragment (see merge_max_fragment) within this many metres of the larger blob...
+  float min_blob_area_m2 = 0.7f;
+  // Merge a fragment (see merge_max_fragment) within this many metres of the larger blob.
   float merge_gap_m = 0.6f;
-  // ...unless their union is wider (or higher, at the ground scale of its bottom edge) than one
-  // vehicle and than the larger blob.
+  // A blob wider (higher, at the ground scale of its bottom edge) than this holds more than one
+  // vehicle: it is cut at a valley of its columns (rows) if it has one.
   float max_vehicle_width_m = 3.0f;
   float max_vehicle_height_m = 4.0f;
   // Blobs standing farther than this from the camera (ground distance) are not analysed: not
