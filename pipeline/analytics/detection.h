@@ -32,6 +32,9 @@ struct Detection {
   ObjectClass object_class = ObjectClass::kUnknown;
   // Confidence in [0, 1].
   float score = 0.f;
+  // A track's own predicted box cut from a blob that merged it with others (the tracker's
+  // split_merged): it keeps the track alive, but is not a measurement of where the object is.
+  bool predicted = false;
 };
 
 class Calibration;

@@ -252,6 +252,7 @@ std::vector<Detection> Tracker::SplitMerged(const std::vector<Detection>& detect
     for (int i : inside) {
       Detection part = d;
       part.box = tracks_[i].box & d.box;
+      part.predicted = true;
       part.object_class =
           tracks_[i].object_class == ObjectClass::kUnknown ? d.object_class : tracks_[i].object_class;
       out.push_back(part);
@@ -277,6 +278,7 @@ void Tracker::Update(const std::vector<Detection>& detections_in, const cv::Mat&
     Track& t = tracks_[i];
     Filter& f = *filters_[i];
     t.matched = match[i] >= 0;
+    t.matched_prediction = t.matched && detections[match[i]].predicted;
     t.snapshot_score = 0;
     if (!t.matched) {
       ++t.misses;
@@ -420,7 +422,7 @@ void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
     t.stationary = true;
     f.away_frames = 0;
   }
-  AddMeasurement(time_us, d.box, t, f);
+  if (!d.predicted) AddMeasurement(time_us, d.box, t, f);
 }
 
 void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
@@ -429,6 +431,7 @@ void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
   t.first_seen_us = t.last_seen_us = time_us;
   t.hits = 1;
   t.matched = true;
+  t.matched_prediction = d.predicted;
   t.detection_score = d.score;
   auto f = std::make_unique<Filter>();
   const cv::Point2f c = Centre(d.box);

@@ -111,6 +111,9 @@ struct Track {
   int misses = 0;                           // consecutive frames without a detection (coasting)
   bool confirmed = false;                   // hits reached confirm_hits (stays true)
   bool matched = false;                     // a detection was matched in the latest frame
+  // ...but only its own predicted box cut from a merged blob (Detection::predicted): no
+  // measurement, so the trajectory's last point is older and rules treat the frame as coasting.
+  bool matched_prediction = false;
   bool stationary = false;                  // has not moved for stationary_after_ms
   int64_t stationary_since_us = 0;          // while stationary: when it stopped
   float detection_score = 0;                // confidence of the latest matched detection

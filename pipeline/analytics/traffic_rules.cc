@@ -291,9 +291,14 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
     if (!t.confirmed) continue;
     // Evidence only: a frame in which a detection was matched has a measured anchor (the
     // detection's bottom-centre); a coasting track's box is the tracker's prediction, and no
-    // rule judges it. Crossings interpolate between two measured anchors.
+    // rule judges it. Crossings interpolate between two measured anchors. A track matched only
+    // to its predicted box cut from a merged blob (a queue) still counts and keeps its zones and
+    // lane there, but its direction and speed are not judged on it: a degenerate prediction
+    // drifting through a queue is no driver going the wrong way.
     const bool measured = t.matched && !t.trajectory.empty();
-    const cv::Point2f box_anchor = measured ? t.trajectory.back().point : BottomCentre(t.box);
+    const bool own_measurement = measured && !t.matched_prediction;
+    const cv::Point2f box_anchor =
+        own_measurement ? t.trajectory.back().point : BottomCentre(t.box);
     TrackState& s = StateOf(t, box_anchor, time_us);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
@@ -308,7 +313,7 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
       CheckZones(t, anchor, &f, &s);
       CheckLanes(t, anchor, &f, &s);
       lane = s.lane >= 0 ? &options_.lanes[s.lane] : nullptr;
-      if (measured) {
+      if (own_measurement) {
         CheckWrongWay(t, previous, anchor, lane, &f, &s);
         CheckSpeeding(t, anchor, lane, &f, &s);
       }

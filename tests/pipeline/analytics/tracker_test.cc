@@ -311,6 +311,8 @@ TEST(TrackerTest, CarPassingAPedestrianKeepsBothBoxesThroughTheMergedBlob) {
       ASSERT_NE(tc, nullptr) << i;
       ASSERT_NE(tp, nullptr) << i;
       EXPECT_TRUE(tc->matched && tp->matched) << i;
+      // Alive on their predicted boxes cut from the blob, which are not measurements.
+      EXPECT_TRUE(tc->matched_prediction && tp->matched_prediction) << i;
       EXPECT_NEAR(tc->box.height, 15, 3) << i;  // not the merged blob's 29
       EXPECT_NEAR(tc->box.y + tc->box.height, 115, 3) << i;
     }
@@ -319,6 +321,7 @@ TEST(TrackerTest, CarPassingAPedestrianKeepsBothBoxesThroughTheMergedBlob) {
   ASSERT_NE(person, 0u);
   EXPECT_NE(Find(*tracker, car), nullptr);
   EXPECT_NE(Find(*tracker, person), nullptr);
+  EXPECT_FALSE(Find(*tracker, car)->matched_prediction);  // measured again after the merge
 }
 
 TEST(TrackerTest, BoxDoesNotCollapseAfterAMergeEnds) {

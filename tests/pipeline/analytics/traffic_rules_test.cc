@@ -402,6 +402,27 @@ TEST(TrafficRulesTest, CoastingTrackNeverDrivesTheWrongWay) {
   EXPECT_EQ(wrong, 0);
 }
 
+TEST(TrafficRulesTest, ATrackMatchedOnlyToItsPredictionInAMergedBlobNeverDrivesTheWrongWay) {
+  // In a queue the tracker keeps a track alive on its own predicted box cut from the merged
+  // blob (Track::matched_prediction): a degenerate prediction drifting through the queue is no
+  // evidence of anyone driving against the lane.
+  TrafficRulesOptions options;
+  options.lanes.push_back(
+      {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
+  options.wrong_way_frames = 5;
+  auto rules = MakeRules(options);
+  int wrong = 0;
+  for (int i = 0; i < 40; ++i) {
+    Track merged = Car(2, {300.f - 5 * i, 115}, {-50, 0});
+    merged.matched_prediction = i >= 2;  // measured twice, then only its cut-out prediction
+    for (const RuleEvent& e :
+         rules->Process({merged}, {}, kSize, nullptr, kStartUs + i * kFrameUs)) {
+      wrong += e.type == RuleEventType::kWrongWay;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST(TrafficRulesTest, SpeedingFiresOnceAfterARunAboveTheLimit) {
   TrafficRulesOptions options;
   options.speed_limit_kmh = 50;
