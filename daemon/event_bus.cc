@@ -13,12 +13,13 @@ namespace skynet::daemon {
 namespace {
 
 // The name of the event's payload field ("motion_started", "line_crossed", ...), for metrics.
-std::string PayloadName(const v1::Event& event) {
+const std::string& PayloadName(const v1::Event& event) {
+  static const std::string kNone = "none";
   static const google::protobuf::OneofDescriptor* const payload =
       v1::Event::descriptor()->FindOneofByName("payload");
   const google::protobuf::FieldDescriptor* field =
       v1::Event::GetReflection()->GetOneofFieldDescriptor(event, payload);
-  return field != nullptr ? field->name() : "none";
+  return field != nullptr ? field->name() : kNone;
 }
 
 }  // namespace

@@ -67,6 +67,17 @@ std::string StateLabel(v1::CameraState state) {
   return name;
 }
 
+// One sample per (kind, value) of a camera's counter family `name` (label kind="...").
+template <typename Counters>
+void AddKinds(Families* f, const char* name, const char* help, const MetricLabels& cam,
+              const Counters& kinds) {
+  for (const auto& [kind, value] : kinds) {
+    MetricLabels labels = cam;
+    labels.emplace_back("kind", kind);
+    f->Add(name, "counter", help, std::move(labels), static_cast<double>(value));
+  }
+}
+
 constexpr v1::CameraState kStates[] = {v1::CAMERA_STATE_CONNECTING, v1::CAMERA_STATE_ONLINE,
                                        v1::CAMERA_STATE_STALLED,    v1::CAMERA_STATE_OFFLINE,
                                        v1::CAMERA_STATE_WAITING,    v1::CAMERA_STATE_DISABLED};
@@ -142,10 +153,7 @@ void AddCamera(const CameraStats& c, Families* f) {
                                                      {"shake_compensated", m.shake_compensated},
                                                      {"night_frames", m.night_frames},
                                                      {"ghosts_absorbed", m.ghosts_absorbed}};
-  for (const auto& [what, value] : motion) {
-    f->Add("skynet_motion_total", "counter", "motion detector counters, by kind",
-           with("kind", what), value);
-  }
+  AddKinds(f, "skynet_motion_total", "motion detector counters, by kind", cam, motion);
   if (!c.vehicles) return;
   const VehicleStats& v = c.vehicle;
   const std::pair<const char*, uint64_t> vehicle[] = {
@@ -163,10 +171,7 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"rule_events", v.analytics.rule_events},
       {"calibration_errors", v.analytics.calibration_errors},
       {"rejected_frames", v.analytics.rejected_frames}};
-  for (const auto& [what, value] : vehicle) {
-    f->Add("skynet_vehicles_total", "counter", "vehicle pipeline counters, by kind",
-           with("kind", what), value);
-  }
+  AddKinds(f, "skynet_vehicles_total", "vehicle pipeline counters, by kind", cam, vehicle);
   f->Add("skynet_vehicles_cpu_seconds_total", "counter", "thread CPU time of vehicle analytics",
          cam, v.pipeline.cpu_us / 1e6);
   const std::pair<const char*, uint64_t> classical[] = {
@@ -181,10 +186,8 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"stacked", v.classical.stacked},
       {"motion_cuts", v.classical.motion_cuts},
       {"shake_aligned", v.classical.shake_aligned}};
-  for (const auto& [what, value] : classical) {
-    f->Add("skynet_classical_detector_total", "counter",
-           "classical detector counters, by kind (classical backend)", with("kind", what), value);
-  }
+  AddKinds(f, "skynet_classical_detector_total",
+           "classical detector counters, by kind (classical backend)", cam, classical);
   const std::pair<const char*, uint64_t> dnn[] = {
       {"calls", static_cast<uint64_t>(v.dnn.calls)},
       {"rate_skipped", static_cast<uint64_t>(v.dnn.rate_skipped)},
@@ -193,11 +196,9 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"crops", static_cast<uint64_t>(v.dnn.crops)},
       {"failures", static_cast<uint64_t>(v.dnn.failures)},
       {"detections", static_cast<uint64_t>(v.dnn.detections)}};
-  for (const auto& [what, value] : dnn) {
-    f->Add("skynet_dnn_detector_total", "counter",
-           "DNN detector counters, by kind (dnn backend); failures: inferences that failed",
-           with("kind", what), value);
-  }
+  AddKinds(f, "skynet_dnn_detector_total",
+           "DNN detector counters, by kind (dnn backend); failures: inferences that failed", cam,
+           dnn);
   f->Add("skynet_dnn_inference_seconds_total", "counter", "wall time of DNN forward passes", cam,
          v.dnn.infer_ms_total / 1e3);
 }

@@ -18,23 +18,6 @@ namespace {
 
 namespace v1 = skynet::v1;
 
-std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string Printf(const char* fmt, ...) {
-  char buf[256];
-  va_list args;
-  va_start(args, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  if (n < 0) return "";
-  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, n);
-  std::string out(n + 1, '\0');
-  va_start(args, fmt);
-  std::vsnprintf(out.data(), out.size(), fmt, args);
-  va_end(args);
-  out.resize(n);
-  return out;
-}
-
 // "CAMERA_STATE_AUTH_FAILED" with prefix "CAMERA_STATE_" -> "auth failed".
 std::string EnumWords(const std::string& full_name, std::string_view prefix) {
   std::string_view name = full_name;
@@ -161,6 +144,24 @@ std::string StatusReasonName(v1::StatusReason reason) {
   return EnumWords(v1::StatusReason_Name(reason), "STATUS_REASON_");
 }
 std::string GradeName(v1::Grade grade) { return EnumWords(v1::Grade_Name(grade), "GRADE_"); }
+
+std::string Printf(const char* fmt, ...) {
+  char buf[256];
+  va_list args;
+  va_start(args, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  if (n < 0) return "";
+  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, n);
+  std::string out(n + 1, '\0');
+  va_start(args, fmt);
+  std::vsnprintf(out.data(), out.size(), fmt, args);
+  va_end(args);
+  out.resize(n);
+  return out;
+}
+
+
 std::string VehicleClassName(v1::VehicleClass c) {
   return EnumWords(v1::VehicleClass_Name(c), "VEHICLE_CLASS_");
 }

@@ -35,6 +35,8 @@ std::string CameraStateName(skynet::v1::CameraState state);
 std::string StatusReasonName(skynet::v1::StatusReason reason);
 std::string GradeName(skynet::v1::Grade grade);
 std::string VehicleClassName(skynet::v1::VehicleClass vehicle_class);
+// printf into a std::string, of any length.
+std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // Rows of cells (the first is the header) in columns two spaces apart, one '\n'-ended line per
 // row without trailing blanks; right-aligned columns are for numbers.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdarg>
 #include <cstdio>
 
 #include "tools/skynetctl/format.h"
@@ -11,16 +10,6 @@ namespace skynet::ctl {
 namespace {
 
 namespace v1 = skynet::v1;
-
-std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string Printf(const char* fmt, ...) {
-  char buf[256];
-  va_list args;
-  va_start(args, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  return n < 0 ? std::string() : std::string(buf, std::min<size_t>(n, sizeof buf - 1));
-}
 
 // "18:01:02" in the local time zone.
 std::string ClockTime(int64_t unix_us) { return FormatLocalTime(unix_us).substr(11, 8); }
