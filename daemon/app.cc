@@ -115,10 +115,13 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
   jo.segment_bytes = static_cast<uint64_t>(config.segment_bytes);
   SKYNET_ASSIGN_OR_RETURN(node->journal, Journal::Open(jo));
   const JournalRecovery& r = node->journal->recovery();
-  log->info("journal {}: {} segments, {} events recovered; {} torn tails truncated ({} bytes), "
-            "{} unreadable segments removed",
-            jo.dir, r.segments, r.records, r.truncated_segments, r.truncated_bytes,
-            r.removed_segments);
+  log->info("journal {}: {} segments, {} events recovered", jo.dir, r.segments, r.records);
+  if (r.damaged_segments > 0) {
+    log->warn("journal {}: {} damaged segments moved aside as *.seg.damaged ({} bytes unreadable, "
+              "{} intact events kept from them); {} events lost to the damage are replayed as "
+              "CORRUPT gaps",
+              jo.dir, r.damaged_segments, r.damaged_bytes, r.damaged_records, r.corrupt_seqs);
+  }
   return Status::Ok();
 }
 

@@ -24,6 +24,19 @@ const std::string& PayloadName(const v1::Event& event) {
 
 }  // namespace
 
+v1::JournalStatus JournalStatusOf(const Journal& journal) {
+  const JournalHealth h = journal.health();
+  v1::JournalStatus s;
+  s.set_state(h.failing ? v1::JOURNAL_STATE_FAILING : v1::JOURNAL_STATE_OK);
+  s.set_detail(h.reason);
+  s.set_first_seq_not_journaled(h.first_seq_not_journaled);
+  s.set_last_seq_not_journaled(h.last_seq_not_journaled);
+  s.set_events_not_journaled(h.events_not_journaled);
+  s.set_damaged_segments(static_cast<uint32_t>(journal.recovery().damaged_segments));
+  s.set_corrupt_events(journal.recovery().corrupt_seqs);
+  return s;
+}
+
 EventBus::EventBus(const EventBusOptions& options, HeartbeatSource source, Clock* clock)
     : options_(options),
       heartbeat_source_(std::move(source)),
@@ -88,6 +101,9 @@ FeedStats EventBus::stats() const {
     s.journal_bytes = options_.journal->total_bytes();
     s.journal_fsync_seconds = options_.journal->fsync_seconds();
     s.journal_fsync_errors = options_.journal->fsync_errors();
+    s.journal_status = JournalStatusOf(*options_.journal);
+  } else {
+    s.journal_status.set_state(v1::JOURNAL_STATE_DISABLED);
   }
   s.subscribers = subscribers_.load();
   std::lock_guard<std::mutex> lock(counts_mu_);
@@ -115,6 +131,8 @@ void EventBus::Run() {
   // Serialized events of the current batch; kept across batches to reuse their buffers.
   std::vector<std::string> topics, bytes;
   std::vector<Journal::Entry> entries;
+  bool journal_failing = false;
+  std::deque<v1::Event> journal_events;  // JournalStatus events to publish after a batch
 
   // Stamps, journals (one append for the whole batch) and then publishes `events`.
   auto publish = [&](std::deque<v1::Event>& events) {
@@ -138,10 +156,26 @@ void EventBus::Run() {
     if (options_.journal != nullptr) {
       entries.clear();
       for (size_t i = 0; i < n; ++i) entries.push_back({seq - n + 1 + i, bytes[i]});
-      if (Status st = options_.journal->Append(entries); !st.ok()) {
+      const Status st = options_.journal->Append(entries);
+      if (!st.ok()) {
         // Still published: a live subscriber gets them, only replay cannot.
         if (journal_errors_++ % 1000 == 0) {
           log->error("{} ({} failed batches so far)", st.message(), journal_errors_.load());
+        }
+      }
+      if (st.ok() == journal_failing) {  // a change: say so on the feed, right after this batch
+        journal_failing = !st.ok();
+        journal_events.emplace_back();
+        *journal_events.back().mutable_journal_status() = JournalStatusOf(*options_.journal);
+        journal_events.back().set_capture_time_us(now_us);
+        const v1::JournalStatus& js = journal_events.back().journal_status();
+        if (journal_failing) {
+          log->error("journal failing from seq {}: {}; events are published but not journaled",
+                     js.first_seq_not_journaled(), js.detail());
+        } else {
+          log->warn("journal works again: seqs {}..{} ({} events) were not journaled",
+                    js.first_seq_not_journaled(), js.last_seq_not_journaled(),
+                    js.events_not_journaled());
         }
       }
     }
@@ -187,6 +221,11 @@ void EventBus::Run() {
     }
     if (!batch.empty()) publish(batch);
     batch.clear();
+    while (!journal_events.empty()) {  // until journaling stops changing (usually one)
+      batch.swap(journal_events);
+      publish(batch);
+      batch.clear();
+    }
     if (stop) break;
     if (hb_us > 0 && clock_->NowMonotonicUs() >= next_heartbeat) {
       batch.emplace_back();
@@ -199,6 +238,11 @@ void EventBus::Run() {
       batch.back().set_capture_time_us(clock_->NowWallUs());
       publish(batch);
       batch.clear();
+      while (!journal_events.empty()) {
+        batch.swap(journal_events);
+        publish(batch);
+        batch.clear();
+      }
       next_heartbeat = clock_->NowMonotonicUs() + hb_us;
     }
   }

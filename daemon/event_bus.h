@@ -4,7 +4,8 @@
 // sequence number (contiguous from 1 within an epoch), stamps node id, epoch, event id and publish
 // time, appends the batch to the journal (if any) and then sends each event as two frames:
 // [topic][Event protobuf] (topic, envelope and event id: skynet/protocol.h). An event is never
-// published before it is journaled. The same thread sends a Heartbeat every
+// published before it is journaled; when the journal fails (disk full) events are still published
+// and a JournalStatus event says so, and another one when journaling works again. The same thread sends a Heartbeat every
 // `heartbeat_interval_ms`. Accepted events are never dropped: the hand-over queue is unbounded and
 // its depth is reported in stats.
 //
@@ -53,6 +54,9 @@ struct EventBusOptions {
   // Borrowed, may be null (no ZAP, no CurveZMQ: tests). Must outlive the bus.
   Security* security = nullptr;
 };
+
+// The journal's health and what Open() found, as status and events report it.
+v1::JournalStatus JournalStatusOf(const Journal& journal);
 
 class EventBus final : public EventFeed {
  public:

@@ -39,6 +39,7 @@ struct FeedStats {
   uint64_t journal_bytes = 0;   // retained journal size
   HistogramSnapshot journal_fsync_seconds;  // fdatasync durations
   uint64_t journal_fsync_errors = 0;        // fdatasync calls that failed
+  v1::JournalStatus journal_status;         // ok / failing / disabled, and what is not journaled
   uint64_t subscribers = 0;                 // connections to the feed now
   // Events sent, by (camera id or "" for node events, payload type: "line_crossed", ...).
   std::map<std::pair<std::string, std::string>, uint64_t> events;

@@ -19,9 +19,17 @@ namespace skynet::daemon {
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'K', 'Y', 'J', 'R', 'N', 'L', '1'};
-constexpr size_t kHeaderBytes = 32;
-constexpr size_t kRecordHeaderBytes = 16;
+constexpr char kMagicV1[8] = {'S', 'K', 'Y', 'J', 'R', 'N', 'L', '1'};
+constexpr char kMagicV2[8] = {'S', 'K', 'Y', 'J', 'R', 'N', 'L', '2'};
+constexpr size_t kHeaderBytesV1 = 32;
+constexpr size_t kHeaderBytes = 40;  // format 2, the one written
+constexpr size_t kRecordHeaderBytesV1 = 16;
+constexpr size_t kRecordHeaderBytes = 20;  // format 2
+constexpr uint32_t kMarker = 0x9D524AE5u;
+constexpr char kMarkerBytes[4] = {'\xE5', '\x4A', '\x52', '\x9D'};
+constexpr char kLastMagic[8] = {'S', 'K', 'Y', 'J', 'L', 'A', 'S', 'T'};
+constexpr size_t kLastSlotBytes = 32;
+constexpr const char kDamagedSuffix[] = ".damaged";
 // Larger lengths are corruption: no event comes near this.
 constexpr uint32_t kMaxRecordBytes = 16u << 20;
 // One sparse index entry per this many records, so a read starts near its seq.
@@ -66,6 +74,7 @@ uint32_t RecordCrc(uint64_t seq, const char* payload, size_t size) {
 }
 
 void EncodeRecord(std::string* out, uint64_t seq, std::string_view payload) {
+  PutU32(out, kMarker);
   PutU32(out, static_cast<uint32_t>(payload.size()));
   PutU32(out, RecordCrc(seq, payload.data(), payload.size()));
   PutU64(out, seq);
@@ -76,6 +85,64 @@ std::string SegmentName(uint64_t epoch, uint64_t first_seq) {
   char name[64];
   std::snprintf(name, sizeof name, "%020" PRIu64 "-%020" PRIu64 ".seg", epoch, first_seq);
   return name;
+}
+
+std::string LastName(uint64_t epoch) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020" PRIu64 ".last", epoch);
+  return name;
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A record parsed in place; `size` is its length on disk, header included.
+struct RecordView {
+  uint64_t seq = 0;
+  const char* payload = nullptr;
+  uint32_t length = 0;
+  size_t size = 0;
+};
+
+// The record of segment format `version` at p (avail bytes to the end), if it is intact.
+bool ParseRecord(const char* p, size_t avail, int version, RecordView* r) {
+  const size_t header = version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
+  if (avail < header) return false;
+  if (version != 1) {
+    if (GetU32(p) != kMarker) return false;
+    p += 4;
+  }
+  const uint32_t len = GetU32(p);
+  if (len > kMaxRecordBytes || avail - header < len) return false;
+  r->seq = GetU64(p + 8);
+  r->payload = p + 16;
+  r->length = len;
+  r->size = header + len;
+  return RecordCrc(r->seq, r->payload, len) == GetU32(p + 4);
+}
+
+std::string SegmentHeader(uint64_t epoch, uint64_t first_seq, int64_t created_us) {
+  std::string header(kMagicV2, 8);
+  PutU64(&header, epoch);
+  PutU64(&header, first_seq);
+  PutU64(&header, static_cast<uint64_t>(created_us));
+  PutU32(&header, Crc32c(0, header.data(), header.size()));
+  PutU32(&header, 0);
+  return header;
+}
+
+// The last seq saved in "<epoch>.last" (the larger of its two slots that are intact), 0 if none.
+uint64_t ReadLast(const std::string& data, uint64_t epoch) {
+  uint64_t last = 0;
+  for (size_t slot = 0; slot + kLastSlotBytes <= data.size() && slot < 2 * kLastSlotBytes;
+       slot += kLastSlotBytes) {
+    const char* p = data.data() + slot;
+    if (std::memcmp(p, kLastMagic, 8) != 0 || GetU64(p + 8) != epoch) continue;
+    if (Crc32c(0, p, 24) != GetU32(p + 24)) continue;
+    last = std::max(last, GetU64(p + 16));
+  }
+  return last;
 }
 
 bool WriteAll(int fd, const char* data, size_t size) {
@@ -132,22 +199,138 @@ uint32_t Crc32c(uint32_t crc, const void* data, size_t size) {
 }
 
 struct Journal::Segment {
+  // Contiguous seqs first..last stored back to back in bytes [begin, end).
+  struct Run {
+    uint64_t first = 0, last = 0, begin = 0, end = 0;
+  };
   std::string path;
+  int version = 2;  // record format
   uint64_t epoch = 0;
-  uint64_t first_seq = 0;
-  uint64_t last_seq = 0;  // first_seq - 1 while empty
-  uint64_t size = 0;      // committed bytes, header included
+  uint64_t first_seq = 0;  // of its name: the first seq written to it
+  uint64_t last_seq = 0;   // first_seq - 1 while empty
+  uint64_t size = 0;       // committed bytes, header included
+  uint64_t records_begin = kHeaderBytes;
   int64_t last_write_us = 0;
   std::vector<std::pair<uint64_t, uint64_t>> index;  // (seq, offset), sparse
-  bool empty() const { return last_seq < first_seq; }
-  uint64_t records() const { return empty() ? 0 : last_seq - first_seq + 1; }
+  // Damaged segments only (read-only): the intact runs, and whether bytes after the last one
+  // are no record.
+  bool damaged = false;
+  bool torn_tail = false;
+  std::vector<Run> runs;
+  bool empty() const { return damaged ? runs.empty() : last_seq < first_seq; }
+  uint64_t first_record() const { return damaged ? runs.front().first : first_seq; }
+  uint64_t records() const {
+    if (!damaged) return empty() ? 0 : last_seq - first_seq + 1;
+    uint64_t n = 0;
+    for (const Run& r : runs) n += r.last - r.first + 1;
+    return n;
+  }
+  std::vector<Run> Runs() const {
+    if (damaged) return runs;
+    if (empty()) return {};
+    return {{first_seq, last_seq, records_begin, size}};
+  }
 };
+
+namespace {
+
+// What a scan of one segment file found.
+struct Scan {
+  int version = 2;
+  bool header_ok = false;
+  uint64_t first_seq = 0;
+  std::vector<Journal::Segment::Run> runs;
+  std::vector<std::pair<uint64_t, uint64_t>> index;
+  uint64_t skipped_bytes = 0;  // bytes that are neither header nor intact record
+  bool torn_tail = false;
+};
+
+// Reads the records of a segment of format `version` from `begin`: every intact record with a
+// seq larger than the previous one; anything else is skipped up to the next intact record (the
+// next marker in format 2, any offset in format 1).
+void ScanRecords(const std::string& data, size_t begin, int version, uint64_t first_seq,
+                 Scan* scan) {
+  size_t offset = begin;
+  uint64_t last = first_seq - 1;  // the next record must be larger
+  bool in_run = false;
+  RecordView r;
+  while (offset < data.size()) {
+    if (ParseRecord(data.data() + offset, data.size() - offset, version, &r) && r.seq > last) {
+      if (!in_run || r.seq != last + 1) {
+        scan->runs.push_back({r.seq, r.seq, offset, offset});
+        in_run = true;
+      }
+      if ((r.seq - first_seq) % kIndexEvery == 0 || scan->index.empty() ||
+          scan->index.back().first < scan->runs.back().first) {
+        scan->index.emplace_back(r.seq, offset);
+      }
+      offset += r.size;
+      last = r.seq;
+      scan->runs.back().last = r.seq;
+      scan->runs.back().end = offset;
+      continue;
+    }
+    // Damage: find the next intact record.
+    in_run = false;
+    size_t next = offset + 1;
+    while (next < data.size()) {
+      if (version != 1) {
+        const void* m = ::memmem(data.data() + next, data.size() - next, kMarkerBytes, 4);
+        if (m == nullptr) {
+          next = data.size();
+          break;
+        }
+        next = static_cast<size_t>(static_cast<const char*>(m) - data.data());
+      }
+      if (ParseRecord(data.data() + next, data.size() - next, version, &r) && r.seq > last) break;
+      ++next;
+    }
+    scan->skipped_bytes += next - offset;
+    if (next >= data.size()) scan->torn_tail = true;
+    offset = next;
+  }
+}
+
+// Scans a whole segment file named for (epoch, first_seq).
+Scan ScanSegment(const std::string& data, uint64_t epoch, uint64_t first_seq) {
+  Scan scan;
+  scan.first_seq = first_seq;
+  if (data.size() >= kHeaderBytes && std::memcmp(data.data(), kMagicV2, 8) == 0 &&
+      Crc32c(0, data.data(), 32) == GetU32(data.data() + 32) && GetU64(data.data() + 8) == epoch &&
+      GetU64(data.data() + 16) == first_seq) {
+    scan.header_ok = true;
+    ScanRecords(data, kHeaderBytes, 2, first_seq, &scan);
+    return scan;
+  }
+  if (data.size() >= kHeaderBytesV1 && std::memcmp(data.data(), kMagicV1, 8) == 0 &&
+      GetU64(data.data() + 8) == epoch && GetU64(data.data() + 16) == first_seq) {
+    scan.header_ok = true;
+    scan.version = 1;
+    ScanRecords(data, kHeaderBytesV1, 1, first_seq, &scan);
+    return scan;
+  }
+  // A damaged header: the name says which epoch and seqs; the records say which format.
+  const bool says_v1 = data.size() >= 8 && std::memcmp(data.data(), kMagicV1, 8) == 0;
+  if (!says_v1) ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &scan);
+  if (scan.runs.empty()) {
+    scan = Scan{};
+    scan.first_seq = first_seq;
+    scan.version = 1;
+    ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &scan);
+  }
+  scan.skipped_bytes += std::min<uint64_t>(data.size(), scan.version == 1 ? kHeaderBytesV1
+                                                                           : kHeaderBytes);
+  return scan;
+}
+
+}  // namespace
 
 Journal::Journal(const JournalOptions& options, Clock* clock) : options_(options), clock_(clock) {}
 
 Journal::~Journal() {
   MaybeSync(options_.fsync != FsyncPolicy::kNone);
   CloseActive();
+  CloseEpoch();
 }
 
 Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options, Clock* clock) {
@@ -177,18 +360,39 @@ Status Journal::Recover() {
   if (d == nullptr) {
     return Status::IoError("journal.dir " + options_.dir + ": cannot read: " + std::strerror(errno));
   }
-  std::vector<std::string> names;
+  std::vector<std::string> names, lasts;
+  const size_t kDamagedName = 45 + sizeof kDamagedSuffix - 1;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.size() == 45 && name.compare(41, 4, ".seg") == 0) names.push_back(name);
+    const bool seg = name.size() == 45 && name.compare(41, 4, ".seg") == 0;
+    const bool damaged = name.size() == kDamagedName && name.compare(41, 4, ".seg") == 0 &&
+                         name.compare(45, std::string::npos, kDamagedSuffix) == 0;
+    if ((seg || damaged) && name[20] == '-' && AllDigits(std::string_view(name).substr(0, 20)) &&
+        AllDigits(std::string_view(name).substr(21, 20))) {
+      names.push_back(name);
+    } else if (name.size() == 25 && name.compare(20, 5, ".last") == 0 &&
+               AllDigits(std::string_view(name).substr(0, 20))) {
+      lasts.push_back(name);
+    }
   }
   ::closedir(d);
   std::sort(names.begin(), names.end());  // fixed-width numbers: by (epoch, first seq)
 
   std::string data;
+  for (const std::string& name : lasts) {
+    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
+    int fd = ::open((options_.dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    FdCloser closer{fd};
+    ReadAt(fd, 0, 2 * kLastSlotBytes, &data);
+    ends_[epoch] = ReadLast(data, epoch);
+  }
   for (const std::string& name : names) {
-    const std::string path = options_.dir + "/" + name;
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    std::string path = options_.dir + "/" + name;
+    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
+    const uint64_t first_seq = std::strtoull(name.substr(21, 20).c_str(), nullptr, 10);
+    if (first_seq == 0) continue;  // never written by a journal
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       log->warn("journal: cannot open {}: {}", path, std::strerror(errno));
       continue;
@@ -197,65 +401,44 @@ Status Journal::Recover() {
     struct stat st {};
     ::fstat(fd, &st);
     ReadAt(fd, 0, static_cast<size_t>(st.st_size), &data);
-    if (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0) {
-      log->warn("journal: {}: no valid segment header ({} bytes), removed", path, data.size());
-      ::unlink(path.c_str());
-      ++recovery_.removed_segments;
-      continue;
-    }
+    const Scan scan = ScanSegment(data, epoch, first_seq);
+    const bool damaged = name.size() != 45 || !scan.header_ok || scan.skipped_bytes > 0;
     auto seg = std::make_shared<Segment>();
     seg->path = path;
-    seg->epoch = GetU64(data.data() + 8);
-    seg->first_seq = GetU64(data.data() + 16);
-    seg->last_seq = seg->first_seq - 1;
+    seg->version = scan.version;
+    seg->epoch = epoch;
+    seg->first_seq = first_seq;
+    seg->last_seq = scan.runs.empty() ? first_seq - 1 : scan.runs.back().last;
+    seg->size = data.size();
+    seg->records_begin = scan.version == 1 ? kHeaderBytesV1 : kHeaderBytes;
+    seg->index = scan.index;
     seg->last_write_us = int64_t{st.st_mtim.tv_sec} * 1'000'000 + st.st_mtim.tv_nsec / 1000;
-    uint64_t offset = kHeaderBytes;
-    std::string problem;
-    while (offset < data.size()) {
-      if (data.size() - offset < kRecordHeaderBytes) {
-        problem = "short record header";
-        break;
+    if (!damaged) {
+      if (seg->empty()) {
+        ::unlink(path.c_str());  // nothing to replay: an epoch that ended before its first event
+        continue;
       }
-      const char* p = data.data() + offset;
-      const uint32_t len = GetU32(p);
-      const uint32_t crc = GetU32(p + 4);
-      const uint64_t seq = GetU64(p + 8);
-      if (len > kMaxRecordBytes) {
-        problem = "implausible record length " + std::to_string(len);
-        break;
+    } else {
+      seg->damaged = true;
+      seg->torn_tail = scan.torn_tail;
+      seg->runs = scan.runs;
+      if (name.size() == 45) {  // newly found: move it aside, as it is
+        const std::string aside = path + kDamagedSuffix;
+        if (::rename(path.c_str(), aside.c_str()) == 0) {
+          seg->path = aside;
+          SyncDir(options_.dir);
+        } else {
+          log->error("journal: cannot rename {}: {}", path, std::strerror(errno));
+        }
+        log->warn("journal: {} is damaged ({}{} bytes unreadable{}): {} intact records kept, "
+                  "moved aside as {}",
+                  path, scan.header_ok ? "" : "bad header, ", scan.skipped_bytes,
+                  scan.torn_tail ? ", torn tail" : "", seg->records(), seg->path);
       }
-      if (data.size() - offset - kRecordHeaderBytes < len) {
-        problem = "short record";
-        break;
-      }
-      if (seq != seg->last_seq + 1) {
-        problem = "seq " + std::to_string(seq) + " where " + std::to_string(seg->last_seq + 1) +
-                  " was expected";
-        break;
-      }
-      if (RecordCrc(seq, p + kRecordHeaderBytes, len) != crc) {
-        problem = "checksum mismatch at seq " + std::to_string(seq);
-        break;
-      }
-      if ((seq - seg->first_seq) % kIndexEvery == 0) seg->index.emplace_back(seq, offset);
-      seg->last_seq = seq;
-      offset += kRecordHeaderBytes + len;
+      ++recovery_.damaged_segments;
+      recovery_.damaged_bytes += scan.skipped_bytes;
+      recovery_.damaged_records += seg->records();
     }
-    if (!problem.empty()) {
-      const uint64_t cut = data.size() - offset;
-      log->warn("journal: {}: torn or corrupt tail at offset {} ({}): {} bytes truncated", path,
-                offset, problem, cut);
-      if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
-        log->error("journal: {}: cannot truncate: {}", path, std::strerror(errno));
-      }
-      ++recovery_.truncated_segments;
-      recovery_.truncated_bytes += cut;
-    }
-    if (seg->empty()) {
-      ::unlink(path.c_str());  // nothing to replay: an epoch that ended before its first event
-      continue;
-    }
-    seg->size = offset;
     ++recovery_.segments;
     recovery_.records += seg->records();
     segments_.push_back(std::move(seg));
@@ -263,6 +446,32 @@ Status Journal::Recover() {
   std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) {
     return std::tie(a->epoch, a->first_seq) < std::tie(b->epoch, b->first_seq);
   });
+  // The seqs damage destroyed: holes inside a damaged segment, before its first intact record,
+  // and after its last one when its tail is torn (up to the next segment, or the epoch's end).
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& s = *segments_[i];
+    uint64_t& end = ends_[s.epoch];
+    end = std::max(end, s.empty() ? 0 : s.Runs().back().last);
+    if (!s.damaged) continue;
+    const bool has_next = i + 1 < segments_.size() && segments_[i + 1]->epoch == s.epoch;
+    std::vector<SeqRange>& lost = corrupt_[s.epoch];
+    uint64_t expected = s.first_seq;
+    for (const Segment::Run& r : s.runs) {
+      if (r.first > expected) lost.push_back({expected, r.first - 1});
+      expected = r.last + 1;
+    }
+    if (s.torn_tail || s.runs.empty()) {
+      uint64_t stop = has_next ? segments_[i + 1]->first_seq - 1 : 0;
+      if (!has_next) {  // the epoch's last segment: up to its last published seq, if saved
+        auto it = ends_.find(s.epoch);
+        stop = it != ends_.end() ? it->second : 0;
+      }
+      if (stop >= expected) lost.push_back({expected, stop});
+    }
+  }
+  for (auto& [epoch, lost] : corrupt_) {
+    for (const SeqRange& r : lost) recovery_.corrupt_seqs += r.size();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   EnforceRetention();
   return Status::Ok();
@@ -272,7 +481,13 @@ uint64_t Journal::LastEpoch() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t e = epoch_;
   for (const auto& s : segments_) e = std::max(e, s->epoch);
+  if (!ends_.empty()) e = std::max(e, ends_.rbegin()->first);
   return e;
+}
+
+JournalHealth Journal::health() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return health_;
 }
 
 uint64_t Journal::current_epoch() const {
@@ -298,11 +513,52 @@ Status Journal::StartEpoch(uint64_t epoch) {
                                    " is not newer than the journal's last epoch " +
                                    std::to_string(LastEpoch()));
   }
+  MaybeSync(options_.fsync != FsyncPolicy::kNone);
   CloseActive();
-  std::lock_guard<std::mutex> lock(mu_);
-  epoch_ = epoch;
-  need_new_segment_ = true;
+  CloseEpoch();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    epoch_ = epoch;
+    need_new_segment_ = true;
+    health_ = {};
+  }
+  published_ = end_saved_ = 0;
+  // "<epoch>.last" is written now, while there is room, and only overwritten in place later.
+  const std::string path = options_.dir + "/" + LastName(epoch);
+  end_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (end_fd_ < 0) {
+    GetLogger("events")->warn("journal: cannot create {}: {}", path, std::strerror(errno));
+  } else {
+    SaveEnd(false);
+    SaveEnd(options_.fsync != FsyncPolicy::kNone);  // both slots
+  }
   return Status::Ok();
+}
+
+void Journal::SaveEnd(bool sync) {
+  if (end_fd_ < 0) return;
+  std::string slot(kLastMagic, 8);
+  PutU64(&slot, epoch_);
+  PutU64(&slot, published_);
+  PutU32(&slot, Crc32c(0, slot.data(), slot.size()));
+  PutU32(&slot, 0);
+  // Two slots, written alternately: a torn write leaves the other one intact.
+  if (::pwrite(end_fd_, slot.data(), slot.size(), static_cast<off_t>(end_slot_ * kLastSlotBytes)) ==
+      static_cast<ssize_t>(slot.size())) {
+    end_saved_ = published_;
+    end_slot_ ^= 1;
+  }
+  if (sync) ::fdatasync(end_fd_);
+  last_end_save_us_ = clock_->NowMonotonicUs();
+}
+
+void Journal::CloseEpoch() {
+  if (end_fd_ < 0) return;
+  if (published_ != end_saved_) SaveEnd(options_.fsync != FsyncPolicy::kNone);
+  ::close(end_fd_);
+  end_fd_ = -1;
+  std::lock_guard<std::mutex> lock(mu_);
+  ends_[epoch_] = std::max(ends_[epoch_], published_);
 }
 
 void Journal::CloseActive() {
@@ -328,10 +584,7 @@ Status Journal::OpenSegment(uint64_t first_seq) {
   if (fd < 0) {
     return Status::IoError("journal: cannot create " + seg->path + ": " + std::strerror(errno));
   }
-  std::string header(kMagic, 8);
-  PutU64(&header, epoch_);
-  PutU64(&header, first_seq);
-  PutU64(&header, static_cast<uint64_t>(clock_->NowWallUs()));
+  const std::string header = SegmentHeader(epoch_, first_seq, clock_->NowWallUs());
   if (!WriteAll(fd, header.data(), header.size())) {
     Status st = Status::IoError("journal: cannot write " + seg->path + ": " + std::strerror(errno));
     ::close(fd);
@@ -350,8 +603,26 @@ Status Journal::OpenSegment(uint64_t first_seq) {
 
 Status Journal::Append(const std::vector<Entry>& entries) {
   if (epoch_ == 0) return Status::Internal("journal: Append before StartEpoch");
+  if (entries.empty()) return Status::Ok();
+  // The caller publishes these whatever happens here.
+  published_ = std::max(published_, entries.back().seq);
   bool rolled = false;
   size_t i = 0;
+  // Entries i.. are lost: says so in health() and saves the epoch's end now (the daemon may
+  // never stop cleanly).
+  auto failed = [&](Status st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++append_errors_;
+      if (!health_.failing) health_.first_seq_not_journaled = entries[i].seq;
+      health_.failing = true;
+      health_.reason = st.message();
+      health_.last_seq_not_journaled = entries.back().seq;
+      health_.events_not_journaled += entries.size() - i;
+    }
+    SaveEnd(false);
+    return st;
+  };
   while (i < entries.size()) {
     std::shared_ptr<Segment> active;
     {
@@ -361,11 +632,7 @@ Status Journal::Append(const std::vector<Entry>& entries) {
     // Seqs within a segment are contiguous: anything else starts a new one.
     if (active && active->last_seq + 1 != entries[i].seq) active.reset();
     if (!active) {
-      if (Status st = OpenSegment(entries[i].seq); !st.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++append_errors_;
-        return st;
-      }
+      if (Status st = OpenSegment(entries[i].seq); !st.ok()) return failed(std::move(st));
       std::lock_guard<std::mutex> lock(mu_);
       active = segments_.back();
       rolled = true;
@@ -398,10 +665,11 @@ Status Journal::Append(const std::vector<Entry>& entries) {
                                   std::strerror(errno));
       // Readers never see a partial record: cut back to the committed size.
       if (::ftruncate(fd_, static_cast<off_t>(active->size)) != 0) { /* next segment anyway */ }
-      std::lock_guard<std::mutex> lock(mu_);
-      ++append_errors_;
-      if (!active->empty()) need_new_segment_ = true;
-      return st;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!active->empty()) need_new_segment_ = true;
+      }
+      return failed(std::move(st));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -415,7 +683,12 @@ Status Journal::Append(const std::vector<Entry>& entries) {
     i = j;
   }
   MaybeSync(options_.fsync == FsyncPolicy::kEvery);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    health_.failing = false;
+  }
   const int64_t now = clock_->NowMonotonicUs();
+  if (now - last_end_save_us_ >= 1'000'000) SaveEnd(false);
   if (rolled || now - last_retention_us_ > 60'000'000) {
     last_retention_us_ = now;
     std::lock_guard<std::mutex> lock(mu_);
@@ -461,6 +734,21 @@ void Journal::EnforceRetention() {
     ++removed;
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<long>(removed));
+  // What is known about an epoch goes with its last segment; an epoch that journaled nothing
+  // goes once retention has removed every epoch before it.
+  for (auto it = ends_.begin(); it != ends_.end();) {
+    const uint64_t e = it->first;
+    const bool kept = e == epoch_ || std::any_of(segments_.begin(), segments_.end(),
+                                                 [&](const auto& s) { return s->epoch == e; });
+    const bool older = segments_.empty() ? e < epoch_ : e < segments_.front()->epoch;
+    if (kept || (it->second > 0 && !(removed > 0 && older))) {
+      ++it;
+      continue;
+    }
+    ::unlink((options_.dir + "/" + LastName(e)).c_str());
+    corrupt_.erase(e);
+    it = ends_.erase(it);
+  }
 }
 
 std::vector<EpochInfo> Journal::Epochs() const {
@@ -469,66 +757,93 @@ std::vector<EpochInfo> Journal::Epochs() const {
   for (const auto& s : segments_) {
     if (s->empty()) continue;
     if (out.empty() || out.back().epoch != s->epoch) {
-      out.push_back({s->epoch, s->first_seq, s->last_seq});
+      EpochInfo e;
+      e.epoch = s->epoch;
+      e.first_seq = s->first_record();
+      e.last_seq = s->last_seq;
+      out.push_back(std::move(e));
     } else {
       out.back().last_seq = std::max(out.back().last_seq, s->last_seq);
     }
+  }
+  // Epochs that published events but journaled none of them (or whose journaled seqs were all
+  // destroyed).
+  for (const auto& [epoch, end] : ends_) {
+    if (end == 0 || epoch == epoch_) continue;
+    auto it = std::lower_bound(out.begin(), out.end(), epoch,
+                               [](const EpochInfo& e, uint64_t v) { return e.epoch < v; });
+    if (it == out.end() || it->epoch != epoch) {
+      EpochInfo e;
+      e.epoch = epoch;
+      out.insert(it, std::move(e));
+    }
+  }
+  for (EpochInfo& e : out) {
+    if (auto it = ends_.find(e.epoch); it != ends_.end()) e.end_seq = it->second;
+    if (e.epoch == epoch_) e.end_seq = 0;  // still publishing
+    e.end_seq = e.end_seq == 0 ? e.last_seq : std::max(e.end_seq, e.last_seq);
+    if (auto it = corrupt_.find(e.epoch); it != corrupt_.end()) e.corrupt = it->second;
   }
   return out;
 }
 
 Status Journal::ReadEpoch(uint64_t epoch, uint64_t after_seq, size_t max_records,
                           size_t max_bytes, std::vector<JournalRecord>* out) const {
+  // Byte ranges of intact records with seqs larger than after_seq, in seq order.
   struct Span {
     std::string path;
-    uint64_t offset, end, last_seq;
+    int version;
+    uint64_t offset, end;
   };
   std::vector<Span> spans;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : segments_) {
       if (s->epoch != epoch || s->empty() || s->last_seq <= after_seq) continue;
-      uint64_t offset = kHeaderBytes;
-      auto it = std::upper_bound(s->index.begin(), s->index.end(), after_seq + 1,
-                                 [](uint64_t v, const auto& e) { return v < e.first; });
-      if (it != s->index.begin()) offset = std::prev(it)->second;
-      spans.push_back({s->path, offset, s->size, s->last_seq});
+      for (const Segment::Run& run : s->Runs()) {
+        if (run.last <= after_seq) continue;
+        uint64_t offset = run.begin;
+        auto it = std::upper_bound(s->index.begin(), s->index.end(), after_seq + 1,
+                                   [](uint64_t v, const auto& e) { return v < e.first; });
+        if (it != s->index.begin() && std::prev(it)->first >= run.first) {
+          offset = std::prev(it)->second;
+        }
+        spans.push_back({s->path, s->version, offset, run.end});
+      }
     }
   }
   size_t records = 0, bytes = 0;
   std::string chunk;
+  RecordView r;
   for (const Span& span : spans) {
     int fd = ::open(span.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;  // removed by retention meanwhile: the caller sees the hole
     FdCloser closer{fd};
+    const size_t header = span.version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
+    const size_t length_at = span.version == 1 ? 0 : 4;
     uint64_t offset = span.offset;
     while (offset < span.end && records < max_records && bytes < max_bytes) {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(span.end - offset, 1 << 20));
       if (!ReadAt(fd, offset, want, &chunk)) break;
       size_t pos = 0;
-      while (pos + kRecordHeaderBytes <= chunk.size() && records < max_records &&
-             bytes < max_bytes) {
-        const char* p = chunk.data() + pos;
-        const uint32_t len = GetU32(p);
-        if (len > kMaxRecordBytes) return Status::Internal("journal: corrupt record in " + span.path);
-        if (pos + kRecordHeaderBytes + len > chunk.size()) {
-          if (pos == 0) {  // one record larger than the chunk: read exactly it
-            if (!ReadAt(fd, offset, kRecordHeaderBytes + len, &chunk)) return Status::Ok();
-            continue;
-          }
-          break;
+      while (pos + header <= chunk.size() && records < max_records && bytes < max_bytes) {
+        const uint32_t len = GetU32(chunk.data() + pos + length_at);
+        if (len <= kMaxRecordBytes && pos + header + len > chunk.size() && pos == 0) {
+          // One record larger than the chunk: read exactly it.
+          if (!ReadAt(fd, offset, header + len, &chunk)) return Status::Ok();
+          continue;
         }
-        const uint64_t seq = GetU64(p + 8);
-        if (RecordCrc(seq, p + kRecordHeaderBytes, len) != GetU32(p + 4)) {
-          return Status::Internal("journal: checksum mismatch in " + span.path + " at seq " +
-                                  std::to_string(seq));
+        if (!ParseRecord(chunk.data() + pos, chunk.size() - pos, span.version, &r)) {
+          if (pos + header + len > chunk.size() && len <= kMaxRecordBytes) break;  // next chunk
+          return Status::Internal("journal: damaged record in " + span.path + " at offset " +
+                                  std::to_string(offset + pos));
         }
-        if (seq > after_seq) {
-          out->push_back({seq, std::string(p + kRecordHeaderBytes, len)});
+        if (r.seq > after_seq) {
+          out->push_back({r.seq, std::string(r.payload, r.length)});
           ++records;
-          bytes += len;
+          bytes += r.length;
         }
-        pos += kRecordHeaderBytes + len;
+        pos += r.size;
       }
       if (pos == 0) break;
       offset += pos;

@@ -2,13 +2,28 @@
 // what they missed, across daemon restarts.
 //
 // One writer thread (the event bus) calls StartEpoch() and Append(); any thread may call the
-// read side (Epochs(), ReadEpoch()) concurrently. Appends are grouped: one write() per batch.
+// read side (Epochs(), ReadEpoch(), health()) concurrently. Appends are grouped: one write() per
+// batch.
 //
-// On disk, <dir> holds segment files "<epoch>-<first seq>.seg" (20 digits each). A segment is a
-// 32-byte header ("SKYJRNL1", epoch, first seq, creation time; little endian) and then records:
-//   u32 payload length | u32 CRC32C of (seq, payload) | u64 seq | payload (a skynet.v1.Event)
-// Within a segment seqs are contiguous. Open() scans every segment: a torn or corrupt tail (short
-// record, bad length, bad CRC, seq out of order) is truncated, logged and counted, never fatal.
+// On disk, <dir> holds segment files "<epoch>-<first seq>.seg" (20 digits each) and, per epoch,
+// "<epoch>.last". Segment format 2 (written since issue 14) is a 40-byte header
+//   "SKYJRNL2" | u64 epoch | u64 first seq | u64 creation time (us) | u32 CRC32C of the 32 bytes
+//   before it | u32 zero
+// and then records, each found again after damage by its sync marker:
+//   u32 marker 0x9D524AE5 | u32 payload length | u32 CRC32C of (seq, payload) | u64 seq | payload
+// (little endian; the payload is a skynet.v1.Event). Format 1 ("SKYJRNL1", 32-byte header without
+// CRC, records without the marker) is still read. Within a segment seqs increase by one.
+// "<epoch>.last" holds the epoch's last published seq in two 32-byte slots
+//   "SKYJLAST" | u64 epoch | u64 last seq | u32 CRC32C of the 24 bytes before it | u32 zero
+// written alternately in place (no new blocks: it works on a full disk) at every failed append,
+// about once a second, and when the epoch ends. Journaled seqs beyond it count as published.
+//
+// Open() scans every segment. A segment with a bad header (the file name then gives its epoch and
+// first seq), a damaged record (bad marker, length or CRC, seq out of order) or a torn tail is
+// damaged: the scan resynchronises at the next valid record, keeps every intact record readable,
+// and renames the file to "<name>.seg.damaged" (never truncated or deleted, except by retention
+// like any segment). The seqs that damage destroyed are reported by Epochs() as `corrupt`; seqs
+// published but never journaled (a failing disk) are the holes and tail that remain.
 // Each daemon start is a new epoch; older epochs stay readable until retention removes them.
 //
 //   auto journal = Journal::Open({.dir = "/var/lib/skynetd/journal"});
@@ -18,6 +33,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,12 +60,25 @@ struct JournalOptions {
   uint64_t segment_bytes = uint64_t{64} << 20;
 };
 
-// Retained range of one epoch. first_seq..last_seq may contain holes where a corrupt segment
-// was truncated; ReadEpoch() returns what is there.
+// Seqs first..last (inclusive).
+struct SeqRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  uint64_t size() const { return last - first + 1; }
+};
+
+// Retained range of one epoch. first_seq..last_seq may contain holes (seqs damaged on disk or
+// never journaled); ReadEpoch() returns what is there.
 struct EpochInfo {
   uint64_t epoch = 0;
-  uint64_t first_seq = 0;  // oldest retained seq
-  uint64_t last_seq = 0;   // newest seq
+  uint64_t first_seq = 0;  // oldest retained seq (0: nothing journaled)
+  uint64_t last_seq = 0;   // newest journaled seq (0: nothing journaled)
+  // Last seq published in the epoch as far as known: at least last_seq (0: unknown). Seqs
+  // after last_seq up to it were published but are not in the journal.
+  uint64_t end_seq = 0;
+  // Seqs destroyed by damage on disk (found by Open()), in order; other missing seqs were
+  // removed by retention (before first_seq) or never journaled.
+  std::vector<SeqRange> corrupt;
 };
 
 struct JournalRecord {
@@ -61,9 +90,21 @@ struct JournalRecord {
 struct JournalRecovery {
   int segments = 0;
   uint64_t records = 0;
-  int truncated_segments = 0;  // torn or corrupt tails cut off
-  uint64_t truncated_bytes = 0;
-  int removed_segments = 0;  // unreadable headers, deleted
+  int damaged_segments = 0;      // bad header, damaged records or torn tail: moved aside
+  uint64_t damaged_bytes = 0;    // bytes in them that no intact record accounts for
+  uint64_t damaged_records = 0;  // intact records kept from them (included in `records`)
+  uint64_t corrupt_seqs = 0;     // seqs lost to the damage
+};
+
+// Whether appends currently succeed, and which seqs were not journaled.
+struct JournalHealth {
+  bool failing = false;  // the last append failed
+  std::string reason;    // why the last failing append failed ("" when none failed)
+  // Seqs of the current failure (failing) or of the last one (recovered); 0..0 when none.
+  uint64_t first_seq_not_journaled = 0;
+  uint64_t last_seq_not_journaled = 0;
+  // Events of this epoch that were published but not journaled, in total.
+  uint64_t events_not_journaled = 0;
 };
 
 class Journal {
@@ -89,8 +130,9 @@ class Journal {
     std::string_view payload;
   };
   // Appends records of the current epoch in one write (several if the batch crosses a segment
-  // boundary). Seqs must continue the epoch. On failure (disk full...) nothing of the failed
-  // part is visible to readers, and the next append starts a fresh segment.
+  // boundary). Seqs must increase. On failure (disk full...) nothing of the failed part is
+  // visible to readers, health() says which seqs were lost, the epoch's last published seq is
+  // saved, and the next append starts a fresh segment if needed.
   Status Append(const std::vector<Entry>& entries);
 
   // Current epoch (0 before StartEpoch) and its last appended seq.
@@ -104,6 +146,7 @@ class Journal {
 
   uint64_t total_bytes() const;
   uint64_t append_errors() const;
+  JournalHealth health() const;
   // fdatasync calls: their duration (seconds) and how many failed (data maybe not on disk).
   HistogramSnapshot fsync_seconds() const { return fsync_seconds_.snapshot(); }
   uint64_t fsync_errors() const { return fsync_errors_.load(); }
@@ -118,6 +161,8 @@ class Journal {
   void EnforceRetention();  // writer, mu_ held
   void MaybeSync(bool force);
   void Sync();  // writer: fdatasync of the active segment, timed and counted
+  void SaveEnd(bool sync);  // writer: writes the epoch's last published seq to "<epoch>.last"
+  void CloseEpoch();        // writer: saves the end and closes the files of the epoch
 
   const JournalOptions options_;
   Clock* const clock_;
@@ -127,6 +172,10 @@ class Journal {
   std::vector<std::shared_ptr<Segment>> segments_;  // by (epoch, first_seq)
   uint64_t epoch_ = 0;
   uint64_t append_errors_ = 0;
+  JournalHealth health_;
+  // Per retained epoch but the current one: last published seq and seqs lost to damage.
+  std::map<uint64_t, uint64_t> ends_;
+  std::map<uint64_t, std::vector<SeqRange>> corrupt_;
   Histogram fsync_seconds_;
   std::atomic<uint64_t> fsync_errors_{0};
 
@@ -137,6 +186,11 @@ class Journal {
   int64_t last_retention_us_ = 0;
   bool dirty_ = false;
   std::string buffer_;
+  int end_fd_ = -1;            // "<epoch>.last" of the current epoch
+  uint64_t published_ = 0;     // last seq handed to Append() in this epoch
+  uint64_t end_saved_ = 0;     // last seq written to end_fd_
+  int end_slot_ = 0;
+  int64_t last_end_save_us_ = 0;
 };
 
 // CRC32C (Castagnoli) of `data`, continuing from `crc` (0 to start).

@@ -237,6 +237,17 @@ void AddFeed(const FeedStats& feed, Families* f) {
          feed.journal_fsync_errors);
   f->AddHistogram("skynet_journal_fsync_seconds", "fdatasync time of the journal", {},
                   feed.journal_fsync_seconds);
+  const v1::JournalStatus& js = feed.journal_status;
+  f->Add("skynet_journal_failing", "gauge",
+         "1 while journal appends fail (events are published but not replayable)", {},
+         js.state() == v1::JOURNAL_STATE_FAILING ? 1 : 0);
+  f->Add("skynet_journal_events_not_journaled_total", "counter",
+         "events of this epoch published but not journaled", {}, js.events_not_journaled());
+  f->Add("skynet_journal_damaged_segments", "gauge",
+         "damaged segments found at start and moved aside (*.seg.damaged)", {},
+         js.damaged_segments());
+  f->Add("skynet_journal_corrupt_events", "gauge",
+         "journaled events destroyed by damage on disk, found at start", {}, js.corrupt_events());
 }
 
 void AddNode(const NodeExtras& extras, const ProcessFigures& p, Families* f) {

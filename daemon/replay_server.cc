@@ -72,11 +72,28 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
     gap->set_reason(reason);
     PutBytesField(&items, kItemsField, item.SerializeAsString());
   };
+  // Seqs first..last are missing from `info`'s epoch: those that damage destroyed are CORRUPT,
+  // the others `reason`.
+  auto add_hole = [&](const EpochInfo& info, uint64_t first, uint64_t last, v1::GapReason reason) {
+    for (const SeqRange& c : info.corrupt) {
+      if (c.last < first || c.first > last) continue;
+      if (c.first > first) add_gap(info.epoch, first, c.first - 1, reason);
+      const uint64_t to = std::min(c.last, last);
+      add_gap(info.epoch, std::max(c.first, first), to, v1::GAP_REASON_CORRUPT);
+      first = to + 1;
+      if (to == last) return;
+    }
+    add_gap(info.epoch, first, last, reason);
+  };
 
   uint64_t epoch = request.epoch(), seq = request.after_seq();
   if (epoch == 0) {  // from the oldest retained event, without a gap before it
     epoch = epochs.empty() ? live : epochs.front().epoch;
-    seq = epochs.empty() ? 0 : epochs.front().first_seq - 1;
+    seq = epochs.empty() || epochs.front().first_seq == 0 ? 0 : epochs.front().first_seq - 1;
+    // ...but with the seqs that damage destroyed before it.
+    if (!epochs.empty() && !epochs.front().corrupt.empty()) {
+      seq = std::min(seq, epochs.front().corrupt.front().first - 1);
+    }
   }
   size_t k = std::lower_bound(epochs.begin(), epochs.end(), epoch,
                               [](const EpochInfo& e, uint64_t v) { return e.epoch < v; }) -
@@ -98,7 +115,7 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
     }
     const EpochInfo& info = epochs[k];
     if (seq + 1 < info.first_seq) {
-      add_gap(epoch, seq + 1, info.first_seq - 1, v1::GAP_REASON_RETENTION);
+      add_hole(info, seq + 1, info.first_seq - 1, v1::GAP_REASON_RETENTION);
       seq = info.first_seq - 1;
     }
     if (seq < info.last_seq) {
@@ -108,12 +125,12 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
                                     options.max_response_bytes - bytes, &records);
       if (!st.ok()) GetLogger("events")->warn("replay: {}", st.message());
       if (records.empty()) {  // removed meanwhile, or unreadable
-        add_gap(epoch, seq + 1, info.last_seq, v1::GAP_REASON_NOT_JOURNALED);
+        add_hole(info, seq + 1, info.last_seq, v1::GAP_REASON_NOT_JOURNALED);
         seq = info.last_seq;
         continue;
       }
       for (const JournalRecord& r : records) {
-        if (r.seq != seq + 1) add_gap(epoch, seq + 1, r.seq - 1, v1::GAP_REASON_NOT_JOURNALED);
+        if (r.seq != seq + 1) add_hole(info, seq + 1, r.seq - 1, v1::GAP_REASON_NOT_JOURNALED);
         item.clear();
         PutBytesField(&item, kEventField, r.payload);
         PutBytesField(&items, kItemsField, item);
@@ -127,9 +144,14 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
       caught_up = true;
       break;
     }
+    // Published after the last journaled event: a failing disk, or a torn tail.
+    if (seq < info.end_seq) {
+      add_hole(info, seq + 1, info.end_seq, v1::GAP_REASON_NOT_JOURNALED);
+      seq = info.end_seq;
+    }
     v1::ReplayItem end;
     end.mutable_epoch_end()->set_epoch(epoch);
-    end.mutable_epoch_end()->set_last_seq(info.last_seq);
+    end.mutable_epoch_end()->set_last_seq(info.end_seq);
     PutBytesField(&items, kItemsField, end.SerializeAsString());
     ++k;
     epoch = k < epochs.size() ? epochs[k].epoch : live;

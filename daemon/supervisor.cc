@@ -439,6 +439,7 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
       st->set_last_seq(feed.last_seq);
       st->set_uptime_seconds(static_cast<double>(clock_->NowMonotonicUs() - started_us_) / 1e6);
       st->set_version(SKYNET_VERSION);
+      *st->mutable_journal() = feed.journal_status;
       bool found = want.empty();
       for (const Camera& cam : cameras_) {
         if (!want.empty() && cam.runner->config().id != want) continue;

@@ -32,6 +32,8 @@ EventCategory CategoryOf(const v1::Event& event) {
       return EventCategory::kTraffic;
     case v1::Event::kHeartbeat:
       return EventCategory::kHeartbeat;
+    case v1::Event::kJournalStatus:
+      return EventCategory::kJournal;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -52,6 +54,8 @@ const char* CategoryName(EventCategory category) {
       return "traffic";
     case EventCategory::kHeartbeat:
       return "heartbeat";
+    case EventCategory::kJournal:
+      return "journal";
     case EventCategory::kUnknown:
       break;
   }
@@ -61,7 +65,8 @@ const char* CategoryName(EventCategory category) {
 std::optional<EventCategory> ParseCategory(std::string_view name) {
   for (EventCategory c :
        {EventCategory::kCamera, EventCategory::kStream, EventCategory::kMotion,
-        EventCategory::kVehicle, EventCategory::kTraffic, EventCategory::kHeartbeat}) {
+        EventCategory::kVehicle, EventCategory::kTraffic, EventCategory::kHeartbeat,
+       EventCategory::kJournal}) {
     if (name == CategoryName(c)) return c;
   }
   return std::nullopt;
@@ -74,6 +79,8 @@ std::string TopicFor(const v1::Event& event) {
       return "camera/" + event.camera_id();
     case EventCategory::kHeartbeat:
       return "heartbeat";
+    case EventCategory::kJournal:
+      return "journal";
     case EventCategory::kUnknown:
       return "other/" + event.camera_id();
     case EventCategory::kMotion:

@@ -36,10 +36,12 @@ enum class EventCategory {
   kVehicle,      // vehicle_new/updated/ended
   kTraffic,      // line_crossed, zone_entered/left, vehicle_stopped, wrong_way, speeding, stats
   kHeartbeat,
+  kJournal,      // journal_status (node-wide)
 };
 
 EventCategory CategoryOf(const v1::Event& event);
-// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat"; "unknown" for kUnknown.
+// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal"; "unknown" for
+// kUnknown.
 const char* CategoryName(EventCategory category);
 // The inverse of CategoryName() for the known categories; nullopt otherwise.
 std::optional<EventCategory> ParseCategory(std::string_view name);

@@ -39,7 +39,9 @@ void AppendRange(Journal& j, uint64_t first, uint64_t last, size_t batch = 64, s
 
 std::vector<std::filesystem::path> Segments(const std::string& dir) {
   std::vector<std::filesystem::path> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path());
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".seg") out.push_back(e.path());
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -120,7 +122,7 @@ TEST(JournalTest, RemovesSegmentsOlderThanMaxAge) {
   EXPECT_EQ(epochs[0].epoch, 2u);
 }
 
-TEST(JournalTest, RecoveryTruncatesATornTailAndKeepsTheOldEpochReadable) {
+TEST(JournalTest, RecoveryMovesATornTailAsideAndKeepsTheOldEpochReadable) {
   TempDir dir;
   {
     auto j = Journal::Open({.dir = dir.path()});
@@ -128,8 +130,9 @@ TEST(JournalTest, RecoveryTruncatesATornTailAndKeepsTheOldEpochReadable) {
     ASSERT_TRUE((*j)->StartEpoch(7).ok());
     AppendRange(**j, 1, 100);
   }
-  // A crash in the middle of a write: half a record at the end.
-  const auto seg = Segments(dir.path()).back();
+  // Half a record at the end (garbage: the last record, 100, was published and is intact).
+  auto seg = Segments(dir.path()).back();
+  ASSERT_EQ(seg.extension(), ".seg");
   const auto good_size = std::filesystem::file_size(seg);
   {
     std::ofstream f(seg, std::ios::app | std::ios::binary);
@@ -138,10 +141,13 @@ TEST(JournalTest, RecoveryTruncatesATornTailAndKeepsTheOldEpochReadable) {
   }
   auto j = Journal::Open({.dir = dir.path()});
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->recovery().truncated_segments, 1);
-  EXPECT_EQ((*j)->recovery().truncated_bytes, 18u);
+  EXPECT_EQ((*j)->recovery().damaged_segments, 1);
+  EXPECT_EQ((*j)->recovery().damaged_bytes, 18u);
   EXPECT_EQ((*j)->recovery().records, 100u);
-  EXPECT_EQ(std::filesystem::file_size(seg), good_size);
+  EXPECT_EQ((*j)->recovery().corrupt_seqs, 0u);  // 100 was the last seq published
+  // Moved aside as it is, not truncated.
+  EXPECT_FALSE(std::filesystem::exists(seg));
+  EXPECT_EQ(std::filesystem::file_size(seg.string() + ".damaged"), good_size + 18);
   EXPECT_EQ((*j)->LastEpoch(), 7u);
   ASSERT_TRUE((*j)->StartEpoch(8).ok());
   AppendRange(**j, 1, 5);
@@ -149,6 +155,8 @@ TEST(JournalTest, RecoveryTruncatesATornTailAndKeepsTheOldEpochReadable) {
   ASSERT_EQ(epochs.size(), 2u);
   EXPECT_EQ(epochs[0].epoch, 7u);
   EXPECT_EQ(epochs[0].last_seq, 100u);
+  EXPECT_EQ(epochs[0].end_seq, 100u);
+  EXPECT_TRUE(epochs[0].corrupt.empty());
   EXPECT_EQ(epochs[1].epoch, 8u);
   EXPECT_EQ(epochs[1].last_seq, 5u);
   std::vector<JournalRecord> out;
@@ -157,7 +165,7 @@ TEST(JournalTest, RecoveryTruncatesATornTailAndKeepsTheOldEpochReadable) {
   EXPECT_EQ(out.back().seq, 100u);
 }
 
-TEST(JournalTest, RecoveryCutsAtACorruptRecordAndRemovesAGarbageSegment) {
+TEST(JournalTest, RecoveryResynchronisesPastACorruptRecordAndKeepsAGarbageSegmentAside) {
   TempDir dir;
   {
     auto j = Journal::Open({.dir = dir.path()});
@@ -165,23 +173,125 @@ TEST(JournalTest, RecoveryCutsAtACorruptRecordAndRemovesAGarbageSegment) {
     ASSERT_TRUE((*j)->StartEpoch(3).ok());
     AppendRange(**j, 1, 100);
   }
-  const auto seg = Segments(dir.path()).back();
+  const auto seg = Segments(dir.path()).front();
+  ASSERT_EQ(seg.extension(), ".seg");
   {
-    // Flip one payload byte of record 50: 32-byte header, then 116 bytes per record.
+    // Flip one payload byte of record 50: 40-byte header, then 120 bytes per record.
     int fd = ::open(seg.c_str(), O_WRONLY);
     ASSERT_GE(fd, 0);
-    const off_t offset = 32 + 49 * 116 + 16 + 50;
+    const off_t offset = 40 + 49 * 120 + 20 + 50;
     ASSERT_EQ(::pwrite(fd, "!", 1, offset), 1);
     ::close(fd);
   }
   std::ofstream(dir.File("00000000000000000002-00000000000000000001.seg")) << "garbage";
   auto j = Journal::Open({.dir = dir.path()});
   ASSERT_TRUE(j.ok());
-  EXPECT_EQ((*j)->recovery().truncated_segments, 1);
-  EXPECT_EQ((*j)->recovery().removed_segments, 1);
+  EXPECT_EQ((*j)->recovery().damaged_segments, 2);
+  EXPECT_EQ((*j)->recovery().records, 99u);
+  EXPECT_EQ((*j)->recovery().corrupt_seqs, 1u);
+  EXPECT_TRUE(std::filesystem::exists(seg.string() + ".damaged"));
+  EXPECT_TRUE(std::filesystem::exists(dir.File("00000000000000000002-00000000000000000001.seg.damaged")));
   auto epochs = (*j)->Epochs();
   ASSERT_EQ(epochs.size(), 1u);
-  EXPECT_EQ(epochs[0].last_seq, 49u);
+  EXPECT_EQ(epochs[0].first_seq, 1u);
+  EXPECT_EQ(epochs[0].last_seq, 100u);
+  ASSERT_EQ(epochs[0].corrupt.size(), 1u);
+  EXPECT_EQ(epochs[0].corrupt[0].first, 50u);
+  EXPECT_EQ(epochs[0].corrupt[0].last, 50u);
+  std::vector<JournalRecord> out;
+  ASSERT_TRUE((*j)->ReadEpoch(3, 0, 1000, 1 << 30, &out).ok());
+  ASSERT_EQ(out.size(), 99u);
+  EXPECT_EQ(out[48].seq, 49u);
+  EXPECT_EQ(out[49].seq, 51u);
+  EXPECT_EQ(out[49].payload, Payload(51));
+  out.clear();  // a read that starts inside the damaged segment after the hole
+  ASSERT_TRUE((*j)->ReadEpoch(3, 60, 1000, 1 << 30, &out).ok());
+  ASSERT_EQ(out.size(), 40u);
+  EXPECT_EQ(out.front().seq, 61u);
+  // A second start finds the same (the damaged file is scanned again, not renamed twice).
+  j->reset();
+  auto again = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->recovery().records, 99u);
+  EXPECT_EQ((*again)->recovery().corrupt_seqs, 1u);
+}
+
+// A segment of format 1 (before sync markers), written by hand: still read, and resynchronised.
+TEST(JournalTest, ReadsFormat1SegmentsAndResynchronisesInThem) {
+  TempDir dir;
+  std::string data("SKYJRNL1", 8);
+  auto put64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) data.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  put64(4);
+  put64(1);
+  put64(0);
+  size_t record3 = 0;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    if (seq == 3) record3 = data.size();
+    const std::string p = Payload(seq, 40);
+    char s[8];
+    for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(seq >> (8 * i));
+    put32(static_cast<uint32_t>(p.size()));
+    put32(Crc32c(Crc32c(0, s, 8), p.data(), p.size()));
+    put64(seq);
+    data += p;
+  }
+  data[record3 + 20] ^= 0x20;  // a payload byte of seq 3
+  std::ofstream(dir.File("00000000000000000004-00000000000000000001.seg"), std::ios::binary)
+      << data;
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->recovery().records, 4u);
+  EXPECT_EQ((*j)->recovery().corrupt_seqs, 1u);
+  std::vector<JournalRecord> out;
+  ASSERT_TRUE((*j)->ReadEpoch(4, 0, 1000, 1 << 30, &out).ok());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[2].seq, 4u);
+  EXPECT_EQ(out[2].payload, Payload(4, 40));
+}
+
+// A failing append: health says which seqs, the next good one recovers, and the epoch's last
+// published seq is known after a restart.
+TEST(JournalTest, FailedAppendsAreReportedAndTheEpochEndIsSaved) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 10);
+    // The directory goes away under the journal: the next segment cannot be created.
+    std::filesystem::rename(dir.path(), dir.path() + ".away");
+    std::string p = Payload(11);
+    std::string q = Payload(12);
+    // The active segment is open: appends to it still work, so force a new segment by a jump.
+    EXPECT_FALSE((*j)->Append({{21, p}, {22, q}}).ok());
+    JournalHealth h = (*j)->health();
+    EXPECT_TRUE(h.failing);
+    EXPECT_EQ(h.first_seq_not_journaled, 21u);
+    EXPECT_EQ(h.last_seq_not_journaled, 22u);
+    EXPECT_EQ(h.events_not_journaled, 2u);
+    EXPECT_FALSE(h.reason.empty());
+    std::filesystem::rename(dir.path() + ".away", dir.path());
+    ASSERT_TRUE((*j)->Append({{23, p}}).ok());
+    h = (*j)->health();
+    EXPECT_FALSE(h.failing);
+    EXPECT_EQ(h.first_seq_not_journaled, 21u);
+    EXPECT_EQ(h.last_seq_not_journaled, 22u);
+    std::filesystem::rename(dir.path(), dir.path() + ".away");
+    EXPECT_FALSE((*j)->Append({{40, p}}).ok());  // the tail: never journaled
+    std::filesystem::rename(dir.path() + ".away", dir.path());
+  }
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  EXPECT_EQ(epochs[0].last_seq, 23u);
+  EXPECT_EQ(epochs[0].end_seq, 40u);
+  EXPECT_TRUE(epochs[0].corrupt.empty());
 }
 
 }  // namespace

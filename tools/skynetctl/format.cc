@@ -145,6 +145,36 @@ std::string StatusReasonName(v1::StatusReason reason) {
 }
 std::string GradeName(v1::Grade grade) { return EnumWords(v1::Grade_Name(grade), "GRADE_"); }
 
+std::string JournalStatusText(const v1::JournalStatus& j) {
+  std::string out;
+  switch (j.state()) {
+    case v1::JOURNAL_STATE_DISABLED:
+      return "journal disabled (missed events cannot be replayed)";
+    case v1::JOURNAL_STATE_FAILING:
+      out = Printf("journal FAILING: seqs %" PRIu64 "..%" PRIu64 " not journaled so far",
+                   j.first_seq_not_journaled(), j.last_seq_not_journaled());
+      if (!j.detail().empty()) out += " (" + j.detail() + ")";
+      break;
+    case v1::JOURNAL_STATE_OK:
+      out = "journal ok";
+      if (j.last_seq_not_journaled() != 0) {
+        out += Printf(" (recovered; seqs %" PRIu64 "..%" PRIu64 " were not journaled)",
+                      j.first_seq_not_journaled(), j.last_seq_not_journaled());
+      }
+      break;
+    default:
+      return "journal unknown";
+  }
+  if (j.events_not_journaled() != 0) {
+    out += Printf(", %" PRIu64 " events not journaled this epoch", j.events_not_journaled());
+  }
+  if (j.damaged_segments() != 0) {
+    out += Printf(", %u damaged segments moved aside at start (%" PRIu64 " events lost)",
+                  j.damaged_segments(), j.corrupt_events());
+  }
+  return out;
+}
+
 std::string Printf(const char* fmt, ...) {
   char buf[256];
   va_list args;
@@ -222,6 +252,9 @@ std::string FormatEventLine(const v1::Event& e) {
                     m.duration_ms() / 1000.0, Percent(m.peak_changed_fraction()).c_str());
       break;
     }
+    case v1::Event::kJournalStatus:
+      out += JournalStatusText(e.journal_status());
+      break;
     case v1::Event::kHeartbeat: {
       const v1::Heartbeat& h = e.heartbeat();
       out += Printf("heartbeat last_seq=%" PRIu64 " cameras=%u/%u online", h.last_seq(),
@@ -330,6 +363,7 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
   if (!s.version().empty()) out += " (skynetd " + s.version() + ")";
   out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d\n", s.epoch(),
                 s.last_seq(), FormatDuration(s.uptime_seconds()).c_str(), s.cameras_size());
+  if (s.has_journal()) out += JournalStatusText(s.journal()) + "\n";
   if (s.cameras_size() == 0) return out;
   Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONN 1H/ALL",
                "STALLS 1H", "ONLINE", "GRADE", "MOTION"},

@@ -34,6 +34,9 @@ std::string FormatDuration(double seconds);
 std::string CameraStateName(skynet::v1::CameraState state);
 std::string StatusReasonName(skynet::v1::StatusReason reason);
 std::string GradeName(skynet::v1::Grade grade);
+// "journal ok", "journal FAILING since seq 120 (No space left on device): 58750 events not
+// journaled", with what the last failure and the damage found at start lost.
+std::string JournalStatusText(const skynet::v1::JournalStatus& journal);
 std::string VehicleClassName(skynet::v1::VehicleClass vehicle_class);
 // printf into a std::string, of any length.
 std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
