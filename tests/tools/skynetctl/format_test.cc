@@ -206,6 +206,35 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
       "  cam2: connection refused\n");
 }
 
+TEST_F(FormatTest, StatusReportShowsTheJournalFailingAndRecovered) {
+  v1::StatusResponse s;
+  s.set_node_id("node-1");
+  s.set_epoch(5);
+  s.set_last_seq(900);
+  s.set_uptime_seconds(60);
+  v1::JournalStatus* j = s.mutable_journal();
+  j->set_state(v1::JOURNAL_STATE_FAILING);
+  j->set_detail("journal: cannot append to x.seg: No space left on device");
+  j->set_first_seq_not_journaled(120);
+  j->set_last_seq_not_journaled(900);
+  j->set_events_not_journaled(781);
+  EXPECT_EQ(FormatStatusReport(s),
+            "node node-1  epoch 5  last seq 900  uptime 1m00s  cameras 0\n"
+            "journal FAILING: seqs 120..900 not journaled so far (journal: cannot append to "
+            "x.seg: No space left on device), 781 events not journaled this epoch\n");
+  j->set_state(v1::JOURNAL_STATE_OK);
+  j->set_damaged_segments(1);
+  j->set_corrupt_events(2);
+  EXPECT_EQ(JournalStatusText(*j),
+            "journal ok (recovered; seqs 120..900 were not journaled), 781 events not journaled "
+            "this epoch, 1 damaged segments moved aside at start (2 events lost)");
+  v1::Event e;
+  e.set_node_id("node-1");
+  *e.mutable_journal_status() = *j;
+  EXPECT_NE(FormatEventLine(e).find("journal ok (recovered; seqs 120..900"), std::string::npos);
+  EXPECT_EQ(JournalStatusText(v1::JournalStatus()), "journal unknown");
+}
+
 TEST_F(FormatTest, ReloadReportNamesTheChangesAndWarnings) {
   v1::ReloadResponse r;
   r.set_config_path("/etc/skynetd.yaml");
