@@ -206,6 +206,9 @@ TEST(JournalFaultTest, BytesFlippedInsideARecordLoseOnlyThatRecord) {
   const auto size = std::filesystem::file_size(segments[0]);
   const std::set<uint64_t> lost = CheckRecovery(dir.path(), "8 bytes flipped in a record", 1);
   EXPECT_EQ(lost, std::set<uint64_t>{victim.seq});
+  std::printf("FIGURES   (seq %llu of a segment of %zu records: its %llu records after it replayed)\n",
+              static_cast<unsigned long long>(victim.seq), records.size(),
+              static_cast<unsigned long long>(records.back().seq - victim.seq));
   // Kept aside, whole; the segments after it untouched.
   EXPECT_FALSE(std::filesystem::exists(segments[0]));
   EXPECT_EQ(std::filesystem::file_size(segments[0].string() + ".damaged"), size);
@@ -231,6 +234,8 @@ TEST(JournalFaultTest, AByteFlippedInASegmentHeaderLosesNothing) {
   const auto size = std::filesystem::file_size(segments[1]);
   Corrupt(segments[1], 12, 1);  // inside the epoch number
   CheckRecovery(dir.path(), "1 byte flipped in a segment header", 0);
+  std::printf("FIGURES   (the segment's %zu records all replayed)\n",
+              Records(segments[1].string() + ".damaged").size());
   EXPECT_FALSE(std::filesystem::exists(segments[1]));
   EXPECT_EQ(std::filesystem::file_size(segments[1].string() + ".damaged"), size);
 }
