@@ -318,8 +318,8 @@ Scan ScanSegment(const std::string& data, uint64_t epoch, uint64_t first_seq) {
     scan.version = 1;
     ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &scan);
   }
-  scan.skipped_bytes += std::min<uint64_t>(data.size(), scan.version == 1 ? kHeaderBytesV1
-                                                                           : kHeaderBytes);
+  scan.skipped_bytes +=
+      std::min<uint64_t>(data.size(), scan.version == 1 ? kHeaderBytesV1 : kHeaderBytes);
   return scan;
 }
 

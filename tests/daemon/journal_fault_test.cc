@@ -11,6 +11,7 @@
 //      mounted.)
 // Each case prints a FIGURES line: events lost, events reported as gaps, intact events replayed.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -21,8 +22,6 @@
 #include <map>
 #include <regex>
 #include <set>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -124,10 +123,10 @@ void Corrupt(const std::filesystem::path& path, uint64_t offset, size_t n) {
 
 // Everything a subscriber gets replaying an epoch from its start.
 struct Replayed {
-  std::set<uint64_t> events;                       // seqs of that epoch
-  std::map<uint64_t, v1::GapReason> gaps;          // seq -> reason, of that epoch
-  uint64_t epoch_end = 0;                          // EpochEnd.last_seq of that epoch
-  bool payloads_ok = true;                         // every event parses and names its seq
+  std::set<uint64_t> events;               // seqs of that epoch
+  std::map<uint64_t, v1::GapReason> gaps;  // seq -> reason, of that epoch
+  uint64_t epoch_end = 0;                  // EpochEnd.last_seq of that epoch
+  bool payloads_ok = true;                 // every event parses and names its seq
 };
 Replayed ReplayEpoch(const Journal& journal, uint64_t epoch) {
   Replayed out;
@@ -165,8 +164,7 @@ Replayed ReplayEpoch(const Journal& journal, uint64_t epoch) {
 
 // Opens the journal as the next daemon start does, replays the old epoch and checks the rules:
 // lost == reported as CORRUPT gaps, seq by seq; returns the lost seqs.
-std::set<uint64_t> CheckRecovery(const std::string& dir, const char* name,
-                                 uint64_t expect_lost) {
+std::set<uint64_t> CheckRecovery(const std::string& dir, const char* name, uint64_t expect_lost) {
   auto j = Journal::Open({.dir = dir, .segment_bytes = 1 << 20});
   EXPECT_TRUE(j.ok());
   if (!j.ok()) return {};
@@ -187,10 +185,11 @@ std::set<uint64_t> CheckRecovery(const std::string& dir, const char* name,
   EXPECT_EQ(r.epoch_end, kEvents);
   EXPECT_EQ((*j)->recovery().corrupt_seqs, lost.size());
   EXPECT_EQ((*j)->recovery().damaged_segments, 1);
-  std::printf("FIGURES %s: events lost %zu, reported as gaps %zu, intact events replayed %zu of "
-              "%zu journaled\n",
-              name, lost.size(), gapped.size(), r.events.size(),
-              static_cast<size_t>(kEvents) - lost.size());
+  std::printf(
+      "FIGURES %s: events lost %zu, reported as gaps %zu, intact events replayed %zu of "
+      "%zu journaled\n",
+      name, lost.size(), gapped.size(), r.events.size(),
+      static_cast<size_t>(kEvents) - lost.size());
   return lost;
 }
 
@@ -206,9 +205,10 @@ TEST(JournalFaultTest, BytesFlippedInsideARecordLoseOnlyThatRecord) {
   const auto size = std::filesystem::file_size(segments[0]);
   const std::set<uint64_t> lost = CheckRecovery(dir.path(), "8 bytes flipped in a record", 1);
   EXPECT_EQ(lost, std::set<uint64_t>{victim.seq});
-  std::printf("FIGURES   (seq %llu of a segment of %zu records: its %llu records after it replayed)\n",
-              static_cast<unsigned long long>(victim.seq), records.size(),
-              static_cast<unsigned long long>(records.back().seq - victim.seq));
+  std::printf(
+      "FIGURES   (seq %llu of a segment of %zu records: its %llu records after it replayed)\n",
+      static_cast<unsigned long long>(victim.seq), records.size(),
+      static_cast<unsigned long long>(records.back().seq - victim.seq));
   // Kept aside, whole; the segments after it untouched.
   EXPECT_FALSE(std::filesystem::exists(segments[0]));
   EXPECT_EQ(std::filesystem::file_size(segments[0].string() + ".damaged"), size);
@@ -336,8 +336,8 @@ std::string Status(const TempDir& dir) {
   std::vector<std::string> lines;
   skynet::testing::RunToCompletion(
       "tools/skynetctl/skynetctl",
-      {"--control", dir.Ipc("control.sock"), "--timeout", "20000", "status"},
-      dir.File("ctl.err"), &lines);
+      {"--control", dir.Ipc("control.sock"), "--timeout", "20000", "status"}, dir.File("ctl.err"),
+      &lines);
   std::string out;
   for (const std::string& l : lines) out += l + "\n";
   return out;
@@ -396,8 +396,7 @@ TEST(JournalFaultTest, DiskFullThenKill9StillEndsTheEpochAtTheLastPublishedSeq) 
           },
           60s, 0ms);
     };
-    ASSERT_TRUE(pump_until([&] { return feed.last_seq >= 100; }))
-        << skynet::testing::ReadFile(log);
+    ASSERT_TRUE(pump_until([&] { return feed.last_seq >= 100; })) << skynet::testing::ReadFile(log);
     ASSERT_GT(Fill(mnt + "/filler"), 0u);
     const uint64_t filled_at = feed.last_seq;
     ASSERT_TRUE(pump_until([&] { return feed.last_seq >= filled_at + 300; }));
@@ -414,11 +413,11 @@ TEST(JournalFaultTest, DiskFullThenKill9StillEndsTheEpochAtTheLastPublishedSeq) 
   EXPECT_GE(r.epoch_end, feed.last_seq);
   EXPECT_LE(r.epoch_end, feed.last_seq + 100);
   for (uint64_t s = failing_from; s <= r.epoch_end; ++s) ASSERT_TRUE(r.gaps.count(s)) << s;
-  std::printf("FIGURES disk full then kill -9: events published %llu (feed saw %llu), lost %zu, "
-              "reported as gaps %zu, intact events replayed %zu\n",
-              static_cast<unsigned long long>(r.epoch_end),
-              static_cast<unsigned long long>(feed.last_seq), r.epoch_end - r.events.size(),
-              r.gaps.size(), r.events.size());
+  std::printf(
+      "FIGURES disk full then kill -9: events published %llu (feed saw %llu), lost %zu, "
+      "reported as gaps %zu, intact events replayed %zu\n",
+      static_cast<unsigned long long>(r.epoch_end), static_cast<unsigned long long>(feed.last_seq),
+      r.epoch_end - r.events.size(), r.gaps.size(), r.events.size());
 }
 
 TEST(JournalFaultTest, DiskFullIsReportedAndReplayedAsAnExactGap) {
@@ -433,7 +432,9 @@ TEST(JournalFaultTest, DiskFullIsReportedAndReplayedAsAnExactGap) {
   // The last page of the active segment may take a few more small batches after the disk is
   // full, so journaling may flap before it fails for good: every change is an event, and the
   // OK events give the ranges of the failures that ended.
-  auto state = [&] { return feed.journal.empty() ? v1::JOURNAL_STATE_OK : feed.journal.back().state(); };
+  auto state = [&] {
+    return feed.journal.empty() ? v1::JOURNAL_STATE_OK : feed.journal.back().state();
+  };
   {
     skynet::testing::ChildProcess daemon(skynet::testing::BuildPath("daemon/skynetd"),
                                          {"--config", config}, log);
@@ -446,8 +447,7 @@ TEST(JournalFaultTest, DiskFullIsReportedAndReplayedAsAnExactGap) {
           },
           60s, 0ms);
     };
-    ASSERT_TRUE(pump_until([&] { return feed.last_seq >= 100; }))
-        << skynet::testing::ReadFile(log);
+    ASSERT_TRUE(pump_until([&] { return feed.last_seq >= 100; })) << skynet::testing::ReadFile(log);
     epoch = feed.epoch;
     EXPECT_NE(Status(dir).find("journal ok"), std::string::npos) << Status(dir);
 
@@ -523,12 +523,12 @@ TEST(JournalFaultTest, DiskFullIsReportedAndReplayedAsAnExactGap) {
   for (uint64_t s = second_failure_from; s <= last_published; ++s) announced.insert(s);
   EXPECT_EQ(gapped, announced);
   EXPECT_EQ(r.events.size() + gapped.size(), last_published);
-  std::printf("FIGURES disk full: events published %llu, lost %zu, reported as gaps %zu "
-              "(the last %llu..%llu), in %zu JournalStatus events; intact events replayed %zu\n",
-              static_cast<unsigned long long>(last_published), lost.size(), gapped.size(),
-              static_cast<unsigned long long>(second_failure_from),
-              static_cast<unsigned long long>(last_published), feed.journal.size(),
-              r.events.size());
+  std::printf(
+      "FIGURES disk full: events published %llu, lost %zu, reported as gaps %zu "
+      "(the last %llu..%llu), in %zu JournalStatus events; intact events replayed %zu\n",
+      static_cast<unsigned long long>(last_published), lost.size(), gapped.size(),
+      static_cast<unsigned long long>(second_failure_from),
+      static_cast<unsigned long long>(last_published), feed.journal.size(), r.events.size());
 }
 
 }  // namespace
