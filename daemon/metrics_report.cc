@@ -80,7 +80,8 @@ void AddKinds(Families* f, const char* name, const char* help, const MetricLabel
 
 constexpr v1::CameraState kStates[] = {v1::CAMERA_STATE_CONNECTING, v1::CAMERA_STATE_ONLINE,
                                        v1::CAMERA_STATE_STALLED,    v1::CAMERA_STATE_OFFLINE,
-                                       v1::CAMERA_STATE_WAITING,    v1::CAMERA_STATE_DISABLED};
+                                       v1::CAMERA_STATE_WAITING,    v1::CAMERA_STATE_DISABLED,
+                                       v1::CAMERA_STATE_DEGRADED};
 
 void AddCamera(const CameraStats& c, Families* f) {
   const MetricLabels cam = {{"camera", c.camera_id}};
@@ -126,6 +127,12 @@ void AddCamera(const CameraStats& c, Families* f) {
          s.decode_errors);
   f->Add("skynet_camera_blocked_total", "counter", "times frames stopped being consumed", cam,
          s.blocked);
+  f->Add("skynet_camera_degraded_total", "counter", "times the stream started decoding to errors",
+         cam, s.degraded);
+  f->Add("skynet_camera_decoder_errors_total", "counter",
+         "libav decoder error messages (damage it concealed)", cam, s.decoder_errors);
+  f->Add("skynet_camera_corrupt_frames_total", "counter", "decoded frames flagged corrupted", cam,
+         s.corrupt_frames);
   f->Add("skynet_camera_stream_changes_total", "counter", "codec or size changes", cam,
          s.stream_changes);
   f->Add("skynet_camera_teardowns_abandoned_total", "counter",

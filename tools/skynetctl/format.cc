@@ -202,6 +202,9 @@ std::string FormatEventLine(const v1::Event& e) {
       if (!s.codec().empty()) out += " " + s.codec();
       if (std::string size = Size(s.width(), s.height()); !size.empty()) out += " " + size;
       if (!s.detail().empty()) out += ": " + s.detail();
+      if (s.state() == v1::CAMERA_STATE_DEGRADED) {
+        out += Printf(" (detected in %u ms)", s.detection_latency_ms());
+      }
       break;
     }
     case v1::Event::kStreamChanged: {
