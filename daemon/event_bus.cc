@@ -15,6 +15,9 @@
 namespace skynet::daemon {
 namespace {
 
+// After a subscriber left: ZeroMQ frees its queue on its I/O thread; trim once that is done.
+constexpr int64_t kTrimDelayUs = 500'000;
+
 // The name of the event's payload field ("motion_started", "line_crossed", ...), for metrics.
 const std::string& PayloadName(const v1::Event& event) {
   static const std::string kNone = "none";
@@ -145,6 +148,7 @@ void EventBus::Run() {
   // Serialized events of the current batch; kept across batches to reuse their buffers.
   std::vector<std::string> topics, bytes;
   std::vector<Journal::Entry> entries;
+  int64_t trim_at_us = 0;  // when to give freed subscriber queues back (0: nothing to do)
 
   // Stamps, journals (one append for the whole batch) and then publishes `events`.
   auto publish = [&](std::deque<v1::Event>& events) {
@@ -202,9 +206,14 @@ void EventBus::Run() {
     rounds_.fetch_add(1);
     const uint64_t peers = socket_->PollPeers();
     disconnects_.store(socket_->disconnects());
-    // A subscriber that left freed its queue; hand the memory back to the system rather than
-    // keep it in the allocator's free lists (5 non-reading subscribers: ~80 MB otherwise).
-    if (peers < subscribers_.exchange(peers)) malloc_trim(0);
+    // A subscriber that left frees its queue (on ZeroMQ's I/O thread, a little later): hand the
+    // memory back to the system rather than keep it in the allocator's free lists.
+    const int64_t now_us = clock_->NowMonotonicUs();
+    if (peers < subscribers_.exchange(peers)) trim_at_us = now_us + kTrimDelayUs;
+    if (trim_at_us != 0 && now_us >= trim_at_us) {
+      trim_at_us = 0;
+      malloc_trim(0);
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       waiting_.store(true);
