@@ -1,5 +1,7 @@
 // Issue 14, item 7, against a real skynetd: subscribers and control requests cannot exhaust the
 // daemon or lose answers silently.
+//   - a subscriber that does not read holds at most send_hwm events in the daemon: the rest of
+//     its events are dropped (it sees a seq gap), the publisher and other subscribers go on;
 //   - the feed's subscriber cap (feed.max_subscribers) is enforced at the handshake, counted and
 //     reported in `skynetctl status` and audited; a slot that frees is usable again;
 //   - pipelined control requests beyond the socket's high-water mark all get their answers;
@@ -13,6 +15,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "daemon/event_bus.h"
 #include "skynet/client/client.h"
 #include "skynet/protocol.h"
 #include "tests/testing/child_process.h"
@@ -52,6 +55,58 @@ v1::FeedStatus Feed(client::ControlClient& control) {
   req.mutable_status();
   auto r = control.Call(req);
   return r.ok() && r->ok() ? r->status().feed() : v1::FeedStatus();
+}
+
+// The bus itself (in-process, real ZeroMQ on ipc://): 100 000 events to a subscriber that reads
+// nothing. What reaches it afterwards is bounded by send_hwm plus the socket buffers, not by
+// what was published.
+TEST(SkynetdLimitsTest, NonReadingSubscriberHoldsAtMostTheSendBound) {
+  TempDir dir;
+  daemon::EventBusOptions o;
+  o.endpoint = dir.Ipc("bus.sock");
+  o.heartbeat_interval_ms = 20;
+  o.send_hwm = 500;
+  auto bus = daemon::EventBus::Create(o);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 100);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.set(zmq::sockopt::rcvtimeo, 200);
+  sub.connect(o.endpoint);
+  zmq::message_t m;
+  ASSERT_TRUE(testing::WaitFor([&] { return sub.recv(m).has_value(); }));  // joined
+  while (sub.recv(m, zmq::recv_flags::dontwait)) {
+  }
+  constexpr uint64_t kEvents = 100000;
+  const uint64_t first = (*bus)->last_seq() + 1;
+  for (uint64_t i = 0; i < kEvents; ++i) {
+    v1::Event ev;
+    ev.set_camera_id("cam");
+    ev.mutable_motion_started()->set_motion_id(i);
+    (*bus)->Publish(std::move(ev));
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return (*bus)->last_seq() >= first + kEvents - 1; }));
+  // Now read what was kept for it, up to the first heartbeat published after the burst.
+  uint64_t received = 0, last = 0, gaps = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    zmq::message_t topic, body;
+    if (!sub.recv(topic)) break;
+    ASSERT_TRUE(sub.recv(body));
+    v1::Event ev;
+    ASSERT_TRUE(ev.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    if (ev.seq() >= first + kEvents) break;  // heartbeats after the burst: all read
+    if (ev.seq() < first) continue;
+    if (last != 0 && ev.seq() != last + 1) ++gaps;
+    last = ev.seq();
+    ++received;
+  }
+  EXPECT_GT(gaps, 0u) << "nothing was dropped";
+  // send_hwm + rcvhwm messages, plus what the kernel's socket buffers held.
+  EXPECT_LT(received, 20000u) << "kept " << received << " of " << kEvents;
+  EXPECT_EQ((*bus)->stats().send_hwm, 500u);
+  (*bus)->Stop();
 }
 
 TEST(SkynetdLimitsTest, SubscriberCapIsEnforcedCountedReportedAndAudited) {
