@@ -145,8 +145,8 @@ struct CameraSession::Impl {
                 change.previous_codec, change.previous_width, change.previous_height,
                 change.codec, change.width, change.height);
     } else if (s == SessionState::kOnline) {
-      log->info("[cam {}] online: {} {}x{}{}{}", options.camera_id, change.codec, change.width,
-                change.height, change.detail.empty() ? "" : " (", change.detail.empty() ? "" : change.detail + ")");
+      log->info("[cam {}] online: {} {}x{}{}", options.camera_id, change.codec, change.width,
+                change.height, change.detail.empty() ? "" : " (" + change.detail + ")");
     } else if (s == SessionState::kBlocked) {
       log->warn("[cam {}] blocked ({}): {}", options.camera_id, StateReasonName(r), change.detail);
     } else if (s == SessionState::kDegraded) {

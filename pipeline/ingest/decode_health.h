@@ -27,9 +27,9 @@ struct DecodeTotals {
 };
 
 struct DecodeHealthOptions {
-  int64_t window_us = 1'000'000;  // trouble is judged over this window
-  uint64_t min_trouble = 2;       // this much trouble within the window: degraded
-  int64_t clean_us = 2'000'000;   // no trouble for this long: clean again
+  int64_t window_us = 1'000'000;          // trouble is judged over this window
+  uint64_t min_trouble = 2;               // this much trouble within the window: degraded
+  int64_t clean_us = 2'000'000;           // no trouble for this long: clean again
   uint64_t min_units_without_frames = 4;  // units in, no frame out, within the window: trouble
 };
 
@@ -38,8 +38,8 @@ class DecodeHealth {
   enum class Change { kNone, kDegraded, kClean };
   struct Verdict {
     Change change = Change::kNone;
-    std::string detail;       // kDegraded: what the window held
-    int64_t latency_us = 0;   // kDegraded: from the first trouble seen to this verdict
+    std::string detail;      // kDegraded: what the window held
+    int64_t latency_us = 0;  // kDegraded: from the first trouble seen to this verdict
   };
 
   explicit DecodeHealth(DecodeHealthOptions options = {}) : options_(options) {}

@@ -2,9 +2,8 @@
 // (camsim's `garbage` fault: flipped bytes that libav conceals, so frames keep coming) is reported
 // DEGRADED with reason DECODE_ERROR on the feed, in `skynetctl status` (grade poor) and in the
 // log within 2 s of the first damaged frame, while the fault lasts; and ONLINE again after it.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,11 +76,17 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   ASSERT_GT(sim.control_port, 0);
   const std::string config = dir.File("skynetd.yaml");
   std::ofstream(config) << "node_id: degraded\n"
-                           "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
-                           "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+                           "event_endpoint: "
+                        << dir.Ipc("feed.sock")
+                        << "\n"
+                           "control_endpoint: "
+                        << dir.Ipc("control.sock")
+                        << "\n"
                            "metrics_endpoint: \"\"\n"
                            "analytics_workers: 1\n"
-                           "cameras:\n  - id: cam0\n    url: " << sim.urls[0] << "\n"
+                           "cameras:\n  - id: cam0\n    url: "
+                        << sim.urls[0]
+                        << "\n"
                            "    analytics_fps: 5\n";
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", config}, dir.File("skynetd.log"));
   ASSERT_TRUE(daemon.started());
@@ -123,10 +128,10 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   EXPECT_EQ(during.state(), v1::CAMERA_STATE_DEGRADED);
   EXPECT_EQ(during.grade(), v1::GRADE_POOR);
   std::vector<std::string> lines;
-  ASSERT_EQ(RunToCompletion("tools/skynetctl/skynetctl",
-                            {"--control", dir.Ipc("control.sock"), "status"},
-                            dir.File("ctl.err"), &lines),
-            0);
+  ASSERT_EQ(
+      RunToCompletion("tools/skynetctl/skynetctl", {"--control", dir.Ipc("control.sock"), "status"},
+                      dir.File("ctl.err"), &lines),
+      0);
   std::string text;
   for (const std::string& l : lines) text += l + "\n";
   EXPECT_NE(text.find("degraded"), std::string::npos) << text;

@@ -37,11 +37,16 @@ struct Daemon {
   explicit Daemon(const TempDir& dir, const std::string& extra = "") {
     config = dir.File("skynetd.yaml");
     std::ofstream(config) << "node_id: limits\n"
-                             "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
-                             "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+                             "event_endpoint: "
+                          << dir.Ipc("feed.sock")
+                          << "\n"
+                             "control_endpoint: "
+                          << dir.Ipc("control.sock")
+                          << "\n"
                              "metrics_endpoint: \"\"\n"
                              "heartbeat_interval_ms: 20\n"
-                             "control:\n  audit_log: " << dir.File("audit.log") << "\n"
+                             "control:\n  audit_log: "
+                          << dir.File("audit.log") << "\n"
                           << extra << "cameras: []\n";
     process.emplace(BuildPath("daemon/skynetd"), std::vector<std::string>{"--config", config},
                     dir.File("skynetd.log"));
@@ -133,10 +138,10 @@ TEST(SkynetdLimitsTest, SubscriberCapIsEnforcedCountedReportedAndAudited) {
   for (int i = 0; i < 10; ++i) EXPECT_LE(Feed(*control).subscribers(), 3u);
 
   std::vector<std::string> lines;
-  ASSERT_EQ(RunToCompletion("tools/skynetctl/skynetctl",
-                            {"--control", dir.Ipc("control.sock"), "status"},
-                            dir.File("ctl.err"), &lines),
-            0);
+  ASSERT_EQ(
+      RunToCompletion("tools/skynetctl/skynetctl", {"--control", dir.Ipc("control.sock"), "status"},
+                      dir.File("ctl.err"), &lines),
+      0);
   std::string text;
   for (const std::string& l : lines) text += l + "\n";
   EXPECT_NE(text.find("feed: 3 subscribers (limit 3)"), std::string::npos) << text;
@@ -144,8 +149,7 @@ TEST(SkynetdLimitsTest, SubscriberCapIsEnforcedCountedReportedAndAudited) {
   EXPECT_NE(audit.find("feed connect"), std::string::npos) << audit;
   EXPECT_NE(audit.find("subscriber limit reached (feed.max_subscribers 3)"), std::string::npos)
       << audit;
-  EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("subscriber limit reached"),
-            std::string::npos);
+  EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("subscriber limit reached"), std::string::npos);
 
   // The ones that got in receive; when they leave, the others take their places.
   int receiving = 0;
@@ -165,7 +169,8 @@ TEST(SkynetdLimitsTest, SubscriberCapIsEnforcedCountedReportedAndAudited) {
     auto ev = late->Next(200);
     got = got || (ev.ok() && *ev);
     return got;
-  })) << Feed(*control).DebugString() << ReadFile(dir.File("skynetd.log"));
+  })) << Feed(*control).DebugString()
+      << ReadFile(dir.File("skynetd.log"));
   EXPECT_TRUE(testing::WaitFor([&] { return Feed(*control).subscribers() == 1; }))
       << Feed(*control).DebugString();
 }
@@ -226,11 +231,11 @@ TEST(SkynetdLimitsTest, OverLimitRequestGetsTooLargeAnswerInSkynetctlAndTheAudit
 
   // skynetctl: a camera whose URL makes the request 4 KiB.
   std::vector<std::string> lines;
-  const int code = RunToCompletion(
-      "tools/skynetctl/skynetctl",
-      {"--control", dir.Ipc("control.sock"), "camera", "add", "--id", "big", "--url",
-       "rtsp://127.0.0.1:8554/" + std::string(4096, 'x')},
-      dir.File("ctl.err"), &lines);
+  const int code =
+      RunToCompletion("tools/skynetctl/skynetctl",
+                      {"--control", dir.Ipc("control.sock"), "camera", "add", "--id", "big",
+                       "--url", "rtsp://127.0.0.1:8554/" + std::string(4096, 'x')},
+                      dir.File("ctl.err"), &lines);
   EXPECT_NE(code, 0);
   const std::string err = ReadFile(dir.File("ctl.err"));
   EXPECT_NE(err.find("request too large"), std::string::npos) << err;
@@ -252,16 +257,14 @@ TEST(SkynetdLimitsTest, OverLimitRequestGetsTooLargeAnswerInSkynetctlAndTheAudit
   v1::Response r;
   ASSERT_TRUE(r.ParseFromArray(reply[1].data(), static_cast<int>(reply[1].size())));
   EXPECT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("request too large: 2097152 bytes (limit 1024 bytes"),
-            std::string::npos)
+  EXPECT_NE(r.error().find("request too large: 2097152 bytes (limit 1024 bytes"), std::string::npos)
       << r.error();
   const std::string audit = ReadFile(dir.File("audit.log"));
   EXPECT_NE(audit.find("request too large: 2097152 bytes"), std::string::npos) << audit;
 
   // Over what the socket reads at all: the client refuses it, naming the limit.
   v1::Request huge;
-  huge.mutable_add_camera()->set_url(
-      std::string(protocol::kMaxControlMessageBytes + 1, 'u'));
+  huge.mutable_add_camera()->set_url(std::string(protocol::kMaxControlMessageBytes + 1, 'u'));
   auto refused = control->Call(huge);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("request too large"), std::string::npos);
