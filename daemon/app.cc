@@ -142,6 +142,8 @@ Status OpenFeed(const Config& config, Node* node) {
   bus_options.node_id = config.node_id;
   bus_options.endpoint = config.event_endpoint;
   bus_options.heartbeat_interval_ms = config.heartbeat_interval_ms;
+  bus_options.send_hwm = config.feed.send_hwm;
+  bus_options.max_subscribers = config.feed.max_subscribers;
   std::atomic<Supervisor*>* sup = &node->supervisor_ptr;
   SKYNET_ASSIGN_OR_RETURN(node->bus, EventBus::Create(bus_options, [sup] {
                             Supervisor* s = sup->load();
@@ -167,6 +169,8 @@ std::string Scrape(const Node& node) {
     extras.replay_events_sent = node.replay->events_sent();
   }
   extras.control_requests = node.control->requests_by_command();
+  extras.control_replies_dropped = node.control->replies_dropped();
+  extras.control_replies_delayed = node.control->replies_delayed();
   return RenderMetrics(node.supervisor->Stats(), extras, ReadProcessFigures());
 }
 
@@ -183,6 +187,7 @@ Status StartServices(const Config& config, Node* node) {
   control_options.security = node->security.get();
   control_options.audit_log = config.control.audit_log;
   control_options.audit_reads = config.control.audit_reads;
+  control_options.max_request_bytes = config.control.max_request_bytes;
   Supervisor* sup = node->supervisor.get();
   SKYNET_ASSIGN_OR_RETURN(
       node->control, ControlServer::Create(control_options, [sup](const v1::Request& r) {

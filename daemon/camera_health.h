@@ -44,6 +44,7 @@ class EventWindow {
 struct HealthFigures {
   bool enabled = true;
   bool online = false;
+  bool degraded = false;        // online, but the stream decodes to errors (CAMERA_STATE_DEGRADED)
   double online_seconds = 0;    // in the current online period
   double target_fps = 5;        // analytics_fps of the camera
   double fps_analysed = 0;      // measured over the last few seconds
@@ -60,7 +61,8 @@ constexpr double kGradeWarmupSeconds = 3.0;
 // that the figures allow:
 //   excellent: analysed fps >= 90% of target, drops < 1%, no reconnect or stall in the hour;
 //   fair:      analysed fps >= 60% of target, drops < 10%, at most 3 reconnects+stalls;
-//   poor:      anything else that is online with fewer than 30 reconnects+stalls;
+//   poor:      anything else that is online with fewer than 30 reconnects+stalls, and at
+//              best for a degraded stream (frames come, but decode to errors or concealment);
 //   unusable:  not online, or online but flapping (30 or more reconnects+stalls in the hour).
 // During the first kGradeWarmupSeconds online the frame rate is not judged.
 inline v1::Grade GradeCamera(const HealthFigures& h) {
@@ -68,6 +70,7 @@ inline v1::Grade GradeCamera(const HealthFigures& h) {
   if (!h.online) return v1::GRADE_UNUSABLE;
   const uint64_t trouble = h.reconnects_last_hour + h.stalls_last_hour;
   if (trouble >= 30) return v1::GRADE_UNUSABLE;
+  if (h.degraded) return v1::GRADE_POOR;
   const bool warm = h.online_seconds >= kGradeWarmupSeconds;
   const double fps_ratio = !warm || h.target_fps <= 0 ? 1.0 : h.fps_analysed / h.target_fps;
   const double drop_ratio =

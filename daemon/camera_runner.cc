@@ -1,6 +1,8 @@
 #include "daemon/camera_runner.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "daemon/event_mapping.h"
@@ -20,6 +22,7 @@ v1::CameraState ToProto(ingest::SessionState s) {
     // Data arrives but analytics does not keep up: still online (no reconnect), and the reason
     // DOWNSTREAM_BLOCKED says why the frame rates fall.
     case ingest::SessionState::kBlocked: return v1::CAMERA_STATE_ONLINE;
+    case ingest::SessionState::kDegraded: return v1::CAMERA_STATE_DEGRADED;
   }
   return v1::CAMERA_STATE_UNSPECIFIED;
 }
@@ -42,6 +45,11 @@ v1::StatusReason ToProto(ingest::StateReason r) {
     case ingest::StateReason::kStreamChanged: return v1::STATUS_REASON_CONNECTED;  // an event
   }
   return v1::STATUS_REASON_UNSPECIFIED;
+}
+
+// Frames arrive (cleanly or not): the online period goes on.
+bool Flowing(int state) {
+  return state == v1::CAMERA_STATE_ONLINE || state == v1::CAMERA_STATE_DEGRADED;
 }
 
 }  // namespace
@@ -158,7 +166,7 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
     if (change.width > 0) { width_ = change.width; height_ = change.height; }
   }
   const int previous = state_.exchange(state);
-  if (state == v1::CAMERA_STATE_ONLINE && previous != v1::CAMERA_STATE_ONLINE) {
+  if (Flowing(state) && !Flowing(previous)) {
     online_since_us_.store(clock_->NowMonotonicUs());
   }
   // A stream change while online is reported as StreamChanged alone, not as a repeated status.
@@ -171,6 +179,8 @@ void CameraRunner::OnState(const ingest::StateChange& change) noexcept {
     s->set_codec(change.codec);
     s->set_width(static_cast<uint32_t>(std::max(0, change.width)));
     s->set_height(static_cast<uint32_t>(std::max(0, change.height)));
+    s->set_detection_latency_ms(static_cast<uint32_t>(
+        std::clamp<int64_t>(change.detection_latency_us / 1000, 0, UINT32_MAX)));
     Publish(std::move(ev));
   }
   if (stream_changed) {
@@ -278,14 +288,15 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
     const ingest::SessionStats st = session_->stats();
     s->set_reconnects(st.reconnects);
   }
-  if (state == v1::CAMERA_STATE_ONLINE) {
+  if (Flowing(state)) {
     s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
   }
   s->set_reconnects_last_hour(reconnects_1h_.Count(now));
   s->set_stalls_last_hour(stalls_1h_.Count(now));
   HealthFigures h;
   h.enabled = state != v1::CAMERA_STATE_DISABLED;
-  h.online = state == v1::CAMERA_STATE_ONLINE;
+  h.online = Flowing(state);
+  h.degraded = state == v1::CAMERA_STATE_DEGRADED;
   h.online_seconds = s->online_seconds();
   h.target_fps = config_.ingest.analytics_fps;
   h.fps_analysed = s->fps_analysed();

@@ -115,6 +115,9 @@ constexpr Range kReplayRate{1, 10'000'000};
 constexpr Range kJournalBytes{1 << 20, int64_t{1} << 50};
 constexpr Range kSegmentBytes{64 << 10, int64_t{1} << 30};
 constexpr Range kStartBurst{1, 100'000};
+constexpr Range kSendHwm{100, 1'000'000};
+constexpr Range kMaxSubscribers{0, 10'000};
+constexpr Range kMaxRequestBytes{1024, 16 << 20};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
 std::string CheckIntRange(long long v, Range r) {
@@ -530,7 +533,11 @@ class Parser {
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},
         {"security", Map(SecurityKeys(&config->security))},
         {"control", Map({{"audit_log", String(&config->control.audit_log)},
-                         {"audit_reads", Bool(&config->control.audit_reads)}})},
+                         {"audit_reads", Bool(&config->control.audit_reads)},
+                         {"max_request_bytes",
+                          Int64(&config->control.max_request_bytes, kMaxRequestBytes)}})},
+        {"feed", Map({{"send_hwm", Int(&config->feed.send_hwm, kSendHwm)},
+                      {"max_subscribers", Int(&config->feed.max_subscribers, kMaxSubscribers)}})},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
         {"ingest", Map({{"start_rate_per_second",
                          Double(&config->ingest.start_rate_per_second, CheckStartRate)},

@@ -102,8 +102,22 @@ struct ControlConfig {
   std::string audit_log;
   // Also audit answered read-only polls (status, list cameras); off: changes and refusals only.
   bool audit_reads = false;
+  // Largest control request handled, bytes; larger ones (up to 16 MiB, what the socket reads at
+  // all) are answered "request too large" and audited.
+  int64_t max_request_bytes = 64 << 10;
 
   bool operator==(const ControlConfig&) const = default;
+};
+
+// Bounds of the event feed.
+struct FeedConfig {
+  // Events queued per subscriber that does not keep up; beyond it that subscriber's events are
+  // dropped (it sees a seq gap and can replay). Roughly 200 bytes each in the daemon.
+  int send_hwm = 10000;
+  // Subscribers connected at once; more are refused at the handshake (audited). 0: no limit.
+  int max_subscribers = 64;
+
+  bool operator==(const FeedConfig&) const = default;
 };
 
 // Node-wide ingest settings.
@@ -137,6 +151,7 @@ struct Config {
   JournalConfig journal;
   SecurityConfig security;
   ControlConfig control;
+  FeedConfig feed;
   IngestConfig ingest;
   // Analytics worker threads; 0 = number of cores.
   int analytics_workers = 0;

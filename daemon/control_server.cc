@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -144,7 +145,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Create(const ControlServer
                           .config_key = "control_endpoint",
                           .domain = "control",
                           .limits = {.max_message_bytes = options.max_message_bytes},
-                          .security = options.security});
+                          .security = options.security,
+                          .router_mandatory = true});
   if (!socket) return socket.status();
   server->socket_ = std::move(socket).value();
   if (ipc) ::chmod(options.endpoint.substr(6).c_str(), 0660);
@@ -179,7 +181,8 @@ v1::Response ControlServer::Handle(const void* data, size_t size, const Peer& pe
   if (size > static_cast<size_t>(options_.max_request_bytes)) {
     response.set_ok(false);
     response.set_error("request too large: " + std::to_string(size) + " bytes (limit " +
-                       std::to_string(options_.max_request_bytes) + ")");
+                       std::to_string(options_.max_request_bytes) +
+                       " bytes, control.max_request_bytes)");
   } else if (!protocol::ParseLimited(&request, data, size,
                                      static_cast<size_t>(options_.max_request_bytes))) {
     response.set_ok(false);
@@ -216,15 +219,77 @@ std::map<std::pair<std::string, bool>, uint64_t> ControlServer::requests_by_comm
   return by_command_;
 }
 
+struct ControlServer::PendingReply {
+  zmq::message_t identity;
+  bool delimited = false;
+  std::string bytes;
+  std::string user;  // for the log
+  std::chrono::steady_clock::time_point since;
+};
+
+bool ControlServer::TrySend(PendingReply& reply) {
+  auto& socket = socket_->socket();
+  try {
+    zmq::message_t identity(reply.identity.data(), reply.identity.size());
+    // ROUTER_MANDATORY: the identity frame fails (EAGAIN) when the peer's queue is full, and
+    // then nothing of the answer was queued; once it is accepted the rest goes through.
+    if (!socket.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return false;
+    }
+    if (reply.delimited) socket.send(zmq::message_t(), zmq::send_flags::sndmore);
+    socket.send(zmq::buffer(reply.bytes), zmq::send_flags::none);
+    return true;
+  } catch (const zmq::error_t& e) {
+    const uint64_t n = ++replies_dropped_;
+    if (n <= 10 || n % 100 == 0) {
+      GetLogger("control")->warn("answer to {} dropped: {} ({} dropped so far)", reply.user,
+                                 e.num() == EHOSTUNREACH ? "the peer has gone" : e.what(), n);
+    }
+    return true;
+  }
+}
+
+void ControlServer::FlushOutbox(std::deque<PendingReply>& outbox) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto timeout = std::chrono::milliseconds(options_.reply_timeout_ms);
+  std::vector<std::string> blocked;  // peers whose earlier answer still waits: keep their order
+  for (auto it = outbox.begin(); it != outbox.end();) {
+    const std::string id = it->identity.to_string();
+    if (std::find(blocked.begin(), blocked.end(), id) != blocked.end()) {
+      ++it;
+      continue;
+    }
+    if (TrySend(*it)) {
+      it = outbox.erase(it);
+    } else if (now - it->since >= timeout) {
+      const uint64_t n = ++replies_dropped_;
+      if (n <= 10 || n % 100 == 0) {
+        GetLogger("control")->warn(
+            "answer to {} dropped: not read within {} ms (its queue is full: pipelined "
+            "requests it does not read; {} dropped so far)",
+            it->user, options_.reply_timeout_ms, n);
+      }
+      it = outbox.erase(it);
+    } else {
+      blocked.push_back(id);
+      ++it;
+    }
+  }
+}
+
 void ControlServer::Run() {
   auto log = GetLogger("control");
   auto& socket = socket_->socket();
   const Peer fallback{"local", options_.default_role};
   std::vector<zmq::message_t> frames;
+  std::deque<PendingReply> outbox;
   while (!stop_.load()) {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (!outbox.empty()) FlushOutbox(outbox);
+    // A full outbox: read nothing more until answers drain (the senders wait in ZeroMQ).
+    const bool reading = outbox.size() < options_.max_pending_replies;
+    zmq::pollitem_t item{socket.handle(), 0, static_cast<short>(reading ? ZMQ_POLLIN : 0), 0};
     try {
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      zmq::poll(&item, 1, std::chrono::milliseconds(outbox.empty() ? 100 : 10));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       log->error("poll failed: {}", e.what());
@@ -268,15 +333,25 @@ void ControlServer::Run() {
       response = Handle(payload.data(), payload.size(), peer);
     }
     if (!response.ok()) log->debug("request from {} failed: {}", peer.user, response.error());
-    std::string bytes;
-    response.SerializeToString(&bytes);
-    try {
-      socket.send(frames[0], zmq::send_flags::sndmore);
-      if (delimited) socket.send(zmq::message_t(), zmq::send_flags::sndmore);
-      socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    } catch (const zmq::error_t& e) {
-      log->warn("reply failed: {}", e.what());
+    PendingReply reply;
+    reply.identity = std::move(frames[0]);
+    reply.delimited = delimited;
+    response.SerializeToString(&reply.bytes);
+    reply.user = peer.user;
+    reply.since = std::chrono::steady_clock::now();
+    // Behind an earlier answer to the same peer, or refused now: into the outbox, in order.
+    const std::string id = reply.identity.to_string();
+    const bool queued_behind =
+        std::any_of(outbox.begin(), outbox.end(),
+                    [&](const PendingReply& r) { return r.identity.to_string() == id; });
+    if (queued_behind || !TrySend(reply)) {
+      replies_delayed_.fetch_add(1, std::memory_order_relaxed);
+      outbox.push_back(std::move(reply));
     }
+  }
+  if (!outbox.empty()) {
+    replies_dropped_.fetch_add(outbox.size());
+    log->warn("{} answers not sent: skynetd is stopping", outbox.size());
   }
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 
 #include "daemon/security.h"
 #include "pipeline/core/status.h"
+#include "skynet/protocol.h"
 #include "skynet/v1/control.pb.h"
 
 namespace skynet::daemon {
@@ -33,10 +35,19 @@ class ServerSocket;
 struct ControlServerOptions {
   // tcp://, ipc:// or inproc:// endpoint.
   std::string endpoint = "ipc:///tmp/skynetd/control.sock";
-  // Largest request handled, bytes; larger ones get an error answer.
+  // Largest request handled, bytes; larger ones (up to protocol::kMaxControlMessageBytes, which
+  // the socket reads at all) get the answer "request too large: N bytes (limit M)", audited.
+  // Config control.max_request_bytes.
   int64_t max_request_bytes = 64 << 10;
-  // Larger messages make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE): no answer at all.
-  int64_t max_message_bytes = 1 << 20;
+  // Larger messages make ZeroMQ drop the connection (ZMQ_MAXMSGSIZE): no answer at all. The
+  // client refuses to send them (skynet/client).
+  int64_t max_message_bytes = protocol::kMaxControlMessageBytes;
+  // Answers are never dropped silently: one a peer cannot take yet (its queue at the high-water
+  // mark: pipelined requests it does not read) waits in an outbox and is retried; after
+  // reply_timeout_ms it is dropped, counted and logged, like one for a peer that has gone. While
+  // max_pending_replies wait, no new request is read (back pressure on the senders).
+  int reply_timeout_ms = 5000;
+  size_t max_pending_replies = 4096;
   // Borrowed, may be null: then no ZAP, and every peer has `default_role`. Must outlive us.
   Security* security = nullptr;
   Role default_role = Role::kAdmin;
@@ -69,6 +80,10 @@ class ControlServer {
   ~ControlServer();  // Stop()
   void Stop();
   uint64_t requests() const { return requests_.load(); }
+  // Answers dropped: the peer had gone, or did not take it within reply_timeout_ms.
+  uint64_t replies_dropped() const { return replies_dropped_.load(); }
+  // Answers that waited in the outbox (the peer's queue was full when first sent).
+  uint64_t replies_delayed() const { return replies_delayed_.load(); }
   // Requests handled, by (command, ok); "?" for a request too malformed to name its command.
   std::map<std::pair<std::string, bool>, uint64_t> requests_by_command() const;
 
@@ -79,6 +94,13 @@ class ControlServer {
  private:
   ControlServer(const ControlServerOptions& options, Handler handler);
   void Run();
+  struct PendingReply;
+  // Sends what waits in `outbox`, oldest first, each peer's answers in order; drops (counting
+  // and logging) those for peers gone or past reply_timeout_ms.
+  void FlushOutbox(std::deque<PendingReply>& outbox);
+  // Tries to send one answer now: true when sent, or when it can never be (the peer is gone:
+  // counted); false when the peer's queue is full.
+  bool TrySend(PendingReply& reply);
   // `need`: the role the command requires (read: a poll).
   void Audit(const Peer& peer, const std::string& command, Role need,
              const v1::Response& response);
@@ -87,6 +109,8 @@ class ControlServer {
   const Handler handler_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> replies_dropped_{0};
+  std::atomic<uint64_t> replies_delayed_{0};
   mutable std::mutex counts_mu_;
   std::map<std::pair<std::string, bool>, uint64_t> by_command_;
   std::unique_ptr<AuditLog> audit_;

@@ -1,16 +1,22 @@
 #include "daemon/event_bus.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 #include <google/protobuf/descriptor.h>
 #include <zmq.hpp>
 
+#include "daemon/security.h"
 #include "daemon/server_socket.h"
 #include "pipeline/core/logging.h"
 #include "skynet/protocol.h"
 
 namespace skynet::daemon {
 namespace {
+
+// After a subscriber left: ZeroMQ frees its queue on its I/O thread; trim once that is done.
+constexpr int64_t kTrimDelayUs = 500'000;
 
 // The name of the event's payload field ("motion_started", "line_crossed", ...), for metrics.
 const std::string& PayloadName(const v1::Event& event) {
@@ -61,6 +67,11 @@ Result<std::unique_ptr<EventBus>> EventBus::Create(const EventBusOptions& option
        .security = options.security});
   if (!socket) return socket.status();
   bus->socket_ = std::move(socket).value();
+  if (options.security != nullptr) {
+    options.security->SetAdmission("feed", [b = bus.get()](bool allowed) {
+      return b->Admit(allowed);
+    });
+  }
   // The socket is handed to the bus thread, which uses it exclusively from now on.
   bus->thread_ = std::thread([b = bus.get()] { b->Run(); });
   GetLogger("events")->info("event feed on {} (node {}, epoch {})", options.endpoint,
@@ -69,6 +80,24 @@ Result<std::unique_ptr<EventBus>> EventBus::Create(const EventBusOptions& option
 }
 
 EventBus::~EventBus() { Stop(); }
+
+std::string EventBus::Admit(bool allowed) {
+  if (!allowed) {
+    refused_other_.fetch_add(1);
+    return "";
+  }
+  const uint64_t cap = static_cast<uint64_t>(std::max(0, options_.max_subscribers));
+  const uint64_t refused = refused_.load() + refused_other_.load();
+  const uint64_t gone = disconnects_.load(), in = admitted_.load();
+  const uint64_t left = gone > refused ? gone - refused : 0;
+  const uint64_t live = in > left ? in - left : 0;
+  if (cap > 0 && live >= cap) {
+    refused_.fetch_add(1);
+    return "subscriber limit reached (feed.max_subscribers " + std::to_string(cap) + ")";
+  }
+  admitted_.fetch_add(1);
+  return "";
+}
 
 void EventBus::Publish(v1::Event event) {
   {
@@ -106,6 +135,9 @@ FeedStats EventBus::stats() const {
     s.journal_status.set_state(v1::JOURNAL_STATE_DISABLED);
   }
   s.subscribers = subscribers_.load();
+  s.max_subscribers = static_cast<uint64_t>(std::max(0, options_.max_subscribers));
+  s.subscribers_refused = refused_.load();
+  s.send_hwm = static_cast<uint64_t>(std::max(0, options_.send_hwm));
   std::lock_guard<std::mutex> lock(counts_mu_);
   s.events = events_by_type_;
   s.crossings = crossings_;
@@ -113,6 +145,7 @@ FeedStats EventBus::stats() const {
 }
 
 void EventBus::Stop() {
+  if (options_.security != nullptr) options_.security->SetAdmission("feed", {});
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -133,6 +166,7 @@ void EventBus::Run() {
   std::vector<Journal::Entry> entries;
   bool journal_failing = false;
   std::deque<v1::Event> journal_events;  // JournalStatus events to publish after a batch
+  int64_t trim_at_us = 0;  // when to give freed subscriber queues back (0: nothing to do)
 
   // Stamps, journals (one append for the whole batch) and then publishes `events`.
   auto publish = [&](std::deque<v1::Event>& events) {
@@ -204,7 +238,16 @@ void EventBus::Run() {
   while (true) {
     bool stop = false;
     rounds_.fetch_add(1);
-    subscribers_.store(socket_->PollPeers());
+    const uint64_t peers = socket_->PollPeers();
+    disconnects_.store(socket_->disconnects());
+    // A subscriber that left frees its queue (on ZeroMQ's I/O thread, a little later): hand the
+    // memory back to the system rather than keep it in the allocator's free lists.
+    const int64_t now_us = clock_->NowMonotonicUs();
+    if (peers < subscribers_.exchange(peers)) trim_at_us = now_us + kTrimDelayUs;
+    if (trim_at_us != 0 && now_us >= trim_at_us) {
+      trim_at_us = 0;
+      malloc_trim(0);
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       waiting_.store(true);

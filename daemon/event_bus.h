@@ -7,7 +7,8 @@
 // published before it is journaled; when the journal fails (disk full) events are still published
 // and a JournalStatus event says so, and another one when journaling works again. The same thread sends a Heartbeat every
 // `heartbeat_interval_ms`. Accepted events are never dropped: the hand-over queue is unbounded and
-// its depth is reported in stats.
+// its depth is reported in stats. What each subscriber can hold is bounded (send_hwm) and so is
+// their number (max_subscribers, enforced at the ZAP handshake); both are in stats().
 //
 //   auto bus = EventBus::Create({.node_id = "n1", .endpoint = "tcp://127.0.0.1:5556"});
 //   (*bus)->Publish(std::move(event));   // camera_id and payload set by the caller
@@ -44,8 +45,14 @@ struct EventBusOptions {
   std::string endpoint = "tcp://127.0.0.1:5556";
   // Heartbeat interval in milliseconds; 0 disables heartbeats.
   int heartbeat_interval_ms = 1000;
-  // Outgoing high-water mark per subscriber (messages).
-  int send_hwm = 100000;
+  // Outgoing high-water mark per subscriber, in events: what a subscriber that does not read can
+  // hold in the daemon (about 200 bytes each); beyond it ZeroMQ drops that subscriber's events
+  // (it sees a seq gap). Config feed.send_hwm.
+  int send_hwm = 10000;
+  // Subscribers connected at once; more are refused at the handshake (through the Security's
+  // admission, so only with a Security), counted and audited. 0: no limit. Config
+  // feed.max_subscribers.
+  int max_subscribers = 64;
   // Epoch of this run; 0 = now in microseconds since the Unix epoch. With a journal, the epoch
   // is raised if needed to be newer than every journaled epoch (a clock stepped back).
   uint64_t epoch = 0;
@@ -112,6 +119,15 @@ class EventBus final : public EventFeed {
   std::atomic<uint64_t> rounds_{0};
   std::atomic<bool> waiting_{false};
   std::atomic<uint64_t> subscribers_{0};
+  // Admission (Security's ZAP thread): connections admitted, refused at the cap and refused by
+  // the security rules, and the disconnects seen by the bus thread; live subscribers =
+  // admitted - (disconnects - refusals). Connections that close before their handshake make it
+  // lenient, never stricter.
+  std::string Admit(bool allowed);
+  std::atomic<uint64_t> admitted_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> refused_other_{0};
+  std::atomic<uint64_t> disconnects_{0};
   mutable std::mutex counts_mu_;  // events_by_type_, crossings_ (written by the bus thread)
   std::map<std::pair<std::string, std::string>, uint64_t> events_by_type_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> crossings_;

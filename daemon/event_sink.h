@@ -41,6 +41,9 @@ struct FeedStats {
   uint64_t journal_fsync_errors = 0;        // fdatasync calls that failed
   v1::JournalStatus journal_status;         // ok / failing / disabled, and what is not journaled
   uint64_t subscribers = 0;                 // connections to the feed now
+  uint64_t max_subscribers = 0;             // the cap (0: none)
+  uint64_t subscribers_refused = 0;         // connections refused at the cap
+  uint64_t send_hwm = 0;                    // events queued per subscriber before ZeroMQ drops
   // Events sent, by (camera id or "" for node events, payload type: "line_crossed", ...).
   std::map<std::pair<std::string, std::string>, uint64_t> events;
   // line_crossed events, by (camera id, line id, direction +1/-1).

@@ -80,7 +80,8 @@ void AddKinds(Families* f, const char* name, const char* help, const MetricLabel
 
 constexpr v1::CameraState kStates[] = {v1::CAMERA_STATE_CONNECTING, v1::CAMERA_STATE_ONLINE,
                                        v1::CAMERA_STATE_STALLED,    v1::CAMERA_STATE_OFFLINE,
-                                       v1::CAMERA_STATE_WAITING,    v1::CAMERA_STATE_DISABLED};
+                                       v1::CAMERA_STATE_WAITING,    v1::CAMERA_STATE_DISABLED,
+                                       v1::CAMERA_STATE_DEGRADED};
 
 void AddCamera(const CameraStats& c, Families* f) {
   const MetricLabels cam = {{"camera", c.camera_id}};
@@ -126,6 +127,12 @@ void AddCamera(const CameraStats& c, Families* f) {
          s.decode_errors);
   f->Add("skynet_camera_blocked_total", "counter", "times frames stopped being consumed", cam,
          s.blocked);
+  f->Add("skynet_camera_degraded_total", "counter", "times the stream started decoding to errors",
+         cam, s.degraded);
+  f->Add("skynet_camera_decoder_errors_total", "counter",
+         "libav decoder error messages (damage it concealed)", cam, s.decoder_errors);
+  f->Add("skynet_camera_corrupt_frames_total", "counter", "decoded frames flagged corrupted", cam,
+         s.corrupt_frames);
   f->Add("skynet_camera_stream_changes_total", "counter", "codec or size changes", cam,
          s.stream_changes);
   f->Add("skynet_camera_teardowns_abandoned_total", "counter",
@@ -210,6 +217,12 @@ void AddFeed(const FeedStats& feed, Families* f) {
          feed.epoch);
   f->Add("skynet_feed_queued", "gauge", "events accepted, not yet published", {}, feed.queued);
   f->Add("skynet_feed_subscribers", "gauge", "connections to the event feed", {}, feed.subscribers);
+  f->Add("skynet_feed_max_subscribers", "gauge", "feed.max_subscribers (0: no limit)", {},
+         feed.max_subscribers);
+  f->Add("skynet_feed_subscribers_refused_total", "counter",
+         "feed connections refused at feed.max_subscribers", {}, feed.subscribers_refused);
+  f->Add("skynet_feed_send_hwm", "gauge", "events queued per subscriber before ZeroMQ drops", {},
+         feed.send_hwm);
   f->Add("skynet_feed_dropped_total", "counter", "events not published, by cause",
          {{"cause", "stopping"}}, feed.dropped);
   f->Add("skynet_feed_dropped_total", "counter", "events not published, by cause",
@@ -263,6 +276,11 @@ void AddNode(const NodeExtras& extras, const ProcessFigures& p, Families* f) {
     f->Add("skynet_control_requests_total", "counter", "control requests, by command and result",
            {{"command", key.first}, {"result", key.second ? "ok" : "error"}}, n);
   }
+  f->Add("skynet_control_replies_dropped_total", "counter",
+         "control answers dropped: the peer had gone or did not read it in time", {},
+         extras.control_replies_dropped);
+  f->Add("skynet_control_replies_delayed_total", "counter",
+         "control answers that waited for a peer's full queue", {}, extras.control_replies_delayed);
   f->Add("process_cpu_seconds_total", "counter", "user and system CPU time", {}, p.cpu_seconds);
   f->Add("process_resident_memory_bytes", "gauge", "resident memory", {},
          static_cast<double>(p.resident_bytes));

@@ -25,6 +25,8 @@ struct NodeExtras {
   uint64_t replay_events_sent = 0;
   // Control requests by (command, ok).
   std::map<std::pair<std::string, bool>, uint64_t> control_requests;
+  uint64_t control_replies_dropped = 0;  // answers the peer had gone for or did not take in time
+  uint64_t control_replies_delayed = 0;  // answers that waited for a peer's full queue
 };
 
 // This process's CPU time and memory, from /proc/self (zeros where it cannot be read).

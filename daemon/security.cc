@@ -126,6 +126,15 @@ Status Security::ConfigureServer(zmq::socket_t& socket, const std::string& endpo
   return Status::Ok();
 }
 
+void Security::SetAdmission(const std::string& domain, Admission admit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (admit) {
+    admission_[domain] = std::move(admit);
+  } else {
+    admission_.erase(domain);
+  }
+}
+
 void Security::RunZap() {
   auto log = GetLogger("control");
   zmq::socket_t& zap = state_->zap;
@@ -189,6 +198,21 @@ void Security::RunZap() {
       }
       who = (transport.empty() ? "" : transport + " ") + (address.empty() ? "?" : address);
       where = domain;
+      Admission admit;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = admission_.find(domain);
+        if (it != admission_.end()) admit = it->second;
+      }
+      const bool allowed = role != Role::kNone;
+      const std::string refusal = admit ? admit(allowed) : std::string();
+      if (allowed) {
+        if (!refusal.empty()) {
+          role = Role::kNone;
+          text = refusal;
+          why = refusal + " (" + user + ")";
+        }
+      }
     } else {
       why = "malformed ZAP request";
     }

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,14 @@ class Security {
   Status ConfigureServer(zmq::socket_t& socket, const std::string& endpoint,
                          const std::string& domain);
 
+  // Admission for `domain` ("feed"): called on the ZAP thread for each connection to it, with
+  // whether the rules above allow it. For an allowed one, a non-empty answer refuses it with that
+  // reason (counted, logged and audited like any refusal); for a refused one the answer is
+  // ignored (the callback only learns of it, to count connections). Must be cheap and
+  // thread-safe; SetAdmission(domain, {}) removes it.
+  using Admission = std::function<std::string(bool allowed)>;
+  void SetAdmission(const std::string& domain, Admission admit);
+
   uint64_t allowed() const { return allowed_.load(); }
   uint64_t denied() const { return denied_.load(); }
 
@@ -97,6 +106,7 @@ class Security {
   std::map<std::string, ClientKey> clients_;  // by 32-byte binary key
   std::mutex mu_;
   std::map<std::string, std::string> domain_transport_;  // domain -> "tcp", "ipc", "inproc"
+  std::map<std::string, Admission> admission_;           // guarded by mu_
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> allowed_{0}, denied_{0};
   std::unique_ptr<AuditLog> audit_;

@@ -16,6 +16,7 @@ struct ServerSocket::State {
   // The socket's monitor (ZMQ_EVENT_ACCEPTED / DISCONNECTED), read by PollPeers().
   std::optional<zmq::socket_t> monitor;
   int64_t peers = 0;
+  uint64_t disconnects = 0;
 };
 
 ServerSocket::ServerSocket() : state_(std::make_unique<State>()) {}
@@ -37,13 +38,18 @@ uint64_t ServerSocket::PollPeers() {
       uint16_t event = 0;
       std::memcpy(&event, head.data(), sizeof(event));
       if (event == ZMQ_EVENT_ACCEPTED) ++s.peers;
-      if (event == ZMQ_EVENT_DISCONNECTED && s.peers > 0) --s.peers;
+      if (event == ZMQ_EVENT_DISCONNECTED) {
+        ++s.disconnects;
+        if (s.peers > 0) --s.peers;
+      }
     }
   } catch (const zmq::error_t&) {
     // Leave the count as it was; the next poll tries again.
   }
   return static_cast<uint64_t>(s.peers);
 }
+
+uint64_t ServerSocket::disconnects() const { return state_->disconnects; }
 
 zmq::socket_t& ServerSocket::socket() { return *state_->socket; }
 
@@ -56,8 +62,10 @@ Result<std::unique_ptr<ServerSocket>> ServerSocket::Bind(const Options& options)
     s.socket.emplace(context, options.kind == Kind::kPublisher ? zmq::socket_type::pub
                                                                : zmq::socket_type::router);
     SKYNET_RETURN_IF_ERROR(protocol::ApplySocketOptions(*s.socket, options.limits));
-    // Unroutable answers (a client gone) are dropped, never an error.
-    if (options.kind == Kind::kRouter) s.socket->set(zmq::sockopt::router_mandatory, 0);
+    // Unroutable answers (a client gone) are dropped, never an error, unless router_mandatory.
+    if (options.kind == Kind::kRouter) {
+      s.socket->set(zmq::sockopt::router_mandatory, options.router_mandatory ? 1 : 0);
+    }
     if (options.security) {
       SKYNET_RETURN_IF_ERROR(
           options.security->ConfigureServer(*s.socket, options.endpoint, options.domain));

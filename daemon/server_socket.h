@@ -40,6 +40,9 @@ class ServerSocket {
     protocol::SocketOptions limits;
     // Borrowed, may be null: no ZAP, no CurveZMQ (tests).
     Security* security = nullptr;
+    // kRouter: a reply to a peer whose queue is full (its high-water mark) or that is gone
+    // fails with EAGAIN / EHOSTUNREACH instead of vanishing (ZMQ_ROUTER_MANDATORY).
+    bool router_mandatory = false;
   };
 
   // Creates, configures and binds the socket. Unavailable "<config_key> <endpoint>: cannot bind:
@@ -55,6 +58,8 @@ class ServerSocket {
   // Peers connected now (connections accepted minus those closed), from the socket's monitor.
   // Call from the thread that uses socket(); never blocks. 0 if the monitor could not be set up.
   uint64_t PollPeers();
+  // Connections closed so far (refused ones included), as of the last PollPeers().
+  uint64_t disconnects() const;
 
  private:
   ServerSocket();

@@ -57,7 +57,8 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.analytics_workers == now.analytics_workers, "analytics_workers");
   check(was.journal == now.journal, "journal");
   check(was.security == now.security, "security");
-  check(was.control == now.control, "control (audit_log, audit_reads)");
+  check(was.control == now.control, "control (audit_log, audit_reads, max_request_bytes)");
+  check(was.feed == now.feed, "feed (send_hwm, max_subscribers)");
   return out;
 }
 
@@ -440,6 +441,11 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
       st->set_uptime_seconds(static_cast<double>(clock_->NowMonotonicUs() - started_us_) / 1e6);
       st->set_version(SKYNET_VERSION);
       *st->mutable_journal() = feed.journal_status;
+      v1::FeedStatus* fs = st->mutable_feed();
+      fs->set_subscribers(static_cast<uint32_t>(feed.subscribers));
+      fs->set_max_subscribers(static_cast<uint32_t>(feed.max_subscribers));
+      fs->set_subscribers_refused(feed.subscribers_refused);
+      fs->set_send_hwm(static_cast<uint32_t>(feed.send_hwm));
       bool found = want.empty();
       for (const Camera& cam : cameras_) {
         if (!want.empty() && cam.runner->config().id != want) continue;

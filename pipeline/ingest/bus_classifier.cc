@@ -135,6 +135,7 @@ BusOutcome ClassifyBusMessage(const BusMessage& message, bool rtsp, const Redact
       break;
     case BusMessage::Type::kWarning:
       out.warning = true;
+      out.decode_warning = message.error == GstErrorKind::kStreamDecode;
       out.warning_text =
           redact(message.error != GstErrorKind::kNone ? message.message : std::string("?"));
       break;

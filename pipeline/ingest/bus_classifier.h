@@ -59,6 +59,7 @@ struct BusMessage {
 struct BusOutcome {
   PipelineEvent event;   // kind kNone: nothing the session acts on
   bool warning = false;  // a GStreamer warning: count it and log `warning_text` (redacted)
+  bool decode_warning = false;  // ... of GST_STREAM_ERROR_DECODE: the stream is damaged
   std::string warning_text;
 };
 

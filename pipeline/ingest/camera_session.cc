@@ -12,6 +12,8 @@
 
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/backoff.h"
+#include "pipeline/ingest/decode_health.h"
+#include "pipeline/ingest/decoder_log.h"
 #include "pipeline/ingest/ingest_pipeline.h"
 #include "pipeline/ingest/redactor.h"
 #include "pipeline/ingest/tcp_probe.h"
@@ -42,7 +44,9 @@ Status InitGStreamer() {
     if (!gst_init_check(nullptr, nullptr, &err)) {
       status = Status::Internal(std::string("gst_init failed: ") + (err ? err->message : "?"));
       if (err) g_error_free(err);
+      return;
     }
+    InstallDecoderLog();
   });
   return status;
 }
@@ -69,6 +73,7 @@ struct CameraSession::Impl {
   std::atomic<uint64_t> stalls{0};
   std::atomic<uint64_t> decode_errors{0};
   std::atomic<uint64_t> blocked{0};
+  std::atomic<uint64_t> degraded{0};
   std::atomic<uint64_t> stream_changes{0};
   std::atomic<uint64_t> teardowns_abandoned{0};
   std::atomic<uint64_t> probe_shortcuts{0};
@@ -103,13 +108,19 @@ struct CameraSession::Impl {
     return false;
   }
 
+  // Frames flow (maybe slowly or damaged): the online period goes on.
+  static bool Flowing(SessionState s) {
+    return s == SessionState::kOnline || s == SessionState::kBlocked ||
+           s == SessionState::kDegraded;
+  }
+
   void Emit(SessionState s, StateReason r, std::string detail, int64_t retry_in_ms = 0,
-            const StateChange* previous = nullptr) {
+            const StateChange* previous = nullptr, int64_t detection_latency_us = 0) {
     const SessionState before = state.exchange(s);
     reason.store(r);
-    if (s != SessionState::kOnline && s != SessionState::kBlocked) {
+    if (!Flowing(s)) {
       online_since_us.store(0);
-    } else if (before != SessionState::kOnline && before != SessionState::kBlocked) {
+    } else if (!Flowing(before)) {
       online_since_us.store(clock->NowMonotonicUs());
     }
     StateChange change;
@@ -128,15 +139,19 @@ struct CameraSession::Impl {
     change.width = counters->width.load();
     change.height = counters->height.load();
     change.retry_in_ms = retry_in_ms;
+    change.detection_latency_us = detection_latency_us;
     if (s == SessionState::kOnline && r == StateReason::kStreamChanged) {
       log->info("[cam {}] stream changed: {} {}x{} -> {} {}x{}", options.camera_id,
                 change.previous_codec, change.previous_width, change.previous_height,
                 change.codec, change.width, change.height);
     } else if (s == SessionState::kOnline) {
-      log->info("[cam {}] online: {} {}x{}", options.camera_id, change.codec, change.width,
-                change.height);
+      log->info("[cam {}] online: {} {}x{}{}", options.camera_id, change.codec, change.width,
+                change.height, change.detail.empty() ? "" : " (" + change.detail + ")");
     } else if (s == SessionState::kBlocked) {
       log->warn("[cam {}] blocked ({}): {}", options.camera_id, StateReasonName(r), change.detail);
+    } else if (s == SessionState::kDegraded) {
+      log->warn("[cam {}] degraded ({}, detected in {} ms): {}", options.camera_id,
+                StateReasonName(r), detection_latency_us / 1000, change.detail);
     } else {
       log->info("[cam {}] {} ({}){}{}", options.camera_id, SessionStateName(s), StateReasonName(r),
                 change.detail.empty() ? "" : ": ", change.detail);
@@ -204,6 +219,7 @@ struct CameraSession::Impl {
     int64_t last_report_us = 0;
     bool clock_warned = false;
     bool is_blocked = false;
+    DecodeHealth health;  // judged while online and not blocked
   };
 
   Outcome Finish(const RunState& run, Outcome o) {
@@ -314,12 +330,34 @@ struct CameraSession::Impl {
                : "data arrives but the pipeline takes none for " + stall_ms + " ms");
     } else if (!now_blocked && run.is_blocked && !frames_quiet) {
       run.is_blocked = false;
-      Emit(SessionState::kOnline, StateReason::kConnected, "frames flow again");
+      if (run.health.degraded()) {
+        Emit(SessionState::kDegraded, StateReason::kDecodeError, "frames flow again, damaged");
+      } else {
+        Emit(SessionState::kOnline, StateReason::kConnected, "frames flow again");
+      }
     } else if (!now_blocked && !run.is_blocked && frames_quiet) {
       return Outcome{StateReason::kDecodeError,
                      "data arrives but nothing decodes for " + stall_ms + " ms"};
     }
+    if (!run.is_blocked) CheckDecoding(run, now);
     return std::nullopt;
+  }
+
+  // Online: frames that come from damaged data make the camera kDegraded, not offline.
+  void CheckDecoding(RunState& run, int64_t now) {
+    DecodeTotals t;
+    t.decoder_errors = counters->decoder_errors.load(std::memory_order_relaxed);
+    t.decode_warnings = counters->decode_warnings.load(std::memory_order_relaxed);
+    t.corrupt_frames = counters->corrupt_frames.load(std::memory_order_relaxed);
+    t.units_in = counters->units_in.load(std::memory_order_relaxed);
+    t.frames_out = counters->frames_in.load(std::memory_order_relaxed);
+    const DecodeHealth::Verdict v = run.health.Observe(now, t);
+    if (v.change == DecodeHealth::Change::kDegraded) {
+      degraded.fetch_add(1);
+      Emit(SessionState::kDegraded, StateReason::kDecodeError, v.detail, 0, nullptr, v.latency_us);
+    } else if (v.change == DecodeHealth::Change::kClean) {
+      Emit(SessionState::kOnline, StateReason::kConnected, "decoding is clean again");
+    }
   }
 
   // Plays one pipeline until it fails, ends or Stop() is called.
@@ -536,6 +574,9 @@ SessionStats CameraSession::stats() const {
   s.stalls = impl_->stalls.load();
   s.decode_errors = impl_->decode_errors.load();
   s.blocked = impl_->blocked.load();
+  s.degraded = impl_->degraded.load();
+  s.decoder_errors = impl_->counters->decoder_errors.load();
+  s.corrupt_frames = impl_->counters->corrupt_frames.load();
   s.stream_changes = impl_->stream_changes.load();
   s.teardowns_abandoned = impl_->teardowns_abandoned.load();
   s.probe_shortcuts = impl_->probe_shortcuts.load();

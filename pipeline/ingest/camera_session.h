@@ -21,7 +21,10 @@
 // reconnect, a TCP probe notices a returning camera (SourceOptions::probe_interval_ms).
 // Probes: no network data for stall_timeout_ms is a stall (reconnect); data without decoded
 // frames is a decode error (reconnect); decoded frames that are not consumed (on_frame blocks)
-// are kBlocked/kDownstreamBlocked, alarmed but not reconnected. A codec or size change is
+// are kBlocked/kDownstreamBlocked, alarmed but not reconnected. Frames decoded from damaged data
+// (libav errors and concealment, corrupt frames, decode warnings, units without frames: see
+// decode_health.h) are kDegraded/kDecodeError within 1 s of the first sign, not reconnected,
+// and kOnline again after 2 s without any. A codec or size change is
 // reported as kOnline/kStreamChanged and frames keep flowing.
 //
 // Threads: Start/Stop/stats/state may be called from any thread (Start and Stop not

@@ -181,6 +181,9 @@ PipelineEvent IngestPipeline::Poll(int timeout_ms) {
       ClassifyBusMessage(DescribeBusMessage(msg.get()), !ctx_->is_file, ctx_->redactor, diagnose);
   if (out.warning) {
     ctx_->counters->warnings.fetch_add(1, std::memory_order_relaxed);
+    if (out.decode_warning) {
+      ctx_->counters->decode_warnings.fetch_add(1, std::memory_order_relaxed);
+    }
     GetLogger("ingest")->debug("[cam {}] gstreamer warning: {}", o.camera_id, out.warning_text);
   }
   return std::move(out.event);

@@ -53,6 +53,12 @@ struct SessionCounters {
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> callback_exceptions{0};
   std::atomic<uint64_t> warnings{0};
+  // Decode health (decode_health.h): libav error messages (decoder_log.h), decode warnings on
+  // the bus, decoded buffers flagged corrupted, compressed units into the decode chain.
+  std::atomic<uint64_t> decoder_errors{0};
+  std::atomic<uint64_t> decode_warnings{0};
+  std::atomic<uint64_t> corrupt_frames{0};
+  std::atomic<uint64_t> units_in{0};
   std::atomic<bool> rtcp_sync{false};  // current pipeline maps times through RTCP SRs
   std::atomic<int64_t> camera_clock_offset_us{0};  // RTCP time minus arrival time
   std::atomic<int> width{0};

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/ingest/bus_classifier.h"
+#include "pipeline/ingest/decoder_log.h"
 #include "pipeline/ingest/gst_handles.h"
 #include "pipeline/ingest/pipeline_context.h"
 #include "pipeline/ingest/stream_callbacks.h"
@@ -50,6 +51,9 @@ bool LinkDecodeChain(Context* ctx, const CtxRef& ref, GstPad* src_pad,
   if (chain.empty()) return false;
   GstElement* decoder = chain.back();
   ConfigureDecoder(decoder);
+  // libav's error messages about this decoder count on the session (aliasing the counters).
+  RegisterDecoder(decoder, std::shared_ptr<std::atomic<uint64_t>>(
+                               ctx->counters, &ctx->counters->decoder_errors));
   gst_element_link(decoder, ctx->tail);
 
   ObjectPtr<GstPad> in(gst_element_get_static_pad(chain.front(), "sink"));

@@ -11,6 +11,7 @@ const char* SessionStateName(SessionState s) {
     case SessionState::kOffline: return "offline";
     case SessionState::kStopped: return "stopped";
     case SessionState::kBlocked: return "blocked";
+    case SessionState::kDegraded: return "degraded";
   }
   return "unknown";
 }

@@ -20,6 +20,10 @@ enum class SessionState {
   // the pipeline is blocked) for stall_timeout_ms. Alarmed, never reconnected: back to
   // kOnline (kConnected) when frames flow again, or kStalled if the camera stops too.
   kBlocked,
+  // Frames still come, but the data decodes to errors or concealment (a smeared or frozen
+  // picture): reason kDecodeError, detail and StateChange::detection_latency_us say what and
+  // how fast. Not reconnected: back to kOnline (kConnected) once decoding is clean again.
+  kDegraded,
 };
 
 enum class StateReason {
@@ -53,6 +57,9 @@ struct StateChange {
   int width = 0;           // decoded (source) size once known
   int height = 0;
   int64_t retry_in_ms = 0;  // kWaiting: delay before the next attempt
+  // kDegraded: from the first decode trouble seen to this report (monotonic; the stream's
+  // own latency, e.g. the jitter buffer, comes before it).
+  int64_t detection_latency_us = 0;
   // kStreamChanged: what it was before.
   std::string previous_codec;
   int previous_width = 0;
@@ -73,6 +80,9 @@ struct SessionStats {
   uint64_t reconnects = 0;        // pipeline rebuilds after the first
   uint64_t stalls = 0;
   uint64_t decode_errors = 0;        // attempts ended by kDecodeError (then reconnected)
+  uint64_t degraded = 0;             // changes to kDegraded
+  uint64_t decoder_errors = 0;       // libav error messages (concealed damage)
+  uint64_t corrupt_frames = 0;       // decoded frames flagged corrupted
   uint64_t blocked = 0;              // changes to kBlocked
   uint64_t stream_changes = 0;       // kStreamChanged reports
   uint64_t teardowns_abandoned = 0;  // pipelines left to the reaper after teardown_deadline_ms

@@ -201,6 +201,7 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf) return GST_PAD_PROBE_OK;
   ctx->counters->bytes_in.fetch_add(gst_buffer_get_size(buf), std::memory_order_relaxed);
+  ctx->counters->units_in.fetch_add(1, std::memory_order_relaxed);
   const int64_t now = ctx->clock->NowMonotonicUs();
   ctx->last_input_us.store(now, std::memory_order_relaxed);
   if (ctx->is_file) ctx->last_network_us.store(now, std::memory_order_relaxed);
@@ -219,6 +220,9 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf) return GST_PAD_PROBE_OK;
   ctx->counters->frames_in.fetch_add(1, std::memory_order_relaxed);
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_CORRUPTED)) {
+    ctx->counters->corrupt_frames.fetch_add(1, std::memory_order_relaxed);
+  }
   ctx->Touch();
   if (ctx->is_file && GST_BUFFER_PTS_IS_VALID(buf)) NotePassEnd(ctx, buf);
   if (ctx->decoded.fetch_add(1) == 0) {

@@ -27,6 +27,12 @@ namespace skynet::protocol {
 // Schema version stamped in every event (Event.schema_version).
 inline constexpr uint32_t kSchemaVersion = 1;
 
+// The largest control message skynetd reads at all (the ZMQ_MAXMSGSIZE of its control socket).
+// It answers every request up to this size, those over its control.max_request_bytes with
+// "request too large"; a larger one would be dropped with its connection, unanswered, so the
+// client refuses to send it.
+inline constexpr int64_t kMaxControlMessageBytes = 16 << 20;
+
 // What an event is about; skynetctl's `tail --type` names and the topic prefixes derive from it.
 enum class EventCategory {
   kUnknown = 0,  // a payload this build does not know (a newer daemon)

@@ -79,6 +79,14 @@ TEST(GradeCameraTest, FlappingIsUnusableEvenWhileOnline) {
   EXPECT_EQ(GradeCamera(h), v1::GRADE_UNUSABLE);
 }
 
+TEST(GradeCameraTest, DegradedStreamIsPoorAtBestEvenAtFullRate) {
+  HealthFigures h = Healthy();
+  h.degraded = true;  // frames at full rate, but decoded from damaged data
+  EXPECT_EQ(GradeCamera(h), v1::GRADE_POOR);
+  h.reconnects_last_hour = 30;
+  EXPECT_EQ(GradeCamera(h), v1::GRADE_UNUSABLE);
+}
+
 TEST(GradeCameraTest, RateIsNotJudgedDuringWarmUp) {
   HealthFigures h = Healthy();
   h.online_seconds = 1;

@@ -204,7 +204,7 @@ TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, security, control, analytics_workers, "
+            "replay_max_events_per_second, journal, security, control, feed, analytics_workers, "
             "ingest, log_level, cameras)");
 }
 
@@ -474,7 +474,7 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 1\n"
             "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, security, control, analytics_workers, "
+            "replay_max_events_per_second, journal, security, control, feed, analytics_workers, "
             "ingest, log_level, cameras)\n"
             "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
             "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
@@ -547,6 +547,31 @@ TEST(ConfigTest, NodeWideStartRateIsReadAndChecked) {
   Config defaults;
   EXPECT_EQ(example->ingest.start_rate_per_second, defaults.ingest.start_rate_per_second);
   EXPECT_EQ(example->ingest.start_burst, defaults.ingest.start_burst);
+}
+
+TEST(ConfigTest, FeedAndControlLimitsAreReadCheckedComparedAndDocumented) {
+  Result<Config> r = ParseConfig(
+      "feed:\n  send_hwm: 500\n  max_subscribers: 3\ncontrol:\n  max_request_bytes: 2048\n",
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->feed.send_hwm, 500);
+  EXPECT_EQ(r->feed.max_subscribers, 3);
+  EXPECT_EQ(r->control.max_request_bytes, 2048);
+  Config defaults;
+  EXPECT_FALSE(r->feed == defaults.feed);
+  EXPECT_FALSE(r->control == defaults.control);
+  EXPECT_EQ(ErrorOf("feed:\n  send_hwm: 5\n"),
+            "t.yaml:2:13: feed.send_hwm: must be in 100..1000000, got 5");
+  EXPECT_EQ(ErrorOf("feed:\n  max_subscribers: -1\n"),
+            "t.yaml:2:20: feed.max_subscribers: must be in 0..10000, got -1");
+  EXPECT_EQ(ErrorOf("control:\n  max_request_bytes: 99999999\n"),
+            "t.yaml:2:22: control.max_request_bytes: must be in 1024..16777216, got 99999999");
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> example = LoadConfigFile(ExampleConfigPath().string());
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+  ASSERT_TRUE(example.ok()) << example.status().ToString();
+  EXPECT_EQ(example->feed, defaults.feed);  // the example shows the defaults
+  EXPECT_EQ(example->control.max_request_bytes, defaults.control.max_request_bytes);
 }
 
 TEST(ConfigTest, IngestTimingKeysAreReadAndChecked) {

@@ -232,6 +232,9 @@ std::string FormatEventLine(const v1::Event& e) {
       if (!s.codec().empty()) out += " " + s.codec();
       if (std::string size = Size(s.width(), s.height()); !size.empty()) out += " " + size;
       if (!s.detail().empty()) out += ": " + s.detail();
+      if (s.state() == v1::CAMERA_STATE_DEGRADED) {
+        out += Printf(" (detected in %u ms)", s.detection_latency_ms());
+      }
       break;
     }
     case v1::Event::kStreamChanged: {
@@ -364,6 +367,13 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
   out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d\n", s.epoch(),
                 s.last_seq(), FormatDuration(s.uptime_seconds()).c_str(), s.cameras_size());
   if (s.has_journal()) out += JournalStatusText(s.journal()) + "\n";
+  if (s.has_feed()) {
+    const v1::FeedStatus& f = s.feed();
+    out += Printf("  feed: %u subscribers", f.subscribers());
+    out += f.max_subscribers() > 0 ? Printf(" (limit %u)", f.max_subscribers()) : " (no limit)";
+    out += Printf(", %" PRIu64 " refused, %u events queued per subscriber at most\n",
+                  f.subscribers_refused(), f.send_hwm());
+  }
   if (s.cameras_size() == 0) return out;
   Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONN 1H/ALL",
                "STALLS 1H", "ONLINE", "GRADE", "MOTION"},

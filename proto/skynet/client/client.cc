@@ -109,6 +109,11 @@ Result<skynet::v1::Response> ControlClient::Call(const skynet::v1::Request& requ
     if (!request.SerializeToString(&payload)) {
       return Status::Internal("cannot serialise the control request");
     }
+    if (payload.size() > static_cast<size_t>(protocol::kMaxControlMessageBytes)) {
+      return Status::InvalidArgument("request too large: " + std::to_string(payload.size()) +
+                                     " bytes (skynetd reads at most " +
+                                     std::to_string(protocol::kMaxControlMessageBytes) + ")");
+    }
     std::array<zmq::const_buffer, 2> frames = {zmq::const_buffer(nullptr, 0), zmq::buffer(payload)};
     if (!zmq::send_multipart(*s.socket, frames, zmq::send_flags::none)) {
       SKYNET_RETURN_IF_ERROR(s.OpenSocket());

@@ -192,6 +192,42 @@ TEST(IngestFaultTest, GarbageNeitherCrashesNorSpinsRetriesFollowTheBackoff) {
       << "attempts " << attempts << " in " << span_s << " s";
 }
 
+// The issue-14 case: camsim's garbage fault is concealed by libav, so frames keep coming. The
+// session must say "degraded" (decode error) within 2 s of the first damaged frame decoded, and
+// go back to online once the camera sends clean data again.
+TEST(IngestFaultTest, GarbageIsDegradedWithinTwoSecondsThenOnlineAgain) {
+  auto server = StartCamsim({Cam("cam")});
+  ASSERT_TRUE(server);
+  Recorder rec;
+  auto s = CameraSession::Create(Rtsp(server->Url("cam")), rec.Callbacks());
+  ASSERT_TRUE(s.ok());
+  (*s)->Start();
+  ASSERT_TRUE(rec.WaitForFrames(10));
+  EXPECT_EQ(Count(rec.states(), SessionState::kDegraded), 0u);  // a clean stream is not
+  ASSERT_TRUE(server->Control("garbage cam").ok());
+  ASSERT_TRUE(rec.WaitForState(SessionState::kDegraded, 30s));
+  // The fault is still on: the report came while the camera sent garbage.
+  StateChange degraded;
+  for (const auto& c : rec.states()) {
+    if (c.state == SessionState::kDegraded) degraded = c;
+  }
+  EXPECT_EQ(degraded.reason, StateReason::kDecodeError);
+  EXPECT_LE(degraded.detection_latency_us, 2'000'000) << degraded.detail;
+  EXPECT_NE(degraded.detail.find("decode errors"), std::string::npos) << degraded.detail;
+  EXPECT_GT((*s)->stats().decoder_errors + (*s)->stats().corrupt_frames, 0u);
+  EXPECT_GE((*s)->stats().degraded, 1u);
+  ASSERT_TRUE(server->Control("resume cam").ok());
+  // Clean again: online (on this connection, or after a reconnect the damage caused).
+  const size_t n = rec.states().size();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const auto states = rec.states();
+        return states.size() > n && states.back().state == SessionState::kOnline;
+      },
+      30s));
+  (*s)->Stop();
+}
+
 TEST(IngestFaultTest, ResolutionChangeIsReportedWithoutReconnecting) {
   auto server = StartCamsim({Cam("cam", 320, 180)});
   ASSERT_TRUE(server);
