@@ -105,8 +105,17 @@ struct RecordView {
   size_t size = 0;
 };
 
-// The record of segment format `version` at p (avail bytes to the end), if it is intact.
-bool ParseRecord(const char* p, size_t avail, int version, RecordView* r) {
+// Seqs a record may have: (after, max]. Checked before the CRC, so that garbage that happens to
+// hold a plausible length is rejected cheaply.
+struct SeqWindow {
+  uint64_t after = 0;
+  uint64_t max = UINT64_MAX;
+};
+
+// The record of segment format `version` at p (avail bytes to the end), if it is intact and its
+// seq is in `window`. Adds the bytes it checksummed to *crc_bytes (if not null).
+bool ParseRecord(const char* p, size_t avail, int version, SeqWindow window, RecordView* r,
+                 uint64_t* crc_bytes = nullptr) {
   const size_t header = version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
   if (avail < header) return false;
   if (version != 1) {
@@ -116,9 +125,11 @@ bool ParseRecord(const char* p, size_t avail, int version, RecordView* r) {
   const uint32_t len = GetU32(p);
   if (len > kMaxRecordBytes || avail - header < len) return false;
   r->seq = GetU64(p + 8);
+  if (r->seq <= window.after || r->seq > window.max) return false;
   r->payload = p + 16;
   r->length = len;
   r->size = header + len;
+  if (crc_bytes != nullptr) *crc_bytes += len;
   return RecordCrc(r->seq, r->payload, len) == GetU32(p + 4);
 }
 
@@ -243,19 +254,31 @@ struct Scan {
   std::vector<std::pair<uint64_t, uint64_t>> index;
   uint64_t skipped_bytes = 0;  // bytes that are neither header nor intact record
   bool torn_tail = false;
+  bool over_budget = false;  // the scan gave up resynchronising: the rest counts as skipped
 };
 
 // Reads the records of a segment of format `version` from `begin`: every intact record with a
 // seq larger than the previous one; anything else is skipped up to the next intact record (the
-// next marker in format 2, any offset in format 1).
+// next marker in format 2, any offset in format 1). A candidate record must have a plausible
+// length and seq (no more records than fit in the file) before its CRC is computed, and the
+// bytes checksummed are capped by *crc_budget, so that resynchronising through megabytes of
+// garbage stays about linear in the file size.
 void ScanRecords(const std::string& data, size_t begin, int version, uint64_t first_seq,
-                 Scan* scan) {
+                 uint64_t* crc_budget, Scan* scan) {
+  const size_t record_header = version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
+  // Seqs within a segment increase by one from first_seq: none can lie beyond this.
+  const uint64_t max_seq = first_seq + data.size() / record_header;
   size_t offset = begin;
   uint64_t last = first_seq - 1;  // the next record must be larger
   bool in_run = false;
   RecordView r;
+  uint64_t crc_bytes = 0;
+  auto parse = [&](size_t at) {
+    return ParseRecord(data.data() + at, data.size() - at, version, {last, max_seq}, &r,
+                       &crc_bytes);
+  };
   while (offset < data.size()) {
-    if (ParseRecord(data.data() + offset, data.size() - offset, version, &r) && r.seq > last) {
+    if (parse(offset)) {
       if (!in_run || r.seq != last + 1) {
         scan->runs.push_back({r.seq, r.seq, offset, offset});
         in_run = true;
@@ -274,6 +297,11 @@ void ScanRecords(const std::string& data, size_t begin, int version, uint64_t fi
     in_run = false;
     size_t next = offset + 1;
     while (next < data.size()) {
+      if (crc_bytes > *crc_budget) {
+        scan->over_budget = true;
+        next = data.size();
+        break;
+      }
       if (version != 1) {
         const void* m = ::memmem(data.data() + next, data.size() - next, kMarkerBytes, 4);
         if (m == nullptr) {
@@ -282,41 +310,47 @@ void ScanRecords(const std::string& data, size_t begin, int version, uint64_t fi
         }
         next = static_cast<size_t>(static_cast<const char*>(m) - data.data());
       }
-      if (ParseRecord(data.data() + next, data.size() - next, version, &r) && r.seq > last) break;
+      if (parse(next)) break;
       ++next;
     }
     scan->skipped_bytes += next - offset;
     if (next >= data.size()) scan->torn_tail = true;
     offset = next;
   }
+  *crc_budget -= std::min(*crc_budget, crc_bytes);
 }
 
 // Scans a whole segment file named for (epoch, first_seq).
 Scan ScanSegment(const std::string& data, uint64_t epoch, uint64_t first_seq) {
   Scan scan;
   scan.first_seq = first_seq;
-  if (data.size() >= kHeaderBytes && std::memcmp(data.data(), kMagicV2, 8) == 0 &&
+  // Intact records are checksummed once; resynchronising may cost a few times the file more.
+  uint64_t crc_budget = 4 * uint64_t{data.size()} + 2 * uint64_t{kMaxRecordBytes};
+  const bool says_v2 = data.size() >= 8 && std::memcmp(data.data(), kMagicV2, 8) == 0;
+  const bool says_v1 = data.size() >= 8 && std::memcmp(data.data(), kMagicV1, 8) == 0;
+  if (says_v2 && data.size() >= kHeaderBytes &&
       Crc32c(0, data.data(), 32) == GetU32(data.data() + 32) && GetU64(data.data() + 8) == epoch &&
       GetU64(data.data() + 16) == first_seq) {
     scan.header_ok = true;
-    ScanRecords(data, kHeaderBytes, 2, first_seq, &scan);
+    ScanRecords(data, kHeaderBytes, 2, first_seq, &crc_budget, &scan);
     return scan;
   }
-  if (data.size() >= kHeaderBytesV1 && std::memcmp(data.data(), kMagicV1, 8) == 0 &&
-      GetU64(data.data() + 8) == epoch && GetU64(data.data() + 16) == first_seq) {
+  if (says_v1 && data.size() >= kHeaderBytesV1 && GetU64(data.data() + 8) == epoch &&
+      GetU64(data.data() + 16) == first_seq) {
     scan.header_ok = true;
     scan.version = 1;
-    ScanRecords(data, kHeaderBytesV1, 1, first_seq, &scan);
+    ScanRecords(data, kHeaderBytesV1, 1, first_seq, &crc_budget, &scan);
     return scan;
   }
-  // A damaged header: the name says which epoch and seqs; the records say which format.
-  const bool says_v1 = data.size() >= 8 && std::memcmp(data.data(), kMagicV1, 8) == 0;
-  if (!says_v1) ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &scan);
-  if (scan.runs.empty()) {
+  // A damaged header: the name says which epoch and seqs; the magic, if intact, or else the
+  // records say which format.
+  if (!says_v1) ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &crc_budget,
+                            &scan);
+  if (scan.runs.empty() && !says_v2) {
     scan = Scan{};
     scan.first_seq = first_seq;
     scan.version = 1;
-    ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &scan);
+    ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &crc_budget, &scan);
   }
   scan.skipped_bytes +=
       std::min<uint64_t>(data.size(), scan.version == 1 ? kHeaderBytesV1 : kHeaderBytes);
@@ -434,6 +468,11 @@ Status Journal::Recover() {
                   "moved aside as {}",
                   path, scan.header_ok ? "" : "bad header, ", scan.skipped_bytes,
                   scan.torn_tail ? ", torn tail" : "", seg->records(), seg->path);
+      }
+      if (scan.over_budget) {
+        log->warn("journal: {}: gave up looking for intact records after too many false "
+                  "candidates; the rest of the file counts as unreadable",
+                  path);
       }
       ++recovery_.damaged_segments;
       recovery_.damaged_bytes += scan.skipped_bytes;
@@ -833,7 +872,7 @@ Status Journal::ReadEpoch(uint64_t epoch, uint64_t after_seq, size_t max_records
           if (!ReadAt(fd, offset, header + len, &chunk)) return Status::Ok();
           continue;
         }
-        if (!ParseRecord(chunk.data() + pos, chunk.size() - pos, span.version, &r)) {
+        if (!ParseRecord(chunk.data() + pos, chunk.size() - pos, span.version, {}, &r)) {
           if (pos + header + len > chunk.size() && len <= kMaxRecordBytes) break;  // next chunk
           return Status::Internal("journal: damaged record in " + span.path + " at offset " +
                                   std::to_string(offset + pos));
