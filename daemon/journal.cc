@@ -561,7 +561,7 @@ Status Journal::StartEpoch(uint64_t epoch) {
     need_new_segment_ = true;
     health_ = {};
   }
-  published_ = end_saved_ = 0;
+  published_ = end_saved_ = end_synced_ = 0;
   // "<epoch>.last" is written now, while there is room, and only overwritten in place later.
   const std::string path = options_.dir + "/" + LastName(epoch);
   end_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -570,6 +570,7 @@ Status Journal::StartEpoch(uint64_t epoch) {
   } else {
     SaveEnd(false);
     SaveEnd(options_.fsync != FsyncPolicy::kNone);  // both slots
+    if (options_.fsync != FsyncPolicy::kNone) SyncDir(options_.dir);  // its name, once
   }
   return Status::Ok();
 }
@@ -587,13 +588,18 @@ void Journal::SaveEnd(bool sync) {
     end_saved_ = published_;
     end_slot_ ^= 1;
   }
-  if (sync) ::fdatasync(end_fd_);
+  if (sync && ::fdatasync(end_fd_) == 0) end_synced_ = end_saved_;
   last_end_save_us_ = clock_->NowMonotonicUs();
 }
 
 void Journal::CloseEpoch() {
   if (end_fd_ < 0) return;
-  if (published_ != end_saved_) SaveEnd(options_.fsync != FsyncPolicy::kNone);
+  const bool sync = options_.fsync != FsyncPolicy::kNone;
+  if (published_ != end_saved_) {
+    SaveEnd(sync);
+  } else if (sync && end_synced_ != end_saved_ && ::fdatasync(end_fd_) == 0) {
+    end_synced_ = end_saved_;
+  }
   ::close(end_fd_);
   end_fd_ = -1;
   std::lock_guard<std::mutex> lock(mu_);
@@ -650,16 +656,20 @@ Status Journal::Append(const std::vector<Entry>& entries) {
   // Entries i.. are lost: says so in health() and saves the epoch's end now (the daemon may
   // never stop cleanly).
   auto failed = [&](Status st) {
+    bool was_failing;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++append_errors_;
-      if (!health_.failing) health_.first_seq_not_journaled = entries[i].seq;
+      was_failing = health_.failing;
+      if (!was_failing) health_.first_seq_not_journaled = entries[i].seq;
       health_.failing = true;
       health_.reason = st.message();
       health_.last_seq_not_journaled = entries.back().seq;
       health_.events_not_journaled += entries.size() - i;
     }
-    SaveEnd(false);
+    // Synced when the failure starts (a kill -9 may follow); in place, without a sync, while
+    // it lasts.
+    SaveEnd(!was_failing && options_.fsync != FsyncPolicy::kNone);
     return st;
   };
   while (i < entries.size()) {

@@ -16,7 +16,8 @@
 // "<epoch>.last" holds the epoch's last published seq in two 32-byte slots
 //   "SKYJLAST" | u64 epoch | u64 last seq | u32 CRC32C of the 24 bytes before it | u32 zero
 // written alternately in place (no new blocks: it works on a full disk) at every failed append,
-// about once a second, and when the epoch ends. Journaled seqs beyond it count as published.
+// about once a second, and when the epoch ends; synced (unless fsync is none) when it is
+// created, when appends start failing and when the epoch ends. Journaled seqs beyond it count as published.
 //
 // Open() scans every segment. A segment with a bad header (the file name then gives its epoch and
 // first seq), a damaged record (bad marker, length or CRC, seq out of order) or a torn tail is
@@ -189,6 +190,7 @@ class Journal {
   int end_fd_ = -1;            // "<epoch>.last" of the current epoch
   uint64_t published_ = 0;     // last seq handed to Append() in this epoch
   uint64_t end_saved_ = 0;     // last seq written to end_fd_
+  uint64_t end_synced_ = 0;    // last seq written to end_fd_ and fdatasync'ed
   int end_slot_ = 0;
   int64_t last_end_save_us_ = 0;
 };
