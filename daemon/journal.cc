@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "pipeline/core/logging.h"
 
@@ -97,6 +99,17 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// The number of a file name's digits; nullopt if it does not fit in a uint64_t or is its
+// largest value (an epoch must leave room for the next one).
+std::optional<uint64_t> ParseNumber(std::string_view digits) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size() || v == UINT64_MAX) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 // A record parsed in place; `size` is its length on disk, header included.
 struct RecordView {
   uint64_t seq = 0;
@@ -143,15 +156,16 @@ std::string SegmentHeader(uint64_t epoch, uint64_t first_seq, int64_t created_us
   return header;
 }
 
-// The last seq saved in "<epoch>.last" (the larger of its two slots that are intact), 0 if none.
-uint64_t ReadLast(const std::string& data, uint64_t epoch) {
-  uint64_t last = 0;
+// The last seq saved in "<epoch>.last" (the larger of its two slots that are intact); nullopt if
+// no slot is intact.
+std::optional<uint64_t> ReadLast(const std::string& data, uint64_t epoch) {
+  std::optional<uint64_t> last;
   for (size_t slot = 0; slot + kLastSlotBytes <= data.size() && slot < 2 * kLastSlotBytes;
        slot += kLastSlotBytes) {
     const char* p = data.data() + slot;
     if (std::memcmp(p, kLastMagic, 8) != 0 || GetU64(p + 8) != epoch) continue;
     if (Crc32c(0, p, 24) != GetU32(p + 24)) continue;
-    last = std::max(last, GetU64(p + 16));
+    last = std::max(last.value_or(0), GetU64(p + 16));
   }
   return last;
 }
@@ -414,17 +428,47 @@ Status Journal::Recover() {
 
   std::string data;
   for (const std::string& name : lasts) {
-    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
-    int fd = ::open((options_.dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    const std::string path = options_.dir + "/" + name;
+    const std::optional<uint64_t> epoch = ParseNumber(std::string_view(name).substr(0, 20));
+    if (!epoch) {
+      log->warn("journal: ignoring {}: its epoch is out of range", path);
+      continue;
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     FdCloser closer{fd};
     ReadAt(fd, 0, 2 * kLastSlotBytes, &data);
-    ends_[epoch] = ReadLast(data, epoch);
+    if (data.empty()) {  // created, then nothing saved (a crash or a full disk): nothing known
+      ends_[*epoch] = 0;
+      continue;
+    }
+    const std::optional<uint64_t> last = ReadLast(data, *epoch);
+    if (last) {
+      ends_[*epoch] = *last;
+      continue;
+    }
+    // Both slots damaged: the epoch's end is unknown (not 0). Kept aside, as it is.
+    const std::string aside = path + kDamagedSuffix;
+    if (::rename(path.c_str(), aside.c_str()) == 0) {
+      SyncDir(options_.dir);
+    } else {
+      log->error("journal: cannot rename {}: {}", path, std::strerror(errno));
+    }
+    log->warn("journal: {} is damaged (no intact slot): the last published seq of epoch {} is "
+              "unknown, moved aside as {}",
+              path, *epoch, aside);
+    ++recovery_.damaged_last_files;
   }
   for (const std::string& name : names) {
     std::string path = options_.dir + "/" + name;
-    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
-    const uint64_t first_seq = std::strtoull(name.substr(21, 20).c_str(), nullptr, 10);
+    const std::optional<uint64_t> parsed_epoch = ParseNumber(std::string_view(name).substr(0, 20));
+    const std::optional<uint64_t> parsed_first = ParseNumber(std::string_view(name).substr(21, 20));
+    if (!parsed_epoch || !parsed_first) {
+      log->warn("journal: ignoring {}: its epoch or seq is out of range", path);
+      continue;
+    }
+    const uint64_t epoch = *parsed_epoch;
+    const uint64_t first_seq = *parsed_first;
     if (first_seq == 0) continue;  // never written by a journal
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

@@ -23,7 +23,8 @@
 // first seq), a damaged record (bad marker, length or CRC, seq out of order) or a torn tail is
 // damaged: the scan resynchronises at the next valid record, keeps every intact record readable,
 // and renames the file to "<name>.seg.damaged" (never truncated or deleted, except by retention
-// like any segment). The seqs that damage destroyed are reported by Epochs() as `corrupt`; seqs
+// like any segment). A "<epoch>.last" with no intact slot is renamed "<epoch>.last.damaged" (the
+// epoch's end is then unknown). Files whose numbers overflow 64 bits are ignored. The seqs that damage destroyed are reported by Epochs() as `corrupt`; seqs
 // published but never journaled (a failing disk) are the holes and tail that remain.
 // Each daemon start is a new epoch; older epochs stay readable until retention removes them.
 //
@@ -95,6 +96,7 @@ struct JournalRecovery {
   uint64_t damaged_bytes = 0;    // bytes in them that no intact record accounts for
   uint64_t damaged_records = 0;  // intact records kept from them (included in `records`)
   uint64_t corrupt_seqs = 0;     // seqs lost to the damage
+  int damaged_last_files = 0;    // "<epoch>.last" without an intact slot: moved aside
 };
 
 // Whether appends currently succeed, and which seqs were not journaled.
