@@ -480,7 +480,11 @@ Status Journal::Recover() {
     ::fstat(fd, &st);
     ReadAt(fd, 0, static_cast<size_t>(st.st_size), &data);
     const Scan scan = ScanSegment(data, epoch, first_seq);
-    const bool damaged = name.size() != 45 || !scan.header_ok || scan.skipped_bytes > 0;
+    // A seq jump between intact records (or before the first) is damage too, even when no byte
+    // was skipped: seqs within a segment are contiguous from its first.
+    const bool damaged = name.size() != 45 || !scan.header_ok || scan.skipped_bytes > 0 ||
+                         scan.runs.size() > 1 ||
+                         (!scan.runs.empty() && scan.runs.front().first != first_seq);
     auto seg = std::make_shared<Segment>();
     seg->path = path;
     seg->version = scan.version;

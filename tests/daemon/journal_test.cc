@@ -385,5 +385,48 @@ TEST(JournalTest, FileNamesWhoseNumbersOverflowAreIgnored) {
   EXPECT_EQ((*j)->recovery().segments, 1);
 }
 
+// A format-2 segment of epoch 9 holding records with these seqs, back to back, intact.
+std::string SegmentWithSeqs(const std::vector<uint64_t>& seqs) {
+  auto put = [](std::string* out, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+  };
+  std::string data = "SKYJRNL2";
+  put(&data, 9, 8);
+  put(&data, 1, 8);
+  put(&data, 0, 8);
+  put(&data, Crc32c(0, data.data(), data.size()), 4);
+  put(&data, 0, 4);
+  for (uint64_t seq : seqs) {
+    const std::string payload = Payload(seq);
+    std::string s;
+    put(&s, seq, 8);
+    put(&data, 0x9D524AE5u, 4);
+    put(&data, payload.size(), 4);
+    put(&data, Crc32c(Crc32c(0, s.data(), 8), payload.data(), payload.size()), 4);
+    data += s + payload;
+  }
+  return data;
+}
+
+TEST(JournalTest, ASeqJumpWithoutDamagedBytesIsDamage) {
+  TempDir dir;
+  const std::string seg = dir.File("00000000000000000009-00000000000000000001.seg");
+  std::ofstream(seg, std::ios::binary) << SegmentWithSeqs({1, 2, 3, 7, 8});
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->recovery().damaged_segments, 1);
+  EXPECT_EQ((*j)->recovery().damaged_bytes, 0u);
+  EXPECT_EQ((*j)->recovery().corrupt_seqs, 3u);
+  EXPECT_TRUE(std::filesystem::exists(seg + ".damaged"));
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  ASSERT_EQ(epochs[0].corrupt.size(), 1u);
+  EXPECT_EQ(epochs[0].corrupt[0].first, 4u);
+  EXPECT_EQ(epochs[0].corrupt[0].last, 6u);
+  std::vector<JournalRecord> out;
+  ASSERT_TRUE((*j)->ReadEpoch(9, 0, 100, 1 << 20, &out).ok());
+  EXPECT_EQ(out.size(), 5u);
+}
+
 }  // namespace
 }  // namespace skynet::daemon
