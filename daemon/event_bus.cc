@@ -203,10 +203,11 @@ void EventBus::Run() {
             log->error("journal failing from seq {}: {}; events are published but not journaled{}",
                        js.first_seq_not_journaled(), js.detail(), also);
           } else {
-            log->warn("journal works again: seqs {}..{} were not journaled ({} events this "
-                      "epoch){}",
-                      js.first_seq_not_journaled(), js.last_seq_not_journaled(),
-                      js.events_not_journaled(), also);
+            log->warn(
+                "journal works again: seqs {}..{} were not journaled ({} events this "
+                "epoch){}",
+                js.first_seq_not_journaled(), js.last_seq_not_journaled(),
+                js.events_not_journaled(), also);
           }
         }
       }

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cerrno>
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
@@ -358,8 +358,9 @@ Scan ScanSegment(const std::string& data, uint64_t epoch, uint64_t first_seq) {
   }
   // A damaged header: the name says which epoch and seqs; the magic, if intact, or else the
   // records say which format.
-  if (!says_v1) ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &crc_budget,
-                            &scan);
+  if (!says_v1) {
+    ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &crc_budget, &scan);
+  }
   if (scan.runs.empty() && !says_v2) {
     scan = Scan{};
     scan.first_seq = first_seq;
@@ -454,9 +455,10 @@ Status Journal::Recover() {
     } else {
       log->error("journal: cannot rename {}: {}", path, std::strerror(errno));
     }
-    log->warn("journal: {} is damaged (no intact slot): the last published seq of epoch {} is "
-              "unknown, moved aside as {}",
-              path, *epoch, aside);
+    log->warn(
+        "journal: {} is damaged (no intact slot): the last published seq of epoch {} is "
+        "unknown, moved aside as {}",
+        path, *epoch, aside);
     ++recovery_.damaged_last_files;
   }
   for (const std::string& name : names) {
@@ -506,6 +508,7 @@ Status Journal::Recover() {
       seg->runs = scan.runs;
       if (name.size() == 45) {  // newly found: move it aside, as it is
         const std::string aside = path + kDamagedSuffix;
+        ++recovery_.moved_segments;
         if (::rename(path.c_str(), aside.c_str()) == 0) {
           seg->path = aside;
           SyncDir(options_.dir);
@@ -518,9 +521,10 @@ Status Journal::Recover() {
                   scan.torn_tail ? ", torn tail" : "", seg->records(), seg->path);
       }
       if (scan.over_budget) {
-        log->warn("journal: {}: gave up looking for intact records after too many false "
-                  "candidates; the rest of the file counts as unreadable",
-                  path);
+        log->warn(
+            "journal: {}: gave up looking for intact records after too many false "
+            "candidates; the rest of the file counts as unreadable",
+            path);
       }
       ++recovery_.damaged_segments;
       recovery_.damaged_bytes += scan.skipped_bytes;

@@ -98,6 +98,7 @@ struct JournalRecovery {
   int segments = 0;
   uint64_t records = 0;
   int damaged_segments = 0;      // bad header, damaged records or torn tail: moved aside
+  int moved_segments = 0;        // of them, found at this start (the others by an earlier one)
   uint64_t damaged_bytes = 0;    // bytes in them that no intact record accounts for
   uint64_t damaged_records = 0;  // intact records kept from them (included in `records`)
   uint64_t corrupt_seqs = 0;     // seqs lost to the damage

@@ -372,10 +372,9 @@ TEST(JournalTest, FileNamesWhoseNumbersOverflowAreIgnored) {
     ASSERT_TRUE((*j)->StartEpoch(9).ok());
     AppendRange(**j, 1, 10);
   }
-  const std::vector<std::string> strays = {
-      "99999999999999999999.last", "18446744073709551615.last",
-      "99999999999999999999-00000000000000000001.seg",
-      "00000000000000000009-99999999999999999999.seg"};
+  const std::vector<std::string> strays = {"99999999999999999999.last", "18446744073709551615.last",
+                                           "99999999999999999999-00000000000000000001.seg",
+                                           "00000000000000000009-99999999999999999999.seg"};
   for (const std::string& name : strays) std::ofstream(dir.File(name)) << "stray";
   auto j = Journal::Open({.dir = dir.path()});
   ASSERT_TRUE(j.ok());
