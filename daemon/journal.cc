@@ -841,7 +841,8 @@ void Journal::EnforceRetention() {
     const uint64_t e = it->first;
     const bool kept = e == epoch_ || std::any_of(segments_.begin(), segments_.end(),
                                                  [&](const auto& s) { return s->epoch == e; });
-    const bool older = segments_.empty() ? e < epoch_ : e < segments_.front()->epoch;
+    // (At start, epoch_ is still 0: every epoch is older than the one to come.)
+    const bool older = segments_.empty() ? epoch_ == 0 || e < epoch_ : e < segments_.front()->epoch;
     if (kept || (it->second > 0 && !(removed > 0 && older))) {
       ++it;
       continue;
@@ -849,6 +850,21 @@ void Journal::EnforceRetention() {
     ::unlink((options_.dir + "/" + LastName(e)).c_str());
     corrupt_.erase(e);
     it = ends_.erase(it);
+  }
+  // Seqs lost to damage before an epoch's oldest retained segment are now past retention.
+  for (auto it = corrupt_.begin(); it != corrupt_.end();) {
+    const uint64_t e = it->first;
+    auto first = std::find_if(segments_.begin(), segments_.end(),
+                              [&](const auto& s) { return s->epoch == e; });
+    if (first == segments_.end()) {
+      it = e == epoch_ ? std::next(it) : corrupt_.erase(it);
+      continue;
+    }
+    const uint64_t from = (*first)->first_seq;
+    std::vector<SeqRange>& lost = it->second;
+    std::erase_if(lost, [&](const SeqRange& r) { return r.last < from; });
+    for (SeqRange& r : lost) r.first = std::max(r.first, from);
+    it = lost.empty() ? corrupt_.erase(it) : std::next(it);
   }
 }
 

@@ -427,5 +427,52 @@ TEST(JournalTest, ASeqJumpWithoutDamagedBytesIsDamage) {
   EXPECT_EQ(out.size(), 5u);
 }
 
+TEST(JournalTest, RetentionTakesTheCorruptSeqsOfTheSegmentsItRemoves) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path(), .segment_bytes = 4096});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 200);
+  }
+  const auto segments = Segments(dir.path());
+  ASSERT_GE(segments.size(), 4u);
+  {  // a record in the middle of the first segment
+    std::fstream f(segments[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2000);
+    f.write("XXXXXXXX", 8);
+  }
+  uint64_t total = 0;
+  for (const auto& s : segments) total += std::filesystem::file_size(s);
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_EQ((*j)->Epochs().size(), 1u);
+    EXPECT_FALSE((*j)->Epochs()[0].corrupt.empty());
+  }
+  // Room for all but the first segment: it goes, and its lost seqs are now past retention.
+  auto j = Journal::Open({.dir = dir.path(), .max_bytes = total - 1});
+  ASSERT_TRUE(j.ok());
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  EXPECT_GT(epochs[0].first_seq, 1u);
+  EXPECT_TRUE(epochs[0].corrupt.empty());
+}
+
+TEST(JournalTest, RetentionAtStartRemovingEverySegmentRemovesTheEpochEnds) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 10);
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir.File("00000000000000000009.last")));
+  auto j = Journal::Open({.dir = dir.path(), .max_bytes = 1});
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)->Epochs().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir.File("00000000000000000009.last")));
+}
+
 }  // namespace
 }  // namespace skynet::daemon
