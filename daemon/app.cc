@@ -116,11 +116,18 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
   SKYNET_ASSIGN_OR_RETURN(node->journal, Journal::Open(jo));
   const JournalRecovery& r = node->journal->recovery();
   log->info("journal {}: {} segments, {} events recovered", jo.dir, r.segments, r.records);
+  if (r.moved_segments > 0 || r.damaged_last_files > 0) {
+    log->warn(
+        "journal {}: {} damaged segments newly moved aside as *.seg.damaged and {} damaged "
+        "*.last files as *.last.damaged",
+        jo.dir, r.moved_segments, r.damaged_last_files);
+  }
   if (r.damaged_segments > 0) {
-    log->warn("journal {}: {} damaged segments moved aside as *.seg.damaged ({} bytes unreadable, "
-              "{} intact events kept from them); {} events lost to the damage are replayed as "
-              "CORRUPT gaps",
-              jo.dir, r.damaged_segments, r.damaged_bytes, r.damaged_records, r.corrupt_seqs);
+    log->info(
+        "journal {}: {} damaged segments kept as *.seg.damaged ({} bytes unreadable, {} "
+        "intact events kept from them); {} events lost to the damage are replayed as "
+        "CORRUPT gaps",
+        jo.dir, r.damaged_segments, r.damaged_bytes, r.damaged_records, r.corrupt_seqs);
   }
   return Status::Ok();
 }

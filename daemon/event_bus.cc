@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <zmq.hpp>
 
@@ -164,7 +165,17 @@ void EventBus::Run() {
   // Serialized events of the current batch; kept across batches to reuse their buffers.
   std::vector<std::string> topics, bytes;
   std::vector<Journal::Entry> entries;
+  // The journal's state as announced on the feed. FAILING is announced at the first failed
+  // batch; OK only once appends have kept succeeding for kJournalOkAfterUs (a batch at least
+  // that long after the first good one, none failing in between), so that a nearly full disk
+  // does not flip the state, with an event and a log line, at every batch.
+  constexpr int64_t kJournalOkAfterUs = 1'000'000;
+  // State changes are logged at most once per this, the others counted.
+  constexpr int64_t kJournalLogEveryUs = 10'000'000;
   bool journal_failing = false;
+  int64_t journal_good_since_us = -1;  // first good batch while FAILING (-1: none yet)
+  int64_t journal_logged_us = -kJournalLogEveryUs;
+  uint64_t journal_changes_not_logged = 0;
   std::deque<v1::Event> journal_events;  // JournalStatus events to publish after a batch
   int64_t trim_at_us = 0;  // when to give freed subscriber queues back (0: nothing to do)
 
@@ -197,19 +208,41 @@ void EventBus::Run() {
           log->error("{} ({} failed batches so far)", st.message(), journal_errors_.load());
         }
       }
-      if (st.ok() == journal_failing) {  // a change: say so on the feed, right after this batch
+      const int64_t mono_us = clock_->NowMonotonicUs();
+      bool change = false;
+      if (!st.ok()) {
+        change = !journal_failing;
+        journal_good_since_us = -1;
+      } else if (journal_failing) {
+        if (journal_good_since_us < 0) journal_good_since_us = mono_us;
+        change = mono_us - journal_good_since_us >= kJournalOkAfterUs;
+      }
+      if (change) {  // say so on the feed, right after this batch
         journal_failing = !st.ok();
+        journal_good_since_us = -1;
         journal_events.emplace_back();
         *journal_events.back().mutable_journal_status() = JournalStatusOf(*options_.journal);
         journal_events.back().set_capture_time_us(now_us);
         const v1::JournalStatus& js = journal_events.back().journal_status();
-        if (journal_failing) {
-          log->error("journal failing from seq {}: {}; events are published but not journaled",
-                     js.first_seq_not_journaled(), js.detail());
+        if (mono_us - journal_logged_us < kJournalLogEveryUs) {
+          ++journal_changes_not_logged;
         } else {
-          log->warn("journal works again: seqs {}..{} were not journaled ({} events this epoch)",
-                    js.first_seq_not_journaled(), js.last_seq_not_journaled(),
-                    js.events_not_journaled());
+          journal_logged_us = mono_us;
+          const std::string also =
+              journal_changes_not_logged == 0
+                  ? std::string()
+                  : fmt::format(" ({} earlier changes not logged)", journal_changes_not_logged);
+          journal_changes_not_logged = 0;
+          if (journal_failing) {
+            log->error("journal failing from seq {}: {}; events are published but not journaled{}",
+                       js.first_seq_not_journaled(), js.detail(), also);
+          } else {
+            log->warn(
+                "journal works again: seqs {}..{} were not journaled ({} events this "
+                "epoch){}",
+                js.first_seq_not_journaled(), js.last_seq_not_journaled(),
+                js.events_not_journaled(), also);
+          }
         }
       }
     }

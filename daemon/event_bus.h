@@ -5,7 +5,8 @@
 // time, appends the batch to the journal (if any) and then sends each event as two frames:
 // [topic][Event protobuf] (topic, envelope and event id: skynet/protocol.h). An event is never
 // published before it is journaled; when the journal fails (disk full) events are still published
-// and a JournalStatus event says so, and another one when journaling works again. The same thread sends a Heartbeat every
+// and a JournalStatus event says so, and another one once journaling has worked again for a
+// second (no flapping on a nearly full disk). The same thread sends a Heartbeat every
 // `heartbeat_interval_ms`. Accepted events are never dropped: the hand-over queue is unbounded and
 // its depth is reported in stats. What each subscriber can hold is bounded (send_hwm) and so is
 // their number (max_subscribers, enforced at the ZAP handshake); both are in stats().

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "pipeline/core/logging.h"
 
@@ -97,6 +99,17 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// The number of a file name's digits; nullopt if it does not fit in a uint64_t or is its
+// largest value (an epoch must leave room for the next one).
+std::optional<uint64_t> ParseNumber(std::string_view digits) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size() || v == UINT64_MAX) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 // A record parsed in place; `size` is its length on disk, header included.
 struct RecordView {
   uint64_t seq = 0;
@@ -105,8 +118,17 @@ struct RecordView {
   size_t size = 0;
 };
 
-// The record of segment format `version` at p (avail bytes to the end), if it is intact.
-bool ParseRecord(const char* p, size_t avail, int version, RecordView* r) {
+// Seqs a record may have: (after, max]. Checked before the CRC, so that garbage that happens to
+// hold a plausible length is rejected cheaply.
+struct SeqWindow {
+  uint64_t after = 0;
+  uint64_t max = UINT64_MAX;
+};
+
+// The record of segment format `version` at p (avail bytes to the end), if it is intact and its
+// seq is in `window`. Adds the bytes it checksummed to *crc_bytes (if not null).
+bool ParseRecord(const char* p, size_t avail, int version, SeqWindow window, RecordView* r,
+                 uint64_t* crc_bytes = nullptr) {
   const size_t header = version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
   if (avail < header) return false;
   if (version != 1) {
@@ -116,9 +138,11 @@ bool ParseRecord(const char* p, size_t avail, int version, RecordView* r) {
   const uint32_t len = GetU32(p);
   if (len > kMaxRecordBytes || avail - header < len) return false;
   r->seq = GetU64(p + 8);
+  if (r->seq <= window.after || r->seq > window.max) return false;
   r->payload = p + 16;
   r->length = len;
   r->size = header + len;
+  if (crc_bytes != nullptr) *crc_bytes += len;
   return RecordCrc(r->seq, r->payload, len) == GetU32(p + 4);
 }
 
@@ -132,15 +156,16 @@ std::string SegmentHeader(uint64_t epoch, uint64_t first_seq, int64_t created_us
   return header;
 }
 
-// The last seq saved in "<epoch>.last" (the larger of its two slots that are intact), 0 if none.
-uint64_t ReadLast(const std::string& data, uint64_t epoch) {
-  uint64_t last = 0;
+// The last seq saved in "<epoch>.last" (the larger of its two slots that are intact); nullopt if
+// no slot is intact.
+std::optional<uint64_t> ReadLast(const std::string& data, uint64_t epoch) {
+  std::optional<uint64_t> last;
   for (size_t slot = 0; slot + kLastSlotBytes <= data.size() && slot < 2 * kLastSlotBytes;
        slot += kLastSlotBytes) {
     const char* p = data.data() + slot;
     if (std::memcmp(p, kLastMagic, 8) != 0 || GetU64(p + 8) != epoch) continue;
     if (Crc32c(0, p, 24) != GetU32(p + 24)) continue;
-    last = std::max(last, GetU64(p + 16));
+    last = std::max(last.value_or(0), GetU64(p + 16));
   }
   return last;
 }
@@ -243,19 +268,31 @@ struct Scan {
   std::vector<std::pair<uint64_t, uint64_t>> index;
   uint64_t skipped_bytes = 0;  // bytes that are neither header nor intact record
   bool torn_tail = false;
+  bool over_budget = false;  // the scan gave up resynchronising: the rest counts as skipped
 };
 
 // Reads the records of a segment of format `version` from `begin`: every intact record with a
 // seq larger than the previous one; anything else is skipped up to the next intact record (the
-// next marker in format 2, any offset in format 1).
+// next marker in format 2, any offset in format 1). A candidate record must have a plausible
+// length and seq (no more records than fit in the file) before its CRC is computed, and the
+// bytes checksummed are capped by *crc_budget, so that resynchronising through megabytes of
+// garbage stays about linear in the file size.
 void ScanRecords(const std::string& data, size_t begin, int version, uint64_t first_seq,
-                 Scan* scan) {
+                 uint64_t* crc_budget, Scan* scan) {
+  const size_t record_header = version == 1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
+  // Seqs within a segment increase by one from first_seq: none can lie beyond this.
+  const uint64_t max_seq = first_seq + data.size() / record_header;
   size_t offset = begin;
   uint64_t last = first_seq - 1;  // the next record must be larger
   bool in_run = false;
   RecordView r;
+  uint64_t crc_bytes = 0;
+  auto parse = [&](size_t at) {
+    return ParseRecord(data.data() + at, data.size() - at, version, {last, max_seq}, &r,
+                       &crc_bytes);
+  };
   while (offset < data.size()) {
-    if (ParseRecord(data.data() + offset, data.size() - offset, version, &r) && r.seq > last) {
+    if (parse(offset)) {
       if (!in_run || r.seq != last + 1) {
         scan->runs.push_back({r.seq, r.seq, offset, offset});
         in_run = true;
@@ -274,6 +311,11 @@ void ScanRecords(const std::string& data, size_t begin, int version, uint64_t fi
     in_run = false;
     size_t next = offset + 1;
     while (next < data.size()) {
+      if (crc_bytes > *crc_budget) {
+        scan->over_budget = true;
+        next = data.size();
+        break;
+      }
       if (version != 1) {
         const void* m = ::memmem(data.data() + next, data.size() - next, kMarkerBytes, 4);
         if (m == nullptr) {
@@ -282,41 +324,48 @@ void ScanRecords(const std::string& data, size_t begin, int version, uint64_t fi
         }
         next = static_cast<size_t>(static_cast<const char*>(m) - data.data());
       }
-      if (ParseRecord(data.data() + next, data.size() - next, version, &r) && r.seq > last) break;
+      if (parse(next)) break;
       ++next;
     }
     scan->skipped_bytes += next - offset;
     if (next >= data.size()) scan->torn_tail = true;
     offset = next;
   }
+  *crc_budget -= std::min(*crc_budget, crc_bytes);
 }
 
 // Scans a whole segment file named for (epoch, first_seq).
 Scan ScanSegment(const std::string& data, uint64_t epoch, uint64_t first_seq) {
   Scan scan;
   scan.first_seq = first_seq;
-  if (data.size() >= kHeaderBytes && std::memcmp(data.data(), kMagicV2, 8) == 0 &&
+  // Intact records are checksummed once; resynchronising may cost a few times the file more.
+  uint64_t crc_budget = 4 * uint64_t{data.size()} + 2 * uint64_t{kMaxRecordBytes};
+  const bool says_v2 = data.size() >= 8 && std::memcmp(data.data(), kMagicV2, 8) == 0;
+  const bool says_v1 = data.size() >= 8 && std::memcmp(data.data(), kMagicV1, 8) == 0;
+  if (says_v2 && data.size() >= kHeaderBytes &&
       Crc32c(0, data.data(), 32) == GetU32(data.data() + 32) && GetU64(data.data() + 8) == epoch &&
       GetU64(data.data() + 16) == first_seq) {
     scan.header_ok = true;
-    ScanRecords(data, kHeaderBytes, 2, first_seq, &scan);
+    ScanRecords(data, kHeaderBytes, 2, first_seq, &crc_budget, &scan);
     return scan;
   }
-  if (data.size() >= kHeaderBytesV1 && std::memcmp(data.data(), kMagicV1, 8) == 0 &&
-      GetU64(data.data() + 8) == epoch && GetU64(data.data() + 16) == first_seq) {
+  if (says_v1 && data.size() >= kHeaderBytesV1 && GetU64(data.data() + 8) == epoch &&
+      GetU64(data.data() + 16) == first_seq) {
     scan.header_ok = true;
     scan.version = 1;
-    ScanRecords(data, kHeaderBytesV1, 1, first_seq, &scan);
+    ScanRecords(data, kHeaderBytesV1, 1, first_seq, &crc_budget, &scan);
     return scan;
   }
-  // A damaged header: the name says which epoch and seqs; the records say which format.
-  const bool says_v1 = data.size() >= 8 && std::memcmp(data.data(), kMagicV1, 8) == 0;
-  if (!says_v1) ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &scan);
-  if (scan.runs.empty()) {
+  // A damaged header: the name says which epoch and seqs; the magic, if intact, or else the
+  // records say which format.
+  if (!says_v1) {
+    ScanRecords(data, std::min(data.size(), kHeaderBytes), 2, first_seq, &crc_budget, &scan);
+  }
+  if (scan.runs.empty() && !says_v2) {
     scan = Scan{};
     scan.first_seq = first_seq;
     scan.version = 1;
-    ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &scan);
+    ScanRecords(data, std::min(data.size(), kHeaderBytesV1), 1, first_seq, &crc_budget, &scan);
   }
   scan.skipped_bytes +=
       std::min<uint64_t>(data.size(), scan.version == 1 ? kHeaderBytesV1 : kHeaderBytes);
@@ -380,17 +429,48 @@ Status Journal::Recover() {
 
   std::string data;
   for (const std::string& name : lasts) {
-    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
-    int fd = ::open((options_.dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    const std::string path = options_.dir + "/" + name;
+    const std::optional<uint64_t> epoch = ParseNumber(std::string_view(name).substr(0, 20));
+    if (!epoch) {
+      log->warn("journal: ignoring {}: its epoch is out of range", path);
+      continue;
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     FdCloser closer{fd};
     ReadAt(fd, 0, 2 * kLastSlotBytes, &data);
-    ends_[epoch] = ReadLast(data, epoch);
+    if (data.empty()) {  // created, then nothing saved (a crash or a full disk): nothing known
+      ends_[*epoch] = 0;
+      continue;
+    }
+    const std::optional<uint64_t> last = ReadLast(data, *epoch);
+    if (last) {
+      ends_[*epoch] = *last;
+      continue;
+    }
+    // Both slots damaged: the epoch's end is unknown (not 0). Kept aside, as it is.
+    const std::string aside = path + kDamagedSuffix;
+    if (::rename(path.c_str(), aside.c_str()) == 0) {
+      SyncDir(options_.dir);
+    } else {
+      log->error("journal: cannot rename {}: {}", path, std::strerror(errno));
+    }
+    log->warn(
+        "journal: {} is damaged (no intact slot): the last published seq of epoch {} is "
+        "unknown, moved aside as {}",
+        path, *epoch, aside);
+    ++recovery_.damaged_last_files;
   }
   for (const std::string& name : names) {
     std::string path = options_.dir + "/" + name;
-    const uint64_t epoch = std::strtoull(name.substr(0, 20).c_str(), nullptr, 10);
-    const uint64_t first_seq = std::strtoull(name.substr(21, 20).c_str(), nullptr, 10);
+    const std::optional<uint64_t> parsed_epoch = ParseNumber(std::string_view(name).substr(0, 20));
+    const std::optional<uint64_t> parsed_first = ParseNumber(std::string_view(name).substr(21, 20));
+    if (!parsed_epoch || !parsed_first) {
+      log->warn("journal: ignoring {}: its epoch or seq is out of range", path);
+      continue;
+    }
+    const uint64_t epoch = *parsed_epoch;
+    const uint64_t first_seq = *parsed_first;
     if (first_seq == 0) continue;  // never written by a journal
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -402,7 +482,11 @@ Status Journal::Recover() {
     ::fstat(fd, &st);
     ReadAt(fd, 0, static_cast<size_t>(st.st_size), &data);
     const Scan scan = ScanSegment(data, epoch, first_seq);
-    const bool damaged = name.size() != 45 || !scan.header_ok || scan.skipped_bytes > 0;
+    // A seq jump between intact records (or before the first) is damage too, even when no byte
+    // was skipped: seqs within a segment are contiguous from its first.
+    const bool damaged = name.size() != 45 || !scan.header_ok || scan.skipped_bytes > 0 ||
+                         scan.runs.size() > 1 ||
+                         (!scan.runs.empty() && scan.runs.front().first != first_seq);
     auto seg = std::make_shared<Segment>();
     seg->path = path;
     seg->version = scan.version;
@@ -424,6 +508,7 @@ Status Journal::Recover() {
       seg->runs = scan.runs;
       if (name.size() == 45) {  // newly found: move it aside, as it is
         const std::string aside = path + kDamagedSuffix;
+        ++recovery_.moved_segments;
         if (::rename(path.c_str(), aside.c_str()) == 0) {
           seg->path = aside;
           SyncDir(options_.dir);
@@ -434,6 +519,12 @@ Status Journal::Recover() {
                   "moved aside as {}",
                   path, scan.header_ok ? "" : "bad header, ", scan.skipped_bytes,
                   scan.torn_tail ? ", torn tail" : "", seg->records(), seg->path);
+      }
+      if (scan.over_budget) {
+        log->warn(
+            "journal: {}: gave up looking for intact records after too many false "
+            "candidates; the rest of the file counts as unreadable",
+            path);
       }
       ++recovery_.damaged_segments;
       recovery_.damaged_bytes += scan.skipped_bytes;
@@ -522,7 +613,7 @@ Status Journal::StartEpoch(uint64_t epoch) {
     need_new_segment_ = true;
     health_ = {};
   }
-  published_ = end_saved_ = 0;
+  published_ = end_saved_ = end_synced_ = 0;
   // "<epoch>.last" is written now, while there is room, and only overwritten in place later.
   const std::string path = options_.dir + "/" + LastName(epoch);
   end_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -531,6 +622,7 @@ Status Journal::StartEpoch(uint64_t epoch) {
   } else {
     SaveEnd(false);
     SaveEnd(options_.fsync != FsyncPolicy::kNone);  // both slots
+    if (options_.fsync != FsyncPolicy::kNone) SyncDir(options_.dir);  // its name, once
   }
   return Status::Ok();
 }
@@ -548,13 +640,18 @@ void Journal::SaveEnd(bool sync) {
     end_saved_ = published_;
     end_slot_ ^= 1;
   }
-  if (sync) ::fdatasync(end_fd_);
+  if (sync && ::fdatasync(end_fd_) == 0) end_synced_ = end_saved_;
   last_end_save_us_ = clock_->NowMonotonicUs();
 }
 
 void Journal::CloseEpoch() {
   if (end_fd_ < 0) return;
-  if (published_ != end_saved_) SaveEnd(options_.fsync != FsyncPolicy::kNone);
+  const bool sync = options_.fsync != FsyncPolicy::kNone;
+  if (published_ != end_saved_) {
+    SaveEnd(sync);
+  } else if (sync && end_synced_ != end_saved_ && ::fdatasync(end_fd_) == 0) {
+    end_synced_ = end_saved_;
+  }
   ::close(end_fd_);
   end_fd_ = -1;
   std::lock_guard<std::mutex> lock(mu_);
@@ -611,16 +708,20 @@ Status Journal::Append(const std::vector<Entry>& entries) {
   // Entries i.. are lost: says so in health() and saves the epoch's end now (the daemon may
   // never stop cleanly).
   auto failed = [&](Status st) {
+    bool was_failing;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++append_errors_;
-      if (!health_.failing) health_.first_seq_not_journaled = entries[i].seq;
+      was_failing = health_.failing;
+      if (!was_failing) health_.first_seq_not_journaled = entries[i].seq;
       health_.failing = true;
       health_.reason = st.message();
       health_.last_seq_not_journaled = entries.back().seq;
       health_.events_not_journaled += entries.size() - i;
     }
-    SaveEnd(false);
+    // Synced when the failure starts (a kill -9 may follow); in place, without a sync, while
+    // it lasts.
+    SaveEnd(!was_failing && options_.fsync != FsyncPolicy::kNone);
     return st;
   };
   while (i < entries.size()) {
@@ -740,7 +841,8 @@ void Journal::EnforceRetention() {
     const uint64_t e = it->first;
     const bool kept = e == epoch_ || std::any_of(segments_.begin(), segments_.end(),
                                                  [&](const auto& s) { return s->epoch == e; });
-    const bool older = segments_.empty() ? e < epoch_ : e < segments_.front()->epoch;
+    // (At start, epoch_ is still 0: every epoch is older than the one to come.)
+    const bool older = segments_.empty() ? epoch_ == 0 || e < epoch_ : e < segments_.front()->epoch;
     if (kept || (it->second > 0 && !(removed > 0 && older))) {
       ++it;
       continue;
@@ -748,6 +850,21 @@ void Journal::EnforceRetention() {
     ::unlink((options_.dir + "/" + LastName(e)).c_str());
     corrupt_.erase(e);
     it = ends_.erase(it);
+  }
+  // Seqs lost to damage before an epoch's oldest retained segment are now past retention.
+  for (auto it = corrupt_.begin(); it != corrupt_.end();) {
+    const uint64_t e = it->first;
+    auto first = std::find_if(segments_.begin(), segments_.end(),
+                              [&](const auto& s) { return s->epoch == e; });
+    if (first == segments_.end()) {
+      it = e == epoch_ ? std::next(it) : corrupt_.erase(it);
+      continue;
+    }
+    const uint64_t from = (*first)->first_seq;
+    std::vector<SeqRange>& lost = it->second;
+    std::erase_if(lost, [&](const SeqRange& r) { return r.last < from; });
+    for (SeqRange& r : lost) r.first = std::max(r.first, from);
+    it = lost.empty() ? corrupt_.erase(it) : std::next(it);
   }
 }
 
@@ -833,7 +950,7 @@ Status Journal::ReadEpoch(uint64_t epoch, uint64_t after_seq, size_t max_records
           if (!ReadAt(fd, offset, header + len, &chunk)) return Status::Ok();
           continue;
         }
-        if (!ParseRecord(chunk.data() + pos, chunk.size() - pos, span.version, &r)) {
+        if (!ParseRecord(chunk.data() + pos, chunk.size() - pos, span.version, {}, &r)) {
           if (pos + header + len > chunk.size() && len <= kMaxRecordBytes) break;  // next chunk
           return Status::Internal("journal: damaged record in " + span.path + " at offset " +
                                   std::to_string(offset + pos));

@@ -16,14 +16,21 @@
 // "<epoch>.last" holds the epoch's last published seq in two 32-byte slots
 //   "SKYJLAST" | u64 epoch | u64 last seq | u32 CRC32C of the 24 bytes before it | u32 zero
 // written alternately in place (no new blocks: it works on a full disk) at every failed append,
-// about once a second, and when the epoch ends. Journaled seqs beyond it count as published.
+// about once a second, and when the epoch ends; synced (unless fsync is none) when it is
+// created, when appends start failing and when the epoch ends. Journaled seqs beyond it count
+// as published.
 //
 // Open() scans every segment. A segment with a bad header (the file name then gives its epoch and
-// first seq), a damaged record (bad marker, length or CRC, seq out of order) or a torn tail is
-// damaged: the scan resynchronises at the next valid record, keeps every intact record readable,
-// and renames the file to "<name>.seg.damaged" (never truncated or deleted, except by retention
-// like any segment). The seqs that damage destroyed are reported by Epochs() as `corrupt`; seqs
-// published but never journaled (a failing disk) are the holes and tail that remain.
+// first seq), a damaged record (bad marker, length or CRC, seq out of order or jumping) or a torn
+// tail is damaged: the scan resynchronises at the next valid record, keeps every intact record
+// readable, and renames the file to "<name>.seg.damaged" (never truncated or deleted, except by
+// retention like any segment). A "<epoch>.last" with no intact slot is renamed
+// "<epoch>.last.damaged" (the epoch's end is then unknown). Files whose numbers overflow 64 bits
+// are ignored. The seqs that damage destroyed are reported by Epochs() as `corrupt`: holes
+// between intact records and, after a torn tail, every seq up to the next segment or the epoch's
+// end (whether they had reached the disk cannot be told). Seqs published but never journaled (a
+// failing disk, whose failed appends are cut back to whole records) are the holes and tail that
+// remain.
 // Each daemon start is a new epoch; older epochs stay readable until retention removes them.
 //
 //   auto journal = Journal::Open({.dir = "/var/lib/skynetd/journal"});
@@ -91,9 +98,11 @@ struct JournalRecovery {
   int segments = 0;
   uint64_t records = 0;
   int damaged_segments = 0;      // bad header, damaged records or torn tail: moved aside
+  int moved_segments = 0;        // of them, found at this start (the others by an earlier one)
   uint64_t damaged_bytes = 0;    // bytes in them that no intact record accounts for
   uint64_t damaged_records = 0;  // intact records kept from them (included in `records`)
   uint64_t corrupt_seqs = 0;     // seqs lost to the damage
+  int damaged_last_files = 0;    // "<epoch>.last" without an intact slot: moved aside
 };
 
 // Whether appends currently succeed, and which seqs were not journaled.
@@ -189,6 +198,7 @@ class Journal {
   int end_fd_ = -1;            // "<epoch>.last" of the current epoch
   uint64_t published_ = 0;     // last seq handed to Append() in this epoch
   uint64_t end_saved_ = 0;     // last seq written to end_fd_
+  uint64_t end_synced_ = 0;    // last seq written to end_fd_ and fdatasync'ed
   int end_slot_ = 0;
   int64_t last_end_save_us_ = 0;
 };

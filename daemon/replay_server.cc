@@ -144,7 +144,8 @@ std::string BuildReplayResponse(const Journal& journal, const v1::ReplayRequest&
       caught_up = true;
       break;
     }
-    // Published after the last journaled event: a failing disk, or a torn tail.
+    // Published after the last journaled event: NOT_JOURNALED (a failing disk), except the seqs
+    // after a torn tail, which Journal::Epochs() lists as corrupt and add_hole labels CORRUPT.
     if (seq < info.end_seq) {
       add_hole(info, seq + 1, info.end_seq, v1::GAP_REASON_NOT_JOURNALED);
       seq = info.end_seq;

@@ -1,8 +1,9 @@
 #include "daemon/event_bus.h"
 
-#include <zmq.hpp>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <zmq.hpp>
 
 #include "daemon/journal.h"
 #include "tests/testing/temp_dir.h"
@@ -156,6 +157,66 @@ TEST(EventBusTest, JournalsEveryEventBeforePublishingAndRaisesTheEpoch) {
       EXPECT_EQ(ev.epoch(), (*bus)->epoch());
     }
   }
+}
+
+// A journal whose appends fail, work, fail and work again within a second announces FAILING once
+// and OK only once appends have kept working for a second (FakeClock: no waiting).
+TEST(EventBusTest, JournalOkIsAnnouncedOnlyAfterASecondOfGoodAppends) {
+  TempDir dir;
+  const std::string jdir = dir.File("j");
+  // One record per segment: every append creates a file, which fails while the directory is away.
+  auto j = Journal::Open({.dir = jdir, .segment_bytes = 1});
+  ASSERT_TRUE(j.ok());
+  FakeClock clock;
+  EventBusOptions o;
+  o.endpoint = dir.Ipc("feed");
+  o.heartbeat_interval_ms = 0;
+  o.journal = j->get();
+  auto bus = EventBus::Create(o, {}, &clock);
+  ASSERT_TRUE(bus.ok()) << bus.status().ToString();
+  Subscriber sub(o.endpoint);
+  std::vector<v1::JournalState> states;  // of the JournalStatus events received
+  int motion = 0;
+  // Publishes one event (its own batch) and receives everything up to it.
+  auto publish_one = [&] {
+    const std::string camera = "c" + std::to_string(++motion);
+    (*bus)->Publish(MotionEvent(camera));
+    std::string topic;
+    v1::Event ev;
+    ASSERT_TRUE(WaitFor([&] {
+      while (sub.Next(&topic, &ev)) {
+        if (ev.has_journal_status()) states.push_back(ev.journal_status().state());
+        if (ev.camera_id() == camera) return true;
+      }
+      return false;
+    }));
+  };
+  ASSERT_TRUE(WaitFor([&] {  // the subscription is in place once an event arrives
+    (*bus)->Publish(MotionEvent("join"));
+    std::string topic;
+    v1::Event ev;
+    return sub.Next(&topic, &ev);
+  }));
+  auto away = [&](bool go) {
+    std::filesystem::rename(go ? jdir : jdir + ".away", go ? jdir + ".away" : jdir);
+  };
+  away(true);
+  publish_one();
+  away(false);
+  for (int i = 0; i < 3; ++i) publish_one();  // good, but not for a second yet
+  away(true);
+  publish_one();  // failing again: no new event, it never stopped
+  away(false);
+  publish_one();
+  clock.AdvanceUs(999'000);
+  publish_one();
+  EXPECT_EQ(states, std::vector<v1::JournalState>{v1::JOURNAL_STATE_FAILING});
+  clock.AdvanceUs(1'000);
+  publish_one();
+  publish_one();  // the OK event follows the batch that decided it
+  EXPECT_EQ(states,
+            (std::vector<v1::JournalState>{v1::JOURNAL_STATE_FAILING, v1::JOURNAL_STATE_OK}));
+  (*bus)->Stop();
 }
 
 }  // namespace

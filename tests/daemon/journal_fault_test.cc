@@ -262,6 +262,60 @@ TEST(JournalFaultTest, ATailTornBy150BytesIsReportedUpToTheLastPublishedSeq) {
   EXPECT_EQ(std::filesystem::file_size(last.string() + ".damaged"), size - 150);
 }
 
+// Megabytes of garbage named as segments: one whose every 16 bytes look like a format-1 record
+// header of 1 MiB with a plausible seq (each candidate would cost a CRC over 1 MiB), one with a
+// format-2 magic followed by random bytes. The journal still opens (the scan's CRC work is
+// bounded), moves both aside, and the intact epoch before them replays whole.
+TEST(JournalFaultTest, GarbageSegmentsOfSeveralMegabytesAreMovedAsideAndTheJournalOpens) {
+  TempDir dir;
+  constexpr uint64_t kIntact = 500;
+  {
+    auto j = Journal::Open({.dir = dir.path(), .segment_bytes = 1 << 20});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(kOldEpoch).ok());
+    std::vector<std::string> bytes;
+    std::vector<Journal::Entry> entries;
+    for (uint64_t s = 1; s <= kIntact; ++s) bytes.push_back(EventBytes(kOldEpoch, s));
+    for (uint64_t s = 1; s <= kIntact; ++s) entries.push_back({s, bytes[s - 1]});
+    ASSERT_TRUE((*j)->Append(entries).ok());
+  }
+  constexpr size_t kGarbage = 8 << 20;
+  auto put = [](std::string* out, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+  };
+  std::string pattern;
+  while (pattern.size() < kGarbage) {
+    put(&pattern, 1 << 20, 4);  // length
+    put(&pattern, 0, 4);        // CRC (wrong)
+    put(&pattern, 1, 8);        // seq
+  }
+  std::string random = "SKYJRNL2";
+  uint64_t x = 88172645463325252ull;  // xorshift64
+  while (random.size() < kGarbage) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    put(&random, x, 8);
+  }
+  const std::string seg1 = dir.path() + "/00000000000000001001-00000000000000000001.seg";
+  const std::string seg2 = dir.path() + "/00000000000000001002-00000000000000000001.seg";
+  std::ofstream(seg1, std::ios::binary) << pattern;
+  std::ofstream(seg2, std::ios::binary) << random;
+
+  auto j = Journal::Open({.dir = dir.path(), .segment_bytes = 1 << 20});
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ((*j)->recovery().damaged_segments, 2);
+  EXPECT_EQ((*j)->recovery().records, kIntact);
+  EXPECT_FALSE(std::filesystem::exists(seg1));
+  EXPECT_FALSE(std::filesystem::exists(seg2));
+  EXPECT_EQ(std::filesystem::file_size(seg1 + ".damaged"), kGarbage);
+  EXPECT_EQ(std::filesystem::file_size(seg2 + ".damaged"), kGarbage);
+  ASSERT_TRUE((*j)->StartEpoch((*j)->LastEpoch() + 1).ok());
+  const Replayed r = ReplayEpoch(**j, kOldEpoch);
+  EXPECT_EQ(r.events.size(), kIntact);
+  EXPECT_TRUE(r.gaps.empty());
+}
+
 // --- Disk full, on a real skynetd -------------------------------------------------------------
 
 // A tmpfs of `bytes` at `dir`, unmounted (lazily) on destruction; mounted() false where the

@@ -294,5 +294,185 @@ TEST(JournalTest, FailedAppendsAreReportedAndTheEpochEndIsSaved) {
   EXPECT_TRUE(epochs[0].corrupt.empty());
 }
 
+// Writes epoch 9: seqs 1..10 journaled, then 40 published while the directory is away, so that
+// "<epoch>.last" holds 40 in one slot and 0 in the other. Returns that file's path.
+std::string WriteEpochEndingAfterItsJournal(const std::string& dir) {
+  {
+    auto j = Journal::Open({.dir = dir});
+    EXPECT_TRUE(j.ok());
+    EXPECT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 10);
+    std::filesystem::rename(dir, dir + ".away");
+    const std::string p = Payload(40);
+    EXPECT_FALSE((*j)->Append({{40, p}}).ok());
+    std::filesystem::rename(dir + ".away", dir);
+  }
+  return dir + "/00000000000000000009.last";
+}
+
+// Flips the bytes of the slot of "<epoch>.last" that holds (or, with holding false, does not
+// hold) `last`.
+void DamageLastSlot(const std::string& path, uint64_t last, bool holding) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string data(64, '\0');
+  ASSERT_TRUE(f.read(data.data(), 64));
+  bool done = false;
+  for (size_t slot = 0; slot < 64; slot += 32) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(data[slot + 16 + i]);
+    if ((v == last) != holding) continue;
+    for (size_t i = slot + 16; i < slot + 24; ++i) data[i] = static_cast<char>(~data[i]);
+    done = true;
+  }
+  ASSERT_TRUE(done);
+  f.seekp(0);
+  f.write(data.data(), 64);
+}
+
+TEST(JournalTest, OneDamagedSlotOfTheEpochEndLeavesTheOther) {
+  TempDir dir;
+  const std::string last = WriteEpochEndingAfterItsJournal(dir.path());
+  DamageLastSlot(last, 40, /*holding=*/false);
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->recovery().damaged_last_files, 0);
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  EXPECT_EQ(epochs[0].end_seq, 40u);
+  EXPECT_TRUE(std::filesystem::exists(last));
+}
+
+TEST(JournalTest, BothSlotsDamagedMovesTheEpochEndAsideAndKeepsTheEpoch) {
+  TempDir dir;
+  const std::string last = WriteEpochEndingAfterItsJournal(dir.path());
+  DamageLastSlot(last, 40, /*holding=*/false);
+  DamageLastSlot(last, 40, /*holding=*/true);
+  for (int start = 0; start < 2; ++start) {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ((*j)->recovery().damaged_last_files, start == 0 ? 1 : 0);
+    EXPECT_FALSE(std::filesystem::exists(last));
+    EXPECT_TRUE(std::filesystem::exists(last + ".damaged"));
+    auto epochs = (*j)->Epochs();
+    ASSERT_EQ(epochs.size(), 1u);
+    EXPECT_EQ(epochs[0].epoch, 9u);
+    EXPECT_EQ(epochs[0].last_seq, 10u);
+    EXPECT_EQ(epochs[0].end_seq, 10u);  // as far as known
+    std::vector<JournalRecord> out;
+    ASSERT_TRUE((*j)->ReadEpoch(9, 0, 100, 1 << 20, &out).ok());
+    EXPECT_EQ(out.size(), 10u);
+  }
+}
+
+TEST(JournalTest, FileNamesWhoseNumbersOverflowAreIgnored) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 10);
+  }
+  const std::vector<std::string> strays = {"99999999999999999999.last", "18446744073709551615.last",
+                                           "99999999999999999999-00000000000000000001.seg",
+                                           "00000000000000000009-99999999999999999999.seg"};
+  for (const std::string& name : strays) std::ofstream(dir.File(name)) << "stray";
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->LastEpoch(), 9u);
+  EXPECT_TRUE((*j)->StartEpoch((*j)->LastEpoch() + 1).ok());
+  for (const std::string& name : strays) EXPECT_TRUE(std::filesystem::exists(dir.File(name)));
+  EXPECT_EQ((*j)->recovery().segments, 1);
+}
+
+// A format-2 segment of epoch 9 holding records with these seqs, back to back, intact.
+std::string SegmentWithSeqs(const std::vector<uint64_t>& seqs) {
+  auto put = [](std::string* out, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+  };
+  std::string data = "SKYJRNL2";
+  put(&data, 9, 8);
+  put(&data, 1, 8);
+  put(&data, 0, 8);
+  put(&data, Crc32c(0, data.data(), data.size()), 4);
+  put(&data, 0, 4);
+  for (uint64_t seq : seqs) {
+    const std::string payload = Payload(seq);
+    std::string s;
+    put(&s, seq, 8);
+    put(&data, 0x9D524AE5u, 4);
+    put(&data, payload.size(), 4);
+    put(&data, Crc32c(Crc32c(0, s.data(), 8), payload.data(), payload.size()), 4);
+    data += s + payload;
+  }
+  return data;
+}
+
+TEST(JournalTest, ASeqJumpWithoutDamagedBytesIsDamage) {
+  TempDir dir;
+  const std::string seg = dir.File("00000000000000000009-00000000000000000001.seg");
+  std::ofstream(seg, std::ios::binary) << SegmentWithSeqs({1, 2, 3, 7, 8});
+  auto j = Journal::Open({.dir = dir.path()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->recovery().damaged_segments, 1);
+  EXPECT_EQ((*j)->recovery().damaged_bytes, 0u);
+  EXPECT_EQ((*j)->recovery().corrupt_seqs, 3u);
+  EXPECT_TRUE(std::filesystem::exists(seg + ".damaged"));
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  ASSERT_EQ(epochs[0].corrupt.size(), 1u);
+  EXPECT_EQ(epochs[0].corrupt[0].first, 4u);
+  EXPECT_EQ(epochs[0].corrupt[0].last, 6u);
+  std::vector<JournalRecord> out;
+  ASSERT_TRUE((*j)->ReadEpoch(9, 0, 100, 1 << 20, &out).ok());
+  EXPECT_EQ(out.size(), 5u);
+}
+
+TEST(JournalTest, RetentionTakesTheCorruptSeqsOfTheSegmentsItRemoves) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path(), .segment_bytes = 4096});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 200);
+  }
+  const auto segments = Segments(dir.path());
+  ASSERT_GE(segments.size(), 4u);
+  {  // a record in the middle of the first segment
+    std::fstream f(segments[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2000);
+    f.write("XXXXXXXX", 8);
+  }
+  uint64_t total = 0;
+  for (const auto& s : segments) total += std::filesystem::file_size(s);
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_EQ((*j)->Epochs().size(), 1u);
+    EXPECT_FALSE((*j)->Epochs()[0].corrupt.empty());
+  }
+  // Room for all but the first segment: it goes, and its lost seqs are now past retention.
+  auto j = Journal::Open({.dir = dir.path(), .max_bytes = total - 1});
+  ASSERT_TRUE(j.ok());
+  auto epochs = (*j)->Epochs();
+  ASSERT_EQ(epochs.size(), 1u);
+  EXPECT_GT(epochs[0].first_seq, 1u);
+  EXPECT_TRUE(epochs[0].corrupt.empty());
+}
+
+TEST(JournalTest, RetentionAtStartRemovingEverySegmentRemovesTheEpochEnds) {
+  TempDir dir;
+  {
+    auto j = Journal::Open({.dir = dir.path()});
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->StartEpoch(9).ok());
+    AppendRange(**j, 1, 10);
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir.File("00000000000000000009.last")));
+  auto j = Journal::Open({.dir = dir.path(), .max_bytes = 1});
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)->Epochs().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir.File("00000000000000000009.last")));
+}
+
 }  // namespace
 }  // namespace skynet::daemon
