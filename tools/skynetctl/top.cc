@@ -20,11 +20,15 @@ int64_t EventTime(const v1::Event& e, int64_t now_us) {
   return now_us;
 }
 
-// States in which a camera delivers nothing although it should: the offline alarm. Connecting
-// (first attempt after start) and disabled (the operator's choice) are not alarms.
-bool IsOutage(v1::CameraState s) {
-  return s == v1::CAMERA_STATE_STALLED || s == v1::CAMERA_STATE_OFFLINE ||
-         s == v1::CAMERA_STATE_WAITING;
+// The alarm a camera state raises: OFFLINE where a camera delivers nothing although it should,
+// DEGRADED where its frames decode to errors (what it delivers cannot be trusted), none else.
+// Connecting (first attempt after start) and disabled (the operator's choice) are not alarms.
+std::string AlarmKindOf(v1::CameraState s) {
+  if (s == v1::CAMERA_STATE_STALLED || s == v1::CAMERA_STATE_OFFLINE ||
+      s == v1::CAMERA_STATE_WAITING) {
+    return "OFFLINE";
+  }
+  return s == v1::CAMERA_STATE_DEGRADED ? "DEGRADED" : "";
 }
 
 std::string Speed(float kmh) { return kmh >= 0 ? Printf(", %.0f km/h", kmh) : ""; }
@@ -63,20 +67,26 @@ void TopModel::SetState(const std::string& id, v1::CameraState state, v1::Status
     cam.tracks.clear();  // nothing is in view of a camera that sends nothing
     cam.motion = false;
   }
-  if (IsOutage(state) && cam.offline_alarm < 0) {
-    std::string what = StatusReasonName(reason);
-    if (!detail.empty()) what += ": " + detail;
-    cam.offline_alarm = RaiseAlarm(id, event_us, now_us, "OFFLINE", what);
-    cam.offline_since_us = now_us;
-  } else if (!IsOutage(state) && state != v1::CAMERA_STATE_CONNECTING && cam.offline_alarm >= 0) {
+  const std::string kind = AlarmKindOf(state);
+  // The open alarm ends when the camera leaves its kind of state (connecting, a reconnect's
+  // first step, neither ends nor raises one).
+  if (cam.open_alarm >= 0 && kind != cam.open_alarm_kind && state != v1::CAMERA_STATE_CONNECTING) {
     std::string end =
         state == v1::CAMERA_STATE_ONLINE
-            ? "back online after " + FormatDuration((now_us - cam.offline_since_us) / 1e6)
+            ? "back online after " + FormatDuration((now_us - cam.open_alarm_since_us) / 1e6)
             : CameraStateName(state);
     for (Alarm& a : alarms_) {
-      if (a.serial == cam.offline_alarm) a.detail += " (" + end + ")";
+      if (a.serial == cam.open_alarm) a.detail += " (" + end + ")";
     }
-    cam.offline_alarm = -1;
+    cam.open_alarm = -1;
+    cam.open_alarm_kind.clear();
+  }
+  if (!kind.empty() && cam.open_alarm < 0) {
+    std::string what = StatusReasonName(reason);
+    if (!detail.empty()) what += ": " + detail;
+    cam.open_alarm = RaiseAlarm(id, event_us, now_us, kind, what);
+    cam.open_alarm_kind = kind;
+    cam.open_alarm_since_us = now_us;
   }
 }
 
@@ -221,10 +231,14 @@ std::vector<TopModel::Line> TopModel::Lines(int64_t now_us) {
   Expire(now_us);
   std::vector<Line> out;
 
-  int online = 0;
-  for (const std::string& id : order_) online += cameras_[id].state == v1::CAMERA_STATE_ONLINE;
+  int online = 0, degraded = 0;
+  for (const std::string& id : order_) {
+    online += cameras_[id].state == v1::CAMERA_STATE_ONLINE;
+    degraded += cameras_[id].state == v1::CAMERA_STATE_DEGRADED;
+  }
   std::string header = "node " + (node_id_.empty() ? std::string("?") : node_id_) + "  " +
                        ClockTime(now_us) + Printf("  cameras %d/%zu online", online, order_.size());
+  if (degraded > 0) header += Printf(" (%d degraded)", degraded);
   header += "  window " + FormatDuration(options_.window_us / 1e6);
   header += Printf("  events %llu", static_cast<unsigned long long>(events_));
   if (lost_ > 0) header += Printf("  LOST %llu", static_cast<unsigned long long>(lost_));

@@ -85,14 +85,15 @@ class TopModel {
     std::deque<Crossing> crossings;
     std::deque<std::pair<int64_t, std::string>> alarms;  // (received, kind) in the window
     bool motion = false;
-    int offline_alarm = -1;  // serial of the open offline alarm, -1 if none
-    int64_t offline_since_us = 0;
+    int open_alarm = -1;          // serial of the open OFFLINE or DEGRADED alarm, -1 if none
+    std::string open_alarm_kind;  // "OFFLINE" or "DEGRADED" while one is open
+    int64_t open_alarm_since_us = 0;
   };
   struct Alarm {
     int serial;
     int64_t at_us;  // event time (capture, else publish, else received)
     std::string camera;
-    std::string kind;    // "WRONG WAY", "NO PARKING", "SPEEDING", "OFFLINE"
+    std::string kind;    // "WRONG WAY", "NO PARKING", "SPEEDING", "OFFLINE", "DEGRADED"
     std::string detail;  // may grow: "(back online after 20s)"
   };
   struct Line {

@@ -196,6 +196,34 @@ TEST_F(TopModelTest, OfflineAlarmOnceAndClosedWhenBackOnline) {
   EXPECT_EQ(Row(top.Render(kT + 70 * kSecond), "gate1").find("offline"), std::string::npos);
 }
 
+TEST_F(TopModelTest, DegradedCameraRaisesItsOwnAlarmAndIsNotCountedOnline) {
+  TopModel top;
+  top.AddEvent(Status("gate1", kT, v1::CAMERA_STATE_ONLINE, v1::STATUS_REASON_CONNECTED), kT);
+  top.AddEvent(Status("gate1", kT + kSecond, v1::CAMERA_STATE_DEGRADED,
+                      v1::STATUS_REASON_DECODE_ERROR, "12 decoder errors in 1.0s"),
+               kT + kSecond);
+  std::string screen = top.Render(kT + 2 * kSecond);
+  EXPECT_NE(screen.find("cameras 0/1 online (1 degraded)"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("gate1  DEGRADED  decode error: 12 decoder errors in 1.0s\n"),
+            std::string::npos)
+      << screen;
+  // Degraded, then offline: the degraded alarm ends, an offline one begins.
+  top.AddEvent(Status("gate1", kT + 3 * kSecond, v1::CAMERA_STATE_OFFLINE,
+                      v1::STATUS_REASON_END_OF_STREAM),
+               kT + 3 * kSecond);
+  top.AddEvent(
+      Status("gate1", kT + 9 * kSecond, v1::CAMERA_STATE_ONLINE, v1::STATUS_REASON_CONNECTED),
+      kT + 9 * kSecond);
+  screen = top.Render(kT + 10 * kSecond);
+  EXPECT_NE(screen.find("DEGRADED  decode error: 12 decoder errors in 1.0s (offline)\n"),
+            std::string::npos)
+      << screen;
+  EXPECT_NE(screen.find("OFFLINE   end of stream (back online after 6.0s)\n"), std::string::npos)
+      << screen;
+  EXPECT_NE(screen.find("cameras 1/1 online"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("degraded)"), std::string::npos) << screen;
+}
+
 TEST_F(TopModelTest, AlarmsNewestLastUpToTheLimitAndCountedPerKind) {
   TopModel top({.max_alarms = 3});
   for (int i = 0; i < 3; ++i) {
