@@ -8,6 +8,8 @@
 //   8. the audit log has every refusal (unknown CURVE key, wrong role, too large, malformed) with
 //      who and why, and no answered status polls; --check-config refuses a world-readable server
 //      key like start does; the journal directory is created 0750.
+//   6. a camera removed, one disabled and the daemon stopped, each while its motion interval is
+//      open: every MotionStarted gets its MotionEnded, before the camera's final status.
 //   9. `camera add` refuses rtsp://127.0.0.1:99999/x and rtsp://[::1/x naming the field.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -429,6 +431,101 @@ TEST(SkynetdFaultsTest, AuditLogHasEveryRefusalAndNoPolls) {
       << audit;
   EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("connections refused so far"),
             std::string::npos);
+}
+
+TEST(SkynetdFaultsTest, RemovedDisabledAndStoppedCamerasEndTheirOpenMotionIntervals) {
+  TempDir dir;
+  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
+                      {"--port", "0", "--size", "320x180", "--fps", "10", "--traffic", "3",
+                       "--vary-seed", "--log-level", "warn"},
+                      dir.File("camsim.log"));
+  ASSERT_TRUE(camsim.started());
+  const std::vector<std::string> urls = StartCamsim(camsim);
+  ASSERT_EQ(urls.size(), 3u);
+  const std::vector<std::string> ids = {"removed", "disabled", "stopped"};
+  std::string cameras = "cameras:\n";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    cameras += "  - id: " + ids[i] + "\n    url: " + urls[i] + "\n    analytics_fps: 5\n";
+  }
+  const std::string config = dir.File("skynetd.yaml");
+  WriteFile(config, Head(dir) + cameras);
+  ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", config}, dir.File("skynetd.log"));
+  ASSERT_TRUE(daemon.started());
+  auto feed = skynet::client::FeedSubscriber::Connect(dir.Ipc("feed.sock"), {""});
+  ASSERT_TRUE(feed.ok());
+  auto control = skynet::client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
+  ASSERT_TRUE(control.ok());
+
+  std::vector<v1::Event> events;
+  auto drain = [&] {
+    for (;;) {
+      auto next = feed->Next(20);
+      if (!next.ok() || !next->has_value()) return;
+      events.push_back(**next);
+    }
+  };
+  // Whether `id`'s motion interval is open now, by the feed seen so far.
+  auto motion_open = [&](const std::string& id) {
+    drain();
+    bool open = false;
+    for (const v1::Event& e : events) {
+      if (e.camera_id() != id) continue;
+      if (e.has_motion_started()) open = true;
+      if (e.has_motion_ended()) open = false;
+    }
+    return open;
+  };
+  // The camera's final status: STOPPED after whatever ended it.
+  auto stopped = [&](const std::string& id) {
+    drain();
+    return std::any_of(events.begin(), events.end(), [&](const v1::Event& e) {
+      return e.camera_id() == id && e.has_camera_status() &&
+             e.camera_status().reason() == v1::STATUS_REASON_STOPPED;
+    });
+  };
+
+  ASSERT_TRUE(testing::WaitFor([&] { return motion_open("removed"); }, 120s))
+      << ReadFile(dir.File("skynetd.log"));
+  CtlResult r = Ctl(dir, {"camera", "remove", "removed"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(testing::WaitFor([&] { return stopped("removed"); }, 60s));
+
+  ASSERT_TRUE(testing::WaitFor([&] { return motion_open("disabled"); }, 120s));
+  r = Ctl(dir, {"camera", "disable", "disabled"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(testing::WaitFor([&] { return stopped("disabled"); }, 60s));
+
+  ASSERT_TRUE(testing::WaitFor([&] { return motion_open("stopped"); }, 120s));
+  ASSERT_EQ(kill(daemon.pid(), SIGTERM), 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return stopped("stopped"); }, 60s));
+  EXPECT_EQ(daemon.Wait(30s), 0);
+
+  for (const std::string& id : ids) {
+    std::set<uint64_t> open;
+    size_t intervals = 0;
+    bool final_seen = false;
+    for (const v1::Event& e : events) {
+      if (e.camera_id() != id) continue;
+      if (e.has_motion_started()) {
+        EXPECT_FALSE(final_seen) << id << ": motion after the final status";
+        open.insert(e.motion_started().motion_id());
+        ++intervals;
+      }
+      if (e.has_motion_ended()) {
+        EXPECT_FALSE(final_seen) << id << ": motion ended after the final status";
+        open.erase(e.motion_ended().motion_id());
+      }
+      if (e.has_camera_status() && e.camera_status().reason() == v1::STATUS_REASON_STOPPED) {
+        EXPECT_TRUE(open.empty()) << id << ": " << open.size()
+                                  << " motion interval(s) open at the final status";
+        final_seen = true;
+      }
+    }
+    EXPECT_TRUE(final_seen) << id;
+    EXPECT_GE(intervals, 1u) << id;
+    EXPECT_TRUE(open.empty()) << id << ": " << open.size() << " of " << intervals
+                              << " motion intervals never ended";
+  }
 }
 
 }  // namespace
