@@ -22,22 +22,25 @@ constexpr int kMinRingPixels = 12;
 constexpr float kMaxGain = 1.25f;
 // Lab chroma (a*, b*) from which a pixel is paint of a hue; lightness L* below which its chroma
 // is noise.
-constexpr float kMinChroma = 14.f;
+constexpr float kMinChroma = 12.f;
 constexpr float kMinChromaLightness = 4.f;
 // A frame votes for a hue when this share of the body is chromatic (the rest: glass, tyres,
 // lights, shaded black trim).
-constexpr float kChromaticShare = 0.3f;
-// Achromatic paint: the body's brightness at this quantile (the paint in light, above glass,
-// tyres and the shaded sides, below specular highlights)...
-constexpr float kBrightQuantile = 0.85f;
-// ...over the road's (luma, gamma-encoded: a ratio that exposure and dusk do not change). Below
-// kBlackRatio black; from kWhiteRatio (or at kWhiteLuma, a white car at the top of the sensor's
-// range) white; between them silver/grey.
-constexpr float kBlackRatio = 0.8f;
-constexpr float kWhiteRatio = 2.1f;
-constexpr float kWhiteLuma = 215.f;
-// Without a road reference (the box fills the frame): the luma of a typical road.
-constexpr float kDefaultRoadLuma = 100.f;
+constexpr float kChromaticShare = 0.25f;
+// Achromatic paint, by luma (gamma-encoded) corrected for exposure: times (kRoadLuma / the road's
+// luma) ^ kExposureWeight, within [1 / kMaxExposure, kMaxExposure]. Partly: a camera's automatic
+// exposure does most of it, and roads differ (a wet road is darker, not the light).
+constexpr float kRoadLuma = 94.f;
+constexpr float kExposureWeight = 0.3f;
+constexpr float kMaxExposure = 1.25f;
+// Black: the body's median (dark paint and glass alike) below this. White: the body's brightness
+// at kBrightQuantile (the paint in light, above glass, tyres and the shaded sides, below specular
+// highlights) from this. Between them silver/grey.
+constexpr float kBlackMedianLuma = 62.f;
+constexpr float kBrightQuantile = 0.9f;
+constexpr float kWhiteLuma = 200.f;
+// A road darker than this (night): too dark to tell colours, no vote.
+constexpr float kMinRoadLuma = 45.f;
 // A frame's vote weighs its pixels up to this many (a far vehicle's few hazy pixels count less).
 constexpr float kFullVotePixels = 150.f;
 
@@ -151,15 +154,18 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
     }
   }
   cv::Vec3f gain(1, 1, 1);
-  float road_luma = kDefaultRoadLuma;
+  float road_luma = kRoadLuma;
   if (static_cast<int>(road.size()) >= kMinRingPixels) {
     const cv::Vec3f ref = Median(&road);
     const float grey = (ref[0] + ref[1] + ref[2]) / 3;
     for (int c = 0; c < 3; ++c) {
       gain[c] = std::clamp(grey / std::max(ref[c], 1.f), 1 / kMaxGain, kMaxGain);
     }
-    road_luma = std::max(Luma(ref.mul(gain)), 8.f);
+    road_luma = std::max(Luma(ref.mul(gain)), 1.f);
+    if (road_luma < kMinRoadLuma) return none;
   }
+  const float exposure =
+      std::clamp(std::pow(kRoadLuma / road_luma, kExposureWeight), 1 / kMaxExposure, kMaxExposure);
 
   // Lab of the balanced body (OpenCV's float Lab: L* in [0, 100], a*, b* signed).
   cv::Mat bgr(1, static_cast<int>(body.size()), CV_32FC3);
@@ -198,14 +204,17 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
     }
     colour = static_cast<VehicleColour>(best);
   } else {
+    // The median over the whole body (chromatic trim counts as not dark).
+    const size_t mid = std::min(grey_luma.size() - 1, static_cast<size_t>(n / 2));
+    std::nth_element(grey_luma.begin(), grey_luma.begin() + mid, grey_luma.end());
+    const float median = grey_luma[mid] * exposure;
     const size_t k =
         std::min(grey_luma.size() - 1, static_cast<size_t>(kBrightQuantile * grey_luma.size()));
     std::nth_element(grey_luma.begin(), grey_luma.begin() + k, grey_luma.end());
-    const float bright = grey_luma[k];
-    const float ratio = bright / road_luma;
-    colour = ratio < kBlackRatio                            ? VehicleColour::kBlack
-             : ratio >= kWhiteRatio || bright >= kWhiteLuma ? VehicleColour::kWhite
-                                                            : VehicleColour::kSilver;
+    const float bright = grey_luma[k] * exposure;
+    colour = median < kBlackMedianLuma ? VehicleColour::kBlack
+             : bright >= kWhiteLuma    ? VehicleColour::kWhite
+                                       : VehicleColour::kSilver;
   }
   ColourVote v;
   v.colour = colour;

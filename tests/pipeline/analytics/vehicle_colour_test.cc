@@ -72,13 +72,15 @@ TEST(VehicleColourTest, MostVotesWin) {
 }
 
 // A car seen from a pole down the road: bonnet and roof in the light, front and sides in its own
-// shade, a dark windscreen between them, tyres, and its cast shadow on the road beside it. The
-// light scales the whole scene (day 1, dusk 0.45) and may be tinted (sodium: warm).
+// shade, a dark windscreen between them, tyres, and its cast shadow on the road beside it. By day
+// the sun makes the front much darker than the top; at dusk the light is flat sky light, bluish,
+// and the camera's gain (its automatic exposure keeps the road at the same level) adds noise. The
+// light may be tinted (sodium lamps: warm).
 struct AlongCase {
   const char* name;
   VehicleColour expected;
   cv::Scalar paint;  // BGR
-  double light;
+  bool dusk;
   cv::Scalar tint;  // per-channel factor of the light
 };
 
@@ -94,18 +96,25 @@ cv::Mat AlongRoadFrame(const AlongCase& c, cv::Rect* body, cv::Mat* mask) {
   const cv::Rect glass(b.x + 4, roof.br().y, b.width - 8, b.height / 4);
   const cv::Rect bonnet(b.x, glass.br().y, b.width, b.height / 4);
   const cv::Rect front(b.x, bonnet.br().y, b.width, b.br().y - bonnet.br().y);
-  cv::rectangle(frame, roof, c.paint, cv::FILLED);
+  const double top = c.dusk ? 0.9 : 1.0, side = c.dusk ? 0.8 : 0.55;
+  cv::rectangle(frame, roof, c.paint * top, cv::FILLED);
   cv::rectangle(frame, glass, cv::Scalar(62, 52, 46), cv::FILLED);
-  cv::rectangle(frame, bonnet, c.paint, cv::FILLED);
-  cv::rectangle(frame, front, c.paint * 0.55, cv::FILLED);
-  for (int side : {0, 1}) {
-    cv::rectangle(frame, cv::Rect(side ? b.br().x - 9 : b.x, b.br().y - 8, 9, 8),
+  cv::rectangle(frame, bonnet, c.paint * top, cv::FILLED);
+  cv::rectangle(frame, front, c.paint * side, cv::FILLED);
+  for (int s : {0, 1}) {
+    cv::rectangle(frame, cv::Rect(s ? b.br().x - 9 : b.x, b.br().y - 8, 9, 8),
                   cv::Scalar(22, 22, 24), cv::FILLED);
   }
   RoadScene::AddNoise(frame, 3);
   cv::Mat lit;
   frame.convertTo(lit, CV_32FC3);
-  lit = lit.mul(cv::Scalar(c.tint[0] * c.light, c.tint[1] * c.light, c.tint[2] * c.light));
+  const cv::Scalar tint = c.dusk ? cv::Scalar(1.08, 1.0, 0.92) : c.tint;
+  lit = lit.mul(cv::Scalar(tint[0], tint[1], tint[2]));
+  if (c.dusk) {
+    cv::Mat gain_noise(lit.size(), CV_32FC3);
+    cv::RNG(7).fill(gain_noise, cv::RNG::NORMAL, 0, 5);
+    lit += gain_noise;
+  }
   lit.convertTo(frame, CV_8UC3);
   // The classical detector's mask: the car's pixels, not its shadow; roof corners missing.
   *mask = cv::Mat::zeros(frame.size(), CV_8U);
@@ -130,27 +139,28 @@ TEST_P(AlongRoadColourTest, NamesTheBodyNotGlassShadowOrRoad) {
 }
 
 const cv::Scalar kNeutral(1, 1, 1), kSodium(0.8, 0.95, 1.15);
+constexpr bool kDay = false, kDusk = true;
 INSTANTIATE_TEST_SUITE_P(
     DayDuskSodium, AlongRoadColourTest,
     ::testing::Values(
-        AlongCase{"black_day", VehicleColour::kBlack, {30, 30, 32}, 1, kNeutral},
-        AlongCase{"black_dusk", VehicleColour::kBlack, {30, 30, 32}, 0.45, kNeutral},
-        AlongCase{"white_day", VehicleColour::kWhite, {235, 235, 235}, 1, kNeutral},
-        AlongCase{"white_dusk", VehicleColour::kWhite, {235, 235, 235}, 0.45, kNeutral},
-        AlongCase{"white_sodium", VehicleColour::kWhite, {235, 235, 235}, 0.6, kSodium},
-        AlongCase{"dark_blue_day", VehicleColour::kBlue, {95, 40, 18}, 1, kNeutral},
-        AlongCase{"dark_blue_dusk", VehicleColour::kBlue, {95, 40, 18}, 0.45, kNeutral},
-        AlongCase{"red_day", VehicleColour::kRed, {40, 40, 200}, 1, kNeutral},
-        AlongCase{"red_dusk", VehicleColour::kRed, {40, 40, 200}, 0.45, kNeutral},
-        AlongCase{"silver_day", VehicleColour::kSilver, {190, 192, 195}, 1, kNeutral},
-        AlongCase{"silver_dusk", VehicleColour::kSilver, {190, 192, 195}, 0.45, kNeutral},
-        AlongCase{"silver_sodium", VehicleColour::kSilver, {190, 192, 195}, 0.6, kSodium}),
+        AlongCase{"black_day", VehicleColour::kBlack, {30, 30, 32}, kDay, kNeutral},
+        AlongCase{"black_dusk", VehicleColour::kBlack, {30, 30, 32}, kDusk, kNeutral},
+        AlongCase{"white_day", VehicleColour::kWhite, {235, 235, 235}, kDay, kNeutral},
+        AlongCase{"white_dusk", VehicleColour::kWhite, {235, 235, 235}, kDusk, kNeutral},
+        AlongCase{"white_sodium", VehicleColour::kWhite, {235, 235, 235}, kDay, kSodium},
+        AlongCase{"dark_blue_day", VehicleColour::kBlue, {95, 40, 18}, kDay, kNeutral},
+        AlongCase{"dark_blue_dusk", VehicleColour::kBlue, {95, 40, 18}, kDusk, kNeutral},
+        AlongCase{"red_day", VehicleColour::kRed, {40, 40, 200}, kDay, kNeutral},
+        AlongCase{"red_dusk", VehicleColour::kRed, {40, 40, 200}, kDusk, kNeutral},
+        AlongCase{"silver_day", VehicleColour::kSilver, {190, 192, 195}, kDay, kNeutral},
+        AlongCase{"silver_dusk", VehicleColour::kSilver, {190, 192, 195}, kDusk, kNeutral},
+        AlongCase{"silver_sodium", VehicleColour::kSilver, {190, 192, 195}, kDay, kSodium}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(VehicleColourTest, VotesOverFramesOutweighOneBadFrame) {
   // Four frames of a dark blue car, one where a neighbour's white roof fills its mask.
-  const AlongCase blue{"b", VehicleColour::kBlue, {95, 40, 18}, 1, kNeutral};
-  const AlongCase white{"w", VehicleColour::kWhite, {235, 235, 235}, 1, kNeutral};
+  const AlongCase blue{"b", VehicleColour::kBlue, {95, 40, 18}, kDay, kNeutral};
+  const AlongCase white{"w", VehicleColour::kWhite, {235, 235, 235}, kDay, kNeutral};
   std::array<float, kNumVehicleColours> votes{};
   for (int i = 0; i < 5; ++i) {
     cv::Rect body;
