@@ -33,12 +33,14 @@ constexpr float kChromaticShare = 0.25f;
 constexpr float kRoadLuma = 94.f;
 constexpr float kExposureWeight = 0.3f;
 constexpr float kMaxExposure = 1.25f;
-// Black: the body's median (dark paint and glass alike) below this. White: the body's brightness
-// at kBrightQuantile (the paint in light, above glass, tyres and the shaded sides, below specular
-// highlights) from this. Between them silver/grey.
-constexpr float kBlackMedianLuma = 62.f;
+// The body's brightness at kBrightQuantile is its paint in light (above glass, tyres and the
+// shaded sides, below specular highlights). Black: the body's median (dark paint and glass alike)
+// below kBlackMedianLuma and its paint in light below kBlackBrightLuma (a white bus is mostly
+// glass, under a white roof). White: the paint in light from kWhiteLuma. Between them silver/grey.
 constexpr float kBrightQuantile = 0.9f;
-constexpr float kWhiteLuma = 200.f;
+constexpr float kBlackMedianLuma = 62.f;
+constexpr float kBlackBrightLuma = 110.f;
+constexpr float kWhiteLuma = 190.f;
 // A road darker than this (night): too dark to tell colours, no vote.
 constexpr float kMinRoadLuma = 45.f;
 // A frame's vote weighs its pixels up to this many (a far vehicle's few hazy pixels count less).
@@ -212,9 +214,9 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
         std::min(grey_luma.size() - 1, static_cast<size_t>(kBrightQuantile * grey_luma.size()));
     std::nth_element(grey_luma.begin(), grey_luma.begin() + k, grey_luma.end());
     const float bright = grey_luma[k] * exposure;
-    colour = median < kBlackMedianLuma ? VehicleColour::kBlack
-             : bright >= kWhiteLuma    ? VehicleColour::kWhite
-                                       : VehicleColour::kSilver;
+    colour = median < kBlackMedianLuma && bright < kBlackBrightLuma ? VehicleColour::kBlack
+             : bright >= kWhiteLuma                                 ? VehicleColour::kWhite
+                                                                    : VehicleColour::kSilver;
   }
   ColourVote v;
   v.colour = colour;

@@ -96,7 +96,8 @@ cv::Mat AlongRoadFrame(const AlongCase& c, cv::Rect* body, cv::Mat* mask) {
   const cv::Rect glass(b.x + 4, roof.br().y, b.width - 8, b.height / 4);
   const cv::Rect bonnet(b.x, glass.br().y, b.width, b.height / 4);
   const cv::Rect front(b.x, bonnet.br().y, b.width, b.br().y - bonnet.br().y);
-  const double top = c.dusk ? 0.9 : 1.0, side = c.dusk ? 0.8 : 0.55;
+  // Sun at 40 degrees: 0.55 sky light + 0.55 x sin 40 on the top faces (as scenegen lights them).
+  const double top = c.dusk ? 0.85 : 0.9, side = c.dusk ? 0.75 : 0.55;
   cv::rectangle(frame, roof, c.paint * top, cv::FILLED);
   cv::rectangle(frame, glass, cv::Scalar(62, 52, 46), cv::FILLED);
   cv::rectangle(frame, bonnet, c.paint * top, cv::FILLED);
@@ -156,6 +157,23 @@ INSTANTIATE_TEST_SUITE_P(
         AlongCase{"silver_dusk", VehicleColour::kSilver, {190, 192, 195}, kDusk, kNeutral},
         AlongCase{"silver_sodium", VehicleColour::kSilver, {190, 192, 195}, kDay, kSodium}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(VehicleColourTest, AWhiteBusMostlyGlassIsWhiteABlackCarIsBlack) {
+  for (const auto& [paint, expected] : {std::pair{cv::Scalar(235, 235, 235), VehicleColour::kWhite},
+                                        std::pair{cv::Scalar(30, 30, 32), VehicleColour::kBlack}}) {
+    cv::Mat frame = RoadScene().Frame(0) * 0.85;
+    const cv::Rect body(100, 40, 80, 100);
+    // Roof in the light, a glass band around the whole body, a shaded skirt under it.
+    cv::rectangle(frame, cv::Rect(body.x, body.y, body.width, 25), paint * 0.9, cv::FILLED);
+    cv::rectangle(frame, cv::Rect(body.x, body.y + 25, body.width, 60), cv::Scalar(62, 52, 46),
+                  cv::FILLED);
+    cv::rectangle(frame, cv::Rect(body.x, body.y + 85, body.width, 15), paint * 0.55, cv::FILLED);
+    cv::Mat mask = cv::Mat::zeros(frame.size(), CV_8U);
+    mask(body).setTo(255);
+    const ColourVote v = DominantColour(frame, body, mask);
+    EXPECT_EQ(v.colour, expected) << VehicleColourName(v.colour);
+  }
+}
 
 TEST(VehicleColourTest, VotesOverFramesOutweighOneBadFrame) {
   // Four frames of a dark blue car, one where a neighbour's white roof fills its mask.
