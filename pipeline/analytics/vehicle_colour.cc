@@ -31,7 +31,7 @@ constexpr float kChromaticShare = 0.25f;
 // luma) ^ kExposureWeight, within [1 / kMaxExposure, kMaxExposure]. Partly: a camera's automatic
 // exposure does most of it, and roads differ (a wet road is darker, not the light).
 constexpr float kRoadLuma = 94.f;
-constexpr float kExposureWeight = 0.3f;
+constexpr float kExposureWeight = 0.15f;
 constexpr float kMaxExposure = 1.25f;
 // The body's brightness at kBrightQuantile is its paint in light (above glass, tyres and the
 // shaded sides, below specular highlights). Black: the body's median (dark paint and glass alike)
