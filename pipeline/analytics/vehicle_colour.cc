@@ -43,16 +43,19 @@ constexpr float kBlackBrightLuma = 110.f;
 constexpr float kWhiteLuma = 190.f;
 // A road darker than this (night): too dark to tell colours, no vote.
 constexpr float kMinRoadLuma = 45.f;
+// A near vehicle's body is sampled on a grid of about this many pixels (its colour needs no more).
+constexpr double kMaxSamples = 800;
 // A frame's vote weighs its pixels up to this many (a far vehicle's few hazy pixels count less).
 constexpr float kFullVotePixels = 150.f;
 
 float Luma(const cv::Vec3f& bgr) { return 0.114f * bgr[0] + 0.587f * bgr[1] + 0.299f * bgr[2]; }
 
 // Lab hue angle (degrees, [0, 360)) to a palette hue. The palette's paints sit at about red 35,
-// yellow 95, green 140, blue 285; orange counts as red, violet and magenta as blue or red.
+// yellow 95, green 140, blue 285 (the bounds halfway between them); orange counts as red, violet
+// and magenta as blue or red.
 VehicleColour HueOf(float deg) {
   if (deg < 65 || deg >= 340) return VehicleColour::kRed;
-  if (deg < 105) return VehicleColour::kYellow;
+  if (deg < 118) return VehicleColour::kYellow;
   if (deg < 200) return VehicleColour::kGreen;
   return VehicleColour::kBlue;
 }
@@ -129,12 +132,13 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
                     std::max(1, cvRound(r.width * (1 - 2 * kSideMargin))),
                     std::max(1, cvRound(r.height * (1 - kTopMargin - kBottomMargin))));
   }
+  const int stride = std::max(1, static_cast<int>(std::sqrt(area.area() / kMaxSamples)));
   std::vector<cv::Vec3f> body;
-  body.reserve(area.area());
-  for (int y = area.y; y < area.y + area.height; ++y) {
+  body.reserve(area.area() / (stride * stride) + area.width + area.height);
+  for (int y = area.y; y < area.y + area.height; y += stride) {
     const cv::Vec3b* p = frame.ptr<cv::Vec3b>(y);
     const uint8_t* m = roi_mask.empty() ? nullptr : mask.ptr<uint8_t>(y);
-    for (int x = area.x; x < area.x + area.width; ++x) {
+    for (int x = area.x; x < area.x + area.width; x += stride) {
       if (m != nullptr && !m[x]) continue;
       body.emplace_back(p[x][0], p[x][1], p[x][2]);
     }
@@ -146,7 +150,7 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
   const int gy = std::max(2, cvRound(r.height * kRingGrow));
   const cv::Rect ring = cv::Rect(r.x - gx, r.y - gy, r.width + 2 * gx, r.height + 2 * gy) & full;
   std::vector<cv::Vec3f> road;
-  const int step = ring.area() > 4000 ? 2 : 1;
+  const int step = std::max(1, static_cast<int>(std::sqrt(ring.area() / kMaxSamples)));
   for (int y = ring.y; y < ring.y + ring.height; y += step) {
     const cv::Vec3b* p = frame.ptr<cv::Vec3b>(y);
     const uint8_t* m = have_mask ? mask.ptr<uint8_t>(y) : nullptr;
@@ -221,8 +225,8 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
   ColourVote v;
   v.colour = colour;
   v.confidence = 1;
-  v.pixels = n;
-  v.votes[static_cast<int>(colour)] = std::min(1.f, n / kFullVotePixels);
+  v.pixels = n * stride * stride;
+  v.votes[static_cast<int>(colour)] = std::min(1.f, n * stride * stride / kFullVotePixels);
   return v;
 }
 
