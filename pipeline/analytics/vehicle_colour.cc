@@ -44,7 +44,7 @@ constexpr float kWhiteLuma = 190.f;
 // A road darker than this (night): too dark to tell colours, no vote.
 constexpr float kMinRoadLuma = 45.f;
 // A near vehicle's body is sampled on a grid of about this many pixels (its colour needs no more).
-constexpr double kMaxSamples = 800;
+constexpr double kMaxSamples = 300;
 // A frame's vote weighs its pixels up to this many (a far vehicle's few hazy pixels count less).
 constexpr float kFullVotePixels = 150.f;
 
