@@ -217,8 +217,7 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
       summary.vehicle_cpu_us += ThreadCpuUs() - vehicle_cpu_before;
       // Frames the DNN's detect_fps skipped leave the tracker untouched: nothing to report.
       if (tracks && vehicles->stats().frames != analysed_before) {
-        tracks(*frame, vehicles->analytics().tracker().tracks(),
-               vehicles->analytics().detections());
+        tracks(*frame, vehicles->analytics().tracks(), vehicles->analytics().detections());
       }
     }
   }

@@ -5,6 +5,24 @@
 #include <opencv2/imgproc.hpp>
 
 namespace skynet::analytics {
+namespace {
+
+// Two-wheelers by motion (see the header): ground speeds, km/h, and how many measured frames.
+constexpr float kCyclistMinKmh = 10;
+constexpr float kMotorcycleMinKmh = 32;
+constexpr int kTwoWheelerFrames = 3;
+
+bool NarrowUpright(ObjectClass c) {
+  return c == ObjectClass::kPerson || c == ObjectClass::kBicycle || c == ObjectClass::kMotorcycle;
+}
+
+}  // namespace
+
+struct VehicleAnalytics::Motion {
+  int fast = 0;                                // measured frames at cyclist speed or more
+  int motor = 0;                               // ...of them at motor traffic speed
+  ObjectClass judged = ObjectClass::kUnknown;  // kBicycle / kMotorcycle once judged
+};
 
 // What has been reported for a track, and its attributes so far.
 struct VehicleAnalytics::TrackInfo {
@@ -102,6 +120,7 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
     detections_ = detector_->Detect(frame, regions, time_us);
     stats_.detections += detections_.size();
     tracker_->Update(detections_, frame, time_us);
+    Attribute();
     // What the tracker knows now applies to the detector's next frame: parked vehicles stay out
     // of the (classical) background, and tracked objects need no motion support.
     context_.stationary_boxes = tracker_->StationaryBoxes();
@@ -109,14 +128,46 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
     for (const Track& t : tracker_->tracks()) {
       if (t.matched && t.hits >= 2) context_.tracked_boxes.push_back(t.box);
     }
-    obs.rule_events =
-        rules_->Process(tracker_->tracks(), tracker_->ended(), size_, calibration(), time_us);
+    obs.rule_events = rules_->Process(tracks_, ended_, size_, calibration(), time_us);
     stats_.rule_events += obs.rule_events.size();
     Lifecycle(frame, time_us, &obs);
   } catch (const cv::Exception&) {
     ++stats_.rejected_frames;
   }
   return obs;
+}
+
+ObjectClass VehicleAnalytics::AttributedClass(const Track& t, bool update) {
+  const auto it = motion_.find(t.id);
+  if (it != motion_.end() && it->second.judged != ObjectClass::kUnknown) return it->second.judged;
+  if (!update || detector_->name() != "classical" || !NarrowUpright(t.object_class) ||
+      !t.calibrated || t.speed_kmh < kCyclistMinKmh || !t.matched) {
+    return t.object_class;
+  }
+  Motion& m = motion_[t.id];
+  ++m.fast;
+  m.motor += t.speed_kmh >= kMotorcycleMinKmh;
+  if (m.fast >= kTwoWheelerFrames) {
+    m.judged = 2 * m.motor > m.fast ? ObjectClass::kMotorcycle : ObjectClass::kBicycle;
+    return m.judged;
+  }
+  return t.object_class;
+}
+
+void VehicleAnalytics::Attribute() {
+  tracks_ = tracker_->tracks();
+  ended_ = tracker_->ended();
+  for (Track& t : tracks_) t.object_class = AttributedClass(t, true);
+  for (Track& t : ended_) {
+    t.object_class = AttributedClass(t, false);
+    motion_.erase(t.id);
+  }
+  // Tracks dropped before they were confirmed may never appear as ended.
+  for (auto it = motion_.begin(); it != motion_.end();) {
+    const bool live = std::any_of(tracks_.begin(), tracks_.end(),
+                                  [&](const Track& t) { return t.id == it->first; });
+    it = live ? std::next(it) : motion_.erase(it);
+  }
 }
 
 VehicleTrackEvent VehicleAnalytics::MakeEvent(TrackEventType type, const Track& t,
@@ -139,7 +190,7 @@ VehicleTrackEvent VehicleAnalytics::MakeEvent(TrackEventType type, const Track& 
 void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs) {
   const cv::Mat& mask = detector_->foreground();
   const int64_t snapshot_interval_us = int64_t{options_.snapshot_update_interval_ms} * 1000;
-  for (const Track& t : tracker_->tracks()) {
+  for (const Track& t : tracks_) {
     if (!t.confirmed) continue;
     obs->tracks.push_back(t);
     auto& slot = info_[t.id];
@@ -208,7 +259,7 @@ void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleO
     obs->track_events.push_back(std::move(e));
     ++stats_.track_updates;
   }
-  for (const Track& t : tracker_->ended()) {
+  for (const Track& t : ended_) {
     const auto it = info_.find(t.id);
     if (it == info_.end()) continue;
     if (it->second->reported) {
@@ -226,7 +277,7 @@ void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleO
 
 VehicleObservation VehicleAnalytics::Close(int64_t time_us) {
   VehicleObservation obs;
-  for (const Track& t : tracker_->tracks()) {
+  for (const Track& t : tracks_) {
     const auto it = info_.find(t.id);
     if (it == info_.end() || !it->second->reported) continue;
     TrackInfo& info = *it->second;

@@ -6,6 +6,15 @@
 // the classical backend keeps parked vehicles out of its background with them) and colour votes
 // use the detector's foreground mask where it has one.
 //
+// Two-wheelers (classical backend, calibrated): a bicycle or motorcycle seen head-on is a box as
+// narrow and tall as a pedestrian's, so no single frame tells them apart; its speed does. A track
+// the detector calls a person or a two-wheeler (narrow on the ground: the classical detector's
+// person and two-wheeler widths) that moves at cyclist speed (>= 10 km/h) in several frames is a
+// bicycle, and at motor traffic speed (>= 32 km/h) in most of them a motorcycle; once judged, it
+// stays one (a cyclist waiting at a light is still a cyclist). The tracks
+// the rules, the lifecycle and tracks() see carry that class (the tracker's own class votes are
+// left alone). The DNN backend keeps its model's classes.
+//
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
 // never logs; it counts into stats(). The detector is not owned and must outlive this object.
 //
@@ -123,15 +132,21 @@ class VehicleAnalytics {
 
   const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
   const Tracker& tracker() const { return *tracker_; }
+  // The tracker's live tracks of the latest frame with the attributes above (two-wheelers).
+  const std::vector<Track>& tracks() const { return tracks_; }
   // The detector's output for the latest frame, in frame pixels (before tracking).
   const std::vector<Detection>& detections() const { return detections_; }
   const VehicleAnalyticsStats& stats() const { return stats_; }
 
  private:
   struct TrackInfo;
+  struct Motion;  // a track's speeds so far, for the two-wheeler judgement
+  // Copies the tracker's tracks into tracks_ / ended_ with their attributed classes.
+  void Attribute();
   VehicleAnalytics(const VehicleAnalyticsOptions& options, VehicleDetector* detector,
                    std::unique_ptr<Tracker> tracker, std::unique_ptr<TrafficRules> rules);
   void Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs);
+  ObjectClass AttributedClass(const Track& t, bool update);
   VehicleTrackEvent MakeEvent(TrackEventType type, const Track& t, const TrackInfo& info,
                               int64_t time_us) const;
 
@@ -144,6 +159,8 @@ class VehicleAnalytics {
   std::vector<Detection> detections_;
   cv::Size size_;
   std::map<uint64_t, std::unique_ptr<TrackInfo>> info_;
+  std::map<uint64_t, Motion> motion_;
+  std::vector<Track> tracks_, ended_;  // Attribute()
   VehicleAnalyticsStats stats_;
 };
 

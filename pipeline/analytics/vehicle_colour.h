@@ -1,13 +1,24 @@
-// Vehicle colour: the dominant colour name of a vehicle from its pixels, by HSV voting.
+// Vehicle colour: the colour name of a vehicle from its body pixels, one vote per frame, decided
+// over the frames of its track.
 //
-// Pixels come from the vehicle's foreground mask when one is given (background and shadow
-// excluded; windows that look like the road drop out too), else from the central body of the box
-// (sides, roof line and the bottom quarter with tyres and shadow left out). Dark pixels (windows,
-// tyres, shadow) vote "black" at reduced weight, and a clear share of saturated pixels wins over
-// the achromatic votes, so a red car with black windows is red. Pure functions: thread-safe.
+// Pixels come from the vehicle's foreground mask when one is given (road and cast shadow
+// excluded), else from the central body of the box (sides, roof line and the bottom quarter with
+// tyres and shadow left out). The road around the vehicle (the box's surroundings outside the
+// mask) is the scene's reference: it white-balances the pixels (asphalt is grey, whatever the
+// light's tint) and sets the exposure, so that a white car at dusk is still brighter than the
+// road by the same ratio. A frame's vote is then
+//   - a hue (red, yellow, green, blue) when a clear share of the body is chromatic in CIE Lab
+//     (chroma, not HSV saturation: a dark blue car in shade is chromatic, a black car's tinted
+//     glass is not), the hue bin with the most chroma winning;
+//   - otherwise white, silver (grey) or black by the brightness of the body's brighter part (an
+//     upper quantile: glass, tyres and the shaded sides are darker, the roof and the bonnet are
+//     the paint in light) relative to the road's.
+// Votes are weighted by the number of pixels (near views count more than far ones) and summed
+// over the track; the colour with the most votes wins. Pure functions: thread-safe.
 //
 //   ColourVote v = DominantColour(frame, track.box, detector.foreground());
-//   if (v.colour != VehicleColour::kUnknown) event.colour = VehicleColourName(v.colour);
+//   for (int c = 0; c < kNumVehicleColours; ++c) votes[c] += v.votes[c];
+//   ColourVote decided = DecideColour(votes);  // colour, confidence = its share of the votes
 #pragma once
 
 #include <array>
@@ -15,6 +26,8 @@
 
 namespace skynet::analytics {
 
+// The palette, the one definition of vehicle colour names (the event schema's VehicleColour
+// mirrors it). Dark blue is blue, grey is silver.
 enum class VehicleColour { kUnknown = 0, kWhite, kBlack, kSilver, kRed, kBlue, kYellow, kGreen };
 inline constexpr int kNumVehicleColours = 8;
 
@@ -24,17 +37,19 @@ const char* VehicleColourName(VehicleColour c);
 struct ColourVote {
   VehicleColour colour = VehicleColour::kUnknown;
   float confidence = 0;  // the winner's share of the weighted votes, [0, 1]
-  int pixels = 0;        // pixels that voted
+  int pixels = 0;        // body pixels that were looked at
   // Weighted votes per colour (index = VehicleColour), for accumulating over several frames.
   std::array<float, kNumVehicleColours> votes{};
 };
 
-// Dominant colour of the vehicle in `box` (pixels) of `frame` (CV_8UC3 BGR). `mask`: CV_8UC1 of
-// the frame's size, non-zero on the vehicle, or empty. Unknown if the frame is not BGR or fewer
-// than 20 pixels vote.
+// The colour of the vehicle in `box` (pixels) of `frame` (CV_8UC3 BGR) in this frame, as one
+// vote (weight up to 1). `mask`: CV_8UC1 of the frame's size, non-zero on foreground (this and
+// other vehicles), or empty. Unknown (no vote) if the frame is not BGR or fewer than 20 body
+// pixels are left.
 ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv::Mat& mask);
 
-// Decides from accumulated votes (e.g. the sum of several frames' ColourVote::votes).
+// Decides from accumulated votes (the sum of several frames' ColourVote::votes): the colour with
+// the most votes, its share as the confidence; unknown without votes.
 ColourVote DecideColour(const std::array<float, kNumVehicleColours>& votes);
 
 }  // namespace skynet::analytics

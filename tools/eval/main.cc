@@ -116,6 +116,19 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
                 100 * s.speed_within_10);
     std::printf("double counts: %d (%.1f%% of true crossings)\n", s.double_counts,
                 100 * s.double_count_share);
+    std::printf(
+        "class (two-wheeler, car, bus/truck) of box hits: %.3f of %lld; two-wheelers %.3f of "
+        "%lld\n",
+        s.class_accuracy, static_cast<long long>(s.class_boxes), s.two_wheeler_recall,
+        static_cast<long long>(s.two_wheeler_boxes));
+    std::printf("colour of tracks: %d of %d right (%.3f), %d unknown; truth -> reported:",
+                s.colour_hits, s.colour_tracks, s.colour_accuracy, s.colour_unknown);
+    for (const auto& [truth_colour, got] : s.colour_confusion) {
+      std::printf(" %s ->", truth_colour.c_str());
+      for (const auto& [name, n] : got) std::printf(" %s %d", name.c_str(), n);
+      std::printf(";");
+    }
+    std::printf("\n");
     if (s.has_distances) {
       std::printf("box recall by distance:");
       for (int b = 0; b < skynet::eval::kBandCount; ++b) {
@@ -133,9 +146,11 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
   }
   if (header) {
     std::printf(
-        "%-17s | %-21s | %-13s | %-6s | %-4s | %-23s | %-5s | %-11s | %-11s | %-18s | %-6s | %s\n",
+        "%-17s | %-21s | %-13s | %-6s | %-4s | %-23s | %-5s | %-11s | %-11s | %-18s | %-15s | "
+        "%-11s | %-6s | %s\n",
         "scene", "line count P/R/F1", "boxes P/R", "MOTA", "IDsw", "recall 0-20/-40/-60/-100",
-        "dbl", "stopped", "wrong way", "speed error", "ms CPU", "targets");
+        "dbl", "stopped", "wrong way", "speed error", "class/2-wheel", "colour", "ms CPU",
+        "targets");
   }
   char count[40], boxes[24], bands[48] = "-", doubles[16];
   if (s.has_distances) {
@@ -155,11 +170,16 @@ int ScoreVehicles(const std::string& truth_path, const std::string& events_path,
   std::snprintf(count, sizeof count, "%.2f/%.2f/%.3f (%d)", s.count_precision, s.count_recall,
                 s.count_f1, s.truth_crossings);
   std::snprintf(boxes, sizeof boxes, "%.3f/%.3f", s.box_precision, s.box_recall);
+  char classes[32], colours[24];
+  std::snprintf(
+      classes, sizeof classes, "%.2f/%s", s.class_accuracy,
+      s.two_wheeler_boxes > 0 ? (std::to_string(s.two_wheeler_recall).substr(0, 4)).c_str() : "-");
+  std::snprintf(colours, sizeof colours, "%.2f (%d)", s.colour_accuracy, s.colour_tracks);
   std::printf(
-      "%-17s | %-21s | %-13s | %-6.3f | %-4lld | %-23s | %-5s | %-11s | %-11s | %-18s | %-6s | "
-      "%s\n",
+      "%-17s | %-21s | %-13s | %-6.3f | %-4lld | %-23s | %-5s | %-11s | %-11s | %-18s | %-15s | "
+      "%-11s | %-6s | %s\n",
       row.c_str(), count, boxes, s.mota, static_cast<long long>(s.id_switches), bands, doubles,
-      stops, wrong, speed, cpu,
+      stops, wrong, speed, classes, colours, cpu,
       targets.empty() ? "-" : (missed.empty() ? "met" : ("MISSED: " + missed).c_str()));
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "tools/eval/vehicle_score.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,22 @@ double Num(const json& j, const char* key, double fallback) {
 
 bool IsVehicleClass(const std::string& c) {
   return c == "car" || c == "bus" || c == "truck" || c == "motorcycle" || c == "bicycle";
+}
+
+// An investigator's class groups: two-wheeler, car, large (bus or truck), person.
+std::string ClassGroup(const std::string& c) {
+  if (c == "bicycle" || c == "motorcycle") return "two-wheeler";
+  if (c == "bus" || c == "truck") return "large";
+  return c;
+}
+
+// "VEHICLE_COLOUR_DARK_RED" -> "dark_red"; "VEHICLE_COLOUR_UNSPECIFIED" (or none) -> "unknown".
+std::string ColourName(const std::string& proto_name) {
+  const std::string prefix = "VEHICLE_COLOUR_";
+  std::string c = proto_name.rfind(prefix, 0) == 0 ? proto_name.substr(prefix.size()) : "";
+  if (c.empty() || c == "UNSPECIFIED") return "unknown";
+  std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return c;
 }
 
 int BandOf(double distance_m) {
@@ -199,6 +216,7 @@ Result<VehicleTruth> LoadVehicleTruth(const std::string& path) {
         obj.visible = Num(o, "visible", 1.0);
         obj.speed_kmh = Num(o, "speed_kmh", -1.0);
         obj.distance_m = Num(o, "distance_m", -1.0);
+        obj.colour = o.value("colour", "");
         t.frames[i].push_back(std::move(obj));
       }
     }
@@ -268,6 +286,14 @@ Result<VehicleEvents> LoadVehicleEvents(const std::string& path) {
     } else if (j.contains("vehicleStopped")) {
       const json& c = j.at("vehicleStopped");
       ev.stops.push_back({t, c.value("zoneId", ""), static_cast<uint64_t>(JsonInt(c, "trackId"))});
+    } else if (j.contains("vehicleNew") || j.contains("vehicleUpdated") ||
+               j.contains("vehicleEnded")) {
+      const json& e = j.contains("vehicleNew")       ? j.at("vehicleNew")
+                      : j.contains("vehicleUpdated") ? j.at("vehicleUpdated")
+                                                     : j.at("vehicleEnded");
+      const json& track = e.value("track", json::object());
+      ev.track_colours[static_cast<uint64_t>(JsonInt(track, "trackId"))] =
+          ColourName(track.value("colour", ""));
     } else if (j.contains("wrongWay")) {
       const json& c = j.at("wrongWay");
       ev.wrong_way.push_back(
@@ -345,6 +371,8 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
 
   // Boxes and identities (CLEAR MOT).
   std::map<int64_t, uint64_t> last_match;  // truth id -> track id it was last matched to
+  std::map<uint64_t, std::map<int64_t, int>> track_hits;  // track id -> truth id -> box hits
+  std::map<int64_t, std::string> truth_colours;           // truth id -> colour
   for (const PredictedFrame& pf : tracks) {
     const auto fi = static_cast<size_t>(std::llround(pf.t * truth.fps));
     if (fi >= truth.frames.size() || pf.t < options.warmup_s) continue;
@@ -361,12 +389,14 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
     struct Pred {
       uint64_t id;
       cv::Rect2d box;
+      std::string cls;
     };
     std::vector<Pred> pred;
     for (const PredictedTrack& p : pf.tracks) {
       if (!p.confirmed || !p.matched || p.cls == "person") continue;
-      pred.push_back(
-          {p.id, cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx, p.box.height * sy)});
+      pred.push_back({p.id,
+                      cv::Rect2d(p.box.x * sx, p.box.y * sy, p.box.width * sx, p.box.height * sy),
+                      p.cls});
     }
     s.truth_boxes += static_cast<int64_t>(gt.size());
     std::vector<int> gt_to_pred(gt.size(), -1);
@@ -420,6 +450,16 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
       }
       ++s.true_positives;
       const uint64_t id = pred[gt_to_pred[g]].id;
+      const std::string truth_group = ClassGroup(gt[g]->cls);
+      const bool same_group = ClassGroup(pred[gt_to_pred[g]].cls) == truth_group;
+      ++s.class_boxes;
+      s.class_hits += same_group;
+      if (truth_group == "two-wheeler") {
+        ++s.two_wheeler_boxes;
+        s.two_wheeler_hits += same_group;
+      }
+      ++track_hits[id][gt[g]->id];
+      if (!gt[g]->colour.empty()) truth_colours[gt[g]->id] = gt[g]->colour;
       auto [it, fresh] = last_match.try_emplace(gt[g]->id, id);
       if (!fresh && it->second != id) {
         ++s.id_switches;
@@ -439,6 +479,23 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
       if (!on_dont_care) ++s.false_positives;
     }
   }
+  s.class_accuracy = ratio(static_cast<double>(s.class_hits), static_cast<double>(s.class_boxes));
+  s.two_wheeler_recall =
+      ratio(static_cast<double>(s.two_wheeler_hits), static_cast<double>(s.two_wheeler_boxes));
+  // Colours: each reported track against the truth vehicle most of its hits are on.
+  for (const auto& [track, hits] : track_hits) {
+    const auto most = std::max_element(
+        hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    const auto truth_colour = truth_colours.find(most->first);
+    if (truth_colour == truth_colours.end()) continue;
+    const auto reported = events.track_colours.find(track);
+    const std::string got = reported == events.track_colours.end() ? "unknown" : reported->second;
+    ++s.colour_tracks;
+    s.colour_hits += got == truth_colour->second;
+    s.colour_unknown += got == "unknown";
+    ++s.colour_confusion[truth_colour->second][got];
+  }
+  s.colour_accuracy = ratio(s.colour_hits, s.colour_tracks);
   s.box_precision = ratio(s.true_positives, s.true_positives + s.false_positives);
   s.box_recall = ratio(s.true_positives, s.truth_boxes);
   s.mota =

@@ -27,6 +27,13 @@
 //               already matched, and whose track's box (in the analysed frame nearest the event)
 //               lies at least half inside that vehicle's box, is the vehicle counted again;
 //               double_count_share = double counts / true crossings
+//   class       over the box hits: the track's class in that frame against the truth's, in
+//               groups an investigator tells apart: two-wheeler (bicycle, motorcycle), car,
+//               bus/truck (the classical backend does not tell a bus from a truck); and the
+//               two-wheelers' own recall: truth two-wheeler hits classed as two-wheelers
+//   colour      per reported track whose box hits are mostly of one truth vehicle with a colour
+//               (cars and buses): the colour of its last lifecycle event (VehicleNew/Updated/
+//               Ended) against the truth's; "unknown" counts as wrong
 // Plain functions on values; thread-compatible.
 #pragma once
 
@@ -42,11 +49,12 @@ namespace skynet::eval {
 
 struct TruthObject {
   int64_t id = 0;
-  std::string cls;  // car, bus, truck, person
+  std::string cls;  // car, bus, truck, motorcycle, bicycle, person
   cv::Rect2d box;   // pixels of the truth video
   double visible = 1;
   double speed_kmh = -1;   // -1: not in the truth
   double distance_m = -1;  // ground distance from the camera; -1: not in the truth (side-on)
+  std::string colour;      // the body's paint (cars and buses); empty: none in the truth
 };
 
 struct TruthCrossing {
@@ -97,6 +105,8 @@ struct PredictedEvent {
 
 struct VehicleEvents {
   std::vector<PredictedEvent> crossings, stops, wrong_way;
+  // The colour of each track's last lifecycle event ("red", ...; "unknown"), by track id.
+  std::map<uint64_t, std::string> track_colours;
 };
 
 struct VehicleScoreOptions {
@@ -136,6 +146,14 @@ struct VehicleScore {
   double BandRecall(int first, int last) const;
   int double_counts = 0;
   double double_count_share = 0;  // double counts / true crossings
+  // Classes over the box hits (groups, see the header comment).
+  int64_t class_boxes = 0, class_hits = 0;
+  int64_t two_wheeler_boxes = 0, two_wheeler_hits = 0;
+  double class_accuracy = 1, two_wheeler_recall = 1;
+  // Colours over the reported tracks with a coloured truth vehicle.
+  int colour_tracks = 0, colour_hits = 0, colour_unknown = 0;
+  double colour_accuracy = 1;
+  std::map<std::string, std::map<std::string, int>> colour_confusion;  // truth -> reported -> n
 };
 
 // Reads scenegen's truth with its vehicle keys (crossings, stops, zones, wrong_way, per-object

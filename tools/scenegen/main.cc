@@ -6,12 +6,13 @@
 //   skynet-scenegen --scene road-night --seconds 60 --fps 25 --seed 2 --out DIR
 //     -> the frame size follows the seed (scene.h: RoadFrameSize) unless --size is given
 //   skynet-scenegen --list
+//   skynet-scenegen --scene road-day --seed 1 --truth-only --out DIR  (truth and config only)
 //
 // Truth JSON: {"scene", "seed", "fps", "width", "height", "frames_total", "duration",
 //   "masks": [[[x,y],...]],
 //   "frames": [{"i", "t", "moving_outside_masks", "objects": [{"id", "class", "box": [x,y,w,h],
-//               "visible", "speed_kmh", "anchor": [x,y], along the road also "distance_m",
-//               "ground": [x,y]}]}],
+//               "visible", "speed_kmh", "anchor": [x,y], "colour" (cars and buses), along the
+//               road also "distance_m", "ground": [x,y]}]}],
 //   "calibration": {"image_points", "ground_points"} (scenes with vehicles only),
 //   "camera": {"x_m", "height_m", "pitch_deg", "yaw_deg", "hfov_deg", "focal_px"} (along the
 //   road only; zones and lanes then also carry "ground": [[x,y],...] in metres),
@@ -229,8 +230,10 @@ int main(int argc, char** argv) {
   double seconds = 60, fps = 10;
   uint32_t seed = 1;
   int bitrate_kbps = 2000;
-  bool list = false;
+  bool list = false, truth_only = false;
   app.add_flag("--list", list, "list the scenes and exit");
+  app.add_flag("--truth-only", truth_only,
+               "write the truth and the config but no video (the truth is the same as with it)");
   app.add_option("--scene", scene, "scene name (see --list)")->capture_default_str();
   app.add_option("--seconds", seconds, "length of the video")
       ->capture_default_str()
@@ -291,11 +294,13 @@ int main(int argc, char** argv) {
       "\"";
   cv::VideoWriter writer;
   try {
-    writer.open(pipeline, cv::CAP_GSTREAMER, 0, fps, cv::Size(width, height), true);
+    if (!truth_only) {
+      writer.open(pipeline, cv::CAP_GSTREAMER, 0, fps, cv::Size(width, height), true);
+    }
   } catch (const cv::Exception& e) {
     return Fail(1, "cannot start the encoder: " + std::string(e.what()));
   }
-  if (!writer.isOpened()) {
+  if (!truth_only && !writer.isOpened()) {
     return Fail(
         1, "cannot start the encoder (OpenCV without GStreamer, or x264enc missing): " + pipeline);
   }
@@ -317,8 +322,10 @@ int main(int argc, char** argv) {
   const int64_t total = std::llround(seconds * fps);
   cv::Mat bgr;
   for (int64_t i = 0; i < total; ++i) {
-    (*renderer)->Render(i, &bgr);
-    writer.write(bgr);
+    if (!truth_only) {
+      (*renderer)->Render(i, &bgr);
+      writer.write(bgr);
+    }
     nlohmann::json objects = nlohmann::json::array();
     for (const auto& o : (*renderer)->Objects(i)) {
       objects.push_back({{"id", o.track_id},
@@ -327,6 +334,7 @@ int main(int argc, char** argv) {
                          {"visible", o.visible},
                          {"speed_kmh", o.speed_kmh},
                          {"anchor", Json(o.anchor)}});
+      if (!o.colour.empty()) objects.back()["colour"] = o.colour;
       if (o.distance_m >= 0) {
         objects.back()["distance_m"] = o.distance_m;
         objects.back()["ground"] = Json(o.ground);
@@ -342,7 +350,7 @@ int main(int argc, char** argv) {
   truth["frames"] = std::move(frames);
   AddClipTruth(**renderer, total, &truth);
 
-  if (!fs::exists(video, ec) || fs::file_size(video, ec) == 0) {
+  if (!truth_only && (!fs::exists(video, ec) || fs::file_size(video, ec) == 0)) {
     return Fail(1, video.string() + ": the encoder wrote nothing");
   }
   std::ofstream tf(truth_path);
@@ -351,7 +359,7 @@ int main(int argc, char** argv) {
   cf << ConfigYaml(scene, video, **renderer);
   if (!tf || !cf)
     return Fail(1, "cannot write " + truth_path.string() + " or " + config_path.string());
-  std::printf("%s\n%s\n%s\n", video.string().c_str(), truth_path.string().c_str(),
-              config_path.string().c_str());
+  if (!truth_only) std::printf("%s\n", video.string().c_str());
+  std::printf("%s\n%s\n", truth_path.string().c_str(), config_path.string().c_str());
   return 0;
 }

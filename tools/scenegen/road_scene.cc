@@ -13,6 +13,7 @@ namespace {
 using internal::Cls;
 using internal::ClsName;
 using internal::kClothes;
+using internal::kVehicleColourNames;
 using internal::kVehicleColours;
 using internal::Motion;
 using internal::SplitMix;
@@ -109,6 +110,7 @@ struct RoadScene::Actor {
   double heading = 0;  // radians: direction of travel (sin h, cos h); 0 is +y
   double length = 4.5, width = 1.8, height = 1.5;
   cv::Scalar colour, colour2;
+  int colour_index = 0;  // of colour in kVehicleColours
   double phase = 0;      // walking / pedalling
   cv::Point2d velocity;  // m/s on the ground
   double still_for = 0, still_left = 0;
@@ -252,7 +254,8 @@ RoadScene::Actor RoadScene::MakeActor(const Lane& lane, int index, int64_t key, 
   Actor a;
   const double c = Unit(seed, index, key, 12), u = Unit(seed, index, key, 14);
   const int colour = static_cast<int>(Unit(seed, index, key, 13) * 1e6);
-  a.colour = kVehicleColours[colour % std::size(kVehicleColours)];
+  a.colour_index = colour % static_cast<int>(std::size(kVehicleColours));
+  a.colour = kVehicleColours[a.colour_index];
   a.colour2 = kClothes[(colour / 7) % std::size(kClothes)];
   switch (lane.kind) {
     case Lane::kVehicle:
@@ -399,7 +402,8 @@ void RoadScene::PlaceScripted(double t, std::vector<Actor>* out) const {
       a.cls = Cls::kCar;
       a.length = 4.5, a.width = 1.8, a.height = 1.5;
       a.centre.y = (lane.dir > 0 ? lane.from + m.x : lane.to - m.x) - lane.dir * a.length / 2;
-      a.colour = kVehicleColours[static_cast<int>(u * 1e6) % std::size(kVehicleColours)];
+      a.colour_index = static_cast<int>(u * 1e6) % static_cast<int>(std::size(kVehicleColours));
+      a.colour = kVehicleColours[a.colour_index];
       a.still_for = m.still_for;
       a.still_left = m.still_left;
       a.id = ((c * 64 + 40 + item + (int64_t{1} << 30)) << 6) + 63;
@@ -582,6 +586,7 @@ void Darken(cv::Mat& img, const std::vector<cv::Point2d>& poly, double factor) {
 RoadObject RoadScene::Truth(const Actor& a) const {
   RoadObject o;
   o.cls = ClsName(a.cls);
+  if (a.cls == Cls::kCar || a.cls == Cls::kBus) o.colour = kVehicleColourNames[a.colour_index];
   o.id = a.id;
   double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
   for (const Part& p : PartsOf(a)) {

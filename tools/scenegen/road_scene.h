@@ -25,6 +25,9 @@ namespace skynet::scenegen {
 // One object of frame t, in drawing order, before shake and clipping.
 struct RoadObject {
   const char* cls = "car";
+  // The body's paint (kVehicleColourNames) of a car or bus; empty for objects without one colour
+  // (persons, two-wheelers with their riders, trucks with a cargo box).
+  const char* colour = "";
   int64_t id = 0;
   cv::Rect2d box;        // projected, not clipped to the frame
   cv::Point2d velocity;  // image velocity of the contact point, px/s; 0 standing

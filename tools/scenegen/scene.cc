@@ -18,6 +18,7 @@ using internal::ClsName;
 using internal::FloorDiv;
 using internal::FloorMod;
 using internal::kClothes;
+using internal::kVehicleColourNames;
 using internal::kVehicleColours;
 using internal::Motion;
 using internal::SplitMix;
@@ -178,6 +179,7 @@ struct SceneRenderer::Placed {
   cv::Rect2d box;
   int dir;
   cv::Scalar colour;
+  const char* paint = "";  // the truth's colour name (ObjectTruth::colour), or empty
   double phase;
   int64_t track_id;
   double vx = 0;  // px/s
@@ -558,6 +560,8 @@ std::vector<SceneRenderer::Placed> SceneRenderer::Place(int64_t frame_index) con
         h = (p.cls == Cls::kCar ? 0.7 : 0.85) * l.lane_height * vehicle_scale_;
         len = h * (p.cls == Cls::kCar ? 2.3 : (p.cls == Cls::kTruck ? 3.0 : 3.6));
         p.colour = kVehicleColours[colour % std::size(kVehicleColours)];
+        if (p.cls != Cls::kTruck)
+          p.paint = kVehicleColourNames[colour % std::size(kVehicleColours)];
       }
       const double x = l.dir > 0 ? -len + l.speed * dt : W - l.speed * dt;
       if (x >= W || x + len <= 0) continue;
@@ -622,6 +626,7 @@ void SceneRenderer::PlaceScripted(double t, int64_t loop, std::vector<Placed>* o
       p.phase = 0;
       const int colour = static_cast<int>(Unit(options_.seed, c, item, 81) * 1e6);
       p.colour = kVehicleColours[colour % std::size(kVehicleColours)];
+      p.paint = kVehicleColourNames[colour % std::size(kVehicleColours)];
       p.box = cv::Rect2d(m.x, l.y_bottom - h, len, h);
       p.vx = m.vx;
       p.still_for = m.still_for;
@@ -973,6 +978,7 @@ std::vector<ObjectTruth> SceneRenderer::Objects(int64_t frame_index) const {
     for (const Placed& p : Place(frame_index)) {
       RoadObject o;
       o.cls = ClsName(p.cls);
+      o.colour = p.paint;
       o.id = p.track_id;
       o.box = p.box;
       o.velocity = cv::Point2d(p.vx, 0);
@@ -1001,6 +1007,7 @@ std::vector<ObjectTruth> SceneRenderer::Objects(int64_t frame_index) const {
     ObjectTruth o;
     o.track_id = p.id;
     o.cls = p.cls;
+    o.colour = p.colour;
     o.box = box;
     o.visible = VisibleShare(full[i], frame_d, {full.begin() + i + 1, full.end()});
     o.anchor = cv::Point2d(x + p.box.width / 2, y + p.box.height);

@@ -112,7 +112,11 @@ struct SceneOptions {
 struct ObjectTruth {
   int64_t track_id = 0;  // stable while the object is in view; unique within a scene
   std::string cls;       // "car", "bus", "truck", "motorcycle", "bicycle" or "person"
-  cv::Rect box;          // in pixels, clipped to the frame; never empty (shake included)
+  // The body's paint, a name of skynetd's palette ("white", "black", "silver", "red", "blue",
+  // "yellow", "green") for cars and buses; empty where an object has no one colour (persons,
+  // two-wheelers with riders, trucks with a cargo box).
+  std::string colour;
+  cv::Rect box;  // in pixels, clipped to the frame; never empty (shake included)
   // Share of the full (unclipped) box that is drawn: inside the frame and not under the boxes
   // of objects drawn after it (boxes as rectangles). 0..1.
   double visible = 1;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <opencv2/core.hpp>
 
 namespace skynet::scenegen::internal {
@@ -50,10 +51,14 @@ inline const char* ClsName(Cls c) {
   return "?";
 }
 
-// BGR: white, black, silver, red, blue, yellow, green.
+// BGR: white, black, silver, red, blue, yellow, green; their names in the truth (the names of
+// skynetd's colour palette, pipeline/analytics/vehicle_colour.h).
 inline const cv::Scalar kVehicleColours[] = {{235, 235, 235}, {30, 30, 32},  {190, 192, 195},
                                              {40, 40, 200},   {170, 80, 30}, {30, 205, 230},
                                              {50, 130, 40}};
+inline const char* const kVehicleColourNames[] = {"white", "black",  "silver", "red",
+                                                  "blue",  "yellow", "green"};
+static_assert(std::size(kVehicleColours) == std::size(kVehicleColourNames));
 inline const cv::Scalar kClothes[] = {{60, 40, 30},    {40, 40, 160}, {150, 110, 60},
                                       {200, 200, 200}, {40, 120, 40}, {20, 20, 20}};
 

@@ -154,12 +154,43 @@ TEST(VehicleScoreTest, WrongWayMustAlarmInItsLaneOnly) {
   EXPECT_EQ(s.wrong_way_false_alarms, 2);
 }
 
+TEST(VehicleScoreTest, ClassesOfHitsByGroupAndColoursOfTracks) {
+  VehicleTruth truth = Truth(10);
+  for (int i = 0; i < 4; ++i) {
+    truth.frames[2 * i].push_back({1, "car", {100, 100, 60, 30}, 1, -1, -1, "white"});
+    truth.frames[2 * i].push_back({2, "bicycle", {400, 100, 20, 40}});
+    truth.frames[2 * i].push_back({3, "bus", {200, 200, 120, 60}, 1, -1, -1, "red"});
+  }
+  // Track 5 on the white car (reported silver), track 6 on the cyclist (a bicycle twice, a
+  // person never: persons are not reported as vehicles), track 7 on the bus (a truck: the same
+  // group; no colour reported).
+  std::vector<PredictedFrame> pred;
+  for (int i = 0; i < 4; ++i) {
+    pred.push_back(
+        At(0.2 * i, {Tr(5, {50, 50, 30, 15}), Tr(6, {200, 50, 10, 20}, i < 2 ? "bicycle" : "car"),
+                     Tr(7, {100, 100, 60, 30}, "truck")}));
+  }
+  VehicleEvents ev;
+  ev.track_colours = {{5, "silver"}, {6, "blue"}};
+  const VehicleScore s = ScoreVehicles(truth, pred, ev, {.warmup_s = 0});
+  EXPECT_EQ(s.class_boxes, 12);
+  EXPECT_EQ(s.class_hits, 10);  // the cyclist as a car twice
+  EXPECT_EQ(s.two_wheeler_boxes, 4);
+  EXPECT_EQ(s.two_wheeler_hits, 2);
+  EXPECT_DOUBLE_EQ(s.two_wheeler_recall, 0.5);
+  EXPECT_EQ(s.colour_tracks, 2);  // the cyclist has no colour in the truth
+  EXPECT_EQ(s.colour_hits, 0);
+  EXPECT_EQ(s.colour_unknown, 1);
+  EXPECT_EQ(s.colour_confusion.at("white").at("silver"), 1);
+  EXPECT_EQ(s.colour_confusion.at("red").at("unknown"), 1);
+}
+
 TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
   TempDir dir;
   std::ofstream(dir.File("t.json")) << R"({"fps": 10, "width": 640, "height": 360, "duration": 0.2,
              "frames": [{"i": 0, "t": 0, "moving_outside_masks": true, "objects": [
                           {"id": 4, "class": "car", "box": [1, 2, 30, 20], "visible": 0.75,
-                           "speed_kmh": 36.5}]},
+                           "speed_kmh": 36.5, "colour": "black"}]},
                         {"i": 1, "t": 0.1, "moving_outside_masks": false, "objects": []}],
              "crossings": [{"line": "count", "id": 4, "class": "car", "t": 0.05, "direction": -1},
                            {"line": "count", "id": 9, "class": "person", "t": 0.1, "direction": 1}],
@@ -173,6 +204,7 @@ TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
   ASSERT_EQ(truth->frames[0].size(), 1u);
   EXPECT_DOUBLE_EQ(truth->frames[0][0].visible, 0.75);
   EXPECT_DOUBLE_EQ(truth->frames[0][0].speed_kmh, 36.5);
+  EXPECT_EQ(truth->frames[0][0].colour, "black");
   ASSERT_EQ(truth->crossings.size(), 1u);  // persons do not count
   EXPECT_EQ(truth->crossings[0].direction, -1);
   EXPECT_DOUBLE_EQ(truth->zone_max_stop_s.at("z"), 20);
@@ -187,6 +219,10 @@ TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
       << R"({"seq":"3","streamTimeUs":"2500000","wrongWay":{"laneId":"east","trackId":"4"}})"
       << "\n"
       << R"({"seq":"4","streamTimeUs":"2500000","motionStarted":{"motionId":"1"}})"
+      << "\n"
+      << R"({"seq":"5","streamTimeUs":"2500000","vehicleNew":{"track":{"trackId":"3"}}})"
+      << "\n"
+      << R"({"seq":"6","streamTimeUs":"2600000","vehicleUpdated":{"track":{"trackId":"3","colour":"VEHICLE_COLOUR_BLUE"}}})"
       << "\n";
   auto ev = LoadVehicleEvents(dir.File("e.jsonl"));
   ASSERT_TRUE(ev.ok()) << ev.status().message();
@@ -196,6 +232,7 @@ TEST(VehicleScoreTest, LoadsTruthEventsAndTracksFiles) {
   EXPECT_DOUBLE_EQ(ev->crossings[0].speed_kmh, 41.5);
   EXPECT_EQ(ev->stops.size(), 1u);
   EXPECT_EQ(ev->wrong_way[0].where, "east");
+  EXPECT_EQ(ev->track_colours.at(3), "blue");  // the last event's
 
   std::ofstream(dir.File("k.jsonl"))
       << R"({"frame":0,"t":0.2,"width":320,"height":180,"tracks":[{"id":3,"class":"car","box":[1.5,2,30,20],"confirmed":true,"matched":false,"stationary":false,"speed_kmh":-1}]})"

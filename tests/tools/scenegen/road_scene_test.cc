@@ -126,6 +126,27 @@ TEST(RoadSceneTest, NearVehiclesAreTenfoldTheFarOnesAndSizesFollowDistance) {
   EXPECT_LT(p90, 1.6 * median);
 }
 
+TEST(RoadSceneTest, TruthNamesTheBodyColourOfCarsAndBusesAndCarriesTwoWheelers) {
+  auto r = Make({.kind = SceneKind::kRoadDay, .width = 640, .height = 360, .fps = 5, .seed = 1});
+  const std::set<std::string> palette = {"white", "black",  "silver", "red",
+                                         "blue",  "yellow", "green"};
+  std::map<std::string, std::set<std::string>> colours;  // class -> colours seen
+  for (int f = 0; f < 300; f += 2) {
+    for (const ObjectTruth& o : r->Objects(f)) colours[o.cls].insert(o.colour);
+  }
+  for (const char* cls : {"car", "bus"}) {
+    SCOPED_TRACE(cls);
+    ASSERT_TRUE(colours.count(cls));
+    for (const std::string& c : colours[cls]) EXPECT_TRUE(palette.count(c)) << c;
+  }
+  EXPECT_GE(colours["car"].size(), 5u);  // the palette's colours, not one
+  for (const char* cls : {"person", "bicycle", "motorcycle", "truck"}) {
+    if (!colours.count(cls)) continue;
+    EXPECT_EQ(colours[cls], std::set<std::string>{""}) << cls;
+  }
+  EXPECT_TRUE(colours.count("bicycle"));  // cyclists in the bike lanes
+}
+
 TEST(RoadSceneTest, SameSeedSamePixelsAndTruthOtherSeedOtherCamera) {
   for (SceneKind k : RoadKinds()) {
     SCOPED_TRACE(SceneKindName(k));
