@@ -16,14 +16,15 @@ constexpr int kFileVersion = 1;
 struct Measures {
   double black_share = 0;
   double saturated_share = 0;
-  double range = 1;               // p95 - p5, levels (at least 1)
-  double contrast = 0;            // (p95 - p5) / (p95 + p5)
-  double edge = 0;                // mean |Laplacian| / range
-  double chroma = 0;              // grey-world distance from neutral
-  double noise = 0;               // noise sigma estimate, levels
-  double stripe = 0;              // strongest periodic row/column amplitude / range
-  std::vector<double> cell_edge;  // per grid cell: mean |Laplacian| / range
-  std::vector<double> cell_std;   // per grid cell: standard deviation / range
+  double range = 1;                // p95 - p5, levels (at least 1)
+  double contrast = 0;             // (p95 - p5) / (p95 + p5)
+  double edge = 0;                 // mean |Laplacian| / range
+  double chroma = 0;               // grey-world distance from neutral
+  double noise = 0;                // noise sigma estimate, levels
+  double stripe = 0;               // strongest periodic row/column amplitude / range
+  std::vector<double> cell_edge;   // per grid cell: mean |Laplacian| / range
+  std::vector<double> cell_std;    // per grid cell: standard deviation / range
+  std::vector<bool> cell_clipped;  // per grid cell: mean black or saturated (exposure, not cover)
 };
 
 double Clip01(double v) { return std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0; }
@@ -75,6 +76,7 @@ Measures Measure(const cv::Mat& grey, const cv::Mat& colour, const VideoQualityO
   m.edge = cv::mean(lap)[0] / m.range;
   m.cell_edge.resize(o.grid_cols * o.grid_rows);
   m.cell_std.resize(m.cell_edge.size());
+  m.cell_clipped.resize(m.cell_edge.size());
   for (int r = 0; r < o.grid_rows; ++r) {
     for (int c = 0; c < o.grid_cols; ++c) {
       const cv::Rect cell(c * grey.cols / o.grid_cols, r * grey.rows / o.grid_rows,
@@ -84,6 +86,8 @@ Measures Measure(const cv::Mat& grey, const cv::Mat& colour, const VideoQualityO
       cv::meanStdDev(grey(cell), mean, stddev);
       m.cell_edge[r * o.grid_cols + c] = cv::mean(lap(cell))[0] / m.range;
       m.cell_std[r * o.grid_cols + c] = stddev[0] / m.range;
+      m.cell_clipped[r * o.grid_cols + c] =
+          mean[0] <= o.black_level || mean[0] >= o.saturated_level - 10;
     }
   }
 
@@ -346,6 +350,7 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         for (size_t i = 0; i < m.cell_edge.size(); ++i) {
           if (ref.cell_std[i] < o.cell_textured_contrast) continue;
           const double ratio = ratios[k++];
+          if (m.cell_clipped[i]) continue;  // blown out or black: the exposure checks' matter
           if (m.cell_std[i] < o.cell_uniform_contrast ||
               (ratio < o.cell_edge_ratio && ratio < 0.5 * median)) {
             ++lost;

@@ -74,8 +74,8 @@ struct VideoQualityOptions {
   // ... and a cell counts only if it had texture in the reference: std at least this share.
   double cell_textured_contrast = 0.08;
   // Score: share of the textured reference cells that were lost, relative to this share.
-  double occluded_fraction = 0.2;
-  QualityThresholds occlusion{0.45, 0.2, 8000, 8000};
+  double occluded_fraction = 0.15;
+  QualityThresholds occlusion{0.5, 0.25, 8000, 8000};
 
   // --- Camera moved / rotated: ORB registration against the reference view ---
   // Largest displacement of the working image's corners under the registration, as a fraction
@@ -92,7 +92,7 @@ struct VideoQualityOptions {
   QualityThresholds colour_cast{0.5, 0.3, 10'000, 10'000};
 
   // --- Noise / snow: noise sigma estimate (levels, at working size) above the reference's ---
-  double noise_sigma = 12.0;  // excess sigma that makes score 1
+  double noise_sigma = 8.0;  // excess sigma that makes score 1
   QualityThresholds noise{0.5, 0.3, 10'000, 10'000};
 
   // --- Stripes / interference: periodic energy of row and column means ---

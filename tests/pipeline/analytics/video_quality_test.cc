@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <opencv2/imgproc.hpp>
@@ -71,6 +73,8 @@ struct RunResult {
   std::set<QualityCheck> raised;  // checks that went to fault after the warm-up
   int first_fault_sample = -1;    // samples after the fault began until `expected` was raised
   std::string log;                // scores, for failure messages
+  std::array<float, kQualityCheckCount> peak{};  // highest evaluated score after the warm-up
+  double process_ms = 0;                         // mean wall time of Process(), for the record
 };
 
 // Warm-up on the live sequence, then `samples` samples through `fault`.
@@ -87,7 +91,15 @@ RunResult RunCamera(const Fault& fault, int samples, QualityCheck expected,
   for (int i = 0; i < kWarmup + samples; ++i) {
     const cv::Mat live = Live(i);
     const cv::Mat frame = i < kWarmup ? live : fault(live, i - kWarmup);
+    const auto start = std::chrono::steady_clock::now();
     const QualityObservation o = monitor->Process(frame, int64_t(i) * kSampleUs);
+    result.process_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count() /
+        (kWarmup + samples);
+    for (int c = 0; c < kQualityCheckCount && i >= kWarmup; ++c) {
+      if (!o.checks[c].held) result.peak[c] = std::max(result.peak[c], o.checks[c].score);
+    }
     if (i == kWarmup - 1) {
       EXPECT_TRUE(o.reference_ready) << "no reference after the warm-up";
     }
@@ -111,6 +123,17 @@ RunResult RunCamera(const Fault& fault, int samples, QualityCheck expected,
   return result;
 }
 
+// One line for the record (figures in docs/video-quality.md): when, and the peak scores.
+void Print(const std::string& what, const RunResult& r) {
+  std::string line = "[ figures ] " + what + ": peaks";
+  for (int c = 0; c < kQualityCheckCount; ++c) {
+    line += std::string(" ") + QualityCheckName(QualityCheck(c)) + "=" +
+            std::to_string(r.peak[c]).substr(0, 4);
+  }
+  line += "; " + std::to_string(r.process_ms).substr(0, 4) + " ms/sample";
+  std::printf("%s\n", line.c_str());
+}
+
 std::string Names(const std::set<QualityCheck>& checks) {
   std::string out;
   for (QualityCheck c : checks) out += std::string(QualityCheckName(c)) + " ";
@@ -128,6 +151,9 @@ class VideoQualityTest : public ::testing::Test {
                       std::set<QualityCheck> allowed = {}) {
     const RunResult r = RunCamera(fault, kDetectSamples + 5, expected);
     allowed.insert(expected);
+    Print(std::string(QualityCheckName(expected)) + " raised after " +
+              std::to_string(r.first_fault_sample + 1) + " samples",
+          r);
     EXPECT_GE(r.first_fault_sample, 0) << QualityCheckName(expected) << " not raised\n" << r.log;
     EXPECT_LE(r.first_fault_sample, kDetectSamples) << r.log;
     for (QualityCheck c : r.raised) {
@@ -137,6 +163,7 @@ class VideoQualityTest : public ::testing::Test {
 
   void ExpectNothingRaised(const Fault& sequence, int samples = 80) {
     const RunResult r = RunCamera(sequence, samples, QualityCheck::kFrozen);
+    Print("normal sequence", r);
     EXPECT_TRUE(r.raised.empty()) << "raised: " << Names(r.raised) << "\n" << r.log;
   }
 };
