@@ -310,6 +310,27 @@ TEST_F(VideoQualityTest, ShortCoverIsNotRaised) {
       60);
 }
 
+TEST_F(VideoQualityTest, BlurClearsAfterRefocusAndTheReferenceDidNotLearnIt) {
+  auto monitor = std::move(VideoQualityMonitor::Create({})).value();
+  bool raised = false, cleared = false;
+  for (int i = 0; i < kWarmup + 60; ++i) {
+    cv::Mat frame = Live(i);
+    const bool defocused = i >= kWarmup && i < kWarmup + 30;
+    if (defocused) cv::GaussianBlur(frame, frame, cv::Size(0, 0), 5.0);
+    const QualityObservation o = monitor->Process(frame, int64_t(i) * kSampleUs);
+    for (const QualityChange& c : o.changes) {
+      if (c.check != QualityCheck::kBlur) continue;
+      if (c.to == QualityState::kFault) raised = true;
+      if (c.to == QualityState::kOk && raised) {
+        cleared = true;
+        EXPECT_GE(i, kWarmup + 30) << "cleared while still defocused";
+      }
+    }
+  }
+  EXPECT_TRUE(raised);
+  EXPECT_TRUE(cleared);
+}
+
 TEST_F(VideoQualityTest, AcceptCurrentViewClearsMovedAndKeepsTheNewAim) {
   auto monitor = std::move(VideoQualityMonitor::Create({})).value();
   const Fault knocked = [](const cv::Mat& live, int) { return Shifted(live, 40, 10, 0); };
