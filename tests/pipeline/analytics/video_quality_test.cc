@@ -1,0 +1,406 @@
+// VideoQualityMonitor on real footage: OpenCV's vtest.avi (people walking across a square, from
+// package opencv-doc), sampled as a camera would be at one frame per second. Every fault is
+// applied to the live sequence after the warm-up and must be raised by its own check within
+// kDetectSamples samples; the normal sequences (moving people, brightness steps, an IR switch to
+// greyscale, shake jitter) must raise nothing.
+#include "pipeline/analytics/video_quality.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace skynet::analytics {
+namespace {
+
+constexpr char kVideo[] = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+constexpr int64_t kSampleUs = 1'000'000;  // one sample per second
+constexpr int kWarmup = 15;               // normal samples before a fault
+constexpr int kDetectSamples = 25;        // a fault must be raised within this many samples
+
+// The first 240 frames of vtest.avi, decoded once per process.
+const std::vector<cv::Mat>& Footage() {
+  static const std::vector<cv::Mat> frames = [] {
+    std::vector<cv::Mat> out;
+    cv::VideoCapture cap(kVideo);
+    cv::Mat frame;
+    while (out.size() < 240 && cap.read(frame)) out.push_back(frame.clone());
+    return out;
+  }();
+  return frames;
+}
+
+// Sample i of the live camera: people keep walking (every 3rd frame, back and forth).
+cv::Mat Live(int i) {
+  const auto& f = Footage();
+  const int n = int(f.size());
+  int k = (i * 3) % (2 * n - 2);
+  if (k >= n) k = 2 * n - 2 - k;
+  return f[k];
+}
+
+using Fault = std::function<cv::Mat(const cv::Mat& live, int i)>;
+
+cv::Mat Shifted(const cv::Mat& in, double dx, double dy, double degrees) {
+  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(in.cols / 2.f, in.rows / 2.f), degrees, 1.0);
+  m.at<double>(0, 2) += dx;
+  m.at<double>(1, 2) += dy;
+  cv::Mat out;
+  cv::warpAffine(in, out, m, in.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+  return out;
+}
+
+cv::Mat WithNoise(const cv::Mat& in, double sigma, int seed) {
+  cv::Mat noise(in.size(), CV_16SC3);
+  cv::RNG rng(seed);
+  rng.fill(noise, cv::RNG::NORMAL, 0, sigma);
+  cv::Mat out;
+  cv::Mat wide;
+  in.convertTo(wide, CV_16SC3);
+  cv::add(wide, noise, wide);
+  wide.convertTo(out, CV_8UC3);
+  return out;
+}
+
+struct RunResult {
+  std::set<QualityCheck> raised;  // checks that went to fault after the warm-up
+  int first_fault_sample = -1;    // samples after the fault began until `expected` was raised
+  std::string log;                // scores, for failure messages
+  std::array<float, kQualityCheckCount> peak{};  // highest evaluated score after the warm-up
+  double process_ms = 0;                         // mean wall time of Process(), for the record
+};
+
+// Warm-up on the live sequence, then `samples` samples through `fault`.
+RunResult RunCamera(const Fault& fault, int samples, QualityCheck expected,
+                    VideoQualityMonitor* monitor = nullptr) {
+  std::unique_ptr<VideoQualityMonitor> own;
+  if (!monitor) {
+    auto created = VideoQualityMonitor::Create({});
+    EXPECT_TRUE(created.ok());
+    own = std::move(created).value();
+    monitor = own.get();
+  }
+  RunResult result;
+  for (int i = 0; i < kWarmup + samples; ++i) {
+    const cv::Mat live = Live(i);
+    const cv::Mat frame = i < kWarmup ? live : fault(live, i - kWarmup);
+    const auto start = std::chrono::steady_clock::now();
+    const QualityObservation o = monitor->Process(frame, int64_t(i) * kSampleUs);
+    result.process_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count() /
+        (kWarmup + samples);
+    for (int c = 0; c < kQualityCheckCount && i >= kWarmup; ++c) {
+      if (!o.checks[c].held) result.peak[c] = std::max(result.peak[c], o.checks[c].score);
+    }
+    if (i == kWarmup - 1) {
+      EXPECT_TRUE(o.reference_ready) << "no reference after the warm-up";
+    }
+    for (const QualityChange& c : o.changes) {
+      if (c.to != QualityState::kFault) continue;
+      result.raised.insert(c.check);
+      if (c.check == expected && result.first_fault_sample < 0 && i >= kWarmup) {
+        result.first_fault_sample = i - kWarmup;
+      }
+    }
+    if (i >= kWarmup - 2 && i < kWarmup + 12) {
+      result.log += "sample " + std::to_string(i) + ":";
+      for (int c = 0; c < kQualityCheckCount; ++c) {
+        result.log += std::string(" ") + QualityCheckName(QualityCheck(c)) + "=" +
+                      std::to_string(o.checks[c].score).substr(0, 4) +
+                      (o.checks[c].held ? "h" : "");
+      }
+      result.log += "\n";
+    }
+  }
+  return result;
+}
+
+// One line for the record (figures in docs/video-quality.md): when, and the peak scores.
+void Print(const std::string& what, const RunResult& r) {
+  std::string line = "[ figures ] " + what + ": peaks";
+  for (int c = 0; c < kQualityCheckCount; ++c) {
+    line += std::string(" ") + QualityCheckName(QualityCheck(c)) + "=" +
+            std::to_string(r.peak[c]).substr(0, 4);
+  }
+  line += "; " + std::to_string(r.process_ms).substr(0, 4) + " ms/sample";
+  std::printf("%s\n", line.c_str());
+}
+
+std::string Names(const std::set<QualityCheck>& checks) {
+  std::string out;
+  for (QualityCheck c : checks) out += std::string(QualityCheckName(c)) + " ";
+  return out;
+}
+
+class VideoQualityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (Footage().size() < 100) GTEST_SKIP() << kVideo << " not readable (package opencv-doc)";
+  }
+
+  // The fault is raised by `expected` within kDetectSamples, and by no check outside `allowed`.
+  void ExpectDetected(const Fault& fault, QualityCheck expected,
+                      std::set<QualityCheck> allowed = {}) {
+    const RunResult r = RunCamera(fault, kDetectSamples + 5, expected);
+    allowed.insert(expected);
+    Print(std::string(QualityCheckName(expected)) + " raised after " +
+              std::to_string(r.first_fault_sample + 1) + " samples",
+          r);
+    EXPECT_GE(r.first_fault_sample, 0) << QualityCheckName(expected) << " not raised\n" << r.log;
+    EXPECT_LE(r.first_fault_sample, kDetectSamples) << r.log;
+    for (QualityCheck c : r.raised) {
+      EXPECT_TRUE(allowed.count(c)) << "also raised: " << QualityCheckName(c) << "\n" << r.log;
+    }
+  }
+
+  void ExpectNothingRaised(const Fault& sequence, int samples = 80) {
+    const RunResult r = RunCamera(sequence, samples, QualityCheck::kFrozen);
+    Print("normal sequence", r);
+    EXPECT_TRUE(r.raised.empty()) << "raised: " << Names(r.raised) << "\n" << r.log;
+  }
+};
+
+TEST_F(VideoQualityTest, CoverOverPartOfTheViewIsOcclusion) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat out = live.clone();
+        cv::rectangle(
+            out,
+            cv::Rect(live.cols / 10, live.rows / 5, live.cols * 35 / 100, live.rows * 45 / 100),
+            cv::Scalar(70, 80, 90), cv::FILLED);
+        return out;
+      },
+      QualityCheck::kOcclusion);
+}
+
+TEST_F(VideoQualityTest, DefocusIsBlur) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat out;
+        cv::GaussianBlur(live, out, cv::Size(0, 0), 5.0);
+        return out;
+      },
+      QualityCheck::kBlur);
+}
+
+TEST_F(VideoQualityTest, CameraKnockedSidewaysIsMoved) {
+  ExpectDetected([](const cv::Mat& live, int) { return Shifted(live, 40, 10, 0); },
+                 QualityCheck::kMoved);
+}
+
+TEST_F(VideoQualityTest, CameraRotatedAFewDegreesIsMoved) {
+  ExpectDetected([](const cv::Mat& live, int) { return Shifted(live, 0, 0, 4.0); },
+                 QualityCheck::kMoved);
+}
+
+TEST_F(VideoQualityTest, RepeatedIdenticalFrameIsFrozen) {
+  ExpectDetected([](const cv::Mat&, int) { return Live(kWarmup).clone(); }, QualityCheck::kFrozen);
+}
+
+TEST_F(VideoQualityTest, TintIsColourCast) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat out;
+        cv::multiply(live, cv::Scalar(0.6, 1.0, 1.5), out);
+        return out;
+      },
+      QualityCheck::kColourCast);
+}
+
+TEST_F(VideoQualityTest, HeavyNoiseIsNoise) {
+  ExpectDetected([](const cv::Mat& live, int i) { return WithNoise(live, 40, i); },
+                 QualityCheck::kNoise);
+}
+
+TEST_F(VideoQualityTest, BlackPictureIsBlack) {
+  ExpectDetected(
+      [](const cv::Mat& live, int i) {
+        return WithNoise(cv::Mat(live.size(), CV_8UC3, cv::Scalar::all(6)), 2, i);
+      },
+      QualityCheck::kBlack);
+}
+
+TEST_F(VideoQualityTest, WhitePictureIsOverexposed) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat out;
+        live.convertTo(out, -1, 4.0, 60);
+        return out;
+      },
+      QualityCheck::kOverexposed);
+}
+
+TEST_F(VideoQualityTest, FogIsLowContrast) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat out;
+        live.convertTo(out, -1, 0.2, 0.8 * 200);
+        return out;
+      },
+      QualityCheck::kLowContrast);
+}
+
+TEST_F(VideoQualityTest, HorizontalInterferenceIsStripes) {
+  ExpectDetected(
+      [](const cv::Mat& live, int i) {
+        cv::Mat wave(live.rows, 1, CV_32F);
+        for (int y = 0; y < live.rows; ++y) {
+          wave.at<float>(y) = float(30.0 * std::sin(2 * CV_PI * (y + 3 * i) / 24.0));
+        }
+        cv::Mat out;
+        live.convertTo(out, CV_32FC3);
+        std::vector<cv::Mat> planes;
+        cv::split(out, planes);
+        for (cv::Mat& p : planes) p += cv::repeat(wave, 1, live.cols);
+        cv::merge(planes, out);
+        out.convertTo(out, CV_8UC3);
+        return out;
+      },
+      QualityCheck::kStripes);
+}
+
+TEST_F(VideoQualityTest, MovingPeopleRaiseNothing) {
+  ExpectNothingRaised([](const cv::Mat& live, int) { return live; }, 100);
+}
+
+TEST_F(VideoQualityTest, BrightnessStepsOfCloudsAndExposureRaiseNothing) {
+  ExpectNothingRaised([](const cv::Mat& live, int i) {
+    const double gain = (i / 15) % 3 == 0 ? 0.55 : (i / 15) % 3 == 1 ? 1.25 : 1.0;
+    cv::Mat out;
+    live.convertTo(out, -1, gain, (i / 15) % 3 == 1 ? 15 : 0);
+    return out;
+  });
+}
+
+TEST_F(VideoQualityTest, SwitchToInfraredGreyscaleRaisesNothing) {
+  ExpectNothingRaised([](const cv::Mat& live, int i) {
+    cv::Mat grey, out;
+    cv::cvtColor(live, grey, cv::COLOR_BGR2GRAY);
+    grey.convertTo(grey, -1, 1.15, 10);  // IR lit: brighter, other reflectances
+    cv::cvtColor(grey, out, cv::COLOR_GRAY2BGR);
+    return WithNoise(out, 3, i);
+  });
+}
+
+TEST_F(VideoQualityTest, ShakeJitterRaisesNothing) {
+  ExpectNothingRaised([](const cv::Mat& live, int i) {
+    cv::RNG rng(i);
+    return Shifted(live, rng.uniform(-4.0, 4.0), rng.uniform(-4.0, 4.0), rng.uniform(-0.4, 0.4));
+  });
+}
+
+TEST_F(VideoQualityTest, ShortCoverIsNotRaised) {
+  ExpectNothingRaised(
+      [](const cv::Mat& live, int i) {
+        cv::Mat out = live.clone();
+        if (i % 10 < 3) {  // a passer-by's hand for three seconds, every ten
+          cv::rectangle(out, cv::Rect(0, 0, live.cols / 2, live.rows / 2), cv::Scalar::all(40),
+                        cv::FILLED);
+        }
+        return out;
+      },
+      60);
+}
+
+TEST_F(VideoQualityTest, BlurClearsAfterRefocusAndTheReferenceDidNotLearnIt) {
+  auto monitor = std::move(VideoQualityMonitor::Create({})).value();
+  bool raised = false, cleared = false;
+  for (int i = 0; i < kWarmup + 60; ++i) {
+    cv::Mat frame = Live(i);
+    const bool defocused = i >= kWarmup && i < kWarmup + 30;
+    if (defocused) cv::GaussianBlur(frame, frame, cv::Size(0, 0), 5.0);
+    const QualityObservation o = monitor->Process(frame, int64_t(i) * kSampleUs);
+    for (const QualityChange& c : o.changes) {
+      if (c.check != QualityCheck::kBlur) continue;
+      if (c.to == QualityState::kFault) raised = true;
+      if (c.to == QualityState::kOk && raised) {
+        cleared = true;
+        EXPECT_GE(i, kWarmup + 30) << "cleared while still defocused";
+      }
+    }
+  }
+  EXPECT_TRUE(raised);
+  EXPECT_TRUE(cleared);
+}
+
+TEST_F(VideoQualityTest, AcceptCurrentViewClearsMovedAndKeepsTheNewAim) {
+  auto monitor = std::move(VideoQualityMonitor::Create({})).value();
+  const Fault knocked = [](const cv::Mat& live, int) { return Shifted(live, 40, 10, 0); };
+  const RunResult r = RunCamera(knocked, kDetectSamples, QualityCheck::kMoved, monitor.get());
+  ASSERT_TRUE(r.raised.count(QualityCheck::kMoved)) << r.log;
+  ASSERT_TRUE(monitor->AcceptCurrentView().ok());
+  int64_t t = (kWarmup + kDetectSamples) * kSampleUs;
+  QualityObservation o = monitor->Process(knocked(Live(100), 0), t);
+  ASSERT_EQ(o.changes.size(), 1u);
+  EXPECT_EQ(o.changes[0].check, QualityCheck::kMoved);
+  EXPECT_EQ(o.changes[0].to, QualityState::kOk);
+  for (int i = 1; i < 30; ++i) {
+    o = monitor->Process(knocked(Live(100 + i), 0), t + i * kSampleUs);
+    EXPECT_FALSE(o.Any(QualityState::kFault)) << "sample " << i;
+  }
+}
+
+TEST_F(VideoQualityTest, ReferenceSurvivesARestartThroughItsFile) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("vq_ref_" + std::to_string(::getpid()) + ".yml.gz"))
+                               .string();
+  {
+    auto first = std::move(VideoQualityMonitor::Create({})).value();
+    EXPECT_FALSE(first->SaveReference(path).ok());  // nothing learned yet
+    for (int i = 0; i < kWarmup; ++i) first->Process(Live(i), i * kSampleUs);
+    ASSERT_TRUE(first->has_reference());
+    const Status saved = first->SaveReference(path);
+    ASSERT_TRUE(saved.ok()) << saved.ToString();
+  }
+  EXPECT_LT(std::filesystem::file_size(path), 120'000u);
+  // After the restart the camera was knocked: the loaded reference shows it at once, where a
+  // monitor learning from scratch would take the new aim as its reference.
+  auto second = std::move(VideoQualityMonitor::Create({})).value();
+  const Status loaded = second->LoadReference(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  EXPECT_TRUE(second->has_reference());
+  bool moved = false;
+  for (int i = 0; i < kDetectSamples && !moved; ++i) {
+    const QualityObservation o = second->Process(Shifted(Live(50 + i), 40, 10, 0), i * kSampleUs);
+    moved = o[QualityCheck::kMoved].state == QualityState::kFault;
+  }
+  EXPECT_TRUE(moved);
+  std::filesystem::remove(path);
+
+  EXPECT_EQ(second->LoadReference(path).code(), StatusCode::kNotFound);
+  VideoQualityOptions other;
+  other.grid_cols = 6;
+  auto third = std::move(VideoQualityMonitor::Create(other)).value();
+  ASSERT_TRUE(second->SaveReference(path).ok());
+  EXPECT_EQ(third->LoadReference(path).code(), StatusCode::kInvalidArgument);
+  std::filesystem::remove(path);
+}
+
+TEST(VideoQualityOptionsTest, RejectsLeaveAboveEnter) {
+  VideoQualityOptions o;
+  o.blur.leave = 0.9;
+  const Status s = ValidateVideoQualityOptions(o);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "blur.leave: must be in [0, 0.55], got 0.9");
+  EXPECT_TRUE(ValidateVideoQualityOptions({}).ok());
+}
+
+TEST(VideoQualityMonitorTest, RejectsEmptyAndUnsupportedFrames) {
+  auto monitor = std::move(VideoQualityMonitor::Create({})).value();
+  monitor->Process(cv::Mat(), 0);
+  monitor->Process(cv::Mat(100, 100, CV_32FC1, cv::Scalar(0)), 1);
+  EXPECT_EQ(monitor->stats().rejected_samples, 2u);
+  EXPECT_EQ(monitor->Process(cv::Mat(90, 160, CV_8UC1, cv::Scalar(0)), 2).changes.size(),
+            2u);  // black, overexposed
+}
+
+}  // namespace
+}  // namespace skynet::analytics
