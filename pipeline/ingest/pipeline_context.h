@@ -46,6 +46,8 @@ struct IngestPipeline::Context {
   std::atomic<int64_t> last_progress_us{0};
   std::atomic<int64_t> last_network_us{0};
   std::atomic<int64_t> last_input_us{0};
+  // Health tier: a key frame went into the decoder and no frame came out since.
+  std::atomic<bool> key_pending{false};
   bool caps_seen = false;  // decoder streaming thread only: a size change is a stream change
   // RTCP: sender NTP (Unix ns) minus buffer PTS, from GstReferenceTimestampMeta before depay.
   std::atomic<bool> has_ntp{false};

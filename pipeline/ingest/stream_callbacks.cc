@@ -209,6 +209,19 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
   return GST_PAD_PROBE_OK;
 }
 
+GstPadProbeReturn OnDecoderInput(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf) return GST_PAD_PROBE_OK;
+  if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    ctx->key_pending.store(true, std::memory_order_relaxed);
+    return GST_PAD_PROBE_OK;
+  }
+  ctx->counters->units_skipped.fetch_add(1, std::memory_order_relaxed);
+  if (!ctx->key_pending.load(std::memory_order_relaxed)) ctx->Touch();
+  return GST_PAD_PROBE_DROP;
+}
+
 void OnNewManager(GstElement*, GstElement* manager, gpointer user) noexcept {
   if (!g_signal_lookup("new-jitterbuffer", G_OBJECT_TYPE(manager))) return;
   g_signal_connect_data(manager, "new-jitterbuffer", G_CALLBACK(OnNewJitterbuffer),
@@ -220,6 +233,7 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf) return GST_PAD_PROBE_OK;
   ctx->counters->frames_in.fetch_add(1, std::memory_order_relaxed);
+  ctx->key_pending.store(false, std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_CORRUPTED)) {
     ctx->counters->corrupt_frames.fetch_add(1, std::memory_order_relaxed);
   }
