@@ -2,7 +2,7 @@
 # Pipeline benchmark: N simulated cameras through skynetd, against `ffmpeg -threads 1` decoding
 # the same streams in the same run.
 #
-# Usage: [TIERS="full health"] tools/bench/pipeline/bench_pipeline.sh [BUILD_DIR] [CAMERAS] [SECONDS]
+# Usage: [TIERS="full health"] [SIZE=640x360] [FPS=15] [BITRATE=800] tools/bench/pipeline/bench_pipeline.sh [BUILD_DIR] [CAMERAS] [SECONDS]
 # Prints, for each analytics tier in TIERS (one skynetd run each, on the same streams), skynetd's
 # CPU seconds per camera-second (full: decode + scale + motion analytics + events; health: key
 # frames only), ffmpeg's CPU seconds per camera-second for plain decoding of the same streams,
@@ -13,6 +13,9 @@ BUILD_DIR="${1:-build}"
 CAMERAS="${2:-8}"
 SECONDS_RUN="${3:-20}"
 TIERS="${TIERS:-full health}"
+SIZE="${SIZE:-640x360}"     # the simulated streams: size, frame rate (one key frame a second),
+FPS="${FPS:-15}"            # and bitrate in kbit/s
+BITRATE="${BITRATE:-800}"
 WARMUP=5
 CAMSIM="$BUILD_DIR/tools/camsim/skynet-camsim"
 SKYNETD="$BUILD_DIR/daemon/skynetd"
@@ -36,8 +39,8 @@ cpu_seconds() {
   awk -v tck="$CLK_TCK" '{ print ($14 + $15 + $16 + $17) / tck }' "/proc/$1/stat"
 }
 
-"$CAMSIM" --port "$PORT" --traffic "$CAMERAS" --vary-seed --size 640x360 --fps 15 \
-  --bitrate 800 --log-level warn > "$WORK/camsim.out" 2> "$WORK/camsim.log" &
+"$CAMSIM" --port "$PORT" --traffic "$CAMERAS" --vary-seed --size "$SIZE" --fps "$FPS" \
+  --bitrate "$BITRATE" --log-level warn > "$WORK/camsim.out" 2> "$WORK/camsim.log" &
 pids+=($!)
 for _ in $(seq 1 1200); do grep -q '^ready' "$WORK/camsim.out" && break; sleep 0.1; done
 grep -q '^ready' "$WORK/camsim.out" || { echo "bench: camsim did not start"; cat "$WORK/camsim.log"; exit 1; }
@@ -61,7 +64,7 @@ write_config() {  # $1: analytics tier
   done
 }
 
-echo "bench: $CAMERAS cameras, 640x360 H.264 at 15 fps (one key frame a second), analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
+echo "bench: $CAMERAS cameras, $SIZE H.264 at $FPS fps, $BITRATE kbit/s (one key frame a second), analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
 
 # One skynetd run in tier $1: prints "TIER CPU_PER_CAMERA_SECOND PEAK_RSS_KB ONLINE_AT_END".
 run_skynetd() {
