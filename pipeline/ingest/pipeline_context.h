@@ -59,9 +59,13 @@ struct IngestPipeline::Context {
   GstSegment segment;   // guarded by segment_mu: the decoder's output segment
   uint64_t index = 0;   // appsink streaming thread only
   RateLimiter limiter;  // decoder streaming thread only
+  // Disposable H.264 units before the decoder (decoder input thread only): the admitted ones,
+  // and the stream's NAL length size (0: Annex B; -1: not read from the caps yet).
+  RateLimiter disposable_limiter;
+  int nal_length_size = -1;
 
   Context(const SourceOptions& o, const Redactor& r)
-      : options(o), redactor(r), limiter(o.analytics_fps) {
+      : options(o), redactor(r), limiter(o.analytics_fps), disposable_limiter(o.analytics_fps) {
     gst_segment_init(&segment, GST_FORMAT_TIME);
   }
 
