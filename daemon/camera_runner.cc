@@ -78,7 +78,7 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
     return Status::InvalidArgument("cameras." + config.id + ".motion: " + motion.status().message());
   }
   runner->motion_ = std::move(motion).value();
-  if (config.vehicles.enabled) {
+  if (VehiclesRun(config)) {
     auto vehicles = VehiclePipeline::Create(config.id, config.vehicles);
     if (!vehicles.ok()) {
       return Status(vehicles.status().code(),
@@ -212,12 +212,14 @@ void CameraRunner::ProcessPending() {
 void CameraRunner::Analyse(const Frame& frame) {
   if (frame.image.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  // The detector re-initialises itself when the frame size changes.
-  const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   last_capture_us_ = frame.capture_time_us;
   last_stream_us_ = frame.stream_time_us;
+  // Health tier: key frames only, no motion or vehicle analytics.
+  if (config_.ingest.analytics == ingest::AnalyticsTier::kHealth) return;
+  // The detector re-initialises itself when the frame size changes.
+  const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   motion_active_.store(obs.active, std::memory_order_relaxed);
   if (obs.event != analytics::MotionEventType::kNone) {
     v1::Event ev = NewEvent(frame.capture_time_us);
@@ -262,6 +264,7 @@ void CameraRunner::FillInfo(v1::CameraInfo* info) const {
   info->set_enabled(config_.enabled);
   info->set_analytics_fps(config_.ingest.analytics_fps);
   info->set_detect_width(static_cast<uint32_t>(config_.ingest.detect_width));
+  info->set_analytics(ingest::AnalyticsTierName(config_.ingest.analytics));
 }
 
 void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
@@ -284,9 +287,11 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   s->set_frames_dropped(queue_.dropped());
   s->set_motion_active(motion_active_.load());
   s->set_motion_events(motion_events_.load());
+  s->set_analytics(ingest::AnalyticsTierName(config_.ingest.analytics));
   if (session_) {
     const ingest::SessionStats st = session_->stats();
     s->set_reconnects(st.reconnects);
+    s->set_units_skipped(st.units_skipped);
   }
   if (Flowing(state)) {
     s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
@@ -298,7 +303,10 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   h.online = Flowing(state);
   h.degraded = state == v1::CAMERA_STATE_DEGRADED;
   h.online_seconds = s->online_seconds();
-  h.target_fps = config_.ingest.analytics_fps;
+  // Health tier: the key-frame rate is the stream's, not a target to judge.
+  h.target_fps = config_.ingest.analytics == ingest::AnalyticsTier::kHealth
+                     ? 0
+                     : config_.ingest.analytics_fps;
   h.fps_analysed = s->fps_analysed();
   h.frames_in = s->frames_in();
   h.frames_dropped = s->frames_dropped();

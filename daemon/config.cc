@@ -742,7 +742,13 @@ class Parser {
 
   // The ingest options: flat keys of the camera mapping.
   void AddIngestKeys(ingest::IngestOptions* o, KeyTable* table) {
-    table->insert(table->end(), {{"analytics_fps", Double(&o->analytics_fps)},
+    table->insert(table->end(), {{"analytics", Word(
+                                                   [o](const std::string& s) {
+                                                     return ingest::ParseAnalyticsTier(
+                                                         s, &o->analytics);
+                                                   },
+                                                   "full, motion or health")},
+                                 {"analytics_fps", Double(&o->analytics_fps)},
                                  {"detect_width", Int(&o->detect_width)},
                                  {"rtsp_transport", Word(
                                                         [o](const std::string& s) {
@@ -1185,7 +1191,7 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& camera) {
   o.url = camera.url;
   o.username = camera.username;
   o.password = camera.password;
-  o.color = camera.vehicles.enabled;
+  o.color = VehiclesRun(camera);
   return o;
 }
 

@@ -189,8 +189,13 @@ Result<CameraConfig> ParseCameraConfig(const std::string& yaml_text,
 // Does not check that the id is unique (the caller knows the other cameras).
 Status ValidateCameraConfig(const CameraConfig& camera);
 
+// Whether the camera runs its vehicle analytics: enabled, and the analytics tier is full.
+inline bool VehiclesRun(const CameraConfig& camera) {
+  return camera.vehicles.enabled && camera.ingest.analytics == ingest::AnalyticsTier::kFull;
+}
+
 // What ingest needs to run this camera: its ingest options, id, URL and credentials, and colour
-// frames when vehicle analytics is on (the motion detector accepts both).
+// frames when vehicle analytics runs (the motion detector accepts both).
 ingest::SourceOptions SourceOptionsFor(const CameraConfig& camera);
 
 // The checks of ValidateCameraConfig() by part. Errors name the field by its key path inside

@@ -350,7 +350,9 @@ struct CameraSession::Impl {
     t.decode_warnings = counters->decode_warnings.load(std::memory_order_relaxed);
     t.corrupt_frames = counters->corrupt_frames.load(std::memory_order_relaxed);
     t.units_in = counters->units_in.load(std::memory_order_relaxed);
-    t.frames_out = counters->frames_in.load(std::memory_order_relaxed);
+    // A unit skipped on purpose was taken, not lost: it counts like a frame out.
+    t.frames_out = counters->frames_in.load(std::memory_order_relaxed) +
+                   counters->units_skipped.load(std::memory_order_relaxed);
     const DecodeHealth::Verdict v = run.health.Observe(now, t);
     if (v.change == DecodeHealth::Change::kDegraded) {
       degraded.fetch_add(1);
@@ -570,6 +572,7 @@ SessionStats CameraSession::stats() const {
   s.frames_delivered = impl_->counters->frames_delivered.load();
   s.frames_rate_limited = impl_->counters->frames_rate_limited.load();
   s.bytes_in = impl_->counters->bytes_in.load();
+  s.units_skipped = impl_->counters->units_skipped.load();
   s.reconnects = impl_->reconnects.load();
   s.stalls = impl_->stalls.load();
   s.decode_errors = impl_->decode_errors.load();

@@ -17,6 +17,11 @@
 //   file:  filesrc ! parsebin ! avdec_h26X ! TAIL                       (chosen in pad-added)
 //   TAIL:  videoscale ! video/x-raw,width=W,height=H ! videoconvert !
 //          video/x-raw,format=GRAY8|BGR ! appsink
+// Health tier (AnalyticsTier::kHealth): a probe on the decoder's sink pad drops delta units, so
+// only key frames are decoded; a dropped unit counts as progress unless a key frame that went
+// in has not come out yet (a decoder that stops is still noticed).
+// Other tiers, H.264 with analytics_fps: disposable units (h264_nal.h) that a RateLimiter at
+// analytics_fps does not admit are dropped on the decoder's sink pad; reference units pass.
 // analytics_fps is a drop-only RateLimiter in a probe on the decoder's src pad (see
 // rate_limiter.h for why not videorate).
 // Progress probes: network data (rtsp: the jitter buffers' sink pads, on the threads that
@@ -59,6 +64,8 @@ struct SessionCounters {
   std::atomic<uint64_t> decode_warnings{0};
   std::atomic<uint64_t> corrupt_frames{0};
   std::atomic<uint64_t> units_in{0};
+  // Access units dropped before the decoder on purpose (SessionStats::units_skipped).
+  std::atomic<uint64_t> units_skipped{0};
   std::atomic<bool> rtcp_sync{false};  // current pipeline maps times through RTCP SRs
   std::atomic<int64_t> camera_clock_offset_us{0};  // RTCP time minus arrival time
   std::atomic<int> width{0};

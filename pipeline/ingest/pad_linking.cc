@@ -58,6 +58,15 @@ bool LinkDecodeChain(Context* ctx, const CtxRef& ref, GstPad* src_pad,
 
   ObjectPtr<GstPad> in(gst_element_get_static_pad(chain.front(), "sink"));
   gst_pad_add_probe(in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnEncodedBuffer, NewRef(ref), DeleteRef);
+  if (ctx->options.analytics == AnalyticsTier::kHealth) {
+    ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
+    gst_pad_add_probe(decoder_in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDecoderInput, NewRef(ref),
+                      DeleteRef);
+  } else if (std::strcmp(codec, "h264") == 0 && ctx->options.analytics_fps > 0) {
+    ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
+    gst_pad_add_probe(decoder_in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDisposableInput, NewRef(ref),
+                      DeleteRef);
+  }
   ObjectPtr<GstPad> out(gst_element_get_static_pad(decoder, "src"));
   gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDecodedBuffer, NewRef(ref), DeleteRef);
   gst_pad_add_probe(out.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, OnDecodedEvent, NewRef(ref),

@@ -46,6 +46,8 @@ struct IngestPipeline::Context {
   std::atomic<int64_t> last_progress_us{0};
   std::atomic<int64_t> last_network_us{0};
   std::atomic<int64_t> last_input_us{0};
+  // Health tier: a key frame went into the decoder and no frame came out since.
+  std::atomic<bool> key_pending{false};
   bool caps_seen = false;  // decoder streaming thread only: a size change is a stream change
   // RTCP: sender NTP (Unix ns) minus buffer PTS, from GstReferenceTimestampMeta before depay.
   std::atomic<bool> has_ntp{false};
@@ -57,9 +59,13 @@ struct IngestPipeline::Context {
   GstSegment segment;   // guarded by segment_mu: the decoder's output segment
   uint64_t index = 0;   // appsink streaming thread only
   RateLimiter limiter;  // decoder streaming thread only
+  // Disposable H.264 units before the decoder (decoder input thread only): the admitted ones,
+  // and the stream's NAL length size (0: Annex B; -1: not read from the caps yet).
+  RateLimiter disposable_limiter;
+  int nal_length_size = -1;
 
   Context(const SourceOptions& o, const Redactor& r)
-      : options(o), redactor(r), limiter(o.analytics_fps) {
+      : options(o), redactor(r), limiter(o.analytics_fps), disposable_limiter(o.analytics_fps) {
     gst_segment_init(&segment, GST_FORMAT_TIME);
   }
 

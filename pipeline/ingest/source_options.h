@@ -12,10 +12,37 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace skynet::ingest {
 
+// How much of a camera's stream is decoded and analysed (`analytics:` of a camera).
+enum class AnalyticsTier {
+  kFull,    // every frame decoded (up to analytics_fps handed over); motion and vehicles
+  kMotion,  // as kFull, but motion detection only (vehicles off even if configured)
+  // Key frames only: delta units are dropped before the decoder, so decoding costs a fraction;
+  // no motion or vehicle analytics (frames serve health checks only).
+  kHealth,
+};
+// "full", "motion", "health".
+constexpr const char* AnalyticsTierName(AnalyticsTier t) {
+  return t == AnalyticsTier::kHealth ? "health" : t == AnalyticsTier::kMotion ? "motion" : "full";
+}
+// False (and `*out` unchanged) for anything but the three names.
+inline bool ParseAnalyticsTier(std::string_view s, AnalyticsTier* out) {
+  for (AnalyticsTier t : {AnalyticsTier::kFull, AnalyticsTier::kMotion, AnalyticsTier::kHealth}) {
+    if (s == AnalyticsTierName(t)) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
 struct IngestOptions {
+  // Analytics tier; kHealth makes ingest decode key frames only (the session's pipeline drops
+  // delta units before the decoder and counts them as SessionStats::units_skipped).
+  AnalyticsTier analytics = AnalyticsTier::kFull;
   // Frames per second handed to analytics (drop-only: never duplicates). <= 0: no limit.
   double analytics_fps = 5;
   // Width of the frames handed to analytics; the height keeps the aspect ratio. Both are

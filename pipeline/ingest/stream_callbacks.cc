@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 #include <utility>
 
 #include "pipeline/ingest/bus_classifier.h"
 #include "pipeline/ingest/gst_handles.h"
+#include "pipeline/ingest/h264_nal.h"
 #include "pipeline/ingest/pipeline_context.h"
 
 namespace skynet::ingest {
@@ -209,6 +211,54 @@ GstPadProbeReturn OnEncodedBuffer(GstPad*, GstPadProbeInfo* info, gpointer user)
   return GST_PAD_PROBE_OK;
 }
 
+GstPadProbeReturn OnDecoderInput(GstPad*, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf) return GST_PAD_PROBE_OK;
+  if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    ctx->key_pending.store(true, std::memory_order_relaxed);
+    return GST_PAD_PROBE_OK;
+  }
+  ctx->counters->units_skipped.fetch_add(1, std::memory_order_relaxed);
+  if (!ctx->key_pending.load(std::memory_order_relaxed)) ctx->Touch();
+  return GST_PAD_PROBE_DROP;
+}
+
+namespace {
+
+// The NAL length size of `pad`'s H.264 caps: from codec_data for avc, 0 for byte-stream; -1 if
+// the caps do not say.
+int NalLengthSize(GstPad* pad) {
+  CapsPtr caps(gst_pad_get_current_caps(pad));
+  const GstStructure* s = caps ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+  const char* format = s ? gst_structure_get_string(s, "stream-format") : nullptr;
+  if (!format) return -1;
+  if (std::string_view(format) == "byte-stream") return 0;
+  const GValue* v = gst_structure_get_value(s, "codec_data");
+  GstBuffer* codec_data = v && G_VALUE_HOLDS(v, GST_TYPE_BUFFER) ? gst_value_get_buffer(v) : nullptr;
+  guint8 b4 = 0;
+  if (!codec_data || gst_buffer_extract(codec_data, 4, &b4, 1) != 1) return -1;
+  return (b4 & 0x3) + 1;
+}
+
+}  // namespace
+
+GstPadProbeReturn OnDisposableInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
+  if (ctx->nal_length_size < 0) ctx->nal_length_size = NalLengthSize(pad);
+  if (ctx->nal_length_size < 0) return GST_PAD_PROBE_OK;
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
+  const bool disposable = H264AccessUnitIsDisposable(map.data, map.size, ctx->nal_length_size);
+  gst_buffer_unmap(buf, &map);
+  const bool admitted = ctx->disposable_limiter.Admit(static_cast<int64_t>(GST_BUFFER_PTS(buf)));
+  if (!disposable || admitted) return GST_PAD_PROBE_OK;
+  ctx->counters->units_skipped.fetch_add(1, std::memory_order_relaxed);
+  return GST_PAD_PROBE_DROP;
+}
+
 void OnNewManager(GstElement*, GstElement* manager, gpointer user) noexcept {
   if (!g_signal_lookup("new-jitterbuffer", G_OBJECT_TYPE(manager))) return;
   g_signal_connect_data(manager, "new-jitterbuffer", G_CALLBACK(OnNewJitterbuffer),
@@ -220,6 +270,7 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf) return GST_PAD_PROBE_OK;
   ctx->counters->frames_in.fetch_add(1, std::memory_order_relaxed);
+  ctx->key_pending.store(false, std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_CORRUPTED)) {
     ctx->counters->corrupt_frames.fetch_add(1, std::memory_order_relaxed);
   }

@@ -14,6 +14,13 @@ namespace skynet::ingest {
 // Decoder input (sink pad of the first element after the source): counts compressed bytes,
 // stamps decoder input (and, for files, network) progress, reads RTCP NTP reference times.
 GstPadProbeReturn OnEncodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
+// Decoder sink pad, health tier only: drops delta units (counted as skipped) so only key frames
+// are decoded. A skipped unit is progress unless a key frame is still pending in the decoder.
+GstPadProbeReturn OnDecoderInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
+// Decoder sink pad, H.264 with an analytics_fps limit (full and motion tiers): drops disposable
+// units (every slice nal_ref_idc 0: no picture refers to them) that the limit would drop after
+// decoding anyway, counted as skipped; reference units always pass.
+GstPadProbeReturn OnDisposableInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
 // rtspsrc "new-manager": probes each new jitter buffer's sink pad for network data (on the
 // threads that read the camera's sockets, so they keep counting while downstream blocks).
 void OnNewManager(GstElement* src, GstElement* manager, gpointer user) noexcept;

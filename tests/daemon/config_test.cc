@@ -289,6 +289,26 @@ TEST(ConfigTest, DetectWidthMustBeEvenAndInRange) {
             "t.yaml:4:19: cameras[0].detect_width: must be in 64..1920, got 32");
 }
 
+TEST(ConfigTest, AnalyticsTierIsParsedAndDecidesVehiclesAndColour) {
+  Result<Config> full = ParseConfig(OneCamera("    vehicles:\n      enabled: true\n"), "t.yaml");
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->cameras[0].ingest.analytics, ingest::AnalyticsTier::kFull);
+  EXPECT_TRUE(VehiclesRun(full->cameras[0]));
+  EXPECT_TRUE(SourceOptionsFor(full->cameras[0]).color);
+  for (const char* tier : {"motion", "health"}) {
+    Result<Config> r = ParseConfig(
+        OneCamera(std::string("    analytics: ") + tier + "\n    vehicles:\n      enabled: true\n"),
+        "t.yaml");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_STREQ(ingest::AnalyticsTierName(r->cameras[0].ingest.analytics), tier);
+    EXPECT_FALSE(VehiclesRun(r->cameras[0])) << tier;
+    EXPECT_FALSE(SourceOptionsFor(r->cameras[0]).color) << tier;
+    EXPECT_EQ(SourceOptionsFor(r->cameras[0]).analytics, r->cameras[0].ingest.analytics);
+  }
+  EXPECT_EQ(ErrorOf(OneCamera("    analytics: keyframes\n")),
+            "t.yaml:4:16: cameras[0].analytics: must be full, motion or health, got 'keyframes'");
+}
+
 TEST(ConfigTest, OtherValueChecks) {
   EXPECT_EQ(ErrorOf(OneCamera("    rtsp_transport: http\n")),
             "t.yaml:4:21: cameras[0].rtsp_transport: must be tcp or udp, got 'http'");
@@ -485,8 +505,8 @@ TEST(ConfigTest, EveryBrokenKeyOfACameraIsReported) {
   EXPECT_EQ(ErrorOf("cameras:\n  - id: a\n    analytics_fps: fast\n    colour: red\n"),
             "t.yaml:3:20: cameras[0].analytics_fps: expected a number, got 'fast'\n"
             "t.yaml:4:5: cameras[0].colour: unknown key (expected one of: id, name, url, username, "
-            "enabled, motion, vehicles, password, password_file, password_env, analytics_fps, "
-            "detect_width, rtsp_transport, file_realtime, file_loop, connect_timeout_ms, "
+            "enabled, motion, vehicles, password, password_file, password_env, analytics, "
+            "analytics_fps, detect_width, rtsp_transport, file_realtime, file_loop, connect_timeout_ms, "
             "stall_timeout_ms, backoff_initial_ms, backoff_max_ms)\n"
             "t.yaml:2:5: cameras[0]: missing required key 'url'");
 }
@@ -856,7 +876,7 @@ struct Row {
 using Assignments = std::map<std::string, std::string>;  // key path -> YAML value
 
 constexpr Row kIngest[] = {
-    {"analytics_fps", "7"},      {"detect_width", "640"},      {"rtsp_transport", "udp"},
+    {"analytics", "health"},     {"analytics_fps", "7"},      {"detect_width", "640"},      {"rtsp_transport", "udp"},
     {"file_realtime", "false"},  {"file_loop", "false"},       {"connect_timeout_ms", "2000"},
     {"stall_timeout_ms", "800"}, {"backoff_initial_ms", "50"}, {"backoff_max_ms", "4000"},
 };

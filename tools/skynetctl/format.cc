@@ -352,10 +352,12 @@ Result<std::string> FormatEventJson(const v1::Event& event) {
 }
 
 std::string FormatCameraTable(const v1::ListCamerasResponse& list) {
-  Table table({"ID", "NAME", "ENABLED", "FPS", "WIDTH", "URL"},
-              {false, false, false, true, true, false});
+  Table table({"ID", "NAME", "ENABLED", "TIER", "FPS", "WIDTH", "URL"},
+              {false, false, false, false, true, true, false});
   for (const v1::CameraInfo& c : list.cameras()) {
-    table.Add({c.id(), c.name(), c.enabled() ? "yes" : "no", Printf("%g", c.analytics_fps()),
+    // A daemon from before tiers sends none: its cameras run full analytics.
+    const std::string tier = c.analytics().empty() ? "full" : c.analytics();
+    table.Add({c.id(), c.name(), c.enabled() ? "yes" : "no", tier, Printf("%g", c.analytics_fps()),
                std::to_string(c.detect_width()), RedactUrl(c.url())});
   }
   return table.Render();

@@ -145,10 +145,65 @@ TEST(FileSessionTest, RateLimitDropsWithoutDuplicating) {
     EXPECT_NEAR(n, std::round(n), 0.01);
   }
   const SessionStats stats = (*session)->stats();
-  EXPECT_EQ(stats.frames_in, 45u);
+  // x264enc's default preset makes B frames: disposable ones are skipped before the decoder.
+  EXPECT_EQ(stats.frames_in + stats.units_skipped, 45u);
+  EXPECT_EQ(stats.decoder_errors, 0u);
   // Fast file mode delivers every admitted frame: the rest were dropped by the limit.
   EXPECT_EQ(stats.frames_delivered, frames.size());
-  EXPECT_EQ(stats.frames_rate_limited, 45u - frames.size());
+  EXPECT_EQ(stats.frames_rate_limited, stats.frames_in - frames.size());
+}
+
+TEST(FileSessionTest, HealthTierDecodesKeyFramesOnly) {
+  TempDir dir;
+  auto url = MakeTestVideo(
+      dir.path(),
+      TestVideo{.frames = 45, .encoder = "x264enc key-int-max=15 ! h264parse ! mp4mux"});
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  Recorder rec;
+  SourceOptions o = FastFile(*url);
+  o.analytics = AnalyticsTier::kHealth;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
+  // Three key frames (0, 15, 30): each decoded, every delta unit skipped before the decoder.
+  const auto frames = rec.frames();
+  ASSERT_EQ(frames.size(), 3u);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_NEAR(frames[i].stream_time_us, int64_t(i) * 1'000'000, 1000) << i;
+  }
+  const SessionStats stats = (*session)->stats();
+  EXPECT_EQ(stats.frames_in, 3u);
+  EXPECT_EQ(stats.units_skipped, 42u);
+  EXPECT_EQ(stats.decoder_errors, 0u);
+  EXPECT_EQ(stats.corrupt_frames, 0u);
+  EXPECT_EQ(stats.degraded, 0u);
+}
+
+TEST(FileSessionTest, RateLimitSkipsDisposableFramesBeforeTheDecoder) {
+  TempDir dir;
+  // IBBP...: two of three frames are non-reference B frames.
+  auto url = MakeTestVideo(dir.path(),
+                           TestVideo{.frames = 45,
+                                     .encoder = "x264enc bframes=2 b-adapt=false b-pyramid=false "
+                                                "key-int-max=15 ! h264parse ! mp4mux"});
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  Recorder rec;
+  SourceOptions o = FastFile(*url);
+  o.analytics_fps = 5;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
+  const auto frames = rec.frames();
+  EXPECT_GE(frames.size(), 12u);
+  EXPECT_LE(frames.size(), 16u);
+  ExpectIncreasingTimes(frames);
+  const SessionStats stats = (*session)->stats();
+  EXPECT_GE(stats.units_skipped, 15u);           // most B frames never reach the decoder
+  EXPECT_EQ(stats.frames_in + stats.units_skipped, 45u);
+  EXPECT_EQ(stats.decoder_errors, 0u);
+  EXPECT_EQ(stats.corrupt_frames, 0u);
 }
 
 TEST(FileSessionTest, RateLimitAboveSourceRateKeepsEveryFrame) {

@@ -166,9 +166,18 @@ TEST_F(FormatTest, CameraTableRedactsCredentials) {
   c->set_enabled(true);
   c->set_analytics_fps(5);
   c->set_detect_width(320);
+  v1::CameraInfo* d = list.add_cameras();
+  d->set_id("cam2");
+  d->set_name("Yard");
+  d->set_url("rtsp://10.0.0.2/stream");
+  d->set_enabled(true);
+  d->set_analytics("health");
+  d->set_analytics_fps(5);
+  d->set_detect_width(320);
   EXPECT_EQ(FormatCameraTable(list),
-            "ID    NAME   ENABLED  FPS  WIDTH  URL\n"
-            "cam1  North  yes        5    320  rtsp://***@10.0.0.1/stream\n");
+            "ID    NAME   ENABLED  TIER    FPS  WIDTH  URL\n"
+            "cam1  North  yes      full      5    320  rtsp://***@10.0.0.1/stream\n"
+            "cam2  Yard   yes      health    5    320  rtsp://10.0.0.2/stream\n");
 }
 
 TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
