@@ -15,6 +15,8 @@
 #include "daemon/journal.h"
 #include "daemon/metrics_report.h"
 #include "daemon/metrics_server.h"
+#include "daemon/record_collector.h"
+#include "daemon/record_store.h"
 #include "daemon/replay_server.h"
 #include "daemon/security.h"
 #include "daemon/service_notify.h"
@@ -95,6 +97,8 @@ struct Node {
   std::atomic<Supervisor*> supervisor_ptr{nullptr};  // for the bus's heartbeats
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<ReplayServer> replay;
+  std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
+  std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
   CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
   std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<ControlServer> control;
@@ -132,6 +136,33 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
   return Status::Ok();
 }
 
+// The vehicle records: the collector between the cameras and the feed, and the store's writer.
+// A database that cannot be opened is logged (naming the path) and the node runs on: its records
+// are published but counted as lost for the store.
+void OpenRecords(const Config& config, Node* node) {
+  auto log = GetLogger("daemon");
+  if (!config.records.enabled) return;
+  if (!config.records.path.empty()) {
+    RecordStoreOptions ro;
+    ro.path = config.records.path;
+    ro.retention_days = config.records.retention_days;
+    ro.max_records = config.records.max_records;
+    Result<std::unique_ptr<RecordStore>> store = RecordStore::Open(ro);
+    if (store.ok()) {
+      log->info("records database {}", ro.path);
+    } else {
+      log->error("{}; running without storing records (they are counted as lost)",
+                 store.status().message());
+    }
+    RecordWriterOptions wo;
+    wo.max_queued = static_cast<size_t>(config.records.max_queued);
+    node->record_writer = std::make_unique<RecordWriter>(
+        store.ok() ? std::move(store).value() : nullptr, wo);
+  }
+  node->records = std::make_unique<RecordCollector>(config.node_id, node->bus.get(),
+                                                    node->record_writer.get());
+}
+
 // Security, journal, feed and replay: the parts the cameras publish through.
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
@@ -164,6 +195,7 @@ Status OpenFeed(const Config& config, Node* node) {
     ro.security = node->security.get();
     SKYNET_ASSIGN_OR_RETURN(node->replay, ReplayServer::Create(ro, node->journal.get()));
   }
+  OpenRecords(config, node);
   return Status::Ok();
 }
 
@@ -186,7 +218,10 @@ std::string Scrape(const Node& node) {
 Status StartServices(const Config& config, Node* node) {
   ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
   SKYNET_ASSIGN_OR_RETURN(node->supervisor,
-                          Supervisor::Create(config, &node->sessions, node->bus.get()));
+                          Supervisor::Create(config, &node->sessions,
+                                             node->records ? static_cast<EventFeed*>(
+                                                                 node->records.get())
+                                                           : node->bus.get()));
   node->supervisor_ptr.store(node->supervisor.get());
 
   ControlServerOptions control_options;
@@ -268,6 +303,9 @@ void StopNode(Node* node) {
   node->supervisor_ptr.store(nullptr);
   if (node->supervisor) node->supervisor->Stop();
   if (node->replay) node->replay->Stop();
+  if (node->record_writer) {
+    node->record_writer.reset();  // writes what is queued first
+  }
   if (node->bus) node->bus->Stop();
 }
 
