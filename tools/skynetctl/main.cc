@@ -276,7 +276,9 @@ constexpr auto kSilenceHint = std::chrono::seconds(5);
 int Tail(const Globals& g, const TailOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
   // Heartbeats only on request.
-  if (types.empty()) types = {"camera", "stream", "motion", "vehicle", "traffic", "journal"};
+  if (types.empty()) {
+    types = {"camera", "stream", "motion", "vehicle", "traffic", "record", "journal"};
+  }
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
   // Gap detection needs every event, so the subscriber takes the whole feed; types and cameras
@@ -363,10 +365,10 @@ Runner AddTail(CLI::App* cmd) {
       ->allow_extra_args(false);
   cmd->add_option("--type", o->types,
                   "Only these event types (repeatable): camera, motion, stream, vehicle, "
-                  "traffic, journal, heartbeat; default all but heartbeat")
+                  "traffic, record, journal, heartbeat; default all but heartbeat")
       ->allow_extra_args(false)
       ->check(CLI::IsMember(
-          {"camera", "motion", "heartbeat", "stream", "vehicle", "traffic", "journal"}));
+          {"camera", "motion", "heartbeat", "stream", "vehicle", "traffic", "record", "journal"}));
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
   cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);
