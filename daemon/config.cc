@@ -142,7 +142,9 @@ std::string CheckAgeHours(double v) {
 }
 
 std::string CheckRetentionDays(double v) {
-  if (!(v >= 0 && v <= 36500)) return "must be in 0..36500 (0: no age limit), got " + FormatNumber(v);
+  if (!(v >= 0 && v <= 36500)) {
+    return "must be in 0..36500 (0: no age limit), got " + FormatNumber(v);
+  }
   return "";
 }
 

@@ -47,8 +47,8 @@ enum class EventCategory {
 };
 
 EventCategory CategoryOf(const v1::Event& event);
-// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record"; "unknown" for
-// kUnknown.
+// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record";
+// "unknown" for kUnknown.
 const char* CategoryName(EventCategory category);
 // The inverse of CategoryName() for the known categories; nullopt otherwise.
 std::optional<EventCategory> ParseCategory(std::string_view name);
