@@ -99,6 +99,7 @@ struct Node {
   std::unique_ptr<ReplayServer> replay;
   std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
   std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
+  std::unique_ptr<RecordStore> record_reader;   // the control thread's connection, for search
   CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
   std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<ControlServer> control;
@@ -154,6 +155,10 @@ void OpenRecords(const Config& config, Node* node) {
       log->error("{}; running without storing records (they are counted as lost)",
                  store.status().message());
     }
+    if (store.ok()) {
+      auto reader = RecordStore::Open(ro);
+      if (reader.ok()) node->record_reader = std::move(reader).value();
+    }
     RecordWriterOptions wo;
     wo.max_queued = static_cast<size_t>(config.records.max_queued);
     node->record_writer = std::make_unique<RecordWriter>(
@@ -161,6 +166,43 @@ void OpenRecords(const Config& config, Node* node) {
   }
   node->records = std::make_unique<RecordCollector>(config.node_id, node->bus.get(),
                                                     node->record_writer.get());
+}
+
+// A search of the record store (on the control thread).
+v1::Response Search(RecordStore* reader, const v1::SearchRequest& s) {
+  v1::Response response;
+  if (!reader) {
+    response.set_error("no record store: set records.path (docs/evidence.md)");
+    return response;
+  }
+  RecordQuery q;
+  q.from_us = s.from_us();
+  q.to_us = s.to_us();
+  q.cameras.assign(s.camera_ids().begin(), s.camera_ids().end());
+  q.vehicle_class = s.vehicle_class();
+  q.colour = s.colour();
+  q.line_id = s.line_id();
+  q.direction = s.direction() > 0 ? 1 : s.direction() < 0 ? -1 : 0;
+  q.min_speed_kmh = s.min_speed_kmh();
+  const int limit = s.limit() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(s.limit(), 1000));
+  q.limit = limit + 1;  // one more tells whether another page follows
+  q.offset = static_cast<int64_t>(s.offset());
+  Result<std::vector<StoredRecord>> found = reader->Query(q);
+  if (!found.ok()) {
+    response.set_error(found.status().message());
+    return response;
+  }
+  response.set_ok(true);
+  v1::SearchResponse* out = response.mutable_search();
+  out->set_more(static_cast<int>(found->size()) > limit);
+  for (int i = 0; i < static_cast<int>(found->size()) && i < limit; ++i) {
+    StoredRecord& r = (*found)[i];
+    v1::SearchHit* hit = out->add_records();
+    hit->set_node_id(std::move(r.node_id));
+    hit->set_camera_id(std::move(r.camera_id));
+    *hit->mutable_record() = std::move(r.record);
+  }
+  return response;
 }
 
 // Security, journal, feed and replay: the parts the cameras publish through.
@@ -231,8 +273,10 @@ Status StartServices(const Config& config, Node* node) {
   control_options.audit_reads = config.control.audit_reads;
   control_options.max_request_bytes = config.control.max_request_bytes;
   Supervisor* sup = node->supervisor.get();
+  RecordStore* reader = node->record_reader.get();
   SKYNET_ASSIGN_OR_RETURN(
-      node->control, ControlServer::Create(control_options, [sup](const v1::Request& r) {
+      node->control, ControlServer::Create(control_options, [sup, reader](const v1::Request& r) {
+        if (r.has_search()) return Search(reader, r.search());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {

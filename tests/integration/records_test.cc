@@ -101,6 +101,27 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
     return n.ok() && *n >= static_cast<int64_t>(records.size());
   }, 60s));
 
+  // The same search through the control socket (read role), newest first, paged.
+  auto control = client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
+  ASSERT_TRUE(control.ok());
+  v1::Request search;
+  search.mutable_search()->add_camera_ids("cam0");
+  search.mutable_search()->set_line_id("middle");
+  search.mutable_search()->set_limit(1);
+  auto answer = control->Call(search);
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  ASSERT_TRUE(answer->ok()) << answer->error();
+  ASSERT_EQ(answer->search().records_size(), 1);
+  EXPECT_EQ(answer->search().records(0).camera_id(), "cam0");
+  EXPECT_EQ(answer->search().records(0).record().crossings(0).line_id(), "middle");
+  EXPECT_EQ(answer->search().more(), found.size() > 1);
+  search.mutable_search()->set_limit(0);
+  search.mutable_search()->set_vehicle_class(v1::VEHICLE_CLASS_PERSON);
+  search.mutable_search()->set_min_speed_kmh(500);
+  answer = control->Call(search);
+  ASSERT_TRUE(answer.ok() && answer->ok());
+  EXPECT_EQ(answer->search().records_size(), 0);
+
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 60s), 0);
   EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("records:"), std::string::npos);
 }
