@@ -122,6 +122,19 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   ASSERT_TRUE(answer.ok() && answer->ok());
   EXPECT_EQ(answer->search().records_size(), 0);
 
+  // skynetctl search: a table, header first, one row per record of that line.
+  std::vector<std::string> table;
+  ASSERT_EQ(testing::RunToCompletion("tools/skynetctl/skynetctl",
+                                     {"--control", dir.Ipc("control.sock"), "search", "--camera",
+                                      "cam0", "--line", "middle", "--limit", "1000"},
+                                     dir.File("skynetctl.log"), &table),
+            0)
+      << ReadFile(dir.File("skynetctl.log"));
+  ASSERT_GE(table.size(), 2u);
+  EXPECT_EQ(table[0].rfind("LAST SEEN", 0), 0u) << table[0];
+  EXPECT_NE(table[1].find("cam0"), std::string::npos) << table[1];
+  EXPECT_NE(table[1].find("middle"), std::string::npos) << table[1];
+
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 60s), 0);
   EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("records:"), std::string::npos);
 }
