@@ -190,10 +190,13 @@ Runner AddSearch(CLI::App* cmd) {
       }
       s->set_colour(c);
     }
-    if (!o->direction.empty() && o->line.empty()) return Fail(kExitUsage, "--direction needs --line");
+    if (!o->direction.empty() && o->line.empty()) {
+      return Fail(kExitUsage, "--direction needs --line");
+    }
     s->set_line_id(o->line);
     if (!o->direction.empty()) {
-      const bool forward = o->direction == "in" || o->direction == "forward" || o->direction == "+1";
+      const std::string& d = o->direction;
+      const bool forward = d == "in" || d == "forward" || d == "+1";
       s->set_direction(forward ? 1 : -1);
     }
     s->set_min_speed_kmh(o->min_speed);
