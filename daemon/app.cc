@@ -15,6 +15,8 @@
 #include "daemon/journal.h"
 #include "daemon/metrics_report.h"
 #include "daemon/metrics_server.h"
+#include "daemon/record_collector.h"
+#include "daemon/record_store.h"
 #include "daemon/replay_server.h"
 #include "daemon/security.h"
 #include "daemon/service_notify.h"
@@ -95,6 +97,9 @@ struct Node {
   std::atomic<Supervisor*> supervisor_ptr{nullptr};  // for the bus's heartbeats
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<ReplayServer> replay;
+  std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
+  std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
+  std::unique_ptr<RecordStore> record_reader;   // the control thread's connection, for search
   CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
   std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<ControlServer> control;
@@ -132,6 +137,74 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
   return Status::Ok();
 }
 
+// The vehicle records: the collector between the cameras and the feed, and the store's writer.
+// A database that cannot be opened is logged (naming the path) and the node runs on: its records
+// are published but counted as lost for the store.
+void OpenRecords(const Config& config, Node* node) {
+  auto log = GetLogger("daemon");
+  if (!config.records.enabled) return;
+  if (!config.records.path.empty()) {
+    RecordStoreOptions ro;
+    ro.path = config.records.path;
+    ro.retention_days = config.records.retention_days;
+    ro.max_records = config.records.max_records;
+    Result<std::unique_ptr<RecordStore>> store = RecordStore::Open(ro);
+    if (store.ok()) {
+      log->info("records database {}", ro.path);
+    } else {
+      log->error("{}; running without storing records (they are counted as lost)",
+                 store.status().message());
+    }
+    if (store.ok()) {
+      auto reader = RecordStore::Open(ro);
+      if (reader.ok()) node->record_reader = std::move(reader).value();
+    }
+    RecordWriterOptions wo;
+    wo.max_queued = static_cast<size_t>(config.records.max_queued);
+    node->record_writer = std::make_unique<RecordWriter>(
+        store.ok() ? std::move(store).value() : nullptr, wo);
+  }
+  node->records = std::make_unique<RecordCollector>(config.node_id, node->bus.get(),
+                                                    node->record_writer.get());
+}
+
+// A search of the record store (on the control thread).
+v1::Response Search(RecordStore* reader, const v1::SearchRequest& s) {
+  v1::Response response;
+  if (!reader) {
+    response.set_error("no record store: set records.path (docs/evidence.md)");
+    return response;
+  }
+  RecordQuery q;
+  q.from_us = s.from_us();
+  q.to_us = s.to_us();
+  q.cameras.assign(s.camera_ids().begin(), s.camera_ids().end());
+  q.vehicle_class = s.vehicle_class();
+  q.colour = s.colour();
+  q.line_id = s.line_id();
+  q.direction = s.direction() > 0 ? 1 : s.direction() < 0 ? -1 : 0;
+  q.min_speed_kmh = s.min_speed_kmh();
+  const int limit = s.limit() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(s.limit(), 1000));
+  q.limit = limit + 1;  // one more tells whether another page follows
+  q.offset = static_cast<int64_t>(s.offset());
+  Result<std::vector<StoredRecord>> found = reader->Query(q);
+  if (!found.ok()) {
+    response.set_error(found.status().message());
+    return response;
+  }
+  response.set_ok(true);
+  v1::SearchResponse* out = response.mutable_search();
+  out->set_more(static_cast<int>(found->size()) > limit);
+  for (int i = 0; i < static_cast<int>(found->size()) && i < limit; ++i) {
+    StoredRecord& r = (*found)[i];
+    v1::SearchHit* hit = out->add_records();
+    hit->set_node_id(std::move(r.node_id));
+    hit->set_camera_id(std::move(r.camera_id));
+    *hit->mutable_record() = std::move(r.record);
+  }
+  return response;
+}
+
 // Security, journal, feed and replay: the parts the cameras publish through.
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
@@ -164,6 +237,7 @@ Status OpenFeed(const Config& config, Node* node) {
     ro.security = node->security.get();
     SKYNET_ASSIGN_OR_RETURN(node->replay, ReplayServer::Create(ro, node->journal.get()));
   }
+  OpenRecords(config, node);
   return Status::Ok();
 }
 
@@ -186,7 +260,10 @@ std::string Scrape(const Node& node) {
 Status StartServices(const Config& config, Node* node) {
   ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
   SKYNET_ASSIGN_OR_RETURN(node->supervisor,
-                          Supervisor::Create(config, &node->sessions, node->bus.get()));
+                          Supervisor::Create(config, &node->sessions,
+                                             node->records ? static_cast<EventFeed*>(
+                                                                 node->records.get())
+                                                           : node->bus.get()));
   node->supervisor_ptr.store(node->supervisor.get());
 
   ControlServerOptions control_options;
@@ -196,8 +273,10 @@ Status StartServices(const Config& config, Node* node) {
   control_options.audit_reads = config.control.audit_reads;
   control_options.max_request_bytes = config.control.max_request_bytes;
   Supervisor* sup = node->supervisor.get();
+  RecordStore* reader = node->record_reader.get();
   SKYNET_ASSIGN_OR_RETURN(
-      node->control, ControlServer::Create(control_options, [sup](const v1::Request& r) {
+      node->control, ControlServer::Create(control_options, [sup, reader](const v1::Request& r) {
+        if (r.has_search()) return Search(reader, r.search());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {
@@ -268,6 +347,9 @@ void StopNode(Node* node) {
   node->supervisor_ptr.store(nullptr);
   if (node->supervisor) node->supervisor->Stop();
   if (node->replay) node->replay->Stop();
+  if (node->record_writer) {
+    node->record_writer.reset();  // writes what is queued first
+  }
   if (node->bus) node->bus->Stop();
 }
 

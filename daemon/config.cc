@@ -118,6 +118,8 @@ constexpr Range kStartBurst{1, 100'000};
 constexpr Range kSendHwm{100, 1'000'000};
 constexpr Range kMaxSubscribers{0, 10'000};
 constexpr Range kMaxRequestBytes{1024, 16 << 20};
+constexpr Range kMaxRecords{0, int64_t{1} << 40};
+constexpr Range kMaxQueuedRecords{1, 1'000'000};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
 std::string CheckIntRange(long long v, Range r) {
@@ -136,6 +138,13 @@ std::string CheckStartRate(double v) {
 
 std::string CheckAgeHours(double v) {
   if (!(v >= 0 && v <= 87600)) return "must be in 0..87600 (0: no age limit), got " + FormatNumber(v);
+  return "";
+}
+
+std::string CheckRetentionDays(double v) {
+  if (!(v >= 0 && v <= 36500)) {
+    return "must be in 0..36500 (0: no age limit), got " + FormatNumber(v);
+  }
   return "";
 }
 
@@ -531,6 +540,12 @@ class Parser {
         {"replay_max_events_per_second", Int(&config->replay_max_events_per_second, kReplayRate)},
         {"journal", [&](const YAML::Node& n,
                         const std::string& f) { return ParseJournal(n, f, &config->journal); }},
+        {"records",
+         Map({{"enabled", Bool(&config->records.enabled)},
+              {"path", String(&config->records.path)},
+              {"retention_days", Double(&config->records.retention_days, CheckRetentionDays)},
+              {"max_records", Int64(&config->records.max_records, kMaxRecords)},
+              {"max_queued", Int64(&config->records.max_queued, kMaxQueuedRecords)}})},
         {"security", Map(SecurityKeys(&config->security))},
         {"control", Map({{"audit_log", String(&config->control.audit_log)},
                          {"audit_reads", Bool(&config->control.audit_reads)},

@@ -76,6 +76,24 @@ struct JournalConfig {
   bool operator==(const JournalConfig&) const = default;
 };
 
+// The vehicle record store (daemon/record_store.h, docs/evidence.md). Read at start only: a
+// reload does not change it.
+struct RecordsConfig {
+  // Make a record of every finished vehicle track (topic record/<camera> on the feed).
+  bool enabled = true;
+  // SQLite database file of the records (its directory must exist); empty: records are not
+  // stored, only published.
+  std::string path;
+  // Retention: records whose last sighting is older are deleted (0: no age limit).
+  double retention_days = 30;
+  // Retention: at most this many records, the oldest deleted first (0: no limit).
+  int64_t max_records = 10'000'000;
+  // Records waiting for the database writer; beyond it they are lost (counted and logged).
+  int64_t max_queued = 10000;
+
+  bool operator==(const RecordsConfig&) const = default;
+};
+
 // A client public key allowed on the CurveZMQ endpoints.
 struct ClientKeyConfig {
   // Shown in the audit log and logs: letters, digits, '.', '_' and '-'.
@@ -149,6 +167,7 @@ struct Config {
   // Replay rate limit (token bucket), events per second.
   int replay_max_events_per_second = 50000;
   JournalConfig journal;
+  RecordsConfig records;
   SecurityConfig security;
   ControlConfig control;
   FeedConfig feed;

@@ -110,6 +110,7 @@ Role RequiredRole(const std::string& command) {
   static const std::map<std::string, Role> kReadOnly = {
       {"list_cameras", Role::kRead},
       {"status", Role::kRead},
+      {"search", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;

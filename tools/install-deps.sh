@@ -16,7 +16,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libspdlog-dev libyaml-cpp-dev libcli11-dev libgtest-dev
   libavformat-dev libavcodec-dev libavutil-dev ffmpeg nlohmann-json3-dev
-  libsystemd-dev systemd adduser libcpp-httplib-dev
+  libsystemd-dev systemd adduser libcpp-httplib-dev libsqlite3-dev
   clang libclang-rt-14-dev lld llvm
   python3-zmq python3-protobuf python3-numpy python3-onnx python3-opencv python3-prometheus-client
 )

@@ -34,6 +34,8 @@ EventCategory CategoryOf(const v1::Event& event) {
       return EventCategory::kHeartbeat;
     case v1::Event::kJournalStatus:
       return EventCategory::kJournal;
+    case v1::Event::kVehicleRecord:
+      return EventCategory::kRecord;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -56,6 +58,8 @@ const char* CategoryName(EventCategory category) {
       return "heartbeat";
     case EventCategory::kJournal:
       return "journal";
+    case EventCategory::kRecord:
+      return "record";
     case EventCategory::kUnknown:
       break;
   }
@@ -66,7 +70,7 @@ std::optional<EventCategory> ParseCategory(std::string_view name) {
   for (EventCategory c :
        {EventCategory::kCamera, EventCategory::kStream, EventCategory::kMotion,
         EventCategory::kVehicle, EventCategory::kTraffic, EventCategory::kHeartbeat,
-       EventCategory::kJournal}) {
+        EventCategory::kJournal, EventCategory::kRecord}) {
     if (name == CategoryName(c)) return c;
   }
   return std::nullopt;
@@ -86,6 +90,7 @@ std::string TopicFor(const v1::Event& event) {
     case EventCategory::kMotion:
     case EventCategory::kVehicle:
     case EventCategory::kTraffic:
+    case EventCategory::kRecord:
       break;
   }
   return std::string(CategoryName(CategoryOf(event))) + "/" + event.camera_id();

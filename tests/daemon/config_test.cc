@@ -204,8 +204,8 @@ TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, security, control, feed, analytics_workers, "
-            "ingest, log_level, cameras)");
+            "replay_max_events_per_second, journal, records, security, control, feed, "
+            "analytics_workers, ingest, log_level, cameras)");
 }
 
 TEST(ConfigTest, MetricsEndpointIsHostAndPortOrEmpty) {
@@ -494,8 +494,8 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 1\n"
             "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, security, control, feed, analytics_workers, "
-            "ingest, log_level, cameras)\n"
+            "replay_max_events_per_second, journal, records, security, control, feed, "
+            "analytics_workers, ingest, log_level, cameras)\n"
             "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
             "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
             "t.yaml:10:10: cameras[2].url: port must be 1..65535, got '99999'");
@@ -673,6 +673,22 @@ TEST(ConfigTest, ValidateCameraConfigChecksValues) {
   cam.motion.threshold = 25;
   cam.url = "http://h/x";
   EXPECT_EQ(ValidateCameraConfig(cam).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, RecordsSectionIsParsedAndChecked) {
+  auto r = ParseConfig(
+      "records: {enabled: false, path: /tmp/r.db, retention_days: 7, max_records: 1000, "
+      "max_queued: 50}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->records.enabled);
+  EXPECT_EQ(r->records.path, "/tmp/r.db");
+  EXPECT_DOUBLE_EQ(r->records.retention_days, 7);
+  EXPECT_EQ(r->records.max_records, 1000);
+  EXPECT_EQ(r->records.max_queued, 50);
+  EXPECT_FALSE(r->records == RecordsConfig{});
+  EXPECT_EQ(ErrorOf("records: {retention_days: -1}\n"),
+            "t.yaml:1:27: records.retention_days: must be in 0..36500 (0: no age limit), got -1");
 }
 
 TEST(ConfigTest, JournalFsyncAndClientRolesAreParsedIntoEnums) {

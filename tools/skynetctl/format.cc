@@ -334,6 +334,14 @@ std::string FormatEventLine(const v1::Event& e) {
       out += Printf(" queue=%u", t.queue_length());
       break;
     }
+    case v1::Event::kVehicleRecord: {
+      const v1::VehicleRecord& r = e.vehicle_record();
+      out += "vehicle-record" + Printf(" #%" PRIu64 " ", r.track_id()) +
+             ClassName(r.vehicle_class()) + Speed(r.speed_kmh()) +
+             Printf(" %zu crossings %zu zones", static_cast<size_t>(r.crossings_size()),
+                    static_cast<size_t>(r.zones_size()));
+      break;
+    }
     case v1::Event::PAYLOAD_NOT_SET:
       out += "unknown-event";  // e.g. a payload added in a newer schema
       break;

@@ -115,6 +115,132 @@ Runner AddCameras(CLI::App* cmd) {
   };
 }
 
+// "14:05" (today, local time) or "2026-12-06 14:05[:SS]": microseconds since the Unix epoch.
+Result<int64_t> ParseLocalTime(const std::string& text) {
+  std::tm tm{};
+  const time_t now = time(nullptr);
+  localtime_r(&now, &tm);
+  const char* end = strptime(text.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (!end || *end) end = strptime(text.c_str(), "%Y-%m-%d %H:%M", &tm);
+  if (!end || *end) {
+    localtime_r(&now, &tm);
+    tm.tm_sec = 0;
+    end = strptime(text.c_str(), "%H:%M:%S", &tm);
+    if (!end || *end) end = strptime(text.c_str(), "%H:%M", &tm);
+  }
+  if (!end || *end) {
+    return Status::InvalidArgument("bad time '" + text + "': use HH:MM or YYYY-MM-DD HH:MM");
+  }
+  tm.tm_isdst = -1;
+  return static_cast<int64_t>(mktime(&tm)) * 1000000;
+}
+
+struct SearchOptions {
+  std::string from, to, vehicle_class, colour, line, direction;
+  std::vector<std::string> cameras;
+  float min_speed = 0;
+  uint32_t limit = 50;
+  uint64_t offset = 0;
+  bool json = false;
+};
+
+Runner AddSearch(CLI::App* cmd) {
+  auto o = std::make_shared<SearchOptions>();
+  cmd->add_option("--from", o->from, "Last seen at or after: HH:MM (today) or YYYY-MM-DD HH:MM");
+  cmd->add_option("--to", o->to, "First seen at or before (same forms)");
+  cmd->add_option("--camera", o->cameras, "Only this camera (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--class", o->vehicle_class, "car, bus, truck, motorcycle, bicycle, person");
+  cmd->add_option("--colour,--color", o->colour,
+                  "white, black, silver, red, blue, yellow, green");
+  cmd->add_option("--line", o->line, "Crossed this line (its id in the camera's rules)");
+  cmd->add_option("--direction", o->direction,
+                  "With --line: in or forward (+1), out or backward (-1)")
+      ->check(CLI::IsMember({"in", "out", "forward", "backward", "+1", "-1"}));
+  cmd->add_option("--min-speed", o->min_speed, "At least this speed, km/h");
+  cmd->add_option("--limit", o->limit, "Records per page")->check(CLI::Range(1, 1000));
+  cmd->add_option("--offset", o->offset, "Records skipped (the next page: offset + limit)");
+  cmd->add_flag("--json", o->json, "One JSON object per record instead of a table");
+  return [o](const Globals& g) {
+    v1::Request request;
+    v1::SearchRequest* s = request.mutable_search();
+    for (auto [text, field] : {std::pair{&o->from, 0}, std::pair{&o->to, 1}}) {
+      if (text->empty()) continue;
+      Result<int64_t> t = ParseLocalTime(*text);
+      if (!t) return Fail(kExitUsage, t.status().message());
+      field == 0 ? s->set_from_us(*t) : s->set_to_us(*t);
+    }
+    for (const std::string& c : o->cameras) s->add_camera_ids(c);
+    auto upper = [](std::string t) {
+      for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return t;
+    };
+    if (!o->vehicle_class.empty()) {
+      v1::VehicleClass c;
+      if (!v1::VehicleClass_Parse("VEHICLE_CLASS_" + upper(o->vehicle_class), &c)) {
+        return Fail(kExitUsage, "--class: unknown class '" + o->vehicle_class + "'");
+      }
+      s->set_vehicle_class(c);
+    }
+    if (!o->colour.empty()) {
+      v1::VehicleColour c;
+      const std::string name = o->colour == "grey" || o->colour == "gray" ? "silver" : o->colour;
+      if (!v1::VehicleColour_Parse("VEHICLE_COLOUR_" + upper(name), &c)) {
+        return Fail(kExitUsage, "--colour: unknown colour '" + o->colour + "'");
+      }
+      s->set_colour(c);
+    }
+    if (!o->direction.empty() && o->line.empty()) {
+      return Fail(kExitUsage, "--direction needs --line");
+    }
+    s->set_line_id(o->line);
+    if (!o->direction.empty()) {
+      const std::string& d = o->direction;
+      const bool forward = d == "in" || d == "forward" || d == "+1";
+      s->set_direction(forward ? 1 : -1);
+    }
+    s->set_min_speed_kmh(o->min_speed);
+    s->set_limit(o->limit);
+    s->set_offset(o->offset);
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_search()) return Fail(kExitDaemonError, "unexpected answer");
+    const v1::SearchResponse& found = response.search();
+    if (o->json) {
+      google::protobuf::util::JsonPrintOptions jo;
+      jo.preserve_proto_field_names = true;
+      for (const v1::SearchHit& hit : found.records()) {
+        std::string line;
+        if (!google::protobuf::util::MessageToJsonString(hit, &line, jo).ok()) {
+          return Fail(kExitDaemonError, "cannot print a record as JSON");
+        }
+        std::cout << line << "\n";
+      }
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"LAST SEEN", "CAMERA", "TRACK", "CLASS", "COLOUR", "SPEED", "LANE", "LINES"}};
+    for (const v1::SearchHit& hit : found.records()) {
+      const v1::VehicleRecord& r = hit.record();
+      std::string lines;
+      for (const v1::RecordCrossing& c : r.crossings()) {
+        lines += (lines.empty() ? "" : ",") + c.line_id() + (c.direction() > 0 ? "+" : "-");
+      }
+      std::string colour = v1::VehicleColour_Name(r.colour()).substr(15);
+      for (char& c : colour) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      rows.push_back({FormatLocalTime(r.last_seen_us()), hit.camera_id(),
+                      std::to_string(r.track_id()), VehicleClassName(r.vehicle_class()), colour,
+                      r.speed_kmh() >= 0 ? Printf("%.0f", r.speed_kmh()) : "-",
+                      r.lane().empty() ? "-" : r.lane(), lines.empty() ? "-" : lines});
+    }
+    std::cout << FormatColumns(rows, {false, false, true, false, false, true, false, false});
+    if (found.more()) {
+      std::cout << "(more: --offset " << o->offset + found.records_size() << ")\n";
+    }
+    return kExitOk;
+  };
+}
+
 Runner AddStatus(CLI::App* cmd) {
   auto camera = std::make_shared<std::string>();
   cmd->add_option("CAMERA", *camera, "Only this camera (default: all)");
@@ -276,7 +402,9 @@ constexpr auto kSilenceHint = std::chrono::seconds(5);
 int Tail(const Globals& g, const TailOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
   // Heartbeats only on request.
-  if (types.empty()) types = {"camera", "stream", "motion", "vehicle", "traffic", "journal"};
+  if (types.empty()) {
+    types = {"camera", "stream", "motion", "vehicle", "traffic", "record", "journal"};
+  }
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
   // Gap detection needs every event, so the subscriber takes the whole feed; types and cameras
@@ -363,10 +491,10 @@ Runner AddTail(CLI::App* cmd) {
       ->allow_extra_args(false);
   cmd->add_option("--type", o->types,
                   "Only these event types (repeatable): camera, motion, stream, vehicle, "
-                  "traffic, journal, heartbeat; default all but heartbeat")
+                  "traffic, record, journal, heartbeat; default all but heartbeat")
       ->allow_extra_args(false)
       ->check(CLI::IsMember(
-          {"camera", "motion", "heartbeat", "stream", "vehicle", "traffic", "journal"}));
+          {"camera", "motion", "heartbeat", "stream", "vehicle", "traffic", "record", "journal"}));
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
   cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);
@@ -559,6 +687,8 @@ constexpr CommandSpec kCommands[] = {
     {"tail", "Print events from the feed as they happen (Ctrl-C to stop)", AddTail},
     {"top", "Per-camera summary (state, vehicles, counts, speed) and alarms, refreshed", AddTop},
     {"keygen", "Write a CurveZMQ key pair (BASE.key, BASE.pub)", AddKeygen},
+    {"search", "Vehicle records of the record store, newest first (docs/evidence.md)",
+     AddSearch},
 };
 
 int Main(int argc, char** argv) {

@@ -80,7 +80,8 @@ TEST(SkynetctlCliTest, BadUsageExits2) {
   RunResult r = RunSkynetctl("");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
-            "skynetctl: a command is required: cameras, status, camera, reload, tail, top, keygen\n"
+            "skynetctl: a command is required: cameras, status, camera, reload, tail, top, keygen, "
+            "search\n"
             "Run with --help for more information.\n");
   r = RunSkynetctl("frobnicate");
   EXPECT_EQ(r.exit_code, 2);

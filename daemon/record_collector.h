@@ -1,0 +1,53 @@
+// RecordCollector: turns every finished vehicle track into a VehicleRecord (docs/evidence.md).
+// An EventSink between the cameras and the feed: it forwards every event unchanged, remembers
+// the lines each live track crossed and the zones it entered (line_crossed and zone_entered
+// events), and on vehicle_ended publishes a vehicle_record event right after it and hands the
+// record to the RecordWriter (if any), which stores it off the analytics path.
+//
+// Threads: Publish() may be called from any thread (the cameras' workers); a short lock guards
+// the per-track memory. Ownership: `feed` and `writer` are borrowed and must outlive this.
+//
+//   RecordCollector records("node-1", bus.get(), writer.get());
+//   Supervisor::Create(config, &sessions, &records);
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "daemon/event_sink.h"
+#include "daemon/record_store.h"
+
+namespace skynet::daemon {
+
+class RecordCollector : public EventFeed {
+ public:
+  // `writer` may be null: records then only go out on the feed.
+  RecordCollector(std::string node_id, EventFeed* feed, RecordWriter* writer)
+      : node_id_(std::move(node_id)), feed_(feed), writer_(writer) {}
+
+  void Publish(v1::Event event) override;
+  FeedStats stats() const override { return feed_->stats(); }
+
+  // The record of an ended track, from the track and what was gathered for it (pure).
+  static v1::VehicleRecord MakeRecord(const v1::VehicleTrack& track,
+                                      std::vector<v1::RecordCrossing> crossings,
+                                      std::vector<std::string> zones);
+
+ private:
+  // What the rule events told about a live track.
+  struct Gathered {
+    std::vector<v1::RecordCrossing> crossings;
+    std::vector<std::string> zones;
+  };
+  static constexpr size_t kMaxPerTrack = 256;  // crossings or zones kept per track
+
+  const std::string node_id_;
+  EventFeed* const feed_;
+  RecordWriter* const writer_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, uint64_t>, Gathered> live_;  // by (camera, track id)
+};
+
+}  // namespace skynet::daemon

@@ -1,0 +1,130 @@
+// RecordStore: the vehicle records of this node in an SQLite database (docs/evidence.md), one
+// row per finished vehicle track, with indexes on time, camera, class and colour and a table of
+// the lines each vehicle crossed. WAL mode: a search reads while the writer writes.
+//
+// RecordWriter: the only writer in the daemon. Add() never blocks: it queues the record for the
+// writer thread, which inserts what has queued in one transaction and applies retention. A full
+// queue, a database that could not be opened and a failed write each count the records as lost.
+//
+// Threads: RecordStore is not thread-safe (one owner: the writer thread, or a test).
+// RecordWriter::Add() and stats() are safe from any thread.
+//
+//   auto store = RecordStore::Open({.path = "/var/lib/skynetd/records.db"});  // Result<...>
+//   RecordWriter writer(std::move(store).value(), {});
+//   writer.Add(StoredRecord{"node-1", "cam1", record});
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/core/status.h"
+#include "skynet/v1/events.pb.h"
+
+struct sqlite3;
+
+namespace skynet::daemon {
+
+struct RecordStoreOptions {
+  // The database file; its directory must exist.
+  std::string path;
+  // Retention: records whose last_seen is older than this many days are deleted (0: no limit).
+  double retention_days = 30;
+  // Retention: at most this many records, the oldest deleted first (0: no limit).
+  int64_t max_records = 10'000'000;
+};
+
+// A record with the node and camera it came from (the feed carries them in the envelope).
+struct StoredRecord {
+  std::string node_id;
+  std::string camera_id;
+  v1::VehicleRecord record;
+};
+
+// Filters of a search; unset ones match everything. Results are newest first (by last_seen).
+struct RecordQuery {
+  int64_t from_us = 0;                // last_seen >= from_us (0: no lower bound)
+  int64_t to_us = 0;                  // first_seen <= to_us (0: no upper bound)
+  std::vector<std::string> cameras;   // any of these (empty: all)
+  v1::VehicleClass vehicle_class = v1::VEHICLE_CLASS_UNSPECIFIED;  // UNSPECIFIED: any
+  v1::VehicleColour colour = v1::VEHICLE_COLOUR_UNSPECIFIED;        // UNSPECIFIED: any
+  std::string line_id;                // crossed this line (empty: any)
+  int direction = 0;                  // with line_id: +1 or -1 only (0: either)
+  float min_speed_kmh = 0;            // speed_kmh >= this (0: no bound)
+  int limit = 100;                    // page size
+  int64_t offset = 0;                 // records skipped (paging)
+};
+
+class RecordStore {
+ public:
+  // Opens or creates the database, sets WAL mode and creates the schema. Errors name the path:
+  // "records database /x/records.db: file is not a database" (IoError).
+  static Result<std::unique_ptr<RecordStore>> Open(const RecordStoreOptions& options);
+  ~RecordStore();
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
+
+  // Inserts `records` in one transaction (all or none). Errors name the path.
+  Status Insert(const std::vector<StoredRecord>& records);
+  // Matching records, newest first, at most query.limit of them after query.offset.
+  Result<std::vector<StoredRecord>> Query(const RecordQuery& query);
+  // Deletes what retention no longer keeps, relative to `now_us`. Returns how many were deleted.
+  Result<int64_t> ApplyRetention(int64_t now_us);
+  Result<int64_t> Count();
+  const std::string& path() const { return options_.path; }
+
+ private:
+  explicit RecordStore(RecordStoreOptions options) : options_(std::move(options)) {}
+  Status Exec(const char* sql);
+  Status Error(const std::string& what) const;
+
+  const RecordStoreOptions options_;
+  sqlite3* db_ = nullptr;
+};
+
+struct RecordWriterOptions {
+  size_t max_queued = 10000;      // records waiting for the writer; more are lost (counted)
+  size_t max_batch = 500;         // records per transaction
+  int64_t retention_interval_s = 600;  // how often retention runs
+};
+
+struct RecordWriterStats {
+  uint64_t written = 0;
+  uint64_t lost_overflow = 0;     // the queue was full
+  uint64_t lost_errors = 0;       // no database, or the write failed
+  uint64_t deleted = 0;           // by retention
+};
+
+class RecordWriter {
+ public:
+  // `store` may be null (the database could not be opened): every record is then lost, counted.
+  RecordWriter(std::unique_ptr<RecordStore> store, RecordWriterOptions options);
+  // Writes what is queued, then stops the thread.
+  ~RecordWriter();
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  // Queues `record`; never blocks. False if it was lost (queue full or no database).
+  bool Add(StoredRecord record);
+  RecordWriterStats stats() const;
+
+ private:
+  void Run();
+
+  const RecordWriterOptions options_;
+  std::unique_ptr<RecordStore> store_;  // used by the writer thread only
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<StoredRecord> queue_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> written_{0}, lost_overflow_{0}, lost_errors_{0}, deleted_{0};
+  std::thread thread_;  // last: starts after the rest is set up
+};
+
+}  // namespace skynet::daemon

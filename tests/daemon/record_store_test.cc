@@ -1,0 +1,320 @@
+// The vehicle record store on a real SQLite file in a temp dir, its writer thread, and the
+// collector that turns ended tracks into records.
+#include "daemon/record_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "daemon/record_collector.h"
+#include "tests/testing/recording_event_sink.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait.h"
+
+namespace skynet::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kT0 = 1'800'000'000'000'000;  // some time in 2027
+
+StoredRecord MakeStored(const std::string& camera, uint64_t track, int64_t last_us,
+                        v1::VehicleClass cls, v1::VehicleColour colour, float speed,
+                        const std::string& line = "", int direction = 0) {
+  StoredRecord s;
+  s.node_id = "node-1";
+  s.camera_id = camera;
+  s.record.set_track_id(track);
+  s.record.set_first_seen_us(last_us - 5'000'000);
+  s.record.set_last_seen_us(last_us);
+  s.record.set_vehicle_class(cls);
+  s.record.set_colour(colour);
+  s.record.set_speed_kmh(speed);
+  s.record.mutable_size()->set_length_m(4.5f);
+  if (!line.empty()) {
+    v1::RecordCrossing* c = s.record.add_crossings();
+    c->set_line_id(line);
+    c->set_direction(direction);
+    c->set_time_us(last_us - 1'000'000);
+  }
+  return s;
+}
+
+// Five records over five minutes on two cameras.
+std::vector<StoredRecord> Sample() {
+  return {
+      MakeStored("cam1", 1, kT0 + 0 * kMinute, v1::VEHICLE_CLASS_CAR, v1::VEHICLE_COLOUR_WHITE,
+                 50, "L1", +1),
+      MakeStored("cam1", 2, kT0 + 1 * kMinute, v1::VEHICLE_CLASS_TRUCK, v1::VEHICLE_COLOUR_RED,
+                 70, "L1", -1),
+      MakeStored("cam2", 3, kT0 + 2 * kMinute, v1::VEHICLE_CLASS_CAR, v1::VEHICLE_COLOUR_BLACK,
+                 90, "L2", +1),
+      MakeStored("cam2", 4, kT0 + 3 * kMinute, v1::VEHICLE_CLASS_BUS, v1::VEHICLE_COLOUR_WHITE,
+                 -1),
+      MakeStored("cam1", 5, kT0 + 4 * kMinute, v1::VEHICLE_CLASS_CAR, v1::VEHICLE_COLOUR_WHITE,
+                 65, "L1", +1),
+  };
+}
+
+std::vector<uint64_t> Tracks(const Result<std::vector<StoredRecord>>& r) {
+  std::vector<uint64_t> out;
+  if (!r.ok()) {
+    ADD_FAILURE() << r.status().message();
+    return out;
+  }
+  for (const StoredRecord& s : *r) out.push_back(s.record.track_id());
+  return out;
+}
+
+std::unique_ptr<RecordStore> OpenOrDie(const RecordStoreOptions& o) {
+  auto store = RecordStore::Open(o);
+  EXPECT_TRUE(store.ok()) << store.status().message();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+TEST(RecordStoreTest, InsertsABatchAndReadsItBackNewestFirst) {
+  TempDir dir;
+  auto store = OpenOrDie({.path = dir.File("records.db")});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Insert(Sample()).ok());
+  EXPECT_EQ(*store->Count(), 5);
+  auto all = store->Query({});
+  EXPECT_EQ(Tracks(all), (std::vector<uint64_t>{5, 4, 3, 2, 1}));
+  const StoredRecord& newest = all->front();
+  EXPECT_EQ(newest.node_id, "node-1");
+  EXPECT_EQ(newest.camera_id, "cam1");
+  EXPECT_FLOAT_EQ(newest.record.size().length_m(), 4.5f);
+  ASSERT_EQ(newest.record.crossings_size(), 1);
+  EXPECT_EQ(newest.record.crossings(0).line_id(), "L1");
+}
+
+TEST(RecordStoreTest, EachFilterSelectsItsRecords) {
+  TempDir dir;
+  auto store = OpenOrDie({.path = dir.File("records.db")});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Insert(Sample()).ok());
+  RecordQuery q;
+  q.from_us = kT0 + 1 * kMinute;
+  q.to_us = kT0 + 3 * kMinute;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{4, 3, 2}));
+  q = {};
+  q.cameras = {"cam2"};
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{4, 3}));
+  q.cameras = {"cam2", "cam1"};
+  EXPECT_EQ(Tracks(store->Query(q)).size(), 5u);
+  q = {};
+  q.vehicle_class = v1::VEHICLE_CLASS_CAR;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 3, 1}));
+  q = {};
+  q.colour = v1::VEHICLE_COLOUR_WHITE;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 4, 1}));
+  q = {};
+  q.line_id = "L1";
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 2, 1}));
+  q.direction = +1;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 1}));
+  q.direction = -1;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{2}));
+  q = {};
+  q.min_speed_kmh = 65;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 3, 2}));
+  q = {};
+  q.vehicle_class = v1::VEHICLE_CLASS_CAR;
+  q.colour = v1::VEHICLE_COLOUR_WHITE;
+  q.cameras = {"cam1"};
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 1}));
+  // Paging.
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{5, 4}));
+  q.offset = 2;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{3, 2}));
+  q.offset = 4;
+  EXPECT_EQ(Tracks(store->Query(q)), (std::vector<uint64_t>{1}));
+}
+
+TEST(RecordStoreTest, RetentionDeletesOldRecordsAndTheirCrossings) {
+  TempDir dir;
+  auto store = OpenOrDie({.path = dir.File("records.db"), .retention_days = 1});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Insert(Sample()).ok());
+  // A day and two and a half minutes after kT0: records 1, 2 and 3 are older than a day.
+  auto deleted = store->ApplyRetention(kT0 + 86400'000'000 + 2 * kMinute + kMinute / 2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().message();
+  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(Tracks(store->Query({})), (std::vector<uint64_t>{5, 4}));
+  RecordQuery q;
+  q.line_id = "L2";
+  EXPECT_TRUE(Tracks(store->Query(q)).empty());
+}
+
+TEST(RecordStoreTest, RetentionKeepsAtMostMaxRecordsNewestFirst) {
+  TempDir dir;
+  auto store = OpenOrDie({.path = dir.File("records.db"), .retention_days = 0, .max_records = 2});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Insert(Sample()).ok());
+  EXPECT_EQ(*store->ApplyRetention(kT0), 3);
+  EXPECT_EQ(Tracks(store->Query({})), (std::vector<uint64_t>{5, 4}));
+}
+
+TEST(RecordStoreTest, RecordsSurviveReopening) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie({.path = dir.File("records.db")});
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Insert(Sample()).ok());
+  }
+  auto store = OpenOrDie({.path = dir.File("records.db")});
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->Count(), 5);
+}
+
+TEST(RecordStoreTest, ADamagedFileIsAClearErrorNamingThePath) {
+  TempDir dir;
+  const std::string path = dir.File("records.db");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(8192, 'x');  // not an SQLite header
+  }
+  auto store = RecordStore::Open({.path = path});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("records database " + path), std::string::npos)
+      << store.status().message();
+  EXPECT_NE(store.status().message().find("not a database"), std::string::npos)
+      << store.status().message();
+}
+
+TEST(RecordStoreTest, AnUnwritableDirectoryIsAClearErrorNamingThePath) {
+  TempDir dir;
+  const std::string path = dir.File("missing/records.db");
+  auto store = RecordStore::Open({.path = path});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("records database " + path), std::string::npos)
+      << store.status().message();
+}
+
+TEST(RecordWriterTest, WritesQueuedRecordsOnItsThread) {
+  TempDir dir;
+  const std::string path = dir.File("records.db");
+  {
+    RecordWriter writer(OpenOrDie({.path = path}), {});
+    for (StoredRecord& s : Sample()) EXPECT_TRUE(writer.Add(std::move(s)));
+    EXPECT_TRUE(testing::WaitFor([&] { return writer.stats().written == 5; }, 10s));
+  }
+  auto store = OpenOrDie({.path = path});
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->Count(), 5);
+}
+
+TEST(RecordWriterTest, WithoutADatabaseEveryRecordIsCountedLost) {
+  RecordWriter writer(nullptr, {});
+  for (StoredRecord& s : Sample()) EXPECT_FALSE(writer.Add(std::move(s)));
+  EXPECT_EQ(writer.stats().lost_errors, 5u);
+  EXPECT_EQ(writer.stats().written, 0u);
+}
+
+TEST(RecordWriterTest, AFullQueueLosesRecordsAndCountsThemWithoutBlocking) {
+  TempDir dir;
+  const std::string path = dir.File("records.db");
+  RecordWriterOptions o;
+  o.max_queued = 3;
+  o.max_batch = 1;
+  RecordWriter writer(OpenOrDie({.path = path}), o);
+  // Another connection holds the write lock, so the writer cannot drain the queue: at most one
+  // record is in its hands and three are queued.
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  uint64_t accepted = 0;
+  for (int i = 0; i < 200; ++i) accepted += writer.Add(Sample()[i % 5]) ? 1 : 0;
+  const RecordWriterStats s = writer.stats();
+  EXPECT_LE(accepted, 4u);
+  EXPECT_EQ(s.lost_overflow, 200u - accepted);
+  ASSERT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(blocker);
+  // The lock released, what was accepted is written (or, past the busy timeout, counted lost).
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return writer.stats().written + writer.stats().lost_errors == accepted; }, 30s));
+}
+
+TEST(RecordCollectorTest, AnEndedTrackBecomesARecordWithItsCrossingsAndZones) {
+  testing::RecordingEventSink feed;
+  RecordCollector collector("node-1", &feed, nullptr);
+  auto event = [](int64_t t) {
+    v1::Event e;
+    e.set_camera_id("cam1");
+    e.set_capture_time_us(t);
+    return e;
+  };
+  v1::Event zone = event(kT0 + 1);
+  zone.mutable_zone_entered()->set_zone_id("Z1");
+  zone.mutable_zone_entered()->set_track_id(7);
+  collector.Publish(zone);
+  v1::Event cross = event(kT0 + 2);
+  cross.mutable_line_crossed()->set_line_id("L1");
+  cross.mutable_line_crossed()->set_track_id(7);
+  cross.mutable_line_crossed()->set_direction(-1);
+  cross.mutable_line_crossed()->set_speed_kmh(42);
+  collector.Publish(cross);
+  v1::Event other = event(kT0 + 3);  // another track: not in this record
+  other.mutable_line_crossed()->set_line_id("L2");
+  other.mutable_line_crossed()->set_track_id(8);
+  collector.Publish(other);
+  v1::Event ended = event(kT0 + 4);
+  v1::VehicleTrack* t = ended.mutable_vehicle_ended()->mutable_track();
+  t->set_track_id(7);
+  t->set_vehicle_class(v1::VEHICLE_CLASS_CAR);
+  t->set_colour(v1::VEHICLE_COLOUR_WHITE);
+  t->set_speed_kmh(55);
+  t->set_heading_deg(90);
+  t->set_lane("northbound");
+  t->add_zones("Z2");
+  t->set_first_seen_us(kT0);
+  t->set_last_seen_us(kT0 + 4);
+  t->mutable_size()->set_length_m(4.2f);
+  collector.Publish(ended);
+
+  const std::vector<v1::Event> events = feed.events();
+  ASSERT_EQ(events.size(), 5u);  // everything forwarded, the record after its vehicle_ended
+  EXPECT_TRUE(events[3].has_vehicle_ended());
+  ASSERT_TRUE(events[4].has_vehicle_record());
+  EXPECT_EQ(events[4].camera_id(), "cam1");
+  EXPECT_EQ(events[4].capture_time_us(), kT0 + 4);
+  const v1::VehicleRecord& r = events[4].vehicle_record();
+  EXPECT_EQ(r.track_id(), 7u);
+  EXPECT_EQ(r.vehicle_class(), v1::VEHICLE_CLASS_CAR);
+  EXPECT_EQ(r.colour(), v1::VEHICLE_COLOUR_WHITE);
+  EXPECT_FLOAT_EQ(r.speed_kmh(), 55);
+  EXPECT_EQ(r.lane(), "northbound");
+  EXPECT_FLOAT_EQ(r.size().length_m(), 4.2f);
+  EXPECT_EQ(r.first_seen_us(), kT0);
+  EXPECT_EQ(r.last_seen_us(), kT0 + 4);
+  ASSERT_EQ(r.crossings_size(), 1);
+  EXPECT_EQ(r.crossings(0).line_id(), "L1");
+  EXPECT_EQ(r.crossings(0).direction(), -1);
+  EXPECT_EQ(r.crossings(0).time_us(), kT0 + 2);
+  EXPECT_FLOAT_EQ(r.crossings(0).speed_kmh(), 42);
+  EXPECT_EQ(std::vector<std::string>(r.zones().begin(), r.zones().end()),
+            (std::vector<std::string>{"Z1", "Z2"}));
+  EXPECT_TRUE(r.snapshot_files().empty());
+  EXPECT_TRUE(r.clip_file().empty());
+}
+
+TEST(RecordCollectorTest, RecordsGoToTheWriter) {
+  TempDir dir;
+  testing::RecordingEventSink feed;
+  RecordWriter writer(OpenOrDie({.path = dir.File("records.db")}), {});
+  RecordCollector collector("node-1", &feed, &writer);
+  v1::Event ended;
+  ended.set_camera_id("cam9");
+  ended.mutable_vehicle_ended()->mutable_track()->set_track_id(3);
+  collector.Publish(ended);
+  EXPECT_TRUE(testing::WaitFor([&] { return writer.stats().written == 1; }, 10s));
+}
+
+}  // namespace
+}  // namespace skynet::daemon
