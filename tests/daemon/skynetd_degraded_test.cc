@@ -2,16 +2,13 @@
 // (camsim's `garbage` fault: flipped bytes that libav conceals, so frames keep coming) is reported
 // DEGRADED with reason DECODE_ERROR on the feed, in `skynetctl status` (grade poor) and in the
 // log within 2 s of the first damaged frame, while the fault lasts; and ONLINE again after it.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <string>
 
 #include "skynet/client/client.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -23,46 +20,7 @@ using namespace std::chrono_literals;
 using testing::BuildPath;
 using testing::ChildProcess;
 using testing::ReadFile;
-using testing::RunToCompletion;
 using testing::TempDir;
-
-// camsim's stdout: the URLs, "control 127.0.0.1:PORT", then "ready".
-struct Camsim {
-  std::vector<std::string> urls;
-  int control_port = 0;
-};
-Camsim ReadCamsim(ChildProcess& camsim) {
-  Camsim out;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") return out;
-    if (line->rfind("control 127.0.0.1:", 0) == 0) {
-      out.control_port = std::stoi(line->substr(18));
-    } else {
-      out.urls.push_back(*line);
-    }
-  }
-  ADD_FAILURE() << "camsim did not print ready";
-  return out;
-}
-
-// One fault command on camsim's control port; its answer line.
-std::string CamsimControl(int port, const std::string& command) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string line = command + "\n";
-    if (write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
-      char c;
-      while (read(fd, &c, 1) == 1 && c != '\n') answer += c;
-    }
-  }
-  close(fd);
-  return answer;
-}
 
 TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   TempDir dir;
@@ -71,7 +29,7 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
                        "--traffic", "1", "--control-port", "0", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const Camsim sim = ReadCamsim(camsim);
+  const testing::CamsimReady sim = testing::ReadCamsimReady(camsim);
   ASSERT_EQ(sim.urls.size(), 1u);
   ASSERT_GT(sim.control_port, 0);
   const std::string config = dir.File("skynetd.yaml");
@@ -122,7 +80,7 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
     return c.state() == v1::CAMERA_STATE_ONLINE && c.frames_analysed() >= 10;
   }, 120s)) << ReadFile(dir.File("skynetd.log"));
 
-  ASSERT_EQ(CamsimControl(sim.control_port, "garbage cam1"), "ok");
+  ASSERT_EQ(testing::CamsimCommand(sim.control_port, "garbage cam1"), "ok");
   ASSERT_TRUE(next_status(v1::CAMERA_STATE_DEGRADED, &seen));
   EXPECT_EQ(seen.reason(), v1::STATUS_REASON_DECODE_ERROR);
   EXPECT_LE(seen.detection_latency_ms(), 2000u) << seen.detail();
@@ -131,19 +89,15 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   const v1::CameraStatusInfo during = camera();
   EXPECT_EQ(during.state(), v1::CAMERA_STATE_DEGRADED);
   EXPECT_EQ(during.grade(), v1::GRADE_POOR);
-  std::vector<std::string> lines;
-  ASSERT_EQ(
-      RunToCompletion("tools/skynetctl/skynetctl", {"--control", dir.Ipc("control.sock"), "status"},
-                      dir.File("ctl.err"), &lines),
-      0);
-  std::string text;
-  for (const std::string& l : lines) text += l + "\n";
+  const testing::ToolRun ctl = testing::RunSkynetctl(dir, dir.Ipc("control.sock"), {"status"});
+  ASSERT_EQ(ctl.code, 0) << ctl.err;
+  const std::string& text = ctl.out;
   EXPECT_NE(text.find("degraded"), std::string::npos) << text;
   EXPECT_NE(text.find("decode error"), std::string::npos) << text;
   EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("[cam cam0] degraded (decode error"),
             std::string::npos);
 
-  ASSERT_EQ(CamsimControl(sim.control_port, "resume cam1"), "ok");
+  ASSERT_EQ(testing::CamsimCommand(sim.control_port, "resume cam1"), "ok");
   ASSERT_TRUE(next_status(v1::CAMERA_STATE_ONLINE, &seen));
   ASSERT_TRUE(testing::WaitFor([&] { return camera().state() == v1::CAMERA_STATE_ONLINE; }));
   EXPECT_TRUE(testing::WaitFor([&] {
