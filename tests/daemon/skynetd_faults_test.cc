@@ -23,6 +23,7 @@
 #include "pipeline/core/url.h"
 #include "skynet/client/client.h"
 #include "skynet/keys.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -34,23 +35,12 @@ using namespace std::chrono_literals;
 using testing::BuildPath;
 using testing::ChildProcess;
 using testing::ReadFile;
-using testing::RunToCompletion;
 using testing::TempDir;
 
 bool IsUtf8(const std::string& s) { return ValidUtf8(s) == s; }
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-std::vector<std::string> StartCamsim(ChildProcess& camsim) {
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") return urls;
-    urls.push_back(*line);
-  }
-  ADD_FAILURE() << "camsim did not print ready";
-  return {};
 }
 
 // A loopback TCP endpoint with a port that was free a moment ago.
@@ -78,29 +68,13 @@ std::string Head(const TempDir& dir) {
          dir.File("audit.log") + "\n";
 }
 
-// skynetctl with `args` against the daemon of `dir`: exit code, stdout lines joined, stderr.
-struct CtlResult {
-  int code = -1;
-  std::string out, err;
-};
-CtlResult Ctl(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--control", dir.Ipc("control.sock"), "--timeout", "20000"});
-  CtlResult r;
-  std::vector<std::string> lines;
-  r.code = RunToCompletion("tools/skynetctl/skynetctl", args, dir.File("ctl.err"), &lines);
-  for (const std::string& l : lines) r.out += l + "\n";
-  r.err = ReadFile(dir.File("ctl.err"));
-  return r;
+// skynetctl with `args` against the daemon of `dir`.
+testing::ToolRun Ctl(const TempDir& dir, std::vector<std::string> args) {
+  return testing::RunSkynetctl(dir, dir.Ipc("control.sock"), std::move(args));
 }
 
-CtlResult CheckConfig(const TempDir& dir, const std::string& path) {
-  CtlResult r;
-  std::vector<std::string> lines;
-  r.code =
-      RunToCompletion("daemon/skynetd", {"--check-config", path}, dir.File("check.err"), &lines);
-  for (const std::string& l : lines) r.out += l + "\n";
-  r.err = ReadFile(dir.File("check.err"));
-  return r;
+testing::ToolRun CheckConfig(const TempDir& dir, const std::string& path) {
+  return testing::RunTool(dir, "daemon/skynetd", {"--check-config", path});
 }
 
 // Camera id -> (state, session id) from a status request.
@@ -122,7 +96,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
                        "--traffic", "2", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = StartCamsim(camsim);
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 2u);
   const std::string config = dir.File("skynetd.yaml");
   const std::string good = Head(dir) + "cameras:\n  - id: cam0\n    url: " + urls[0] +
@@ -163,7 +137,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
     } else {
       WriteFile(config, h.text);
     }
-    const CtlResult reload = Ctl(dir, {"reload"});
+    const testing::ToolRun reload = Ctl(dir, {"reload"});
     EXPECT_NE(reload.code, 0) << reload.out;
     EXPECT_TRUE(IsUtf8(reload.err)) << reload.err;
     EXPECT_NE(reload.err.find("reload rejected, running config kept: " + config), std::string::npos)
@@ -173,7 +147,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
       EXPECT_NE(reload.err.find(h.directory ? "is a directory" : "cameras:"), std::string::npos)
           << reload.err;
     }
-    const CtlResult check = CheckConfig(dir, config);
+    const testing::ToolRun check = CheckConfig(dir, config);
     EXPECT_EQ(check.code, 1) << check.out;
     EXPECT_EQ(check.err.rfind(config + ":", 0), 0u) << check.err;
     EXPECT_TRUE(IsUtf8(check.err)) << check.err;
@@ -184,7 +158,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
   // `cameras: []` says "none" on purpose: check-config accepts it.
   std::filesystem::remove_all(config);
   WriteFile(config, Head(dir) + "cameras: []\n");
-  const CtlResult none = CheckConfig(dir, config);
+  const testing::ToolRun none = CheckConfig(dir, config);
   EXPECT_EQ(none.code, 0) << none.err;
   EXPECT_NE(none.out.find("0 cameras"), std::string::npos) << none.out;
 
@@ -193,7 +167,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
                         "log_level: loud\ncameras:\n"
                         "  - id: a\n    url: http://x\n"
                         "  - id: b\n    url: rtsp://127.0.0.1:99999/x\n");
-  const CtlResult many = CheckConfig(dir, config);
+  const testing::ToolRun many = CheckConfig(dir, config);
   EXPECT_EQ(many.code, 1);
   EXPECT_NE(many.err.find("log_level: must be one of"), std::string::npos) << many.err;
   EXPECT_NE(many.err.find("cameras[0].url: must be rtsp://"), std::string::npos) << many.err;
@@ -201,7 +175,7 @@ TEST(SkynetdFaultsTest, ReloadOfAFileWithoutCamerasIsRefusedAndChangesNothing) {
       << many.err;
 
   WriteFile(config, good);
-  const CtlResult fine = Ctl(dir, {"reload"});
+  const testing::ToolRun fine = Ctl(dir, {"reload"});
   EXPECT_EQ(fine.code, 0) << fine.err;
   EXPECT_EQ(Cameras(*control), before);
 
@@ -228,7 +202,7 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   // The issue's URL, a '/' in the password: refused, without quoting it.
   const std::string slash = dir.File("slash.yaml");
   WriteFile(slash, Head(dir) + "cameras:\n  - id: c\n    url: rtsp://u:Leak/Pw@127.0.0.1:9/x\n");
-  const CtlResult refused = CheckConfig(dir, slash);
+  const testing::ToolRun refused = CheckConfig(dir, slash);
   EXPECT_EQ(refused.code, 1);
   EXPECT_NE(refused.err.find("cameras[0].url: the user or password contains"), std::string::npos)
       << refused.err;
@@ -242,7 +216,7 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
   ASSERT_TRUE(control.ok());
 
   // Runtime adds: the issue's URL refused without an echo; one with escapes and ?auth= taken.
-  CtlResult add =
+  testing::ToolRun add =
       Ctl(dir, {"camera", "add", "--id", "slash", "--url", "rtsp://u:Leak/Pw@127.0.0.1:9/x"});
   EXPECT_NE(add.code, 0);
   EXPECT_NE(add.err.find("url: the user or password contains"), std::string::npos) << add.err;
@@ -278,11 +252,11 @@ TEST(SkynetdFaultsTest, PasswordsAndTokensAreNeverShown) {
     auto next = feed->Next(10);
     if (next.ok() && next->has_value()) events += (*next)->DebugString();
   }
-  const CtlResult cameras = Ctl(dir, {"cameras"});
+  const testing::ToolRun cameras = Ctl(dir, {"cameras"});
   EXPECT_EQ(cameras.code, 0) << cameras.err;
   EXPECT_NE(cameras.out.find("rtsp://***@127.0.0.1:9/live?channel=1&token=***"), std::string::npos)
       << cameras.out;
-  const CtlResult status = Ctl(dir, {"status"});
+  const testing::ToolRun status = Ctl(dir, {"status"});
   EXPECT_EQ(status.code, 0) << status.err;
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 20s), 0);
 
@@ -341,7 +315,7 @@ TEST(SkynetdFaultsTest, AuditLogHasEveryRefusalAndNoPolls) {
                 "cameras: []\n");
   // A world-readable server key: --check-config refuses it as start does.
   ASSERT_EQ(::chmod(dir.File("server.key").c_str(), 0644), 0);
-  const CtlResult check = CheckConfig(dir, config);
+  const testing::ToolRun check = CheckConfig(dir, config);
   EXPECT_EQ(check.code, 1);
   EXPECT_NE(check.err.find("security.server_key_file: " + dir.File("server.key") +
                            ": secret key file is accessible by group or others"),
@@ -440,7 +414,7 @@ TEST(SkynetdFaultsTest, RemovedDisabledAndStoppedCamerasEndTheirOpenMotionInterv
                        "--vary-seed", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = StartCamsim(camsim);
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 3u);
   const std::vector<std::string> ids = {"removed", "disabled", "stopped"};
   std::string cameras = "cameras:\n";
@@ -486,7 +460,7 @@ TEST(SkynetdFaultsTest, RemovedDisabledAndStoppedCamerasEndTheirOpenMotionInterv
 
   ASSERT_TRUE(testing::WaitFor([&] { return motion_open("removed"); }, 120s))
       << ReadFile(dir.File("skynetd.log"));
-  CtlResult r = Ctl(dir, {"camera", "remove", "removed"});
+  testing::ToolRun r = Ctl(dir, {"camera", "remove", "removed"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(testing::WaitFor([&] { return stopped("removed"); }, 60s));
 

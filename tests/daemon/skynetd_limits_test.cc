@@ -18,6 +18,7 @@
 #include "daemon/event_bus.h"
 #include "skynet/client/client.h"
 #include "skynet/protocol.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -29,7 +30,6 @@ using namespace std::chrono_literals;
 using testing::BuildPath;
 using testing::ChildProcess;
 using testing::ReadFile;
-using testing::RunToCompletion;
 using testing::TempDir;
 
 // A daemon without cameras: heartbeats every 20 ms are the feed's traffic.
@@ -141,13 +141,9 @@ TEST(SkynetdLimitsTest, SubscriberCapIsEnforcedCountedReportedAndAudited) {
   // The cap holds while the refused ones keep retrying.
   for (int i = 0; i < 10; ++i) EXPECT_LE(Feed(*control).subscribers(), 3u);
 
-  std::vector<std::string> lines;
-  ASSERT_EQ(
-      RunToCompletion("tools/skynetctl/skynetctl", {"--control", dir.Ipc("control.sock"), "status"},
-                      dir.File("ctl.err"), &lines),
-      0);
-  std::string text;
-  for (const std::string& l : lines) text += l + "\n";
+  const testing::ToolRun ctl = testing::RunSkynetctl(dir, dir.Ipc("control.sock"), {"status"});
+  ASSERT_EQ(ctl.code, 0) << ctl.err;
+  const std::string& text = ctl.out;
   EXPECT_NE(text.find("feed: 3 subscribers (limit 3)"), std::string::npos) << text;
   const std::string audit = ReadFile(dir.File("audit.log"));
   EXPECT_NE(audit.find("feed connect"), std::string::npos) << audit;
@@ -234,14 +230,11 @@ TEST(SkynetdLimitsTest, OverLimitRequestGetsTooLargeAnswerInSkynetctlAndTheAudit
   ASSERT_TRUE(testing::WaitFor([&] { return Feed(*control).max_subscribers() > 0; }));
 
   // skynetctl: a camera whose URL makes the request 4 KiB.
-  std::vector<std::string> lines;
-  const int code =
-      RunToCompletion("tools/skynetctl/skynetctl",
-                      {"--control", dir.Ipc("control.sock"), "camera", "add", "--id", "big",
-                       "--url", "rtsp://127.0.0.1:8554/" + std::string(4096, 'x')},
-                      dir.File("ctl.err"), &lines);
-  EXPECT_NE(code, 0);
-  const std::string err = ReadFile(dir.File("ctl.err"));
+  const testing::ToolRun ctl = testing::RunSkynetctl(
+      dir, dir.Ipc("control.sock"),
+      {"camera", "add", "--id", "big", "--url", "rtsp://127.0.0.1:8554/" + std::string(4096, 'x')});
+  EXPECT_NE(ctl.code, 0);
+  const std::string& err = ctl.err;
   EXPECT_NE(err.find("request too large"), std::string::npos) << err;
   EXPECT_NE(err.find("limit 1024 bytes"), std::string::npos) << err;
   EXPECT_EQ(err.find("is it running"), std::string::npos) << err;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "skynet/client/client.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -23,16 +24,6 @@ using testing::ChildProcess;
 using testing::TempDir;
 
 constexpr int kCameras = 4;
-
-std::vector<std::string> StartCamsim(ChildProcess& camsim) {
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") return urls;
-    urls.push_back(*line);
-  }
-  ADD_FAILURE() << "camsim did not print ready";
-  return {};
-}
 
 // cam0..camN-1 on the camsim URLs; `fps` per camera id (default 5).
 void WriteConfig(const TempDir& dir, const std::vector<std::string>& urls,
@@ -102,7 +93,7 @@ TEST(SkynetdReloadTest, SighupAndReloadRestartOnlyChangedCameras) {
                        "--traffic", std::to_string(kCameras), "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = StartCamsim(camsim);
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), static_cast<size_t>(kCameras));
   WriteConfig(dir, urls, {});
 

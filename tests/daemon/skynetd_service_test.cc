@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -162,11 +163,7 @@ TEST(SkynetdServiceTest, MetricsAreScrapedAndParsedWithPrometheusClient) {
                        "--traffic", "1", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") break;
-    urls.push_back(*line);
-  }
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 1u) << "camsim did not print its URL and ready";
   const int port = FreePort();
   ASSERT_GT(port, 0);

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "skynet/client/client.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -23,16 +24,6 @@ using testing::ChildProcess;
 using testing::TempDir;
 
 constexpr int kFps = 10;  // camsim's GOP is one second: one key frame in kFps
-
-std::vector<std::string> StartCamsim(ChildProcess& camsim) {
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") return urls;
-    urls.push_back(*line);
-  }
-  ADD_FAILURE() << "camsim did not print ready";
-  return {};
-}
 
 // cam0, cam1 with the given tiers. stall_timeout_ms below the key-frame interval: a health
 // camera that took its sparse frames for a stall would reconnect.
@@ -93,7 +84,7 @@ TEST(SkynetdTierTest, HealthDecodesKeyFramesOnlyAndTiersSwitchAtRuntime) {
                        std::to_string(kFps), "--traffic", "2", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = StartCamsim(camsim);
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 2u);
   WriteConfig(dir, urls, "health", "full");
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", dir.File("skynetd.yaml")},

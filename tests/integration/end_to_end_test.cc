@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "skynet/client/client.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -21,16 +22,6 @@ using testing::ChildProcess;
 using testing::TempDir;
 
 // Starts camsim with the given arguments and returns the URLs it printed before "ready".
-std::vector<std::string> StartCamsim(ChildProcess& camsim) {
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") return urls;
-    urls.push_back(*line);
-  }
-  ADD_FAILURE() << "camsim did not print ready";
-  return {};
-}
-
 std::string WriteConfig(const TempDir& dir, const std::string& traffic_url,
                         const std::string& static_url) {
   const std::string path = dir.File("skynetd.yaml");
@@ -57,7 +48,7 @@ TEST(EndToEndTest, CamerasGoOnlineMotionOnlyOnTrafficContiguousSeqCleanSigterm) 
                        "--traffic", "1", "--static", "1", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = StartCamsim(camsim);
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 2u);
   const std::string config = WriteConfig(dir, urls[0], urls[1]);
 

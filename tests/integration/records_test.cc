@@ -11,6 +11,7 @@
 
 #include "daemon/record_store.h"
 #include "skynet/client/client.h"
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -31,11 +32,7 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
                        "--traffic", "1", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  std::vector<std::string> urls;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") break;
-    urls.push_back(*line);
-  }
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 1u) << "camsim did not print its URL and ready";
   const std::string db = dir.File("records.db");
   std::ofstream(dir.File("skynetd.yaml"))
@@ -123,13 +120,14 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   EXPECT_EQ(answer->search().records_size(), 0);
 
   // skynetctl search: a table, header first, one row per record of that line.
+  const testing::ToolRun ctl = testing::RunSkynetctl(
+      dir, dir.Ipc("control.sock"),
+      {"search", "--camera", "cam0", "--line", "middle", "--limit", "1000"});
+  ASSERT_EQ(ctl.code, 0) << ctl.err;
   std::vector<std::string> table;
-  ASSERT_EQ(testing::RunToCompletion("tools/skynetctl/skynetctl",
-                                     {"--control", dir.Ipc("control.sock"), "search", "--camera",
-                                      "cam0", "--line", "middle", "--limit", "1000"},
-                                     dir.File("skynetctl.log"), &table),
-            0)
-      << ReadFile(dir.File("skynetctl.log"));
+  for (size_t at = 0, nl; (nl = ctl.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    table.push_back(ctl.out.substr(at, nl - at));
+  }
   ASSERT_GE(table.size(), 2u);
   EXPECT_EQ(table[0].rfind("LAST SEEN", 0), 0u) << table[0];
   EXPECT_NE(table[1].find("cam0"), std::string::npos) << table[1];

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,19 +45,19 @@ inline CamsimReady ReadCamsimReady(ChildProcess& camsim) {
 // One command on camsim's control port (e.g. "fault cam0 garbage 3"); its answer line, empty when
 // the port could not be reached.
 inline std::string CamsimCommand(int port, const std::string& command) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string line = command + "\n";
-    if (write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
-      char c;
-      while (read(fd, &c, 1) == 1 && c != '\n') answer += c;
-    }
+  const std::string line = command + "\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char c;
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') answer += c;
   }
   close(fd);
   return answer;

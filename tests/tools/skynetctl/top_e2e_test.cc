@@ -3,12 +3,8 @@
 // generates for the same scene, and top's plain snapshots must show the camera online with the
 // crossings it counted; when camsim takes the camera off the air, an OFFLINE alarm line that
 // says "back online" once it returns.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -17,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -58,24 +55,6 @@ std::string WriteConfig(const TempDir& dir, const std::string& generated_yaml,
   return path;
 }
 
-// Sends one line to camsim's control port on 127.0.0.1:`port`; returns the one-line answer.
-std::string ControlLine(int port, const std::string& line) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      send(fd, (line + "\n").data(), line.size() + 1, MSG_NOSIGNAL) > 0) {
-    char c;
-    pollfd p{fd, POLLIN, 0};
-    while (poll(&p, 1, 30000) > 0 && read(fd, &c, 1) == 1 && c != '\n') reply += c;
-  }
-  close(fd);
-  return reply;
-}
-
 // Reads `top`'s lines until one contains `text`; false at EOF or when `timeout` passes.
 bool ReadUntil(ChildProcess& top, const std::string& text, std::chrono::milliseconds timeout,
                std::string* last) {
@@ -108,16 +87,9 @@ TEST(SkynetctlTopTest, ShowsTheCameraWithItsCountsAndItsOfflineAlarm) {
                        "--loop-seconds", "20", "--control-port", "0", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
-  std::string url;
-  int control_port = 0;
-  while (auto line = camsim.ReadLine(120s)) {
-    if (*line == "ready") break;
-    if (line->rfind("control 127.0.0.1:", 0) == 0) {
-      control_port = std::stoi(line->substr(line->rfind(':') + 1));
-    } else {
-      url = *line;
-    }
-  }
+  const testing::CamsimReady sim = testing::ReadCamsimReady(camsim);
+  const std::string url = sim.urls.empty() ? "" : sim.urls[0];
+  const int control_port = sim.control_port;
   ASSERT_NE(url, "") << testing::ReadFile(dir.File("camsim.log"));
   ASSERT_NE(control_port, 0);
 
@@ -153,10 +125,10 @@ TEST(SkynetctlTopTest, ShowsTheCameraWithItsCountsAndItsOfflineAlarm) {
   EXPECT_TRUE(headed) << snapshot;
 
   // The camera goes off the air: one alarm line, closed when it is back.
-  ASSERT_EQ(ControlLine(control_port, "stop road"), "ok");
+  ASSERT_EQ(testing::CamsimCommand(control_port, "stop road"), "ok");
   std::string last;
   EXPECT_TRUE(ReadUntil(top, "  road  OFFLINE  ", 120s, &last)) << last;
-  ASSERT_EQ(ControlLine(control_port, "start road"), "ok");
+  ASSERT_EQ(testing::CamsimCommand(control_port, "start road"), "ok");
   EXPECT_TRUE(ReadUntil(top, "(back online after ", 180s, &last)) << last;
   EXPECT_EQ(top.SignalAndWait(SIGTERM, 10s), 0);
 
