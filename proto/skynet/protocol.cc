@@ -67,10 +67,7 @@ const char* CategoryName(EventCategory category) {
 }
 
 std::optional<EventCategory> ParseCategory(std::string_view name) {
-  for (EventCategory c :
-       {EventCategory::kCamera, EventCategory::kStream, EventCategory::kMotion,
-        EventCategory::kVehicle, EventCategory::kTraffic, EventCategory::kHeartbeat,
-        EventCategory::kJournal, EventCategory::kRecord}) {
+  for (EventCategory c : kKnownCategories) {
     if (name == CategoryName(c)) return c;
   }
   return std::nullopt;

@@ -46,6 +46,14 @@ enum class EventCategory {
   kRecord,       // vehicle_record
 };
 
+// Every known category, in the order skynetctl lists them; a new payload's category is added
+// here and in CategoryName().
+inline constexpr EventCategory kKnownCategories[] = {
+    EventCategory::kCamera,  EventCategory::kStream,    EventCategory::kMotion,
+    EventCategory::kVehicle, EventCategory::kTraffic,   EventCategory::kRecord,
+    EventCategory::kJournal, EventCategory::kHeartbeat,
+};
+
 EventCategory CategoryOf(const v1::Event& event);
 // "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record";
 // "unknown" for kUnknown.

@@ -403,7 +403,9 @@ int Tail(const Globals& g, const TailOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
   // Heartbeats only on request.
   if (types.empty()) {
-    types = {"camera", "stream", "motion", "vehicle", "traffic", "record", "journal"};
+    for (protocol::EventCategory c : protocol::kKnownCategories) {
+      if (c != protocol::EventCategory::kHeartbeat) types.insert(protocol::CategoryName(c));
+    }
   }
   const std::set<std::string> cameras(o.cameras.begin(), o.cameras.end());
 
@@ -489,12 +491,17 @@ Runner AddTail(CLI::App* cmd) {
   // allow_extra_args(false): one value per flag, so "--camera a b" does not eat b.
   cmd->add_option("--camera", o->cameras, "Only events of this camera (repeatable)")
       ->allow_extra_args(false);
+  std::vector<std::string> names;
+  for (protocol::EventCategory c : protocol::kKnownCategories) {
+    names.push_back(protocol::CategoryName(c));
+  }
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
   cmd->add_option("--type", o->types,
-                  "Only these event types (repeatable): camera, motion, stream, vehicle, "
-                  "traffic, record, journal, heartbeat; default all but heartbeat")
+                  "Only these event types (repeatable): " + listed +
+                      "; default all but heartbeat")
       ->allow_extra_args(false)
-      ->check(CLI::IsMember(
-          {"camera", "motion", "heartbeat", "stream", "vehicle", "traffic", "record", "journal"}));
+      ->check(CLI::IsMember(names));
   cmd->add_flag("--json", o->json, "One JSON object per line instead of text");
   cmd->add_option("--count", o->count, "Exit after N events")->check(CLI::PositiveNumber);
   cmd->add_option("--for", o->seconds, "Exit after this many seconds")->check(CLI::PositiveNumber);
