@@ -1,7 +1,8 @@
 // Analytics tiers on a real skynetd: camsim streams two cameras with one key frame a second; the
 // health-tier camera decodes only key frames (delta units are skipped before the decoder) and
 // stays online although its decoded frames are further apart than stall_timeout_ms; a reload
-// switches the tiers of both cameras at runtime, restarting only them.
+// switches the tiers of both cameras at runtime, restarting only them. A stream with B frames
+// analysed below its rate has its disposable units dropped before the decoder.
 #include <signal.h>
 
 #include <fstream>
@@ -128,6 +129,47 @@ TEST(SkynetdTierTest, HealthDecodesKeyFramesOnlyAndTiersSwitchAtRuntime) {
   EXPECT_EQ(now_full.units_skipped(), 0u);
   EXPECT_EQ(now_full.state(), v1::CAMERA_STATE_ONLINE);
   ExpectHealthTier(now_health);
+
+  EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 10s), 0);
+  EXPECT_EQ(camsim.SignalAndWait(SIGTERM, 30s), 0);
+}
+
+// A live stream with B frames (camsim --bframes 2: two of every three pictures are non-reference)
+// analysed at a third of its rate: the full tier drops disposable units before the decoder, so
+// fewer frames are decoded than streamed, the camera stays online and is analysed at its rate.
+TEST(SkynetdTierTest, FullTierDropsDisposableBFramesOfALiveStreamBeforeTheDecoder) {
+  TempDir dir;
+  constexpr int kStreamFps = 15;
+  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
+                      {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps",
+                       std::to_string(kStreamFps), "--bframes", "2", "--traffic", "1",
+                       "--log-level", "warn"},
+                      dir.File("camsim.log"));
+  ASSERT_TRUE(camsim.started());
+  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
+  ASSERT_EQ(urls.size(), 1u);
+  std::ofstream(dir.File("skynetd.yaml"))
+      << "node_id: bframes-node\n"
+      << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
+      << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+      << "metrics_endpoint: \"\"\n"
+      << "cameras:\n  - id: cam0\n    url: " << urls[0] << "\n    analytics_fps: 5\n";
+  ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", dir.File("skynetd.yaml")},
+                      dir.File("skynetd.log"));
+  ASSERT_TRUE(daemon.started());
+  auto control = skynet::client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
+  ASSERT_TRUE(control.ok());
+
+  // Six seconds of stream at the analysed rate.
+  v1::CameraStatusInfo cam;
+  ASSERT_TRUE(WaitForProgress(*control, "cam0", 6 * 5, 6 * 5, &cam)) << cam.ShortDebugString();
+  EXPECT_EQ(cam.analytics(), "full");
+  EXPECT_EQ(cam.state(), v1::CAMERA_STATE_ONLINE) << cam.detail();
+  EXPECT_EQ(cam.reconnects(), 0u);
+  // Streamed = decoded + skipped; at least a third of the stream never reached the decoder.
+  EXPECT_GE(3 * cam.units_skipped(), cam.frames_in() + cam.units_skipped())
+      << cam.ShortDebugString();
+  EXPECT_GT(cam.frames_analysed(), 0u);
 
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 10s), 0);
   EXPECT_EQ(camsim.SignalAndWait(SIGTERM, 30s), 0);

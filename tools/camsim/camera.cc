@@ -283,8 +283,8 @@ void Camera::PushNext(ActiveMedia* m) noexcept {
   GstBuffer* unit = loop.units[m->next_unit].get();
   GstBuffer* buf = stats_.garbage ? Corrupt(unit, &garbage_seed_)
                                   : gst_buffer_copy(unit);  // shares the memory
-  GST_BUFFER_PTS(buf) = pts;
   GST_BUFFER_DTS(buf) = pts;
+  GST_BUFFER_PTS(buf) = pts + static_cast<GstClockTime>(loop.pts_offset[m->next_unit]) * dur;
   GST_BUFFER_DURATION(buf) = dur;
   GST_BUFFER_FLAG_UNSET(buf, GST_BUFFER_FLAG_DISCONT);
   if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) == GST_FLOW_OK) {  // takes buf

@@ -60,6 +60,13 @@ Status ValidateCameraSpec(const CameraSpec& s) {
   if (s.codec != "h264" && s.codec != "h265") {
     return Status::InvalidArgument(where + "codec must be h264 or h265, got '" + s.codec + "'");
   }
+  if (s.bframes < 0 || s.bframes > 3) {
+    return Status::InvalidArgument(where + "bframes must be 0..3, got " +
+                                   std::to_string(s.bframes));
+  }
+  if (s.bframes > 0 && s.codec != "h264") {
+    return Status::InvalidArgument(where + "bframes needs codec h264, got '" + s.codec + "'");
+  }
   if (s.loop_seconds < 1 || s.loop_seconds > 600) {
     return Status::InvalidArgument(where + "loop_seconds must be 1..600, got " +
                                    std::to_string(s.loop_seconds));

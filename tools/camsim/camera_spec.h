@@ -32,6 +32,9 @@ struct CameraSpec {
   uint32_t seed = 1;
   // Length of the encoded loop; it starts on a keyframe and rendered scenes loop seamlessly.
   int loop_seconds = 20;
+  // Non-reference B frames between reference pictures (0..3, h264 only): 2 makes two of every
+  // three pictures disposable, as on cameras that encode B frames.
+  int bframes = 0;
 };
 
 // The rendered scene kinds, comma-separated, for help and error texts.

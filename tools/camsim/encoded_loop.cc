@@ -1,6 +1,8 @@
 #include "tools/camsim/encoded_loop.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 
@@ -67,9 +69,14 @@ std::string EncoderChain(const CameraSpec& s) {
   const std::string enc = s.codec == "h265" ? "x265enc" : "x264enc";
   const std::string parse = s.codec == "h265" ? "h265parse" : "h264parse";
   const std::string media = s.codec == "h265" ? "video/x-h265" : "video/x-h264";
+  // B frames that no picture refers to (no pyramid), in a fixed pattern (no adaptive choice).
+  const std::string bframes =
+      s.bframes > 0 ? " bframes=" + std::to_string(s.bframes) + " b-adapt=false b-pyramid=false"
+                    : "";
   return enc +
          " name=enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(s.fps) +
-         " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse + " config-interval=-1 ! " +
+         bframes + " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse +
+         " config-interval=-1 ! " +
          media + ",stream-format=byte-stream,alignment=au ! appsink name=sink sync=false";
 }
 
@@ -155,7 +162,8 @@ bool HasElement(const char* name) {
 std::string LoopKey(const CameraSpec& s) {
   return s.scene + "|" + s.file + "|" + std::to_string(s.width) + "x" + std::to_string(s.height) +
          "@" + std::to_string(s.fps) + "|" + std::to_string(s.bitrate_kbps) + "|" + s.codec + "|" +
-         std::to_string(s.seed) + "|" + std::to_string(s.loop_seconds);
+         std::to_string(s.seed) + "|" + std::to_string(s.loop_seconds) + "|" +
+         std::to_string(s.bframes);
 }
 
 Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
@@ -227,6 +235,22 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
   loop->caps = std::move(collector.caps);
   loop->units = std::move(collector.units);
   loop->frame_duration = gst_util_uint64_scale_int(GST_SECOND, 1, s.fps);
+  // Presentation order: unit i (decode order) shows as picture display_i of the loop; served
+  // PTS = DTS + (display_i - i + delay) frames, delay the deepest reordering, so PTS >= DTS.
+  std::vector<int64_t> display(loop->units.size());
+  int64_t delay = std::numeric_limits<int64_t>::min();  // the smallest offset becomes 0
+  for (size_t i = 0; i < loop->units.size(); ++i) {
+    const GstBuffer* u = loop->units[i].get();
+    display[i] = GST_BUFFER_PTS_IS_VALID(u)
+                     ? static_cast<int64_t>((GST_BUFFER_PTS(u) + loop->frame_duration / 2) /
+                                            loop->frame_duration)
+                     : static_cast<int64_t>(i);
+    delay = std::max(delay, static_cast<int64_t>(i) - display[i]);
+  }
+  loop->pts_offset.resize(loop->units.size());
+  for (size_t i = 0; i < loop->units.size(); ++i) {
+    loop->pts_offset[i] = static_cast<int>(display[i] - static_cast<int64_t>(i) + delay);
+  }
   return std::shared_ptr<const EncodedLoop>(std::move(loop));
 }
 

@@ -25,7 +25,9 @@ using CapsPtr = std::unique_ptr<GstCaps, GstMiniObjectUnref>;      // adopts "tr
 struct EncodedLoop {
   std::string codec;             // "h264" | "h265"
   CapsPtr caps;                  // byte-stream, alignment=au, with width/height/framerate
-  std::vector<BufferPtr> units;  // one access unit per frame; units[0] is a keyframe
+  std::vector<BufferPtr> units;  // one access unit per frame, decode order; units[0] is a keyframe
+  // Per unit, its PTS minus its DTS in frames (>= 0; all 0 without B frames).
+  std::vector<int> pts_offset;
   GstClockTime frame_duration = 0;
 };
 
@@ -33,7 +35,7 @@ struct EncodedLoop {
 std::string LoopKey(const CameraSpec& spec);
 
 // Renders (traffic/static) or decodes (file) spec.loop_seconds of video and encodes it with
-// x264enc/x265enc (zerolatency, ultrafast, a keyframe every second). Blocks. Unavailable if
+// x264enc/x265enc (zerolatency, ultrafast, a keyframe every second, spec.bframes B frames). Blocks. Unavailable if
 // an element is missing; IoError if the file cannot be decoded; Internal otherwise.
 Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& spec);
 

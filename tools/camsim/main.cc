@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
   app.add_option("--codec", defaults.codec, "h264 | h265")
       ->capture_default_str()
       ->check(CLI::IsMember({"h264", "h265"}));
+  app.add_option("--bframes", defaults.bframes,
+                 "non-reference B frames between reference pictures (h264; 2: two of three "
+                 "pictures disposable)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3));
   app.add_option("--loop-seconds", defaults.loop_seconds, "length of the encoded loop")
       ->capture_default_str()
       ->check(CLI::Range(1, 600));

@@ -34,5 +34,17 @@ TEST(CameraSpecTest, RejectsMalformedCliFormQuotingIt) {
   }
 }
 
+TEST(CameraSpecTest, BFramesNeedH264AndAtMostThree) {
+  CameraSpec s;
+  s.name = "b";
+  s.bframes = 2;
+  EXPECT_TRUE(ValidateCameraSpec(s).ok());
+  s.bframes = 4;
+  EXPECT_NE(ValidateCameraSpec(s).message().find("bframes must be 0..3, got 4"), std::string::npos);
+  s.bframes = 2;
+  s.codec = "h265";
+  EXPECT_NE(ValidateCameraSpec(s).message().find("bframes needs codec h264"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace skynet::camsim
