@@ -1,6 +1,8 @@
 // CameraSession on file:// sources: sizes, formats, fast mode, looping, times, failures.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "pipeline/ingest/camera_session.h"
 #include "tests/pipeline/ingest/ingest_test_util.h"
 
@@ -30,6 +32,24 @@ void ExpectIncreasingTimes(const std::vector<Frame>& frames) {
     EXPECT_GT(frames[i].capture_time_us, frames[i - 1].capture_time_us) << "frame " << i;
     EXPECT_EQ(frames[i].index, frames[i - 1].index + 1);
   }
+}
+
+// One pass over the file at `url` in fast mode, with the options `adjust` changes, to its end:
+// the frames delivered and the session's counters.
+struct Pass {
+  std::vector<Frame> frames;
+  SessionStats stats;
+};
+Pass PlayOnce(const std::string& url, const std::function<void(SourceOptions&)>& adjust = {}) {
+  Recorder rec;
+  SourceOptions o = FastFile(url);
+  if (adjust) adjust(o);
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  EXPECT_TRUE(session.ok()) << session.status().ToString();
+  if (!session.ok()) return {};
+  (*session)->Start();
+  EXPECT_TRUE(rec.WaitForState(SessionState::kOffline));
+  return {rec.frames(), (*session)->stats()};
 }
 
 TEST(FileSessionTest, FastModeDeliversEveryFrameInGray) {
@@ -85,15 +105,11 @@ TEST(FileSessionTest, ColorGivesBgrAtEvenSizeKeepingAspect) {
   TempDir dir;
   auto url = MakeTestVideo(dir.path(), TestVideo{.frames = 10, .width = 704, .height = 576});
   ASSERT_TRUE(url.ok()) << url.status().ToString();
-  Recorder rec;
-  SourceOptions o = FastFile(*url);
-  o.color = true;
-  o.detect_width = 320;
-  auto session = CameraSession::Create(o, rec.Callbacks());
-  ASSERT_TRUE(session.ok());
-  (*session)->Start();
-  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
-  const auto frames = rec.frames();
+  const Pass pass = PlayOnce(*url, [](SourceOptions& o) {
+    o.color = true;
+    o.detect_width = 320;
+  });
+  const std::vector<Frame>& frames = pass.frames;
   ASSERT_EQ(frames.size(), 10u);
   EXPECT_EQ(frames[0].image.type(), CV_8UC3);
   EXPECT_EQ(frames[0].image.cols, 320);
@@ -128,14 +144,10 @@ TEST(FileSessionTest, RateLimitDropsWithoutDuplicating) {
   TempDir dir;
   auto url = MakeTestVideo(dir.path(), TestVideo{.frames = 45});
   ASSERT_TRUE(url.ok());
-  Recorder rec;
-  SourceOptions o = FastFile(*url);
-  o.analytics_fps = 5;
-  auto session = CameraSession::Create(o, rec.Callbacks());
-  ASSERT_TRUE(session.ok());
-  (*session)->Start();
-  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
-  const auto frames = rec.frames();
+  const Pass pass = PlayOnce(*url, [](SourceOptions& o) {
+    o.analytics_fps = 5;
+  });
+  const std::vector<Frame>& frames = pass.frames;
   EXPECT_GE(frames.size(), 14u);
   EXPECT_LE(frames.size(), 16u);
   ExpectIncreasingTimes(frames);
@@ -144,7 +156,7 @@ TEST(FileSessionTest, RateLimitDropsWithoutDuplicating) {
     const double n = f.stream_time_us * 15.0 / 1e6;
     EXPECT_NEAR(n, std::round(n), 0.01);
   }
-  const SessionStats stats = (*session)->stats();
+  const SessionStats& stats = pass.stats;
   // x264enc's default preset makes B frames: disposable ones are skipped before the decoder.
   EXPECT_EQ(stats.frames_in + stats.units_skipped, 45u);
   EXPECT_EQ(stats.decoder_errors, 0u);
@@ -159,20 +171,16 @@ TEST(FileSessionTest, HealthTierDecodesKeyFramesOnly) {
       dir.path(),
       TestVideo{.frames = 45, .encoder = "x264enc key-int-max=15 ! h264parse ! mp4mux"});
   ASSERT_TRUE(url.ok()) << url.status().ToString();
-  Recorder rec;
-  SourceOptions o = FastFile(*url);
-  o.analytics = AnalyticsTier::kHealth;
-  auto session = CameraSession::Create(o, rec.Callbacks());
-  ASSERT_TRUE(session.ok());
-  (*session)->Start();
-  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
+  const Pass pass = PlayOnce(*url, [](SourceOptions& o) {
+    o.analytics = AnalyticsTier::kHealth;
+  });
   // Three key frames (0, 15, 30): each decoded, every delta unit skipped before the decoder.
-  const auto frames = rec.frames();
+  const std::vector<Frame>& frames = pass.frames;
   ASSERT_EQ(frames.size(), 3u);
   for (size_t i = 0; i < frames.size(); ++i) {
     EXPECT_NEAR(frames[i].stream_time_us, int64_t(i) * 1'000'000, 1000) << i;
   }
-  const SessionStats stats = (*session)->stats();
+  const SessionStats& stats = pass.stats;
   EXPECT_EQ(stats.frames_in, 3u);
   EXPECT_EQ(stats.units_skipped, 42u);
   EXPECT_EQ(stats.decoder_errors, 0u);
@@ -188,18 +196,14 @@ TEST(FileSessionTest, RateLimitSkipsDisposableFramesBeforeTheDecoder) {
                                      .encoder = "x264enc bframes=2 b-adapt=false b-pyramid=false "
                                                 "key-int-max=15 ! h264parse ! mp4mux"});
   ASSERT_TRUE(url.ok()) << url.status().ToString();
-  Recorder rec;
-  SourceOptions o = FastFile(*url);
-  o.analytics_fps = 5;
-  auto session = CameraSession::Create(o, rec.Callbacks());
-  ASSERT_TRUE(session.ok());
-  (*session)->Start();
-  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
-  const auto frames = rec.frames();
+  const Pass pass = PlayOnce(*url, [](SourceOptions& o) {
+    o.analytics_fps = 5;
+  });
+  const std::vector<Frame>& frames = pass.frames;
   EXPECT_GE(frames.size(), 12u);
   EXPECT_LE(frames.size(), 16u);
   ExpectIncreasingTimes(frames);
-  const SessionStats stats = (*session)->stats();
+  const SessionStats& stats = pass.stats;
   EXPECT_GE(stats.units_skipped, 15u);           // most B frames never reach the decoder
   EXPECT_EQ(stats.frames_in + stats.units_skipped, 45u);
   EXPECT_EQ(stats.decoder_errors, 0u);
@@ -210,14 +214,10 @@ TEST(FileSessionTest, RateLimitAboveSourceRateKeepsEveryFrame) {
   TempDir dir;
   auto url = MakeTestVideo(dir.path(), TestVideo{.frames = 12, .fps = 4});
   ASSERT_TRUE(url.ok());
-  Recorder rec;
-  SourceOptions o = FastFile(*url);
-  o.analytics_fps = 5;
-  auto session = CameraSession::Create(o, rec.Callbacks());
-  ASSERT_TRUE(session.ok());
-  (*session)->Start();
-  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
-  EXPECT_EQ(rec.frame_count(), 12u);
+  const Pass pass = PlayOnce(*url, [](SourceOptions& o) {
+    o.analytics_fps = 5;
+  });
+  EXPECT_EQ(pass.frames.size(), 12u);
 }
 
 TEST(FileSessionTest, MissingFileIsNotFoundAndRetried) {
