@@ -207,11 +207,11 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
       FormatStatusReport(s),
       "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
       "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONN 1H/ALL  STALLS 1H  ONLINE"
-      "  GRADE      MOTION\n"
+      "  GRADE      MOTION  QUALITY\n"
       "cam1    online   connected   25.0/5.0         1000/200/3            0/2          0   2m05s"
-      "  excellent  -\n"
+      "  excellent  -       -\n"
       "cam2    waiting  refused      0.0/0.0              0/0/0            0/0          0       -"
-      "  unknown    -\n"
+      "  unknown    -       -\n"
       "  cam2: connection refused\n");
 }
 
