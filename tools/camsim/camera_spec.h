@@ -32,7 +32,15 @@ struct CameraSpec {
   uint32_t seed = 1;
   // Length of the encoded loop; it starts on a keyframe and rendered scenes loop seamlessly.
   int loop_seconds = 20;
+  // A picture fault rendered into the loop (rendered scenes only; see PictureFaultNames()):
+  // "" none, "cover" (a uniform patch over ~45% x 55% of the view), "blur" (defocus), "knock"
+  // (the view shifted 6% and rotated 4 degrees), "freeze" (the first frame repeated), "tint"
+  // (blue x0.6, red x1.5).
+  std::string picture{};
 };
+
+// "cover, blur, knock, freeze, tint".
+std::string PictureFaultNames();
 
 // The rendered scene kinds, comma-separated, for help and error texts.
 std::string SceneNames();
