@@ -65,15 +65,11 @@ GstFlowReturn OnNewSample(GstAppSink* sink, gpointer user_data) noexcept {
 }
 
 std::string EncoderChain(const CameraSpec& s) {
-  // A frozen picture: one key frame per loop, so that every frame decodes to the same picture
-  // (a key frame every second would re-encode the still with fresh quantisation noise).
-  const int key_interval = s.picture == "freeze" ? s.fps * s.loop_seconds : s.fps;
   const std::string enc = s.codec == "h265" ? "x265enc" : "x264enc";
   const std::string parse = s.codec == "h265" ? "h265parse" : "h264parse";
   const std::string media = s.codec == "h265" ? "video/x-h265" : "video/x-h264";
   return enc +
-         " name=enc tune=zerolatency speed-preset=ultrafast key-int-max=" +
-         std::to_string(key_interval) +
+         " name=enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(s.fps) +
          " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse + " config-interval=-1 ! " +
          media + ",stream-format=byte-stream,alignment=au ! appsink name=sink sync=false";
 }
@@ -163,7 +159,7 @@ Status RenderInto(const CameraSpec& s, GstElement* pipeline, Collector* c) {
   const GstClockTime dur = gst_util_uint64_scale_int(GST_SECOND, 1, s.fps);
   cv::Mat bgr;
   for (size_t i = 0; i < c->max_units; ++i) {
-    // freeze: the first frame over and over (the encoder still sends key frames every second).
+    // freeze: the first frame over and over (its key frame is repeated after encoding).
     if (i == 0 || s.picture != "freeze") {
       (*renderer)->Render(static_cast<int64_t>(i), &bgr);
       ApplyPicture(s.picture, &bgr);
@@ -254,6 +250,11 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
   }
   if (GST_BUFFER_FLAG_IS_SET(collector.units.front().get(), GST_BUFFER_FLAG_DELTA_UNIT)) {
     return Status::Internal(where + "encoded loop does not start on a keyframe");
+  }
+  if (s.picture == "freeze") {
+    // A frozen picture: the first key frame over and over, so that every frame decodes to the
+    // same picture (P-frames of a still keep refining it, key frames re-quantise it).
+    for (BufferPtr& unit : collector.units) unit.reset(gst_buffer_ref(collector.units[0].get()));
   }
   auto loop = std::make_shared<EncodedLoop>();
   loop->codec = s.codec;
