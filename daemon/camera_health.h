@@ -52,6 +52,7 @@ struct HealthFigures {
   uint64_t frames_dropped = 0;  // queue drops since the session started
   uint64_t reconnects_last_hour = 0;
   uint64_t stalls_last_hour = 0;
+  bool quality_fault = false;   // a video quality check is in fault (frozen, covered, moved...)
 };
 
 // Seconds online before the frame rate counts: the rate meter needs a few frames first.
@@ -62,7 +63,8 @@ constexpr double kGradeWarmupSeconds = 3.0;
 //   excellent: analysed fps >= 90% of target, drops < 1%, no reconnect or stall in the hour;
 //   fair:      analysed fps >= 60% of target, drops < 10%, at most 3 reconnects+stalls;
 //   poor:      anything else that is online with fewer than 30 reconnects+stalls, and at
-//              best for a degraded stream (frames come, but decode to errors or concealment);
+//              best for a degraded stream (frames come, but decode to errors or concealment)
+//              or a picture with a video quality fault (frozen, covered, moved, ...);
 //   unusable:  not online, or online but flapping (30 or more reconnects+stalls in the hour).
 // During the first kGradeWarmupSeconds online the frame rate is not judged.
 inline v1::Grade GradeCamera(const HealthFigures& h) {
@@ -70,7 +72,7 @@ inline v1::Grade GradeCamera(const HealthFigures& h) {
   if (!h.online) return v1::GRADE_UNUSABLE;
   const uint64_t trouble = h.reconnects_last_hour + h.stalls_last_hour;
   if (trouble >= 30) return v1::GRADE_UNUSABLE;
-  if (h.degraded) return v1::GRADE_POOR;
+  if (h.degraded || h.quality_fault) return v1::GRADE_POOR;
   const bool warm = h.online_seconds >= kGradeWarmupSeconds;
   const double fps_ratio = !warm || h.target_fps <= 0 ? 1.0 : h.fps_analysed / h.target_fps;
   const double drop_ratio =

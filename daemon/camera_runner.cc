@@ -69,9 +69,9 @@ CameraRunner::CameraRunner(const CameraConfig& config, EventSink* sink, Clock* c
   }
 }
 
-Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& config,
-                                                           SessionFactory* sessions,
-                                                           EventSink* sink, Clock* clock) {
+Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(
+    const CameraConfig& config, SessionFactory* sessions, EventSink* sink, Clock* clock,
+    const CameraQualityOptions* quality) {
   std::unique_ptr<CameraRunner> runner(new CameraRunner(config, sink, clock));
   auto motion = analytics::MotionDetector::Create(config.motion);
   if (!motion.ok()) {
@@ -85,6 +85,15 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
                     "cameras." + config.id + "." + vehicles.status().message());
     }
     runner->vehicles_ = std::move(vehicles).value();
+  }
+  if (quality != nullptr) {
+    CameraQualityOptions q = *quality;
+    q.camera_id = config.id;
+    auto monitor = CameraQuality::Create(q, clock);
+    if (!monitor.ok()) {
+      return Status::InvalidArgument("video_quality: " + monitor.status().message());
+    }
+    runner->quality_ = std::move(monitor).value();
   }
   ingest::CameraSession::Callbacks callbacks;
   CameraRunner* self = runner.get();
@@ -216,6 +225,17 @@ void CameraRunner::Analyse(const Frame& frame) {
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   last_capture_us_ = frame.capture_time_us;
   last_stream_us_ = frame.stream_time_us;
+  // Video quality in every tier (health: on key frames), about once a second.
+  if (quality_) {
+    std::vector<v1::VideoQuality> changes;
+    quality_->Sample(frame.image, frame.capture_time_us, &changes);
+    for (v1::VideoQuality& change : changes) {
+      v1::Event ev = NewEvent(frame.capture_time_us);
+      ev.set_stream_time_us(frame.stream_time_us);
+      *ev.mutable_video_quality() = std::move(change);
+      Publish(std::move(ev));
+    }
+  }
   // Health tier: key frames only, no motion or vehicle analytics.
   if (config_.ingest.analytics == ingest::AnalyticsTier::kHealth) return;
   // The detector re-initialises itself when the frame size changes.
@@ -312,7 +332,26 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   h.frames_dropped = s->frames_dropped();
   h.reconnects_last_hour = s->reconnects_last_hour();
   h.stalls_last_hour = s->stalls_last_hour();
+  if (quality_) {
+    s->set_quality(quality_->worst());
+    for (std::string& f : quality_->faults()) s->add_quality_faults(std::move(f));
+    h.quality_fault = s->quality() == v1::QUALITY_STATE_FAULT;
+  }
   s->set_grade(GradeCamera(h));
+}
+
+void CameraRunner::FillQuality(v1::CameraQualityInfo* info) const {
+  if (quality_) {
+    quality_->FillInfo(info);
+  } else {
+    info->set_camera_id(config_.id);
+    info->set_enabled(false);
+  }
+}
+
+Status CameraRunner::AcceptView() {
+  if (!quality_) return Status::Unavailable("video quality diagnostics are off (video_quality)");
+  return quality_->AcceptView();
 }
 
 void CameraRunner::FillStats(CameraStats* stats) const {
@@ -328,6 +367,7 @@ void CameraRunner::FillStats(CameraStats* stats) const {
   stats->frames_analysed = frames_analysed_.load();
   stats->events = events_.load();
   stats->vehicles = vehicles_ != nullptr;
+  if (quality_) stats->quality = quality_->checks();
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats->motion = motion_stats_;
   stats->vehicle = vehicle_stats_;

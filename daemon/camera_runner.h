@@ -7,7 +7,8 @@
 // detector needs no lock); Fill*() may be called from any thread (control).
 //
 // Health: reconnects and stalls are timed on the injected clock and counted over the last
-// hour; FillStatus() grades the camera with GradeCamera() (camera_health.h). A codec or size
+// hour; FillStatus() grades the camera with GradeCamera() (camera_health.h), a video quality
+// fault (CameraQuality, on about one analysed frame a second in every tier) included. A codec or size
 // that differs from the last one known is published as a StreamChanged event.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "daemon/camera_health.h"
+#include "daemon/camera_quality.h"
 #include "daemon/config.h"
 #include "daemon/event_sink.h"
 #include "daemon/frame_source.h"
@@ -40,10 +42,11 @@ class CameraRunner final : public PinnedWork {
   using Wakeup = std::function<void()>;
 
   // Creates the analytics and the (not yet started) source. InvalidArgument naming the camera
-  // ("cameras.<id>...") when the analytics or the factory reject its settings.
-  static Result<std::unique_ptr<CameraRunner>> Create(const CameraConfig& config,
-                                                      SessionFactory* sessions, EventSink* sink,
-                                                      Clock* clock);
+  // ("cameras.<id>...") when the analytics or the factory reject its settings. `quality`: the
+  // video quality diagnostics' settings (camera_id ignored), null: none.
+  static Result<std::unique_ptr<CameraRunner>> Create(
+      const CameraConfig& config, SessionFactory* sessions, EventSink* sink, Clock* clock,
+      const CameraQualityOptions* quality = nullptr);
   ~CameraRunner() override;
 
   // Starts ingest (non-blocking). `wakeup` is called on every queued frame.
@@ -66,6 +69,11 @@ class CameraRunner final : public PinnedWork {
   bool online() const { return state_.load() == v1::CAMERA_STATE_ONLINE; }
   void FillInfo(v1::CameraInfo* info) const;
   void FillStatus(v1::CameraStatusInfo* status) const;
+  // The video quality of the camera (enabled false when its diagnostics are off).
+  void FillQuality(v1::CameraQualityInfo* info) const;
+  // Takes the current view as the video quality reference (CameraQuality::AcceptView()).
+  // Unavailable when the diagnostics are off or nothing was sampled yet. Any thread.
+  Status AcceptView();
   // The counters no event reports (analytics as of the last analysed frame).
   void FillStats(CameraStats* stats) const;
 
@@ -89,6 +97,7 @@ class CameraRunner final : public PinnedWork {
   BoundedQueue<Frame> queue_{2};
   std::unique_ptr<analytics::MotionDetector> motion_;  // worker thread only
   std::unique_ptr<VehiclePipeline> vehicles_;          // worker thread only; null: disabled
+  std::unique_ptr<CameraQuality> quality_;             // null: diagnostics off
   std::unique_ptr<FrameSource> session_;
 
   std::atomic<bool> start_claimed_{false};

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "pipeline/analytics/video_quality.h"
 #include "pipeline/core/url.h"
 #include "skynet/keys.h"
 
@@ -120,6 +121,7 @@ constexpr Range kMaxSubscribers{0, 10'000};
 constexpr Range kMaxRequestBytes{1024, 16 << 20};
 constexpr Range kMaxRecords{0, int64_t{1} << 40};
 constexpr Range kMaxQueuedRecords{1, 1'000'000};
+constexpr Range kSampleIntervalMs{100, 3'600'000};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
 std::string CheckIntRange(long long v, Range r) {
@@ -557,6 +559,10 @@ class Parser {
         {"ingest", Map({{"start_rate_per_second",
                          Double(&config->ingest.start_rate_per_second, CheckStartRate)},
                         {"start_burst", Int(&config->ingest.start_burst, kStartBurst)}})},
+        {"video_quality",
+         [&](const YAML::Node& n, const std::string& f) {
+           return ParseVideoQuality(n, f, &config->video_quality);
+         }},
         {"log_level", String(&config->log_level, CheckLogLevel)},
         {"cameras", [&](const YAML::Node& n,
                         const std::string& f) { return ParseCameras(n, f, &config->cameras); }},
@@ -601,6 +607,32 @@ class Parser {
       return Error(node, Join(field, "segment_bytes"), "must not exceed max_bytes");
     }
     return Status::Ok();
+  }
+
+  Status ParseVideoQuality(const YAML::Node& node, const std::string& field,
+                           VideoQualityConfig* q) {
+    KeyTable checks;
+    for (int i = 0; i < analytics::kQualityCheckCount; ++i) {
+      const auto check = static_cast<analytics::QualityCheck>(i);
+      analytics::QualityThresholds* t = &analytics::ThresholdsFor(q->options, check);
+      checks.emplace_back(analytics::QualityCheckName(check),
+                          Map({{"enter", Double(&t->enter)},
+                               {"leave", Double(&t->leave)},
+                               {"enter_ms", Int(&t->enter_ms)},
+                               {"leave_ms", Int(&t->leave_ms)}}));
+    }
+    KeyTable table = {
+        {"enabled", Bool(&q->enabled)},
+        {"sample_interval_ms", Int(&q->sample_interval_ms, kSampleIntervalMs)},
+        {"reference_dir", String(&q->reference_dir)},
+        {"warmup_samples", Int(&q->options.warmup_samples)},
+        {"checks", Map(std::move(checks))},
+    };
+    SKYNET_RETURN_IF_ERROR(ParseMap(node, field, table));
+    // The monitor's messages name its fields: "frozen.enter: ..." is checks.frozen.enter here.
+    Status st = analytics::ValidateVideoQualityOptions(q->options);
+    if (!st.ok() && st.message().rfind("warmup_samples", 0) != 0) st = Prefixed("checks.", st);
+    return Place(node, field, st);
   }
 
   KeyTable SecurityKeys(SecurityConfig* sec) {
@@ -1170,6 +1202,14 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   }
   SKYNET_RETURN_IF_ERROR(Utf8Status(parser.Errors()));
   return config;
+}
+
+std::string QualityReferenceDir(const Config& config) {
+  if (!config.video_quality.reference_dir.empty()) return config.video_quality.reference_dir;
+  if (config.journal.dir.empty()) return "";
+  std::filesystem::path journal(config.journal.dir);
+  if (!journal.has_filename()) journal = journal.parent_path();  // "/var/lib/skynetd/journal/"
+  return (journal.parent_path() / "quality").string();
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {

@@ -17,6 +17,7 @@
 #include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/analytics/motion_options.h"
 #include "pipeline/analytics/vehicle_analytics.h"
+#include "pipeline/analytics/video_quality_options.h"
 #include "pipeline/core/status.h"
 #include "pipeline/ingest/source_options.h"
 
@@ -149,6 +150,22 @@ struct IngestConfig {
   bool operator==(const IngestConfig&) const = default;
 };
 
+// Video quality diagnostics of every camera (docs/video-quality.md): a VideoQualityMonitor per
+// camera on about one analysed frame per second, in every analytics tier. Read at start only.
+struct VideoQualityConfig {
+  bool enabled = true;
+  // Time between samples, milliseconds (health tier: the next key frame after it).
+  int sample_interval_ms = 1000;
+  // Where each camera's reference view is kept (<camera id>.yml.gz); empty: "quality" next to
+  // the journal's directory (e.g. /var/lib/skynetd/quality), or not kept without a journal.
+  std::string reference_dir;
+  // The monitor's options. Configurable: `warmup_samples` and each check's hysteresis,
+  // `checks.<name>: {enter, leave, enter_ms, leave_ms}`; the rest keep their defaults.
+  analytics::VideoQualityOptions options;
+
+  bool operator==(const VideoQualityConfig&) const = default;
+};
+
 struct Config {
   // Where this file came from, for messages.
   std::string path;
@@ -172,12 +189,17 @@ struct Config {
   ControlConfig control;
   FeedConfig feed;
   IngestConfig ingest;
+  VideoQualityConfig video_quality;
   // Analytics worker threads; 0 = number of cores.
   int analytics_workers = 0;
   // Log level: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
   std::vector<CameraConfig> cameras;
 };
+
+// The directory of the reference views: video_quality.reference_dir, else "quality" beside
+// journal.dir; empty when neither is set.
+std::string QualityReferenceDir(const Config& config);
 
 // Parses and validates YAML text. `source_name` is used in error messages (usually the path);
 // relative password_file paths resolve against its directory. Secrets from

@@ -111,6 +111,7 @@ Role RequiredRole(const std::string& command) {
       {"list_cameras", Role::kRead},
       {"status", Role::kRead},
       {"search", Role::kRead},
+      {"quality", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;
@@ -124,6 +125,16 @@ Status ValidateRequest(const v1::Request& request) {
   if (request.has_status()) {
     if (std::string e = CheckCameraId(request.status().camera_id()); !e.empty()) {
       return Status::InvalidArgument("status.camera_id: " + e);
+    }
+  }
+  if (request.has_quality()) {
+    if (std::string e = CheckCameraId(request.quality().camera_id()); !e.empty()) {
+      return Status::InvalidArgument("quality.camera_id: " + e);
+    }
+  }
+  if (request.has_accept_view()) {
+    if (std::string e = CheckCameraId(request.accept_view().camera_id()); !e.empty()) {
+      return Status::InvalidArgument("accept_view.camera_id: " + e);
     }
   }
   return Status::Ok();

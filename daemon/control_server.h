@@ -62,8 +62,8 @@ struct ControlServerOptions {
 // The command name of a request: its `command` oneof field ("status", "list_cameras", ...), or
 // "" when unset.
 std::string CommandName(const v1::Request& request);
-// Role needed to run a command: read for the read-only commands (list_cameras, status), admin
-// for everything else, including commands added later.
+// Role needed to run a command: read for the read-only commands (list_cameras, status, search,
+// quality), admin for everything else (accept_view too), including commands added later.
 Role RequiredRole(const std::string& command);
 // Checks a parsed request: a known command, no unknown fields, sane values. The error says what
 // is wrong, e.g. "status.camera_id: must be at most 64 characters".

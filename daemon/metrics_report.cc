@@ -150,6 +150,18 @@ void AddCamera(const CameraStats& c, Families* f) {
   f->Add("skynet_camera_events_total", "counter", "events the camera published", cam, c.events);
   f->AddHistogram("skynet_camera_analysis_seconds",
                   "wall time per analysed frame (motion and vehicles)", cam, c.analysis_seconds);
+  for (size_t i = 0; i < c.quality.size(); ++i) {
+    const char* check = analytics::QualityCheckName(static_cast<analytics::QualityCheck>(i));
+    const analytics::QualityState state = c.quality[i].state;
+    f->Add("skynet_video_quality_state", "gauge",
+           "video quality check of the camera: 0 ok, 1 fault, -1 learning", with("check", check),
+           state == analytics::QualityState::kFault ? 1
+           : state == analytics::QualityState::kOk  ? 0
+                                                    : -1);
+    f->Add("skynet_video_quality_score", "gauge",
+           "video quality check's last score: 0 fine .. 1 certainly faulty", with("check", check),
+           c.quality[i].score);
+  }
 
   const analytics::MotionStats& m = c.motion;
   const std::pair<const char*, uint64_t> motion[] = {{"frames", m.frames},

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/camera_quality.h"
 #include "daemon/event_sink.h"
 #include "daemon/metrics.h"
 #include "daemon/vehicle_pipeline.h"
@@ -44,6 +45,8 @@ struct CameraStats {
   analytics::MotionStats motion;
   bool vehicles = false;  // whether vehicle analytics runs (then `vehicle` is filled)
   VehicleStats vehicle;
+  // Video quality: each check's state and score, by analytics::QualityCheck; empty when off.
+  std::vector<QualityCheckSnapshot> quality;
 };
 
 struct NodeStats {

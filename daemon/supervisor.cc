@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/start_limiter.h"
@@ -60,6 +62,7 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.security == now.security, "security");
   check(was.control == now.control, "control (audit_log, audit_reads, max_request_bytes)");
   check(was.feed == now.feed, "feed (send_hwm, max_subscribers)");
+  check(was.video_quality == now.video_quality, "video_quality");
   return out;
 }
 
@@ -98,6 +101,7 @@ Supervisor::Supervisor(const Config& config, SessionFactory* sessions, EventFeed
       feed_(feed),
       clock_(clock),
       started_us_(clock->NowMonotonicUs()),
+      quality_dir_(QualityReferenceDir(config)),
       pool_(config.analytics_workers) {
   config_.cameras.clear();  // cameras_ is the truth from here on
   for (int i = 0; i < kStopperThreads; ++i) {
@@ -121,7 +125,17 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const Config& config,
 Supervisor::~Supervisor() { Stop(); }
 
 Result<std::shared_ptr<CameraRunner>> Supervisor::NewRunner(const CameraConfig& config) {
-  auto runner = CameraRunner::Create(config, sessions_, feed_, clock_);
+  std::optional<CameraQualityOptions> quality;
+  if (config_.video_quality.enabled) {
+    quality.emplace();
+    quality->sample_interval_ms = config_.video_quality.sample_interval_ms;
+    quality->monitor = config_.video_quality.options;
+    if (!quality_dir_.empty()) {
+      quality->reference_file = (std::filesystem::path(quality_dir_) / (config.id + ".yml.gz"));
+    }
+  }
+  auto runner =
+      CameraRunner::Create(config, sessions_, feed_, clock_, quality ? &*quality : nullptr);
   if (!runner.ok()) return runner.status();
   return std::shared_ptr<CameraRunner>(std::move(runner).value());
 }
@@ -325,6 +339,23 @@ v1::Response Supervisor::SetEnabled(const std::string& id, bool enabled) {
   return Changed(id, enabled ? "enabled, starting" : "disabled, stopping in the background");
 }
 
+v1::Response Supervisor::AcceptView(const std::string& id) {
+  std::shared_ptr<CameraRunner> runner;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int index = FindLocked(id);
+    if (index < 0) return Error("accept_view: no camera with id '" + id + "'");
+    runner = cameras_[index].runner;
+  }
+  // Outside mu_: it writes the reference file.
+  const Status st = runner->AcceptView();
+  if (st.code() == StatusCode::kIoError) {
+    return Error("accept_view: the view is accepted but not kept: " + st.message());
+  }
+  if (!st.ok()) return Error("accept_view: " + st.message());
+  return Changed(id, "current view accepted as the video quality reference");
+}
+
 Result<v1::ReloadResponse> Supervisor::Reload() {
   std::lock_guard<std::mutex> reload_lock(reload_mu_);
   auto log = GetLogger("daemon");
@@ -407,6 +438,8 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
       return SetEnabled(request.enable_camera().camera_id(), true);
     case v1::Request::kDisableCamera:
       return SetEnabled(request.disable_camera().camera_id(), false);
+    case v1::Request::kAcceptView:
+      return AcceptView(request.accept_view().camera_id());
     case v1::Request::kReload: {
       Result<v1::ReloadResponse> r = Reload();
       if (!r.ok()) return Error("reload rejected, running config kept: " + r.status().message());
@@ -459,6 +492,22 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
         response.clear_status();
         response.set_ok(false);
         response.set_error("status: no camera with id '" + want + "'");
+      } else {
+        response.set_ok(true);
+      }
+      break;
+    }
+    case v1::Request::kQuality: {
+      const std::string& want = request.quality().camera_id();
+      auto* q = response.mutable_quality();
+      for (const Camera& cam : cameras_) {
+        if (!want.empty() && cam.runner->config().id != want) continue;
+        cam.runner->FillQuality(q->add_cameras());
+      }
+      if (!want.empty() && q->cameras_size() == 0) {
+        response.clear_quality();
+        response.set_ok(false);
+        response.set_error("quality: no camera with id '" + want + "'");
       } else {
         response.set_ok(true);
       }

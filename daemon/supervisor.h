@@ -99,12 +99,14 @@ class Supervisor {
   v1::Response AddCamera(const v1::AddCameraRequest& request);
   v1::Response RemoveCamera(const std::string& id);
   v1::Response SetEnabled(const std::string& id, bool enabled);
+  v1::Response AcceptView(const std::string& id);
 
   Config config_;  // the settings started with; cameras are in cameras_
   SessionFactory* const sessions_;
   EventFeed* const feed_;
   Clock* const clock_;
   const int64_t started_us_;
+  const std::string quality_dir_;  // video quality reference views; empty: not kept
   WorkerPool pool_;
   std::mutex reload_mu_;  // one reload at a time; taken before mu_
   mutable std::mutex mu_;

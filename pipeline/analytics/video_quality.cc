@@ -174,6 +174,36 @@ const char* QualityCheckName(QualityCheck check) {
   return "unknown";
 }
 
+QualityThresholds& ThresholdsFor(VideoQualityOptions& o, QualityCheck check) {
+  switch (check) {
+    case QualityCheck::kFrozen:
+      return o.frozen;
+    case QualityCheck::kBlack:
+      return o.black;
+    case QualityCheck::kOverexposed:
+      return o.overexposed;
+    case QualityCheck::kLowContrast:
+      return o.low_contrast;
+    case QualityCheck::kBlur:
+      return o.blur;
+    case QualityCheck::kOcclusion:
+      return o.occlusion;
+    case QualityCheck::kMoved:
+      return o.moved;
+    case QualityCheck::kColourCast:
+      return o.colour_cast;
+    case QualityCheck::kNoise:
+      return o.noise;
+    case QualityCheck::kStripes:
+      return o.stripes;
+  }
+  return o.frozen;
+}
+
+const QualityThresholds& ThresholdsFor(const VideoQualityOptions& o, QualityCheck check) {
+  return ThresholdsFor(const_cast<VideoQualityOptions&>(o), check);
+}
+
 const char* QualityStateName(QualityState state) {
   switch (state) {
     case QualityState::kLearning:
@@ -421,39 +451,7 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
       obs.checks[i].held = !evaluated[i];
       if (!evaluated[i]) continue;
       s.scores[i] = float(score[i]);
-      const QualityThresholds* t = nullptr;
-      switch (check) {
-        case QualityCheck::kFrozen:
-          t = &o.frozen;
-          break;
-        case QualityCheck::kBlack:
-          t = &o.black;
-          break;
-        case QualityCheck::kOverexposed:
-          t = &o.overexposed;
-          break;
-        case QualityCheck::kLowContrast:
-          t = &o.low_contrast;
-          break;
-        case QualityCheck::kBlur:
-          t = &o.blur;
-          break;
-        case QualityCheck::kOcclusion:
-          t = &o.occlusion;
-          break;
-        case QualityCheck::kMoved:
-          t = &o.moved;
-          break;
-        case QualityCheck::kColourCast:
-          t = &o.colour_cast;
-          break;
-        case QualityCheck::kNoise:
-          t = &o.noise;
-          break;
-        case QualityCheck::kStripes:
-          t = &o.stripes;
-          break;
-      }
+      const QualityThresholds* t = &ThresholdsFor(o, check);
       auto change = [&](QualityState to) {
         obs.changes.push_back({check, h.state, to, float(score[i]), time_us});
         h.state = to;

@@ -42,6 +42,9 @@ enum class QualityCheck {
 };
 inline constexpr int kQualityCheckCount = 10;
 const char* QualityCheckName(QualityCheck check);  // "frozen", "black", ... "stripes"
+// The hysteresis of `check` in `options` (options.frozen for kFrozen, ...).
+QualityThresholds& ThresholdsFor(VideoQualityOptions& options, QualityCheck check);
+const QualityThresholds& ThresholdsFor(const VideoQualityOptions& options, QualityCheck check);
 
 enum class QualityState {
   kLearning,  // no reference view yet (reference checks), or no sample yet

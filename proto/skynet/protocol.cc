@@ -36,6 +36,8 @@ EventCategory CategoryOf(const v1::Event& event) {
       return EventCategory::kJournal;
     case v1::Event::kVehicleRecord:
       return EventCategory::kRecord;
+    case v1::Event::kVideoQuality:
+      return EventCategory::kQuality;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -60,6 +62,8 @@ const char* CategoryName(EventCategory category) {
       return "journal";
     case EventCategory::kRecord:
       return "record";
+    case EventCategory::kQuality:
+      return "quality";
     case EventCategory::kUnknown:
       break;
   }
@@ -88,6 +92,7 @@ std::string TopicFor(const v1::Event& event) {
     case EventCategory::kVehicle:
     case EventCategory::kTraffic:
     case EventCategory::kRecord:
+    case EventCategory::kQuality:
       break;
   }
   return std::string(CategoryName(CategoryOf(event))) + "/" + event.camera_id();

@@ -44,6 +44,7 @@ enum class EventCategory {
   kHeartbeat,
   kJournal,      // journal_status (node-wide)
   kRecord,       // vehicle_record
+  kQuality,      // video_quality
 };
 
 // Every known category, in the order skynetctl lists them; a new payload's category is added
@@ -51,20 +52,20 @@ enum class EventCategory {
 inline constexpr EventCategory kKnownCategories[] = {
     EventCategory::kCamera,  EventCategory::kStream,    EventCategory::kMotion,
     EventCategory::kVehicle, EventCategory::kTraffic,   EventCategory::kRecord,
-    EventCategory::kJournal, EventCategory::kHeartbeat,
+    EventCategory::kJournal, EventCategory::kQuality,   EventCategory::kHeartbeat,
 };
 
 EventCategory CategoryOf(const v1::Event& event);
-// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record";
+// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record",
+// "quality";
 // "unknown" for kUnknown.
 const char* CategoryName(EventCategory category);
 // The inverse of CategoryName() for the known categories; nullopt otherwise.
 std::optional<EventCategory> ParseCategory(std::string_view name);
 
 // Topic of an event on the feed: "<prefix>/<camera_id>" ("camera/cam1" for camera and stream
-// events, "motion/cam1", "vehicle/cam1", "traffic/cam1", "record/cam1", "other/cam1" for unknown
-// payloads) and
-// "heartbeat" for heartbeats. Subscribers filter on topic prefixes.
+// events, "motion/cam1", "vehicle/cam1", "traffic/cam1", "record/cam1", "quality/cam1",
+// "other/cam1" for unknown payloads) and "heartbeat" for heartbeats. Subscribers filter on topic prefixes.
 std::string TopicFor(const v1::Event& event);
 
 // "<node_id>/<epoch>/<seq>": the unique id of an event (docs/events.md).

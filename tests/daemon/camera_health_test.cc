@@ -87,6 +87,14 @@ TEST(GradeCameraTest, DegradedStreamIsPoorAtBestEvenAtFullRate) {
   EXPECT_EQ(GradeCamera(h), v1::GRADE_UNUSABLE);
 }
 
+TEST(GradeCameraTest, VideoQualityFaultIsPoorAtBestEvenAtFullRate) {
+  HealthFigures h = Healthy();
+  h.quality_fault = true;  // frames at full rate, but the picture is frozen, covered, moved...
+  EXPECT_EQ(GradeCamera(h), v1::GRADE_POOR);
+  h.online = false;
+  EXPECT_EQ(GradeCamera(h), v1::GRADE_UNUSABLE);
+}
+
 TEST(GradeCameraTest, RateIsNotJudgedDuringWarmUp) {
   HealthFigures h = Healthy();
   h.online_seconds = 1;

@@ -27,8 +27,8 @@ class CameraRunnerTest : public ::testing::Test {
   }
 
   // Creates and starts the runner; its session is session_.
-  void Start() {
-    auto runner = CameraRunner::Create(config_, &sessions_, &sink_, &clock_);
+  void Start(const CameraQualityOptions* quality = nullptr) {
+    auto runner = CameraRunner::Create(config_, &sessions_, &sink_, &clock_, quality);
     ASSERT_TRUE(runner.ok()) << runner.status().ToString();
     runner_ = std::move(runner).value();
     session_ = sessions_.Latest(config_.id);
@@ -306,6 +306,70 @@ TEST_F(CameraRunnerTest, InvalidAnalyticsSettingsNameTheCamera) {
   EXPECT_EQ(runner.status().message().rfind("cameras.cam1.motion: ", 0), 0u)
       << runner.status().message();
   EXPECT_EQ(sessions_.Count("cam1"), 0u);  // nothing connects for a camera that cannot run
+}
+
+// Video quality runs in every tier, the health tier's key frames included: its state changes
+// are events, and a fault grades the camera poor while it stays online.
+TEST_F(CameraRunnerTest, HealthTierSamplesVideoQualityAndAFaultGradesThePictureNotTheStream) {
+  config_.ingest.analytics = ingest::AnalyticsTier::kHealth;
+  CameraQualityOptions quality;
+  quality.sample_interval_ms = 1000;
+  quality.monitor.warmup_samples = 2;
+  quality.monitor.frozen.enter_ms = 2000;
+  Start(&quality);
+  ASSERT_TRUE(session_->GoOnline());
+  // One key frame a second; `still`: the same picture again.
+  auto feed = [&](int second, const cv::Mat& still) {
+    Frame f = RoadFrame(second, false);
+    if (!still.empty()) f.image = still;
+    f.capture_time_us = 1'700'000'000'000'000 + second * int64_t{1'000'000};
+    clock_.AdvanceUs(1'000'000);
+    ASSERT_TRUE(session_->PushFrame(std::move(f)));
+    runner_->ProcessPending();
+  };
+  int second = 0;
+  for (; second < 6; ++second) feed(second, {});
+  EXPECT_EQ(sink_.Count(v1::Event::kVideoQuality), size_t{analytics::kQualityCheckCount});
+  EXPECT_EQ(sink_.Count(v1::Event::kMotionStarted), 0u);  // health: no motion analytics
+  v1::CameraStatusInfo st = Status();
+  EXPECT_EQ(st.quality(), v1::QUALITY_STATE_OK);
+  EXPECT_NE(st.grade(), v1::GRADE_POOR);
+
+  const cv::Mat still = RoadFrame(second, false).image;
+  for (const int end = second + 5; second < end; ++second) feed(second, still);
+  const auto changes = sink_.Of(v1::Event::kVideoQuality);
+  ASSERT_EQ(changes.size(), size_t{analytics::kQualityCheckCount} + 1);
+  const v1::Event& fault = changes.back();
+  EXPECT_EQ(fault.camera_id(), "cam1");
+  EXPECT_EQ(fault.video_quality().check(), "frozen");
+  EXPECT_EQ(fault.video_quality().to(), v1::QUALITY_STATE_FAULT);
+  EXPECT_GT(fault.capture_time_us(), 1'700'000'000'000'000);
+  st = Status();
+  EXPECT_EQ(st.state(), v1::CAMERA_STATE_ONLINE);
+  EXPECT_EQ(st.quality(), v1::QUALITY_STATE_FAULT);
+  ASSERT_EQ(st.quality_faults_size(), 1);
+  EXPECT_EQ(st.quality_faults(0), "frozen");
+  EXPECT_EQ(st.grade(), v1::GRADE_POOR);
+  CameraStats stats;
+  runner_->FillStats(&stats);
+  ASSERT_EQ(stats.quality.size(), size_t{analytics::kQualityCheckCount});
+  EXPECT_EQ(stats.quality[int(analytics::QualityCheck::kFrozen)].state,
+            analytics::QualityState::kFault);
+  v1::CameraQualityInfo info;
+  runner_->FillQuality(&info);
+  EXPECT_TRUE(info.enabled());
+  EXPECT_EQ(info.samples(), 11u);
+  EXPECT_TRUE(runner_->AcceptView().ok());  // not kept: no reference file configured
+}
+
+TEST_F(CameraRunnerTest, WithoutVideoQualityThereIsNothingToAccept) {
+  Start();
+  v1::CameraQualityInfo info;
+  runner_->FillQuality(&info);
+  EXPECT_EQ(info.camera_id(), "cam1");
+  EXPECT_FALSE(info.enabled());
+  EXPECT_EQ(runner_->AcceptView().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Status().quality(), v1::QUALITY_STATE_UNSPECIFIED);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include "pipeline/analytics/video_quality.h"
 #include "pipeline/core/url.h"
 
 #include <gtest/gtest.h>
@@ -200,12 +201,80 @@ TEST(ConfigTest, AllKeysAreRead) {
   EXPECT_DOUBLE_EQ(cam.motion.night_min_region_area, 0.004);
 }
 
+TEST(ConfigTest, ExampleVideoQualityShowsTheDefaults) {
+  setenv("SKYNET_NORTH_APPROACH_PASSWORD", "s3cret", 1);
+  Result<Config> r = LoadConfigFile(ExampleConfigPath().string());
+  unsetenv("SKYNET_NORTH_APPROACH_PASSWORD");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  VideoQualityConfig d;
+  EXPECT_EQ(r->video_quality.enabled, d.enabled);
+  EXPECT_EQ(r->video_quality.sample_interval_ms, d.sample_interval_ms);
+  EXPECT_TRUE(r->video_quality.options == d.options);
+  // The example's reference_dir is the default it would get beside its journal.
+  Config without = *r;
+  without.video_quality.reference_dir.clear();
+  EXPECT_EQ(QualityReferenceDir(without), r->video_quality.reference_dir);
+}
+
+// Every key of video_quality is read into a field that operator== compares (a reload warns when
+// it changed), and the example documents it.
+TEST(ConfigFieldsTest, EveryVideoQualityKeyIsParsedComparedAndDocumented) {
+  std::ifstream in(ExampleConfigPath());
+  const YAML::Node example = YAML::Load(std::string(std::istreambuf_iterator<char>(in), {}));
+  std::vector<std::pair<std::string, std::string>> rows = {{"enabled", "false"},
+                                                           {"sample_interval_ms", "250"},
+                                                           {"reference_dir", "/tmp/q"},
+                                                           {"warmup_samples", "9"}};
+  for (int i = 0; i < analytics::kQualityCheckCount; ++i) {
+    const std::string check = analytics::QualityCheckName(analytics::QualityCheck(i));
+    rows.push_back({"checks." + check + ".enter", "0.95"});
+    rows.push_back({"checks." + check + ".leave", "0.01"});
+    rows.push_back({"checks." + check + ".enter_ms", "1234"});
+    rows.push_back({"checks." + check + ".leave_ms", "4321"});
+  }
+  for (const auto& [path, value] : rows) {
+    SCOPED_TRACE(path);
+    std::string yaml = "video_quality:\n";
+    std::string indent = "  ";
+    size_t start = 0;
+    for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1) {
+      yaml += indent + path.substr(start, dot - start) + ":\n";
+      indent += "  ";
+    }
+    yaml += indent + path.substr(start) + ": " + value + "\n";
+    Result<Config> r = ParseConfig(yaml, "t.yaml");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->video_quality == VideoQualityConfig{}) << "not read or not compared";
+    const std::string key = path.substr(0, path.find('.'));
+    EXPECT_TRUE(example["video_quality"][key]) << "not in config/skynetd.example.yaml";
+  }
+}
+
+TEST(ConfigTest, VideoQualityErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("video_quality:\n  checks:\n    frozen: {enter: 0.4, leave: 0.6}\n"),
+            "t.yaml:3:33: video_quality.checks.frozen.leave: must be in [0, 0.4], got 0.6");
+  EXPECT_EQ(ErrorOf("video_quality:\n  sample_interval_ms: 5\n"),
+            "t.yaml:2:23: video_quality.sample_interval_ms: must be in 100..3600000, got 5");
+  EXPECT_NE(ErrorOf("video_quality:\n  checks:\n    frost: {enter: 0.5}\n")
+                .find("video_quality.checks.frost: unknown key"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, QualityReferenceDirDefaultsBesideTheJournal) {
+  Config c;
+  EXPECT_EQ(QualityReferenceDir(c), "");
+  c.journal.dir = "/var/lib/skynetd/journal/";
+  EXPECT_EQ(QualityReferenceDir(c), "/var/lib/skynetd/quality");
+  c.video_quality.reference_dir = "/srv/refs";
+  EXPECT_EQ(QualityReferenceDir(c), "/srv/refs");
+}
+
 TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
             "replay_max_events_per_second, journal, records, security, control, feed, "
-            "analytics_workers, ingest, log_level, cameras)");
+            "analytics_workers, ingest, video_quality, log_level, cameras)");
 }
 
 TEST(ConfigTest, MetricsEndpointIsHostAndPortOrEmpty) {
@@ -495,7 +564,7 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
             "replay_max_events_per_second, journal, records, security, control, feed, "
-            "analytics_workers, ingest, log_level, cameras)\n"
+            "analytics_workers, ingest, video_quality, log_level, cameras)\n"
             "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
             "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
             "t.yaml:10:10: cameras[2].url: port must be 1..65535, got '99999'");

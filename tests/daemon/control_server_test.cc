@@ -53,6 +53,32 @@ TEST(ControlServerTest, AnswersRequests) {
   EXPECT_EQ(r.status().node_id(), "asked:cam3");
 }
 
+// `quality` is a poll (read role); `accept_view` changes the reference view (admin, like enable).
+TEST(ControlServerTest, QualityNeedsReadAndAcceptViewNeedsAdmin) {
+  EXPECT_EQ(RequiredRole("quality"), Role::kRead);
+  EXPECT_EQ(RequiredRole("accept_view"), Role::kAdmin);
+  TempDir dir;
+  auto server = ControlServer::Create(
+      {.endpoint = dir.Ipc("control.sock"), .default_role = Role::kRead}, Echo);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const Peer reader{"center", Role::kRead};
+  v1::Request quality;
+  quality.mutable_quality()->set_camera_id("cam1");
+  const std::string q = quality.SerializeAsString();
+  EXPECT_TRUE((*server)->Handle(q.data(), q.size(), reader).ok());
+  v1::Request accept;
+  accept.mutable_accept_view()->set_camera_id("cam1");
+  const std::string a = accept.SerializeAsString();
+  const v1::Response refused = (*server)->Handle(a.data(), a.size(), reader);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), "permission denied: accept_view needs the admin role; center has read");
+  EXPECT_TRUE((*server)->Handle(a.data(), a.size(), {"alice", Role::kAdmin}).ok());
+  accept.mutable_accept_view()->set_camera_id("cam 1");
+  const std::string bad = accept.SerializeAsString();
+  EXPECT_EQ((*server)->Handle(bad.data(), bad.size(), {"alice", Role::kAdmin}).error(),
+            "accept_view.camera_id: may contain only letters, digits, '.', '_' and '-'");
+}
+
 TEST(ControlServerTest, GarbageGetsAnErrorAndServerCarriesOn) {
   TempDir dir;
   auto server = ControlServer::Create({.endpoint = dir.Ipc("control.sock")}, Echo);

@@ -51,6 +51,11 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
     c.session.decode_errors = 1;
     c.vehicles = true;
     c.vehicle.dnn.failures = 4;
+    if (std::string(id) == "cam1") {  // video quality: cam1 frozen, the rest ok or learning
+      c.quality.resize(analytics::kQualityCheckCount, {analytics::QualityState::kOk, 0.1f});
+      c.quality[int(analytics::QualityCheck::kFrozen)] = {analytics::QualityState::kFault, 1};
+      c.quality[int(analytics::QualityCheck::kMoved)] = {analytics::QualityState::kLearning, 0};
+    }
     node.cameras.push_back(c);
   }
   NodeExtras extras;
@@ -68,6 +73,11 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
           "direction=\"backward\"} 7\n"));
   EXPECT_TRUE(has("skynet_control_requests_total{command=\"reload\",result=\"error\"} 1\n"));
   EXPECT_TRUE(has("skynet_journal_bytes 4096\n"));
+  EXPECT_TRUE(has("skynet_video_quality_state{camera=\"cam1\",check=\"frozen\"} 1\n")) << text;
+  EXPECT_TRUE(has("skynet_video_quality_state{camera=\"cam1\",check=\"moved\"} -1\n"));
+  EXPECT_TRUE(has("skynet_video_quality_state{camera=\"cam1\",check=\"blur\"} 0\n"));
+  EXPECT_TRUE(has("skynet_video_quality_score{camera=\"cam1\",check=\"frozen\"} 1\n"));
+  EXPECT_FALSE(has("skynet_video_quality_state{camera=\"cam2\""));  // diagnostics off
   // One HELP/TYPE per family however many cameras report it.
   size_t types = 0;
   for (size_t at = 0; (at = text.find("# TYPE skynet_camera_up ", at)) != std::string::npos; ++at) {

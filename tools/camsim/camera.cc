@@ -143,9 +143,10 @@ void Camera::AddClientsClosed(int n) {
   stats_.clients_closed += static_cast<uint64_t>(n);
 }
 
-void Camera::SetLoop(std::shared_ptr<const EncodedLoop> loop) {
+void Camera::SetLoop(std::shared_ptr<const EncodedLoop> loop, std::string picture) {
   std::lock_guard<std::mutex> lock(mu_);
   ReadSize(loop->caps.get(), &stats_.width, &stats_.height);
+  stats_.picture = std::move(picture);
   loop_ = std::move(loop);
 }
 

@@ -52,10 +52,11 @@ class Camera : public std::enable_shared_from_this<Camera> {
 
   // Fault controls (any thread). Stalled: push nothing, keep connections open. Garbage: flip
   // bytes in every pushed access unit. SetLoop: from the next keyframe on, serve `loop`
-  // (same fps, any size) to every current and future media.
+  // (same fps, any size, rendered with the picture fault `picture`, "" none) to every current
+  // and future media.
   void SetStalled(bool stalled);
   void SetGarbage(bool garbage);
-  void SetLoop(std::shared_ptr<const EncodedLoop> loop);
+  void SetLoop(std::shared_ptr<const EncodedLoop> loop, std::string picture);
   // With auth required, only clients with the server's basic credentials (token role
   // "user") may use the mount; else anonymous clients too.
   void SetAuthRequired(bool required);

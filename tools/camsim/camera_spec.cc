@@ -25,6 +25,8 @@ bool ValidName(std::string_view n) {
 
 }  // namespace
 
+std::string PictureFaultNames() { return "cover, blur, knock, freeze, tint"; }
+
 std::string SceneNames() {
   std::string names;
   for (scenegen::SceneKind k : scenegen::AllSceneKinds()) {
@@ -66,6 +68,16 @@ Status ValidateCameraSpec(const CameraSpec& s) {
   }
   if (s.bframes > 0 && s.codec != "h264") {
     return Status::InvalidArgument(where + "bframes needs codec h264, got '" + s.codec + "'");
+  }
+  if (!s.picture.empty()) {
+    const std::string names = ", " + PictureFaultNames() + ",";
+    if (names.find(", " + s.picture + ",") == std::string::npos) {
+      return Status::InvalidArgument(where + "picture fault must be one of " +
+                                     PictureFaultNames() + ", got '" + s.picture + "'");
+    }
+    if (s.scene == "file") {
+      return Status::InvalidArgument(where + "picture faults need a rendered scene, not a file");
+    }
   }
   if (s.loop_seconds < 1 || s.loop_seconds > 600) {
     return Status::InvalidArgument(where + "loop_seconds must be 1..600, got " +

@@ -35,7 +35,15 @@ struct CameraSpec {
   // Non-reference B frames between reference pictures (0..3, h264 only): 2 makes two of every
   // three pictures disposable, as on cameras that encode B frames.
   int bframes = 0;
+  // A picture fault rendered into the loop (rendered scenes only; see PictureFaultNames()):
+  // "" none, "cover" (a uniform patch over ~45% x 55% of the view), "blur" (defocus), "knock"
+  // (the view shifted 6% and rotated 4 degrees), "freeze" (the first frame repeated), "tint"
+  // (blue x0.6, red x1.5).
+  std::string picture{};
 };
+
+// "cover, blur, knock, freeze, tint".
+std::string PictureFaultNames();
 
 // The rendered scene kinds, comma-separated, for help and error texts.
 std::string SceneNames();

@@ -199,31 +199,30 @@ class Server::Impl {
       case Kind::kGarbage:
         cam->SetGarbage(true);
         break;
-      case Kind::kResume:
+      case Kind::kResume: {
         cam->SetStalled(false);
         cam->SetGarbage(false);
+        CameraSpec spec = Served(*cam);
+        if (spec.picture.empty()) break;
+        spec.picture.clear();
+        SKYNET_RETURN_IF_ERROR(Switch(*cam, spec));
         break;
+      }
       case Kind::kAuth:
         cam->SetAuthRequired(command.on);
         break;
       case Kind::kResize: {
-        CameraSpec spec = cam->spec();
+        CameraSpec spec = Served(*cam);
         spec.width = command.width;
         spec.height = command.height;
-        SKYNET_RETURN_IF_ERROR(ValidateCameraSpec(spec));
-        std::shared_ptr<const EncodedLoop> loop;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          if (auto it = loops_.find(LoopKey(spec)); it != loops_.end()) loop = it->second;
-        }
-        if (!loop) {
-          auto encoded = EncodeLoop(spec);
-          if (!encoded) return encoded.status();
-          loop = *encoded;
-          std::lock_guard<std::mutex> lock(mu_);
-          loops_[LoopKey(spec)] = loop;
-        }
-        cam->SetLoop(loop);
+        SKYNET_RETURN_IF_ERROR(Switch(*cam, spec));
+        break;
+      }
+      case Kind::kPicture: {
+        CameraSpec spec = Served(*cam);
+        spec.picture = command.picture;
+        SKYNET_RETURN_IF_ERROR(Switch(*cam, spec));
+        Log()->info("[cam {}] picture fault {}", name, command.picture);
         break;
       }
       case Kind::kStop:
@@ -242,6 +241,35 @@ class Server::Impl {
         Mount(*cam);
         break;
     }
+    return Status::Ok();
+  }
+
+  // What `cam` serves now: its spec at the served size, with the served picture fault.
+  static CameraSpec Served(const Camera& cam) {
+    CameraSpec spec = cam.spec();
+    const CameraStats st = cam.Stats();
+    spec.width = st.width;
+    spec.height = st.height;
+    spec.picture = st.picture;
+    return spec;
+  }
+
+  // Switches `cam` to the loop of `spec` (encoded once, then kept), at its next keyframe.
+  Status Switch(Camera& cam, const CameraSpec& spec) {
+    SKYNET_RETURN_IF_ERROR(ValidateCameraSpec(spec));
+    std::shared_ptr<const EncodedLoop> loop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = loops_.find(LoopKey(spec)); it != loops_.end()) loop = it->second;
+    }
+    if (!loop) {
+      auto encoded = EncodeLoop(spec);
+      if (!encoded) return encoded.status();
+      loop = *encoded;
+      std::lock_guard<std::mutex> lock(mu_);
+      loops_[LoopKey(spec)] = loop;
+    }
+    cam.SetLoop(loop, spec.picture);
     return Status::Ok();
   }
 
@@ -493,13 +521,18 @@ Result<FaultCommand> ParseFaultLine(std::string_view line, std::string* camera) 
   static const std::map<std::string, Kind> kVerbs = {
       {"stop", Kind::kStop},       {"kill", Kind::kKill},       {"start", Kind::kStart},
       {"restart", Kind::kRestart}, {"stall", Kind::kStall},     {"garbage", Kind::kGarbage},
-      {"resume", Kind::kResume},   {"resize", Kind::kResize},   {"auth", Kind::kAuth}};
+      {"resume", Kind::kResume},   {"resize", Kind::kResize},   {"auth", Kind::kAuth},
+      {"cover", Kind::kPicture},   {"blur", Kind::kPicture},    {"knock", Kind::kPicture},
+      {"freeze", Kind::kPicture},  {"tint", Kind::kPicture}};
   const auto it = kVerbs.find(verb);
   if (it == kVerbs.end()) {
-    return bad("unknown command (stop, kill, start, restart, stall, garbage, resume, resize, auth)");
+    return bad(
+        "unknown command (stop, kill, start, restart, stall, garbage, resume, resize, auth, "
+        "cover, blur, knock, freeze, tint)");
   }
   FaultCommand c;
   c.kind = it->second;
+  if (c.kind == Kind::kPicture) c.picture = verb;
   const size_t want = (c.kind == Kind::kResize || c.kind == Kind::kAuth) ? 1 : 0;
   if (args.size() != want) {
     return bad(c.kind == Kind::kResize ? "expected resize CAMERA WxH"

@@ -45,15 +45,20 @@ struct ServerOptions {
 //   restart CAM       stop, then serve again at once
 //   stall CAM         keep TCP and RTCP up, send no more video
 //   garbage CAM       flip bytes in the pushed H.264/H.265 access units
-//   resume CAM        undo stall and garbage
+//   resume CAM        undo stall, garbage and a picture fault
+//   cover|blur|knock|freeze|tint CAM
+//                     a picture fault (CameraSpec::picture): the loop re-rendered with it,
+//                     switched to at the next keyframe, until resume
 //   resize CAM WxH    re-encode the loop at WxH and switch to it at the next keyframe
 //   auth CAM on|off   require ServerOptions' basic credentials (401 without them)
 struct FaultCommand {
-  enum class Kind { kStop, kKill, kStart, kRestart, kStall, kGarbage, kResume, kResize, kAuth };
+  enum class Kind {
+    kStop, kKill, kStart, kRestart, kStall, kGarbage, kResume, kResize, kAuth, kPicture };
   Kind kind = Kind::kStall;
   int width = 0;  // kResize
   int height = 0;
   bool on = true;  // kAuth
+  std::string picture;  // kPicture: "cover", "blur", "knock", "freeze" or "tint"
 };
 
 // Parses "VERB CAMERA [ARG]" into `camera` and the command. InvalidArgument quoting the line.
@@ -70,6 +75,7 @@ struct CameraStats {
   bool stalled = false;
   bool garbage = false;
   bool auth = false;
+  std::string picture;  // the picture fault served ("" none)
   int width = 0;  // size of the loop being served
   int height = 0;
 };
@@ -97,7 +103,8 @@ class Server {
 
   // Injects a fault into one camera (see FaultCommand). Returns once it is in effect: clients
   // are closed or reset, a resized loop is encoded (blocks about a second). NotFound for an
-  // unknown camera, InvalidArgument for a bad size, Internal if not started.
+  // unknown camera, InvalidArgument for a bad size or a picture fault on a file camera,
+  // Internal if not started.
   Status Fault(const std::string& camera, const FaultCommand& command);
   // Parses and applies one control line ("stall cam1"); the reply the control port sends.
   Status Control(std::string_view line);

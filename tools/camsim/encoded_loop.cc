@@ -9,6 +9,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "tools/scenegen/scene.h"
 
@@ -124,6 +125,30 @@ void AttachCollector(GstElement* pipeline, Collector* c) {
   gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &cbs, c, nullptr);
 }
 
+// Applies a picture fault (CameraSpec::picture; "freeze" is the caller's) to a rendered frame.
+void ApplyPicture(const std::string& picture, cv::Mat* bgr) {
+  const int w = bgr->cols, h = bgr->rows;
+  if (picture == "cover") {
+    cv::rectangle(*bgr, cv::Rect(int(0.3 * w), int(0.2 * h), int(0.45 * w), int(0.55 * h)),
+                  cv::Scalar(58, 62, 60), cv::FILLED);
+  } else if (picture == "blur") {
+    cv::GaussianBlur(*bgr, *bgr, cv::Size(), w / 100.0);
+  } else if (picture == "knock") {
+    cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(w / 2.0f, h / 2.0f), 4.0, 1.0);
+    m.at<double>(0, 2) += 0.06 * w;
+    m.at<double>(1, 2) += 0.02 * h;
+    cv::Mat out;
+    cv::warpAffine(*bgr, out, m, bgr->size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    *bgr = out;
+  } else if (picture == "tint") {
+    std::vector<cv::Mat> planes;
+    cv::split(*bgr, planes);
+    planes[0].convertTo(planes[0], -1, 0.6);
+    planes[2].convertTo(planes[2], -1, 1.5);
+    cv::merge(planes, *bgr);
+  }
+}
+
 Status RenderInto(const CameraSpec& s, GstElement* pipeline, Collector* c) {
   auto kind = scenegen::ParseSceneKind(s.scene);
   if (!kind) return kind.status();
@@ -141,7 +166,11 @@ Status RenderInto(const CameraSpec& s, GstElement* pipeline, Collector* c) {
   const GstClockTime dur = gst_util_uint64_scale_int(GST_SECOND, 1, s.fps);
   cv::Mat bgr;
   for (size_t i = 0; i < c->max_units; ++i) {
-    (*renderer)->Render(static_cast<int64_t>(i), &bgr);
+    // freeze: the first frame over and over (its key frame is repeated after encoding).
+    if (i == 0 || s.picture != "freeze") {
+      (*renderer)->Render(static_cast<int64_t>(i), &bgr);
+      ApplyPicture(s.picture, &bgr);
+    }
     GstBuffer* buf = gst_buffer_new_memdup(bgr.data, bgr.total() * bgr.elemSize());
     GST_BUFFER_PTS(buf) = i * dur;
     GST_BUFFER_DURATION(buf) = dur;
@@ -163,7 +192,7 @@ std::string LoopKey(const CameraSpec& s) {
   return s.scene + "|" + s.file + "|" + std::to_string(s.width) + "x" + std::to_string(s.height) +
          "@" + std::to_string(s.fps) + "|" + std::to_string(s.bitrate_kbps) + "|" + s.codec + "|" +
          std::to_string(s.seed) + "|" + std::to_string(s.loop_seconds) + "|" +
-         std::to_string(s.bframes);
+         std::to_string(s.bframes) + "|" + s.picture;
 }
 
 Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
@@ -229,6 +258,11 @@ Result<std::shared_ptr<const EncodedLoop>> EncodeLoop(const CameraSpec& s) {
   }
   if (GST_BUFFER_FLAG_IS_SET(collector.units.front().get(), GST_BUFFER_FLAG_DELTA_UNIT)) {
     return Status::Internal(where + "encoded loop does not start on a keyframe");
+  }
+  if (s.picture == "freeze") {
+    // A frozen picture: the first key frame over and over, so that every frame decodes to the
+    // same picture (P-frames of a still keep refining it, key frames re-quantise it).
+    for (BufferPtr& unit : collector.units) unit.reset(gst_buffer_ref(collector.units[0].get()));
   }
   auto loop = std::make_shared<EncodedLoop>();
   loop->codec = s.codec;

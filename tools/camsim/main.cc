@@ -6,7 +6,9 @@
 //
 // The control port takes one fault command per line and answers "ok" or "error: ...":
 //   stop CAM | kill CAM | start CAM | restart CAM | stall CAM | garbage CAM | resume CAM |
-//   resize CAM WxH | auth CAM on|off        (see FaultCommand in camsim.h)
+//   resize CAM WxH | auth CAM on|off |
+//   cover CAM | blur CAM | knock CAM | freeze CAM | tint CAM   (picture faults, until resume)
+//   (see FaultCommand in camsim.h)
 //
 //   skynet-camsim --port 8554 --traffic 4 --static 1          # cam1..cam4, static1
 //   skynet-camsim --port 0 --camera north:traffic:1280x720@25 --codec h265
@@ -86,7 +88,9 @@ int main(int argc, char** argv) {
   app.add_flag("--vary-seed", vary_seed,
                "give --traffic camera i the seed SEED+i-1 (default: all share one loop)");
   app.add_option("--control-port", control_port,
-                 "line-protocol fault control on 127.0.0.1:PORT (0 picks a free one)")
+                 "line-protocol fault control on 127.0.0.1:PORT (0 picks a free one): stop, "
+                 "kill, start, restart, stall, garbage, resume, resize, auth, and the picture "
+                 "faults cover, blur, knock, freeze, tint (until resume)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--auth-user", options.auth_user, "basic-auth user of cameras with auth on")
       ->capture_default_str();

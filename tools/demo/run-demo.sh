@@ -9,7 +9,8 @@
 #   cam1  road-parking   a car stands in the no-parking zone for 40 s of every minute
 #   cam2  road-wrongway  a car drives against the outbound traffic twice a minute
 #   cam3  road-day       day traffic of every class
-# and gate1, a static camera that camsim takes off the air for 20 s every 2 minutes.
+# and gate1, a static camera that camsim takes off the air for 20 s every 2 minutes, and whose
+# picture camsim freezes or covers for 40 s every 4 minutes (a video quality fault).
 # The clips are rendered once (60 s at 640x360, 10 fps) into BUILD_DIR/demo/ and looped by
 # skynet-camsim; their generated configs (calibration, counting line, lanes, zone) are added
 # to config/demo.yaml to give BUILD_DIR/demo/demo.yaml, which skynetd runs with.
@@ -41,6 +42,8 @@ CAMERAS=(
 )
 OFFLINE_EVERY=120  # gate1 goes off the air this often (seconds) ...
 OFFLINE_FOR=20     # ... for this long
+QUALITY_EVERY=240  # gate1's picture freezes or is covered this often (seconds) ...
+QUALITY_FOR=40     # ... for this long (skynetctl quality, the QUALITY alarm in top)
 LOGDIR=$(mktemp -d /tmp/skynet-demo.XXXXXX)
 if ((CHECK_ONLY)); then
   CACHE="$LOGDIR/demo"  # the geometry does not depend on the clip's length
@@ -166,9 +169,27 @@ camsim_control() {
 ) > /dev/null 2>&1 &
 pids+=($!)
 
+# --- 5. now and then, gate1's picture freezes or is covered: a video quality fault -------------
+# Half-way between outages (they come at 100-120 s of every 120 s): frozen first, then covered.
+(
+  trap 'exit 0' TERM
+  faults=(freeze cover)
+  n=0
+  sleep 30 & wait $!
+  while true; do
+    camsim_control "${faults[$((n % 2))]} static1" || true
+    sleep "$QUALITY_FOR" & wait $!
+    camsim_control "resume static1" || true
+    n=$((n + 1))
+    sleep $((QUALITY_EVERY - QUALITY_FOR)) & wait $!
+  done
+) > /dev/null 2>&1 &
+pids+=($!)
+
 echo
 echo "demo: skynetctl top (Ctrl-C to stop); in another terminal try:"
 echo "      $SKYNETCTL --control $CONTROL status"
 echo "      $SKYNETCTL --feed $FEED tail --type traffic"
+echo "      $SKYNETCTL --control $CONTROL quality     # gate1 freezes or is covered now and then"
 # In the foreground, so that Ctrl-C reaches it; the EXIT trap then stops skynetd and camsim.
 "$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top || true

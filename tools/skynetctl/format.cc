@@ -145,6 +145,20 @@ std::string StatusReasonName(v1::StatusReason reason) {
 }
 std::string GradeName(v1::Grade grade) { return EnumWords(v1::Grade_Name(grade), "GRADE_"); }
 
+std::string QualityStateName(v1::QualityState state) {
+  return state == v1::QUALITY_STATE_UNSPECIFIED
+             ? "-"
+             : EnumWords(v1::QualityState_Name(state), "QUALITY_STATE_");
+}
+
+std::string QualityCell(v1::QualityState worst,
+                        const google::protobuf::RepeatedPtrField<std::string>& faults) {
+  if (worst != v1::QUALITY_STATE_FAULT) return QualityStateName(worst);
+  std::string out = "FAULT ";
+  for (int i = 0; i < faults.size(); ++i) out += (i ? "," : "") + faults[i];
+  return out;
+}
+
 std::string JournalStatusText(const v1::JournalStatus& j) {
   std::string out;
   switch (j.state()) {
@@ -258,6 +272,13 @@ std::string FormatEventLine(const v1::Event& e) {
     case v1::Event::kJournalStatus:
       out += JournalStatusText(e.journal_status());
       break;
+    case v1::Event::kVideoQuality: {
+      const v1::VideoQuality& q = e.video_quality();
+      out += "quality " + q.check() + " " + QualityStateName(q.from()) + " -> " +
+             QualityStateName(q.to()) + Printf(" score=%.2f", q.score()) +
+             " worst=" + QualityCell(q.worst(), q.faults());
+      break;
+    }
     case v1::Event::kHeartbeat: {
       const v1::Heartbeat& h = e.heartbeat();
       out += Printf("heartbeat last_seq=%" PRIu64 " cameras=%u/%u online", h.last_seq(),
@@ -386,8 +407,8 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
   }
   if (s.cameras_size() == 0) return out;
   Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONN 1H/ALL",
-               "STALLS 1H", "ONLINE", "GRADE", "MOTION"},
-              {false, false, false, true, true, true, true, true, false, false});
+               "STALLS 1H", "ONLINE", "GRADE", "MOTION", "QUALITY"},
+              {false, false, false, true, true, true, true, true, false, false, false});
   for (const v1::CameraStatusInfo& c : s.cameras()) {
     std::string online = c.online_seconds() > 0 ? FormatDuration(c.online_seconds()) : "-";
     std::string motion = c.motion_active() ? "active" : "-";
@@ -396,12 +417,58 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
                Printf("%" PRIu64 "/%" PRIu64 "/%" PRIu64, c.frames_in(), c.frames_analysed(),
                       c.frames_dropped()),
                Printf("%" PRIu64 "/%" PRIu64, c.reconnects_last_hour(), c.reconnects()),
-               std::to_string(c.stalls_last_hour()), online, GradeName(c.grade()), motion});
+               std::to_string(c.stalls_last_hour()), online, GradeName(c.grade()), motion,
+               QualityCell(c.quality(), c.quality_faults())});
   }
   out += table.Render();
   // Details are free text and often long: listed under the table rather than in a column.
   for (const v1::CameraStatusInfo& c : s.cameras()) {
     if (!c.detail().empty()) out += "  " + c.id() + ": " + c.detail() + "\n";
+  }
+  return out;
+}
+
+std::string FormatQualityReport(const v1::QualityResponse& q) {
+  // Worst first: fault, then learning, then ok, then cameras without diagnostics.
+  auto rank = [](const v1::CameraQualityInfo& c) {
+    if (!c.enabled()) return 3;
+    return c.worst() == v1::QUALITY_STATE_FAULT ? 0 : c.worst() == v1::QUALITY_STATE_OK ? 2 : 1;
+  };
+  std::vector<const v1::CameraQualityInfo*> cameras;
+  for (const v1::CameraQualityInfo& c : q.cameras()) cameras.push_back(&c);
+  std::stable_sort(cameras.begin(), cameras.end(),
+                   [&](const auto* a, const auto* b) { return rank(*a) < rank(*b); });
+  std::string out;
+  for (const v1::CameraQualityInfo* c : cameras) {
+    if (!out.empty()) out += "\n";
+    if (!c->enabled()) {
+      out += c->camera_id() + ": video quality diagnostics off\n";
+      continue;
+    }
+    std::vector<std::string> faults;
+    for (const v1::QualityCheckInfo& k : c->checks()) {
+      if (k.state() == v1::QUALITY_STATE_FAULT) faults.push_back(k.check());
+    }
+    google::protobuf::RepeatedPtrField<std::string> f(faults.begin(), faults.end());
+    out += c->camera_id() + ": " + QualityCell(c->worst(), f) + "  reference " + c->reference();
+    if (c->reference_time_us() != 0) out += " " + FormatLocalTime(c->reference_time_us());
+    out += c->reference_file().empty() ? " (not kept)" : " (" + c->reference_file() + ")";
+    out += Printf("  %" PRIu64 " samples\n", c->samples());
+    Table table({"CHECK", "STATE", "SCORE", "SINCE"}, {false, false, true, false});
+    // Worst first within the camera too; equal states keep the documented order.
+    std::vector<const v1::QualityCheckInfo*> checks;
+    for (const v1::QualityCheckInfo& k : c->checks()) checks.push_back(&k);
+    auto check_rank = [](const v1::QualityCheckInfo& k) {
+      return k.state() == v1::QUALITY_STATE_FAULT ? 0 : k.state() == v1::QUALITY_STATE_LEARNING ? 1 : 2;
+    };
+    std::stable_sort(checks.begin(), checks.end(),
+                     [&](const auto* a, const auto* b) { return check_rank(*a) < check_rank(*b); });
+    for (const v1::QualityCheckInfo* k : checks) {
+      table.Add({k->check(), QualityStateName(k->state()) + (k->held() ? " (held)" : ""),
+                 Printf("%.2f", k->score()),
+                 k->since_us() != 0 ? FormatLocalTime(k->since_us()).substr(0, 19) : "-"});
+    }
+    out += table.Render();
   }
   return out;
 }

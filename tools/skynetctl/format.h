@@ -53,6 +53,16 @@ std::string FormatCameraTable(const skynet::v1::ListCamerasResponse& cameras);
 // number and uptime, then a table with one row per camera.
 std::string FormatStatusReport(const skynet::v1::StatusResponse& status);
 
+// Short lowercase names of a video quality state: "ok", "fault", "learning"; "-" for unset.
+std::string QualityStateName(skynet::v1::QualityState state);
+// The status table's QUALITY cell: "-" (diagnostics off), "learning", "ok", or "FAULT frozen,blur".
+std::string QualityCell(skynet::v1::QualityState worst,
+                        const google::protobuf::RepeatedPtrField<std::string>& faults);
+
+// What `skynetctl quality` prints: per camera (worst first, then in the daemon's order) a line
+// with its worst state and reference view, then a table of its checks (state, score, since).
+std::string FormatQualityReport(const skynet::v1::QualityResponse& quality);
+
 // What `skynetctl reload` prints: one line of counts with the ids that changed, then the
 // runtime cameras the reload removed and any warnings, one per line.
 std::string FormatReloadReport(const skynet::v1::ReloadResponse& reload);

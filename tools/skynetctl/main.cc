@@ -255,6 +255,34 @@ Runner AddStatus(CLI::App* cmd) {
   };
 }
 
+Runner AddQuality(CLI::App* cmd) {
+  auto camera = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("CAMERA", *camera, "Only this camera (default: all)");
+  cmd->add_flag("--json", *json, "One JSON object per camera instead of tables");
+  return [camera, json](const Globals& g) {
+    v1::Request request;
+    request.mutable_quality()->set_camera_id(*camera);
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_quality()) return Fail(kExitDaemonError, "unexpected answer");
+    if (*json) {
+      google::protobuf::util::JsonPrintOptions jo;
+      jo.preserve_proto_field_names = true;
+      for (const v1::CameraQualityInfo& c : response.quality().cameras()) {
+        std::string line;
+        if (!google::protobuf::util::MessageToJsonString(c, &line, jo).ok()) {
+          return Fail(kExitDaemonError, "cannot print a camera as JSON");
+        }
+        std::cout << line << "\n";
+      }
+      return kExitOk;
+    }
+    std::cout << FormatQualityReport(response.quality());
+    return kExitOk;
+  };
+}
+
 // Sends `request`, prints the camera change the daemon reports ("cam5: added, starting").
 int CallCameraChange(const Globals& g, const v1::Request& request) {
   v1::Response response;
@@ -357,6 +385,16 @@ Runner AddCameraCommand(CLI::App* cmd) {
     });
   }
   return [chosen](const Globals& g) { return (*chosen)(g); };
+}
+
+Runner AddAcceptView(CLI::App* cmd) {
+  auto camera = std::make_shared<std::string>();
+  cmd->add_option("CAMERA", *camera, "Camera id")->required();
+  return [camera](const Globals& g) {
+    v1::Request request;
+    request.mutable_accept_view()->set_camera_id(*camera);
+    return CallCameraChange(g, request);
+  };
 }
 
 Runner AddReload(CLI::App*) {
@@ -696,6 +734,11 @@ constexpr CommandSpec kCommands[] = {
     {"keygen", "Write a CurveZMQ key pair (BASE.key, BASE.pub)", AddKeygen},
     {"search", "Vehicle records of the record store, newest first (docs/evidence.md)",
      AddSearch},
+    {"quality", "Video quality checks of each camera, worst first (docs/video-quality.md)",
+     AddQuality},
+    {"accept-view",
+     "Take a camera's current view as its video quality reference (after an intended change)",
+     AddAcceptView},
 };
 
 int Main(int argc, char** argv) {

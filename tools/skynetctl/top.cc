@@ -166,6 +166,25 @@ void TopModel::AddEvent(const v1::Event& e, int64_t now_us) {
                      (s.lane_id().empty() ? "" : " in lane " + s.lane_id()));
       break;
     }
+    case v1::Event::kVideoQuality: {
+      // A picture fault (frozen, covered, moved...): an alarm until that check is ok again.
+      const v1::VideoQuality& q = e.video_quality();
+      auto open = cam.quality_alarms.find(q.check());
+      if (q.to() == v1::QUALITY_STATE_FAULT && open == cam.quality_alarms.end()) {
+        const int serial = RaiseAlarm(id, when, now_us, "QUALITY",
+                                      q.check() + Printf(" (score %.2f)", q.score()));
+        cam.quality_alarms[q.check()] = {serial, now_us};
+      } else if (q.to() != v1::QUALITY_STATE_FAULT && open != cam.quality_alarms.end()) {
+        for (Alarm& a : alarms_) {
+          if (a.serial == open->second.first) {
+            a.detail += " (ok again after " +
+                        FormatDuration((now_us - open->second.second) / 1e6) + ")";
+          }
+        }
+        cam.quality_alarms.erase(open);
+      }
+      break;
+    }
     default:  // zones entered/left, traffic stats, unknown payloads: not on this screen
       break;
   }

@@ -2,7 +2,7 @@
 // (and the daemon's camera list and status, when the control socket answers) into one row per
 // camera over a sliding window: state, vehicles in view, crossings per line and direction,
 // mean speed, motion and alarms; and keeps the latest alarms (wrong way, no-parking stop,
-// speeding, camera offline) as lines for under the table.
+// speeding, camera offline or degraded, a video quality fault) as lines for under the table.
 //
 //   TopModel top({.window_us = 60'000'000});
 //   top.AddEvent(event, NowUs());              // for every event from the feed
@@ -88,12 +88,14 @@ class TopModel {
     int open_alarm = -1;          // serial of the open OFFLINE or DEGRADED alarm, -1 if none
     std::string open_alarm_kind;  // "OFFLINE" or "DEGRADED" while one is open
     int64_t open_alarm_since_us = 0;
+    // Open QUALITY alarms by check: (serial, raised at), until the check is ok again.
+    std::map<std::string, std::pair<int, int64_t>> quality_alarms;
   };
   struct Alarm {
     int serial;
     int64_t at_us;  // event time (capture, else publish, else received)
     std::string camera;
-    std::string kind;    // "WRONG WAY", "NO PARKING", "SPEEDING", "OFFLINE", "DEGRADED"
+    std::string kind;    // "WRONG WAY", "NO PARKING", "SPEEDING", "OFFLINE", "DEGRADED", "QUALITY"
     std::string detail;  // may grow: "(back online after 20s)"
   };
   struct Line {

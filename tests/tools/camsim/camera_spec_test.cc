@@ -47,4 +47,19 @@ TEST(CameraSpecTest, BFramesNeedH264AndAtMostThree) {
 }
 
 }  // namespace
+TEST(CameraSpecTest, PictureFaultsAreKnownNamesOnRenderedScenes) {
+  CameraSpec spec{.name = "cam1"};
+  for (const char* picture : {"", "cover", "blur", "knock", "freeze", "tint"}) {
+    spec.picture = picture;
+    EXPECT_TRUE(ValidateCameraSpec(spec).ok()) << picture;
+  }
+  spec.picture = "smudge";
+  EXPECT_EQ(ValidateCameraSpec(spec).message(),
+            "camera 'cam1': picture fault must be one of cover, blur, knock, freeze, tint, got "
+            "'smudge'");
+  spec = {.name = "file1", .scene = "file", .file = "clip.mp4", .picture = "cover"};
+  EXPECT_EQ(ValidateCameraSpec(spec).message(),
+            "camera 'file1': picture faults need a rendered scene, not a file");
+}
+
 }  // namespace skynet::camsim

@@ -128,12 +128,18 @@ TEST(FaultLineTest, ParsesEveryCommand) {
   for (const char* verb : {"stop", "kill", "start", "restart", "garbage", "resume"}) {
     EXPECT_TRUE(ParseFaultLine(std::string(verb) + " c", &cam).ok()) << verb;
   }
+  for (const char* verb : {"cover", "blur", "knock", "freeze", "tint"}) {
+    c = ParseFaultLine(std::string(verb) + " c", &cam);
+    ASSERT_TRUE(c.ok()) << verb;
+    EXPECT_EQ(c->kind, FaultCommand::Kind::kPicture);
+    EXPECT_EQ(c->picture, verb);
+  }
 }
 
 TEST(FaultLineTest, RejectsBadLinesQuotingThem) {
   std::string cam;
   for (const char* line : {"", "stall", "explode cam1", "resize cam1", "resize cam1 big",
-                           "auth cam1 maybe", "stall cam1 now"}) {
+                           "auth cam1 maybe", "stall cam1 now", "cover cam1 now"}) {
     auto c = ParseFaultLine(line, &cam);
     EXPECT_FALSE(c.ok()) << line;
     if (!c.ok()) {
@@ -232,6 +238,46 @@ TEST(CamsimFaultTest, ResizeSwitchesTheStreamWithoutReconnecting) {
   EXPECT_TRUE(probe.error().empty()) << probe.error();
   EXPECT_EQ(server->Stats("cam")->medias_created, 1u);
   EXPECT_EQ(server->Control("resize cam 3x3").code(), StatusCode::kInvalidArgument);
+}
+
+// Picture faults re-render the loop: a uniform patch over the middle of the view (cover), every
+// frame the same (freeze), and the moving scene again after resume.
+TEST(CamsimFaultTest, PictureFaultsChangeThePictureUntilResume) {
+  auto server = StartServer({{.name = "cam", .width = 320, .height = 180, .fps = 10}});
+  ASSERT_TRUE(server);
+  RtspProbe probe(server->Url("cam"));
+  ASSERT_TRUE(probe.WaitForFrames(3));
+  // Levels spanned by the middle of the view (inside the cover's patch).
+  auto middle_range = [&] {
+    const std::vector<uint8_t> f = probe.LastFrame();
+    if (f.size() != 320u * 180u) return 255;
+    int lo = 255, hi = 0;
+    for (int y = 70; y < 110; ++y) {
+      for (int x = 130; x < 190; ++x) {
+        lo = std::min<int>(lo, f[y * 320 + x]);
+        hi = std::max<int>(hi, f[y * 320 + x]);
+      }
+    }
+    return hi - lo;
+  };
+  // Whether the next few frames equal the current one.
+  auto still = [&] {
+    const std::vector<uint8_t> a = probe.LastFrame();
+    const int n = probe.frames();
+    if (!WaitFor([&] { return probe.frames() >= n + 3; }, 10s)) return false;
+    return probe.LastFrame() == a;
+  };
+  ASSERT_TRUE(server->Control("cover cam").ok());
+  EXPECT_EQ(server->Stats("cam")->picture, "cover");
+  EXPECT_TRUE(WaitFor([&] { return middle_range() <= 6; }, 15s)) << middle_range();
+  ASSERT_TRUE(server->Control("freeze cam").ok());
+  EXPECT_EQ(server->Stats("cam")->picture, "freeze");
+  EXPECT_TRUE(WaitFor(still, 15s));
+  ASSERT_TRUE(server->Control("resume cam").ok());
+  EXPECT_EQ(server->Stats("cam")->picture, "");
+  EXPECT_TRUE(WaitFor([&] { return !still(); }, 15s));
+  EXPECT_TRUE(probe.error().empty()) << probe.error();
+  EXPECT_EQ(server->Stats("cam")->medias_created, 1u);  // no reconnect
 }
 
 TEST(CamsimFaultTest, AuthOnNeedsTheCredentials) {

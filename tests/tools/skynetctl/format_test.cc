@@ -207,11 +207,11 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
       FormatStatusReport(s),
       "node node-1  epoch 1700000000000000  last seq 1234  uptime 2h03m  cameras 2\n"
       "CAMERA  STATE    REASON     FPS IN/AN  FRAMES IN/AN/DROP  RECONN 1H/ALL  STALLS 1H  ONLINE"
-      "  GRADE      MOTION\n"
+      "  GRADE      MOTION  QUALITY\n"
       "cam1    online   connected   25.0/5.0         1000/200/3            0/2          0   2m05s"
-      "  excellent  -\n"
+      "  excellent  -       -\n"
       "cam2    waiting  refused      0.0/0.0              0/0/0            0/0          0       -"
-      "  unknown    -\n"
+      "  unknown    -       -\n"
       "  cam2: connection refused\n");
 }
 
@@ -396,6 +396,71 @@ TEST_F(FormatTest, TrafficStatsLineShowsTheLaneFigures) {
   EXPECT_EQ(FormatEventLine(e),
             "2026-11-28 18:01:02.123 cam1 traffic-stats lane northbound 60s count=12 "
             "occupancy=23.4% queue=2");
+}
+
+TEST_F(FormatTest, VideoQualityLineShowsTheChangeAndTheWorst) {
+  v1::Event e = CameraEvent("cam1");
+  auto* q = e.mutable_video_quality();
+  q->set_check("frozen");
+  q->set_from(v1::QUALITY_STATE_OK);
+  q->set_to(v1::QUALITY_STATE_FAULT);
+  q->set_score(1);
+  q->set_worst(v1::QUALITY_STATE_FAULT);
+  q->add_faults("frozen");
+  q->add_faults("blur");
+  EXPECT_EQ(FormatEventLine(e),
+            "2026-11-28 18:01:02.123 cam1 quality frozen ok -> fault score=1.00 "
+            "worst=FAULT frozen,blur");
+}
+
+TEST_F(FormatTest, QualityReportListsCamerasAndChecksWorstFirst) {
+  v1::QualityResponse r;
+  v1::CameraQualityInfo* fine = r.add_cameras();
+  fine->set_camera_id("gate1");
+  fine->set_enabled(true);
+  fine->set_worst(v1::QUALITY_STATE_OK);
+  fine->set_reference("loaded");
+  fine->set_samples(3);
+  v1::QualityCheckInfo* c = fine->add_checks();
+  c->set_check("frozen");
+  c->set_state(v1::QUALITY_STATE_OK);
+  c->set_since_us(1'795'888'800'000'000);
+  v1::CameraQualityInfo* off = r.add_cameras();
+  off->set_camera_id("old");
+  v1::CameraQualityInfo* bad = r.add_cameras();
+  bad->set_camera_id("cam2");
+  bad->set_enabled(true);
+  bad->set_worst(v1::QUALITY_STATE_FAULT);
+  bad->set_reference("learned");
+  bad->set_reference_time_us(1'795'888'800'000'000);
+  bad->set_reference_file("/var/lib/skynetd/quality/cam2.yml.gz");
+  bad->set_samples(412);
+  c = bad->add_checks();
+  c->set_check("black");
+  c->set_state(v1::QUALITY_STATE_OK);
+  c->set_since_us(1'795'888'800'000'000);
+  c = bad->add_checks();
+  c->set_check("occlusion");
+  c->set_state(v1::QUALITY_STATE_FAULT);
+  c->set_score(0.8f);
+  c->set_since_us(1'795'889'100'000'000);
+  c = bad->add_checks();
+  c->set_check("moved");
+  c->set_state(v1::QUALITY_STATE_OK);
+  c->set_held(true);
+  EXPECT_EQ(FormatQualityReport(r),
+            "cam2: FAULT occlusion  reference learned 2026-11-28 18:00:00.000 "
+            "(/var/lib/skynetd/quality/cam2.yml.gz)  412 samples\n"
+            "CHECK      STATE      SCORE  SINCE\n"
+            "occlusion  fault       0.80  2026-11-28 18:05:00\n"
+            "black      ok          0.00  2026-11-28 18:00:00\n"
+            "moved      ok (held)   0.00  -\n"
+            "\n"
+            "gate1: ok  reference loaded (not kept)  3 samples\n"
+            "CHECK   STATE  SCORE  SINCE\n"
+            "frozen  ok      0.00  2026-11-28 18:00:00\n"
+            "\n"
+            "old: video quality diagnostics off\n");
 }
 
 }  // namespace

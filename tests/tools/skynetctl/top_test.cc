@@ -334,5 +334,28 @@ TEST_F(TopModelTest, AnsiScreenRedrawsInPlaceCutToTheTerminal) {
       << screen;
 }
 
+TEST_F(TopModelTest, VideoQualityFaultIsAnAlarmUntilTheCheckIsOkAgain) {
+  TopModel top;
+  top.AddEvent(Status("gate1", kT, v1::CAMERA_STATE_ONLINE, v1::STATUS_REASON_CONNECTED), kT);
+  auto change = [&](int64_t t, v1::QualityState from, v1::QualityState to) {
+    v1::Event e = At("gate1", t);
+    e.mutable_video_quality()->set_check("frozen");
+    e.mutable_video_quality()->set_from(from);
+    e.mutable_video_quality()->set_to(to);
+    e.mutable_video_quality()->set_score(to == v1::QUALITY_STATE_FAULT ? 1 : 0);
+    top.AddEvent(e, t);
+  };
+  change(kT + kSecond, v1::QUALITY_STATE_LEARNING, v1::QUALITY_STATE_OK);  // no alarm
+  change(kT + 2 * kSecond, v1::QUALITY_STATE_OK, v1::QUALITY_STATE_FAULT);
+  std::string screen = top.Render(kT + 3 * kSecond);
+  EXPECT_NE(screen.find("gate1  QUALITY  frozen (score 1.00)\n"), std::string::npos) << screen;
+  EXPECT_NE(Row(screen, "gate1").find("quality"), std::string::npos) << screen;
+  change(kT + 43 * kSecond, v1::QUALITY_STATE_FAULT, v1::QUALITY_STATE_OK);
+  screen = top.Render(kT + 44 * kSecond);
+  EXPECT_NE(screen.find("QUALITY  frozen (score 1.00) (ok again after 41.0s)\n"),
+            std::string::npos)
+      << screen;
+}
+
 }  // namespace
 }  // namespace skynet::ctl
