@@ -51,6 +51,8 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
     c.session.decode_errors = 1;
     c.vehicles = true;
     c.vehicle.dnn.failures = 4;
+    c.overloaded = std::string(id) == "cam2";
+    c.analysis_share = c.overloaded ? 0.5 : 1.0;
     node.cameras.push_back(c);
   }
   NodeExtras extras;
@@ -68,6 +70,10 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
           "direction=\"backward\"} 7\n"));
   EXPECT_TRUE(has("skynet_control_requests_total{command=\"reload\",result=\"error\"} 1\n"));
   EXPECT_TRUE(has("skynet_journal_bytes 4096\n"));
+  EXPECT_TRUE(has("skynet_camera_analysis_share{camera=\"cam2\"} 0.5\n"));
+  EXPECT_TRUE(has("skynet_camera_overloaded{camera=\"cam1\"} 0\n"));
+  EXPECT_TRUE(has("skynet_overloaded 1\n"));
+  EXPECT_TRUE(has("skynet_overloaded_cameras 1\n"));
   // One HELP/TYPE per family however many cameras report it.
   size_t types = 0;
   for (size_t at = 0; (at = text.find("# TYPE skynet_camera_up ", at)) != std::string::npos; ++at) {
