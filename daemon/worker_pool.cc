@@ -1,6 +1,9 @@
 #include "daemon/worker_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <string>
 
 namespace skynet::daemon {
 
@@ -11,6 +14,8 @@ WorkerPool::WorkerPool(const Options& options) : hold_(options.hold_per_frame) {
     workers_.push_back(std::make_unique<Worker>());
     Worker* w = workers_.back().get();
     w->thread = std::thread([this, w] { Run(w); });
+    // "analytics-N" in top -H and /proc/PID/task/*/comm (tools/bench/dnn/bench_dnn_daemon.sh).
+    pthread_setname_np(w->thread.native_handle(), ("analytics-" + std::to_string(i)).c_str());
   }
 }
 
