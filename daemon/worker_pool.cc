@@ -89,7 +89,6 @@ void WorkerPool::Stop() {
 }
 
 void WorkerPool::Run(Worker* w) {
-  std::vector<PinnedWork*> empty;  // cameras found without a frame since the last wake
   std::unique_lock<std::mutex> lock(w->mu);
   while (true) {
     w->cv.wait(lock, [&] { return w->stop || w->pending; });
@@ -99,12 +98,12 @@ void WorkerPool::Run(Worker* w) {
     while (!w->stop) {
       if (w->pending) {
         w->pending = false;
-        empty.clear();
+        for (Slot& s : w->runners) s.drained = false;
       }
       Slot* next = nullptr;
       double next_vtime = 0;
       for (Slot& s : w->runners) {
-        if (std::find(empty.begin(), empty.end(), s.work) != empty.end()) continue;
+        if (s.drained) continue;
         // An idle camera starts from now: no credit for the time it had nothing to analyse.
         const double v = std::max(s.vtime, w->vtime);
         if (next == nullptr || v < next_vtime) {
@@ -123,15 +122,15 @@ void WorkerPool::Run(Worker* w) {
       w->busy = false;
       ++w->passes;
       w->cv.notify_all();
-      if (!analysed) {
-        empty.push_back(work);
-        continue;
-      }
       // The slot may have moved (Add/Remove while unlocked): find it again.
       for (Slot& s : w->runners) {
         if (s.work != work) continue;
-        s.vtime = next_vtime + 1.0 / (rate > 0 ? rate : 1.0);
-        w->vtime = next_vtime;
+        if (analysed) {
+          s.vtime = next_vtime + 1.0 / (rate > 0 ? rate : 1.0);
+          w->vtime = next_vtime;
+        } else {
+          s.drained = true;
+        }
         break;
       }
     }

@@ -68,7 +68,8 @@ class WorkerPool {
  private:
   struct Slot {
     PinnedWork* work = nullptr;
-    double vtime = 0;  // virtual time of its next frame
+    double vtime = 0;      // virtual time of its next frame
+    bool drained = false;  // had no frame when last asked, and no wake since
   };
   struct Worker {
     mutable std::mutex mu;
