@@ -292,6 +292,8 @@ int RunAnalyze(const AnalyzeArgs& args) {
     return 2;
   }
   const CameraConfig* camera = *found;
+  // The same inference thread budget as the daemon (dnn.threads).
+  analytics::SetInferenceThreads(config->dnn.threads);
 
   std::ofstream file;
   std::ostream* out = &std::cout;

@@ -21,6 +21,7 @@
 #include "daemon/security.h"
 #include "daemon/service_notify.h"
 #include "daemon/supervisor.h"
+#include "pipeline/analytics/dnn/dnn_detector.h"
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/camera_session.h"
 #include "pipeline/ingest/start_limiter.h"
@@ -363,6 +364,10 @@ int RunDaemon(const Config& config) {
     log->critical("cannot initialise gstreamer: {}", st.message());
     return 1;
   }
+  // Before any camera runs: the node-wide thread budget of inference (docs/operations.md).
+  log->info("inference on {} opencv threads (dnn.threads {}), {} analytics workers",
+            analytics::SetInferenceThreads(config.dnn.threads), config.dnn.threads,
+            config.analytics_workers);
   Node node;
   Status started = OpenFeed(config, &node);
   if (started.ok()) started = StartServices(config, &node);

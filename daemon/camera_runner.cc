@@ -137,8 +137,11 @@ void CameraRunner::CloseOpenIntervals() {
 
 void CameraRunner::OnFrame(Frame&& frame) noexcept {
   frames_in_.fetch_add(1, std::memory_order_relaxed);
-  fps_in_.Tick(clock_->NowMonotonicUs());
-  queue_.Push(std::move(frame));
+  const int64_t now = clock_->NowMonotonicUs();
+  fps_in_.Tick(now);
+  offered_window_.Record(now);
+  // False: the oldest frame was dropped (or the queue is closed, after which nothing counts).
+  if (!queue_.Push(std::move(frame))) dropped_window_.Record(now);
   if (wakeup_) wakeup_();
 }
 
@@ -212,10 +215,27 @@ void CameraRunner::PublishStatus() {
   Publish(std::move(ev));
 }
 
-void CameraRunner::ProcessPending() {
-  while (auto frame = queue_.TryPop()) {
-    Analyse(*frame);
-  }
+bool CameraRunner::ProcessOne() {
+  auto frame = queue_.TryPop();
+  if (!frame) return false;
+  Analyse(*frame);
+  return true;
+}
+
+double CameraRunner::OfferedRate() const {
+  const double measured = fps_in_.PerSecond(clock_->NowMonotonicUs());
+  return measured > 0 ? measured : config_.ingest.analytics_fps;
+}
+
+CameraRunner::Load CameraRunner::load() const {
+  const int64_t now = clock_->NowMonotonicUs();
+  const uint64_t offered = offered_window_.Count(now);
+  const uint64_t dropped = std::min(dropped_window_.Count(now), offered);
+  Load l;
+  if (offered == 0) return l;
+  l.share = 1.0 - static_cast<double>(dropped) / static_cast<double>(offered);
+  l.overloaded = static_cast<double>(dropped) > kOverloadDropShare * static_cast<double>(offered);
+  return l;
 }
 
 void CameraRunner::Analyse(const Frame& frame) {
@@ -316,6 +336,9 @@ void CameraRunner::FillStatus(v1::CameraStatusInfo* s) const {
   if (Flowing(state)) {
     s->set_online_seconds(static_cast<double>(now - online_since_us_.load()) / 1e6);
   }
+  const Load l = load();
+  s->set_overloaded(l.overloaded);
+  s->set_analysis_share(l.share);
   s->set_reconnects_last_hour(reconnects_1h_.Count(now));
   s->set_stalls_last_hour(stalls_1h_.Count(now));
   HealthFigures h;
@@ -364,6 +387,9 @@ void CameraRunner::FillStats(CameraStats* stats) const {
   if (session_) stats->session = session_->stats();
   stats->frames_queued = frames_in_.load();
   stats->queue_drops = queue_.dropped();
+  const Load l = load();
+  stats->analysis_share = l.share;
+  stats->overloaded = l.overloaded;
   stats->frames_analysed = frames_analysed_.load();
   stats->events = events_.load();
   stats->vehicles = vehicles_ != nullptr;

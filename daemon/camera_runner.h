@@ -3,8 +3,12 @@
 // to an EventSink; its source comes from a SessionFactory (both borrowed, must outlive it).
 //
 // Threads: OnFrame() runs on a GStreamer streaming thread and only queues the frame;
-// ProcessPending() runs on the camera's analytics worker (one worker per camera, so the
-// detector needs no lock); Fill*() may be called from any thread (control).
+// ProcessOne() and ProcessPending() run on the camera's analytics worker (one worker per camera,
+// so the detector needs no lock); Fill*() may be called from any thread (control).
+//
+// Overload: the frames handed over and those the 2-slot queue dropped because analytics fell
+// behind are counted over the last kOverloadWindowUs; their ratio is the camera's analysis share
+// (analysed / offered), and more than kOverloadDropShare of them dropped is "overloaded".
 //
 // Health: reconnects and stalls are timed on the injected clock and counted over the last
 // hour; FillStatus() grades the camera with GradeCamera() (camera_health.h), a video quality
@@ -62,8 +66,23 @@ class CameraRunner final : public PinnedWork {
   // change replaced the camera's session).
   void PublishStatus();
 
-  // Analyses every queued frame. Worker thread only.
-  void ProcessPending() override;
+  // Analyses the oldest queued frame; false if none was queued. Worker thread only.
+  bool ProcessOne() override;
+  // Frames per second handed over (analytics_fps until measured): the fair-share weight.
+  double OfferedRate() const override;
+  // Analyses every queued frame. Worker thread only (tests drive a runner with it).
+  void ProcessPending() { while (ProcessOne()) {} }
+
+  // Over the last 10 s: dropped frames above 5% of those offered is "overloaded".
+  static constexpr int64_t kOverloadWindowUs = 10'000'000;
+  static constexpr double kOverloadDropShare = 0.05;
+  // The analysis share over the window (1 when nothing was offered) and whether it says
+  // overloaded. Any thread.
+  struct Load {
+    double share = 1.0;
+    bool overloaded = false;
+  };
+  Load load() const;
 
   const CameraConfig& config() const { return config_; }
   bool online() const { return state_.load() == v1::CAMERA_STATE_ONLINE; }
@@ -117,6 +136,8 @@ class CameraRunner final : public PinnedWork {
   Histogram analysis_seconds_;  // wall time of Analyse() per frame (worker writes)
   EventWindow reconnects_1h_;  // connect attempts after the first (session thread writes)
   EventWindow stalls_1h_;
+  EventWindow offered_window_{kOverloadWindowUs, 1 << 14};  // frames handed over (OnFrame)
+  EventWindow dropped_window_{kOverloadWindowUs, 1 << 14};  // of which the queue dropped
   bool connecting_seen_ = false;  // session thread only
 
   mutable std::mutex status_mu_;

@@ -122,6 +122,8 @@ constexpr Range kMaxRequestBytes{1024, 16 << 20};
 constexpr Range kMaxRecords{0, int64_t{1} << 40};
 constexpr Range kMaxQueuedRecords{1, 1'000'000};
 constexpr Range kSampleIntervalMs{100, 3'600'000};
+constexpr Range kDnnThreads{0, 256};
+constexpr Range kAnalysisHoldMs{0, 10'000};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
 std::string CheckIntRange(long long v, Range r) {
@@ -556,6 +558,9 @@ class Parser {
         {"feed", Map({{"send_hwm", Int(&config->feed.send_hwm, kSendHwm)},
                       {"max_subscribers", Int(&config->feed.max_subscribers, kMaxSubscribers)}})},
         {"analytics_workers", Int(&config->analytics_workers, kWorkers)},
+        {"dnn", Map({{"threads", Int(&config->dnn.threads, kDnnThreads)}})},
+        {"testing",
+         Map({{"analysis_hold_ms", Int(&config->testing.analysis_hold_ms, kAnalysisHoldMs)}})},
         {"ingest", Map({{"start_rate_per_second",
                          Double(&config->ingest.start_rate_per_second, CheckStartRate)},
                         {"start_burst", Int(&config->ingest.start_burst, kStartBurst)}})},

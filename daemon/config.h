@@ -166,6 +166,28 @@ struct VideoQualityConfig {
   bool operator==(const VideoQualityConfig&) const = default;
 };
 
+// The DNN backend's node-wide thread budget (docs/operations.md, "Thread budget"). Read at
+// start only.
+struct DnnConfig {
+  // OpenCV threads for inference (and OpenCV's other parallel loops), shared by every analytics
+  // worker. 1: each inference runs on its camera's worker alone, so N cameras cost N times one
+  // and analytics never uses more than analytics_workers cores. 0: one per core (OpenCV's own
+  // default, which lets one camera take every core).
+  int threads = 1;
+
+  bool operator==(const DnnConfig&) const = default;
+};
+
+// Benchmarking and testing only, never for production (docs/operations.md, "Overload"). Read at
+// start only.
+struct TestingConfig {
+  // After each analysed frame the analytics worker waits this long (sleeping, no CPU), as if
+  // analysis cost that much more: forces overload on a small machine. 0: off.
+  int analysis_hold_ms = 0;
+
+  bool operator==(const TestingConfig&) const = default;
+};
+
 struct Config {
   // Where this file came from, for messages.
   std::string path;
@@ -192,6 +214,8 @@ struct Config {
   VideoQualityConfig video_quality;
   // Analytics worker threads; 0 = number of cores.
   int analytics_workers = 0;
+  DnnConfig dnn;
+  TestingConfig testing;
   // Log level: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
   std::vector<CameraConfig> cameras;

@@ -99,6 +99,11 @@ void AddCamera(const CameraStats& c, Families* f) {
   f->Add("skynet_camera_fps_received", "gauge", "frames per second handed to analytics", cam,
          c.fps_in);
   f->Add("skynet_camera_fps_analysed", "gauge", "frames per second analysed", cam, c.fps_analysed);
+  f->Add("skynet_camera_analysis_share", "gauge",
+         "frames analysed / handed to analytics, last 10 s (1: all)", cam, c.analysis_share);
+  f->Add("skynet_camera_overloaded", "gauge",
+         "1 when analytics dropped over 5% of the camera's frames in the last 10 s", cam,
+         c.overloaded ? 1 : 0);
   const ingest::SessionStats& s = c.session;
   f->Add("skynet_camera_frames_decoded_total", "counter", "frames decoded by ingest", cam,
          s.frames_in);
@@ -353,6 +358,12 @@ std::string RenderMetrics(const NodeStats& node, const NodeExtras& extras,
     f.Add("skynet_cameras", "gauge", "cameras configured", {},
           static_cast<double>(node.cameras.size()));
     for (const CameraStats& c : node.cameras) AddCamera(c, &f);
+    int overloaded = 0;
+    for (const CameraStats& c : node.cameras) overloaded += c.overloaded ? 1 : 0;
+    f.Add("skynet_overloaded", "gauge", "1 when analytics cannot keep up (a camera is overloaded)",
+          {}, overloaded > 0 ? 1 : 0);
+    f.Add("skynet_overloaded_cameras", "gauge", "cameras whose analytics drop frames", {},
+          overloaded);
     AddFeed(node.feed, &f);
     AddNode(extras, process, &f);
   }

@@ -40,6 +40,10 @@ struct CameraStats {
   ingest::SessionStats session;
   uint64_t frames_queued = 0;    // frames handed to the runner
   uint64_t queue_drops = 0;      // dropped by the 2-slot queue: analytics fell behind
+  // Over the last 10 s (CameraRunner::load()): frames analysed / handed over, and whether more
+  // than 5% were dropped (docs/operations.md, "Overload").
+  double analysis_share = 1.0;
+  bool overloaded = false;
   uint64_t frames_analysed = 0;  // frames through the motion detector
   uint64_t events = 0;           // events published (status, motion, vehicles, ...)
   analytics::MotionStats motion;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -57,6 +58,8 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.replay_max_events_per_second == now.replay_max_events_per_second,
         "replay_max_events_per_second");
   check(was.analytics_workers == now.analytics_workers, "analytics_workers");
+  check(was.dnn == now.dnn, "dnn (threads)");
+  check(was.testing == now.testing, "testing (analysis_hold_ms)");
   check(was.journal == now.journal, "journal");
   check(was.records == now.records, "records");
   check(was.security == now.security, "security");
@@ -102,7 +105,9 @@ Supervisor::Supervisor(const Config& config, SessionFactory* sessions, EventFeed
       clock_(clock),
       started_us_(clock->NowMonotonicUs()),
       quality_dir_(QualityReferenceDir(config)),
-      pool_(config.analytics_workers) {
+      pool_(WorkerPool::Options{
+          config.analytics_workers,
+          std::chrono::milliseconds(config.testing.analysis_hold_ms)}) {
   config_.cameras.clear();  // cameras_ is the truth from here on
   for (int i = 0; i < kStopperThreads; ++i) {
     stoppers_.emplace_back([this] { StopperLoop(); });
@@ -480,6 +485,19 @@ v1::Response Supervisor::HandleRequest(const v1::Request& request) {
       fs->set_max_subscribers(static_cast<uint32_t>(feed.max_subscribers));
       fs->set_subscribers_refused(feed.subscribers_refused);
       fs->set_send_hwm(static_cast<uint32_t>(feed.send_hwm));
+      uint32_t overloaded = 0;
+      int shared = 0;
+      double share_sum = 0;
+      for (const Camera& cam : cameras_) {
+        const CameraRunner::Load l = cam.runner->load();
+        if (l.overloaded) ++overloaded;
+        if (!cam.runner->online()) continue;
+        ++shared;
+        share_sum += l.share;
+      }
+      st->set_overloaded(overloaded > 0);
+      st->set_overloaded_cameras(overloaded);
+      st->set_analysis_share(shared > 0 ? share_sum / shared : 1.0);
       bool found = want.empty();
       for (const Camera& cam : cameras_) {
         if (!want.empty() && cam.runner->config().id != want) continue;

@@ -1,15 +1,21 @@
 #include "daemon/worker_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <string>
 
 namespace skynet::daemon {
 
-WorkerPool::WorkerPool(int workers) {
-  if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
+WorkerPool::WorkerPool(const Options& options) : hold_(options.hold_per_frame) {
+  int workers = options.workers;
+  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < workers; ++i) {
     workers_.push_back(std::make_unique<Worker>());
     Worker* w = workers_.back().get();
     w->thread = std::thread([this, w] { Run(w); });
+    // "analytics-N" in top -H and /proc/PID/task/*/comm (tools/bench/dnn/bench_dnn_daemon.sh).
+    pthread_setname_np(w->thread.native_handle(), ("analytics-" + std::to_string(i)).c_str());
   }
 }
 
@@ -28,7 +34,7 @@ int WorkerPool::Add(PinnedWork* runner) {
   }
   {
     std::lock_guard<std::mutex> lock(workers_[best]->mu);
-    workers_[best]->runners.push_back(runner);
+    workers_[best]->runners.push_back({runner, workers_[best]->vtime});
   }
   return static_cast<int>(best);
 }
@@ -36,10 +42,11 @@ int WorkerPool::Add(PinnedWork* runner) {
 void WorkerPool::Remove(PinnedWork* runner) {
   for (auto& w : workers_) {
     std::unique_lock<std::mutex> lock(w->mu);
-    auto it = std::find(w->runners.begin(), w->runners.end(), runner);
+    auto it = std::find_if(w->runners.begin(), w->runners.end(),
+                           [&](const Slot& s) { return s.work == runner; });
     if (it == w->runners.end()) continue;
     w->runners.erase(it);
-    // Wait for a pass in progress, which may still hold the pointer, to finish.
+    // Wait for the frame in progress, which may be this camera's, to finish.
     if (w->busy) {
       const uint64_t pass = w->passes;
       w->cv.wait(lock, [&] { return w->passes != pass; });
@@ -82,20 +89,51 @@ void WorkerPool::Stop() {
 }
 
 void WorkerPool::Run(Worker* w) {
-  std::vector<PinnedWork*> snapshot;
   std::unique_lock<std::mutex> lock(w->mu);
   while (true) {
     w->cv.wait(lock, [&] { return w->stop || w->pending; });
     if (w->stop) break;
-    w->pending = false;
-    w->busy = true;
-    snapshot = w->runners;
-    lock.unlock();
-    for (PinnedWork* r : snapshot) r->ProcessPending();
-    lock.lock();
-    w->busy = false;
-    ++w->passes;
-    w->cv.notify_all();
+    // One frame at a time, smallest virtual time first, until no camera has a frame. A wake
+    // (a frame arrived) makes every camera a candidate again.
+    while (!w->stop) {
+      if (w->pending) {
+        w->pending = false;
+        for (Slot& s : w->runners) s.drained = false;
+      }
+      Slot* next = nullptr;
+      double next_vtime = 0;
+      for (Slot& s : w->runners) {
+        if (s.drained) continue;
+        // An idle camera starts from now: no credit for the time it had nothing to analyse.
+        const double v = std::max(s.vtime, w->vtime);
+        if (next == nullptr || v < next_vtime) {
+          next = &s;
+          next_vtime = v;
+        }
+      }
+      if (next == nullptr) break;
+      PinnedWork* work = next->work;
+      const double rate = work->OfferedRate();
+      w->busy = true;
+      lock.unlock();
+      const bool analysed = work->ProcessOne();
+      if (analysed && hold_.count() > 0) std::this_thread::sleep_for(hold_);
+      lock.lock();
+      w->busy = false;
+      ++w->passes;
+      w->cv.notify_all();
+      // The slot may have moved (Add/Remove while unlocked): find it again.
+      for (Slot& s : w->runners) {
+        if (s.work != work) continue;
+        if (analysed) {
+          s.vtime = next_vtime + 1.0 / (rate > 0 ? rate : 1.0);
+          w->vtime = next_vtime;
+        } else {
+          s.drained = true;
+        }
+        break;
+      }
+    }
   }
 }
 

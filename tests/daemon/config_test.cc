@@ -99,6 +99,8 @@ TEST(ConfigTest, ExampleFirstCameraShowsTheDefaults) {
   EXPECT_EQ(r->control_endpoint, top.control_endpoint);
   EXPECT_EQ(r->heartbeat_interval_ms, top.heartbeat_interval_ms);
   EXPECT_EQ(r->analytics_workers, top.analytics_workers);
+  EXPECT_TRUE(r->dnn == top.dnn);
+  EXPECT_TRUE(r->testing == top.testing);
   EXPECT_EQ(r->log_level, top.log_level);
   const CameraConfig& cam = r->cameras.at(0);
   CameraConfig d;
@@ -144,6 +146,8 @@ TEST(ConfigTest, AllKeysAreRead) {
       "control_endpoint: inproc://control\n"
       "heartbeat_interval_ms: 250\n"
       "analytics_workers: 3\n"
+      "dnn: {threads: 2}\n"
+      "testing: {analysis_hold_ms: 40}\n"
       "log_level: debug\n" +
           OneCamera("    name: Cam One\n"
                     "    username: u\n"
@@ -169,6 +173,8 @@ TEST(ConfigTest, AllKeysAreRead) {
   EXPECT_EQ(r->control_endpoint, "inproc://control");
   EXPECT_EQ(r->heartbeat_interval_ms, 250);
   EXPECT_EQ(r->analytics_workers, 3);
+  EXPECT_EQ(r->dnn.threads, 2);
+  EXPECT_EQ(r->testing.analysis_hold_ms, 40);
   EXPECT_EQ(r->log_level, "debug");
   const CameraConfig& cam = r->cameras.at(0);
   EXPECT_EQ(cam.name, "Cam One");
@@ -274,7 +280,7 @@ TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
             "replay_max_events_per_second, journal, records, security, control, feed, "
-            "analytics_workers, ingest, video_quality, log_level, cameras)");
+            "analytics_workers, dnn, testing, ingest, video_quality, log_level, cameras)");
 }
 
 TEST(ConfigTest, MetricsEndpointIsHostAndPortOrEmpty) {
@@ -564,7 +570,7 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
             "replay_max_events_per_second, journal, records, security, control, feed, "
-            "analytics_workers, ingest, video_quality, log_level, cameras)\n"
+            "analytics_workers, dnn, testing, ingest, video_quality, log_level, cameras)\n"
             "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
             "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
             "t.yaml:10:10: cameras[2].url: port must be 1..65535, got '99999'");

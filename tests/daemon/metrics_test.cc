@@ -56,6 +56,8 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
       c.quality[int(analytics::QualityCheck::kFrozen)] = {analytics::QualityState::kFault, 1};
       c.quality[int(analytics::QualityCheck::kMoved)] = {analytics::QualityState::kLearning, 0};
     }
+    c.overloaded = std::string(id) == "cam2";
+    c.analysis_share = c.overloaded ? 0.5 : 1.0;
     node.cameras.push_back(c);
   }
   NodeExtras extras;
@@ -78,6 +80,10 @@ TEST(RenderMetricsTest, ReportsCamerasFeedAndControlOnce) {
   EXPECT_TRUE(has("skynet_video_quality_state{camera=\"cam1\",check=\"blur\"} 0\n"));
   EXPECT_TRUE(has("skynet_video_quality_score{camera=\"cam1\",check=\"frozen\"} 1\n"));
   EXPECT_FALSE(has("skynet_video_quality_state{camera=\"cam2\""));  // diagnostics off
+  EXPECT_TRUE(has("skynet_camera_analysis_share{camera=\"cam2\"} 0.5\n"));
+  EXPECT_TRUE(has("skynet_camera_overloaded{camera=\"cam1\"} 0\n"));
+  EXPECT_TRUE(has("skynet_overloaded 1\n"));
+  EXPECT_TRUE(has("skynet_overloaded_cameras 1\n"));
   // One HELP/TYPE per family however many cameras report it.
   size_t types = 0;
   for (size_t at = 0; (at = text.find("# TYPE skynet_camera_up ", at)) != std::string::npos; ++at) {

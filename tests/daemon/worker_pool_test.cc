@@ -16,11 +16,17 @@ namespace {
 
 using skynet::testing::WaitFor;
 
-// Records every pass: how many, and on which threads. Optionally holds a pass until released.
+// Records every frame analysed: how many, and on which threads. Offer() queues frames (each Wake
+// of a test offers one first, as a camera's OnFrame does); a held frame waits until released.
 class RecordingWork final : public PinnedWork {
  public:
-  void ProcessPending() override {
+  explicit RecordingWork(double rate = 1.0) : rate_(rate) {}
+
+  bool ProcessOne() override {
     std::unique_lock<std::mutex> lock(mu_);
+    if (queued_ == 0) return false;
+    if (budget_ != nullptr && budget_->fetch_sub(1) <= 0) return false;
+    --queued_;
     threads_.insert(std::this_thread::get_id());
     in_pass_ = true;
     cv_.notify_all();
@@ -28,8 +34,17 @@ class RecordingWork final : public PinnedWork {
     in_pass_ = false;
     ++passes_;
     cv_.notify_all();
+    return true;
   }
+  double OfferedRate() const override { return rate_; }
 
+  // Frames analysed by all works sharing `budget` stop when it runs out (a snapshot in the
+  // middle of a backlog).
+  void ShareBudget(std::atomic<int>* budget) { budget_ = budget; }
+  void Offer(int frames = 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_ += frames;
+  }
   void Hold() {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = true;
@@ -55,10 +70,13 @@ class RecordingWork final : public PinnedWork {
   }
 
  private:
+  const double rate_;
+  std::atomic<int>* budget_ = nullptr;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool hold_ = false;
   bool in_pass_ = false;
+  int queued_ = 0;
   int passes_ = 0;
   std::set<std::thread::id> threads_;
 };
@@ -72,6 +90,7 @@ TEST(WorkerPoolTest, SpreadsCamerasAndRunsEachOnlyOnItsWorker) {
   EXPECT_EQ((std::vector<int>(worker, worker + 6)), (std::vector<int>{0, 1, 2, 0, 1, 2}));
 
   for (int round = 1; round <= 5; ++round) {
+    for (RecordingWork& r : work) r.Offer();
     for (int w = 0; w < 3; ++w) pool.Wake(w);
     ASSERT_TRUE(WaitFor([&] {
       for (const RecordingWork& r : work) {
@@ -99,6 +118,8 @@ TEST(WorkerPoolTest, WakeRunsOnlyThatWorkersCameras) {
   RecordingWork a, b;
   ASSERT_EQ(pool.Add(&a), 0);
   ASSERT_EQ(pool.Add(&b), 1);
+  a.Offer();
+  b.Offer();
   pool.Wake(0);
   ASSERT_TRUE(WaitFor([&] { return a.passes() == 1; }));
   EXPECT_EQ(b.passes(), 0);
@@ -114,13 +135,14 @@ TEST(WorkerPoolTest, WakeDuringAPassIsNotLost) {
   RecordingWork a;
   pool.Add(&a);
   a.Hold();
+  a.Offer();
   pool.Wake(0);
   ASSERT_TRUE(WaitFor([&] { return a.in_pass(); }));
-  pool.Wake(0);  // a frame arrived while the worker was busy with this camera
+  a.Offer(2);  // two frames arrived while the worker was busy with this camera
+  pool.Wake(0);
   pool.Wake(0);
   a.Release();
-  // One more pass for both wakes together.
-  ASSERT_TRUE(WaitFor([&] { return a.passes() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return a.passes() == 3; }));
 }
 
 TEST(WorkerPoolTest, RemoveWaitsForThePassInProgressThenNeverRunsItAgain) {
@@ -129,11 +151,13 @@ TEST(WorkerPoolTest, RemoveWaitsForThePassInProgressThenNeverRunsItAgain) {
   pool.Add(&a);
   pool.Add(&b);
   a.Hold();
+  a.Offer();
+  b.Offer(5);
   pool.Wake(0);
   ASSERT_TRUE(WaitFor([&] { return a.in_pass(); }));
   std::atomic<bool> removed{false};
   std::thread remover([&] {
-    pool.Remove(&b);  // b is after a in the pass that is running
+    pool.Remove(&b);  // b has frames waiting behind a's
     removed = true;
   });
   EXPECT_FALSE(WaitFor([&] { return removed.load(); }, std::chrono::milliseconds(200)));
@@ -141,6 +165,7 @@ TEST(WorkerPoolTest, RemoveWaitsForThePassInProgressThenNeverRunsItAgain) {
   remover.join();
   EXPECT_TRUE(removed);
   const int b_passes = b.passes();
+  a.Offer();
   pool.Wake(0);
   ASSERT_TRUE(WaitFor([&] { return a.passes() == 2; }));
   EXPECT_EQ(b.passes(), b_passes);
@@ -158,12 +183,59 @@ TEST(WorkerPoolTest, StopJoinsTheWorkersAndLaterWakesDoNothing) {
   EXPECT_GE(pool.size(), 1);
   RecordingWork a;
   pool.Add(&a);
+  a.Offer();
   pool.Wake(0);
   ASSERT_TRUE(WaitFor([&] { return a.passes() == 1; }));
   pool.Stop();
+  a.Offer();
   pool.Wake(0);
   pool.Stop();  // idempotent
   EXPECT_EQ(a.passes(), 1);
+}
+
+// Overload: one worker, three cameras that always have frames waiting (a backlog far beyond what
+// is analysed). Each is served in proportion to the rate it is offered: the 10 fps camera twice as
+// often as each 5 fps one, none starved, whatever their order.
+TEST(WorkerPoolTest, OverloadedWorkerServesCamerasInProportionToTheirRates) {
+  WorkerPool pool(1);
+  std::atomic<int> budget{400};  // analysed in all, while each still has hundreds waiting
+  RecordingWork fast(10), slow1(5), slow2(5);
+  for (RecordingWork* r : {&slow1, &fast, &slow2}) {
+    r->ShareBudget(&budget);
+    r->Offer(1000);
+    pool.Add(r);
+  }
+  pool.Wake(0);
+  ASSERT_TRUE(WaitFor([&] { return fast.passes() + slow1.passes() + slow2.passes() == 400; }));
+  pool.Stop();
+  EXPECT_NEAR(fast.passes(), 200, 2) << slow1.passes() << " " << slow2.passes();
+  EXPECT_NEAR(slow1.passes(), 100, 2);
+  EXPECT_NEAR(slow2.passes(), 100, 2);
+}
+
+// A camera that had nothing to analyse for a while banks no credit: when its frames come back it
+// takes its share from then on, not a burst that starves the others.
+TEST(WorkerPoolTest, IdleCameraBanksNoCredit) {
+  WorkerPool pool(1);
+  std::atomic<int> budget{200};
+  RecordingWork busy(5), late(5);
+  busy.ShareBudget(&budget);
+  late.ShareBudget(&budget);
+  pool.Add(&busy);
+  pool.Add(&late);
+  busy.Offer(200);
+  pool.Wake(0);
+  ASSERT_TRUE(WaitFor([&] { return busy.passes() == 200; }));
+  // Now both have a backlog: 100 more frames are analysed in all.
+  budget = 100;
+  busy.Offer(100);
+  late.Offer(100);
+  pool.Wake(0);
+  ASSERT_TRUE(WaitFor([&] { return busy.passes() + late.passes() == 300; }));
+  pool.Stop();
+  // Served alternately from the moment both had frames, not the late one's 100 first.
+  EXPECT_NEAR(busy.passes(), 250, 2);
+  EXPECT_NEAR(late.passes(), 50, 2);
 }
 
 }  // namespace

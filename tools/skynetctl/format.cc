@@ -405,6 +405,11 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
     out += Printf(", %" PRIu64 " refused, %u events queued per subscriber at most\n",
                   f.subscribers_refused(), f.send_hwm());
   }
+  if (s.overloaded()) {
+    out += Printf("  analytics: OVERLOADED: %u cameras drop frames, %.0f%% of frames analysed "
+                  "(mean over cameras)\n",
+                  s.overloaded_cameras(), s.analysis_share() * 100);
+  }
   if (s.cameras_size() == 0) return out;
   Table table({"CAMERA", "STATE", "REASON", "FPS IN/AN", "FRAMES IN/AN/DROP", "RECONN 1H/ALL",
                "STALLS 1H", "ONLINE", "GRADE", "MOTION", "QUALITY"},
@@ -424,6 +429,12 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
   // Details are free text and often long: listed under the table rather than in a column.
   for (const v1::CameraStatusInfo& c : s.cameras()) {
     if (!c.detail().empty()) out += "  " + c.id() + ": " + c.detail() + "\n";
+  }
+  for (const v1::CameraStatusInfo& c : s.cameras()) {
+    if (c.overloaded()) {
+      out += Printf("  %s: overloaded: %.0f%% of its frames analysed\n", c.id().c_str(),
+                    c.analysis_share() * 100);
+    }
   }
   return out;
 }

@@ -224,6 +224,9 @@ void TopModel::SetCameras(const v1::ListCamerasResponse& list) {
 void TopModel::SetStatus(const v1::StatusResponse& status, int64_t now_us) {
   if (started_us_ == 0) started_us_ = now_us;
   if (!status.node_id().empty()) node_id_ = status.node_id();
+  overloaded_ = status.overloaded();
+  overloaded_cameras_ = status.overloaded_cameras();
+  analysis_share_ = status.analysis_share();
   for (const v1::CameraStatusInfo& c : status.cameras()) {
     if (!Wanted(c.id())) continue;
     Camera& cam = CameraFor(c.id());
@@ -258,6 +261,10 @@ std::vector<TopModel::Line> TopModel::Lines(int64_t now_us) {
   std::string header = "node " + (node_id_.empty() ? std::string("?") : node_id_) + "  " +
                        ClockTime(now_us) + Printf("  cameras %d/%zu online", online, order_.size());
   if (degraded > 0) header += Printf(" (%d degraded)", degraded);
+  if (overloaded_) {
+    header += Printf("  OVERLOADED (%u cameras, %.0f%% of frames analysed)", overloaded_cameras_,
+                     analysis_share_ * 100);
+  }
   header += "  window " + FormatDuration(options_.window_us / 1e6);
   header += Printf("  events %llu", static_cast<unsigned long long>(events_));
   if (lost_ > 0) header += Printf("  LOST %llu", static_cast<unsigned long long>(lost_));

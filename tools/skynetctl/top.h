@@ -49,8 +49,8 @@ class TopModel {
   void AddLoss(const skynet::v1::ReplayGap& loss, int64_t now_us);
   // The daemon's camera list: row order and names. Cameras it no longer lists are dropped.
   void SetCameras(const skynet::v1::ListCamerasResponse& cameras);
-  // The daemon's status: node id and each camera's state (a state change raises or clears the
-  // offline alarm, as a camera-status event does).
+  // The daemon's status: node id, overload (shown in the header) and each camera's state (a
+  // state change raises or clears the offline alarm, as a camera-status event does).
   void SetStatus(const skynet::v1::StatusResponse& status, int64_t now_us);
 
   // A line shown under the header until replaced ("" clears it), e.g. that the control socket
@@ -121,6 +121,10 @@ class TopModel {
   int next_serial_ = 0;
   std::string notice_;
   std::string node_id_;
+  // As of the last status: analytics cannot keep up (StatusResponse.overloaded).
+  bool overloaded_ = false;
+  uint32_t overloaded_cameras_ = 0;
+  double analysis_share_ = 1.0;
   uint32_t heartbeat_online_ = 0, heartbeat_total_ = 0;
   bool heard_heartbeat_ = false;
   uint64_t events_ = 0;

@@ -418,4 +418,10 @@ std::vector<Detection> DnnDetector::Detect(const cv::Mat& frame,
   return result;
 }
 
+int SetInferenceThreads(int threads) {
+  // OpenCV reads 0 as "no threading at all" and a negative count as its default (every core).
+  cv::setNumThreads(threads > 0 ? threads : -1);
+  return cv::getNumThreads();
+}
+
 }  // namespace skynet::analytics

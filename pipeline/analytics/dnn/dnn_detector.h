@@ -34,6 +34,12 @@ struct DnnDetectorStats {
   double infer_ms_total = 0.0;  // wall time of forward passes (incl. pre/post-processing)
 };
 
+// The process-wide thread budget of inference: OpenCV's thread pool (cv::setNumThreads), which
+// the dnn module's layers (and OpenCV's other parallel loops) share across every caller. 1: each
+// Detect() runs on its calling thread alone; 0: one thread per core (OpenCV's default). Call at
+// start, before any analytics runs. Returns the threads OpenCV then reports.
+int SetInferenceThreads(int threads);
+
 class DnnDetector : public VehicleDetector {
  public:
   // Loads the model and runs it once on a blank batch of two (a warm-up that also tells whether

@@ -215,6 +215,29 @@ TEST_F(FormatTest, StatusReportHasHeaderAndOneRowPerCamera) {
       "  cam2: connection refused\n");
 }
 
+TEST_F(FormatTest, StatusReportSaysOverloadedForTheNodeAndEachCamera) {
+  v1::StatusResponse s;
+  s.set_node_id("node-1");
+  s.set_overloaded(true);
+  s.set_overloaded_cameras(1);
+  s.set_analysis_share(0.62);
+  v1::CameraStatusInfo* c = s.add_cameras();
+  c->set_id("cam1");
+  c->set_state(v1::CAMERA_STATE_ONLINE);
+  c->set_overloaded(true);
+  c->set_analysis_share(0.62);
+  const std::string text = FormatStatusReport(s);
+  EXPECT_NE(text.find("\n  analytics: OVERLOADED: 1 cameras drop frames, 62% of frames analysed "
+                      "(mean over cameras)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n  cam1: overloaded: 62% of its frames analysed\n"), std::string::npos)
+      << text;
+  s.set_overloaded(false);
+  s.mutable_cameras(0)->set_overloaded(false);
+  EXPECT_EQ(FormatStatusReport(s).find("verloaded"), std::string::npos);
+}
+
 TEST_F(FormatTest, StatusReportShowsTheJournalFailingAndRecovered) {
   v1::StatusResponse s;
   s.set_node_id("node-1");

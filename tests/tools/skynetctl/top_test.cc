@@ -357,5 +357,22 @@ TEST_F(TopModelTest, VideoQualityFaultIsAnAlarmUntilTheCheckIsOkAgain) {
       << screen;
 }
 
+TEST_F(TopModelTest, HeaderSaysOverloaded) {
+  TopModel top;
+  v1::StatusResponse status;
+  status.set_node_id("n");
+  status.set_overloaded(true);
+  status.set_overloaded_cameras(3);
+  status.set_analysis_share(0.5);
+  top.SetStatus(status, kT);
+  std::string screen = top.Render(kT + kSecond);
+  EXPECT_NE(screen.find("OVERLOADED (3 cameras, 50% of frames analysed)"), std::string::npos)
+      << screen;
+  status.set_overloaded(false);
+  top.SetStatus(status, kT + kSecond);
+  screen = top.Render(kT + 2 * kSecond);
+  EXPECT_EQ(screen.find("OVERLOADED"), std::string::npos) << screen;
+}
+
 }  // namespace
 }  // namespace skynet::ctl
