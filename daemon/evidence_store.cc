@@ -243,14 +243,20 @@ Result<std::pair<std::string, std::string>> EvidenceStore::Place(const std::stri
   if (!ValidPart(name, 128) || name[0] == '.') {
     return Status::InvalidArgument("evidence: bad file name '" + name + "'");
   }
-  const std::string dir_rel = camera + "/" + kind + "/" + DateOf(time_us);
+  const std::string rel = RelativePath(camera, kind, name, time_us);
+  const std::string dir_rel = rel.substr(0, rel.rfind('/'));
   const fs::path dir = fs::path(path()) / dir_rel;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     SKYNET_RETURN_IF_ERROR(WriteError(dir.string(), ec.value()));
   }
-  return std::make_pair(dir_rel + "/" + name, (dir / name).string());
+  return std::make_pair(rel, (dir / name).string());
+}
+
+std::string EvidenceStore::RelativePath(const std::string& camera, const std::string& kind,
+                                        const std::string& name, int64_t time_us) {
+  return camera + "/" + kind + "/" + DateOf(time_us) + "/" + name;
 }
 
 Status EvidenceStore::CheckWritable() {

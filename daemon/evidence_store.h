@@ -119,6 +119,9 @@ class EvidenceStore : public std::enable_shared_from_this<EvidenceStore> {
   // truncated). Same errors as WriteFile.
   Result<std::unique_ptr<EvidenceFile>> Create(const std::string& camera, const std::string& kind,
                                                const std::string& name, int64_t time_us);
+  // The relative path WriteFile/Create give the file (pure; nothing is checked or created).
+  static std::string RelativePath(const std::string& camera, const std::string& kind,
+                                  const std::string& name, int64_t time_us);
   // The absolute path of a relative one this store returned. Errors: InvalidArgument for a path
   // that is not of the layout (so ".." cannot leave the directory), NotFound if not stored.
   Result<std::string> Resolve(const std::string& relative) const;

@@ -36,6 +36,8 @@ EventCategory CategoryOf(const v1::Event& event) {
       return EventCategory::kJournal;
     case v1::Event::kVehicleRecord:
       return EventCategory::kRecord;
+    case v1::Event::kClipStored:
+      return EventCategory::kClip;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -60,6 +62,8 @@ const char* CategoryName(EventCategory category) {
       return "journal";
     case EventCategory::kRecord:
       return "record";
+    case EventCategory::kClip:
+      return "clip";
     case EventCategory::kUnknown:
       break;
   }
@@ -70,7 +74,7 @@ std::optional<EventCategory> ParseCategory(std::string_view name) {
   for (EventCategory c :
        {EventCategory::kCamera, EventCategory::kStream, EventCategory::kMotion,
         EventCategory::kVehicle, EventCategory::kTraffic, EventCategory::kHeartbeat,
-        EventCategory::kJournal, EventCategory::kRecord}) {
+        EventCategory::kJournal, EventCategory::kRecord, EventCategory::kClip}) {
     if (name == CategoryName(c)) return c;
   }
   return std::nullopt;
@@ -91,6 +95,7 @@ std::string TopicFor(const v1::Event& event) {
     case EventCategory::kVehicle:
     case EventCategory::kTraffic:
     case EventCategory::kRecord:
+    case EventCategory::kClip:
       break;
   }
   return std::string(CategoryName(CategoryOf(event))) + "/" + event.camera_id();

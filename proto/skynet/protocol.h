@@ -44,17 +44,19 @@ enum class EventCategory {
   kHeartbeat,
   kJournal,      // journal_status (node-wide)
   kRecord,       // vehicle_record
+  kClip,         // clip_stored
 };
 
 EventCategory CategoryOf(const v1::Event& event);
-// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record";
+// "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record",
+// "clip";
 // "unknown" for kUnknown.
 const char* CategoryName(EventCategory category);
 // The inverse of CategoryName() for the known categories; nullopt otherwise.
 std::optional<EventCategory> ParseCategory(std::string_view name);
 
 // Topic of an event on the feed: "<prefix>/<camera_id>" ("camera/cam1" for camera and stream
-// events, "motion/cam1", "vehicle/cam1", "traffic/cam1", "record/cam1", "other/cam1" for unknown
+// events, "motion/cam1", "vehicle/cam1", "traffic/cam1", "record/cam1", "clip/cam1", "other/cam1" for unknown
 // payloads) and
 // "heartbeat" for heartbeats. Subscribers filter on topic prefixes.
 std::string TopicFor(const v1::Event& event);
