@@ -61,6 +61,7 @@ struct Mp4Remuxer::Impl {
   AVPacket* pkt = nullptr;
   int64_t base_ns = 0;
   int64_t last_dts = INT64_MIN;
+  int64_t last_step = 0;  // 90 kHz ticks between the last two decode times
   bool finished = false;
 
   ~Impl() {
@@ -149,6 +150,9 @@ Status Mp4Remuxer::Add(const EncodedUnit& unit) {
   if (m.last_dts != INT64_MIN && dts <= m.last_dts) dts = m.last_dts + 1;
   int64_t pts = unit.pts_ns >= 0 ? ticks(unit.pts_ns) : dts;
   if (pts < dts) pts = dts;
+  // Without a duration from the stream, the last step of the decode times (a constant frame
+  // rate's frame time): the muxer needs one to close each fragment.
+  if (m.last_dts != INT64_MIN) m.last_step = dts - m.last_dts;
   m.last_dts = dts;
   AVPacket* pkt = m.pkt;
   av_packet_unref(pkt);
@@ -158,7 +162,8 @@ Status Mp4Remuxer::Add(const EncodedUnit& unit) {
   pkt->flags = unit.key ? AV_PKT_FLAG_KEY : 0;
   pkt->pts = pts;
   pkt->dts = dts;
-  pkt->duration = unit.duration_ns > 0 ? av_rescale(unit.duration_ns, kTimeBase.den, 1'000'000'000) : 0;
+  pkt->duration = unit.duration_ns > 0 ? av_rescale(unit.duration_ns, kTimeBase.den, 1'000'000'000)
+                                       : m.last_step;
   av_packet_rescale_ts(pkt, kTimeBase, m.oc->streams[0]->time_base);
   const int err = av_write_frame(m.oc, pkt);
   pkt->data = nullptr;
