@@ -1,6 +1,5 @@
 #include "daemon/clip_recorder.h"
 
-#include <ctime>
 #include <deque>
 
 #include "pipeline/core/logging.h"
@@ -27,16 +26,6 @@ const char* TriggerName(v1::ClipTrigger t) {
     default:
       return "request";
   }
-}
-
-// "140502" (UTC, as the date directory).
-std::string TimeOfDay(int64_t time_us) {
-  const time_t secs = static_cast<time_t>(time_us / 1'000'000);
-  struct tm tm_utc;
-  gmtime_r(&secs, &tm_utc);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H%M%S", &tm_utc);
-  return buf;
 }
 
 // The trigger of `event` and its track (0: none), or UNSPECIFIED.
@@ -186,7 +175,7 @@ Result<ClipState> ClipRecorder::StartJob(const std::string& camera, int64_t from
   job->trigger = trigger;
   job->track_id = track_id;
   job->last_progress_us = clock_->NowMonotonicUs();
-  std::string base = TimeOfDay(event_us) + "-" + TriggerName(trigger);
+  std::string base = FormatUtc(event_us, "%H%M%S") + "-" + TriggerName(trigger);
   if (track_id != 0) base += "-t" + std::to_string(track_id);
   ClipState state;
   {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/core/file_io.h"
 #include "pipeline/core/logging.h"
 
 namespace skynet::daemon {
@@ -49,30 +50,7 @@ bool ValidDate(const std::string& s) {
   return true;
 }
 
-std::string DateOf(int64_t time_us) {
-  const time_t secs = static_cast<time_t>(time_us / 1'000'000);
-  struct tm tm_utc;
-  gmtime_r(&secs, &tm_utc);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm_utc);
-  return buf;
-}
-
 bool IsDiskFull(int err) { return err == ENOSPC || err == EDQUOT; }
-
-// Writes all of `size` bytes; false with errno set on failure.
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 int64_t MtimeUs(const struct stat& st) {
   return int64_t{st.st_mtim.tv_sec} * 1'000'000 + st.st_mtim.tv_nsec / 1000;
@@ -254,9 +232,18 @@ Result<std::pair<std::string, std::string>> EvidenceStore::Place(const std::stri
   return std::make_pair(rel, (dir / name).string());
 }
 
+std::string FormatUtc(int64_t time_us, const char* format) {
+  const time_t secs = static_cast<time_t>(time_us / 1'000'000);
+  struct tm tm_utc;
+  gmtime_r(&secs, &tm_utc);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof buf, format, &tm_utc);
+  return std::string(buf, n);
+}
+
 std::string EvidenceStore::RelativePath(const std::string& camera, const std::string& kind,
                                         const std::string& name, int64_t time_us) {
-  return camera + "/" + kind + "/" + DateOf(time_us) + "/" + name;
+  return camera + "/" + kind + "/" + FormatUtc(time_us, "%Y-%m-%d") + "/" + name;
 }
 
 Status EvidenceStore::CheckWritable() {

@@ -64,6 +64,10 @@ struct EvidenceStats {
 
 class EvidenceStore;
 
+// `time_us` (microseconds since the epoch) in UTC through strftime's `format`: the date of the
+// layout ("%Y-%m-%d") and the times in file names.
+std::string FormatUtc(int64_t time_us, const char* format);
+
 // A file open for streaming writes (a clip being written). Retention never deletes it while
 // this object lives. Not thread-safe: one writer.
 class EvidenceFile {
