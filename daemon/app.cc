@@ -202,7 +202,9 @@ void OpenEvidence(const Config& config, Node* node) {
                           .post_roll_us = static_cast<int64_t>(e.post_roll_s * 1e6),
                           .on_vehicle_rules = e.clip_on_vehicle_rules,
                           .on_motion_start = e.clip_on_motion_start,
-                          .ring_max_bytes = e.ring_max_bytes},
+                          .ring_max_bytes = e.ring_max_bytes,
+                          .record_cameras = e.record_cameras,
+                          .segment_us = static_cast<int64_t>(e.segment_s * 1e6)},
       node->evidence, &node->sessions, next);
 }
 

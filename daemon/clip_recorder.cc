@@ -69,6 +69,8 @@ struct ClipRecorder::Job {
   int64_t last_progress_us = 0;  // monotonic
   bool opened = false;
   bool failed = false;  // the store or the muxer refused
+  std::string kind = "clips";
+  bool segment = false;  // continuous recording: ends at a key frame, which starts the next
 };
 
 ClipRecorder::ClipRecorder(ClipRecorderOptions options, std::shared_ptr<EvidenceStore> store,
@@ -238,6 +240,9 @@ void ClipRecorder::Run() {
   while (true) {
     cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms));
     const bool stopping = stopping_;
+    lock.unlock();
+    if (!stopping && store_) StartSegments();
+    lock.lock();
     std::vector<std::shared_ptr<Job>> jobs = jobs_;
     lock.unlock();
     std::vector<Job*> finished;
@@ -261,7 +266,7 @@ bool ClipRecorder::Advance(Job& job, bool stopping) {
   if (!job.opened) {
     job.opened = true;
     Result<std::unique_ptr<EvidenceFile>> out =
-        store_->Create(job.camera, "clips", job.name, job.event_us);
+        store_->Create(job.camera, job.kind, job.name, job.event_us);
     if (!out.ok()) {
       Log()->warn("[cam {}] clip {}: {}", job.camera, job.file, out.status().message());
       job.failed = true;
@@ -285,7 +290,11 @@ bool ClipRecorder::Advance(Job& job, bool stopping) {
       Finish(job, false);
       return true;
     }
-    if (job.mux && u.capture_us > job.to_us.load()) {
+    if (job.mux && u.capture_us > job.to_us.load() && (!job.segment || u.key)) {
+      if (job.segment) {
+        std::lock_guard<std::mutex> lock(mu_);
+        segment_next_[job.camera] = u.seq;  // the next segment starts at this key frame
+      }
       Finish(job, true);
       return true;
     }
@@ -327,6 +336,52 @@ bool ClipRecorder::Advance(Job& job, bool stopping) {
   return false;
 }
 
+void ClipRecorder::StartSegments() {
+  for (const std::string& camera : options_.record_cameras) {
+    std::shared_ptr<ingest::EncodedRing> ring = RingOf(camera, false);
+    if (!ring) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (segment_active_.count(camera)) continue;
+    if (auto retry = segment_retry_us_.find(camera);
+        retry != segment_retry_us_.end() && clock_->NowMonotonicUs() < retry->second) {
+      continue;
+    }
+    auto next = segment_next_.find(camera);
+    std::optional<uint64_t> seq;
+    if (next != segment_next_.end()) {
+      seq = next->second;
+    } else {
+      seq = ring->KeyFrameAtOrBefore(INT64_MAX);  // the first segment: from the newest key frame
+    }
+    if (!seq) continue;
+    // From the first key frame on (a segment cut short ended anywhere).
+    std::vector<ingest::EncodedUnit> first = ring->ReadFrom(*seq, 512);
+    while (!first.empty() && !first.front().key) first.erase(first.begin());
+    if (first.empty()) continue;
+    auto job = std::make_shared<Job>();
+    job->camera = camera;
+    job->ring = ring;
+    job->next_seq = first.front().seq;
+    job->event_us = job->first_event_us = first.front().capture_us;
+    job->to_us.store(first.front().capture_us + options_.segment_us);
+    job->trigger = v1::CLIP_TRIGGER_UNSPECIFIED;
+    job->kind = "recordings";
+    job->segment = true;
+    job->last_progress_us = clock_->NowMonotonicUs();
+    const std::string base = FormatUtc(job->event_us, "%H%M%S") + "-segment";
+    job->name = base + ".mp4";
+    for (int n = 2; names_.count(EvidenceStore::RelativePath(camera, job->kind, job->name,
+                                                             job->event_us));
+         ++n) {
+      job->name = base + "-" + std::to_string(n) + ".mp4";
+    }
+    job->file = EvidenceStore::RelativePath(camera, job->kind, job->name, job->event_us);
+    names_.insert(job->file);
+    segment_active_.insert(camera);
+    jobs_.push_back(job);
+  }
+}
+
 void ClipRecorder::Finish(Job& job, bool complete) {
   bool ok = true;
   if (job.mux) ok = job.mux->Finish().ok();
@@ -345,7 +400,13 @@ void ClipRecorder::Finish(Job& job, bool complete) {
     s.done = true;
     s.complete = complete;
     state = s;
-    if (complete) {
+    if (job.segment) {
+      segment_active_.erase(job.camera);
+      if (!complete) segment_next_[job.camera] = job.next_seq + (job.failed ? 1 : 0);
+      // A segment that failed (disk full, a stream the muxer refuses) is not retried at once.
+      if (job.failed) segment_retry_us_[job.camera] = clock_->NowMonotonicUs() + 10'000'000;
+      ++stats_.segments;
+    } else if (complete) {
       ++stats_.completed;
     } else if (job.failed) {
       ++stats_.failed;
@@ -353,7 +414,7 @@ void ClipRecorder::Finish(Job& job, bool complete) {
       ++stats_.cut_short;
     }
   }
-  if (!job.mux) return;  // nothing written: no clip to announce
+  if (!job.mux || job.segment) return;  // nothing written, or a recording: no clip to announce
   v1::Event ev;
   ev.set_camera_id(job.camera);
   ev.set_capture_time_us(job.first_event_us);

@@ -50,6 +50,9 @@ struct ClipRecorderOptions {
   // A clip whose camera sends nothing for this long is closed with what it has.
   int64_t idle_timeout_us = 5'000'000;
   int poll_ms = 100;
+  // Continuous recording of these cameras, in segments of segment_us (kind "recordings").
+  std::vector<std::string> record_cameras;
+  int64_t segment_us = 300'000'000;
 };
 
 // A clip this recorder wrote or is writing.
@@ -69,6 +72,7 @@ struct ClipStats {
   uint64_t cut_short = 0;       // camera stopped, stream changed, idle
   uint64_t failed = 0;          // the store refused (disk full) or a muxer error
   uint64_t refused = 0;         // nothing in memory for the time, or too many at once
+  uint64_t segments = 0;        // continuous recording segments finished
   int64_t active = 0;
   int64_t ring_bytes = 0;       // all cameras' rings
 };
@@ -110,6 +114,8 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
   // Writes what the ring has for `job`; true when the job is finished.
   bool Advance(Job& job, bool stopping);
   void Finish(Job& job, bool complete);
+  // Continuous recording: starts the next segment of each recorded camera that has none.
+  void StartSegments();
 
   const ClipRecorderOptions options_;
   const std::shared_ptr<EvidenceStore> store_;
@@ -124,6 +130,9 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
   std::map<std::string, ClipState> clips_;                         // by file, since start
   std::map<std::pair<std::string, uint64_t>, std::string> by_track_;  // (camera, track) -> file
   std::set<std::string> names_;                                    // files named so far
+  std::map<std::string, uint64_t> segment_next_;  // camera -> seq of its next segment's start
+  std::set<std::string> segment_active_;          // cameras with a segment being written
+  std::map<std::string, int64_t> segment_retry_us_;  // camera -> no new segment before (mono)
   ClipStats stats_;
   bool stopping_ = false;
   std::thread thread_;  // last

@@ -155,6 +155,11 @@ std::string CheckRollSeconds(double v) {
   return "";
 }
 
+std::string CheckSegmentSeconds(double v) {
+  if (!(v >= 10 && v <= 3600)) return "must be in 10..3600 seconds, got " + FormatNumber(v);
+  return "";
+}
+
 std::string CheckFps(double fps) {
   if (!(fps > 0 && fps <= 60)) return "must be > 0 and <= 60, got " + FormatNumber(fps);
   return "";
@@ -639,7 +644,20 @@ class Parser {
             {"pre_roll_s", Double(&e->pre_roll_s, CheckRollSeconds)},
             {"post_roll_s", Double(&e->post_roll_s, CheckRollSeconds)},
             {"clip_on", clip_on},
-            {"ring_max_bytes", Int64(&e->ring_max_bytes, kRingBytes)}};
+            {"ring_max_bytes", Int64(&e->ring_max_bytes, kRingBytes)},
+            {"record_cameras",
+             [this, e](const YAML::Node& n, const std::string& f) -> Status {
+               if (!n.IsSequence()) return Error(n, f, "expected a list of camera ids, got " + Describe(n));
+               for (size_t i = 0; i < n.size(); ++i) {
+                 std::string id;
+                 const std::string item = f + "[" + std::to_string(i) + "]";
+                 SKYNET_RETURN_IF_ERROR(ReadString(n[i], item, &id));
+                 SKYNET_RETURN_IF_ERROR(Check(n[i], item, CheckId(id)));
+                 e->record_cameras.push_back(id);
+               }
+               return Status::Ok();
+             }},
+            {"segment_s", Double(&e->segment_s, CheckSegmentSeconds)}};
   }
 
   KeyTable SecurityKeys(SecurityConfig* sec) {

@@ -114,6 +114,10 @@ struct EvidenceConfig {
   bool clip_on_motion_start = false;
   // Compressed video kept per camera for clips (the ring of access units), bytes.
   int64_t ring_max_bytes = int64_t{32} << 20;
+  // Continuous recording: these cameras are recorded whole, in segments of segment_s seconds
+  // (kind "recordings"), each starting at a key frame; retention applies as to clips.
+  std::vector<std::string> record_cameras;
+  double segment_s = 300;
 
   bool operator==(const EvidenceConfig&) const = default;
 };

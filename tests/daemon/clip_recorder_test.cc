@@ -126,5 +126,59 @@ TEST_F(ClipRecorderTest, AClipStillBeingWrittenAtStopIsCutShortAndAnnounced) {
   EXPECT_EQ(Stored().front().clip_stored().end_us(), kT0 + 4'900'000);
 }
 
+// Continuous recording: back-to-back segments, each from a key frame, no unit lost or repeated.
+TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames) {
+  TempDir dir;
+  auto store = EvidenceStore::Open({.path = dir.File("ev"), .sync = false});
+  ASSERT_TRUE(store.ok());
+  FakeSessionFactory sessions;
+  RecordingEventSink feed;
+  auto recorder = std::make_unique<ClipRecorder>(
+      ClipRecorderOptions{.poll_ms = 10, .record_cameras = {"cam1"}, .segment_us = 2'000'000},
+      *store, &sessions, &feed);
+  ingest::SourceOptions o;
+  o.camera_id = "cam1";
+  o.url = "rtsp://10.0.0.1/s";
+  auto made = recorder->Create(o, {.on_frame = [](Frame&&) {}, .on_state = [](auto&) {}});
+  ASSERT_TRUE(made.ok());
+  std::unique_ptr<FrameSource> source = std::move(made).value();
+  source->Start();
+  auto format = std::make_shared<ingest::EncodedFormat>();
+  format->codec = "h264";
+  format->codec_data = std::string("\x01\x42\xc0\x1e\xff\xe1\x00\x04\x67\x42\xc0\x1e\x01\x00\x02\x68\xce", 17);
+  format->width = 320;
+  format->height = 180;
+  for (int i = 0; i < 75; ++i) {  // 7.5 s at 10 fps, a key frame each second
+    ingest::EncodedUnit u;
+    u.pts_ns = u.dts_ns = int64_t{i} * 100'000'000;
+    u.capture_us = kT0 + int64_t{i} * 100'000;
+    u.key = i % 10 == 0;
+    u.data = std::make_shared<const std::string>(std::string("\x00\x00\x00\x02\x65\x88", 6));
+    u.format = format;
+    ASSERT_TRUE(sessions.Latest("cam1")->PushEncoded(std::move(u)));
+    if (i == 5) {  // the first segment starts at the key frame before it saw the ring
+      ASSERT_TRUE(skynet::testing::WaitFor(
+          [&] { return recorder->Find("cam1/recordings/2026-12-06/140500-segment.mp4").has_value(); },
+          10s));
+    }
+  }
+  // Segments of 2 s: 0-2.9 s (ends at the key frame after 2 s), 3-5.9 s; the third is open.
+  ASSERT_TRUE(skynet::testing::WaitFor([&] { return recorder->clip_stats().segments >= 2; }, 10s));
+  std::optional<ClipState> a = recorder->Find("cam1/recordings/2026-12-06/140500-segment.mp4");
+  std::optional<ClipState> b = recorder->Find("cam1/recordings/2026-12-06/140503-segment.mp4");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->start_us, kT0);
+  EXPECT_EQ(a->end_us, kT0 + 2'900'000);
+  EXPECT_EQ(b->start_us, kT0 + 3'000'000);
+  EXPECT_EQ(b->end_us, kT0 + 5'900'000);
+  EXPECT_TRUE(feed.Of(v1::Event::kClipStored).empty());  // recordings are not announced
+  // The third, still open, is closed at stop with what it has.
+  const std::string third = "cam1/recordings/2026-12-06/140506-segment.mp4";
+  ASSERT_TRUE(skynet::testing::WaitFor([&] { return recorder->Find(third).has_value(); }, 10s));
+  source.reset();
+  recorder.reset();
+  EXPECT_GT(std::filesystem::file_size(dir.File("ev/" + third)), 0u);
+}
+
 }  // namespace
 }  // namespace skynet::daemon

@@ -1175,6 +1175,7 @@ TEST(ConfigFieldsTest, EveryEvidenceFieldIsParsedComparedAndDocumented) {
       {"path", "/tmp/evidence"},       {"max_bytes", "1000"},   {"max_bytes_per_camera", "500"},
       {"retention_days", "2"},         {"pre_roll_s", "3"},     {"post_roll_s", "4"},
       {"clip_on", "[motion_start]"},   {"ring_max_bytes", "2097152"},
+      {"record_cameras", "[cam1]"},    {"segment_s", "60"},
   };
   // clip_on fills two fields.
   static_assert(std::size(kEvidence) + 1 == fields::Count<EvidenceConfig>());
