@@ -267,8 +267,11 @@ v1::Response Clip(Node* node, const v1::ClipRequest& c) {
       Result<std::vector<StoredRecord>> found = node->record_reader->Query(q);
       const v1::VehicleRecord* rec = nullptr;
       if (found.ok()) {
-        for (const StoredRecord& r : *found) {
-          if (r.record.track_id() == c.track_id()) rec = &r.record;
+        for (const StoredRecord& r : *found) {  // newest first: track ids restart with the daemon
+          if (r.record.track_id() == c.track_id()) {
+            rec = &r.record;
+            break;
+          }
         }
       }
       if (!rec) {
