@@ -8,9 +8,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
 
+#include "daemon/clip_recorder.h"
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
+#include "daemon/evidence_store.h"
 #include "daemon/frame_source.h"
 #include "daemon/journal.h"
 #include "daemon/metrics_report.h"
@@ -101,7 +106,10 @@ struct Node {
   std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
   std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
   std::unique_ptr<RecordStore> record_reader;   // the control thread's connection, for search
+  std::shared_ptr<EvidenceStore> evidence;      // null: no evidence files (evidence.path)
   CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
+  // Null without evidence; else around `sessions` (the rings) and between cameras and records.
+  std::unique_ptr<ClipRecorder> clips;
   std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<MetricsServer> metrics;
@@ -165,8 +173,166 @@ void OpenRecords(const Config& config, Node* node) {
     node->record_writer = std::make_unique<RecordWriter>(
         store.ok() ? std::move(store).value() : nullptr, wo);
   }
-  node->records = std::make_unique<RecordCollector>(config.node_id, node->bus.get(),
-                                                    node->record_writer.get());
+  node->records = std::make_unique<RecordCollector>(
+      config.node_id, node->bus.get(), node->record_writer.get(),
+      [node](const std::string& camera, uint64_t track) {
+        std::optional<ClipState> clip =
+            node->clips ? node->clips->ClipOfTrack(camera, track) : std::nullopt;
+        return clip ? clip->file : std::string();
+      });
+}
+
+// The evidence store and the clip recorder (docs/evidence.md). A directory that cannot be used
+// is logged (naming the path) and the node runs without evidence files.
+void OpenEvidence(const Config& config, Node* node) {
+  const EvidenceConfig& e = config.evidence;
+  if (e.path.empty()) return;
+  Result<std::shared_ptr<EvidenceStore>> store =
+      EvidenceStore::Open({.path = e.path,
+                           .max_bytes = e.max_bytes,
+                           .max_bytes_per_camera = e.max_bytes_per_camera,
+                           .retention_days = e.retention_days});
+  if (!store.ok()) {
+    GetLogger("daemon")->error("{}; running without evidence files", store.status().message());
+    return;
+  }
+  node->evidence = std::move(store).value();
+  EventFeed* next = node->records ? static_cast<EventFeed*>(node->records.get()) : node->bus.get();
+  node->clips = std::make_unique<ClipRecorder>(
+      ClipRecorderOptions{.pre_roll_us = static_cast<int64_t>(e.pre_roll_s * 1e6),
+                          .post_roll_us = static_cast<int64_t>(e.post_roll_s * 1e6),
+                          .on_vehicle_rules = e.clip_on_vehicle_rules,
+                          .on_motion_start = e.clip_on_motion_start,
+                          .ring_max_bytes = e.ring_max_bytes,
+                          .record_cameras = e.record_cameras,
+                          .segment_us = static_cast<int64_t>(e.segment_s * 1e6)},
+      node->evidence, &node->sessions, next);
+}
+
+// One chunk of a clip for skynetctl clip (on the control thread): starts the clip on the first
+// request (by record, event or time range), then reads the file on from `offset`.
+v1::Response Clip(Node* node, const v1::ClipRequest& c) {
+  v1::Response response;
+  if (!node->evidence || !node->clips) {
+    response.set_error("no evidence store: set evidence.path (docs/evidence.md)");
+    return response;
+  }
+  ClipRecorder& clips = *node->clips;
+  const ClipRecorderOptions& o = clips.options();
+  std::string file = c.file();
+  auto start = [&](const std::string& camera, int64_t from_us, int64_t to_us) -> Status {
+    Result<ClipState> st = clips.Start(camera, from_us, to_us);
+    if (!st.ok()) return st.status();
+    file = st->file;
+    return Status::Ok();
+  };
+  Status st = Status::Ok();
+  if (file.empty() && !c.event_id().empty()) {
+    // "<node>/<epoch>/<seq>": the event from the journal, then its track's clip or its time.
+    const size_t a = c.event_id().find('/'), b = c.event_id().rfind('/');
+    uint64_t epoch = 0, seq = 0;
+    std::vector<JournalRecord> found;
+    v1::Event ev;
+    if (a == std::string::npos || a == b ||
+        (epoch = std::strtoull(c.event_id().c_str() + a + 1, nullptr, 10)) == 0 ||
+        (seq = std::strtoull(c.event_id().c_str() + b + 1, nullptr, 10)) == 0) {
+      st = Status::InvalidArgument("event id must be <node>/<epoch>/<seq>");
+    } else if (!node->journal) {
+      st = Status::NotFound("no journal to find the event in (journal.dir)");
+    } else if (!node->journal->ReadEpoch(epoch, seq - 1, 1, 1 << 20, &found).ok() ||
+               found.empty() || found.front().seq != seq ||
+               !ev.ParseFromString(found.front().payload)) {
+      st = Status::NotFound("no event " + c.event_id() + " in the journal");
+    } else if (ev.camera_id().empty()) {
+      st = Status::InvalidArgument("event " + c.event_id() + " is not a camera's");
+    } else {
+      uint64_t track = 0;
+      if (ev.has_line_crossed()) track = ev.line_crossed().track_id();
+      std::optional<ClipState> clip = track ? clips.ClipOfTrack(ev.camera_id(), track)
+                                            : std::nullopt;
+      if (clip) {
+        file = clip->file;
+      } else {
+        st = start(ev.camera_id(), ev.capture_time_us() - o.pre_roll_us,
+                   ev.capture_time_us() + o.post_roll_us);
+      }
+    }
+  } else if (file.empty() && c.track_id() != 0) {
+    // A record: its clip, else its time while still in memory.
+    if (std::optional<ClipState> clip = clips.ClipOfTrack(c.camera_id(), c.track_id())) {
+      file = clip->file;
+    } else if (node->record_reader) {
+      RecordQuery q;
+      q.cameras = {c.camera_id()};
+      q.limit = 5000;
+      Result<std::vector<StoredRecord>> found = node->record_reader->Query(q);
+      const v1::VehicleRecord* rec = nullptr;
+      if (found.ok()) {
+        for (const StoredRecord& r : *found) {  // newest first: track ids restart with the daemon
+          if (r.record.track_id() == c.track_id()) {
+            rec = &r.record;
+            break;
+          }
+        }
+      }
+      if (!rec) {
+        st = Status::NotFound("no record of track " + std::to_string(c.track_id()) +
+                              " of camera " + c.camera_id());
+      } else if (!rec->clip_file().empty()) {
+        file = rec->clip_file();
+      } else {
+        st = start(c.camera_id(), rec->first_seen_us() - o.pre_roll_us,
+                   rec->last_seen_us() + o.post_roll_us);
+      }
+    } else {
+      st = Status::NotFound("no clip of track " + std::to_string(c.track_id()) + " of camera " +
+                            c.camera_id());
+    }
+  } else if (file.empty()) {
+    if (c.camera_id().empty() || c.to_us() <= c.from_us()) {
+      st = Status::InvalidArgument("clip: give a record, an event, or a camera and a time range");
+    } else {
+      st = start(c.camera_id(), c.from_us(), c.to_us());
+    }
+  }
+  if (!st.ok()) {
+    response.set_error(st.message());
+    return response;
+  }
+  std::optional<ClipState> state = clips.Find(file);
+  v1::ClipResponse* out = response.mutable_clip();
+  out->set_file(file);
+  out->set_offset(c.offset());
+  if (state) {
+    out->set_start_us(state->start_us);
+    out->set_end_us(state->end_us);
+  }
+  Result<std::string> path = node->evidence->Resolve(file);
+  if (!path.ok()) {
+    if (state && !state->done) {  // being opened by the writer thread: ask again
+      response.set_ok(true);
+      return response;
+    }
+    response.clear_clip();
+    response.set_error(path.status().message());
+    return response;
+  }
+  const size_t chunk = c.max_bytes() == 0 ? 256u << 10 : std::min<size_t>(c.max_bytes(), 4u << 20);
+  std::ifstream in(*path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const uint64_t size = in ? static_cast<uint64_t>(in.tellg()) : 0;
+  std::string data;
+  if (c.offset() < size) {
+    data.resize(std::min<uint64_t>(chunk, size - c.offset()));
+    in.seekg(static_cast<std::streamoff>(c.offset()));
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    data.resize(static_cast<size_t>(in.gcount()));
+  }
+  out->set_size(size);
+  out->set_complete(!state || state->done);
+  out->set_data(std::move(data));
+  response.set_ok(true);
+  return response;
 }
 
 // A search of the record store (on the control thread).
@@ -239,6 +405,7 @@ Status OpenFeed(const Config& config, Node* node) {
     SKYNET_ASSIGN_OR_RETURN(node->replay, ReplayServer::Create(ro, node->journal.get()));
   }
   OpenRecords(config, node);
+  OpenEvidence(config, node);
   return Status::Ok();
 }
 
@@ -253,6 +420,22 @@ std::string Scrape(const Node& node) {
   extras.control_requests = node.control->requests_by_command();
   extras.control_replies_dropped = node.control->replies_dropped();
   extras.control_replies_delayed = node.control->replies_delayed();
+  if (node.evidence && node.clips) {
+    const EvidenceStats e = node.evidence->stats();
+    const ClipStats c = node.clips->clip_stats();
+    extras.evidence = true;
+    extras.evidence_bytes = e.bytes;
+    extras.evidence_files = e.files;
+    extras.evidence_deleted_files = e.files_deleted;
+    extras.evidence_write_errors = e.write_errors;
+    extras.evidence_stopped = e.stopped;
+    extras.clips_started = c.started;
+    extras.clips_completed = c.completed;
+    extras.clips_cut_short = c.cut_short;
+    extras.clips_failed = c.failed;
+    extras.clips_refused = c.refused;
+    extras.clip_ring_bytes = c.ring_bytes;
+  }
   return RenderMetrics(node.supervisor->Stats(), extras, ReadProcessFigures());
 }
 
@@ -261,10 +444,13 @@ std::string Scrape(const Node& node) {
 Status StartServices(const Config& config, Node* node) {
   ingest::SetStartRateLimit(config.ingest.start_rate_per_second, config.ingest.start_burst);
   SKYNET_ASSIGN_OR_RETURN(node->supervisor,
-                          Supervisor::Create(config, &node->sessions,
-                                             node->records ? static_cast<EventFeed*>(
-                                                                 node->records.get())
-                                                           : node->bus.get()));
+                          Supervisor::Create(
+                              config,
+                              node->clips ? static_cast<SessionFactory*>(node->clips.get())
+                                          : &node->sessions,
+                              node->clips     ? static_cast<EventFeed*>(node->clips.get())
+                              : node->records ? static_cast<EventFeed*>(node->records.get())
+                                              : node->bus.get()));
   node->supervisor_ptr.store(node->supervisor.get());
 
   ControlServerOptions control_options;
@@ -276,8 +462,10 @@ Status StartServices(const Config& config, Node* node) {
   Supervisor* sup = node->supervisor.get();
   RecordStore* reader = node->record_reader.get();
   SKYNET_ASSIGN_OR_RETURN(
-      node->control, ControlServer::Create(control_options, [sup, reader](const v1::Request& r) {
+      node->control,
+      ControlServer::Create(control_options, [sup, reader, node](const v1::Request& r) {
         if (r.has_search()) return Search(reader, r.search());
+        if (r.has_clip()) return Clip(node, r.clip());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {
@@ -347,6 +535,7 @@ void StopNode(Node* node) {
   if (node->control) node->control->Stop();
   node->supervisor_ptr.store(nullptr);
   if (node->supervisor) node->supervisor->Stop();
+  node->clips.reset();  // finishes the clips being written; their events go out below
   if (node->replay) node->replay->Stop();
   if (node->record_writer) {
     node->record_writer.reset();  // writes what is queued first

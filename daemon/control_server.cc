@@ -112,6 +112,7 @@ Role RequiredRole(const std::string& command) {
       {"status", Role::kRead},
       {"search", Role::kRead},
       {"quality", Role::kRead},
+      {"clip", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;

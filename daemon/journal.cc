@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "pipeline/core/file_io.h"
 #include "pipeline/core/logging.h"
 
 namespace skynet::daemon {
@@ -168,19 +169,6 @@ std::optional<uint64_t> ReadLast(const std::string& data, uint64_t epoch) {
     last = std::max(last.value_or(0), GetU64(p + 16));
   }
   return last;
-}
-
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 bool ReadAt(int fd, uint64_t offset, size_t size, std::string* out) {

@@ -298,6 +298,28 @@ void AddNode(const NodeExtras& extras, const ProcessFigures& p, Families* f) {
          extras.control_replies_dropped);
   f->Add("skynet_control_replies_delayed_total", "counter",
          "control answers that waited for a peer's full queue", {}, extras.control_replies_delayed);
+  if (extras.evidence) {
+    f->Add("skynet_evidence_bytes", "gauge", "bytes of the evidence files kept", {},
+           static_cast<double>(extras.evidence_bytes));
+    f->Add("skynet_evidence_files", "gauge", "evidence files kept", {},
+           static_cast<double>(extras.evidence_files));
+    f->Add("skynet_evidence_deleted_files_total", "counter", "evidence files deleted by retention",
+           {}, extras.evidence_deleted_files);
+    f->Add("skynet_evidence_write_errors_total", "counter",
+           "evidence writes that failed (disk full included)", {}, extras.evidence_write_errors);
+    f->Add("skynet_evidence_stopped", "gauge", "1 while a full disk stops evidence writing", {},
+           extras.evidence_stopped ? 1 : 0);
+    f->Add("skynet_clips_total", "counter", "clips by outcome",
+           {{"result", "completed"}}, extras.clips_completed);
+    f->Add("skynet_clips_total", "counter", "clips by outcome", {{"result", "cut_short"}},
+           extras.clips_cut_short);
+    f->Add("skynet_clips_total", "counter", "clips by outcome", {{"result", "failed"}},
+           extras.clips_failed);
+    f->Add("skynet_clips_total", "counter", "clips by outcome", {{"result", "refused"}},
+           extras.clips_refused);
+    f->Add("skynet_clip_ring_bytes", "gauge", "compressed video held in memory for clips", {},
+           static_cast<double>(extras.clip_ring_bytes));
+  }
   f->Add("process_cpu_seconds_total", "counter", "user and system CPU time", {}, p.cpu_seconds);
   f->Add("process_resident_memory_bytes", "gauge", "resident memory", {},
          static_cast<double>(p.resident_bytes));

@@ -27,6 +27,16 @@ struct NodeExtras {
   std::map<std::pair<std::string, bool>, uint64_t> control_requests;
   uint64_t control_replies_dropped = 0;  // answers the peer had gone for or did not take in time
   uint64_t control_replies_delayed = 0;  // answers that waited for a peer's full queue
+  // Evidence files and clips (docs/evidence.md); the rest only when `evidence` is set.
+  bool evidence = false;
+  int64_t evidence_bytes = 0;
+  int64_t evidence_files = 0;
+  uint64_t evidence_deleted_files = 0;   // by retention
+  uint64_t evidence_write_errors = 0;
+  bool evidence_stopped = false;         // a full disk stopped evidence writing
+  uint64_t clips_started = 0, clips_completed = 0, clips_cut_short = 0, clips_failed = 0;
+  uint64_t clips_refused = 0;
+  int64_t clip_ring_bytes = 0;           // compressed video held for clips, all cameras
 };
 
 // This process's CPU time and memory, from /proc/self (zeros where it cannot be read).

@@ -74,6 +74,7 @@ void RecordCollector::Publish(v1::Event event) {
       record.set_frame_index(event.frame_index());
       *record.mutable_vehicle_record() =
           MakeRecord(t, std::move(g.crossings), std::move(g.zones));
+      if (clips_) record.mutable_vehicle_record()->set_clip_file(clips_(event.camera_id(), t.track_id()));
       if (writer_) writer_->Add(StoredRecord{node_id_, event.camera_id(), record.vehicle_record()});
       feed_->Publish(std::move(event));
       feed_->Publish(std::move(record));

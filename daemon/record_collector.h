@@ -11,6 +11,7 @@
 //   Supervisor::Create(config, &sessions, &records);
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,9 +24,14 @@ namespace skynet::daemon {
 
 class RecordCollector : public EventFeed {
  public:
-  // `writer` may be null: records then only go out on the feed.
-  RecordCollector(std::string node_id, EventFeed* feed, RecordWriter* writer)
-      : node_id_(std::move(node_id)), feed_(feed), writer_(writer) {}
+  // The clip file of a track (relative to the evidence directory), or "" (clip_recorder.h).
+  using ClipLookup = std::function<std::string(const std::string& camera, uint64_t track_id)>;
+
+  // `writer` may be null: records then only go out on the feed. `clips` (optional) names the
+  // track's clip in its record.
+  RecordCollector(std::string node_id, EventFeed* feed, RecordWriter* writer,
+                  ClipLookup clips = {})
+      : node_id_(std::move(node_id)), feed_(feed), writer_(writer), clips_(std::move(clips)) {}
 
   void Publish(v1::Event event) override;
   FeedStats stats() const override { return feed_->stats(); }
@@ -46,6 +52,7 @@ class RecordCollector : public EventFeed {
   const std::string node_id_;
   EventFeed* const feed_;
   RecordWriter* const writer_;
+  const ClipLookup clips_;
   std::mutex mu_;
   std::map<std::pair<std::string, uint64_t>, Gathered> live_;  // by (camera, track id)
 };

@@ -62,6 +62,7 @@ std::vector<std::string> StartOnlyChanges(const Config& was, const Config& now) 
   check(was.testing == now.testing, "testing (analysis_hold_ms)");
   check(was.journal == now.journal, "journal");
   check(was.records == now.records, "records");
+  check(was.evidence == now.evidence, "evidence");
   check(was.security == now.security, "security");
   check(was.control == now.control, "control (audit_log, audit_reads, max_request_bytes)");
   check(was.feed == now.feed, "feed (send_hwm, max_subscribers)");

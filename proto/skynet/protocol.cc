@@ -38,6 +38,8 @@ EventCategory CategoryOf(const v1::Event& event) {
       return EventCategory::kRecord;
     case v1::Event::kVideoQuality:
       return EventCategory::kQuality;
+    case v1::Event::kClipStored:
+      return EventCategory::kClip;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -64,6 +66,8 @@ const char* CategoryName(EventCategory category) {
       return "record";
     case EventCategory::kQuality:
       return "quality";
+    case EventCategory::kClip:
+      return "clip";
     case EventCategory::kUnknown:
       break;
   }
@@ -93,6 +97,7 @@ std::string TopicFor(const v1::Event& event) {
     case EventCategory::kTraffic:
     case EventCategory::kRecord:
     case EventCategory::kQuality:
+    case EventCategory::kClip:
       break;
   }
   return std::string(CategoryName(CategoryOf(event))) + "/" + event.camera_id();

@@ -45,6 +45,7 @@ enum class EventCategory {
   kJournal,      // journal_status (node-wide)
   kRecord,       // vehicle_record
   kQuality,      // video_quality
+  kClip,         // clip_stored
 };
 
 // Every known category, in the order skynetctl lists them; a new payload's category is added
@@ -52,12 +53,13 @@ enum class EventCategory {
 inline constexpr EventCategory kKnownCategories[] = {
     EventCategory::kCamera,  EventCategory::kStream,    EventCategory::kMotion,
     EventCategory::kVehicle, EventCategory::kTraffic,   EventCategory::kRecord,
-    EventCategory::kJournal, EventCategory::kQuality,   EventCategory::kHeartbeat,
+    EventCategory::kJournal, EventCategory::kQuality,   EventCategory::kClip,
+    EventCategory::kHeartbeat,
 };
 
 EventCategory CategoryOf(const v1::Event& event);
 // "camera", "stream", "motion", "vehicle", "traffic", "heartbeat", "journal", "record",
-// "quality";
+// "quality", "clip";
 // "unknown" for kUnknown.
 const char* CategoryName(EventCategory category);
 // The inverse of CategoryName() for the known categories; nullopt otherwise.
@@ -65,7 +67,8 @@ std::optional<EventCategory> ParseCategory(std::string_view name);
 
 // Topic of an event on the feed: "<prefix>/<camera_id>" ("camera/cam1" for camera and stream
 // events, "motion/cam1", "vehicle/cam1", "traffic/cam1", "record/cam1", "quality/cam1",
-// "other/cam1" for unknown payloads) and "heartbeat" for heartbeats. Subscribers filter on topic prefixes.
+// "clip/cam1", "other/cam1" for unknown payloads) and "heartbeat" for heartbeats. Subscribers
+// filter on topic prefixes.
 std::string TopicFor(const v1::Event& event);
 
 // "<node_id>/<epoch>/<seq>": the unique id of an event (docs/events.md).

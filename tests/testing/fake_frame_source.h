@@ -41,6 +41,13 @@ class FakeSession {
     callbacks_.on_frame(std::move(frame));
     return true;
   }
+  // A compressed access unit, as a session taps it before its decoder (if asked to).
+  bool PushEncoded(ingest::EncodedUnit unit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!live() || !callbacks_.on_encoded) return false;
+    callbacks_.on_encoded(std::move(unit));
+    return true;
+  }
   bool PushState(const ingest::StateChange& change) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!live()) return false;

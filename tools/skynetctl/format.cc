@@ -363,6 +363,14 @@ std::string FormatEventLine(const v1::Event& e) {
                     static_cast<size_t>(r.zones_size()));
       break;
     }
+    case v1::Event::kClipStored: {
+      const v1::ClipStored& c = e.clip_stored();
+      out += "clip-stored " + c.file() + Printf(" %.1fs %" PRIu64 " bytes",
+                                                 (c.end_us() - c.start_us()) / 1e6, c.bytes());
+      if (c.track_id() != 0) out += Printf(" #%" PRIu64, c.track_id());
+      if (!c.complete()) out += " (cut short)";
+      break;
+    }
     case v1::Event::PAYLOAD_NOT_SET:
       out += "unknown-event";  // e.g. a payload added in a newer schema
       break;

@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
@@ -718,6 +719,104 @@ Runner AddKeygen(CLI::App* cmd) {
   };
 }
 
+struct ClipOptions {
+  std::string what;  // CAMERA:TRACK (a record) or NODE/EPOCH/SEQ (an event)
+  std::string camera, from, to, output;
+  int wait_s = 120;
+};
+
+// A time for clip --from/--to: the forms of ParseLocalTime, or microseconds since the epoch.
+Result<int64_t> ParseClipTime(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
+      text.size() >= 13) {
+    return static_cast<int64_t>(std::stoll(text));
+  }
+  return ParseLocalTime(text);
+}
+
+Runner AddClip(CLI::App* cmd) {
+  auto o = std::make_shared<ClipOptions>();
+  cmd->add_option("WHAT", o->what,
+                  "A record as CAMERA:TRACK (the CAMERA and TRACK columns of search), or an "
+                  "event id NODE/EPOCH/SEQ");
+  cmd->add_option("--camera", o->camera, "With --from and --to: this camera's video");
+  cmd->add_option("--from", o->from,
+                  "Start: HH:MM[:SS] (today), YYYY-MM-DD HH:MM[:SS], or microseconds since the "
+                  "Unix epoch");
+  cmd->add_option("--to", o->to, "End (same forms)");
+  cmd->add_option("-o,--output", o->output, "Where to write the MP4 file")->required();
+  cmd->add_option("--wait", o->wait_s,
+                  "How long to wait, seconds, for a clip still being written")
+      ->check(CLI::Range(1, 3600));
+  return [o](const Globals& g) {
+    v1::Request request;
+    v1::ClipRequest* c = request.mutable_clip();
+    if (!o->what.empty()) {
+      if (!o->camera.empty() || !o->from.empty()) {
+        return Fail(kExitUsage, "give a record or event, or --camera with --from and --to");
+      }
+      const size_t colon = o->what.rfind(':');
+      if (o->what.find('/') != std::string::npos) {
+        c->set_event_id(o->what);
+      } else if (colon != std::string::npos && colon > 0 &&
+                 o->what.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                 colon + 1 < o->what.size()) {
+        c->set_camera_id(o->what.substr(0, colon));
+        c->set_track_id(std::stoull(o->what.substr(colon + 1)));
+      } else {
+        return Fail(kExitUsage, "'" + o->what + "': expected CAMERA:TRACK or NODE/EPOCH/SEQ");
+      }
+    } else {
+      if (o->camera.empty() || o->from.empty() || o->to.empty()) {
+        return Fail(kExitUsage, "give a record or event, or --camera with --from and --to");
+      }
+      Result<int64_t> from = ParseClipTime(o->from), to = ParseClipTime(o->to);
+      if (!from) return Fail(kExitUsage, from.status().message());
+      if (!to) return Fail(kExitUsage, to.status().message());
+      c->set_camera_id(o->camera);
+      c->set_from_us(*from);
+      c->set_to_us(*to);
+    }
+    c->set_max_bytes(1 << 20);
+    std::ofstream out(o->output, std::ios::binary | std::ios::trunc);
+    if (!out) return Fail(kExitUsage, "cannot write " + o->output);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o->wait_s);
+    uint64_t offset = 0;
+    while (true) {
+      v1::Response response;
+      if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+      if (!response.has_clip()) return Fail(kExitDaemonError, "unexpected answer");
+      const v1::ClipResponse& r = response.clip();
+      if (r.offset() != offset) return Fail(kExitDaemonError, "answer out of order");
+      out.write(r.data().data(), static_cast<std::streamsize>(r.data().size()));
+      if (!out) return Fail(kExitDaemonError, "cannot write " + o->output);
+      offset += r.data().size();
+      if (r.complete() && offset >= r.size()) {
+        out.close();
+        std::cout << "wrote " << o->output << ": " << offset << " bytes, " << r.file();
+        if (r.start_us() > 0) {
+          std::cout << ", " << FormatLocalTime(r.start_us()) << " to "
+                    << FormatLocalTime(r.end_us());
+        }
+        std::cout << "\n";
+        return kExitOk;
+      }
+      if (r.data().empty()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          return Fail(kExitDaemonError, "clip " + r.file() + " still being written after " +
+                                            std::to_string(o->wait_s) + " s (--wait)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+      request.Clear();
+      c = request.mutable_clip();
+      c->set_file(r.file());
+      c->set_offset(offset);
+      c->set_max_bytes(1 << 20);
+    }
+  };
+}
+
 // The subcommands, in the order `--help` lists them. To add one, write an Add* function.
 struct CommandSpec {
   const char* name;
@@ -739,6 +838,8 @@ constexpr CommandSpec kCommands[] = {
     {"accept-view",
      "Take a camera's current view as its video quality reference (after an intended change)",
      AddAcceptView},
+    {"clip", "Fetch a video clip of a record, an event or a time range (docs/evidence.md)",
+     AddClip},
 };
 
 int Main(int argc, char** argv) {

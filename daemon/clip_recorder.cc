@@ -1,0 +1,434 @@
+#include "daemon/clip_recorder.h"
+
+#include <deque>
+
+#include "pipeline/core/logging.h"
+#include "pipeline/ingest/mp4_remuxer.h"
+
+namespace skynet::daemon {
+namespace {
+
+constexpr size_t kMaxRemembered = 10000;  // clips and track clips kept for lookups
+constexpr int64_t kRetentionIntervalUs = 60'000'000;
+constexpr int64_t kRingMarginUs = 2'000'000;
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto logger = GetLogger("daemon");
+  return logger;
+}
+
+const char* TriggerName(v1::ClipTrigger t) {
+  switch (t) {
+    case v1::CLIP_TRIGGER_VEHICLE_RULE:
+      return "rule";
+    case v1::CLIP_TRIGGER_MOTION:
+      return "motion";
+    default:
+      return "request";
+  }
+}
+
+// The trigger of `event` and its track (0: none), or UNSPECIFIED.
+std::pair<v1::ClipTrigger, uint64_t> TriggerOf(const v1::Event& e) {
+  switch (e.payload_case()) {
+    case v1::Event::kLineCrossed:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.line_crossed().track_id()};
+    case v1::Event::kZoneEntered:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.zone_entered().track_id()};
+    case v1::Event::kZoneLeft:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.zone_left().track_id()};
+    case v1::Event::kVehicleStopped:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.vehicle_stopped().track_id()};
+    case v1::Event::kWrongWay:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.wrong_way().track_id()};
+    case v1::Event::kSpeeding:
+      return {v1::CLIP_TRIGGER_VEHICLE_RULE, e.speeding().track_id()};
+    case v1::Event::kMotionStarted:
+      return {v1::CLIP_TRIGGER_MOTION, 0};
+    default:
+      return {v1::CLIP_TRIGGER_UNSPECIFIED, 0};
+  }
+}
+
+}  // namespace
+
+struct ClipRecorder::Job {
+  std::string camera, name, file;
+  std::shared_ptr<ingest::EncodedRing> ring;
+  uint64_t next_seq = 0;
+  int64_t event_us = 0;
+  int64_t first_event_us = 0;
+  std::atomic<int64_t> to_us{0};  // extended by later events of the track (mu_ held)
+  v1::ClipTrigger trigger = v1::CLIP_TRIGGER_UNSPECIFIED;
+  uint64_t track_id = 0;
+  // Writer thread only.
+  std::unique_ptr<EvidenceFile> out;
+  std::unique_ptr<ingest::Mp4Remuxer> mux;
+  std::shared_ptr<const ingest::EncodedFormat> format;
+  int64_t start_us = 0, end_us = 0;
+  int64_t last_progress_us = 0;  // monotonic
+  bool opened = false;
+  bool failed = false;  // the store or the muxer refused
+  std::string kind = "clips";
+  bool segment = false;  // continuous recording: ends at a key frame, which starts the next
+};
+
+ClipRecorder::ClipRecorder(ClipRecorderOptions options, std::shared_ptr<EvidenceStore> store,
+                           SessionFactory* sessions, EventFeed* next, Clock* clock)
+    : options_(options), store_(std::move(store)), sessions_(sessions), next_(next),
+      clock_(clock), thread_([this] { Run(); }) {}
+
+ClipRecorder::~ClipRecorder() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<ingest::EncodedRing> ClipRecorder::RingOf(const std::string& camera,
+                                                           bool create) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = rings_.find(camera);
+  if (it != rings_.end()) return it->second;
+  if (!create) return nullptr;
+  auto ring = std::make_shared<ingest::EncodedRing>(ingest::EncodedRingOptions{
+      .max_bytes = options_.ring_max_bytes,
+      .keep_us = options_.pre_roll_us + options_.post_roll_us + kRingMarginUs});
+  rings_.emplace(camera, ring);
+  return ring;
+}
+
+Result<std::unique_ptr<FrameSource>> ClipRecorder::Create(
+    const ingest::SourceOptions& options, ingest::CameraSession::Callbacks callbacks) {
+  std::shared_ptr<ingest::EncodedRing> ring = RingOf(options.camera_id, true);
+  callbacks.on_encoded = [ring, inner = std::move(callbacks.on_encoded)](
+                             ingest::EncodedUnit&& unit) {
+    if (inner) inner(ingest::EncodedUnit(unit));
+    ring->Push(std::move(unit));
+  };
+  return sessions_->Create(options, std::move(callbacks));
+}
+
+void ClipRecorder::Publish(v1::Event event) {
+  const auto [trigger, track] = TriggerOf(event);
+  const bool wanted = (trigger == v1::CLIP_TRIGGER_VEHICLE_RULE && options_.on_vehicle_rules) ||
+                      (trigger == v1::CLIP_TRIGGER_MOTION && options_.on_motion_start);
+  if (wanted) {
+    const int64_t t = event.capture_time_us();
+    bool extended = false;
+    if (track != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& job : jobs_) {
+        if (job->camera == event.camera_id() && job->track_id == track) {
+          const int64_t limit = job->first_event_us + options_.max_clip_us;
+          job->to_us.store(std::min(limit, std::max(job->to_us.load(), t + options_.post_roll_us)));
+          extended = true;
+          break;
+        }
+      }
+    }
+    if (!extended) {
+      Result<ClipState> st = StartJob(event.camera_id(), t - options_.pre_roll_us,
+                                      t + options_.post_roll_us, t, trigger, track);
+      if (!st.ok()) {
+        Log()->debug("[cam {}] no clip for {}: {}", event.camera_id(), TriggerName(trigger),
+                     st.status().message());
+      }
+    }
+  }
+  next_->Publish(std::move(event));
+}
+
+Result<ClipState> ClipRecorder::Start(const std::string& camera, int64_t from_us, int64_t to_us) {
+  if (to_us <= from_us) return Status::InvalidArgument("clip: the end must be after the start");
+  return StartJob(camera, from_us, std::min(to_us, from_us + options_.max_clip_us), from_us,
+                  v1::CLIP_TRIGGER_REQUEST, 0);
+}
+
+Result<ClipState> ClipRecorder::StartJob(const std::string& camera, int64_t from_us,
+                                         int64_t to_us, int64_t event_us,
+                                         v1::ClipTrigger trigger, uint64_t track_id) {
+  auto refuse = [this](Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.refused;
+    return st;
+  };
+  std::shared_ptr<ingest::EncodedRing> ring = RingOf(camera, false);
+  if (!ring) return refuse(Status::NotFound("no video of camera " + camera + " in memory"));
+  std::optional<uint64_t> seq = ring->KeyFrameAtOrBefore(from_us);
+  std::vector<ingest::EncodedUnit> first;
+  if (seq) first = ring->ReadFrom(*seq, 1);
+  if (first.empty() || first.front().capture_us > to_us) {
+    return refuse(Status::NotFound("the video of camera " + camera +
+                                   " for that time is no longer in memory (it keeps about " +
+                                   std::to_string((options_.pre_roll_us + options_.post_roll_us) /
+                                                  1'000'000) +
+                                   " s)"));
+  }
+  auto job = std::make_shared<Job>();
+  job->camera = camera;
+  job->ring = ring;
+  job->next_seq = *seq;
+  job->event_us = event_us;
+  job->first_event_us = event_us;
+  job->to_us.store(to_us);
+  job->trigger = trigger;
+  job->track_id = track_id;
+  job->last_progress_us = clock_->NowMonotonicUs();
+  std::string base = FormatUtc(event_us, "%H%M%S") + "-" + TriggerName(trigger);
+  if (track_id != 0) base += "-t" + std::to_string(track_id);
+  ClipState state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (jobs_.size() >= options_.max_active) {
+      ++stats_.refused;
+      return Status::Unavailable("too many clips being written at once (" +
+                                 std::to_string(options_.max_active) + ")");
+    }
+    job->name = base + ".mp4";
+    for (int n = 2; names_.count(EvidenceStore::RelativePath(camera, "clips", job->name, event_us));
+         ++n) {
+      job->name = base + "-" + std::to_string(n) + ".mp4";
+    }
+    job->file = EvidenceStore::RelativePath(camera, "clips", job->name, event_us);
+    names_.insert(job->file);
+    state.file = job->file;
+    state.camera = camera;
+    if (clips_.size() >= kMaxRemembered) clips_.erase(clips_.begin());
+    clips_[job->file] = state;
+    if (track_id != 0) {
+      if (by_track_.size() >= kMaxRemembered) by_track_.erase(by_track_.begin());
+      by_track_.emplace(std::make_pair(camera, track_id), job->file);
+    }
+    jobs_.push_back(job);
+    ++stats_.started;
+  }
+  cv_.notify_all();
+  return state;
+}
+
+std::optional<ClipState> ClipRecorder::ClipOfTrack(const std::string& camera,
+                                                   uint64_t track_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_track_.find({camera, track_id});
+  if (it == by_track_.end()) return std::nullopt;
+  auto c = clips_.find(it->second);
+  if (c == clips_.end()) return std::nullopt;
+  return c->second;
+}
+
+std::optional<ClipState> ClipRecorder::Find(const std::string& file) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = clips_.find(file);
+  if (it == clips_.end()) return std::nullopt;
+  return it->second;
+}
+
+ClipStats ClipRecorder::clip_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClipStats s = stats_;
+  s.active = static_cast<int64_t>(jobs_.size());
+  for (const auto& [camera, ring] : rings_) s.ring_bytes += ring->stats().bytes;
+  return s;
+}
+
+void ClipRecorder::Run() {
+  int64_t last_retention = clock_->NowMonotonicUs();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms));
+    const bool stopping = stopping_;
+    lock.unlock();
+    if (!stopping && store_) StartSegments();
+    lock.lock();
+    std::vector<std::shared_ptr<Job>> jobs = jobs_;
+    lock.unlock();
+    std::vector<Job*> finished;
+    for (const auto& job : jobs) {
+      if (Advance(*job, stopping)) finished.push_back(job.get());
+    }
+    if (store_ && clock_->NowMonotonicUs() - last_retention > kRetentionIntervalUs) {
+      store_->ApplyRetention();
+      last_retention = clock_->NowMonotonicUs();
+    }
+    lock.lock();
+    std::erase_if(jobs_, [&](const std::shared_ptr<Job>& j) {
+      return std::find(finished.begin(), finished.end(), j.get()) != finished.end();
+    });
+    if (stopping) return;
+  }
+}
+
+bool ClipRecorder::Advance(Job& job, bool stopping) {
+  const int64_t now = clock_->NowMonotonicUs();
+  if (!job.opened) {
+    job.opened = true;
+    Result<std::unique_ptr<EvidenceFile>> out =
+        store_->Create(job.camera, job.kind, job.name, job.event_us);
+    if (!out.ok()) {
+      Log()->warn("[cam {}] clip {}: {}", job.camera, job.file, out.status().message());
+      job.failed = true;
+      Finish(job, false);
+      return true;
+    }
+    job.out = std::move(out).value();
+  }
+  if (!job.out) return true;
+  std::vector<ingest::EncodedUnit> units = job.ring->ReadFrom(job.next_seq, 256);
+  if (units.empty() || (job.mux && units.front().seq != job.next_seq)) {
+    // Nothing new (or what followed was evicted: a gap would not play).
+    if (stopping || !units.empty() || now - job.last_progress_us > options_.idle_timeout_us) {
+      Finish(job, false);
+      return true;
+    }
+    return false;
+  }
+  for (const ingest::EncodedUnit& u : units) {
+    if (job.mux && u.format != job.format) {  // another pipeline: another timeline
+      Finish(job, false);
+      return true;
+    }
+    if (job.mux && u.capture_us > job.to_us.load() && (!job.segment || u.key)) {
+      if (job.segment) {
+        std::lock_guard<std::mutex> lock(mu_);
+        segment_next_[job.camera] = u.seq;  // the next segment starts at this key frame
+      }
+      Finish(job, true);
+      return true;
+    }
+    Status st = Status::Ok();
+    if (!job.mux) {
+      job.format = u.format;
+      EvidenceFile* out = job.out.get();
+      auto mux = ingest::Mp4Remuxer::Create(
+          *u.format, u, [out](const uint8_t* p, size_t n) { return out->Write(p, n); });
+      if (mux.ok()) {
+        job.mux = std::move(mux).value();
+      } else {
+        st = mux.status();
+      }
+    }
+    if (st.ok()) st = job.mux->Add(u);
+    if (!st.ok()) {
+      Log()->warn("[cam {}] clip {}: {}", job.camera, job.file, st.message());
+      job.failed = true;
+      Finish(job, false);
+      return true;
+    }
+    job.next_seq = u.seq + 1;
+    if (job.start_us == 0) job.start_us = u.capture_us;
+    job.end_us = std::max(job.end_us, u.capture_us);
+    job.last_progress_us = now;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ClipState& s = clips_[job.file];
+    s.start_us = job.start_us;
+    s.end_us = job.end_us;
+    s.bytes = job.out->bytes();
+  }
+  if (stopping) {
+    Finish(job, false);
+    return true;
+  }
+  return false;
+}
+
+void ClipRecorder::StartSegments() {
+  for (const std::string& camera : options_.record_cameras) {
+    std::shared_ptr<ingest::EncodedRing> ring = RingOf(camera, false);
+    if (!ring) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (segment_active_.count(camera)) continue;
+    if (auto retry = segment_retry_us_.find(camera);
+        retry != segment_retry_us_.end() && clock_->NowMonotonicUs() < retry->second) {
+      continue;
+    }
+    auto next = segment_next_.find(camera);
+    std::optional<uint64_t> seq;
+    if (next != segment_next_.end()) {
+      seq = next->second;
+    } else {
+      seq = ring->KeyFrameAtOrBefore(INT64_MAX);  // the first segment: from the newest key frame
+    }
+    if (!seq) continue;
+    // From the first key frame on (a segment cut short ended anywhere).
+    std::vector<ingest::EncodedUnit> first = ring->ReadFrom(*seq, 512);
+    while (!first.empty() && !first.front().key) first.erase(first.begin());
+    if (first.empty()) continue;
+    auto job = std::make_shared<Job>();
+    job->camera = camera;
+    job->ring = ring;
+    job->next_seq = first.front().seq;
+    job->event_us = job->first_event_us = first.front().capture_us;
+    job->to_us.store(first.front().capture_us + options_.segment_us);
+    job->trigger = v1::CLIP_TRIGGER_UNSPECIFIED;
+    job->kind = "recordings";
+    job->segment = true;
+    job->last_progress_us = clock_->NowMonotonicUs();
+    const std::string base = FormatUtc(job->event_us, "%H%M%S") + "-segment";
+    job->name = base + ".mp4";
+    for (int n = 2; names_.count(EvidenceStore::RelativePath(camera, job->kind, job->name,
+                                                             job->event_us));
+         ++n) {
+      job->name = base + "-" + std::to_string(n) + ".mp4";
+    }
+    job->file = EvidenceStore::RelativePath(camera, job->kind, job->name, job->event_us);
+    names_.insert(job->file);
+    segment_active_.insert(camera);
+    jobs_.push_back(job);
+  }
+}
+
+void ClipRecorder::Finish(Job& job, bool complete) {
+  bool ok = true;
+  if (job.mux) ok = job.mux->Finish().ok();
+  if (job.out) ok = job.out->Close().ok() && ok;
+  if (!ok) job.failed = true;
+  complete = complete && !job.failed && job.mux;
+  ClipState state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ClipState& s = clips_[job.file];
+    s.file = job.file;
+    s.camera = job.camera;
+    s.start_us = job.start_us;
+    s.end_us = job.end_us;
+    s.bytes = job.out ? job.out->bytes() : 0;
+    s.done = true;
+    s.complete = complete;
+    state = s;
+    if (job.segment) {
+      segment_active_.erase(job.camera);
+      if (!complete) segment_next_[job.camera] = job.next_seq + (job.failed ? 1 : 0);
+      // A segment that failed (disk full, a stream the muxer refuses) is not retried at once.
+      if (job.failed) segment_retry_us_[job.camera] = clock_->NowMonotonicUs() + 10'000'000;
+      ++stats_.segments;
+    } else if (complete) {
+      ++stats_.completed;
+    } else if (job.failed) {
+      ++stats_.failed;
+    } else {
+      ++stats_.cut_short;
+    }
+  }
+  if (!job.mux || job.segment) return;  // nothing written, or a recording: no clip to announce
+  v1::Event ev;
+  ev.set_camera_id(job.camera);
+  ev.set_capture_time_us(job.first_event_us);
+  v1::ClipStored* c = ev.mutable_clip_stored();
+  c->set_file(state.file);
+  c->set_bytes(static_cast<uint64_t>(state.bytes));
+  c->set_start_us(state.start_us);
+  c->set_end_us(state.end_us);
+  c->set_trigger(job.trigger);
+  c->set_track_id(job.track_id);
+  c->set_complete(complete);
+  next_->Publish(std::move(ev));
+  Log()->info("[cam {}] clip {}: {} bytes, {:.1f} s{}", job.camera, state.file, state.bytes,
+              (state.end_us - state.start_us) / 1e6, complete ? "" : " (cut short)");
+}
+
+}  // namespace skynet::daemon
