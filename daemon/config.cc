@@ -124,8 +124,6 @@ constexpr Range kMaxQueuedRecords{1, 1'000'000};
 constexpr Range kSampleIntervalMs{100, 3'600'000};
 constexpr Range kDnnThreads{0, 256};
 constexpr Range kAnalysisHoldMs{0, 10'000};
-  }
-
 constexpr Range kEvidenceBytes{0, int64_t{1} << 50};
 constexpr Range kRingBytes{1 << 20, int64_t{1} << 32};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
