@@ -121,6 +121,8 @@ constexpr Range kMaxSubscribers{0, 10'000};
 constexpr Range kMaxRequestBytes{1024, 16 << 20};
 constexpr Range kMaxRecords{0, int64_t{1} << 40};
 constexpr Range kMaxQueuedRecords{1, 1'000'000};
+constexpr Range kEvidenceBytes{0, int64_t{1} << 50};
+constexpr Range kRingBytes{1 << 20, int64_t{1} << 32};
 constexpr Range kAnyInt{INT32_MIN, INT32_MAX};
 
 std::string CheckIntRange(long long v, Range r) {
@@ -146,6 +148,11 @@ std::string CheckRetentionDays(double v) {
   if (!(v >= 0 && v <= 36500)) {
     return "must be in 0..36500 (0: no age limit), got " + FormatNumber(v);
   }
+  return "";
+}
+
+std::string CheckRollSeconds(double v) {
+  if (!(v >= 0 && v <= 300)) return "must be in 0..300 seconds, got " + FormatNumber(v);
   return "";
 }
 
@@ -547,6 +554,7 @@ class Parser {
               {"retention_days", Double(&config->records.retention_days, CheckRetentionDays)},
               {"max_records", Int64(&config->records.max_records, kMaxRecords)},
               {"max_queued", Int64(&config->records.max_queued, kMaxQueuedRecords)}})},
+        {"evidence", Map(EvidenceKeys(&config->evidence))},
         {"security", Map(SecurityKeys(&config->security))},
         {"control", Map({{"audit_log", String(&config->control.audit_log)},
                          {"audit_reads", Bool(&config->control.audit_reads)},
@@ -602,6 +610,37 @@ class Parser {
       return Error(node, Join(field, "segment_bytes"), "must not exceed max_bytes");
     }
     return Status::Ok();
+  }
+
+  KeyTable EvidenceKeys(EvidenceConfig* e) {
+    auto clip_on = [this, e](const YAML::Node& n, const std::string& f) -> Status {
+      if (!n.IsSequence()) {
+        return Error(n, f, "expected a list of vehicle_rules, motion_start; got " + Describe(n));
+      }
+      e->clip_on_vehicle_rules = e->clip_on_motion_start = false;
+      for (size_t i = 0; i < n.size(); ++i) {
+        const std::string item_field = f + "[" + std::to_string(i) + "]";
+        std::string word;
+        SKYNET_RETURN_IF_ERROR(ReadString(n[i], item_field, &word));
+        if (word == "vehicle_rules") {
+          e->clip_on_vehicle_rules = true;
+        } else if (word == "motion_start") {
+          e->clip_on_motion_start = true;
+        } else {
+          return Error(n[i], item_field,
+                       "must be vehicle_rules or motion_start, got '" + word + "'");
+        }
+      }
+      return Status::Ok();
+    };
+    return {{"path", String(&e->path)},
+            {"max_bytes", Int64(&e->max_bytes, kEvidenceBytes)},
+            {"max_bytes_per_camera", Int64(&e->max_bytes_per_camera, kEvidenceBytes)},
+            {"retention_days", Double(&e->retention_days, CheckRetentionDays)},
+            {"pre_roll_s", Double(&e->pre_roll_s, CheckRollSeconds)},
+            {"post_roll_s", Double(&e->post_roll_s, CheckRollSeconds)},
+            {"clip_on", clip_on},
+            {"ring_max_bytes", Int64(&e->ring_max_bytes, kRingBytes)}};
   }
 
   KeyTable SecurityKeys(SecurityConfig* sec) {

@@ -98,6 +98,30 @@ struct RecordsConfig {
   bool operator==(const RecordsConfig&) const = default;
 };
 
+// Evidence files (daemon/evidence_store.h, docs/evidence.md): snapshots and clips under one
+// directory, with size and age retention. Read at start only: a reload does not change it.
+struct EvidenceConfig {
+  // The evidence directory (<path>/<camera>/<kind>/<date>/<file>); empty: no evidence files.
+  std::string path;
+  // Retention: total bytes of all evidence files, and per camera; the oldest files are deleted
+  // first, never one being written (0: no limit).
+  int64_t max_bytes = int64_t{100} << 30;
+  int64_t max_bytes_per_camera = 0;
+  // Retention: files older than this many days are deleted (0: no age limit).
+  double retention_days = 30;
+  // A clip runs from the key frame at or before (event - pre_roll_s) to event + post_roll_s.
+  double pre_roll_s = 5;
+  double post_roll_s = 10;
+  // Events that write a clip by themselves (`clip_on: [vehicle_rules, motion_start]`); an
+  // operator's request always can.
+  bool clip_on_vehicle_rules = true;
+  bool clip_on_motion_start = false;
+  // Compressed video kept per camera for clips (the ring of access units), bytes.
+  int64_t ring_max_bytes = int64_t{32} << 20;
+
+  bool operator==(const EvidenceConfig&) const = default;
+};
+
 // A client public key allowed on the CurveZMQ endpoints.
 struct ClientKeyConfig {
   // Shown in the audit log and logs: letters, digits, '.', '_' and '-'.
@@ -172,6 +196,7 @@ struct Config {
   int replay_max_events_per_second = 50000;
   JournalConfig journal;
   RecordsConfig records;
+  EvidenceConfig evidence;
   SecurityConfig security;
   ControlConfig control;
   FeedConfig feed;

@@ -426,7 +426,8 @@ struct CameraSession::Impl {
     try {
       SourceOptions attempt = options;  // rtspsrc's tcp-timeout follows the attempt's window
       attempt.connect_timeout_ms = connect_timeout_ms;
-      auto built = IngestPipeline::Build(attempt, redactor, callbacks.on_frame, counters, clock);
+      auto built = IngestPipeline::Build(attempt, redactor, callbacks.on_frame, counters, clock,
+                                           callbacks.on_encoded);
       if (!built) return {StateReason::kError, built.status().message()};
       Outcome out = RunPipeline(**built, connect_timeout_ms);
       if (!(*built)->TearDown(options.teardown_deadline_ms)) teardowns_abandoned.fetch_add(1);

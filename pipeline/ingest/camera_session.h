@@ -41,6 +41,7 @@
 #include "pipeline/core/clock.h"
 #include "pipeline/core/frame.h"
 #include "pipeline/core/status.h"
+#include "pipeline/ingest/encoded_ring.h"
 #include "pipeline/ingest/session_state.h"
 #include "pipeline/ingest/source_options.h"
 #include "pipeline/ingest/start_limiter.h"
@@ -59,6 +60,11 @@ class CameraSession {
     std::function<void(const StateChange&)> on_state;
     // Optional: a file without loop has ended (after the kOffline/kEndOfStream change).
     std::function<void()> on_eos_offline;
+    // Optional: every compressed access unit as it goes into the decoder, before any unit is
+    // dropped (analytics tier, disposable units), for clips (encoded_ring.h). Runs on the
+    // decoder's input streaming thread: push and return. A pipeline abandoned to the reaper may
+    // still call it after Stop(), so whatever it captures must stay valid (a shared_ptr).
+    std::function<void(EncodedUnit&&)> on_encoded;
   };
 
   // Validates `options` (camera_id, URL scheme, sizes, timeouts) and checks that the needed

@@ -137,9 +137,10 @@ void IngestPipeline::BusDeleter::operator()(GstBus* bus) const {
 
 Result<std::unique_ptr<IngestPipeline>> IngestPipeline::Build(
     const SourceOptions& options, const Redactor& redactor, FrameSink sink,
-    std::shared_ptr<SessionCounters> counters, Clock* clock) {
+    std::shared_ptr<SessionCounters> counters, Clock* clock, EncodedSink encoded) {
   std::unique_ptr<IngestPipeline> p(new IngestPipeline());
   p->ctx_ = MakeContext(options, redactor, std::move(sink), std::move(counters), clock);
+  p->ctx_->encoded_sink = std::move(encoded);
   GstElement* pipeline = gst_pipeline_new(nullptr);  // floating
   gst_object_ref_sink(pipeline);                     // now transfer full, owned by p
   p->pipeline_.reset(pipeline);

@@ -24,6 +24,8 @@
 // analytics_fps does not admit are dropped on the decoder's sink pad; reference units pass.
 // analytics_fps is a drop-only RateLimiter in a probe on the decoder's src pad (see
 // rate_limiter.h for why not videorate).
+// Clips: with an EncodedSink, a probe on the decoder's sink pad, added before the dropping ones,
+// hands every access unit over with its timestamps, key flag and capture time.
 // Progress probes: network data (rtsp: the jitter buffers' sink pads, on the threads that
 // read the sockets, so they keep counting while everything downstream is blocked), decoder
 // input, decoded frames, and the appsink delivery (with the start of a call in progress).
@@ -40,6 +42,7 @@
 #include "pipeline/core/clock.h"
 #include "pipeline/core/frame.h"
 #include "pipeline/core/status.h"
+#include "pipeline/ingest/encoded_ring.h"
 #include "pipeline/ingest/redactor.h"
 #include "pipeline/ingest/session_state.h"
 #include "pipeline/ingest/source_options.h"
@@ -87,12 +90,14 @@ struct PipelineEvent {
 class IngestPipeline {
  public:
   using FrameSink = std::function<void(Frame&&)>;
+  using EncodedSink = std::function<void(EncodedUnit&&)>;
 
   // Builds (does not start) the pipeline. Internal if an element cannot be made.
+  // `encoded` (optional) gets every access unit before the decoder (CameraSession::Callbacks).
   static Result<std::unique_ptr<IngestPipeline>> Build(const SourceOptions& options,
                                                        const Redactor& redactor, FrameSink sink,
                                                        std::shared_ptr<SessionCounters> counters,
-                                                       Clock* clock);
+                                                       Clock* clock, EncodedSink encoded = {});
   ~IngestPipeline();  // TearDown(3000) if not done yet
 
   // Sets PLAYING. Errors come later through Poll().

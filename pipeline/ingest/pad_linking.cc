@@ -58,6 +58,13 @@ bool LinkDecodeChain(Context* ctx, const CtxRef& ref, GstPad* src_pad,
 
   ObjectPtr<GstPad> in(gst_element_get_static_pad(chain.front(), "sink"));
   gst_pad_add_probe(in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnEncodedBuffer, NewRef(ref), DeleteRef);
+  if (ctx->encoded_sink) {  // before the probes below drop any unit
+    ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
+    gst_pad_add_probe(decoder_in.get(),
+                      GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
+                                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                      OnEncodedUnit, NewRef(ref), DeleteRef);
+  }
   if (ctx->options.analytics == AnalyticsTier::kHealth) {
     ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
     gst_pad_add_probe(decoder_in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDecoderInput, NewRef(ref),

@@ -71,12 +71,20 @@ struct IngestPipeline::Context {
   GstBuffer* source_buffer = nullptr;  // guarded by source_mu; transfer full
   GstVideoInfo source_info;            // guarded by source_mu
   bool source_info_ok = false;         // guarded by source_mu
+  // Clips (decoder input thread only, after Build): where access units go, the stream format
+  // of this pipeline (rebuilt when the caps change), and the decoder's input segment.
+  EncodedSink encoded_sink;
+  std::shared_ptr<const EncodedFormat> encoded_format;
+  GstCaps* encoded_caps = nullptr;  // transfer full, the caps encoded_format was made from
+  GstSegment encoded_segment;
 
   Context(const SourceOptions& o, const Redactor& r)
       : options(o), redactor(r), limiter(o.analytics_fps), disposable_limiter(o.analytics_fps) {
     gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_segment_init(&encoded_segment, GST_FORMAT_TIME);
   }
   ~Context() {
+    if (encoded_caps) gst_caps_unref(encoded_caps);
     if (source_buffer) gst_buffer_unref(source_buffer);
   }
 

@@ -322,6 +322,75 @@ int NalLengthSize(GstPad* pad) {
 
 }  // namespace
 
+namespace {
+
+// The stream format of `caps` (video/x-h264 or video/x-h265): codec, codec_data, size.
+std::shared_ptr<const EncodedFormat> FormatOf(const GstCaps* caps) {
+  auto f = std::make_shared<EncodedFormat>();
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  f->codec = gst_structure_has_name(s, "video/x-h265") ? "h265" : "h264";
+  const GValue* v = gst_structure_get_value(s, "codec_data");
+  if (GstBuffer* cd = v && G_VALUE_HOLDS(v, GST_TYPE_BUFFER) ? gst_value_get_buffer(v) : nullptr) {
+    f->codec_data.resize(gst_buffer_get_size(cd));
+    gst_buffer_extract(cd, 0, f->codec_data.data(), f->codec_data.size());
+  }
+  gst_structure_get_int(s, "width", &f->width);
+  gst_structure_get_int(s, "height", &f->height);
+  return f;
+}
+
+}  // namespace
+
+GstPadProbeReturn OnEncodedUnit(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
+  auto* ctx = Ctx(user);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (event && GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+      const GstSegment* segment = nullptr;
+      gst_event_parse_segment(event, &segment);  // borrowed
+      if (segment && segment->format == GST_FORMAT_TIME) {
+        gst_segment_copy_into(segment, &ctx->encoded_segment);
+      }
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf || !ctx->encoded_sink) return GST_PAD_PROBE_OK;
+  try {
+    CapsPtr caps(gst_pad_get_current_caps(pad));
+    if (!caps) return GST_PAD_PROBE_OK;
+    if (!ctx->encoded_format || !ctx->encoded_caps ||
+        !gst_caps_is_equal(caps.get(), ctx->encoded_caps)) {
+      ctx->encoded_format = FormatOf(caps.get());
+      if (ctx->encoded_caps) gst_caps_unref(ctx->encoded_caps);
+      ctx->encoded_caps = caps.release();
+    }
+    EncodedUnit unit;
+    auto data = std::make_shared<std::string>(gst_buffer_get_size(buf), '\0');
+    gst_buffer_extract(buf, 0, data->data(), data->size());
+    unit.data = std::move(data);
+    unit.format = ctx->encoded_format;
+    unit.key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    if (GST_CLOCK_TIME_IS_VALID(pts)) unit.pts_ns = static_cast<int64_t>(pts);
+    if (GST_BUFFER_DTS_IS_VALID(buf)) unit.dts_ns = static_cast<int64_t>(GST_BUFFER_DTS(buf));
+    if (GST_BUFFER_DURATION_IS_VALID(buf)) {
+      unit.duration_ns = static_cast<int64_t>(GST_BUFFER_DURATION(buf));
+    }
+    // The capture time as HandleSample gives the decoded frame.
+    if (ctx->is_file) {
+      const int64_t stream_ns = StreamTimeNs(&ctx->encoded_segment, pts) + ctx->loop_base_ns.load();
+      unit.capture_us = ctx->start_wall_us + stream_ns / 1000;
+    } else {
+      unit.capture_us = LiveCaptureTimeUs(*ctx, &ctx->encoded_segment, pts);
+    }
+    ctx->encoded_sink(std::move(unit));
+  } catch (...) {
+    ctx->counters->callback_exceptions.fetch_add(1, std::memory_order_relaxed);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 GstPadProbeReturn OnDisposableInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept {
   auto* ctx = Ctx(user);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);

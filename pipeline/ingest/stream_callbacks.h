@@ -14,6 +14,9 @@ namespace skynet::ingest {
 // Decoder input (sink pad of the first element after the source): counts compressed bytes,
 // stamps decoder input (and, for files, network) progress, reads RTCP NTP reference times.
 GstPadProbeReturn OnEncodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
+// Decoder sink pad, first of its probes (clips): copies each access unit with its timestamps,
+// key flag and capture time to the EncodedSink; segment events set the capture time mapping.
+GstPadProbeReturn OnEncodedUnit(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
 // Decoder sink pad, health tier only: drops delta units (counted as skipped) so only key frames
 // are decoded. A skipped unit is progress unless a key frame is still pending in the decoder.
 GstPadProbeReturn OnDecoderInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;

@@ -204,7 +204,7 @@ TEST(ConfigTest, UnknownTopLevelKeyIsNamedWithItsPlace) {
   EXPECT_EQ(ErrorOf("node_id: a\nframerate: 5\n"),
             "t.yaml:2:1: framerate: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, records, security, control, feed, "
+            "replay_max_events_per_second, journal, records, evidence, security, control, feed, "
             "analytics_workers, ingest, log_level, cameras)");
 }
 
@@ -494,7 +494,7 @@ TEST(ConfigTest, EveryErrorIsReportedAtOnce) {
             "t.yaml:1:24: heartbeat_interval_ms: must be in 10..60000, got 1\n"
             "t.yaml:2:1: bogus: unknown key (expected one of: node_id, event_endpoint, "
             "control_endpoint, heartbeat_interval_ms, replay_endpoint, metrics_endpoint, "
-            "replay_max_events_per_second, journal, records, security, control, feed, "
+            "replay_max_events_per_second, journal, records, evidence, security, control, feed, "
             "analytics_workers, ingest, log_level, cameras)\n"
             "t.yaml:5:10: cameras[0].url: must be rtsp://, rtsps:// or file://\n"
             "t.yaml:8:19: cameras[1].detect_width: must be even, got 321\n"
@@ -1167,6 +1167,38 @@ TEST(ConfigFieldsTest, EveryOptionFieldIsParsedComparedAndDocumented) {
                           : fields::Documented(example["cameras"], row.path))
         << "not in config/skynetd.example.yaml";
   }
+}
+
+// The evidence section (issue 16 item 2): every key is read into its field, compared, and
+// documented in the example config.
+TEST(ConfigFieldsTest, EveryEvidenceFieldIsParsedComparedAndDocumented) {
+  constexpr fields::Row kEvidence[] = {
+      {"path", "/tmp/evidence"},       {"max_bytes", "1000"},   {"max_bytes_per_camera", "500"},
+      {"retention_days", "2"},         {"pre_roll_s", "3"},     {"post_roll_s", "4"},
+      {"clip_on", "[motion_start]"},   {"ring_max_bytes", "2097152"},
+  };
+  // clip_on fills two fields.
+  static_assert(std::size(kEvidence) + 1 == fields::Count<EvidenceConfig>());
+  std::ifstream in(ExampleConfigPath());
+  const YAML::Node example = YAML::Load(std::string((std::istreambuf_iterator<char>(in)), {}));
+  for (const fields::Row& row : kEvidence) {
+    SCOPED_TRACE(row.path);
+    Result<Config> changed =
+        ParseConfig(std::string("evidence: {") + row.path + ": " + row.value + "}\n", "t.yaml");
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    EXPECT_FALSE(changed->evidence == EvidenceConfig{}) << "not read or not compared";
+    EXPECT_TRUE(example["evidence"][row.path]) << "not in config/skynetd.example.yaml";
+  }
+  Result<Config> both = ParseConfig("evidence: {clip_on: [vehicle_rules, motion_start]}\n", "t.yaml");
+  ASSERT_TRUE(both.ok());
+  EXPECT_TRUE(both->evidence.clip_on_vehicle_rules && both->evidence.clip_on_motion_start);
+  Result<Config> none = ParseConfig("evidence: {clip_on: []}\n", "t.yaml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->evidence.clip_on_vehicle_rules || none->evidence.clip_on_motion_start);
+  EXPECT_EQ(ErrorOf("evidence: {clip_on: [motion]}\n"),
+            "t.yaml:1:22: evidence.clip_on[0]: must be vehicle_rules or motion_start, got 'motion'");
+  EXPECT_EQ(ErrorOf("evidence: {pre_roll_s: -1}\n"),
+            "t.yaml:1:24: evidence.pre_roll_s: must be in 0..300 seconds, got -1");
 }
 
 }  // namespace

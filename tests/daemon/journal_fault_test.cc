@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,6 +29,7 @@
 #include "skynet/protocol.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/tmpfs.h"
 #include "tests/testing/wait.h"
 
 namespace skynet::daemon {
@@ -318,39 +318,8 @@ TEST(JournalFaultTest, GarbageSegmentsOfSeveralMegabytesAreMovedAsideAndTheJourn
 
 // --- Disk full, on a real skynetd -------------------------------------------------------------
 
-// A tmpfs of `bytes` at `dir`, unmounted (lazily) on destruction; mounted() false where the
-// process may not mount.
-class Tmpfs {
- public:
-  Tmpfs(const std::string& dir, size_t bytes) : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    const std::string opts = "size=" + std::to_string(bytes) + ",mode=0750";
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) == 0;
-  }
-  ~Tmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-};
-
-// Fills the filesystem of `path` (a new file) until it refuses; returns the bytes written.
-size_t Fill(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return 0;
-  const std::string block(4096, 'f');
-  size_t total = 0;
-  while (true) {
-    const ssize_t n = ::write(fd, block.data(), block.size());
-    if (n <= 0) break;
-    total += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return total;
-}
+using skynet::testing::Fill;
+using skynet::testing::Tmpfs;
 
 // The feed of a daemon: every event's seq, and its JournalStatus events.
 class Feed {
