@@ -7,6 +7,11 @@
 # CPU seconds per camera-second (full: decode + scale + motion analytics + events; health: key
 # frames only), ffmpeg's CPU seconds per camera-second for plain decoding of the same streams,
 # each tier's ratio to it, and skynetd's peak RSS per camera (first tier).
+# Two more modes for TIERS: "vehicles" (full, vehicles on, records and an evidence directory:
+# full-resolution snapshots of every finished track, vehicles.snapshot_frames at its default)
+# and "vehicles-lowres" (the same with snapshot_frames: 0, snapshots from the detect-size frame
+# only); together they price full-resolution snapshots, e.g.
+#   TIERS="vehicles vehicles-lowres" SIZE=1280x720 tools/bench/pipeline/bench_pipeline.sh build 4
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BUILD_DIR="${1:-build}"
@@ -46,21 +51,34 @@ for _ in $(seq 1 1200); do grep -q '^ready' "$WORK/camsim.out" && break; sleep 0
 grep -q '^ready' "$WORK/camsim.out" || { echo "bench: camsim did not start"; cat "$WORK/camsim.log"; exit 1; }
 mapfile -t URLS < <(grep '^rtsp://' "$WORK/camsim.out")
 
-write_config() {  # $1: analytics tier
+write_config() {  # $1: analytics tier, or vehicles / vehicles-lowres
+  local tier="$1"
   echo "node_id: bench"
   echo "event_endpoint: ipc://$WORK/feed.sock"
   echo "control_endpoint: ipc://$WORK/control.sock"
   echo "metrics_endpoint: \"\""
   echo "log_level: warn"
+  case "$tier" in vehicles*)
+    rm -rf "$WORK/evidence" "$WORK/records.db"*
+    echo "records:"
+    echo "  path: $WORK/records.db"
+    echo "evidence:"
+    echo "  path: $WORK/evidence"
+    tier=full;;
+  esac
   echo "cameras:"
   i=0
   for u in "${URLS[@]}"; do
     i=$((i+1))
     echo "  - id: cam$i"
     echo "    url: $u"
-    echo "    analytics: $1"
+    echo "    analytics: $tier"
     echo "    analytics_fps: 5"
     echo "    detect_width: 320"
+    case "$1" in
+      vehicles) echo "    vehicles: {enabled: true}";;
+      vehicles-lowres) echo "    vehicles: {enabled: true, snapshot_frames: 0}";;
+    esac
   done
 }
 
@@ -87,6 +105,9 @@ run_skynetd() {
   t1=$(date +%s.%N)
   hwm_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$dpid/status")
   status=$("$SKYNETCTL" --control "ipc://$WORK/control.sock" status 2>/dev/null || true)
+  if [ -d "$WORK/evidence" ]; then
+    echo "bench: $1: $(find "$WORK/evidence" -name '*.jpg' | wc -l) snapshot files, $(du -sk "$WORK/evidence" | cut -f1) KiB" >&2
+  fi
   kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
   pids=("${pids[0]}")
   online=$(echo "$status" | awk 'NR > 1 && / online / { n++ } END { print n + 0 }')
@@ -120,7 +141,7 @@ printf "pipeline: ffmpeg -threads 1 -f null %.4f cpu-s per camera-second (decode
 for r in "${results[@]}"; do
   read -r tier sky hwm online <<< "$r"
   awk -v tier="$tier" -v sky="$sky" -v ff="$ff" -v n="$CAMERAS" -v hwm="$hwm" -v online="$online" 'BEGIN {
-    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : "decode+scale+motion+vehicles(if on)+events";
+    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : tier == "vehicles" ? "full + vehicles + records + full-resolution snapshot files" : tier == "vehicles-lowres" ? "full + vehicles + records, detect-size snapshots only" : "decode+scale+motion+vehicles(if on)+events";
     printf "pipeline: skynetd analytics=%s %.4f cpu-s per camera-second (%s), ratio to decode-only %.2fx, %.0f cameras per core, %d of %d online at the end, peak RSS %.1f MiB per camera\n", tier, sky, what, (ff > 0 ? sky / ff : 0), (sky > 0 ? 1 / sky : 0), online, n, hwm / 1024 / n;
   }'
 done
