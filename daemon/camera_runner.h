@@ -6,6 +6,9 @@
 // ProcessPending() runs on the camera's analytics worker (one worker per camera, so the
 // detector needs no lock); Fill*() may be called from any thread (control).
 //
+// Evidence: when its EventSink wants_evidence(), the vehicle pipeline's full-resolution snapshots
+// of ending tracks go to EventSink::PublishEvidence (on the worker, before their vehicle_ended).
+//
 // Health: reconnects and stalls are timed on the injected clock and counted over the last
 // hour; FillStatus() grades the camera with GradeCamera() (camera_health.h). A codec or size
 // that differs from the last one known is published as a StreamChanged event.

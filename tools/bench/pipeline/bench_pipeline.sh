@@ -10,7 +10,8 @@
 # Two more modes for TIERS: "vehicles" (full, vehicles on, records and an evidence directory:
 # full-resolution snapshots of every finished track, vehicles.snapshot_frames at its default)
 # and "vehicles-lowres" (the same with snapshot_frames: 0, snapshots from the detect-size frame
-# only); together they price full-resolution snapshots, e.g.
+# only), and "vehicles-noevidence" (frames held, feed crops cut from them, but no evidence
+# directory: no files encoded or written); together they price full-resolution snapshots, e.g.
 #   TIERS="vehicles vehicles-lowres" SIZE=1280x720 tools/bench/pipeline/bench_pipeline.sh build 4
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -62,8 +63,10 @@ write_config() {  # $1: analytics tier, or vehicles / vehicles-lowres
     rm -rf "$WORK/evidence" "$WORK/records.db"*
     echo "records:"
     echo "  path: $WORK/records.db"
-    echo "evidence:"
-    echo "  path: $WORK/evidence"
+    if [ "$tier" != vehicles-noevidence ]; then
+      echo "evidence:"
+      echo "  path: $WORK/evidence"
+    fi
     tier=full;;
   esac
   echo "cameras:"
@@ -76,7 +79,7 @@ write_config() {  # $1: analytics tier, or vehicles / vehicles-lowres
     echo "    analytics_fps: 5"
     echo "    detect_width: 320"
     case "$1" in
-      vehicles) echo "    vehicles: {enabled: true}";;
+      vehicles|vehicles-noevidence) echo "    vehicles: {enabled: true}";;
       vehicles-lowres) echo "    vehicles: {enabled: true, snapshot_frames: 0}";;
     esac
   done
@@ -141,7 +144,7 @@ printf "pipeline: ffmpeg -threads 1 -f null %.4f cpu-s per camera-second (decode
 for r in "${results[@]}"; do
   read -r tier sky hwm online <<< "$r"
   awk -v tier="$tier" -v sky="$sky" -v ff="$ff" -v n="$CAMERAS" -v hwm="$hwm" -v online="$online" 'BEGIN {
-    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : tier == "vehicles" ? "full + vehicles + records + full-resolution snapshot files" : tier == "vehicles-lowres" ? "full + vehicles + records, detect-size snapshots only" : "decode+scale+motion+vehicles(if on)+events";
+    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : tier == "vehicles" ? "full + vehicles + records + full-resolution snapshot files" : tier == "vehicles-lowres" ? "full + vehicles + records, detect-size snapshots only" : tier == "vehicles-noevidence" ? "full + vehicles + records, source frames held, no files" : "decode+scale+motion+vehicles(if on)+events";
     printf "pipeline: skynetd analytics=%s %.4f cpu-s per camera-second (%s), ratio to decode-only %.2fx, %.0f cameras per core, %d of %d online at the end, peak RSS %.1f MiB per camera\n", tier, sky, what, (ff > 0 ? sky / ff : 0), (sky > 0 ? 1 / sky : 0), online, n, hwm / 1024 / n;
   }'
 done
