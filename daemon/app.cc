@@ -255,7 +255,8 @@ v1::Response Snapshot(RecordStore* reader, const EvidenceStore* evidence,
   const std::string suffix = s.scene() ? "-scene.jpg" : "-crop.jpg";
   std::string file;
   for (const std::string& f : r.snapshot_files()) {
-    if (f.size() >= suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (f.size() >= suffix.size() &&
+        f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0) {
       file = f;
     }
   }

@@ -86,9 +86,10 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(const CameraConfig& c
     }
     runner->vehicles_ = std::move(vehicles).value();
     if (sink->wants_evidence()) {
-      runner->vehicles_->set_evidence_sink([sink, id = config.id](uint64_t track, EvidenceSnapshot s) {
-        sink->PublishEvidence(id, track, std::move(s));
-      });
+      runner->vehicles_->set_evidence_sink(
+          [sink, id = config.id](uint64_t track, EvidenceSnapshot s) {
+            sink->PublishEvidence(id, track, std::move(s));
+          });
     }
   }
   ingest::CameraSession::Callbacks callbacks;

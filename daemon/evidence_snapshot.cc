@@ -83,7 +83,8 @@ bool MakeEvidenceSnapshot(const SourceImage& source, const cv::Rect2f& box, cv::
   if (scene.empty()) return false;
   const int mx = static_cast<int>(std::lround(b.width * options.crop_margin));
   const int my = static_cast<int>(std::lround(b.height * options.crop_margin));
-  const cv::Rect crop_rect = cv::Rect(b.x - mx, b.y - my, b.width + 2 * mx, b.height + 2 * my) & frame;
+  const cv::Rect crop_rect =
+      cv::Rect(b.x - mx, b.y - my, b.width + 2 * mx, b.height + 2 * my) & frame;
   // The crop before the box is drawn: evidence shows the vehicle as the camera saw it.
   if (!EncodeJpeg(scene(crop_rect), options.jpeg_quality, &out->crop_jpeg)) return false;
   const int thickness = std::max(2, size.width / 480);

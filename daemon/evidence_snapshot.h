@@ -7,9 +7,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "pipeline/core/frame.h"
 

@@ -8,9 +8,9 @@ RecordCollector::RecordCollector(std::string node_id, EventFeed* feed, RecordWri
                                  std::shared_ptr<EvidenceStore> evidence)
     : node_id_(std::move(node_id)), feed_(feed), writer_(writer) {
   if (evidence) {
-    snapshots_ = std::make_unique<SnapshotWriter>(
-        std::move(evidence), SnapshotWriterOptions{},
-        [this](v1::Event record) { Finish(std::move(record)); });
+    snapshots_ =
+        std::make_unique<SnapshotWriter>(std::move(evidence), SnapshotWriterOptions{},
+                                         [this](v1::Event record) { Finish(std::move(record)); });
   }
 }
 

@@ -5,12 +5,11 @@
 namespace skynet::daemon {
 
 std::string SnapshotFileName(uint64_t track_id, int64_t time_us, const char* part) {
-  return "track-" + std::to_string(track_id) + "-" + std::to_string(time_us) + "-" + part +
-         ".jpg";
+  return "track-" + std::to_string(track_id) + "-" + std::to_string(time_us) + "-" + part + ".jpg";
 }
 
-SnapshotWriter::SnapshotWriter(std::shared_ptr<EvidenceStore> store,
-                               SnapshotWriterOptions options, Done done)
+SnapshotWriter::SnapshotWriter(std::shared_ptr<EvidenceStore> store, SnapshotWriterOptions options,
+                               Done done)
     : store_(std::move(store)),
       options_(options),
       done_(std::move(done)),

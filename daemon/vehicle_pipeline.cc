@@ -216,9 +216,9 @@ void VehiclePipeline::FillTrack(const analytics::VehicleTrackEvent& e, bool with
   // The same moment at the camera's resolution, if its decoded frame is held: a sharper crop.
   if (it != best_frames_.end() && it->second.source && it->second.source_time_us == s.time_us) {
     const BestFrame& b = it->second;
-    cv::Mat full = SourceToBgr(
-        *b.source, cv::Rect(ScaleBox(cv::Rect2f(s.box), b.source_detect_size,
-                                     cv::Size(b.source->width, b.source->height))));
+    cv::Mat full =
+        SourceToBgr(*b.source, cv::Rect(ScaleBox(cv::Rect2f(s.box), b.source_detect_size,
+                                                 cv::Size(b.source->width, b.source->height))));
     if (!full.empty()) crop = full;
   }
   const int side = std::max(crop.cols, crop.rows);

@@ -140,9 +140,15 @@ std::shared_ptr<const SourceImage> WrapSource(GstBuffer* buffer, const GstVideoI
   SourceImage::Format format;
   switch (GST_VIDEO_INFO_FORMAT(&vi)) {
     case GST_VIDEO_FORMAT_I420:
-    case GST_VIDEO_FORMAT_YV12: format = SourceImage::Format::kI420; break;
-    case GST_VIDEO_FORMAT_NV12: format = SourceImage::Format::kNV12; break;
-    case GST_VIDEO_FORMAT_GRAY8: format = SourceImage::Format::kGray8; break;
+    case GST_VIDEO_FORMAT_YV12:
+      format = SourceImage::Format::kI420;
+      break;
+    case GST_VIDEO_FORMAT_NV12:
+      format = SourceImage::Format::kNV12;
+      break;
+    case GST_VIDEO_FORMAT_GRAY8:
+      format = SourceImage::Format::kGray8;
+      break;
     default:
       gst_buffer_unref(buffer);
       return nullptr;

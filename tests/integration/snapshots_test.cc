@@ -113,10 +113,10 @@ TEST(SnapshotsTest, RecordsGetFullResolutionSnapshotFilesThatSkynetctlFetches) {
       {"snapshot", "cam0:" + std::to_string(record.track_id()), "-o", dir.File("car.jpg")});
   ASSERT_EQ(got.code, 0) << got.err;
   EXPECT_EQ(cv::imread(dir.File("car.jpg")).size(), crop.size());
-  const testing::ToolRun got_scene = testing::RunSkynetctl(
-      dir, dir.Ipc("control.sock"),
-      {"snapshot", "cam0:" + std::to_string(record.track_id()), "--scene", "-o",
-       dir.File("scene.jpg")});
+  const testing::ToolRun got_scene =
+      testing::RunSkynetctl(dir, dir.Ipc("control.sock"),
+                            {"snapshot", "cam0:" + std::to_string(record.track_id()), "--scene",
+                             "-o", dir.File("scene.jpg")});
   ASSERT_EQ(got_scene.code, 0) << got_scene.err;
   EXPECT_EQ(cv::imread(dir.File("scene.jpg")).size(), cv::Size(640, 360));
   const testing::ToolRun missing =
@@ -125,8 +125,8 @@ TEST(SnapshotsTest, RecordsGetFullResolutionSnapshotFilesThatSkynetctlFetches) {
   EXPECT_EQ(missing.err, "skynetctl: no record cam0:0\n");
 
   // The memory bound: frames were held, never more than the cap.
-  const double held_max = ScrapeMetric(
-      dir, port, "skynet_vehicles_source_frames_held_max{camera=\"cam0\"} ");
+  const double held_max =
+      ScrapeMetric(dir, port, "skynet_vehicles_source_frames_held_max{camera=\"cam0\"} ");
   EXPECT_GE(held_max, 1);
   EXPECT_LE(held_max, kSnapshotFrames);
 

@@ -270,8 +270,8 @@ Runner AddSnapshot(CLI::App* cmd) {
     uint64_t track = 0;
     if (colon == std::string::npos || colon == 0 ||
         !ParseDecimal(o->record.substr(colon + 1), &track)) {
-      return Fail(kExitUsage, "RECORD: use CAMERA:TRACK (for example cam1:17), not '" +
-                                  o->record + "'");
+      return Fail(kExitUsage,
+                  "RECORD: use CAMERA:TRACK (for example cam1:17), not '" + o->record + "'");
     }
     v1::Request request;
     v1::SnapshotRequest* s = request.mutable_snapshot();
