@@ -31,6 +31,7 @@
 #include "pipeline/ingest/camera_session.h"
 #include "pipeline/ingest/start_limiter.h"
 #include "skynet/keys.h"
+#include "skynet/protocol.h"
 
 namespace skynet::daemon {
 namespace {
@@ -103,6 +104,7 @@ struct Node {
   std::atomic<Supervisor*> supervisor_ptr{nullptr};  // for the bus's heartbeats
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<ReplayServer> replay;
+  std::shared_ptr<EvidenceStore> evidence;      // null: no evidence files (evidence.path)
   std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
   std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
   std::unique_ptr<RecordStore> record_reader;   // the control thread's connection, for search
@@ -146,6 +148,23 @@ Status OpenJournal(const JournalConfig& config, Node* node) {
   return Status::Ok();
 }
 
+// The evidence store, if evidence.path is set. A directory that cannot be made or read is
+// logged (naming it) and the node runs on without evidence files.
+void OpenEvidence(const EvidenceConfig& config, Node* node) {
+  if (config.path.empty()) return;
+  EvidenceStoreOptions eo;
+  eo.path = config.path;
+  eo.max_bytes = config.max_bytes;
+  eo.max_bytes_per_camera = config.max_bytes_per_camera;
+  eo.retention_days = config.retention_days;
+  Result<std::shared_ptr<EvidenceStore>> store = EvidenceStore::Open(eo);
+  if (!store.ok()) {
+    GetLogger("daemon")->error("{}; running without evidence files", store.status().message());
+    return;
+  }
+  node->evidence = std::move(store).value();
+}
+
 // The vehicle records: the collector between the cameras and the feed, and the store's writer.
 // A database that cannot be opened is logged (naming the path) and the node runs on: its records
 // are published but counted as lost for the store.
@@ -173,8 +192,9 @@ void OpenRecords(const Config& config, Node* node) {
     node->record_writer = std::make_unique<RecordWriter>(
         store.ok() ? std::move(store).value() : nullptr, wo);
   }
+  // Full-resolution snapshot files and clips are named in the records.
   node->records = std::make_unique<RecordCollector>(
-      config.node_id, node->bus.get(), node->record_writer.get(),
+      config.node_id, node->bus.get(), node->record_writer.get(), node->evidence,
       [node](const std::string& camera, uint64_t track) {
         std::optional<ClipState> clip =
             node->clips ? node->clips->ClipOfTrack(camera, track) : std::nullopt;
@@ -182,21 +202,11 @@ void OpenRecords(const Config& config, Node* node) {
       });
 }
 
-// The evidence store and the clip recorder (docs/evidence.md). A directory that cannot be used
-// is logged (naming the path) and the node runs without evidence files.
-void OpenEvidence(const Config& config, Node* node) {
+// The clip recorder (docs/evidence.md), in front of the record collector, on the evidence store
+// OpenEvidence() opened.
+void OpenClips(const Config& config, Node* node) {
   const EvidenceConfig& e = config.evidence;
-  if (e.path.empty()) return;
-  Result<std::shared_ptr<EvidenceStore>> store =
-      EvidenceStore::Open({.path = e.path,
-                           .max_bytes = e.max_bytes,
-                           .max_bytes_per_camera = e.max_bytes_per_camera,
-                           .retention_days = e.retention_days});
-  if (!store.ok()) {
-    GetLogger("daemon")->error("{}; running without evidence files", store.status().message());
-    return;
-  }
-  node->evidence = std::move(store).value();
+  if (!node->evidence) return;
   EventFeed* next = node->records ? static_cast<EventFeed*>(node->records.get()) : node->bus.get();
   node->clips = std::make_unique<ClipRecorder>(
       ClipRecorderOptions{.pre_roll_us = static_cast<int64_t>(e.pre_roll_s * 1e6),
@@ -372,6 +382,75 @@ v1::Response Search(RecordStore* reader, const v1::SearchRequest& s) {
   return response;
 }
 
+// The snapshot file of a record (on the control thread): found with the record store, read from
+// the evidence store. A file larger than a control message is named for copying instead.
+v1::Response Snapshot(RecordStore* reader, const EvidenceStore* evidence,
+                      const v1::SnapshotRequest& s) {
+  v1::Response response;
+  if (!reader || !evidence) {
+    response.set_error(!reader ? "no record store: set records.path (docs/evidence.md)"
+                               : "no evidence store: set evidence.path (docs/evidence.md)");
+    return response;
+  }
+  RecordQuery q;
+  q.cameras = {s.camera_id()};
+  q.track_id = s.track_id();
+  q.limit = 1;
+  Result<std::vector<StoredRecord>> found = reader->Query(q);
+  if (!found.ok()) {
+    response.set_error(found.status().message());
+    return response;
+  }
+  const std::string record = s.camera_id() + ":" + std::to_string(s.track_id());
+  if (found->empty() || s.track_id() == 0) {
+    response.set_error("no record " + record);
+    return response;
+  }
+  const v1::VehicleRecord& r = found->front().record;
+  const std::string suffix = s.scene() ? "-scene.jpg" : "-crop.jpg";
+  std::string file;
+  for (const std::string& f : r.snapshot_files()) {
+    if (f.size() >= suffix.size() &&
+        f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      file = f;
+    }
+  }
+  if (file.empty()) {
+    response.set_error("record " + record + " has no " + (s.scene() ? "scene" : "crop") +
+                       " snapshot file");
+    return response;
+  }
+  Result<std::string> path = evidence->Resolve(file);
+  if (!path.ok()) {
+    response.set_error(record + ": " + path.status().message());
+    return response;
+  }
+  std::ifstream in(*path, std::ios::binary | std::ios::ate);
+  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+  if (size < 0) {
+    response.set_error(record + ": cannot read " + *path);
+    return response;
+  }
+  if (size > protocol::kMaxControlMessageBytes - 4096) {
+    response.set_error(record + ": " + *path + " (" + std::to_string(size) +
+                       " bytes) is larger than a control reply; copy it from the evidence "
+                       "directory");
+    return response;
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) {
+    response.set_error(record + ": cannot read " + *path);
+    return response;
+  }
+  response.set_ok(true);
+  v1::SnapshotResponse* out = response.mutable_snapshot();
+  out->set_jpeg(std::move(bytes));
+  out->set_file(file);
+  out->set_last_seen_us(r.last_seen_us());
+  return response;
+}
+
 // Security, journal, feed and replay: the parts the cameras publish through.
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
@@ -404,8 +483,9 @@ Status OpenFeed(const Config& config, Node* node) {
     ro.security = node->security.get();
     SKYNET_ASSIGN_OR_RETURN(node->replay, ReplayServer::Create(ro, node->journal.get()));
   }
+  OpenEvidence(config.evidence, node);
   OpenRecords(config, node);
-  OpenEvidence(config, node);
+  OpenClips(config, node);
   return Status::Ok();
 }
 
@@ -461,11 +541,13 @@ Status StartServices(const Config& config, Node* node) {
   control_options.max_request_bytes = config.control.max_request_bytes;
   Supervisor* sup = node->supervisor.get();
   RecordStore* reader = node->record_reader.get();
+  const EvidenceStore* evidence = node->evidence.get();
   SKYNET_ASSIGN_OR_RETURN(
       node->control,
-      ControlServer::Create(control_options, [sup, reader, node](const v1::Request& r) {
+      ControlServer::Create(control_options, [sup, reader, evidence, node](const v1::Request& r) {
         if (r.has_search()) return Search(reader, r.search());
         if (r.has_clip()) return Clip(node, r.clip());
+        if (r.has_snapshot()) return Snapshot(reader, evidence, r.snapshot());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {

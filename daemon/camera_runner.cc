@@ -85,6 +85,12 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(
                     "cameras." + config.id + "." + vehicles.status().message());
     }
     runner->vehicles_ = std::move(vehicles).value();
+    if (sink->wants_evidence()) {
+      runner->vehicles_->set_evidence_sink(
+          [sink, id = config.id](uint64_t track, EvidenceSnapshot s) {
+            sink->PublishEvidence(id, track, std::move(s));
+          });
+    }
   }
   if (quality != nullptr) {
     CameraQualityOptions q = *quality;

@@ -10,6 +10,9 @@
 // behind are counted over the last kOverloadWindowUs; their ratio is the camera's analysis share
 // (analysed / offered), and more than kOverloadDropShare of them dropped is "overloaded".
 //
+// Evidence: when its EventSink wants_evidence(), the vehicle pipeline's full-resolution snapshots
+// of ending tracks go to EventSink::PublishEvidence (on the worker, before their vehicle_ended).
+//
 // Health: reconnects and stalls are timed on the injected clock and counted over the last
 // hour; FillStatus() grades the camera with GradeCamera() (camera_health.h), a video quality
 // fault (CameraQuality, on about one analysed frame a second in every tier) included. A codec or size

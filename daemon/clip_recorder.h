@@ -92,6 +92,12 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
   // EventFeed: forwards `event` and starts or extends a clip on a trigger.
   void Publish(v1::Event event) override;
   FeedStats stats() const override { return next_->stats(); }
+  // Full-resolution snapshots pass through to the record collector behind.
+  bool wants_evidence() const override { return next_->wants_evidence(); }
+  void PublishEvidence(const std::string& camera_id, uint64_t track_id,
+                       EvidenceSnapshot snapshot) override {
+    next_->PublishEvidence(camera_id, track_id, std::move(snapshot));
+  }
 
   // Starts a clip of `camera` over the capture times [from_us, to_us] (an operator's request):
   // from the key frame at or before from_us. Returns its state (the file exists from now on).

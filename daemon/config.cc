@@ -116,6 +116,7 @@ constexpr Range kReplayRate{1, 10'000'000};
 constexpr Range kJournalBytes{1 << 20, int64_t{1} << 50};
 constexpr Range kSegmentBytes{64 << 10, int64_t{1} << 30};
 constexpr Range kStartBurst{1, 100'000};
+constexpr Range kSnapshotFrames{0, 64};
 constexpr Range kSendHwm{100, 1'000'000};
 constexpr Range kMaxSubscribers{0, 10'000};
 constexpr Range kMaxRequestBytes{1024, 16 << 20};
@@ -949,6 +950,7 @@ class Parser {
         {"snapshot_improvement", Float(&a->snapshot_improvement)},
         {"snapshot_update_interval_ms", Int(&a->snapshot_update_interval_ms)},
         {"colour_every_frames", Int(&a->colour_every_frames)},
+        {"snapshot_frames", Int(&v->snapshot_frames, kSnapshotFrames)},
     };
   }
 
@@ -1309,6 +1311,7 @@ ingest::SourceOptions SourceOptionsFor(const CameraConfig& camera) {
   o.username = camera.username;
   o.password = camera.password;
   o.color = VehiclesRun(camera);
+  o.keep_source_frames = VehiclesRun(camera) && camera.vehicles.snapshot_frames > 0;
   return o;
 }
 

@@ -35,6 +35,10 @@ struct VehiclesConfig {
   analytics::DnnDetectorOptions detector;
   // Tracker, rules (lines, zones, lanes, stats interval), calibration, snapshot policy.
   analytics::VehicleAnalyticsOptions analytics;
+  // Full-resolution snapshots: at most this many decoded frames (camera resolution, no copy) kept
+  // per camera for the best moments of its live tracks; 0: snapshots from the detect-size frame
+  // only (no full-resolution evidence).
+  int snapshot_frames = 4;
 
   // Every field: a reload restarts a camera when its vehicles config changed.
   bool operator==(const VehiclesConfig&) const = default;

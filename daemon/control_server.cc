@@ -113,6 +113,7 @@ Role RequiredRole(const std::string& command) {
       {"search", Role::kRead},
       {"quality", Role::kRead},
       {"clip", Role::kRead},
+      {"snapshot", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "daemon/evidence_snapshot.h"
 #include "daemon/metrics.h"
 
 #include "skynet/v1/events.pb.h"
@@ -24,6 +25,13 @@ class EventSink {
   // Queues `event` (camera_id, times and payload set) for publication. The envelope (node id,
   // epoch, seq, event id, publish time) is the sink's business.
   virtual void Publish(v1::Event event) = 0;
+  // Whether PublishEvidence() keeps anything; the cameras make no full-resolution snapshots
+  // otherwise.
+  virtual bool wants_evidence() const { return false; }
+  // The full-resolution snapshot of track `track_id` of camera `camera_id`, which is ending: its
+  // vehicle_ended follows on this sink from the same thread. Default: dropped.
+  virtual void PublishEvidence(const std::string& camera_id, uint64_t track_id,
+                               EvidenceSnapshot snapshot) {}
 };
 
 // The feed's position and counters: a snapshot, for status and metrics.

@@ -186,6 +186,9 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"events", v.pipeline.events},
       {"snapshots", v.pipeline.snapshots},
       {"encode_failures", v.pipeline.encode_failures},
+      {"source_frames_refused", v.pipeline.source_frames_refused},
+      {"evidence_snapshots", v.pipeline.evidence_snapshots},
+      {"evidence_failures", v.pipeline.evidence_failures},
       {"detector_calls", v.pipeline.detector.calls},
       {"detector_failures", v.pipeline.detector.failures},
       {"detections", v.analytics.detections},
@@ -196,6 +199,13 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"calibration_errors", v.analytics.calibration_errors},
       {"rejected_frames", v.analytics.rejected_frames}};
   AddKinds(f, "skynet_vehicles_total", "vehicle pipeline counters, by kind", cam, vehicle);
+  f->Add("skynet_vehicles_source_frames_held", "gauge",
+         "decoded frames at camera resolution held for full-resolution snapshots", cam,
+         v.pipeline.source_frames_held);
+  f->Add("skynet_vehicles_source_frames_held_max", "gauge",
+         "the most decoded frames held at once for full-resolution snapshots "
+         "(at most vehicles.snapshot_frames)",
+         cam, v.pipeline.source_frames_held_max);
   f->Add("skynet_vehicles_cpu_seconds_total", "counter", "thread CPU time of vehicle analytics",
          cam, v.pipeline.cpu_us / 1e6);
   const std::pair<const char*, uint64_t> classical[] = {

@@ -4,6 +4,31 @@
 
 namespace skynet::daemon {
 
+RecordCollector::RecordCollector(std::string node_id, EventFeed* feed, RecordWriter* writer,
+                                 std::shared_ptr<EvidenceStore> evidence, ClipLookup clips)
+    : node_id_(std::move(node_id)), feed_(feed), writer_(writer), clips_(std::move(clips)) {
+  if (evidence) {
+    snapshots_ =
+        std::make_unique<SnapshotWriter>(std::move(evidence), SnapshotWriterOptions{},
+                                         [this](v1::Event record) { Finish(std::move(record)); });
+  }
+}
+
+void RecordCollector::PublishEvidence(const std::string& camera_id, uint64_t track_id,
+                                      EvidenceSnapshot snapshot) {
+  std::lock_guard lock(mu_);
+  live_[{camera_id, track_id}].evidence = std::move(snapshot);
+}
+
+SnapshotWriterStats RecordCollector::snapshot_stats() const {
+  return snapshots_ ? snapshots_->stats() : SnapshotWriterStats{};
+}
+
+void RecordCollector::Finish(v1::Event record) {
+  if (writer_) writer_->Add(StoredRecord{node_id_, record.camera_id(), record.vehicle_record()});
+  feed_->Publish(std::move(record));
+}
+
 v1::VehicleRecord RecordCollector::MakeRecord(const v1::VehicleTrack& t,
                                               std::vector<v1::RecordCrossing> crossings,
                                               std::vector<std::string> zones) {
@@ -74,10 +99,15 @@ void RecordCollector::Publish(v1::Event event) {
       record.set_frame_index(event.frame_index());
       *record.mutable_vehicle_record() =
           MakeRecord(t, std::move(g.crossings), std::move(g.zones));
-      if (clips_) record.mutable_vehicle_record()->set_clip_file(clips_(event.camera_id(), t.track_id()));
-      if (writer_) writer_->Add(StoredRecord{node_id_, event.camera_id(), record.vehicle_record()});
+      if (clips_) {
+        record.mutable_vehicle_record()->set_clip_file(clips_(event.camera_id(), t.track_id()));
+      }
       feed_->Publish(std::move(event));
-      feed_->Publish(std::move(record));
+      if (g.evidence && snapshots_) {
+        snapshots_->Add(std::move(record), std::move(*g.evidence));  // then Finish()
+      } else {
+        Finish(std::move(record));
+      }
       return;
     }
     default:

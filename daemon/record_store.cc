@@ -157,6 +157,7 @@ Result<std::vector<StoredRecord>> RecordStore::Query(const RecordQuery& q) {
     for (size_t i = 0; i < q.cameras.size(); ++i) sql += i == 0 ? "?" : ", ?";
     sql += ")";
   }
+  if (q.track_id != 0) sql += " AND track_id = ?";
   if (q.vehicle_class != v1::VEHICLE_CLASS_UNSPECIFIED) sql += " AND class = ?";
   if (q.colour != v1::VEHICLE_COLOUR_UNSPECIFIED) sql += " AND colour = ?";
   if (!q.line_id.empty()) {
@@ -175,6 +176,7 @@ Result<std::vector<StoredRecord>> RecordStore::Query(const RecordQuery& q) {
   for (const std::string& c : q.cameras) {
     sqlite3_bind_text(s, ++n, c.data(), static_cast<int>(c.size()), SQLITE_TRANSIENT);
   }
+  if (q.track_id != 0) sqlite3_bind_int64(s, ++n, static_cast<int64_t>(q.track_id));
   if (q.vehicle_class != v1::VEHICLE_CLASS_UNSPECIFIED) sqlite3_bind_int(s, ++n, q.vehicle_class);
   if (q.colour != v1::VEHICLE_COLOUR_UNSPECIFIED) sqlite3_bind_int(s, ++n, q.colour);
   if (!q.line_id.empty()) {

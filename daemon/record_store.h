@@ -52,6 +52,7 @@ struct RecordQuery {
   int64_t from_us = 0;                // last_seen >= from_us (0: no lower bound)
   int64_t to_us = 0;                  // first_seen <= to_us (0: no upper bound)
   std::vector<std::string> cameras;   // any of these (empty: all)
+  uint64_t track_id = 0;              // this track id (per camera and daemon run; 0: any)
   v1::VehicleClass vehicle_class = v1::VEHICLE_CLASS_UNSPECIFIED;  // UNSPECIFIED: any
   v1::VehicleColour colour = v1::VEHICLE_COLOUR_UNSPECIFIED;        // UNSPECIFIED: any
   std::string line_id;                // crossed this line (empty: any)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -74,23 +75,52 @@ void SetBox(const cv::Rect2f& box, cv::Size size, v1::NormalizedBox* out) {
   out->set_h(box.height / h);
 }
 
-// Baseline JPEG of `image`; false (and `out` untouched) if OpenCV fails.
 bool EncodeJpeg(const cv::Mat& image, std::string* out) {
-  if (image.empty()) return false;
-  std::vector<uchar> buf;
-  try {
-    if (!cv::imencode(".jpg", image, buf, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality})) return false;
-  } catch (const cv::Exception&) {
-    return false;
-  }
-  out->assign(buf.begin(), buf.end());
-  return true;
+  return daemon::EncodeJpeg(image, kJpegQuality, out);
 }
 
 }  // namespace
 
-VehiclePipeline::VehiclePipeline(std::string camera_id, double detect_interval_us)
-    : camera_id_(std::move(camera_id)), detect_interval_us_(detect_interval_us) {}
+VehiclePipeline::VehiclePipeline(std::string camera_id, double detect_interval_us,
+                                 int max_source_frames)
+    : camera_id_(std::move(camera_id)),
+      detect_interval_us_(detect_interval_us),
+      max_source_frames_(max_source_frames) {}
+
+bool VehiclePipeline::MayHold(const BestFrame& b, const SourceImage* source) const {
+  std::set<const SourceImage*> held;
+  size_t users_of_old = 0;
+  for (const auto& [id, other] : best_frames_) {
+    if (!other.source) continue;
+    if (other.source.get() == source) return true;  // one more reference to a held frame
+    held.insert(other.source.get());
+    if (other.source == b.source) ++users_of_old;
+  }
+  // Replacing a frame only this track holds frees as much as it takes.
+  if (b.source && users_of_old == 1) return true;
+  return held.size() < static_cast<size_t>(std::max(0, max_source_frames_));
+}
+
+void VehiclePipeline::CountHeld() {
+  std::set<const SourceImage*> held;
+  for (const auto& [id, b] : best_frames_) {
+    if (b.source) held.insert(b.source.get());
+  }
+  stats_.source_frames_held = held.size();
+  stats_.source_frames_held_max = std::max<uint64_t>(stats_.source_frames_held_max, held.size());
+}
+
+void VehiclePipeline::SendEvidence(uint64_t track_id, const BestFrame& b) {
+  if (!evidence_sink_ || !b.source) return;
+  EvidenceSnapshot snap;
+  if (!MakeEvidenceSnapshot(*b.source, b.source_box, b.source_detect_size, b.source_time_us, {},
+                            &snap)) {
+    ++stats_.evidence_failures;
+    return;
+  }
+  ++stats_.evidence_snapshots;
+  evidence_sink_(track_id, std::move(snap));
+}
 
 VehiclePipeline::~VehiclePipeline() = default;
 
@@ -107,7 +137,8 @@ Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::stri
   const double fps = config.detector.detect_fps;
   const double detect_interval_us =
       config.backend == analytics::DetectorBackend::kDnn && fps > 0 ? 1e6 / fps : 0.0;
-  std::unique_ptr<VehiclePipeline> p(new VehiclePipeline(camera_id, detect_interval_us));
+  std::unique_ptr<VehiclePipeline> p(
+      new VehiclePipeline(camera_id, detect_interval_us, config.snapshot_frames));
   switch (config.backend) {
     case analytics::DetectorBackend::kDnn: {
       auto det = analytics::DnnDetector::Create(config.detector);
@@ -181,14 +212,22 @@ void VehiclePipeline::FillTrack(const analytics::VehicleTrackEvent& e, bool with
   snap->set_capture_time_us(s.time_us);
   snap->set_score(s.score);
   cv::Mat crop = s.crop;
+  const auto it = best_frames_.find(t.id);
+  // The same moment at the camera's resolution, if its decoded frame is held: a sharper crop.
+  if (it != best_frames_.end() && it->second.source && it->second.source_time_us == s.time_us) {
+    const BestFrame& b = it->second;
+    cv::Mat full =
+        SourceToBgr(*b.source, cv::Rect(ScaleBox(cv::Rect2f(s.box), b.source_detect_size,
+                                                 cv::Size(b.source->width, b.source->height))));
+    if (!full.empty()) crop = full;
+  }
   const int side = std::max(crop.cols, crop.rows);
   if (side > kCropMaxSide) {
     const double f = static_cast<double>(kCropMaxSide) / side;
-    cv::resize(s.crop, crop, cv::Size(), f, f, cv::INTER_AREA);
+    cv::resize(cv::Mat(crop), crop, cv::Size(), f, f, cv::INTER_AREA);
   }
   if (!EncodeJpeg(crop, snap->mutable_crop_jpeg())) ++stats_.encode_failures;
   // The whole frame of that moment, if kept (it is, unless the snapshot predates this object).
-  const auto it = best_frames_.find(t.id);
   if (it != best_frames_.end() && it->second.time_us == s.time_us && !it->second.frame.empty()) {
     cv::Mat annotated = it->second.frame.clone();
     if (annotated.channels() == 1) cv::cvtColor(annotated, annotated, cv::COLOR_GRAY2BGR);
@@ -216,10 +255,16 @@ void VehiclePipeline::FillTrackEvent(const analytics::VehicleTrackEvent& e, cv::
       c->set_stationary((e.changes & analytics::kChangeStationary) != 0);
       break;
     }
-    case analytics::TrackEventType::kEnd:
+    case analytics::TrackEventType::kEnd: {
       FillTrack(e, true, size, ev->mutable_vehicle_ended()->mutable_track());
-      best_frames_.erase(e.track.id);
+      const auto it = best_frames_.find(e.track.id);
+      if (it != best_frames_.end()) {
+        SendEvidence(e.track.id, it->second);
+        best_frames_.erase(it);
+        CountHeld();
+      }
       break;
+    }
   }
 }
 
@@ -302,6 +347,7 @@ void VehiclePipeline::Close(const EventSink& sink) {
     sink(std::move(ev));
   }
   best_frames_.clear();
+  CountHeld();
 }
 
 void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObservation& motion,
@@ -333,9 +379,22 @@ void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObserva
     BestFrame& b = best_frames_[t.id];
     if (t.snapshot_score > b.score) {
       if (shared.empty()) shared = frame.image.clone();
-      b = {t.snapshot_score, now, shared};
+      b.score = t.snapshot_score;
+      b.time_us = now;
+      b.frame = shared;
+      if (frame.source && max_source_frames_ > 0) {
+        if (MayHold(b, frame.source.get())) {
+          b.source = frame.source;
+          b.source_time_us = now;
+          b.source_box = t.box;
+          b.source_detect_size = size;
+        } else {
+          ++stats_.source_frames_refused;
+        }
+      }
     }
   }
+  CountHeld();
 
   auto new_event = [&] {
     v1::Event ev;
@@ -359,6 +418,13 @@ void VehiclePipeline::Process(const Frame& frame, const analytics::MotionObserva
     FillRuleEvent(r, size, &ev);
     emit(std::move(ev));
   }
+  // A track gone without its vehicle_ended (none should be) lets go of its frames too.
+  for (auto it = best_frames_.begin(); it != best_frames_.end();) {
+    const bool live = std::any_of(obs.tracks.begin(), obs.tracks.end(),
+                                  [&](const analytics::Track& t) { return t.id == it->first; });
+    it = live ? std::next(it) : best_frames_.erase(it);
+  }
+  CountHeld();
   stats_.cpu_us += ThreadCpuUs() - cpu_before;
 }
 

@@ -10,6 +10,14 @@
 // frame of each track's best moment is kept (shared between tracks of the same frame) until the
 // track ends.
 //
+// Full resolution: a Frame that carries its decoded source (Frame::source) lets a track keep a
+// reference to the decoded buffer of its best moment, at most `vehicles.snapshot_frames` distinct
+// buffers per camera (a better moment that would need one more keeps the track's older one; the
+// refusal is counted). The feed's crop is then cut from it (still at most 256 px), and when the
+// track ends its EvidenceSnapshot (crop with margin and whole scene at the camera's resolution,
+// evidence_snapshot.h) goes to the evidence sink, if one is set, just before the vehicle_ended
+// event goes to the event sink.
+//
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws
 // and never logs; it counts into stats().
 //
@@ -25,6 +33,7 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "daemon/evidence_snapshot.h"
 #include "pipeline/analytics/classical_detector.h"
 #include "pipeline/analytics/detection.h"
 #include "pipeline/analytics/dnn/dnn_detector.h"
@@ -42,6 +51,13 @@ struct VehiclePipelineStats {
   uint64_t events = 0;           // events handed to the sink
   uint64_t snapshots = 0;        // events that carried a JPEG snapshot
   uint64_t encode_failures = 0;  // cv::imencode failed: the event went without that image
+  // Decoded source frames (camera resolution) held for snapshots: now, the most at once, and
+  // better moments that kept an older frame because the cap was reached.
+  uint64_t source_frames_held = 0;
+  uint64_t source_frames_held_max = 0;
+  uint64_t source_frames_refused = 0;
+  uint64_t evidence_snapshots = 0;  // full-resolution snapshots handed to the evidence sink
+  uint64_t evidence_failures = 0;   // ended tracks whose full-resolution snapshot failed
   int64_t cpu_us = 0;            // thread CPU time in Process()
   analytics::DetectorCounters detector;  // the backend's calls and failures (DNN errors...)
 };
@@ -49,6 +65,8 @@ struct VehiclePipelineStats {
 class VehiclePipeline {
  public:
   using EventSink = std::function<void(v1::Event)>;
+  // Receives the full-resolution snapshot of a track that is ending (track id, snapshot).
+  using EvidenceSink = std::function<void(uint64_t, EvidenceSnapshot)>;
 
   // Creates the backend and the analytics. Errors: InvalidArgument for bad options (naming
   // the vehicles.* field), NotFound / IoError / InvalidArgument when the DNN model cannot be
@@ -69,6 +87,9 @@ class VehiclePipeline {
   // the last processed frame's times and size. Nothing if no frame was processed.
   void Close(const EventSink& sink);
 
+  // Where full-resolution snapshots of ended tracks go (none: not made).
+  void set_evidence_sink(EvidenceSink sink) { evidence_sink_ = std::move(sink); }
+
   // A snapshot of the counters, the backend's included. The analytics' own (tracks, rule events,
   // calibration errors) are analytics().stats(); the motion detector's are its own stats().
   VehiclePipelineStats stats() const;
@@ -84,9 +105,20 @@ class VehiclePipeline {
     float score = 0;
     int64_t time_us = 0;
     cv::Mat frame;  // shared between the tracks whose best moment it is
+    // The decoded source of the best moment it could keep (the cap may have refused a later
+    // one), with its time, the track's box then and the detect size.
+    std::shared_ptr<const SourceImage> source;
+    int64_t source_time_us = 0;
+    cv::Rect2f source_box;
+    cv::Size source_detect_size;
   };
   // `detect_interval_us`: the least time between analysed frames (the DNN's detect_fps), or 0.
-  VehiclePipeline(std::string camera_id, double detect_interval_us);
+  VehiclePipeline(std::string camera_id, double detect_interval_us, int max_source_frames);
+  // Whether `b` may take `source` (another reference to it, or within the cap).
+  bool MayHold(const BestFrame& b, const SourceImage* source) const;
+  void CountHeld();  // updates the held figures of stats_
+  // Hands the ended track's full-resolution snapshot to the evidence sink.
+  void SendEvidence(uint64_t track_id, const BestFrame& b);
   void FillTrack(const analytics::VehicleTrackEvent& e, bool with_snapshot, cv::Size size,
                  v1::VehicleTrack* out);
   // The skynet.v1 payload of a track lifecycle event (vehicle_new/updated/ended) or of a rule
@@ -96,6 +128,8 @@ class VehiclePipeline {
 
   const std::string camera_id_;
   const double detect_interval_us_;  // dnn with detect_fps: the least time between runs; else 0
+  const int max_source_frames_;      // vehicles.snapshot_frames
+  EvidenceSink evidence_sink_;
   std::unique_ptr<analytics::VehicleDetector> detector_;
   const analytics::ClassicalDetector* classical_ = nullptr;  // detector_, if classical
   const analytics::DnnDetector* dnn_ = nullptr;              // detector_, if dnn

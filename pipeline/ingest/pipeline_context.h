@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -63,6 +64,13 @@ struct IngestPipeline::Context {
   // and the stream's NAL length size (0: Annex B; -1: not read from the caps yet).
   RateLimiter disposable_limiter;
   int nal_length_size = -1;
+  // keep_source_frames: the decoded buffer now passing from the decoder down to the appsink
+  // (one reference, or null) and its video info. The decoder's streaming thread sets them in
+  // the decoder src probes; the appsink callback, later on the same push, takes the buffer.
+  std::mutex source_mu;
+  GstBuffer* source_buffer = nullptr;  // guarded by source_mu; transfer full
+  GstVideoInfo source_info;            // guarded by source_mu
+  bool source_info_ok = false;         // guarded by source_mu
   // Clips (decoder input thread only, after Build): where access units go, the stream format
   // of this pipeline (rebuilt when the caps change), and the decoder's input segment.
   EncodedSink encoded_sink;
@@ -77,6 +85,7 @@ struct IngestPipeline::Context {
   }
   ~Context() {
     if (encoded_caps) gst_caps_unref(encoded_caps);
+    if (source_buffer) gst_buffer_unref(source_buffer);
   }
 
   void Touch() { last_progress_us.store(clock->NowMonotonicUs()); }

@@ -80,6 +80,10 @@ struct SourceOptions : IngestOptions {
   std::string password;
   // false: GRAY8 (CV_8UC1); true: BGR (CV_8UC3).
   bool color = false;
+  // Each delivered Frame also carries `source`: a reference to the decoded buffer at the camera's
+  // resolution (no copy; formats I420, YV12, NV12, GRAY8). The decoder allocates a new buffer
+  // for every frame a consumer still holds, so consumers bound how many they keep.
+  bool keep_source_frames = false;
 
   // RTSP jitter buffer latency.
   int latency_ms = 200;

@@ -118,6 +118,91 @@ void OnDecodedCaps(Context* ctx, GstPad* pad, GstEvent* event) {
   }
   ctx->caps_seen = true;
   g_object_set(ctx->scale_caps, "caps", ScaledCaps(ctx->options, vi).get(), nullptr);
+  if (ctx->options.keep_source_frames) {
+    std::lock_guard<std::mutex> lock(ctx->source_mu);
+    ctx->source_info = vi;
+    ctx->source_info_ok = true;
+  }
+}
+
+// A read-only mapping of a decoded buffer, released (unmapped, unreferenced) with the last
+// reference to the SourceImage that views it.
+struct MappedSource {
+  GstVideoFrame vframe;
+  GstBuffer* buffer;  // transfer full
+};
+
+// Wraps the decoded `buffer` (transfer full) as a SourceImage without copying; null (and the
+// buffer released) for a format it does not wrap or a buffer that cannot be mapped.
+std::shared_ptr<const SourceImage> WrapSource(GstBuffer* buffer, const GstVideoInfo& vi) {
+  auto mapped = std::make_unique<MappedSource>();
+  mapped->buffer = buffer;
+  SourceImage::Format format;
+  switch (GST_VIDEO_INFO_FORMAT(&vi)) {
+    case GST_VIDEO_FORMAT_I420:
+    case GST_VIDEO_FORMAT_YV12:
+      format = SourceImage::Format::kI420;
+      break;
+    case GST_VIDEO_FORMAT_NV12:
+      format = SourceImage::Format::kNV12;
+      break;
+    case GST_VIDEO_FORMAT_GRAY8:
+      format = SourceImage::Format::kGray8;
+      break;
+    default:
+      gst_buffer_unref(buffer);
+      return nullptr;
+  }
+  if (!gst_video_frame_map(&mapped->vframe, &vi, buffer, GST_MAP_READ)) {
+    gst_buffer_unref(buffer);
+    return nullptr;
+  }
+  auto image = std::make_unique<SourceImage>();
+  image->format = format;
+  image->width = vi.width;
+  image->height = vi.height;
+  GstVideoFrame* f = &mapped->vframe;
+  auto plane = [f](int i, int rows, int cols, int type) {
+    return cv::Mat(rows, cols, type, GST_VIDEO_FRAME_PLANE_DATA(f, i),
+                   GST_VIDEO_FRAME_PLANE_STRIDE(f, i));
+  };
+  const int w = vi.width, h = vi.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  image->planes[0] = plane(0, h, w, CV_8UC1);
+  if (format == SourceImage::Format::kI420) {
+    const bool yv12 = GST_VIDEO_INFO_FORMAT(&vi) == GST_VIDEO_FORMAT_YV12;
+    image->planes[yv12 ? 2 : 1] = plane(1, ch, cw, CV_8UC1);
+    image->planes[yv12 ? 1 : 2] = plane(2, ch, cw, CV_8UC1);
+  } else if (format == SourceImage::Format::kNV12) {
+    image->planes[1] = plane(1, ch, cw, CV_8UC2);
+  }
+  MappedSource* m = mapped.release();
+  return std::shared_ptr<const SourceImage>(image.release(), [m](const SourceImage* p) {
+    delete p;
+    gst_video_frame_unmap(&m->vframe);
+    gst_buffer_unref(m->buffer);
+    delete m;
+  });
+}
+
+// The decoded buffer of the sample's frame (same PTS), taken from the context; null if none.
+std::shared_ptr<const SourceImage> TakeSource(Context* ctx, GstSample* sample) {
+  GstBuffer* buffer = nullptr;
+  GstVideoInfo vi;
+  {
+    std::lock_guard<std::mutex> lock(ctx->source_mu);
+    std::swap(buffer, ctx->source_buffer);
+    if (!buffer || !ctx->source_info_ok) {
+      if (buffer) gst_buffer_unref(buffer);
+      return nullptr;
+    }
+    vi = ctx->source_info;
+  }
+  GstBuffer* scaled = gst_sample_get_buffer(sample);  // borrowed
+  if (!scaled || GST_BUFFER_PTS(scaled) != GST_BUFFER_PTS(buffer)) {
+    gst_buffer_unref(buffer);
+    return nullptr;
+  }
+  return WrapSource(buffer, vi);
 }
 
 // Copies the sample's pixels (the sample goes back to GStreamer). False if it cannot be mapped.
@@ -354,6 +439,16 @@ GstPadProbeReturn OnDecodedBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer u
     ctx->counters->frames_rate_limited.fetch_add(1, std::memory_order_relaxed);
     return GST_PAD_PROBE_DROP;
   }
+  if (ctx->options.keep_source_frames) {
+    // A reference, not a copy: the appsink callback of this same push takes it (TakeSource).
+    GstBuffer* previous;
+    {
+      std::lock_guard<std::mutex> lock(ctx->source_mu);
+      previous = ctx->source_buffer;
+      ctx->source_buffer = gst_buffer_ref(buf);
+    }
+    if (previous) gst_buffer_unref(previous);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -397,6 +492,7 @@ void IngestPipeline::Context::HandleSample(GstSample* sample) {
   frame.index = index++;
   frame.source_width = counters->width.load();
   frame.source_height = counters->height.load();
+  if (options.keep_source_frames) frame.source = TakeSource(this, sample);
   Deliver(*this, std::move(frame));
 }
 

@@ -998,7 +998,8 @@ constexpr Row kMotion[] = {
 static_assert(std::size(kMotion) == Count<analytics::MotionOptions>());
 
 // VehiclesConfig: enabled, backend, and the classical, detector and analytics tables below.
-constexpr Row kVehicles[] = {{"vehicles.enabled", "true"}, {"vehicles.backend", "dnn"}};
+constexpr Row kVehicles[] = {
+    {"vehicles.enabled", "true"}, {"vehicles.backend", "dnn"}, {"vehicles.snapshot_frames", "2"}};
 static_assert(std::size(kVehicles) + 3 == Count<VehiclesConfig>());
 
 constexpr Row kClassical[] = {

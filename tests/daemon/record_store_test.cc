@@ -316,5 +316,51 @@ TEST(RecordCollectorTest, RecordsGoToTheWriter) {
   EXPECT_TRUE(testing::WaitFor([&] { return writer.stats().written == 1; }, 10s));
 }
 
+TEST(RecordCollectorTest, EvidenceOfAnEndedTrackBecomesItsSnapshotFiles) {
+  TempDir dir;
+  testing::RecordingEventSink feed;
+  auto store = EvidenceStore::Open({.path = dir.File("evidence")});
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  RecordWriter writer(OpenOrDie({.path = dir.File("records.db")}), {});
+  {
+    RecordCollector collector("node-1", &feed, &writer, *store);
+    EXPECT_TRUE(collector.wants_evidence());
+    EvidenceSnapshot snap;
+    snap.crop_jpeg = "crop bytes";
+    snap.scene_jpeg = "scene bytes";
+    snap.time_us = kT0;
+    collector.PublishEvidence("cam1", 7, std::move(snap));
+    v1::Event ended;
+    ended.set_camera_id("cam1");
+    ended.set_capture_time_us(kT0 + 5);
+    ended.mutable_vehicle_ended()->mutable_track()->set_track_id(7);
+    collector.Publish(ended);
+    // Another track without evidence: its record goes on at once, without files.
+    ended.mutable_vehicle_ended()->mutable_track()->set_track_id(8);
+    collector.Publish(ended);
+    EXPECT_TRUE(testing::WaitFor([&] { return feed.events().size() == 4; }, 10s));
+    EXPECT_EQ(collector.snapshot_stats().files_written, 2u);
+  }
+  const std::vector<v1::Event> events = feed.events();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_TRUE(events[0].has_vehicle_ended());
+  const v1::VehicleRecord* with_files = nullptr;
+  for (const v1::Event& e : events) {
+    if (e.has_vehicle_record() && e.vehicle_record().track_id() == 7) {
+      with_files = &e.vehicle_record();
+    } else if (e.has_vehicle_record()) {
+      EXPECT_TRUE(e.vehicle_record().snapshot_files().empty());
+    }
+  }
+  ASSERT_NE(with_files, nullptr);
+  ASSERT_EQ(with_files->snapshot_files_size(), 2);
+  EXPECT_EQ(with_files->snapshot_files(0), "cam1/snapshots/2027-01-15/" +
+                                               SnapshotFileName(7, kT0, "crop"));
+  EXPECT_EQ(testing::ReadFile(dir.File("evidence/" + with_files->snapshot_files(0))), "crop bytes");
+  EXPECT_EQ(testing::ReadFile(dir.File("evidence/" + with_files->snapshot_files(1))), "scene bytes");
+  // The stored record lists the files too.
+  EXPECT_TRUE(testing::WaitFor([&] { return writer.stats().written == 2; }, 10s));
+}
+
 }  // namespace
 }  // namespace skynet::daemon

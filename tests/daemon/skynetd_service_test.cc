@@ -17,6 +17,7 @@
 
 #include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/free_port.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
 
@@ -83,21 +84,7 @@ class NotifySocket {
   std::vector<std::string> messages_;
 };
 
-// A TCP port free on 127.0.0.1 a moment ago.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+using testing::FreePort;
 
 int WaitExit(pid_t pid, std::chrono::seconds budget) {
   int status = -1;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "pipeline/analytics/motion_detector.h"
@@ -31,9 +32,28 @@ VehiclesConfig CrossingConfig() {
   return v;
 }
 
+// A decoded source at `scale` times the size of `bgr`, as ingest hands it over (I420 planes
+// viewing one buffer that the SourceImage keeps alive).
+std::shared_ptr<const SourceImage> SourceOf(const cv::Mat& bgr, int scale) {
+  cv::Mat big;
+  cv::resize(bgr, big, cv::Size(), scale, scale, cv::INTER_LINEAR);
+  auto buffer = std::make_shared<cv::Mat>();
+  cv::cvtColor(big, *buffer, cv::COLOR_BGR2YUV_I420);
+  const int w = big.cols, h = big.rows;
+  auto* image = new SourceImage;
+  image->width = w;
+  image->height = h;
+  uchar* p = buffer->data;
+  image->planes[0] = cv::Mat(h, w, CV_8UC1, p);
+  image->planes[1] = cv::Mat(h / 2, w / 2, CV_8UC1, p + w * h);
+  image->planes[2] = cv::Mat(h / 2, w / 2, CV_8UC1, p + w * h + w * h / 4);
+  return std::shared_ptr<const SourceImage>(image, [buffer](const SourceImage* i) { delete i; });
+}
+
 // Runs a red car across the scene through the motion detector and the pipeline, like
-// CameraRunner::Analyse(); returns every event.
-std::vector<v1::Event> RunCrossing(VehiclePipeline* pipeline) {
+// CameraRunner::Analyse(); returns every event. `source_scale` > 0: each frame carries its
+// decoded source at that many times the detect size.
+std::vector<v1::Event> RunCrossing(VehiclePipeline* pipeline, int source_scale = 0) {
   auto motion = std::move(analytics::MotionDetector::Create({})).value();
   RoadScene scene;
   std::vector<v1::Event> events;
@@ -45,6 +65,7 @@ std::vector<v1::Event> RunCrossing(VehiclePipeline* pipeline) {
     RoadScene::AddNoise(frame.image, i);
     frame.capture_time_us = kStartUs + i * kFrameUs;
     frame.stream_time_us = i * kFrameUs;
+    if (source_scale > 0) frame.source = SourceOf(frame.image, source_scale);
     const analytics::MotionObservation m = motion->Process(frame.image, frame.capture_time_us);
     pipeline->Process(frame, m, [&](v1::Event e) { events.push_back(std::move(e)); });
   }
@@ -138,6 +159,77 @@ TEST(VehiclePipelineTest, CarCrossingGivesNewLineCrossedAndEndedWithJpegSnapshot
   EXPECT_FALSE(first.snapshot().crop_jpeg().empty());
   EXPECT_EQ((*p)->stats().encode_failures, 0u);
   EXPECT_EQ((*p)->stats().frames, 80u);
+}
+
+cv::Mat Decode(const std::string& jpeg) {
+  return cv::imdecode(std::vector<uchar>(jpeg.begin(), jpeg.end()), cv::IMREAD_COLOR);
+}
+
+TEST(VehiclePipelineTest, EndedTrackGivesFullResolutionEvidenceWithinTheFrameCap) {
+  VehiclesConfig config = CrossingConfig();
+  config.snapshot_frames = 1;
+  auto p = VehiclePipeline::Create("cam1", config);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::vector<std::pair<uint64_t, EvidenceSnapshot>> evidence;
+  (*p)->set_evidence_sink(
+      [&](uint64_t track, EvidenceSnapshot s) { evidence.emplace_back(track, std::move(s)); });
+  const std::vector<v1::Event> events = RunCrossing(p->get(), 4);
+
+  const v1::VehicleTrack* ended = nullptr;
+  for (const v1::Event& e : events) {
+    if (e.has_vehicle_ended()) ended = &e.vehicle_ended().track();
+  }
+  ASSERT_NE(ended, nullptr);
+  ASSERT_EQ(evidence.size(), 1u);
+  EXPECT_EQ(evidence[0].first, ended->track_id());
+  const EvidenceSnapshot& s = evidence[0].second;
+  EXPECT_EQ(s.scene_size, cv::Size(1280, 720));
+  const cv::Mat scene = Decode(s.scene_jpeg);
+  EXPECT_EQ(scene.size(), cv::Size(1280, 720));
+  // The crop: the box at four times the detect size, plus the margin.
+  const cv::Mat crop = Decode(s.crop_jpeg);
+  ASSERT_FALSE(crop.empty());
+  EXPECT_GE(crop.cols, s.box.width);
+  EXPECT_GE(s.box.width, 4 * 60);
+  EXPECT_NEAR(s.box.width, ended->snapshot().box().w() * 1280, 8);
+  // Reddish: the car, not the road.
+  const cv::Scalar mean = cv::mean(crop(cv::Rect(crop.cols / 4, crop.rows / 4, crop.cols / 2,
+                                                 crop.rows / 2)));
+  EXPECT_GT(mean[2], mean[1] + 40) << mean;
+  // The feed's crop is cut from the source too, and still at most 256 px.
+  const cv::Mat feed_crop = Decode(ended->snapshot().crop_jpeg());
+  EXPECT_EQ(std::max(feed_crop.cols, feed_crop.rows), 256);
+
+  const VehiclePipelineStats st = (*p)->stats();
+  EXPECT_EQ(st.source_frames_held_max, 1u);
+  EXPECT_EQ(st.source_frames_held, 0u);  // the track ended: nothing held
+  EXPECT_EQ(st.evidence_snapshots, 1u);
+  EXPECT_EQ(st.evidence_failures, 0u);
+}
+
+TEST(VehiclePipelineTest, NoSourceFramesHeldWithSnapshotFramesZero) {
+  VehiclesConfig config = CrossingConfig();
+  config.snapshot_frames = 0;
+  auto p = VehiclePipeline::Create("cam1", config);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  int evidence = 0;
+  (*p)->set_evidence_sink([&](uint64_t, EvidenceSnapshot) { ++evidence; });
+  RunCrossing(p->get(), 2);
+  EXPECT_EQ(evidence, 0);
+  EXPECT_EQ((*p)->stats().source_frames_held_max, 0u);
+}
+
+TEST(EvidenceSnapshotTest, SourceToBgrConvertsAnOddRegion) {
+  cv::Mat bgr(90, 160, CV_8UC3, cv::Scalar(40, 160, 220));
+  const auto source = SourceOf(bgr, 1);
+  const cv::Mat part = SourceToBgr(*source, cv::Rect(7, 9, 31, 17));
+  ASSERT_FALSE(part.empty());
+  EXPECT_EQ(part.size(), cv::Size(32, 18));  // widened to even coordinates
+  const cv::Scalar m = cv::mean(part);
+  EXPECT_NEAR(m[0], 40, 6);
+  EXPECT_NEAR(m[1], 160, 6);
+  EXPECT_NEAR(m[2], 220, 6);
+  EXPECT_TRUE(SourceToBgr(*source, cv::Rect(500, 500, 10, 10)).empty());
 }
 
 TEST(VehiclePipelineTest, CreateNamesTheProblem) {

@@ -242,6 +242,57 @@ Runner AddSearch(CLI::App* cmd) {
   };
 }
 
+// A decimal unsigned number, all of `text`.
+bool ParseDecimal(const std::string& text, uint64_t* out) {
+  if (text.empty() || text.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+struct SnapshotOptions {
+  std::string record, output;
+  bool scene = false;
+};
+
+// RECORD: CAMERA:TRACK, as `search` shows them (the camera id is up to the last ':').
+Runner AddSnapshot(CLI::App* cmd) {
+  auto o = std::make_shared<SnapshotOptions>();
+  cmd->add_option("RECORD", o->record, "CAMERA:TRACK, as `skynetctl search` shows them")
+      ->required();
+  cmd->add_option("-o,--output", o->output, "The JPEG file to write")->required();
+  cmd->add_flag("--scene", o->scene, "The whole frame with the box, instead of the vehicle crop");
+  return [o](const Globals& g) {
+    const size_t colon = o->record.rfind(':');
+    uint64_t track = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !ParseDecimal(o->record.substr(colon + 1), &track)) {
+      return Fail(kExitUsage,
+                  "RECORD: use CAMERA:TRACK (for example cam1:17), not '" + o->record + "'");
+    }
+    v1::Request request;
+    v1::SnapshotRequest* s = request.mutable_snapshot();
+    s->set_camera_id(o->record.substr(0, colon));
+    s->set_track_id(track);
+    s->set_scene(o->scene);
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_snapshot()) return Fail(kExitDaemonError, "unexpected answer");
+    std::ofstream out(o->output, std::ios::binary | std::ios::trunc);
+    const std::string& jpeg = response.snapshot().jpeg();
+    if (!out.write(jpeg.data(), static_cast<std::streamsize>(jpeg.size())) || !out.flush()) {
+      return Fail(kExitUsage, "cannot write " + o->output);
+    }
+    std::cout << o->output << ": " << jpeg.size() << " bytes, " << response.snapshot().file()
+              << " (last seen " << FormatLocalTime(response.snapshot().last_seen_us()) << ")\n";
+    return kExitOk;
+  };
+}
+
 Runner AddStatus(CLI::App* cmd) {
   auto camera = std::make_shared<std::string>();
   cmd->add_option("CAMERA", *camera, "Only this camera (default: all)");
@@ -840,6 +891,8 @@ constexpr CommandSpec kCommands[] = {
      AddAcceptView},
     {"clip", "Fetch a video clip of a record, an event or a time range (docs/evidence.md)",
      AddClip},
+    {"snapshot", "Write a vehicle record's full-resolution snapshot (JPEG) to a file",
+     AddSnapshot},
 };
 
 int Main(int argc, char** argv) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <opencv2/imgproc.hpp>
 
 #include "pipeline/ingest/camera_session.h"
 #include "tests/pipeline/ingest/ingest_test_util.h"
@@ -118,6 +119,36 @@ TEST(FileSessionTest, ColorGivesBgrAtEvenSizeKeepingAspect) {
   // videotestsrc ball: a white ball on black; BGR channels agree on grey content.
   cv::Scalar mean = cv::mean(frames[5].image);
   EXPECT_GT(mean[0] + mean[1] + mean[2], 0);
+}
+
+TEST(FileSessionTest, KeptSourceFramesAreTheDecodedFramesAtFullSizeWithoutStallingTheDecoder) {
+  TempDir dir;
+  auto url = MakeTestVideo(dir.path(), TestVideo{.frames = 30, .width = 704, .height = 576});
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  Recorder rec;  // holds every frame, so every decoded buffer stays referenced
+  SourceOptions o = FastFile(*url);
+  o.color = true;
+  o.detect_width = 320;
+  o.keep_source_frames = true;
+  auto session = CameraSession::Create(o, rec.Callbacks());
+  ASSERT_TRUE(session.ok());
+  (*session)->Start();
+  ASSERT_TRUE(rec.WaitForState(SessionState::kOffline));
+  const auto frames = rec.frames();
+  ASSERT_EQ(frames.size(), 30u);
+  for (const Frame& f : frames) {
+    ASSERT_NE(f.source, nullptr) << "frame " << f.index;
+    EXPECT_EQ(f.source->width, 704);
+    EXPECT_EQ(f.source->height, 576);
+    EXPECT_EQ(f.source->planes[0].size(), cv::Size(704, 576));
+  }
+  // Distinct buffers (no reuse while held), and the same picture as the scaled frame.
+  EXPECT_NE(frames[0].source->planes[0].data, frames[29].source->planes[0].data);
+  cv::Mat gray, small_y;
+  cv::cvtColor(frames[15].image, gray, cv::COLOR_BGR2GRAY);
+  cv::resize(frames[15].source->planes[0], small_y, gray.size(), 0, 0, cv::INTER_AREA);
+  // Y is limited range (16..235).
+  EXPECT_NEAR(cv::mean(gray)[0], (cv::mean(small_y)[0] - 16) * 255 / 219, 6);
 }
 
 TEST(FileSessionTest, LoopingKeepsTimesIncreasing) {

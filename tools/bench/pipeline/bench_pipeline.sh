@@ -14,6 +14,11 @@
 # streams, RAMP_SECONDS each after the warm-up, until analysis first drops (the slowest camera
 # analyses fewer than 90% of analytics_fps, or status says overloaded): prints each step and the
 # number of cameras at which analysis first dropped.
+# Three more modes for TIERS price full-resolution snapshots: "vehicles" (full with records and
+# an evidence directory: full-resolution snapshots of every finished track), "vehicles-lowres"
+# (the same with snapshot_frames: 0, snapshots from the detect-size frame only) and
+# "vehicles-noevidence" (frames held, feed crops cut from them, no evidence directory), e.g.
+#   TIERS="vehicles vehicles-lowres" SIZE=1280x720 tools/bench/pipeline/bench_pipeline.sh build 4
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BUILD_DIR="${1:-build}"
@@ -60,22 +65,36 @@ grep -q '^ready' "$WORK/camsim.out" || { echo "bench: camsim did not start"; cat
 mapfile -t ALL_URLS < <(grep '^rtsp://' "$WORK/camsim.out")
 URLS=("${ALL_URLS[@]:0:$CAMERAS}")
 
-write_config() {  # $1: tier (health, motion, full = motion + vehicles), $2: cameras
+write_config() {  # $1: tier (health, motion, full = motion + vehicles, or a vehicles* mode), $2: cameras
+  local tier="$1"
   echo "node_id: bench"
   echo "event_endpoint: ipc://$WORK/feed.sock"
   echo "control_endpoint: ipc://$WORK/control.sock"
   echo "metrics_endpoint: \"\""
   echo "log_level: warn"
+  case "$tier" in vehicles*)
+    rm -rf "$WORK/evidence" "$WORK/records.db"*
+    echo "records:"
+    echo "  path: $WORK/records.db"
+    if [ "$tier" != vehicles-noevidence ]; then
+      echo "evidence:"
+      echo "  path: $WORK/evidence"
+    fi
+    tier=full;;
+  esac
   echo "cameras:"
   i=0
   for u in "${ALL_URLS[@]:0:$2}"; do
     i=$((i+1))
     echo "  - id: cam$i"
     echo "    url: $u"
-    echo "    analytics: $1"
+    echo "    analytics: $tier"
     echo "    analytics_fps: $ANALYTICS_FPS"
     echo "    detect_width: 320"
-    [ "$1" = full ] && echo "    vehicles: {enabled: true}"
+    case "$1" in
+      full|vehicles|vehicles-noevidence) echo "    vehicles: {enabled: true}";;
+      vehicles-lowres) echo "    vehicles: {enabled: true, snapshot_frames: 0}";;
+    esac
   done
   return 0
 }
@@ -128,6 +147,9 @@ run_skynetd() {
   kill -TERM "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null || true
   hwm_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$dpid/status")
   status=$("$SKYNETCTL" --control "ipc://$WORK/control.sock" status 2>/dev/null || true)
+  if [ -d "$WORK/evidence" ]; then
+    echo "bench: $1: $(find "$WORK/evidence" -name '*.jpg' | wc -l) snapshot files, $(du -sk "$WORK/evidence" | cut -f1) KiB" >&2
+  fi
   kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
   pids=("${pids[0]}")
   online=$(echo "$status" | awk 'NR > 1 && / online / { n++ } END { print n + 0 }')
@@ -161,7 +183,7 @@ printf "pipeline: ffmpeg -threads 1 -f null %.4f cpu-s per camera-second (decode
 for r in "${results[@]}"; do
   read -r tier sky hwm online p50 p99 nlat <<< "$r"
   awk -v tier="$tier" -v sky="$sky" -v ff="$ff" -v n="$CAMERAS" -v hwm="$hwm" -v online="$online" 'BEGIN {
-    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : "decode+scale+motion+vehicles+events";
+    what = tier == "health" ? "key frames only" : tier == "motion" ? "decode+scale+motion+events" : tier == "vehicles" ? "full + vehicles + records + full-resolution snapshot files" : tier == "vehicles-lowres" ? "full + vehicles + records, detect-size snapshots only" : tier == "vehicles-noevidence" ? "full + vehicles + records, source frames held, no files" : "decode+scale+motion+vehicles+events";
     printf "pipeline: skynetd analytics=%s %.4f cpu-s per camera-second (%s), ratio to decode-only %.2fx, %.0f cameras per core, %d of %d online at the end, peak RSS %.1f MiB per camera\n", tier, sky, what, (ff > 0 ? sky / ff : 0), (sky > 0 ? 1 / sky : 0), online, n, hwm / 1024 / n;
   }'
   if [ "$nlat" -gt 0 ]; then
