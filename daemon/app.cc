@@ -108,7 +108,6 @@ struct Node {
   std::unique_ptr<RecordWriter> record_writer;  // null: records not stored
   std::unique_ptr<RecordCollector> records;     // null: no records; else between cameras and bus
   std::unique_ptr<RecordStore> record_reader;   // the control thread's connection, for search
-  std::shared_ptr<EvidenceStore> evidence;      // null: no evidence files (evidence.path)
   CameraSessionFactory sessions;  // the real parts behind the supervisor's seams
   // Null without evidence; else around `sessions` (the rings) and between cameras and records.
   std::unique_ptr<ClipRecorder> clips;
