@@ -11,6 +11,7 @@
 
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
+#include "daemon/follow.h"
 #include "daemon/frame_source.h"
 #include "daemon/journal.h"
 #include "daemon/metrics_report.h"
@@ -205,6 +206,23 @@ v1::Response Search(RecordStore* reader, const v1::SearchRequest& s) {
   return response;
 }
 
+// Follow a record across cameras (on the control thread).
+v1::Response FollowRecord(RecordStore* reader, const CameraMap& map, const v1::FollowRequest& f) {
+  v1::Response response;
+  if (!reader) {
+    response.set_error("no record store: set records.path (docs/evidence.md)");
+    return response;
+  }
+  Result<v1::FollowResponse> trail = Follow(reader, map, f);
+  if (!trail.ok()) {
+    response.set_error(trail.status().message());
+    return response;
+  }
+  response.set_ok(true);
+  *response.mutable_follow() = std::move(trail).value();
+  return response;
+}
+
 // Security, journal, feed and replay: the parts the cameras publish through.
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
@@ -274,9 +292,13 @@ Status StartServices(const Config& config, Node* node) {
   control_options.max_request_bytes = config.control.max_request_bytes;
   Supervisor* sup = node->supervisor.get();
   RecordStore* reader = node->record_reader.get();
+  // Positions and neighbours as started with (a reload does not change what follow uses).
+  auto map = std::make_shared<const CameraMap>(CameraMap::From(config.cameras));
   SKYNET_ASSIGN_OR_RETURN(
-      node->control, ControlServer::Create(control_options, [sup, reader](const v1::Request& r) {
+      node->control,
+      ControlServer::Create(control_options, [sup, reader, map](const v1::Request& r) {
         if (r.has_search()) return Search(reader, r.search());
+        if (r.has_follow()) return FollowRecord(reader, *map, r.follow());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {

@@ -111,6 +111,7 @@ Role RequiredRole(const std::string& command) {
       {"list_cameras", Role::kRead},
       {"status", Role::kRead},
       {"search", Role::kRead},
+      {"follow", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;
