@@ -114,6 +114,12 @@ double TravelPlausibility(double gap_s, const CameraMap::Travel& t, const Follow
   }
   const double spread = std::log(gap_s / t.seconds) / o.travel_spread;
   const double bell = std::exp(-spread * spread * std::log(2.0));  // 0.5 at one spread
+  if (t.hops > 1) {
+    out->add_reasons(gap + ", typical " + Fixed(t.seconds, 1) + " s (" + t.source + ", " +
+                     std::to_string(t.hops - 1) + " camera" + (t.hops > 2 ? "s" : "") +
+                     " in between)");
+    return std::max(kMinFactor, bell * std::pow(o.missed_camera, t.hops - 1));
+  }
   out->add_reasons(gap + ", typical " + Fixed(t.seconds, 1) + " s (" + t.source + ")");
   if (t.max_s <= 0) return std::max(kMinFactor, bell);
   if (gap_s < t.min_s || gap_s > t.max_s) return kImplausible;
@@ -150,6 +156,7 @@ CameraMap::Travel CameraMap::Between(const std::string& a, const std::string& b)
   Travel t;
   // Dijkstra over the neighbour graph (a handful of cameras).
   std::map<std::string, double> best{{a, 0}};
+  std::map<std::string, int> hops{{a, 0}};
   using Item = std::pair<double, std::string>;
   std::priority_queue<Item, std::vector<Item>, std::greater<>> open;
   open.push({0, a});
@@ -160,6 +167,7 @@ CameraMap::Travel CameraMap::Between(const std::string& a, const std::string& b)
     if (id == b) {
       t.seconds = d;
       t.source = "neighbours";
+      t.hops = hops[id];
       return t;
     }
     auto it = neighbours_.find(id);
@@ -168,6 +176,7 @@ CameraMap::Travel CameraMap::Between(const std::string& a, const std::string& b)
       auto [pos, inserted] = best.emplace(next, d + s);
       if (inserted || d + s < pos->second) {
         pos->second = d + s;
+        hops[next] = hops[id] + 1;
         open.push({d + s, next});
       }
     }

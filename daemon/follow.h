@@ -33,6 +33,9 @@ struct FollowOptions {
   // Neighbours' travel times: how far (as a log ratio) a gap may stray from the typical time
   // for half the plausibility (0.4: 0.67x or 1.5x of it).
   double travel_spread = 0.4;
+  // A sighting further along the neighbours than the next camera is the next sighting only if
+  // every camera in between missed the vehicle: this factor per camera in between.
+  double missed_camera = 0.3;
 };
 
 // Where the cameras are relative to each other: the neighbour graph (travel times, both ways,
@@ -45,6 +48,7 @@ class CameraMap {
     double seconds = 0;  // typical travel time; 0: unknown
     double min_s = 0, max_s = 0;  // plausible bounds (positions only; else 0)
     const char* source = "";  // "neighbours", "positions" or "" (unknown)
+    int hops = 0;             // neighbours: cameras passed on the way, plus one
   };
   // The typical travel time between two cameras, from the neighbour graph if it joins them,
   // else from their positions, else unknown.

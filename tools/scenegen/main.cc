@@ -24,6 +24,7 @@
 // (scene.h: ObjectTruth, SceneGeometry, ClipTruth). Exit codes: 0 done, 2 bad arguments,
 // 1 failure.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -114,11 +115,12 @@ std::string VehiclesYaml(const skynet::scenegen::SceneGeometry& g) {
 // A camera config for skynetd whose one camera, named after the scene, plays the video and
 // masks what the scene recommends; with vehicles, its vehicles: section has the truth's
 // calibration, counting line, lanes and zones.
-std::string CameraYaml(const std::string& name, const fs::path& video, const SceneRenderer& r) {
+std::string CameraYaml(const std::string& name, const fs::path& video, const SceneRenderer& r,
+                       double analytics_fps = 5) {
   std::string y;
   y += "  - id: " + name + "\n";
   y += "    url: file://" + fs::absolute(video).lexically_normal().string() + "\n";
-  y += "    analytics_fps: 5\n";
+  y += "    analytics_fps: " + Num(analytics_fps) + "\n";
   y += "    detect_width: 320\n";
   y += "    file_realtime: false\n";
   y += "    file_loop: false\n";
@@ -353,7 +355,8 @@ int WriteSet(SceneKind kind, const std::string& scene, int width, int height, do
         rc != 0) {
       return rc;
     }
-    y += CameraYaml(name, fs::path(out_dir) / (name + ".mp4"), **renderer);
+    // Every frame of 10 fps analysed: the crossing times that pair sightings are sharper.
+    y += CameraYaml(name, fs::path(out_dir) / (name + ".mp4"), **renderer, std::min(fps, 10.0));
     char position[96];
     std::snprintf(position, sizeof position, "    position: {lat: %.7f, lon: 121.4737000}\n",
                   31.23 + k * spacing / 111320.0);
