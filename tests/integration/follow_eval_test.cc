@@ -29,7 +29,7 @@ TEST(FollowEvalTest, TwoCamerasAlongARoadAreSearchedAndFollowed) {
   TempDir dir;
   ToolRun gen = RunTool(dir, "tools/scenegen/skynet-scenegen",
                         {"--scene", "road-day", "--cameras", "2", "--spacing", "80", "--seconds",
-                         "20", "--fps", "10", "--size", "640x360", "--seed", "1", "--out",
+                         "20", "--fps", "10", "--size", "640x360", "--seed", "2", "--out",
                          dir.path()});
   ASSERT_EQ(gen.code, 0) << gen.err;
   const std::string db = dir.File("records.db");
