@@ -90,13 +90,25 @@ TEST(FollowEvalTest, TwoCamerasAlongARoadAreSearchedAndFollowed) {
   EXPECT_EQ(follow.out.rfind("record " + record, 0), 0u) << follow.out;
   EXPECT_NE(follow.out.find("later"), std::string::npos) << follow.out;
   EXPECT_NE(follow.out.find("earlier"), std::string::npos) << follow.out;
-  ToolRun json = testing::RunSkynetctl(dir, control, {"follow", record, "--json"});
-  ASSERT_EQ(json.code, 0) << json.err;
-  EXPECT_NE(json.out.find("\"record\":{\"node_id\":\"offline\""), std::string::npos) << json.out;
+  ToolRun as_json = testing::RunSkynetctl(dir, control, {"follow", record, "--json"});
+  ASSERT_EQ(as_json.code, 0) << as_json.err;
+  EXPECT_NE(as_json.out.find("\"record\":{\"node_id\":\"offline\""), std::string::npos)
+      << as_json.out;
   ToolRun missing = testing::RunSkynetctl(dir, control, {"follow", "road-day-cam0:99999"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_EQ(missing.err, "skynetctl: no record of track 99999 on camera road-day-cam0\n");
   EXPECT_EQ(testing::RunSkynetctl(dir, control, {"follow", "cam0"}).code, 2);
+
+  // The same records as GA/T 1400 MotorVehicle objects.
+  ToolRun exported = testing::RunSkynetctl(
+      dir, control,
+      {"export", "--format", "gat1400", "--camera", "road-day-cam0", "--line", "count",
+       "--device-id", "road-day-cam0=31010100001320000001", "-o", dir.File("gat1400.json")});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  const std::string json = ReadFile(dir.File("gat1400.json"));
+  EXPECT_NE(json.find("\"MotorVehicleObject\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"DeviceID\": \"31010100001320000001\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"VehicleClass\": \"K33\""), std::string::npos) << json;
 
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 60s), 0);
 }
