@@ -15,6 +15,8 @@
 #include <optional>
 
 #include "daemon/event_mapping.h"
+#include "daemon/record_collector.h"
+#include "daemon/record_store.h"
 #include "daemon/vehicle_pipeline.h"
 #include "pipeline/analytics/motion_detector.h"
 #include "pipeline/core/clock.h"
@@ -138,7 +140,7 @@ void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& t
 
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
                                     const std::function<void(const v1::Event&)>& sink,
-                                    const TrackSink& tracks) {
+                                    const TrackSink& tracks, bool close_tracks) {
   {
     std::ifstream probe(video_path, std::ios::binary);
     std::error_code ec;
@@ -220,6 +222,15 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
         tracks(*frame, vehicles->analytics().tracks(), vehicles->analytics().detections());
       }
     }
+  }
+  // The file ended: like a camera that stops, its live tracks end (and become records).
+  if (vehicles && close_tracks) {
+    vehicles->Close([&](v1::Event ev) {
+      ++seq;
+      protocol::StampEnvelope("offline", 0, seq, &ev);
+      ++summary.events;
+      sink(ev);
+    });
   }
   handoff.Close();
   (*session)->Stop();
@@ -322,6 +333,32 @@ int RunAnalyze(const AnalyzeArgs& args) {
     };
   }
 
+  // --records: the events also go through a record collector (as live), whose records the
+  // writer stores; what it forwards is dropped (the events are written above).
+  class Discard : public EventFeed {
+   public:
+    void Publish(v1::Event) override {}
+    FeedStats stats() const override { return {}; }
+  } discard;
+  std::unique_ptr<RecordWriter> record_writer;
+  std::unique_ptr<RecordCollector> collector;
+  if (!args.records_path.empty()) {
+    if (!camera->vehicles.enabled) {
+      std::fprintf(stderr,
+                   "skynetd analyze: --records: camera %s has no vehicles section enabled\n",
+                   camera->id.c_str());
+      return 2;
+    }
+    auto store = RecordStore::Open({.path = args.records_path, .retention_days = 0});
+    if (!store.ok()) {
+      std::fprintf(stderr, "skynetd analyze: %s\n", store.status().message().c_str());
+      return 1;
+    }
+    record_writer = std::make_unique<RecordWriter>(std::move(store).value(),
+                                                   RecordWriterOptions{.max_queued = 1'000'000});
+    collector = std::make_unique<RecordCollector>("offline", &discard, record_writer.get());
+  }
+
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = false;
   json.preserve_proto_field_names = false;
@@ -334,7 +371,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
     if (!google::protobuf::util::MessageToJsonString(ev, &line, json).ok()) return;
     *out << line << '\n';
     if (!*out) write_failed = true;
-  }, track_sink);
+    if (collector) collector->Publish(ev);
+  }, track_sink, /*close_tracks=*/collector != nullptr);
+  collector.reset();
+  record_writer.reset();  // writes what is queued (a failing write is logged)
   if (tracks_file.is_open()) tracks_file.flush();
   out->flush();
   if (!summary.ok()) {

@@ -44,13 +44,15 @@ struct AnalyzeSummary {
 using TrackSink = std::function<void(const Frame& frame, const std::vector<analytics::Track>&,
                                      const std::vector<analytics::Detection>&)>;
 
-// Analyses `video_path` with `camera`'s analytics settings (its url is ignored). Returns the
+// Analyses `video_path` with `camera`'s analytics settings (its url is ignored). With
+// `close_tracks`, the vehicle tracks still live at the end of the file end there (vehicle_ended,
+// as when a live camera stops). Returns the
 // summary once the file has ended. Errors: InvalidArgument for bad motion options; NotFound if
 // the file cannot be read; Unavailable naming the file if it cannot be decoded (not a video,
 // no H.264/H.265 video stream).
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
                                     const std::function<void(const v1::Event&)>& sink,
-                                    const TrackSink& tracks = nullptr);
+                                    const TrackSink& tracks = nullptr, bool close_tracks = false);
 
 struct AnalyzeArgs {
   std::string config_path;
@@ -59,6 +61,10 @@ struct AnalyzeArgs {
   std::string out_path;  // empty or "-": stdout
   // If set: the vehicle tracks of every analysed frame as JSON lines (needs vehicles.enabled).
   std::string tracks_path;
+  // If set: the vehicle records of the finished tracks are also added to this SQLite record
+  // database (created if missing; the same store as records.path), node "offline", times in
+  // stream time as the events.
+  std::string records_path;
   std::string log_level = "warn";
 };
 

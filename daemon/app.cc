@@ -16,6 +16,7 @@
 #include "daemon/control_server.h"
 #include "daemon/event_bus.h"
 #include "daemon/evidence_store.h"
+#include "daemon/follow.h"
 #include "daemon/frame_source.h"
 #include "daemon/journal.h"
 #include "daemon/metrics_report.h"
@@ -450,6 +451,23 @@ v1::Response Snapshot(RecordStore* reader, const EvidenceStore* evidence,
   return response;
 }
 
+// Follow a record across cameras (on the control thread).
+v1::Response FollowRecord(RecordStore* reader, const CameraMap& map, const v1::FollowRequest& f) {
+  v1::Response response;
+  if (!reader) {
+    response.set_error("no record store: set records.path (docs/evidence.md)");
+    return response;
+  }
+  Result<v1::FollowResponse> trail = Follow(reader, map, f);
+  if (!trail.ok()) {
+    response.set_error(trail.status().message());
+    return response;
+  }
+  response.set_ok(true);
+  *response.mutable_follow() = std::move(trail).value();
+  return response;
+}
+
 // Security, journal, feed and replay: the parts the cameras publish through.
 Status OpenFeed(const Config& config, Node* node) {
   SecurityOptions security_options;
@@ -541,12 +559,16 @@ Status StartServices(const Config& config, Node* node) {
   Supervisor* sup = node->supervisor.get();
   RecordStore* reader = node->record_reader.get();
   const EvidenceStore* evidence = node->evidence.get();
+  // Positions and neighbours as started with (a reload does not change what follow uses).
+  auto map = std::make_shared<const CameraMap>(CameraMap::From(config.cameras));
   SKYNET_ASSIGN_OR_RETURN(
       node->control,
-      ControlServer::Create(control_options, [sup, reader, evidence, node](const v1::Request& r) {
+      ControlServer::Create(control_options, [sup, reader, evidence, node,
+                                              map](const v1::Request& r) {
         if (r.has_search()) return Search(reader, r.search());
         if (r.has_clip()) return Clip(node, r.clip());
         if (r.has_snapshot()) return Snapshot(reader, evidence, r.snapshot());
+        if (r.has_follow()) return FollowRecord(reader, *map, r.follow());
         return sup->HandleRequest(r);
       }));
   if (!config.metrics_endpoint.empty()) {

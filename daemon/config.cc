@@ -238,10 +238,44 @@ Status ValidateMasks(const std::vector<std::vector<cv::Point2f>>& masks) {
   return Status::Ok();
 }
 
+// Position and neighbours; paths relative to the camera ("neighbours[1].travel_s: ...").
+Status ValidatePlace(const CameraConfig& camera) {
+  if (camera.position) {
+    const GeoPosition& p = *camera.position;
+    SKYNET_RETURN_IF_ERROR(FirstError(
+        {{"position.lat", p.lat >= -90 && p.lat <= 90
+                              ? ""
+                              : "must be in -90..90 (degrees north), got " + FormatNumber(p.lat)},
+         {"position.lon", p.lon >= -180 && p.lon <= 180
+                              ? ""
+                              : "must be in -180..180 (degrees east), got " + FormatNumber(p.lon)}}));
+  }
+  for (size_t i = 0; i < camera.neighbours.size(); ++i) {
+    const CameraNeighbour& n = camera.neighbours[i];
+    const std::string at = "neighbours[" + std::to_string(i) + "]";
+    std::string same;
+    for (size_t j = 0; j < i; ++j) {
+      if (camera.neighbours[j].camera == n.camera) {
+        same = "repeated camera '" + n.camera + "' (also neighbours[" + std::to_string(j) + "])";
+      }
+    }
+    SKYNET_RETURN_IF_ERROR(FirstError(
+        {{at + ".camera", CheckId(n.camera)},
+         {at + ".camera", n.camera == camera.id ? "a camera is not its own neighbour" : ""},
+         {at + ".camera", same},
+         {at + ".travel_s", n.travel_s > 0 && n.travel_s <= 86400
+                                ? ""
+                                : "must be > 0 and at most 86400 seconds, got " +
+                                      FormatNumber(n.travel_s)}}));
+  }
+  return Status::Ok();
+}
+
 // Every check of one camera; paths relative to the camera ("motion.threshold: ...").
 Status ValidateCamera(const CameraConfig& camera) {
   SKYNET_RETURN_IF_ERROR(
       FirstError({{"id", CheckId(camera.id)}, {"url", CheckCameraUrl(camera.url)}}));
+  SKYNET_RETURN_IF_ERROR(ValidatePlace(camera));
   SKYNET_RETURN_IF_ERROR(ValidateIngestOptions(camera.ingest));
   SKYNET_RETURN_IF_ERROR(Prefixed("motion.", ValidateMasks(camera.motion.masks)));
   SKYNET_RETURN_IF_ERROR(Prefixed("motion.", analytics::ValidateMotionOptions(camera.motion)));
@@ -473,6 +507,13 @@ class Parser {
       SKYNET_RETURN_IF_ERROR(ReadString(n, f, &s));
       if (parse(s)) return Status::Ok();
       return Error(n, f, "must be " + expected + ", got '" + s + "'");
+    };
+  }
+  // `handler`, noting in *given that the key was there.
+  Handler Flag(bool* given, Handler handler) {
+    return [given, handler](const YAML::Node& n, const std::string& f) {
+      *given = true;
+      return handler(n, f);
     };
   }
   Handler Bool(bool* out) {
@@ -730,6 +771,7 @@ class Parser {
     if (node.IsNull()) return Status::Ok();  // "cameras:" with nothing: none yet
     if (!node.IsSequence()) return Error(node, field, "expected a list, got " + Describe(node));
     std::map<std::string, int, std::less<>> first_line;  // id -> line of its first definition
+    std::vector<size_t> item_of;  // index in `node` of each camera kept
     for (size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& item = node[i];
       std::string item_field = field + "[" + std::to_string(i) + "]";
@@ -748,6 +790,22 @@ class Parser {
         continue;
       }
       cameras->push_back(std::move(camera));
+      item_of.push_back(i);
+    }
+    // Neighbours name cameras of this file.
+    for (size_t c = 0; c < cameras->size(); ++c) {
+      const std::vector<CameraNeighbour>& nbs = (*cameras)[c].neighbours;
+      for (size_t j = 0; j < nbs.size(); ++j) {
+        if (first_line.count(nbs[j].camera) != 0) continue;
+        std::string ids;
+        for (const CameraConfig& other : *cameras) ids += (ids.empty() ? "" : ", ") + other.id;
+        const YAML::Node at = node[item_of[c]]["neighbours"][j]["camera"];
+        errors_.push_back(Error(at.Mark(),
+                                field + "[" + std::to_string(item_of[c]) + "].neighbours[" +
+                                    std::to_string(j) + "].camera",
+                                "no camera '" + nbs[j].camera + "' in this file (cameras: " +
+                                    ids + ")"));
+      }
     }
     return Status::Ok();
   }
@@ -777,6 +835,28 @@ class Parser {
            if (n.IsNull()) return Status::Ok();
            return ParseMap(n, f, VehiclesKeys(v));
          }},
+        {"position",
+         [this, camera](const YAML::Node& n, const std::string& f) -> Status {
+           GeoPosition p;
+           bool lat = false, lon = false;
+           SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
+                                           {{"lat", Flag(&lat, Double(&p.lat))},
+                                            {"lon", Flag(&lon, Double(&p.lon))}}));
+           if (!lat || !lon) return Error(n, f, "needs both lat and lon");
+           camera->position = p;
+           return Status::Ok();
+         }},
+        {"neighbours", List([this, camera](const YAML::Node& n, const std::string& f) -> Status {
+           CameraNeighbour nb;
+           bool id = false, travel = false;
+           SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
+                                           {{"camera", Flag(&id, String(&nb.camera))},
+                                            {"travel_s", Flag(&travel, Double(&nb.travel_s))}}));
+           if (!id) return Error(n, f, "missing required key 'camera'");
+           if (!travel) return Error(n, f, "missing required key 'travel_s'");
+           camera->neighbours.push_back(std::move(nb));
+           return Status::Ok();
+         })},
     };
     AddSecretKeys(&camera->password, &table);
     AddIngestKeys(&camera->ingest, &table);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,22 @@ struct VehiclesConfig {
   bool operator==(const VehiclesConfig&) const = default;
 };
 
+// Where a camera is, for following a vehicle from camera to camera (docs/evidence.md): its
+// position, and/or the cameras a vehicle typically reaches next with the usual travel time.
+struct GeoPosition {
+  double lat = 0;  // degrees north, WGS 84, -90..90
+  double lon = 0;  // degrees east, -180..180
+
+  bool operator==(const GeoPosition&) const = default;
+};
+
+struct CameraNeighbour {
+  std::string camera;   // id of another camera of this node
+  double travel_s = 0;  // typical travel time between the two, seconds (either way), > 0
+
+  bool operator==(const CameraNeighbour&) const = default;
+};
+
 struct CameraConfig {
   // Unique id: letters, digits, '-', '_' and '.'; used in topics and status.
   std::string id;
@@ -61,6 +78,11 @@ struct CameraConfig {
   ingest::IngestOptions ingest;
   analytics::MotionOptions motion;
   VehiclesConfig vehicles;
+  // Where it is (`position: {lat, lon}`); unset: unknown.
+  std::optional<GeoPosition> position;
+  // Cameras next to it on the road (`neighbours: [{camera, travel_s}]`); each id must be a
+  // camera of the same file.
+  std::vector<CameraNeighbour> neighbours;
 
   // Every field: a reload restarts a camera only when this differs.
   bool operator==(const CameraConfig&) const = default;

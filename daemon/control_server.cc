@@ -114,6 +114,7 @@ Role RequiredRole(const std::string& command) {
       {"quality", Role::kRead},
       {"clip", Role::kRead},
       {"snapshot", Role::kRead},
+      {"follow", Role::kRead},
   };
   auto it = kReadOnly.find(command);
   return it == kReadOnly.end() ? Role::kAdmin : it->second;

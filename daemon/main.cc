@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   analyze_cmd->add_option("-o,--out", analyze.out_path, "events file (default: stdout)");
   analyze_cmd->add_option("--tracks", analyze.tracks_path,
                           "also write the vehicle tracks of every analysed frame (JSON lines)");
+  analyze_cmd->add_option("--records", analyze.records_path,
+                          "also store the vehicle records in this SQLite database");
   analyze_cmd->add_option("--log-level", analyze.log_level, "log level (default: warn)");
   try {
     app.parse(argc, argv);

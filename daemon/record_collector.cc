@@ -39,6 +39,7 @@ v1::VehicleRecord RecordCollector::MakeRecord(const v1::VehicleTrack& t,
   r.set_vehicle_class(t.vehicle_class());
   r.set_colour(t.colour());
   r.set_colour_confidence(t.colour_confidence());
+  *r.mutable_colour_histogram() = t.colour_histogram();
   *r.mutable_size() = t.size();
   r.set_calibrated(t.calibrated());
   r.set_speed_kmh(t.speed_kmh());

@@ -257,6 +257,12 @@ void VehiclePipeline::FillTrackEvent(const analytics::VehicleTrackEvent& e, cv::
     }
     case analytics::TrackEventType::kEnd: {
       FillTrack(e, true, size, ev->mutable_vehicle_ended()->mutable_track());
+      if (std::any_of(e.colour_histogram.begin(), e.colour_histogram.end(),
+                      [](float x) { return x > 0; })) {
+        for (float x : e.colour_histogram) {
+          ev->mutable_vehicle_ended()->mutable_track()->add_colour_histogram(x);
+        }
+      }
       const auto it = best_frames_.find(e.track.id);
       if (it != best_frames_.end()) {
         SendEvidence(e.track.id, it->second);

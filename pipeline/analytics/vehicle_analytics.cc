@@ -31,6 +31,7 @@ struct VehicleAnalytics::TrackInfo {
   float sent_snapshot_score = 0;
   int64_t sent_snapshot_us = 0;
   std::array<float, kNumVehicleColours> colour_votes{};
+  ColourHistogram colour_histogram{};  // summed over the votes
   ColourVote colour;
   int matched_frames = 0;
   // As last reported.
@@ -178,6 +179,7 @@ VehicleTrackEvent VehicleAnalytics::MakeEvent(TrackEventType type, const Track& 
   e.track = t;
   e.colour = info.colour.colour;
   e.colour_confidence = info.colour.confidence;
+  e.colour_histogram = NormaliseHistogram(info.colour_histogram);
   for (int z : info.zones) e.zones.push_back(options_.rules.zones[z].id);
   if (info.lane >= 0) e.lane = options_.rules.lanes[info.lane].id;
   // Heading from the trajectory (less jittery than the filter's velocity), else the velocity.
@@ -211,6 +213,7 @@ void VehicleAnalytics::Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleO
       if (better || info.matched_frames % options_.colour_every_frames == 1) {
         const ColourVote v = DominantColour(frame, t.box, mask);
         for (int c = 0; c < kNumVehicleColours; ++c) info.colour_votes[c] += v.votes[c];
+        for (int b = 0; b < kColourHistogramBins; ++b) info.colour_histogram[b] += v.histogram[b];
         info.colour = DecideColour(info.colour_votes);
       }
     }

@@ -87,6 +87,7 @@ struct VehicleTrackEvent {
   Track track;          // the track's state at the event (class, box, speed, size, trajectory...)
   VehicleColour colour = VehicleColour::kUnknown;  // dominant colour so far
   float colour_confidence = 0;                     // share of the colour votes, [0, 1]
+  ColourHistogram colour_histogram{};              // of the body so far, normalised (or zeros)
   std::vector<std::string> zones;                  // ids of the zones the anchor is in
   std::string lane;                                // id of its lane, or empty
   float heading_deg = 0;  // direction of travel on screen, degrees: 0 = right, 90 = down

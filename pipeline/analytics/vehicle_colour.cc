@@ -48,6 +48,11 @@ constexpr double kMaxSamples = 300;
 // A frame's vote weighs its pixels up to this many (a far vehicle's few hazy pixels count less).
 constexpr float kFullVotePixels = 150.f;
 
+// Achromatic lightness bins of the histogram (exposure-corrected luma): black, dark grey, light
+// grey, white. The first and last bounds are the vote's.
+constexpr float kHistogramLuma[] = {kBlackMedianLuma, 120.f, kWhiteLuma};
+constexpr int kHueSectors = 8;
+
 float Luma(const cv::Vec3f& bgr) { return 0.114f * bgr[0] + 0.587f * bgr[1] + 0.299f * bgr[2]; }
 
 // Lab hue angle (degrees, [0, 360)) to a palette hue. The palette's paints sit at about red 35,
@@ -185,6 +190,7 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
   cv::Mat lab;
   cv::cvtColor(bgr, lab, cv::COLOR_BGR2Lab);
   std::array<float, kNumVehicleColours> hue_chroma{};
+  ColourHistogram histogram{};
   int chromatic = 0;
   std::vector<float> grey_luma;
   grey_luma.reserve(body.size());
@@ -196,8 +202,13 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
       float deg = std::atan2(p[2], p[1]) * 180.f / static_cast<float>(CV_PI);
       if (deg < 0) deg += 360;
       hue_chroma[static_cast<int>(HueOf(deg))] += chroma;
+      histogram[std::min(kHueSectors - 1, static_cast<int>(deg / (360.f / kHueSectors)))] += 1;
     } else {
       grey_luma.push_back(luma[i]);
+      const float l = luma[i] * exposure;
+      int bin = 0;
+      while (bin < 3 && l >= kHistogramLuma[bin]) ++bin;
+      histogram[kHueSectors + bin] += 1;
     }
   }
 
@@ -227,7 +238,29 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
   v.confidence = 1;
   v.pixels = n * stride * stride;
   v.votes[static_cast<int>(colour)] = std::min(1.f, n * stride * stride / kFullVotePixels);
+  const float weight = v.votes[static_cast<int>(colour)];
+  for (int b = 0; b < kColourHistogramBins; ++b) v.histogram[b] = histogram[b] * weight / n;
   return v;
+}
+
+ColourHistogram NormaliseHistogram(const ColourHistogram& h) {
+  float total = 0;
+  for (float x : h) total += x;
+  ColourHistogram out{};
+  if (total <= 0) return out;
+  for (int b = 0; b < kColourHistogramBins; ++b) out[b] = h[b] / total;
+  return out;
+}
+
+float HistogramDistance(const ColourHistogram& a, const ColourHistogram& b) {
+  float ta = 0, tb = 0, common = 0;
+  for (int i = 0; i < kColourHistogramBins; ++i) {
+    ta += a[i];
+    tb += b[i];
+    common += std::min(a[i], b[i]);
+  }
+  if (ta <= 0 || tb <= 0) return 1;
+  return std::clamp(1 - common, 0.f, 1.f);
 }
 
 }  // namespace skynet::analytics

@@ -16,6 +16,10 @@
 // Votes are weighted by the number of pixels (near views count more than far ones) and summed
 // over the track; the colour with the most votes wins. Pure functions: thread-safe.
 //
+// The same pixels also give a small colour histogram of the body (ColourHistogram), summed over
+// the track like the votes: what following a vehicle across cameras compares (the name alone
+// does not tell two silver cars or a light and a dark blue one apart).
+//
 //   ColourVote v = DominantColour(frame, track.box, detector.foreground());
 //   for (int c = 0; c < kNumVehicleColours; ++c) votes[c] += v.votes[c];
 //   ColourVote decided = DecideColour(votes);  // colour, confidence = its share of the votes
@@ -34,12 +38,21 @@ inline constexpr int kNumVehicleColours = 8;
 // "white", "black", "silver" (silver/grey), "red", "blue", "yellow", "green"; "unknown".
 const char* VehicleColourName(VehicleColour c);
 
+// The body's colour histogram: 8 hue sectors of its chromatic pixels (CIE Lab hue angle, 45
+// degrees each from 0 = a*+, the red-magenta axis: bin 0 covers [0, 45), bin 1 [45, 90) ... ) and
+// 4 lightness bins of its achromatic ones (exposure-corrected luma: black below 62, dark grey
+// below 120, light grey below 190, white from 190), in that order: 12 bins.
+inline constexpr int kColourHistogramBins = 12;
+using ColourHistogram = std::array<float, kColourHistogramBins>;
+
 struct ColourVote {
   VehicleColour colour = VehicleColour::kUnknown;
   float confidence = 0;  // the winner's share of the weighted votes, [0, 1]
   int pixels = 0;        // body pixels that were looked at
   // Weighted votes per colour (index = VehicleColour), for accumulating over several frames.
   std::array<float, kNumVehicleColours> votes{};
+  // This frame's histogram, summing to the vote's weight (as votes), for accumulating likewise.
+  ColourHistogram histogram{};
 };
 
 // The colour of the vehicle in `box` (pixels) of `frame` (CV_8UC3 BGR) in this frame, as one
@@ -51,5 +64,12 @@ ColourVote DominantColour(const cv::Mat& frame, const cv::Rect2f& box, const cv:
 // Decides from accumulated votes (the sum of several frames' ColourVote::votes): the colour with
 // the most votes, its share as the confidence; unknown without votes.
 ColourVote DecideColour(const std::array<float, kNumVehicleColours>& votes);
+
+// `h` scaled to sum to 1; all zeros when it has no mass.
+ColourHistogram NormaliseHistogram(const ColourHistogram& h);
+
+// How different two normalised histograms are: 1 - their intersection (the sum of the bin-wise
+// minima), in [0, 1]: 0 the same, 1 nothing in common. 1 when either has no mass.
+float HistogramDistance(const ColourHistogram& a, const ColourHistogram& b);
 
 }  // namespace skynet::analytics

@@ -506,6 +506,41 @@ TEST(ConfigTest, UnreadablePasswordFileIsNamed) {
                 (dir.path() / "missing.pw").string() + "': No such file or directory");
 }
 
+TEST(ConfigTest, PositionAndNeighboursAreReadAndCheckedWithThePlace) {
+  Result<Config> ok = ParseConfig(
+      "cameras:\n"
+      "  - {id: a, url: rtsp://h/1, position: {lat: 31.2, lon: 121.4},\n"
+      "     neighbours: [{camera: b, travel_s: 30}]}\n"
+      "  - {id: b, url: rtsp://h/2, neighbours: [{camera: a, travel_s: 30}]}\n",
+      "t.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_TRUE(ok->cameras[0].position.has_value());
+  EXPECT_DOUBLE_EQ(ok->cameras[0].position->lon, 121.4);
+  EXPECT_EQ(ok->cameras[0].neighbours, (std::vector<CameraNeighbour>{{"b", 30}}));
+  EXPECT_FALSE(ok->cameras[1].position.has_value());
+
+  auto error = [](const std::string& cameras) {
+    Result<Config> r = ParseConfig("cameras:\n" + cameras, "t.yaml");
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, position: {lat: 95, lon: 1}}\n"),
+            "t.yaml:2:46: cameras[0].position.lat: must be in -90..90 (degrees north), got 95");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, position: {lat: 5}}\n"),
+            "t.yaml:2:40: cameras[0].position: needs both lat and lon");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, neighbours: [{camera: a, travel_s: 3}]}\n"),
+            "t.yaml:2:52: cameras[0].neighbours[0].camera: a camera is not its own neighbour");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, neighbours: [{camera: b, travel_s: 0}]}\n"
+                  "  - {id: b, url: rtsp://h/2}\n"),
+            "t.yaml:2:65: cameras[0].neighbours[0].travel_s: must be > 0 and at most 86400 "
+            "seconds, got 0");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, neighbours: [{camera: b}]}\n"),
+            "t.yaml:2:43: cameras[0].neighbours[0]: missing required key 'travel_s'");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, neighbours: [{camera: c, travel_s: 9}]}\n"
+                  "  - {id: b, url: rtsp://h/2}\n"),
+            "t.yaml:2:52: cameras[0].neighbours[0].camera: no camera 'c' in this file (cameras: "
+            "a, b)");
+}
+
 TEST(ConfigTest, EmptyPasswordFileIsAnError) {
   TempDir dir;
   dir.Write("empty.pw", "\n");
@@ -580,7 +615,8 @@ TEST(ConfigTest, EveryBrokenKeyOfACameraIsReported) {
   EXPECT_EQ(ErrorOf("cameras:\n  - id: a\n    analytics_fps: fast\n    colour: red\n"),
             "t.yaml:3:20: cameras[0].analytics_fps: expected a number, got 'fast'\n"
             "t.yaml:4:5: cameras[0].colour: unknown key (expected one of: id, name, url, username, "
-            "enabled, motion, vehicles, password, password_file, password_env, analytics, "
+            "enabled, motion, vehicles, position, neighbours, password, password_file, password_env, "
+            "analytics, "
             "analytics_fps, detect_width, rtsp_transport, file_realtime, file_loop, connect_timeout_ms, "
             "stall_timeout_ms, backoff_initial_ms, backoff_max_ms)\n"
             "t.yaml:2:5: cameras[0]: missing required key 'url'");
@@ -998,6 +1034,15 @@ constexpr Row kMotion[] = {
 static_assert(std::size(kMotion) == Count<analytics::MotionOptions>());
 
 // VehiclesConfig: enabled, backend, and the classical, detector and analytics tables below.
+// CameraConfig's place: position and neighbours (the base file has cameras cam2 and cam3).
+constexpr Row kPlace[] = {
+    {"position.lat", "31.5"},
+    {"position.lon", "121.5"},
+    {"neighbours[].camera", "cam3"},
+    {"neighbours[].travel_s", "40"},
+};
+static_assert(std::size(kPlace) == Count<GeoPosition>() + Count<CameraNeighbour>());
+
 constexpr Row kVehicles[] = {
     {"vehicles.enabled", "true"}, {"vehicles.backend", "dnn"}, {"vehicles.snapshot_frames", "2"}};
 static_assert(std::size(kVehicles) + 3 == Count<VehiclesConfig>());
@@ -1141,6 +1186,10 @@ Assignments BaseFor(const std::string& path) {
             {"vehicles.calibration.ground_points", "[[0, 20], [3.5, 20], [3.5, 0], [0, 0]]"}};
   }
   if (path == "vehicles.backend") return {{"vehicles.detector.model_path", "m.onnx"}};
+  if (starts("position.")) return {{"position.lat", "31"}, {"position.lon", "121"}};
+  if (starts("neighbours[].")) {
+    return {{"neighbours[].camera", "cam2"}, {"neighbours[].travel_s", "30"}};
+  }
   if (starts("vehicles.rules.lines[].")) {
     return {{"vehicles.rules.lines[].id", "l"},
             {"vehicles.rules.lines[].a", "[0, 0.5]"},
@@ -1183,7 +1232,8 @@ std::string CameraYaml(const Assignments& keys) {
   };
   root.kids["id"].value = "cam1";
   root.kids["url"].value = "rtsp://10.0.0.1/stream";
-  return "cameras:\n  - " + emit(root) + "\n";
+  return "cameras:\n  - " + emit(root) +
+         "\n  - {id: cam2, url: rtsp://10.0.0.2/s}\n  - {id: cam3, url: rtsp://10.0.0.3/s}\n";
 }
 
 // Whether the key path appears under some camera of the example (any item of a list).
@@ -1212,6 +1262,7 @@ TEST(ConfigFieldsTest, EveryOptionFieldIsParsedComparedAndDocumented) {
   std::vector<fields::Row> rows;
   for (const auto& table :
        {std::vector<fields::Row>(std::begin(fields::kIngest), std::end(fields::kIngest)),
+        {std::begin(fields::kPlace), std::end(fields::kPlace)},
         {std::begin(fields::kMotion), std::end(fields::kMotion)},
         {std::begin(fields::kVehicles), std::end(fields::kVehicles)},
         {std::begin(fields::kClassical), std::end(fields::kClassical)},

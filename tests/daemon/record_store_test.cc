@@ -276,6 +276,7 @@ TEST(RecordCollectorTest, AnEndedTrackBecomesARecordWithItsCrossingsAndZones) {
   t->set_first_seen_us(kT0);
   t->set_last_seen_us(kT0 + 4);
   t->mutable_size()->set_length_m(4.2f);
+  for (int i = 0; i < 12; ++i) t->add_colour_histogram(i == 11 ? 0.8f : i == 10 ? 0.2f : 0.f);
   collector.Publish(ended);
 
   const std::vector<v1::Event> events = feed.events();
@@ -291,6 +292,8 @@ TEST(RecordCollectorTest, AnEndedTrackBecomesARecordWithItsCrossingsAndZones) {
   EXPECT_FLOAT_EQ(r.speed_kmh(), 55);
   EXPECT_EQ(r.lane(), "northbound");
   EXPECT_FLOAT_EQ(r.size().length_m(), 4.2f);
+  ASSERT_EQ(r.colour_histogram_size(), 12);
+  EXPECT_FLOAT_EQ(r.colour_histogram(11), 0.8f);
   EXPECT_EQ(r.first_seen_us(), kT0);
   EXPECT_EQ(r.last_seen_us(), kT0 + 4);
   ASSERT_EQ(r.crossings_size(), 1);

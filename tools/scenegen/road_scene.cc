@@ -137,7 +137,9 @@ PinholeCamera RoadCamera(uint32_t seed, int width, int height) {
 }
 
 RoadScene::RoadScene(SceneKind kind, const SceneOptions& o)
-    : kind_(kind), options_(o), camera_(RoadCamera(o.seed, o.width, o.height)) {
+    : kind_(kind),
+      options_(o),
+      camera_(RoadCamera(o.camera_seed != 0 ? o.camera_seed : o.seed, o.width, o.height)) {
   night_ = kind == SceneKind::kRoadNight;
   wet_ = night_ || kind == SceneKind::kRoadRain;
   overcast_ = kind == SceneKind::kRoadRain;
@@ -192,6 +194,7 @@ void RoadScene::BuildLanes() {
     Lane l;
     l.at = (i - 1.5) * kLaneWidth;
     l.dir = i < 2 ? -1 : 1;
+    l.to += options_.road_extra_m;  // a multi-camera set: the road past every camera
     if (dense && l.dir < 0) {
       l.signalled = true;
       l.stop_at = stop_y_;
@@ -423,6 +426,18 @@ std::vector<RoadScene::Actor> RoadScene::Place(double t) const {
     }
   }
   PlaceScripted(t, &out);
+  // A camera of a multi-camera set further down the road: the world moves the other way; what
+  // is far behind it or beyond its view is dropped.
+  if (options_.camera_along_m != 0) {
+    std::vector<Actor> near;
+    for (Actor& a : out) {
+      a.centre.y -= options_.camera_along_m;
+      if (a.centre.y > kEntryBehind - kMaxLength && a.centre.y < kFarEnd + kMaxLength) {
+        near.push_back(a);
+      }
+    }
+    out = std::move(near);
+  }
   // Far to near: the painter's order.
   const cv::Point3d cam(camera_.x_m, 0, camera_.height_m);
   std::vector<std::pair<double, size_t>> order;

@@ -329,6 +329,10 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::Create(const SceneOptions&
   if (!(o.density >= 0 && o.density <= 10)) {
     return Status::InvalidArgument("scene: density must be in [0, 10]");
   }
+  if (!(o.camera_along_m >= 0 && o.camera_along_m <= 10000) ||
+      !(o.road_extra_m >= 0 && o.road_extra_m <= 10000)) {
+    return Status::InvalidArgument("scene: camera_along_m and road_extra_m must be in [0, 10000]");
+  }
   if (o.effects != kEffectNone) {
     return Status::InvalidArgument("scene: effects are not implemented yet");
   }

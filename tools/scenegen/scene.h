@@ -107,6 +107,15 @@ struct SceneOptions {
   double density = 1.0;
   // Bitmask of SceneEffect; 0 for none.
   uint32_t effects = kEffectNone;
+  // Along the road only: a multi-camera set (skynet-scenegen --cameras). The camera stands this
+  // far down the road (metres along +y) from the scene's own place, and the main road's lanes
+  // reach road_extra_m further, so that cameras of one set (the same kind, seed, density and
+  // road_extra_m) see the same vehicles: an outbound vehicle passes camera 0, then the cameras
+  // further down. camera_seed: draws the camera (height, pitch, yaw, fov) from this seed instead
+  // of `seed` (0: seed). Range: 0..10000 m each.
+  double camera_along_m = 0;
+  double road_extra_m = 0;
+  uint32_t camera_seed = 0;
 };
 
 struct ObjectTruth {

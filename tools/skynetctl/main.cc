@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -28,6 +29,7 @@
 #include "skynet/keys.h"
 #include "skynet/protocol.h"
 #include "tools/skynetctl/format.h"
+#include "tools/skynetctl/gat1400.h"
 #include "tools/skynetctl/top.h"
 
 namespace skynet::ctl {
@@ -145,8 +147,8 @@ struct SearchOptions {
   bool json = false;
 };
 
-Runner AddSearch(CLI::App* cmd) {
-  auto o = std::make_shared<SearchOptions>();
+// The search filters (not paging or output), shared by search and export.
+void AddSearchFilters(CLI::App* cmd, SearchOptions* o) {
   cmd->add_option("--from", o->from, "Last seen at or after: HH:MM (today) or YYYY-MM-DD HH:MM");
   cmd->add_option("--to", o->to, "First seen at or before (same forms)");
   cmd->add_option("--camera", o->cameras, "Only this camera (repeatable)")
@@ -159,48 +161,59 @@ Runner AddSearch(CLI::App* cmd) {
                   "With --line: in or forward (+1), out or backward (-1)")
       ->check(CLI::IsMember({"in", "out", "forward", "backward", "+1", "-1"}));
   cmd->add_option("--min-speed", o->min_speed, "At least this speed, km/h");
+}
+
+// Fills *s from the filters; returns kExitOk or kExitUsage after saying why.
+int FillSearch(const SearchOptions* o, v1::SearchRequest* s) {
+  for (auto [text, field] : {std::pair{&o->from, 0}, std::pair{&o->to, 1}}) {
+    if (text->empty()) continue;
+    Result<int64_t> t = ParseLocalTime(*text);
+    if (!t) return Fail(kExitUsage, t.status().message());
+    field == 0 ? s->set_from_us(*t) : s->set_to_us(*t);
+  }
+  for (const std::string& c : o->cameras) s->add_camera_ids(c);
+  auto upper = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return t;
+  };
+  if (!o->vehicle_class.empty()) {
+    v1::VehicleClass c;
+    if (!v1::VehicleClass_Parse("VEHICLE_CLASS_" + upper(o->vehicle_class), &c)) {
+      return Fail(kExitUsage, "--class: unknown class '" + o->vehicle_class + "'");
+    }
+    s->set_vehicle_class(c);
+  }
+  if (!o->colour.empty()) {
+    v1::VehicleColour c;
+    const std::string name = o->colour == "grey" || o->colour == "gray" ? "silver" : o->colour;
+    if (!v1::VehicleColour_Parse("VEHICLE_COLOUR_" + upper(name), &c)) {
+      return Fail(kExitUsage, "--colour: unknown colour '" + o->colour + "'");
+    }
+    s->set_colour(c);
+  }
+  if (!o->direction.empty() && o->line.empty()) {
+    return Fail(kExitUsage, "--direction needs --line");
+  }
+  s->set_line_id(o->line);
+  if (!o->direction.empty()) {
+    const std::string& d = o->direction;
+    const bool forward = d == "in" || d == "forward" || d == "+1";
+    s->set_direction(forward ? 1 : -1);
+  }
+  s->set_min_speed_kmh(o->min_speed);
+  return kExitOk;
+}
+
+Runner AddSearch(CLI::App* cmd) {
+  auto o = std::make_shared<SearchOptions>();
+  AddSearchFilters(cmd, o.get());
   cmd->add_option("--limit", o->limit, "Records per page")->check(CLI::Range(1, 1000));
   cmd->add_option("--offset", o->offset, "Records skipped (the next page: offset + limit)");
   cmd->add_flag("--json", o->json, "One JSON object per record instead of a table");
   return [o](const Globals& g) {
     v1::Request request;
     v1::SearchRequest* s = request.mutable_search();
-    for (auto [text, field] : {std::pair{&o->from, 0}, std::pair{&o->to, 1}}) {
-      if (text->empty()) continue;
-      Result<int64_t> t = ParseLocalTime(*text);
-      if (!t) return Fail(kExitUsage, t.status().message());
-      field == 0 ? s->set_from_us(*t) : s->set_to_us(*t);
-    }
-    for (const std::string& c : o->cameras) s->add_camera_ids(c);
-    auto upper = [](std::string t) {
-      for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      return t;
-    };
-    if (!o->vehicle_class.empty()) {
-      v1::VehicleClass c;
-      if (!v1::VehicleClass_Parse("VEHICLE_CLASS_" + upper(o->vehicle_class), &c)) {
-        return Fail(kExitUsage, "--class: unknown class '" + o->vehicle_class + "'");
-      }
-      s->set_vehicle_class(c);
-    }
-    if (!o->colour.empty()) {
-      v1::VehicleColour c;
-      const std::string name = o->colour == "grey" || o->colour == "gray" ? "silver" : o->colour;
-      if (!v1::VehicleColour_Parse("VEHICLE_COLOUR_" + upper(name), &c)) {
-        return Fail(kExitUsage, "--colour: unknown colour '" + o->colour + "'");
-      }
-      s->set_colour(c);
-    }
-    if (!o->direction.empty() && o->line.empty()) {
-      return Fail(kExitUsage, "--direction needs --line");
-    }
-    s->set_line_id(o->line);
-    if (!o->direction.empty()) {
-      const std::string& d = o->direction;
-      const bool forward = d == "in" || d == "forward" || d == "+1";
-      s->set_direction(forward ? 1 : -1);
-    }
-    s->set_min_speed_kmh(o->min_speed);
+    if (int rc = FillSearch(o.get(), s); rc != kExitOk) return rc;
     s->set_limit(o->limit);
     s->set_offset(o->offset);
     v1::Response response;
@@ -868,6 +881,208 @@ Runner AddClip(CLI::App* cmd) {
   };
 }
 
+struct FollowOptions {
+  std::string record, at;
+  bool earlier = false, both = false, json = false;
+  uint32_t window_s = 600;
+  uint32_t limit = 10;
+};
+
+// "CAMERA:TRACK", as search prints them (the camera id may not hold a ':').
+bool ParseRecordRef(const std::string& text, std::string* camera, uint64_t* track) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  const std::string digits = text.substr(colon + 1);
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 19) {
+    return false;
+  }
+  *camera = text.substr(0, colon);
+  *track = std::stoull(digits);
+  return *track != 0;
+}
+
+std::string SnapshotList(const v1::VehicleRecord& r) {
+  std::string files;
+  for (const std::string& f : r.snapshot_files()) files += (files.empty() ? "" : ",") + f;
+  return files.empty() ? "-" : files;
+}
+
+std::string LowerColour(v1::VehicleColour c) {
+  std::string colour = v1::VehicleColour_Name(c).substr(15);
+  for (char& ch : colour) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return colour;
+}
+
+// The ranked candidates of one direction, a table row each followed by its reasons.
+std::string FormatCandidates(const char* title,
+                             const google::protobuf::RepeatedPtrField<v1::FollowCandidate>& list) {
+  if (list.empty()) return std::string(title) + ": none\n";
+  std::vector<std::vector<std::string>> rows = {{"#", "SEEN", "CAMERA", "TRACK", "SCORE", "GAP",
+                                                 "TYPICAL", "CLASS", "COLOUR", "SNAPSHOTS"}};
+  for (int i = 0; i < list.size(); ++i) {
+    const v1::FollowCandidate& c = list[i];
+    const v1::VehicleRecord& r = c.hit().record();
+    rows.push_back({std::to_string(i + 1), FormatLocalTime(r.first_seen_us()), c.hit().camera_id(),
+                    std::to_string(r.track_id()), Printf("%.2f", c.score()),
+                    Printf("%+.1fs", c.gap_s()),
+                    c.expected_s() > 0 ? Printf("%.0fs", c.expected_s()) : "-",
+                    VehicleClassName(r.vehicle_class()), LowerColour(r.colour()),
+                    SnapshotList(r)});
+  }
+  std::string table =
+      FormatColumns(rows, {true, false, false, true, true, true, true, false, false, false});
+  // Each row, then its reasons indented under it.
+  std::string out = std::string(title) + ":\n";
+  size_t pos = 0;
+  for (int i = -1; i < list.size(); ++i) {
+    const size_t end = table.find('\n', pos);
+    out += table.substr(pos, end - pos + 1);
+    pos = end + 1;
+    if (i < 0) continue;
+    std::string reasons;
+    for (const std::string& why : list[i].reasons()) reasons += (reasons.empty() ? "" : "; ") + why;
+    out += "     " + reasons + "\n";
+  }
+  return out;
+}
+
+Runner AddFollow(CLI::App* cmd) {
+  auto o = std::make_shared<FollowOptions>();
+  cmd->add_option("record", o->record, "The record: CAMERA:TRACK, as search shows them")
+      ->required();
+  cmd->add_flag("--earlier", o->earlier, "The earlier sightings instead of the later ones");
+  cmd->add_flag("--both", o->both, "Earlier and later sightings");
+  cmd->add_option("--window", o->window_s, "How far from the record to look, seconds")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--limit", o->limit, "Candidates per direction")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--at", o->at,
+                  "Of several records with this track id (the daemon restarted), the one seen "
+                  "nearest this time (HH:MM or YYYY-MM-DD HH:MM[:SS])");
+  cmd->add_flag("--json", o->json, "The whole answer as one JSON object");
+  return [o](const Globals& g) {
+    v1::Request request;
+    v1::FollowRequest* f = request.mutable_follow();
+    std::string camera;
+    uint64_t track = 0;
+    if (!ParseRecordRef(o->record, &camera, &track)) {
+      return Fail(kExitUsage, "record: expected CAMERA:TRACK (as search shows them), got '" +
+                                  o->record + "'");
+    }
+    f->set_camera_id(camera);
+    f->set_track_id(track);
+    if (!o->at.empty()) {
+      Result<int64_t> t = ParseLocalTime(o->at);
+      if (!t) return Fail(kExitUsage, t.status().message());
+      f->set_seen_us(*t);
+    }
+    f->set_direction(o->both      ? v1::FOLLOW_DIRECTION_BOTH
+                     : o->earlier ? v1::FOLLOW_DIRECTION_EARLIER
+                                  : v1::FOLLOW_DIRECTION_LATER);
+    f->set_window_s(o->window_s);
+    f->set_limit(o->limit);
+    v1::Response response;
+    if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+    if (!response.has_follow()) return Fail(kExitDaemonError, "unexpected answer");
+    const v1::FollowResponse& trail = response.follow();
+    if (o->json) {
+      google::protobuf::util::JsonPrintOptions jo;
+      jo.preserve_proto_field_names = true;
+      std::string line;
+      if (!google::protobuf::util::MessageToJsonString(trail, &line, jo).ok()) {
+        return Fail(kExitDaemonError, "cannot print the answer as JSON");
+      }
+      std::cout << line << "\n";
+      return kExitOk;
+    }
+    const v1::VehicleRecord& r = trail.record().record();
+    std::cout << "record " << trail.record().camera_id() << ":" << r.track_id() << "  "
+              << VehicleClassName(r.vehicle_class()) << " " << LowerColour(r.colour())
+              << "  seen " << FormatLocalTime(r.first_seen_us()) << " .. "
+              << FormatLocalTime(r.last_seen_us()) << "  snapshots " << SnapshotList(r) << "\n";
+    if (!o->earlier || o->both) std::cout << FormatCandidates("later", trail.later());
+    if (o->earlier || o->both) std::cout << FormatCandidates("earlier", trail.earlier());
+    return kExitOk;
+  };
+}
+
+struct ExportOptions {
+  SearchOptions filters;
+  std::string format, out, url_prefix;
+  std::vector<std::string> device_ids, class_codes;
+  uint32_t max_records = 100000;
+};
+
+// "KEY=VALUE" items into a map; false (after saying why) on an item without '='.
+bool ParsePairs(const std::vector<std::string>& items, const char* option,
+                std::map<std::string, std::string>* out) {
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      Fail(kExitUsage, std::string(option) + ": expected KEY=VALUE, got '" + item + "'");
+      return false;
+    }
+    (*out)[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return true;
+}
+
+Runner AddExport(CLI::App* cmd) {
+  auto o = std::make_shared<ExportOptions>();
+  AddSearchFilters(cmd, &o->filters);
+  cmd->add_option("--format", o->format, "gat1400: GA/T 1400 MotorVehicle objects (JSON)")
+      ->required()
+      ->check(CLI::IsMember({"gat1400"}));
+  cmd->add_option("-o,--out", o->out, "Write to this file (default: stdout)");
+  cmd->add_option("--device-id", o->device_ids,
+                  "CAMERA=CODE: the camera's 20-digit device code (repeatable; default: its id)");
+  cmd->add_option("--class-code", o->class_codes,
+                  "CLASS=CODE: the VehicleClass code of car, bus, truck or motorcycle "
+                  "(repeatable; defaults in docs/evidence.md)");
+  cmd->add_option("--url-prefix", o->url_prefix,
+                  "Prefix of the snapshot URLs, e.g. http://10.0.0.5/evidence/");
+  cmd->add_option("--max-records", o->max_records, "At most this many records")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  return [o](const Globals& g) {
+    Gat1400Options options;
+    options.url_prefix = o->url_prefix;
+    if (!ParsePairs(o->device_ids, "--device-id", &options.device_ids) ||
+        !ParsePairs(o->class_codes, "--class-code", &options.class_codes)) {
+      return kExitUsage;
+    }
+    v1::Request request;
+    v1::SearchRequest* s = request.mutable_search();
+    if (int rc = FillSearch(&o->filters, s); rc != kExitOk) return rc;
+    // Every page, oldest last as search gives them.
+    std::vector<v1::SearchHit> hits;
+    s->set_limit(1000);
+    while (hits.size() < o->max_records) {
+      s->set_offset(hits.size());
+      v1::Response response;
+      if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
+      if (!response.has_search()) return Fail(kExitDaemonError, "unexpected answer");
+      for (const v1::SearchHit& hit : response.search().records()) {
+        if (hits.size() < o->max_records) hits.push_back(hit);
+      }
+      if (!response.search().more() || response.search().records_size() == 0) break;
+    }
+    const std::string text = MotorVehicleList(hits, options).dump(1) + "\n";
+    if (o->out.empty() || o->out == "-") {
+      std::cout << text;
+      return kExitOk;
+    }
+    std::ofstream file(o->out, std::ios::trunc);
+    file << text;
+    file.close();
+    if (!file) return Fail(kExitDaemonError, "cannot write " + o->out);
+    std::cerr << "wrote " << o->out << ": " << hits.size() << " records\n";
+    return kExitOk;
+  };
+}
+
 // The subcommands, in the order `--help` lists them. To add one, write an Add* function.
 struct CommandSpec {
   const char* name;
@@ -893,6 +1108,9 @@ constexpr CommandSpec kCommands[] = {
      AddClip},
     {"snapshot", "Write a vehicle record's full-resolution snapshot (JPEG) to a file",
      AddSnapshot},
+    {"follow", "Likely sightings of a record's vehicle on the other cameras (docs/evidence.md)",
+     AddFollow},
+    {"export", "Records as GA/T 1400 MotorVehicle objects (docs/evidence.md)", AddExport},
 };
 
 int Main(int argc, char** argv) {

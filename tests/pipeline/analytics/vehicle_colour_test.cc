@@ -53,6 +53,41 @@ INSTANTIATE_TEST_SUITE_P(SevenColours, VehicleColourTest,
                            return std::string(VehicleColourName(info.param.expected));
                          });
 
+// The histogram of a frame: its bins sum to the vote's weight; a red and a blue car put their
+// mass in different hue sectors, a white and a black car in different lightness bins; the same
+// car under another exposure (a brighter and a darker camera) stays close.
+TEST(VehicleColourTest, HistogramSeparatesColoursAndSurvivesExposure) {
+  auto histogram = [](cv::Scalar bgr, double gain) {
+    RoadScene scene;
+    cv::Mat frame = scene.Frame(0);
+    const cv::Rect body(100, 80, 60, 30);
+    DrawCar(frame, body, bgr);
+    frame.convertTo(frame, -1, gain);
+    const ColourVote v = DominantColour(frame, cv::Rect2f(97, 78, 66, 34), {});
+    float total = 0;
+    for (float x : v.histogram) total += x;
+    float weight = 0;
+    for (float x : v.votes) weight += x;
+    EXPECT_NEAR(total, weight, 1e-4);
+    return NormaliseHistogram(v.histogram);
+  };
+  const ColourHistogram red = histogram({35, 30, 190}, 1), blue = histogram({170, 70, 25}, 1);
+  const ColourHistogram white = histogram({235, 238, 240}, 1);
+  const ColourHistogram black = histogram({28, 26, 25}, 1);
+  const ColourHistogram red_dark = histogram({35, 30, 190}, 0.8);
+  const ColourHistogram white_dark = histogram({235, 238, 240}, 0.85);
+  EXPECT_GT(HistogramDistance(red, blue), 0.6f);
+  EXPECT_GT(HistogramDistance(white, black), 0.6f);
+  EXPECT_GT(HistogramDistance(red, white), 0.6f);
+  EXPECT_LT(HistogramDistance(red, red_dark), 0.3f);
+  EXPECT_LT(HistogramDistance(white, white_dark), 0.35f);
+  EXPECT_FLOAT_EQ(HistogramDistance(red, red), 0.f);
+  EXPECT_FLOAT_EQ(HistogramDistance(red, ColourHistogram{}), 1.f);
+  float total = 0;
+  for (float x : red) total += x;
+  EXPECT_NEAR(total, 1.f, 1e-5);
+}
+
 TEST(VehicleColourTest, UnknownWithoutPixels) {
   const cv::Mat frame(50, 50, CV_8UC3, cv::Scalar(0, 0, 255));
   EXPECT_EQ(DominantColour(frame, cv::Rect2f(10, 10, 2, 2), {}).colour, VehicleColour::kUnknown);

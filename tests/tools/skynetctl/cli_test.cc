@@ -81,7 +81,7 @@ TEST(SkynetctlCliTest, BadUsageExits2) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "skynetctl: a command is required: cameras, status, camera, reload, tail, top, keygen, "
-            "search, quality, accept-view, clip, snapshot\n"
+            "search, quality, accept-view, clip, snapshot, follow, export\n"
             "Run with --help for more information.\n");
   r = RunSkynetctl("frobnicate");
   EXPECT_EQ(r.exit_code, 2);

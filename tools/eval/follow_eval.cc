@@ -1,0 +1,322 @@
+// skynet-follow-eval: scores search and follow on a multi-camera scene set (issue 16 item 7).
+//
+// Input: the set's description and truth (skynet-scenegen --cameras N writes SCENE-set.json,
+// SCENE-camK.truth.json and SCENE-set.yaml) and the record database that `skynetd analyze
+// --records` filled from every camera's clip (times in stream time, shared by the set's clips).
+//
+// A record is matched to a true vehicle by its crossing of the scene's counting line: the same
+// camera and direction, within --match-s seconds of the truth's crossing (each truth crossing
+// matched once, nearest first). Search queries all name the counting line, so every record a
+// query returns can be judged; a query's truth is the vehicles that crossed the line on the
+// query's cameras with the query's class, colour, direction and time.
+//   precision = returned records matched to a vehicle of the query's truth / returned
+//   recall    = vehicles of the query's truth that a returned record matched / the truth
+// Follow: for every matched record whose vehicle is matched again later (earlier) on another
+// camera, is that record the first candidate of `follow` (the daemon's ranking, daemon/follow.h)?
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "daemon/follow.h"
+#include "daemon/record_store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = skynet::v1;
+using skynet::daemon::RecordQuery;
+using skynet::daemon::RecordStore;
+using skynet::daemon::StoredRecord;
+
+struct Vehicle {
+  std::string cls, colour;
+};
+
+struct TruthCrossing {
+  std::string camera;
+  int64_t id = 0;
+  double t = 0;
+  int direction = 0;
+  double first = 0, last = 0;  // the vehicle's time in this camera's view
+};
+
+// (camera, vehicle id) of a truth crossing.
+using Key = std::pair<std::string, int64_t>;
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "skynet-follow-eval: %s\n", message.c_str());
+  return 2;
+}
+
+std::string ClassName(v1::VehicleClass c) {
+  std::string s = v1::VehicleClass_Name(c).substr(14);
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+std::string ColourName(v1::VehicleColour c) {
+  std::string s = v1::VehicleColour_Name(c).substr(15);
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+struct Query {
+  std::string name;
+  RecordQuery q;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"skynet-follow-eval: search precision/recall and follow top-1 on a scene set"};
+  std::string set_path, db_path, config_path, line = "count";
+  double match_s = 0.6, min_top1 = -1, min_recall = -1;
+  app.add_option("--set", set_path, "SCENE-set.json of skynet-scenegen --cameras")->required();
+  app.add_option("--records", db_path, "the record database skynetd analyze --records filled")
+      ->required();
+  app.add_option("--config", config_path, "SCENE-set.yaml (positions and neighbours)")
+      ->required();
+  app.add_option("--line", line, "the counting line's id")->capture_default_str();
+  app.add_option("--match-s", match_s, "crossing time tolerance, seconds")->capture_default_str();
+  app.add_option("--min-top1", min_top1, "exit 1 when follow's later top-1 rate is below");
+  app.add_option("--min-recall", min_recall, "exit 1 when a search's recall is below");
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "print each follow case that misses");
+  CLI11_PARSE(app, argc, argv);
+
+  // The truth: every camera's crossings of the line, and each vehicle's class and colour.
+  std::ifstream sf(set_path);
+  if (!sf) return Fail(set_path + ": cannot read");
+  const nlohmann::json set = nlohmann::json::parse(sf, nullptr, false);
+  if (set.is_discarded()) return Fail(set_path + ": not JSON");
+  std::map<int64_t, Vehicle> vehicles;
+  std::vector<TruthCrossing> crossings;
+  std::vector<std::string> camera_ids;
+  for (const auto& cam : set.at("cameras")) {
+    const std::string id = cam.at("id");
+    camera_ids.push_back(id);
+    const fs::path truth_path = fs::path(set_path).parent_path() / cam.at("truth").get<std::string>();
+    std::ifstream tf(truth_path);
+    const nlohmann::json truth = nlohmann::json::parse(tf, nullptr, false);
+    if (truth.is_discarded()) return Fail(truth_path.string() + ": not JSON");
+    std::map<int64_t, std::pair<double, double>> spans;
+    for (const auto& k : truth.at("tracks")) {
+      spans[k.at("id").get<int64_t>()] = {k.at("first").get<double>(), k.at("last").get<double>()};
+      vehicles[k.at("id").get<int64_t>()].cls = k.at("class").get<std::string>();
+    }
+    for (const auto& f : truth.at("frames")) {
+      for (const auto& o : f.at("objects")) {
+        if (o.contains("colour")) vehicles[o.at("id").get<int64_t>()].colour = o.at("colour");
+      }
+    }
+    for (const auto& x : truth.at("crossings")) {
+      if (x.at("line") != line) continue;
+      TruthCrossing c;
+      c.camera = id;
+      c.id = x.at("id");
+      c.t = x.at("t");
+      c.direction = x.at("direction");
+      std::tie(c.first, c.last) = spans[c.id];
+      const std::string& cls = vehicles[c.id].cls;
+      if (cls == "person" || cls == "bicycle") continue;  // vehicles only
+      crossings.push_back(c);
+    }
+  }
+
+  auto store = RecordStore::Open({.path = db_path, .retention_days = 0, .max_records = 0});
+  if (!store.ok()) return Fail(store.status().message());
+  RecordQuery all;
+  all.limit = 1000000;
+  auto records = (*store)->Query(all);
+  if (!records.ok()) return Fail(records.status().message());
+
+  // Match records to truth crossings: nearest first, each once.
+  struct Pair {
+    double dt;
+    size_t record, truth;
+  };
+  std::vector<Pair> pairs;
+  for (size_t r = 0; r < records->size(); ++r) {
+    const StoredRecord& s = (*records)[r];
+    for (const v1::RecordCrossing& c : s.record.crossings()) {
+      if (c.line_id() != line) continue;
+      for (size_t t = 0; t < crossings.size(); ++t) {
+        const TruthCrossing& x = crossings[t];
+        const double dt = std::abs(c.time_us() / 1e6 - x.t);
+        if (x.camera == s.camera_id && x.direction == c.direction() && dt <= match_s) {
+          pairs.push_back({dt, r, t});
+        }
+      }
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.dt < b.dt; });
+  std::map<size_t, size_t> truth_of;  // record -> truth crossing
+  std::set<size_t> truth_used;
+  for (const Pair& p : pairs) {
+    if (truth_of.count(p.record) || truth_used.count(p.truth)) continue;
+    truth_of[p.record] = p.truth;
+    truth_used.insert(p.truth);
+  }
+  std::map<std::pair<std::string, uint64_t>, size_t> record_index;  // (camera, track) -> record
+  for (size_t r = 0; r < records->size(); ++r) {
+    record_index[{(*records)[r].camera_id, (*records)[r].record.track_id()}] = r;
+  }
+  size_t with_line = 0;
+  for (const StoredRecord& s : *records) {
+    for (const auto& c : s.record.crossings()) {
+      if (c.line_id() == line) {
+        ++with_line;
+        break;
+      }
+    }
+  }
+  std::printf("records: %zu (%zu crossed %s), truth crossings: %zu, matched: %zu\n",
+              records->size(), with_line, line.c_str(), crossings.size(), truth_of.size());
+
+  // Search: a few queries, each through the store's own query.
+  std::vector<Query> queries;
+  auto add = [&](std::string name, RecordQuery q) {
+    q.line_id = line;
+    q.limit = 1000000;
+    queries.push_back({std::move(name), q});
+  };
+  RecordQuery q;
+  add("line " + line, q);
+  q.vehicle_class = v1::VEHICLE_CLASS_CAR;
+  add("class car", q);
+  q.colour = v1::VEHICLE_COLOUR_WHITE;
+  add("car, white", q);
+  q = RecordQuery();
+  for (v1::VehicleColour c : {v1::VEHICLE_COLOUR_WHITE, v1::VEHICLE_COLOUR_RED,
+                              v1::VEHICLE_COLOUR_SILVER, v1::VEHICLE_COLOUR_BLUE}) {
+    q.colour = c;
+    add("colour " + ColourName(c), q);
+  }
+  q = RecordQuery();
+  for (int d : {+1, -1}) {
+    q.direction = d;
+    add(std::string("direction ") + (d > 0 ? "+1" : "-1"), q);
+  }
+  if (camera_ids.size() > 1) {
+    q = RecordQuery();
+    q.from_us = 5'000'000;
+    q.to_us = 15'000'000;
+    q.cameras = {camera_ids[1]};
+    add("camera " + camera_ids[1] + ", 5-15 s", q);
+  }
+  std::printf("\n%-28s %6s %6s %9s %7s\n", "search", "truth", "found", "precision", "recall");
+  bool failed = false;
+  for (const Query& query : queries) {
+    const RecordQuery& q = query.q;
+    auto in_query = [&](const TruthCrossing& x) {
+      const Vehicle& v = vehicles[x.id];
+      if (!q.cameras.empty() &&
+          std::find(q.cameras.begin(), q.cameras.end(), x.camera) == q.cameras.end()) {
+        return false;
+      }
+      if (q.vehicle_class != v1::VEHICLE_CLASS_UNSPECIFIED && v.cls != ClassName(q.vehicle_class)) {
+        return false;
+      }
+      if (q.colour != v1::VEHICLE_COLOUR_UNSPECIFIED && v.colour != ColourName(q.colour)) {
+        return false;
+      }
+      if (q.direction != 0 && x.direction != q.direction) return false;
+      if (q.from_us != 0 && x.last < q.from_us / 1e6) return false;
+      if (q.to_us != 0 && x.first > q.to_us / 1e6) return false;
+      return true;
+    };
+    std::set<size_t> truth;
+    for (size_t t = 0; t < crossings.size(); ++t) {
+      if (in_query(crossings[t])) truth.insert(t);
+    }
+    auto found = (*store)->Query(q);
+    if (!found.ok()) return Fail(found.status().message());
+    size_t correct = 0;
+    std::set<size_t> hit;
+    for (const StoredRecord& s : *found) {
+      auto it = truth_of.find(record_index[{s.camera_id, s.record.track_id()}]);
+      if (it != truth_of.end() && truth.count(it->second)) {
+        ++correct;
+        hit.insert(it->second);
+      }
+    }
+    const double precision = found->empty() ? 1.0 : static_cast<double>(correct) / found->size();
+    const double recall = truth.empty() ? 1.0 : static_cast<double>(hit.size()) / truth.size();
+    std::printf("%-28s %6zu %6zu %9.2f %7.2f\n", query.name.c_str(), truth.size(), found->size(),
+                precision, recall);
+    if (min_recall >= 0 && !truth.empty() && recall < min_recall) failed = true;
+  }
+
+  // Follow: the true next (previous) matched sighting of each matched record's vehicle on another
+  // camera; is it follow's first candidate?
+  auto config = skynet::daemon::LoadConfigFile(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  const skynet::daemon::CameraMap map = skynet::daemon::CameraMap::From(config->cameras);
+  std::printf("\n%-8s %6s %6s %7s %8s\n", "follow", "cases", "top-1", "rate", "in top-5");
+  double later_rate = 0;
+  for (bool later : {true, false}) {
+    int cases = 0, top1 = 0, top5 = 0;
+    for (const auto& [r, t] : truth_of) {
+      const TruthCrossing& x = crossings[t];
+      // The vehicle's nearest matched sighting on another camera in that direction of time.
+      const StoredRecord* expected = nullptr;
+      double best = 1e18;
+      for (const auto& [r2, t2] : truth_of) {
+        const TruthCrossing& y = crossings[t2];
+        if (y.id != x.id || y.camera == x.camera) continue;
+        const double gap = later ? y.t - x.t : x.t - y.t;
+        if (gap > 0 && gap < best) {
+          best = gap;
+          expected = &(*records)[r2];
+        }
+      }
+      if (!expected) continue;
+      ++cases;
+      const StoredRecord& s = (*records)[r];
+      v1::FollowRequest request;
+      request.set_camera_id(s.camera_id);
+      request.set_track_id(s.record.track_id());
+      request.set_direction(later ? v1::FOLLOW_DIRECTION_LATER : v1::FOLLOW_DIRECTION_EARLIER);
+      request.set_window_s(120);
+      request.set_limit(5);
+      auto trail = skynet::daemon::Follow(store->get(), map, request);
+      if (!trail.ok()) return Fail(trail.status().message());
+      const auto& list = later ? trail->later() : trail->earlier();
+      if (verbose && (list.empty() || list[0].hit().camera_id() != expected->camera_id ||
+                      list[0].hit().record().track_id() != expected->record.track_id())) {
+        std::printf("miss %s:%llu (%s) -> expected %s:%llu\n", s.camera_id.c_str(),
+                    static_cast<unsigned long long>(s.record.track_id()),
+                    vehicles[x.id].colour.c_str(), expected->camera_id.c_str(),
+                    static_cast<unsigned long long>(expected->record.track_id()));
+        for (const auto& c : list) {
+          std::string why;
+          for (const auto& w : c.reasons()) why += w + "; ";
+          std::printf("   %s:%llu %.3f %s\n", c.hit().camera_id().c_str(),
+                      static_cast<unsigned long long>(c.hit().record().track_id()), c.score(),
+                      why.c_str());
+        }
+      }
+      for (int i = 0; i < list.size(); ++i) {
+        if (list[i].hit().camera_id() == expected->camera_id &&
+            list[i].hit().record().track_id() == expected->record.track_id()) {
+          if (i == 0) ++top1;
+          ++top5;
+          break;
+        }
+      }
+    }
+    const double rate = cases ? static_cast<double>(top1) / cases : 0;
+    if (later) later_rate = rate;
+    std::printf("%-8s %6d %6d %7.2f %8.2f\n", later ? "later" : "earlier", cases, top1, rate,
+                cases ? static_cast<double>(top5) / cases : 0);
+  }
+  if (min_top1 >= 0 && later_rate < min_top1) failed = true;
+  return failed ? 1 : 0;
+}
