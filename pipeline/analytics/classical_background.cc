@@ -12,6 +12,15 @@ constexpr int kMinShadowBackground = 3 * 20 * 20;
 // Texture test slack, in summed-channel levels (about 4 grey levels).
 constexpr float kTextureSlack = 12.f;
 
+// Lamp light (IsLampLight): the road is dark (night) when its mean brightness under a blob is at
+// most this (summed over B, G, R: a grey of 70); a pixel is lit when at least kLitRatio times as
+// bright as the road under it and kLitMinRise levels (summed) brighter; a blob is lamp light when
+// at least kLampLightShare of its pixels are lit.
+constexpr int kDarkRoad = 3 * 70;
+constexpr int kLitRatio = 2;
+constexpr int kLitMinRise = 3 * 25;
+constexpr double kLampLightShare = 0.5;
+
 double AdaptRate(int64_t dt_us, int tau_ms) {
   if (dt_us <= 0) return 0;
   return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
@@ -86,6 +95,27 @@ void ClassicalBackground::Classify(const cv::Mat& bgr, const ClassicalDetectorOp
       if (shadow.IsShadow(x, w, in, in_up, in_dn, bk, bk_up, bk_dn, bb)) f[x] = 0;
     }
   }
+}
+
+bool ClassicalBackground::IsLampLight(const cv::Mat& bgr, const cv::Mat& mask,
+                                      const cv::Rect& box) const {
+  int64_t road = 0;
+  int pixels = 0, lit = 0;
+  for (int y = box.y; y < box.br().y; ++y) {
+    const uint8_t* m = mask.ptr<uint8_t>(y);
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* bk = bg8_.ptr<uint8_t>(y);
+    for (int x = box.x; x < box.br().x; ++x) {
+      if (!m[x]) continue;
+      const int i = in[3 * x] + in[3 * x + 1] + in[3 * x + 2];
+      const int b = bk[3 * x] + bk[3 * x + 1] + bk[3 * x + 2];
+      road += b;
+      ++pixels;
+      if (i >= kLitRatio * b && i >= b + kLitMinRise) ++lit;
+    }
+  }
+  return pixels > 0 && road <= static_cast<int64_t>(kDarkRoad) * pixels &&
+         lit >= kLampLightShare * pixels;
 }
 
 void ClassicalBackground::Paste(const cv::Mat& bgr, const cv::Rect& box, const cv::Mat& mask) {

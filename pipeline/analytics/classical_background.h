@@ -35,6 +35,11 @@ class ClassicalBackground {
   void Adapt(const cv::Mat& bgr, const cv::Mat& raw, const std::vector<cv::Rect>& frozen,
              int64_t dt_us, const ClassicalDetectorOptions& options, const cv::Mat& kernel);
 
+  // Whether the object pixels of `mask` (frame-sized, 255 = object) inside `box` are mostly lamp
+  // light at night: the road under them is dark and at least half of them are much brighter than
+  // it (headlights, their beams, their reflections on a wet road), rather than a vehicle's body.
+  bool IsLampLight(const cv::Mat& bgr, const cv::Mat& mask, const cv::Rect& box) const;
+
   // The background, CV_8UC3 BGR.
   const cv::Mat& image() const { return bg8_; }
 

@@ -98,6 +98,7 @@ struct ClassicalDetector::State {
   cv::Size bands_size;
   cv::Mat band_closed;
   const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
+  const std::vector<std::vector<cv::Point>>* lanes = nullptr;  // of the frame, pixels
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
   // counts as a rejected frame and re-seeds the background.
@@ -301,11 +302,25 @@ void ClassicalDetector::State::CutByFootprint(std::vector<Blob>* blobs_in) {
   const VehicleRows rows = [&](const cv::Rect& box) {
     return range(box, kMinVehicleHeightM, options.max_vehicle_height_m);
   };
+  // The lane of the ground point at a pixel (the first lane holding it), -1 outside every lane.
+  const LaneAt lane_at = [&](cv::Point pixel) {
+    for (size_t i = 0; i < lanes->size(); ++i) {
+      if (cv::pointPolygonTest((*lanes)[i], cv::Point2f(pixel), false) >= 0) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
   std::vector<Blob> parts;
   // Parts cut off are appended and looked at in turn.
   for (size_t b = 0; b < blobs.size(); ++b) {
     parts.clear();
-    const int cuts = CutAcrossRoad(closed, columns, &blobs[b], &parts) +
+    // Lamp light at night (headlights, beams, reflections) spreads over lanes: not cut by them.
+    const int lane_cuts = lanes->size() >= 2 && !background.IsLampLight(bgr, fg, blobs[b].box)
+                              ? CutAtLanes(closed, lane_at, columns, &blobs[b], &parts)
+                              : 0;
+    stats.lane_cuts += lane_cuts;
+    const int cuts = lane_cuts + CutAcrossRoad(closed, columns, &blobs[b], &parts) +
                      CutAlongRoad(closed, rows, &blobs[b], &parts);
     if (cuts == 0) continue;
     stats.footprint_cuts += cuts;
@@ -429,6 +444,7 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     // 1. Foreground and shadows.
     background.Classify(bgr, options, &fg, &raw);
     calibration = context.calibration;
+    lanes = &context.lanes;
     // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     const std::vector<cv::Rect> frozen =
         FrozenBoxes(context.stationary_boxes, cv::Rect(0, 0, size.width, size.height));

@@ -481,6 +481,36 @@ TEST(BlobSplitTest, CutsVehiclesSideBySideAtTheValley) {
   EXPECT_TRUE(blob.cut && parts[0].cut);
 }
 
+TEST(BlobSplitTest, CutsVehiclesOfAdjacentLanesWhereTheLaneChanges) {
+  // Two vehicles of adjacent lanes overlapping on screen with no valley between them: the near
+  // one (left lane, lower) hides the far one's left part. The lane boundary is the column x = 50.
+  cv::Mat fg = cv::Mat::zeros(80, 120, CV_8U);
+  fg(cv::Rect(50, 10, 40, 30)).setTo(255);  // far, right lane
+  fg(cv::Rect(10, 20, 50, 40)).setTo(255);  // near, left lane, overlapping the far one
+  Blob blob{cv::Rect(10, 10, 80, 50), cv::countNonZero(fg), false};
+  std::vector<Blob> parts;
+  const LaneAt lane_at = [](cv::Point p) { return p.x < 55 ? 0 : 1; };
+  const VehicleColumns columns = [](const cv::Rect&) { return cv::Vec2i(15, 200); };
+  EXPECT_EQ(CutAtLanes(fg, lane_at, columns, &blob, &parts), 1);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(blob.box.x, 10);
+  EXPECT_LE(std::abs(blob.box.br().x - 60), 6);
+  EXPECT_LE(std::abs(parts[0].box.x - 60), 6);
+  EXPECT_EQ(parts[0].box.br().x, 90);
+  EXPECT_TRUE(blob.cut && parts[0].cut);
+  // One vehicle over the lane line by less than the narrowest vehicle is not cut.
+  cv::Mat one = cv::Mat::zeros(80, 120, CV_8U);
+  one(cv::Rect(10, 20, 50, 40)).setTo(255);
+  Blob whole{cv::Rect(10, 20, 50, 40), 2000, false};
+  parts.clear();
+  EXPECT_EQ(CutAtLanes(one, lane_at, columns, &whole, &parts), 0);
+  EXPECT_TRUE(parts.empty());
+  // Outside every lane: not cut.
+  const LaneAt no_lane = [](cv::Point) { return -1; };
+  Blob again{cv::Rect(10, 10, 80, 50), cv::countNonZero(fg), false};
+  EXPECT_EQ(CutAtLanes(fg, no_lane, columns, &again, &parts), 0);
+}
+
 TEST(ClassicalDetectorTest, RejectsBadOptions) {
   ClassicalDetectorOptions options;
   options.shadow_min_ratio = 0.95f;
