@@ -320,6 +320,29 @@ int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
   return cuts;
 }
 
+bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob,
+                   Blob* lower) {
+  const cv::Rect box = blob->box;
+  // The highest run of rows with lamp pixels: the vehicle's own lamps, above their reflections.
+  int lamp_bottom = -1;
+  for (int y = box.y; y < box.br().y; ++y) {
+    const bool lit = cv::countNonZero(lamp(cv::Rect(box.x, y, box.width, 1))) > 0;
+    if (lit) {
+      lamp_bottom = y;
+    } else if (lamp_bottom >= 0) {
+      break;
+    }
+  }
+  if (lamp_bottom < 0) return false;
+  const int cut = lamp_bottom + std::max(1, max_below) + 1;  // first row below the vehicle
+  if (cut >= box.br().y) return false;
+  Blob upper;
+  if (!TightBlob(fg, cv::Rect(box.x, box.y, box.width, cut - box.y), &upper)) return false;
+  if (!TightBlob(fg, cv::Rect(box.x, cut, box.width, box.br().y - cut), lower)) *lower = Blob{};
+  *blob = upper;
+  return true;
+}
+
 int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs) {
   return MergeFragments(
       max_fragment,

@@ -86,6 +86,14 @@ using LaneAt = std::function<int(cv::Point pixel)>;
 int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns,
                Blob* blob, std::vector<Blob>* parts);
 
+// At night a vehicle's lamps light the wet road below them: a streak of reflections (and the
+// beam) hangs under the lamps in the vehicle's blob. `lamp` marks the lamp pixels (frame-sized,
+// 255). Finds the highest run of rows of `blob` holding lamp pixels; when the blob reaches more
+// than `max_below` rows below that run's bottom (the lamps' greatest height above the road),
+// cuts the rows farther down into `lower` (box tightened to its pixels of `fg`; empty box if
+// none) and leaves the rest in `blob`. Returns whether it cut.
+bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob, Blob* lower);
+
 // A row (column) is a valley between two vehicles when it holds at most this share of the
 // blob's median row (column).
 constexpr double kValleyShare = 0.25;

@@ -63,6 +63,9 @@ constexpr double kMaxCloseShare = 1.0 / 24;
 // car this high, metres): a blob is never cut into parts smaller than this.
 constexpr double kMinVehicleWidthM = 1.0;
 constexpr double kMinVehicleHeightM = 1.0;
+// A vehicle's lamps are at most this high above the road (metres): what hangs lower in its blob
+// at night is the lamps' light on the road.
+constexpr double kMaxLampHeightM = 1.2;
 
 }  // namespace
 
@@ -86,6 +89,7 @@ struct ClassicalDetector::State {
   MotionScratch motion;
   NeckScratch neck;
   cv::Mat labels, comp_stats, centroids;
+  cv::Mat lamp;  // lamp pixels at night, set inside the blob being looked at (CutReflections)
   cv::Mat open_kernel, close_kernel;
   // Calibrated: rows [y0, y1) are closed with `kernel` (a radius of close_m at their ground
   // scale), for the calibration of homography `bands_for` at `bands_size`.
@@ -98,6 +102,7 @@ struct ClassicalDetector::State {
   cv::Size bands_size;
   cv::Mat band_closed;
   const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
+  bool night = false;  // calibrated and the scene is at night (ClassicalBackground::Night())
   const std::vector<std::vector<cv::Point>>* lanes = nullptr;  // of the frame, pixels
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
@@ -138,6 +143,9 @@ struct ClassicalDetector::State {
   // Step 3e (calibrated): cuts blobs larger than one vehicle standing where they stand, across
   // the road (vehicles side by side) and along it (one behind the other), at valleys.
   void CutByFootprint(std::vector<Blob>* blobs);
+  // Step 3f (calibrated): at night, cuts the reflections and beam hanging below a vehicle's
+  // lamps off its blob (dropped when they are light, kept as a blob of their own otherwise).
+  void CutReflections(std::vector<Blob>* blobs);
   // Blobs of at least MinArea() pixels as classified detections.
   std::vector<Detection> ToDetections(const std::vector<Blob>& blobs) const;
   // Step 5: adapts the background and keeps this frame as the previous one.
@@ -329,6 +337,30 @@ void ClassicalDetector::State::CutByFootprint(std::vector<Blob>* blobs_in) {
   }
 }
 
+void ClassicalDetector::State::CutReflections(std::vector<Blob>* blobs_in) {
+  if (!night) return;
+  std::vector<Blob>& blobs = *blobs_in;
+  if (lamp.size() != size) lamp = cv::Mat::zeros(size, CV_8U);
+  for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
+    const cv::Rect box = blobs[b].box;
+    background.MarkLamps(bgr, fg, box, &lamp);
+    // The lamps' greatest height above the road, in pixels where the blob stands.
+    const cv::Point2f foot = BottomCentre(cv::Rect2f(box));
+    const double mpp = calibration->MetresPerPixelAt(foot);
+    if (!calibration->OnGround(foot) || !(mpp > 0)) continue;
+    Blob lower;
+    if (!CutBelowLamps(fg, lamp, static_cast<int>(std::lround(kMaxLampHeightM / mpp)), &blobs[b],
+                       &lower)) {
+      continue;
+    }
+    ++stats.reflections;
+    blobs[b].cut = true;
+    if (lower.area > 0 && !background.IsLampLight(bgr, fg, lower.box)) {
+      blobs.push_back(lower);
+    }
+  }
+}
+
 std::vector<Detection> ClassicalDetector::State::ToDetections(
     const std::vector<Blob>& blobs) const {
   std::vector<Detection> out;
@@ -442,8 +474,10 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     int64_t dt_us = 0;
     if (!Prepare(frame, time_us, &dt_us)) return out;
     // 1. Foreground and shadows.
-    background.Classify(bgr, options, &fg, &raw);
     calibration = context.calibration;
+    // At night (calibrated cameras only: sizes below are metres there) lamp light is no object.
+    night = calibration != nullptr && background.Night();
+    background.Classify(bgr, options, night, &fg, &raw);
     lanes = &context.lanes;
     // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     const std::vector<cv::Rect> frozen =
@@ -461,6 +495,8 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     CutStackedBlobs(&blobs);
     // 3e. Footprints (calibrated): blobs larger than one vehicle where they stand.
     CutByFootprint(&blobs);
+    // 3f. Night (calibrated): reflections and beams below a vehicle's lamps.
+    CutReflections(&blobs);
     // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
     stats.merges += MergeFragments(
         options.merge_max_fragment,

@@ -48,6 +48,7 @@ struct ClassicalDetectorStats {
   uint64_t shake_aligned = 0;   // frames aligned to the steady pose (SceneContext::camera_shift)
   uint64_t footprint_cuts = 0;  // calibrated: blobs larger than one vehicle cut at valleys
   uint64_t lane_cuts = 0;       // calibrated, lanes configured: cuts where a blob's lane changes
+  uint64_t reflections = 0;     // calibrated, night: light below a vehicle's lamps cut off
   uint64_t not_analysed = 0;    // blobs beyond max_distance_m or above the horizon (calibrated)
 };
 
