@@ -539,6 +539,37 @@ TEST(ClassicalDetectorTest, ShakenEmptyRoadGivesNoDetection) {
   EXPECT_GT(detector.stats().shake_aligned, 0u);
 }
 
+TEST(ClassicalDetectorTest, CameraKnockedOutOfPlaceGivesNoFrameWideBlob) {
+  // The camera is knocked 12 px (more than the motion detector compensates) and shakes on there:
+  // no detection may cover a large part of the frame (the whole road taken for one truck).
+  RoadScene scene;
+  auto motion = MotionDetector::Create(MotionOptions{});
+  ASSERT_TRUE(motion.ok());
+  auto created = ClassicalDetector::Create({});
+  ASSERT_TRUE(created.ok());
+  ClassicalDetector& detector = **created;
+  int frame_wide = 0;
+  for (int i = 0; i < 40; ++i) {
+    const cv::Point2f s = i < 10 ? cv::Point2f(0, 0) : cv::Point2f(12.f + (i % 3), 6.f - (i % 2));
+    const cv::Matx23f m(1, 0, s.x, 0, 1, s.y);
+    cv::Mat frame;
+    cv::warpAffine(scene.road(), frame, m, scene.road().size(), cv::INTER_LINEAR,
+                   cv::BORDER_REFLECT_101);
+    RoadScene::AddNoise(frame, i);
+    const int64_t t = kStartUs + i * kFrameUs;
+    const MotionObservation o = (*motion)->Process(frame, t);
+    std::vector<cv::Rect2f> regions;
+    for (const MotionRegion& r : o.regions) regions.push_back(r.box);
+    SceneContext context;
+    context.camera_shift = o.camera_shift;
+    detector.SetSceneContext(context);
+    for (const Detection& d : detector.Detect(frame, regions, t)) {
+      if (d.box.area() > 0.1f * frame.size().area()) ++frame_wide;
+    }
+  }
+  EXPECT_EQ(frame_wide, 0);
+}
+
 TEST(BlobSplitTest, CutsTheLightBelowAVehiclesLamps) {
   // A vehicle 20 rows high with its lamps 8 rows above its bottom, and a streak of reflections
   // 25 rows long below them: cut 10 rows (the lamps' greatest height) below the lamps.
