@@ -66,6 +66,10 @@ constexpr double kMinVehicleHeightM = 1.0;
 // A vehicle's lamps are at most this high above the road (metres): what hangs lower in its blob
 // at night is the lamps' light on the road.
 constexpr double kMaxLampHeightM = 1.2;
+// A camera looks along the road when the ground at the top of its frame is at least this many
+// times as far as at the bottom (metres per pixel there; a pole camera: 10 m and 120 m or more,
+// across the road 1-2).
+constexpr double kAlongRoadDepth = 4.0;
 
 }  // namespace
 
@@ -102,7 +106,7 @@ struct ClassicalDetector::State {
   cv::Size bands_size;
   cv::Mat band_closed;
   const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
-  bool night = false;  // calibrated and the scene is at night (ClassicalBackground::Night())
+  bool night = false;  // calibrated, looking along the road, at night (background.Night())
   const std::vector<std::vector<cv::Point>>* lanes = nullptr;  // of the frame, pixels
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
@@ -143,6 +147,12 @@ struct ClassicalDetector::State {
   // Step 3e (calibrated): cuts blobs larger than one vehicle standing where they stand, across
   // the road (vehicles side by side) and along it (one behind the other), at valleys.
   void CutByFootprint(std::vector<Blob>* blobs);
+  // Whether the calibrated camera looks along the road: the ground at the top of the frame is
+  // beyond the horizon or at least kAlongRoadDepth times as far as at the bottom (its ground
+  // scale is). Headlights then
+  // face the camera and their light lies on the road between the vehicle and the camera; seen
+  // across the road it lies beside the vehicle and is all a dark vehicle shows.
+  bool LooksAlongTheRoad() const;
   // Step 3f (calibrated): at night, cuts the reflections and beam hanging below a vehicle's
   // lamps off its blob (dropped when they are light, kept as a blob of their own otherwise).
   void CutReflections(std::vector<Blob>* blobs);
@@ -337,6 +347,14 @@ void ClassicalDetector::State::CutByFootprint(std::vector<Blob>* blobs_in) {
   }
 }
 
+bool ClassicalDetector::State::LooksAlongTheRoad() const {
+  const cv::Point2f top(0.5f * size.width, 0.5f), bottom(0.5f * size.width, size.height - 0.5f);
+  if (!calibration->OnGround(top)) return true;
+  // The ground scale grows with the distance from the camera.
+  return calibration->MetresPerPixelAt(top) >=
+         kAlongRoadDepth * calibration->MetresPerPixelAt(bottom);
+}
+
 void ClassicalDetector::State::CutReflections(std::vector<Blob>* blobs_in) {
   if (!night) return;
   std::vector<Blob>& blobs = *blobs_in;
@@ -475,8 +493,9 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     if (!Prepare(frame, time_us, &dt_us)) return out;
     // 1. Foreground and shadows.
     calibration = context.calibration;
-    // At night (calibrated cameras only: sizes below are metres there) lamp light is no object.
-    night = calibration != nullptr && background.Night();
+    // At night, seen along the road (calibrated cameras only: sizes below are metres there),
+    // lamp light is no object.
+    night = calibration != nullptr && LooksAlongTheRoad() && background.Night();
     background.Classify(bgr, options, night, &fg, &raw);
     lanes = &context.lanes;
     // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
