@@ -320,8 +320,7 @@ int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
   return cuts;
 }
 
-bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob,
-                   Blob* lower) {
+bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob, Blob* lower) {
   const cv::Rect box = blob->box;
   // The highest run of rows with lamp pixels: the vehicle's own lamps, above their reflections.
   int lamp_bottom = -1;
@@ -372,8 +371,8 @@ int MergeFragments(float max_fragment, const FragmentTest& is_fragment,
   return merges;
 }
 
-int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns,
-               Blob* blob, std::vector<Blob>* parts) {
+int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns, Blob* blob,
+               std::vector<Blob>* parts) {
   const cv::Rect box = blob->box;
   if (box.width < 2) return 0;
   // Each column's lowest pixel and its lane; empty columns take their left neighbour's lane.

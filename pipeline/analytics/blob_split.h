@@ -83,8 +83,8 @@ using LaneAt = std::function<int(cv::Point pixel)>;
 // changes, at the emptiest column near the change, when the columns on each side of the change
 // are at least columns(part)[0] wide (the narrowest vehicle where that part stands). Appends the
 // parts but the leftmost (left in `blob`) to `parts`; returns the number of cuts.
-int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns,
-               Blob* blob, std::vector<Blob>* parts);
+int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns, Blob* blob,
+               std::vector<Blob>* parts);
 
 // At night a vehicle's lamps light the wet road below them: a streak of reflections (and the
 // beam) hangs under the lamps in the vehicle's blob. `lamp` marks the lamp pixels (frame-sized,

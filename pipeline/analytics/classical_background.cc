@@ -69,8 +69,8 @@ struct ShadowTest {
 // itself (no channel near saturation), and the road's texture shows through, added to or scaled
 // (a vehicle's body replaces it). `b`, `i`: summed B+G+R of the background and the pixel.
 bool IsLitRoad(int x, int w, int i, int b, const uint8_t* in, const uint8_t* in_up,
-               const uint8_t* in_dn, const uint8_t* bk, const uint8_t* bk_up,
-               const uint8_t* bk_dn, float tex) {
+               const uint8_t* in_dn, const uint8_t* bk, const uint8_t* bk_up, const uint8_t* bk_dn,
+               float tex) {
   if (b > kDarkRoad || i <= b) return false;
   if (std::max({in[3 * x], in[3 * x + 1], in[3 * x + 2]}) >= kLampLevel) return false;
   const int xl = std::max(0, x - 1), xr = std::min(w - 1, x + 1);
