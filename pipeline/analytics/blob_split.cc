@@ -320,6 +320,28 @@ int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
   return cuts;
 }
 
+bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob, Blob* lower) {
+  const cv::Rect box = blob->box;
+  // The highest run of rows with lamp pixels: the vehicle's own lamps, above their reflections.
+  int lamp_bottom = -1;
+  for (int y = box.y; y < box.br().y; ++y) {
+    const bool lit = cv::countNonZero(lamp(cv::Rect(box.x, y, box.width, 1))) > 0;
+    if (lit) {
+      lamp_bottom = y;
+    } else if (lamp_bottom >= 0) {
+      break;
+    }
+  }
+  if (lamp_bottom < 0) return false;
+  const int cut = lamp_bottom + std::max(1, max_below) + 1;  // first row below the vehicle
+  if (cut >= box.br().y) return false;
+  Blob upper;
+  if (!TightBlob(fg, cv::Rect(box.x, box.y, box.width, cut - box.y), &upper)) return false;
+  if (!TightBlob(fg, cv::Rect(box.x, cut, box.width, box.br().y - cut), lower)) *lower = Blob{};
+  *blob = upper;
+  return true;
+}
+
 int MergeFragments(int gap, float max_fragment, std::vector<Blob>* blobs) {
   return MergeFragments(
       max_fragment,
@@ -347,6 +369,90 @@ int MergeFragments(float max_fragment, const FragmentTest& is_fragment,
     }
   }
   return merges;
+}
+
+int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns, Blob* blob,
+               std::vector<Blob>* parts) {
+  const cv::Rect box = blob->box;
+  if (box.width < 2) return 0;
+  // Each column's lowest pixel and its lane; empty columns take their left neighbour's lane.
+  std::vector<int> lane(box.width, -2), bottom(box.width, -1);
+  for (int x = 0; x < box.width; ++x) {
+    for (int y = box.height - 1; y >= 0; --y) {
+      if (fg.at<uint8_t>(box.y + y, box.x + x)) {
+        bottom[x] = box.y + y;
+        lane[x] = lane_at({box.x + x, box.y + y});
+        break;
+      }
+    }
+  }
+  for (int x = 1; x < box.width; ++x) {
+    if (bottom[x] < 0) lane[x] = lane[x - 1];
+  }
+  // Runs of one lane; a run narrower than the narrowest vehicle where it stands (a wheel or a
+  // mirror over the line) joins the run before it.
+  struct Run {
+    int begin, end, lane, bottom;  // columns [begin, end) of the box, lowest pixel row
+  };
+  std::vector<Run> runs;
+  for (int x = 0; x < box.width; ++x) {
+    if (runs.empty() || runs.back().lane != lane[x]) runs.push_back({x, x, lane[x], -1});
+    runs.back().end = x + 1;
+    runs.back().bottom = std::max(runs.back().bottom, bottom[x]);
+  }
+  auto wide_enough = [&](const Run& r) {
+    if (r.lane < 0 || r.bottom < 0) return false;
+    const cv::Rect part(box.x + r.begin, box.y, r.end - r.begin, r.bottom + 1 - box.y);
+    return r.end - r.begin >= std::max(2, columns(part)[0]);
+  };
+  std::vector<Run> kept;
+  for (const Run& r : runs) {
+    if (!kept.empty() && (!wide_enough(r) || kept.back().lane == r.lane)) {
+      kept.back().end = r.end;
+      kept.back().bottom = std::max(kept.back().bottom, r.bottom);
+    } else if (!kept.empty() && !wide_enough(kept.back())) {
+      // A narrow leading run joins the one after it.
+      kept.back() = {kept.back().begin, r.end, r.lane, std::max(kept.back().bottom, r.bottom)};
+    } else {
+      kept.push_back(r);
+    }
+  }
+  if (kept.size() < 2 || !wide_enough(kept.back()) || !wide_enough(kept.front())) return 0;
+  // Cut at the emptiest column within a quarter of the narrower side of each change.
+  const std::vector<int> profile = Profile(fg, box, false);
+  std::vector<int> cuts{0};
+  for (size_t i = 1; i < kept.size(); ++i) {
+    const int reach =
+        std::min(kept[i - 1].end - kept[i - 1].begin, kept[i].end - kept[i].begin) / 4;
+    int cut = kept[i].begin, fewest = std::numeric_limits<int>::max();
+    for (int x = std::max(cuts.back() + 1, kept[i].begin - reach);
+         x <= std::min(box.width - 1, kept[i].begin + reach); ++x) {
+      if (profile[x] < fewest) {
+        fewest = profile[x];
+        cut = x;
+      }
+    }
+    cuts.push_back(cut);
+  }
+  cuts.push_back(box.width);
+  std::vector<Blob> pieces;
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    Blob piece;
+    if (cuts[i + 1] > cuts[i] &&
+        TightBlob(fg, cv::Rect(box.x + cuts[i], box.y, cuts[i + 1] - cuts[i], box.height),
+                  &piece)) {
+      pieces.push_back(piece);
+    }
+  }
+  // Each piece must stand as a vehicle: at least as tall as the narrowest vehicle is wide where
+  // it stands (a headlight beam on the road at night is flat).
+  for (const Blob& piece : pieces) {
+    if (piece.box.height < std::max(2, columns(piece.box)[0])) return 0;
+  }
+  if (pieces.size() < 2) return 0;
+  *blob = pieces[0];
+  parts->insert(parts->end(), pieces.begin() + 1, pieces.end());
+  return static_cast<int>(pieces.size()) - 1;
 }
 
 }  // namespace skynet::analytics

@@ -2,6 +2,7 @@
 // a foreground blob is not always one object. Two vehicles touching at a corner are split at
 // their neck, a pedestrian at the kerb below or above a vehicle is cut off as a tail, vehicles of
 // adjacent lanes overlapping on screen are split where their rows' extent jumps (stacked), and
+// vehicles of adjacent lanes are cut where the lane under them changes (lanes configured), and
 // the fragments of one vehicle (a body the road's colour shows through) are merged back.
 // Blobs whose rows move differently are split by motion_split.h.
 //
@@ -72,6 +73,26 @@ int CutAlongRoad(const cv::Mat& fg, const VehicleRows& rows, Blob* blob, std::ve
 using VehicleColumns = std::function<cv::Vec2i(const cv::Rect& box)>;  // [min_width, max_width]
 int CutAcrossRoad(const cv::Mat& fg, const VehicleColumns& columns, Blob* blob,
                   std::vector<Blob>* parts);
+
+// Which lane (index, or -1 for none) the ground point at a pixel lies in.
+using LaneAt = std::function<int(cv::Point pixel)>;
+
+// Vehicles of adjacent lanes overlapping on screen make one blob with no valley between them,
+// but each stands on the road in its own lane. Labels each column of `blob` by the lane of its
+// lowest pixel of `fg` (where that column touches the road) and cuts the blob where the lane
+// changes, at the emptiest column near the change, when the columns on each side of the change
+// are at least columns(part)[0] wide (the narrowest vehicle where that part stands). Appends the
+// parts but the leftmost (left in `blob`) to `parts`; returns the number of cuts.
+int CutAtLanes(const cv::Mat& fg, const LaneAt& lane_at, const VehicleColumns& columns, Blob* blob,
+               std::vector<Blob>* parts);
+
+// At night a vehicle's lamps light the wet road below them: a streak of reflections (and the
+// beam) hangs under the lamps in the vehicle's blob. `lamp` marks the lamp pixels (frame-sized,
+// 255). Finds the highest run of rows of `blob` holding lamp pixels; when the blob reaches more
+// than `max_below` rows below that run's bottom (the lamps' greatest height above the road),
+// cuts the rows farther down into `lower` (box tightened to its pixels of `fg`; empty box if
+// none) and leaves the rest in `blob`. Returns whether it cut.
+bool CutBelowLamps(const cv::Mat& fg, const cv::Mat& lamp, int max_below, Blob* blob, Blob* lower);
 
 // A row (column) is a valley between two vehicles when it holds at most this share of the
 // blob's median row (column).

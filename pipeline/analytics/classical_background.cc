@@ -12,6 +12,26 @@ constexpr int kMinShadowBackground = 3 * 20 * 20;
 // Texture test slack, in summed-channel levels (about 4 grey levels).
 constexpr float kTextureSlack = 12.f;
 
+// Lamp light (IsLampLight): the road is dark (night) when its mean brightness under a blob is at
+// most this (summed over B, G, R: a grey of 70); a pixel is lit when at least kLitRatio times as
+// bright as the road under it and kLitMinRise levels (summed) brighter; a blob is lamp light when
+// at least kLampLightShare of its pixels are lit.
+constexpr int kDarkRoad = 3 * 70;
+constexpr int kLitRatio = 2;
+constexpr int kLitMinRise = 3 * 25;
+constexpr double kLampLightShare = 0.5;
+// A scene is at night when its background's mean brightness (summed B+G+R) is below this (a grey
+// of 65: an overcast or rainy day is 80 or more, a night street 40-60) and at least
+// kNightDarkShare of it is near-black (darker than a grey of 25: unlit sky, walls and road between
+// the lamps). A day darkened by a cloud or an exposure step is dim all over, not black.
+constexpr int kNightScene = 3 * 65;
+constexpr int kNearBlack = 3 * 25;
+constexpr double kNightDarkShare = 0.12;
+// A pixel with a channel at least this bright is a lamp (or its core), never lit road.
+constexpr int kLampLevel = 230;
+// Texture slack of the lit-road test, summed-channel levels: a beam's own soft edge.
+constexpr float kLitSlack = 24.f;
+
 double AdaptRate(int64_t dt_us, int tau_ms) {
   if (dt_us <= 0) return 0;
   return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
@@ -44,6 +64,27 @@ struct ShadowTest {
   }
 };
 
+// Whether pixel x of row `in` is lamp light on a dark road (a headlight beam, a lamp's glow or
+// its reflection on a wet road): the road there is dark (night), the pixel brighter but no lamp
+// itself (no channel near saturation), and the road's texture shows through, added to or scaled
+// (a vehicle's body replaces it). `b`, `i`: summed B+G+R of the background and the pixel.
+bool IsLitRoad(int x, int w, int i, int b, const uint8_t* in, const uint8_t* in_up,
+               const uint8_t* in_dn, const uint8_t* bk, const uint8_t* bk_up, const uint8_t* bk_dn,
+               float tex) {
+  if (b > kDarkRoad || i <= b) return false;
+  if (std::max({in[3 * x], in[3 * x + 1], in[3 * x + 2]}) >= kLampLevel) return false;
+  const int xl = std::max(0, x - 1), xr = std::min(w - 1, x + 1);
+  auto sum = [](const uint8_t* p, int k) { return p[3 * k] + p[3 * k + 1] + p[3 * k + 2]; };
+  const float gxi = static_cast<float>(sum(in, xr) - sum(in, xl));
+  const float gyi = static_cast<float>(sum(in_dn, x) - sum(in_up, x));
+  const float gxb = static_cast<float>(sum(bk, xr) - sum(bk, xl));
+  const float gyb = static_cast<float>(sum(bk_dn, x) - sum(bk_up, x));
+  const float alpha = static_cast<float>(i) / std::max(1, b);
+  const float added = std::abs(gxi - gxb) + std::abs(gyi - gyb);
+  const float scaled = std::abs(gxi - alpha * gxb) + std::abs(gyi - alpha * gyb);
+  return std::min(added, scaled) <= tex * alpha * (std::abs(gxb) + std::abs(gyb)) + kLitSlack;
+}
+
 }  // namespace
 
 void ClassicalBackground::Seed(const cv::Mat& bgr) {
@@ -52,7 +93,7 @@ void ClassicalBackground::Seed(const cv::Mat& bgr) {
 }
 
 void ClassicalBackground::Classify(const cv::Mat& bgr, const ClassicalDetectorOptions& options,
-                                   cv::Mat* fg, cv::Mat* raw) const {
+                                   bool lamp_light, cv::Mat* fg, cv::Mat* raw) const {
   const int w = bgr.cols, h = bgr.rows;
   fg->create(bgr.size(), CV_8U);
   raw->create(bgr.size(), CV_8U);
@@ -81,9 +122,65 @@ void ClassicalBackground::Classify(const cv::Mat& bgr, const ClassicalDetectorOp
       r[x] = 255;
       f[x] = 255;
       if (!shadows) continue;
+      if (lamp_light && IsLitRoad(x, w, i0 + i1 + i2, b0 + b1 + b2, in, in_up, in_dn, bk, bk_up,
+                                  bk_dn, shadow.tex)) {
+        f[x] = 0;
+        continue;
+      }
       const int bb = b0 * b0 + b1 * b1 + b2 * b2;
       if (bb < kMinShadowBackground) continue;
       if (shadow.IsShadow(x, w, in, in_up, in_dn, bk, bk_up, bk_dn, bb)) f[x] = 0;
+    }
+  }
+}
+
+bool ClassicalBackground::IsLampLight(const cv::Mat& bgr, const cv::Mat& mask,
+                                      const cv::Rect& box) const {
+  int64_t road = 0;
+  int pixels = 0, lit = 0;
+  for (int y = box.y; y < box.br().y; ++y) {
+    const uint8_t* m = mask.ptr<uint8_t>(y);
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* bk = bg8_.ptr<uint8_t>(y);
+    for (int x = box.x; x < box.br().x; ++x) {
+      if (!m[x]) continue;
+      const int i = in[3 * x] + in[3 * x + 1] + in[3 * x + 2];
+      const int b = bk[3 * x] + bk[3 * x + 1] + bk[3 * x + 2];
+      road += b;
+      ++pixels;
+      if (i >= kLitRatio * b && i >= b + kLitMinRise) ++lit;
+    }
+  }
+  return pixels > 0 && road <= static_cast<int64_t>(kDarkRoad) * pixels &&
+         lit >= kLampLightShare * pixels;
+}
+
+bool ClassicalBackground::Night() const {
+  int64_t sum = 0;
+  int black = 0;
+  for (int y = 0; y < bg8_.rows; ++y) {
+    const uint8_t* p = bg8_.ptr<uint8_t>(y);
+    for (int x = 0; x < bg8_.cols; ++x) {
+      const int v = p[3 * x] + p[3 * x + 1] + p[3 * x + 2];
+      sum += v;
+      if (v < kNearBlack) ++black;
+    }
+  }
+  const int64_t n = static_cast<int64_t>(bg8_.rows) * bg8_.cols;
+  return n > 0 && sum < static_cast<int64_t>(kNightScene) * n && black >= kNightDarkShare * n;
+}
+
+void ClassicalBackground::MarkLamps(const cv::Mat& bgr, const cv::Mat& mask, const cv::Rect& box,
+                                    cv::Mat* lamp) const {
+  for (int y = box.y; y < box.br().y; ++y) {
+    const uint8_t* m = mask.ptr<uint8_t>(y);
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* bk = bg8_.ptr<uint8_t>(y);
+    uint8_t* l = lamp->ptr<uint8_t>(y);
+    for (int x = box.x; x < box.br().x; ++x) {
+      const bool on = m[x] && bk[3 * x] + bk[3 * x + 1] + bk[3 * x + 2] <= kDarkRoad &&
+                      std::max({in[3 * x], in[3 * x + 1], in[3 * x + 2]}) >= kLampLevel;
+      l[x] = on ? 255 : 0;
     }
   }
 }

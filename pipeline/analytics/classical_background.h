@@ -22,9 +22,12 @@ class ClassicalBackground {
   void Seed(const cv::Mat& bgr);
 
   // Of `bgr` (the background's size): `raw` marks every changed pixel (shadows too: the
-  // background must not learn them), `fg` only object pixels (255, else 0). One pass.
-  void Classify(const cv::Mat& bgr, const ClassicalDetectorOptions& options, cv::Mat* fg,
-                cv::Mat* raw) const;
+  // background must not learn them), `fg` only object pixels (255, else 0). One pass. With
+  // `lamp_light` (and shadow suppression), lamp light on a dark road is no object either: a
+  // brighter pixel, no lamp itself, over which the road's texture shows (beams, glow, wet-road
+  // reflections at night).
+  void Classify(const cv::Mat& bgr, const ClassicalDetectorOptions& options, bool lamp_light,
+                cv::Mat* fg, cv::Mat* raw) const;
 
   // Copies the pixels of `bgr` inside `box` where `mask` (box-sized) is set into the background
   // at once (healing a ghost).
@@ -34,6 +37,19 @@ class ClassicalBackground {
   // constant, others with the background one, pixels in `frozen` (pixel boxes) not at all.
   void Adapt(const cv::Mat& bgr, const cv::Mat& raw, const std::vector<cv::Rect>& frozen,
              int64_t dt_us, const ClassicalDetectorOptions& options, const cv::Mat& kernel);
+
+  // Whether the object pixels of `mask` (frame-sized, 255 = object) inside `box` are mostly lamp
+  // light at night: the road under them is dark and at least half of them are much brighter than
+  // it (headlights, their beams, their reflections on a wet road), rather than a vehicle's body.
+  bool IsLampLight(const cv::Mat& bgr, const cv::Mat& mask, const cv::Rect& box) const;
+
+  // Marks in `lamp` (frame-sized CV_8U, set to 255 inside `box` only) the lamps at night: object
+  // pixels of `mask` with a channel near saturation over a dark road.
+  void MarkLamps(const cv::Mat& bgr, const cv::Mat& mask, const cv::Rect& box, cv::Mat* lamp) const;
+
+  // Whether the scene is at night: the background's mean brightness is low (street lamps and
+  // headlights light it). Lamp light is told from objects only then.
+  bool Night() const;
 
   // The background, CV_8UC3 BGR.
   const cv::Mat& image() const { return bg8_; }

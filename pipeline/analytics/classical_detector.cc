@@ -63,6 +63,13 @@ constexpr double kMaxCloseShare = 1.0 / 24;
 // car this high, metres): a blob is never cut into parts smaller than this.
 constexpr double kMinVehicleWidthM = 1.0;
 constexpr double kMinVehicleHeightM = 1.0;
+// A vehicle's lamps are at most this high above the road (metres): what hangs lower in its blob
+// at night is the lamps' light on the road.
+constexpr double kMaxLampHeightM = 1.2;
+// A camera looks along the road when the ground at the top of its frame is at least this many
+// times as far as at the bottom (metres per pixel there; a pole camera: 10 m and 120 m or more,
+// across the road 1-2).
+constexpr double kAlongRoadDepth = 4.0;
 
 }  // namespace
 
@@ -86,6 +93,7 @@ struct ClassicalDetector::State {
   MotionScratch motion;
   NeckScratch neck;
   cv::Mat labels, comp_stats, centroids;
+  cv::Mat lamp;  // lamp pixels at night, set inside the blob being looked at (CutReflections)
   cv::Mat open_kernel, close_kernel;
   // Calibrated: rows [y0, y1) are closed with `kernel` (a radius of close_m at their ground
   // scale), for the calibration of homography `bands_for` at `bands_size`.
@@ -98,6 +106,8 @@ struct ClassicalDetector::State {
   cv::Size bands_size;
   cv::Mat band_closed;
   const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
+  bool night = false;  // calibrated, looking along the road, at night (background.Night())
+  const std::vector<std::vector<cv::Point>>* lanes = nullptr;  // of the frame, pixels
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
   // counts as a rejected frame and re-seeds the background.
@@ -137,6 +147,15 @@ struct ClassicalDetector::State {
   // Step 3e (calibrated): cuts blobs larger than one vehicle standing where they stand, across
   // the road (vehicles side by side) and along it (one behind the other), at valleys.
   void CutByFootprint(std::vector<Blob>* blobs);
+  // Whether the calibrated camera looks along the road: the ground at the top of the frame is
+  // beyond the horizon or at least kAlongRoadDepth times as far as at the bottom (its ground
+  // scale is). Headlights then
+  // face the camera and their light lies on the road between the vehicle and the camera; seen
+  // across the road it lies beside the vehicle and is all a dark vehicle shows.
+  bool LooksAlongTheRoad() const;
+  // Step 3f (calibrated): at night, cuts the reflections and beam hanging below a vehicle's
+  // lamps off its blob (dropped when they are light, kept as a blob of their own otherwise).
+  void CutReflections(std::vector<Blob>* blobs);
   // Blobs of at least MinArea() pixels as classified detections.
   std::vector<Detection> ToDetections(const std::vector<Blob>& blobs) const;
   // Step 5: adapts the background and keeps this frame as the previous one.
@@ -301,16 +320,62 @@ void ClassicalDetector::State::CutByFootprint(std::vector<Blob>* blobs_in) {
   const VehicleRows rows = [&](const cv::Rect& box) {
     return range(box, kMinVehicleHeightM, options.max_vehicle_height_m);
   };
+  // The lane of the ground point at a pixel (the first lane holding it), -1 outside every lane.
+  const LaneAt lane_at = [&](cv::Point pixel) {
+    for (size_t i = 0; i < lanes->size(); ++i) {
+      if (cv::pointPolygonTest((*lanes)[i], cv::Point2f(pixel), false) >= 0) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
   std::vector<Blob> parts;
   // Parts cut off are appended and looked at in turn.
   for (size_t b = 0; b < blobs.size(); ++b) {
     parts.clear();
-    const int cuts = CutAcrossRoad(closed, columns, &blobs[b], &parts) +
+    // Lamp light at night (headlights, beams, reflections) spreads over lanes: not cut by them.
+    const int lane_cuts = lanes->size() >= 2 && !background.IsLampLight(bgr, fg, blobs[b].box)
+                              ? CutAtLanes(closed, lane_at, columns, &blobs[b], &parts)
+                              : 0;
+    stats.lane_cuts += lane_cuts;
+    const int cuts = lane_cuts + CutAcrossRoad(closed, columns, &blobs[b], &parts) +
                      CutAlongRoad(closed, rows, &blobs[b], &parts);
     if (cuts == 0) continue;
     stats.footprint_cuts += cuts;
     blobs[b].cut = true;
     blobs.insert(blobs.end(), parts.begin(), parts.end());
+  }
+}
+
+bool ClassicalDetector::State::LooksAlongTheRoad() const {
+  const cv::Point2f top(0.5f * size.width, 0.5f), bottom(0.5f * size.width, size.height - 0.5f);
+  if (!calibration->OnGround(top)) return true;
+  // The ground scale grows with the distance from the camera.
+  return calibration->MetresPerPixelAt(top) >=
+         kAlongRoadDepth * calibration->MetresPerPixelAt(bottom);
+}
+
+void ClassicalDetector::State::CutReflections(std::vector<Blob>* blobs_in) {
+  if (!night) return;
+  std::vector<Blob>& blobs = *blobs_in;
+  if (lamp.size() != size) lamp = cv::Mat::zeros(size, CV_8U);
+  for (size_t b = 0, n_blobs = blobs.size(); b < n_blobs; ++b) {
+    const cv::Rect box = blobs[b].box;
+    background.MarkLamps(bgr, fg, box, &lamp);
+    // The lamps' greatest height above the road, in pixels where the blob stands.
+    const cv::Point2f foot = BottomCentre(cv::Rect2f(box));
+    const double mpp = calibration->MetresPerPixelAt(foot);
+    if (!calibration->OnGround(foot) || !(mpp > 0)) continue;
+    Blob lower;
+    if (!CutBelowLamps(fg, lamp, static_cast<int>(std::lround(kMaxLampHeightM / mpp)), &blobs[b],
+                       &lower)) {
+      continue;
+    }
+    ++stats.reflections;
+    blobs[b].cut = true;
+    if (lower.area > 0 && !background.IsLampLight(bgr, fg, lower.box)) {
+      blobs.push_back(lower);
+    }
   }
 }
 
@@ -427,8 +492,12 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     int64_t dt_us = 0;
     if (!Prepare(frame, time_us, &dt_us)) return out;
     // 1. Foreground and shadows.
-    background.Classify(bgr, options, &fg, &raw);
     calibration = context.calibration;
+    // At night, seen along the road (calibrated cameras only: sizes below are metres there),
+    // lamp light is no object.
+    night = calibration != nullptr && LooksAlongTheRoad() && background.Night();
+    background.Classify(bgr, options, night, &fg, &raw);
+    lanes = &context.lanes;
     // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     const std::vector<cv::Rect> frozen =
         FrozenBoxes(context.stationary_boxes, cv::Rect(0, 0, size.width, size.height));
@@ -445,6 +514,8 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     CutStackedBlobs(&blobs);
     // 3e. Footprints (calibrated): blobs larger than one vehicle where they stand.
     CutByFootprint(&blobs);
+    // 3f. Night (calibrated): reflections and beams below a vehicle's lamps.
+    CutReflections(&blobs);
     // 4. Merge fragments of one vehicle: a small blob next to a much larger one.
     stats.merges += MergeFragments(
         options.merge_max_fragment,

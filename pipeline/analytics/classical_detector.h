@@ -10,8 +10,8 @@
 // used: a blob no region supports (a ghost of a vehicle that left, a shake edge) is dropped and
 // healed into the background, unless it lies under a frozen box. The steps live in files of
 // their own: classical_background (colour model, shadows), ghost_heal (dropping and healing
-// ghosts), blob_split (necks, tails, stacked vehicles, fragments) and motion_split (blobs whose
-// rows move differently).
+// ghosts), blob_split (necks, tails, stacked vehicles, footprints, lanes, fragments) and
+// motion_split (blobs whose rows move differently).
 //
 // One per camera, on the camera's analytics worker: not thread-safe. Detect() never throws and
 // never logs; failures count into stats().
@@ -47,6 +47,8 @@ struct ClassicalDetectorStats {
   uint64_t motion_cuts = 0;     // blobs split where their rows move differently
   uint64_t shake_aligned = 0;   // frames aligned to the steady pose (SceneContext::camera_shift)
   uint64_t footprint_cuts = 0;  // calibrated: blobs larger than one vehicle cut at valleys
+  uint64_t lane_cuts = 0;       // calibrated, lanes configured: cuts where a blob's lane changes
+  uint64_t reflections = 0;     // calibrated, night: light below a vehicle's lamps cut off
   uint64_t not_analysed = 0;    // blobs beyond max_distance_m or above the horizon (calibrated)
 };
 

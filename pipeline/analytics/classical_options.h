@@ -20,6 +20,7 @@ struct ClassicalDetectorOptions {
   bool require_motion_support = true;
 
   // --- Shadows ---
+  // Also lamp light on a dark road at night (calibrated, along the road: docs/vehicles.md, night).
   bool shadow_suppression = true;
   // A shadow pixel's brightness is this fraction of the background's...
   float shadow_min_ratio = 0.4f;

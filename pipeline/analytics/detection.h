@@ -53,6 +53,9 @@ struct SceneContext {
   // Pixel boxes of tracked objects seen in the latest frame, at least twice: a vehicle that has
   // just stopped (no motion, not yet stationary) or a slow pedestrian.
   std::vector<cv::Rect2f> tracked_boxes;
+  // The traffic rules' lanes as pixel polygons at the detect size (empty: none configured). With
+  // a calibration, blobs of vehicles in adjacent lanes are cut apart where the lane changes.
+  std::vector<std::vector<cv::Point>> lanes;
 };
 
 // What every backend counts, for metrics (each backend's own stats() has more).

@@ -112,6 +112,14 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
       }
       tracker_->set_calibration(calibration());
       context_.calibration = calibration();
+      context_.lanes.clear();
+      for (const Lane& lane : options_.rules.lanes) {
+        std::vector<cv::Point>& polygon = context_.lanes.emplace_back();
+        for (const cv::Point2f& p : lane.polygon) {
+          polygon.emplace_back(static_cast<int>(std::lround(p.x * size_.width)),
+                               static_cast<int>(std::lround(p.y * size_.height)));
+        }
+      }
     }
     std::vector<cv::Rect2f> regions;
     regions.reserve(motion.regions.size());
