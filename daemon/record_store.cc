@@ -166,7 +166,6 @@ Result<std::vector<StoredRecord>> RecordStore::Query(const RecordQuery& q) {
     sql += ")";
   }
   if (q.min_speed_kmh > 0) sql += " AND speed_kmh >= ?";
-  if (q.track_id != 0) sql += " AND track_id = ?";
   sql += " ORDER BY last_us DESC, id DESC LIMIT ? OFFSET ?";
   Stmt st(db_, sql);
   if (!st.ok()) return Error("query");
@@ -186,7 +185,6 @@ Result<std::vector<StoredRecord>> RecordStore::Query(const RecordQuery& q) {
     if (q.direction != 0) sqlite3_bind_int(s, ++n, q.direction);
   }
   if (q.min_speed_kmh > 0) sqlite3_bind_double(s, ++n, q.min_speed_kmh);
-  if (q.track_id != 0) sqlite3_bind_int64(s, ++n, static_cast<int64_t>(q.track_id));
   sqlite3_bind_int(s, ++n, q.limit);
   sqlite3_bind_int64(s, ++n, q.offset);
   std::vector<StoredRecord> out;

@@ -58,7 +58,6 @@ struct RecordQuery {
   std::string line_id;                // crossed this line (empty: any)
   int direction = 0;                  // with line_id: +1 or -1 only (0: either)
   float min_speed_kmh = 0;            // speed_kmh >= this (0: no bound)
-  uint64_t track_id = 0;              // this track id (0: any)
   int limit = 100;                    // page size
   int64_t offset = 0;                 // records skipped (paging)
 };
