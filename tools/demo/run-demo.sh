@@ -191,5 +191,8 @@ echo "demo: skynetctl top (Ctrl-C to stop); in another terminal try:"
 echo "      $SKYNETCTL --control $CONTROL status"
 echo "      $SKYNETCTL --feed $FEED tail --type traffic"
 echo "      $SKYNETCTL --control $CONTROL quality     # gate1 freezes or is covered now and then"
+echo "      $SKYNETCTL --control $CONTROL search --limit 5   # vehicle records, newest first"
+echo "      $SKYNETCTL --control $CONTROL snapshot CAMERA:TRACK -o car.jpg   # from a search row"
+echo "      $SKYNETCTL --control $CONTROL clip CAMERA:TRACK -o car.mp4"
 # In the foreground, so that Ctrl-C reaches it; the EXIT trap then stops skynetd and camsim.
 "$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top || true
