@@ -24,12 +24,10 @@ using testing::TempDir;
 
 TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   TempDir dir;
-  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
-                      {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps", "10",
-                       "--traffic", "1", "--control-port", "0", "--log-level", "warn"},
-                      dir.File("camsim.log"));
-  ASSERT_TRUE(camsim.started());
-  const testing::CamsimReady sim = testing::ReadCamsimReady(camsim);
+  testing::Camsim sim_run = testing::StartCamsim(
+      dir, {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps", "10", "--traffic",
+            "1", "--control-port", "0", "--log-level", "warn"});
+  const testing::CamsimReady& sim = sim_run.ready;
   ASSERT_EQ(sim.urls.size(), 1u);
   ASSERT_GT(sim.control_port, 0);
   const std::string config = dir.File("skynetd.yaml");
@@ -75,10 +73,13 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   v1::CameraStatus seen;
   // The first ONLINE may be published before the subscription is in place (a slow joiner):
   // status says it either way.
-  ASSERT_TRUE(testing::WaitFor([&] {
-    const v1::CameraStatusInfo c = camera();
-    return c.state() == v1::CAMERA_STATE_ONLINE && c.frames_analysed() >= 10;
-  }, 120s)) << ReadFile(dir.File("skynetd.log"));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        const v1::CameraStatusInfo c = camera();
+        return c.state() == v1::CAMERA_STATE_ONLINE && c.frames_analysed() >= 10;
+      },
+      120s))
+      << ReadFile(dir.File("skynetd.log"));
 
   ASSERT_EQ(testing::CamsimCommand(sim.control_port, "garbage cam1"), "ok");
   ASSERT_TRUE(next_status(v1::CAMERA_STATE_DEGRADED, &seen));

@@ -29,12 +29,10 @@ using testing::TempDir;
 
 TEST(SkynetdOverloadTest, OverloadedWorkerSharesFramesEvenlyAndSaysSo) {
   TempDir dir;
-  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
-                      {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps", "10",
-                       "--traffic", "3", "--log-level", "warn"},
-                      dir.File("camsim.log"));
-  ASSERT_TRUE(camsim.started());
-  const testing::CamsimReady sim = testing::ReadCamsimReady(camsim);
+  testing::Camsim sim_run =
+      testing::StartCamsim(dir, {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps",
+                                 "10", "--traffic", "3", "--log-level", "warn"});
+  const testing::CamsimReady& sim = sim_run.ready;
   ASSERT_EQ(sim.urls.size(), 3u);
   const std::string config = dir.File("skynetd.yaml");
   {
@@ -65,14 +63,17 @@ TEST(SkynetdOverloadTest, OverloadedWorkerSharesFramesEvenlyAndSaysSo) {
   };
   // Every camera online and overloaded, the node too (the drop window is 10 s).
   v1::StatusResponse s;
-  ASSERT_TRUE(testing::WaitFor([&] {
-    s = status();
-    if (s.cameras_size() != 3 || !s.overloaded() || s.overloaded_cameras() != 3) return false;
-    for (const auto& c : s.cameras()) {
-      if (c.state() != v1::CAMERA_STATE_ONLINE || !c.overloaded()) return false;
-    }
-    return true;
-  }, 120s)) << s.DebugString() << ReadFile(dir.File("skynetd.log"));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        s = status();
+        if (s.cameras_size() != 3 || !s.overloaded() || s.overloaded_cameras() != 3) return false;
+        for (const auto& c : s.cameras()) {
+          if (c.state() != v1::CAMERA_STATE_ONLINE || !c.overloaded()) return false;
+        }
+        return true;
+      },
+      120s))
+      << s.DebugString() << ReadFile(dir.File("skynetd.log"));
   EXPECT_LT(s.analysis_share(), 0.9);
 
   // Frames handed over and analysed per camera, over the next ~120 analysed frames.
@@ -84,12 +85,14 @@ TEST(SkynetdOverloadTest, OverloadedWorkerSharesFramesEvenlyAndSaysSo) {
     return now.cameras_size() == 3;
   };
   ASSERT_TRUE(counts(&before));
-  ASSERT_TRUE(testing::WaitFor([&] {
-    if (!counts(&after)) return false;
-    uint64_t analysed = 0;
-    for (const auto& [id, c] : after) analysed += c.second - before[id].second;
-    return analysed >= 120;
-  }, 120s));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        if (!counts(&after)) return false;
+        uint64_t analysed = 0;
+        for (const auto& [id, c] : after) analysed += c.second - before[id].second;
+        return analysed >= 120;
+      },
+      120s));
   double lo = 1, hi = 0;
   std::string shares;
   for (const auto& [id, c] : after) {

@@ -25,12 +25,10 @@ using testing::TempDir;
 
 TEST(SkynetdQualityTest, FreezeIsAQualityFaultUntilResumeAndTheAcceptedViewSurvivesARestart) {
   TempDir dir;
-  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
-                      {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps", "10",
-                       "--traffic", "1", "--control-port", "0", "--log-level", "warn"},
-                      dir.File("camsim.log"));
-  ASSERT_TRUE(camsim.started());
-  const testing::CamsimReady sim = testing::ReadCamsimReady(camsim);
+  testing::Camsim sim_run = testing::StartCamsim(
+      dir, {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps", "10", "--traffic",
+            "1", "--control-port", "0", "--log-level", "warn"});
+  const testing::CamsimReady& sim = sim_run.ready;
   ASSERT_EQ(sim.urls.size(), 1u);
   ASSERT_GT(sim.control_port, 0);
   const std::string config = dir.File("skynetd.yaml");

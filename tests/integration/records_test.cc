@@ -27,12 +27,10 @@ using testing::TempDir;
 
 TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   TempDir dir;
-  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
-                      {"--port", "0", "--loop-seconds", "8", "--size", "640x360", "--fps", "10",
-                       "--traffic", "1", "--log-level", "warn"},
-                      dir.File("camsim.log"));
-  ASSERT_TRUE(camsim.started());
-  const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
+  testing::Camsim sim_run =
+      testing::StartCamsim(dir, {"--port", "0", "--loop-seconds", "8", "--size", "640x360", "--fps",
+                                 "10", "--traffic", "1", "--log-level", "warn"});
+  const std::vector<std::string> urls = sim_run.ready.urls;
   ASSERT_EQ(urls.size(), 1u) << "camsim did not print its URL and ready";
   const std::string db = dir.File("records.db");
   std::ofstream(dir.File("skynetd.yaml"))
@@ -86,17 +84,21 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   q.cameras = {"cam0"};
   q.line_id = "middle";
   std::vector<daemon::StoredRecord> found;
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto r = (*store)->Query(q);
-    if (r.ok()) found = *r;
-    return !found.empty();
-  }, 60s));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = (*store)->Query(q);
+        if (r.ok()) found = *r;
+        return !found.empty();
+      },
+      60s));
   EXPECT_EQ(found.front().node_id, "records-node");
   EXPECT_EQ(found.front().camera_id, "cam0");
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto n = (*store)->Count();
-    return n.ok() && *n >= static_cast<int64_t>(records.size());
-  }, 60s));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto n = (*store)->Count();
+        return n.ok() && *n >= static_cast<int64_t>(records.size());
+      },
+      60s));
 
   // The same search through the control socket (read role), newest first, paged.
   auto control = client::ControlClient::Connect(dir.Ipc("control.sock"), 10000);
@@ -120,9 +122,9 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   EXPECT_EQ(answer->search().records_size(), 0);
 
   // skynetctl search: a table, header first, one row per record of that line.
-  const testing::ToolRun ctl = testing::RunSkynetctl(
-      dir, dir.Ipc("control.sock"),
-      {"search", "--camera", "cam0", "--line", "middle", "--limit", "1000"});
+  const testing::ToolRun ctl =
+      testing::RunSkynetctl(dir, dir.Ipc("control.sock"),
+                            {"search", "--camera", "cam0", "--line", "middle", "--limit", "1000"});
   ASSERT_EQ(ctl.code, 0) << ctl.err;
   std::vector<std::string> table;
   for (size_t at = 0, nl; (nl = ctl.out.find('\n', at)) != std::string::npos; at = nl + 1) {

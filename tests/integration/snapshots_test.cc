@@ -47,12 +47,10 @@ double ScrapeMetric(const TempDir& dir, int port, const std::string& prefix) {
 
 TEST(SnapshotsTest, RecordsGetFullResolutionSnapshotFilesThatSkynetctlFetches) {
   TempDir dir;
-  ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
-                      {"--port", "0", "--loop-seconds", "8", "--size", "640x360", "--fps", "10",
-                       "--traffic", "1", "--log-level", "warn"},
-                      dir.File("camsim.log"));
-  ASSERT_TRUE(camsim.started());
-  const testing::CamsimReady ready = testing::ReadCamsimReady(camsim);
+  testing::Camsim sim_run =
+      testing::StartCamsim(dir, {"--port", "0", "--loop-seconds", "8", "--size", "640x360", "--fps",
+                                 "10", "--traffic", "1", "--log-level", "warn"});
+  const testing::CamsimReady& ready = sim_run.ready;
   ASSERT_EQ(ready.urls.size(), 1u);
   const int port = testing::FreePort();
   ASSERT_GT(port, 0);

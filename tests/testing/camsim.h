@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,21 @@ inline CamsimReady ReadCamsimReady(ChildProcess& camsim) {
   }
   ADD_FAILURE() << "camsim did not print ready";
   return out;
+}
+
+// Starts skynet-camsim with `args` (its stderr in `dir`/camsim.log) and reads its start-up lines:
+// a test failure if it does not start or print "ready".
+struct Camsim {
+  std::unique_ptr<ChildProcess> process;
+  CamsimReady ready;
+};
+inline Camsim StartCamsim(const TempDir& dir, const std::vector<std::string>& args) {
+  Camsim c;
+  c.process = std::make_unique<ChildProcess>(BuildPath("tools/camsim/skynet-camsim"), args,
+                                             dir.File("camsim.log"));
+  EXPECT_TRUE(c.process->started());
+  if (c.process->started()) c.ready = ReadCamsimReady(*c.process);
+  return c;
 }
 
 // One command on camsim's control port (e.g. "fault cam0 garbage 3"); its answer line, empty when
