@@ -1,6 +1,7 @@
 #include "daemon/app.h"
 
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <fmt/format.h>
 
@@ -174,7 +175,9 @@ void OpenRecords(const Config& config, Node* node) {
   if (!config.records.path.empty()) {
     RecordStoreOptions ro;
     ro.path = config.records.path;
-    ro.retention_days = config.records.retention_days;
+    // With evidence files, records and their files are one unit: one age limit for both.
+    ro.retention_days =
+        node->evidence ? config.evidence.retention_days : config.records.retention_days;
     ro.max_records = config.records.max_records;
     Result<std::unique_ptr<RecordStore>> store = RecordStore::Open(ro);
     if (store.ok()) {
@@ -190,7 +193,7 @@ void OpenRecords(const Config& config, Node* node) {
     RecordWriterOptions wo;
     wo.max_queued = static_cast<size_t>(config.records.max_queued);
     node->record_writer = std::make_unique<RecordWriter>(
-        store.ok() ? std::move(store).value() : nullptr, wo);
+        store.ok() ? std::move(store).value() : nullptr, wo, node->evidence);
   }
   // Full-resolution snapshot files and clips are named in the records.
   node->records = std::make_unique<RecordCollector>(
@@ -316,6 +319,10 @@ v1::Response Clip(Node* node, const v1::ClipRequest& c) {
   if (state) {
     out->set_start_us(state->start_us);
     out->set_end_us(state->end_us);
+    out->set_from_recordings(state->from_recordings);
+    if (c.offset() == 0) {
+      for (const std::string& n : state->notes) out->add_notes(n);
+    }
   }
   Result<std::string> path = node->evidence->Resolve(file);
   if (!path.ok()) {
@@ -343,6 +350,27 @@ v1::Response Clip(Node* node, const v1::ClipRequest& c) {
   out->set_data(std::move(data));
   response.set_ok(true);
   return response;
+}
+
+// The evidence part of a status answer (docs/cli.md, "status"): the alarm while writing is
+// stopped, and how full the directory is.
+void FillEvidenceStatus(const EvidenceStore& store, v1::StatusResponse* status) {
+  const EvidenceStats e = store.stats();
+  v1::EvidenceStatus* out = status->mutable_evidence();
+  out->set_directory(store.path());
+  out->set_stopped(e.stopped);
+  out->set_stopped_since_us(e.stopped ? e.stopped_since_us : 0);
+  out->set_failed_path(e.failed_path);
+  out->set_error(e.error);
+  out->set_refused(e.refused);
+  out->set_disk_full(e.disk_full);
+  out->set_bytes(e.bytes);
+  out->set_max_bytes(store.options().max_bytes);
+  out->set_files(e.files);
+  struct statvfs fs {};
+  out->set_disk_free_bytes(::statvfs(store.path().c_str(), &fs) == 0
+                               ? static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize)
+                               : -1);
 }
 
 // A search of the record store (on the control thread).
@@ -569,7 +597,9 @@ Status StartServices(const Config& config, Node* node) {
         if (r.has_clip()) return Clip(node, r.clip());
         if (r.has_snapshot()) return Snapshot(reader, evidence, r.snapshot());
         if (r.has_follow()) return FollowRecord(reader, *map, r.follow());
-        return sup->HandleRequest(r);
+        v1::Response response = sup->HandleRequest(r);
+        if (response.has_status() && evidence) FillEvidenceStatus(*evidence, response.mutable_status());
+        return response;
       }));
   if (!config.metrics_endpoint.empty()) {
     auto metrics = MetricsServer::Start(config.metrics_endpoint, [node] { return Scrape(*node); });
@@ -591,8 +621,12 @@ void ServeUntilStopped(Node* node, const ServiceNotifier& notify) {
   auto log = GetLogger("daemon");
   auto summary = [node] {
     const EventBus::HeartbeatInfo h = node->supervisor->Heartbeat();
-    return fmt::format("{}/{} cameras online, {} events published", h.cameras_online,
-                       h.cameras_total, node->bus->last_seq());
+    std::string text = fmt::format("{}/{} cameras online, {} events published", h.cameras_online,
+                                   h.cameras_total, node->bus->last_seq());
+    if (node->evidence && node->evidence->stats().stopped) {
+      text += "; degraded: evidence writing stopped (disk full)";
+    }
+    return text;
   };
   notify.Ready(summary());
   LivenessMonitor liveness;
@@ -640,6 +674,8 @@ void StopNode(Node* node) {
   if (node->supervisor) node->supervisor->Stop();
   node->clips.reset();  // finishes the clips being written; their events go out below
   if (node->replay) node->replay->Stop();
+  // The collector's snapshot writer hands its last records to the record writer: first.
+  node->records.reset();
   if (node->record_writer) {
     node->record_writer.reset();  // writes what is queued first
   }

@@ -1,9 +1,13 @@
 #include "daemon/clip_recorder.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <deque>
 
 #include "pipeline/core/logging.h"
 #include "pipeline/ingest/mp4_remuxer.h"
+#include "pipeline/ingest/segment_cutter.h"
 
 namespace skynet::daemon {
 namespace {
@@ -50,7 +54,41 @@ std::pair<v1::ClipTrigger, uint64_t> TriggerOf(const v1::Event& e) {
   }
 }
 
+// "HH:MM:SS" of a capture time (UTC, as the files are named) with the date.
+std::string When(int64_t us) { return FormatUtc(us, "%Y-%m-%d %H:%M:%S UTC"); }
+
 }  // namespace
+
+std::optional<int64_t> SegmentStartUs(const std::string& relative) {
+  // <camera>/recordings/<YYYY-MM-DD>/<HHMMSS>[.<6 digits>]-segment...
+  const size_t name_at = relative.rfind('/');
+  if (name_at == std::string::npos || name_at < 11) return std::nullopt;
+  const std::string date = relative.substr(name_at - 10, 10);
+  const std::string name = relative.substr(name_at + 1);
+  int y, mo, d, h, mi, sec;
+  if (std::sscanf(date.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3 || name.size() < 14 ||
+      std::sscanf(name.c_str(), "%2d%2d%2d", &h, &mi, &sec) != 3) {
+    return std::nullopt;
+  }
+  int64_t micros = 0;
+  size_t rest = 6;
+  if (name[6] == '.') {
+    for (rest = 7; rest < name.size() && rest < 13 && name[rest] >= '0' && name[rest] <= '9';
+         ++rest) {
+      micros = micros * 10 + (name[rest] - '0');
+    }
+    if (rest != 13) return std::nullopt;
+  }
+  if (name.compare(rest, 8, "-segment") != 0) return std::nullopt;
+  struct tm tm {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return int64_t{timegm(&tm)} * 1'000'000 + micros;
+}
 
 struct ClipRecorder::Job {
   std::string camera, name, file;
@@ -143,8 +181,140 @@ void ClipRecorder::Publish(v1::Event event) {
 
 Result<ClipState> ClipRecorder::Start(const std::string& camera, int64_t from_us, int64_t to_us) {
   if (to_us <= from_us) return Status::InvalidArgument("clip: the end must be after the start");
-  return StartJob(camera, from_us, std::min(to_us, from_us + options_.max_clip_us), from_us,
-                  v1::CLIP_TRIGGER_REQUEST, 0);
+  to_us = std::min(to_us, from_us + options_.max_clip_us);
+  const bool recorded = std::find(options_.record_cameras.begin(), options_.record_cameras.end(),
+                                  camera) != options_.record_cameras.end();
+  if (recorded && store_) {
+    std::shared_ptr<ingest::EncodedRing> ring = RingOf(camera, false);
+    const ingest::EncodedRingStats rs = ring ? ring->stats() : ingest::EncodedRingStats{};
+    if (rs.units == 0 || rs.oldest_us > from_us) return CutFromRecordings(camera, from_us, to_us);
+  }
+  Result<ClipState> st = StartJob(camera, from_us, to_us, from_us, v1::CLIP_TRIGGER_REQUEST, 0);
+  if (!st.ok() && st.status().code() == StatusCode::kNotFound && !recorded) {
+    return Status::NotFound(st.status().message() + "; camera " + camera +
+                            " is not recorded continuously (evidence.record_cameras)");
+  }
+  return st;
+}
+
+std::string ClipRecorder::UniqueName(const std::string& camera, const std::string& kind,
+                                     const std::string& base, int64_t time_us) {
+  std::string name = base + ".mp4";
+  for (int n = 2; names_.count(EvidenceStore::RelativePath(camera, kind, name, time_us)) ||
+                  store_->Contains(EvidenceStore::RelativePath(camera, kind, name, time_us));
+       ++n) {
+    name = base + "-" + std::to_string(n) + ".mp4";
+  }
+  names_.insert(EvidenceStore::RelativePath(camera, kind, name, time_us));
+  return name;
+}
+
+Result<ClipState> ClipRecorder::CutFromRecordings(const std::string& camera, int64_t from_us,
+                                                  int64_t to_us) {
+  auto refuse = [this](Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.refused;
+    return st;
+  };
+  // The camera's segments in time order, each until the next one starts (the last: its last
+  // write, or now while it is being written).
+  struct Seg {
+    int64_t start_us, end_us;
+    EvidenceStore::FileInfo file;
+  };
+  std::vector<Seg> all;
+  for (const EvidenceStore::FileInfo& f : store_->Files("recordings", camera)) {
+    if (std::optional<int64_t> start = SegmentStartUs(f.relative)) {
+      all.push_back({*start, f.open ? clock_->NowWallUs() : f.time_us, f});
+    }
+  }
+  std::sort(all.begin(), all.end(), [](const Seg& a, const Seg& b) { return a.start_us < b.start_us; });
+  if (all.empty()) {
+    return refuse(Status::NotFound("camera " + camera +
+                                   " has no recorded segments (yet), and its memory no longer "
+                                   "holds that time"));
+  }
+  for (size_t i = 0; i + 1 < all.size(); ++i) all[i].end_us = std::min(all[i].end_us, all[i + 1].start_us);
+  // What is recorded: spans of segments that follow each other (a gap over 5 s splits them).
+  std::string available;
+  int spans = 0;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j + 1 < all.size() && all[j + 1].start_us - all[j].end_us <= 5'000'000) ++j;
+    if (spans++ < 5) {
+      available += (available.empty() ? "" : ", ") + When(all[i].start_us) + " .. " +
+                   When(all[j].end_us);
+    }
+    i = j + 1;
+  }
+  if (spans > 5) available += " and " + std::to_string(spans - 5) + " more spans";
+  std::vector<ingest::RecordedSegment> chosen;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const bool holds_from = all[i].start_us <= from_us &&
+                            (i + 1 == all.size() || all[i + 1].start_us > from_us);
+    const bool later = all[i].start_us > from_us && all[i].start_us <= to_us;
+    if ((holds_from && all[i].end_us >= from_us - 1'000'000) || later) {
+      chosen.push_back({store_->path() + "/" + all[i].file.relative, all[i].file.relative,
+                        all[i].start_us, all[i].file.open});
+    }
+  }
+  const std::string not_recorded = "camera " + camera + " has no recording of " + When(from_us) +
+                                   " .. " + When(to_us) + "; recorded: " + available;
+  if (chosen.empty()) return refuse(Status::NotFound(not_recorded));
+
+  ClipState state;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    name = UniqueName(camera, "clips", FormatUtc(from_us, "%H%M%S") + "-request-recorded",
+                      from_us);
+  }
+  Result<std::unique_ptr<EvidenceFile>> out = store_->Create(camera, "clips", name, from_us);
+  if (!out.ok()) return refuse(out.status());
+  EvidenceFile* file = out->get();
+  Result<ingest::CutResult> cut = ingest::CutRecordedSegments(
+      chosen, from_us, to_us, [file](const uint8_t* p, size_t n) { return file->Write(p, n); });
+  Status closed = (*out)->Close();
+  const std::string rel = (*out)->relative_path();
+  if (!cut.ok() || !closed.ok()) {
+    store_->Delete({rel});
+    Status st = !cut.ok() ? cut.status() : closed;
+    if (st.code() == StatusCode::kNotFound) st = Status::NotFound(not_recorded);
+    Log()->warn("[cam {}] clip from recordings {} .. {}: {}", camera, When(from_us), When(to_us),
+                st.message());
+    return refuse(st);
+  }
+  state.file = rel;
+  state.camera = camera;
+  state.start_us = cut->start_us;
+  state.end_us = cut->end_us;
+  state.bytes = (*out)->bytes();
+  state.done = true;
+  state.complete = cut->notes.empty();
+  state.from_recordings = true;
+  state.notes = cut->notes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (clips_.size() >= kMaxRemembered) clips_.erase(clips_.begin());
+    clips_[rel] = state;
+    ++stats_.started;
+    ++stats_.completed;
+  }
+  v1::Event ev;
+  ev.set_camera_id(camera);
+  ev.set_capture_time_us(from_us);
+  v1::ClipStored* c = ev.mutable_clip_stored();
+  c->set_file(rel);
+  c->set_bytes(static_cast<uint64_t>(state.bytes));
+  c->set_start_us(state.start_us);
+  c->set_end_us(state.end_us);
+  c->set_trigger(v1::CLIP_TRIGGER_REQUEST);
+  c->set_complete(state.complete);
+  next_->Publish(std::move(ev));
+  Log()->info("[cam {}] clip {} from {} recorded segments: {} bytes, {:.1f} s{}", camera, rel,
+              cut->segments, state.bytes, (state.end_us - state.start_us) / 1e6,
+              cut->notes.empty() ? "" : " (" + std::to_string(cut->notes.size()) + " notes)");
+  return state;
 }
 
 Result<ClipState> ClipRecorder::StartJob(const std::string& camera, int64_t from_us,
@@ -368,7 +538,12 @@ void ClipRecorder::StartSegments() {
     job->kind = "recordings";
     job->segment = true;
     job->last_progress_us = clock_->NowMonotonicUs();
-    const std::string base = FormatUtc(job->event_us, "%H%M%S") + "-segment";
+    // The capture time to the microsecond: clips of a time range are cut from the segments
+    // by it (SegmentStartUs).
+    char micros[8];
+    std::snprintf(micros, sizeof micros, ".%06lld",
+                  static_cast<long long>(((job->event_us % 1'000'000) + 1'000'000) % 1'000'000));
+    const std::string base = FormatUtc(job->event_us, "%H%M%S") + micros + "-segment";
     job->name = base + ".mp4";
     for (int n = 2; names_.count(EvidenceStore::RelativePath(camera, job->kind, job->name,
                                                              job->event_us));

@@ -64,7 +64,13 @@ struct ClipState {
   int64_t bytes = 0;
   bool done = false;           // finished (complete or cut short)
   bool complete = false;
+  bool from_recordings = false;  // cut from the camera's recorded segments
+  std::vector<std::string> notes;  // what to know about a clip cut from recordings
 };
+
+// A recorded segment's capture start from its path (<camera>/recordings/<YYYY-MM-DD>/
+// <HHMMSS>[.<µs>]-segment[-N].mp4, UTC), or nullopt for another name.
+std::optional<int64_t> SegmentStartUs(const std::string& relative);
 
 struct ClipStats {
   uint64_t started = 0;
@@ -101,8 +107,11 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
 
   // Starts a clip of `camera` over the capture times [from_us, to_us] (an operator's request):
   // from the key frame at or before from_us. Returns its state (the file exists from now on).
-  // Errors: NotFound (no such camera, or its video of that time is no longer in memory),
-  // Unavailable (too many clips at once, the store stopped by a full disk), IoError.
+  // A recorded camera (record_cameras) whose memory no longer holds from_us gets the clip cut
+  // from its recorded segments instead, at once, on the calling thread (finished on return).
+  // Errors: NotFound (no such camera, its video of that time is no longer in memory, or was
+  // never recorded: the message says what is), Unavailable (too many clips at once, the store
+  // stopped by a full disk), IoError (damaged segments, named).
   Result<ClipState> Start(const std::string& camera, int64_t from_us, int64_t to_us);
   // The clip of a vehicle track (its first trigger's clip), if one was started.
   std::optional<ClipState> ClipOfTrack(const std::string& camera, uint64_t track_id) const;
@@ -116,6 +125,10 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
   Result<ClipState> StartJob(const std::string& camera, int64_t from_us, int64_t to_us,
                              int64_t event_us, v1::ClipTrigger trigger, uint64_t track_id);
   std::shared_ptr<ingest::EncodedRing> RingOf(const std::string& camera, bool create);
+  Result<ClipState> CutFromRecordings(const std::string& camera, int64_t from_us, int64_t to_us);
+  // A file name under <camera>/<kind>/<date of time_us>/ not used yet (mu_ held).
+  std::string UniqueName(const std::string& camera, const std::string& kind,
+                         const std::string& base, int64_t time_us);
   void Run();
   // Writes what the ring has for `job`; true when the job is finished.
   bool Advance(Job& job, bool stopping);

@@ -67,6 +67,7 @@ struct EvidenceStore::State {
     int64_t size = 0;
     int64_t time_us = 0;  // last write: the retention order
     int open = 0;         // EvidenceFiles writing it
+    bool scanned = false;  // found by Open's scan, not written since
   };
   mutable std::mutex mu;
   std::map<std::string, Entry> files;  // by relative path
@@ -77,6 +78,9 @@ struct EvidenceStore::State {
   EvidenceStats stats;
   int64_t stopped_at_us = 0;  // monotonic, while stats.stopped
   bool error_logged = false;  // an I/O error other than a full disk, until a success
+  // Held while the listener runs: after SetDeletionListener(nullptr) returns, none runs.
+  std::mutex listener_mu;
+  DeletionListener on_deleted;
 
   void Add(const std::string& rel, Entry e) {
     by_time.insert({e.time_us, rel});
@@ -114,6 +118,8 @@ EvidenceStore::EvidenceStore(EvidenceStoreOptions options, Clock* clock)
 EvidenceStore::~EvidenceStore() = default;
 
 const std::string& EvidenceStore::path() const { return state_->options.path; }
+
+const EvidenceStoreOptions& EvidenceStore::options() const { return state_->options; }
 
 Result<std::shared_ptr<EvidenceStore>> EvidenceStore::Open(const EvidenceStoreOptions& options,
                                                            Clock* clock) {
@@ -199,7 +205,7 @@ Status EvidenceStore::Scan() {
           } else if (!ValidPart(name, 128) || name[0] == '.') {
             skip(rel, "unexpected file name");
           } else {
-            s.Add(rel, {camera, static_cast<int64_t>(st.st_size), MtimeUs(st), 0});
+            s.Add(rel, {camera, static_cast<int64_t>(st.st_size), MtimeUs(st), 0, true});
           }
         }
       }
@@ -267,6 +273,9 @@ Status EvidenceStore::WriteError(const std::string& absolute, int err) {
   if (IsDiskFull(err)) {
     if (!s.stats.stopped) {
       s.stats.stopped = true;
+      s.stats.stopped_since_us = s.clock->NowWallUs();
+      s.stats.failed_path = absolute;
+      s.stats.error = what;
       ++s.stats.disk_full;
       Log()->error(
           "evidence {}: disk full ({}): evidence writing stopped, retried every {} s; cameras "
@@ -337,6 +346,9 @@ void EvidenceStore::NoteWritten(const std::string& relative, int64_t size, bool 
   }
   if (s.stats.stopped) Log()->info("evidence {}: writing again", s.options.path);
   s.stats.stopped = false;
+  s.stats.stopped_since_us = 0;
+  s.stats.failed_path.clear();
+  s.stats.error.clear();
   s.error_logged = false;
 }
 
@@ -368,38 +380,59 @@ void EvidenceStore::ApplyRetention() {
   std::vector<std::string> doomed;
   {
     std::lock_guard<std::mutex> lock(s.mu);
+    // The unit of `rel` (a vehicle's snapshots): all of it, or nothing while a file is open.
     auto drop = [&](const std::string& rel) {
-      auto it = s.files.find(rel);
-      ++s.stats.files_deleted;
-      s.stats.bytes_deleted += static_cast<uint64_t>(it->second.size);
-      s.Remove(it);
-      doomed.push_back(rel);
+      std::vector<std::string> unit{rel};
+      const std::string key = UnitOf(rel);
+      if (key != rel) {
+        unit.clear();
+        for (auto it = s.files.lower_bound(key + "-");
+             it != s.files.end() && it->first.compare(0, key.size() + 1, key + "-") == 0; ++it) {
+          if (UnitOf(it->first) == key) unit.push_back(it->first);
+        }
+      }
+      for (const std::string& r : unit) {
+        if (s.files.at(r).open != 0) return;
+      }
+      for (const std::string& r : unit) {
+        auto it = s.files.find(r);
+        ++s.stats.files_deleted;
+        s.stats.bytes_deleted += static_cast<uint64_t>(it->second.size);
+        s.Remove(it);
+        doomed.push_back(r);
+      }
     };
-    // Removes the oldest closed files of `order` while `over()`.
+    // Removes the oldest closed units of `order` while `over(time of the next file)`. Dropping
+    // a unit may remove later entries of `order` too: continue after the key, not an iterator.
     auto trim = [&](const std::set<std::pair<int64_t, std::string>>& order, auto over) {
-      for (auto it = order.begin(); it != order.end() && over();) {
-        const std::string rel = (it++)->second;
-        if (s.files.at(rel).open == 0) drop(rel);
+      for (auto it = order.begin(); it != order.end() && over(it->first);) {
+        const std::pair<int64_t, std::string> key = *it;
+        drop(key.second);
+        it = order.upper_bound(key);
       }
     };
     if (s.options.retention_days > 0) {
       const int64_t cutoff = s.clock->NowWallUs() -
                              static_cast<int64_t>(s.options.retention_days * double(kUsPerDay));
-      for (auto it = s.by_time.begin(); it != s.by_time.end() && it->first < cutoff;) {
-        const std::string rel = (it++)->second;
-        if (s.files.at(rel).open == 0) drop(rel);
-      }
+      trim(s.by_time, [&](int64_t t) { return t < cutoff; });
     }
     if (s.options.max_bytes_per_camera > 0) {
       for (auto& [camera, order] : s.by_camera_time) {
         const std::string cam = camera;
-        trim(order, [&] { return s.camera_bytes[cam] > s.options.max_bytes_per_camera; });
+        trim(order, [&](int64_t) { return s.camera_bytes[cam] > s.options.max_bytes_per_camera; });
       }
     }
     if (s.options.max_bytes > 0) {
-      trim(s.by_time, [&] { return s.stats.bytes > s.options.max_bytes; });
+      trim(s.by_time, [&](int64_t) { return s.stats.bytes > s.options.max_bytes; });
     }
   }
+  Unlink(doomed);
+  if (doomed.empty()) return;
+  std::lock_guard<std::mutex> lock(s.listener_mu);
+  if (s.on_deleted) s.on_deleted(std::move(doomed));
+}
+
+void EvidenceStore::Unlink(const std::vector<std::string>& doomed) {
   for (const std::string& rel : doomed) {
     const fs::path p = fs::path(path()) / rel;
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
@@ -407,6 +440,63 @@ void EvidenceStore::ApplyRetention() {
     }
     ::rmdir(p.parent_path().c_str());  // the date directory, once empty
   }
+}
+
+void EvidenceStore::SetDeletionListener(DeletionListener listener) {
+  std::lock_guard<std::mutex> lock(state_->listener_mu);
+  state_->on_deleted = std::move(listener);
+}
+
+std::vector<std::string> EvidenceStore::Delete(const std::vector<std::string>& relative) {
+  State& s = *state_;
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (const std::string& rel : relative) {
+      auto it = s.files.find(rel);
+      if (it == s.files.end() || it->second.open != 0) continue;
+      ++s.stats.files_deleted;
+      s.stats.bytes_deleted += static_cast<uint64_t>(it->second.size);
+      s.Remove(it);
+      doomed.push_back(rel);
+    }
+  }
+  Unlink(doomed);
+  return doomed;
+}
+
+bool EvidenceStore::Contains(const std::string& relative) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->files.count(relative) != 0;
+}
+
+std::vector<EvidenceStore::FileInfo> EvidenceStore::Files(const std::string& kind,
+                                                          const std::string& camera) const {
+  std::vector<FileInfo> out;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const std::string prefix = camera.empty() ? "" : camera + "/" + kind + "/";
+  for (auto it = state_->files.lower_bound(prefix); it != state_->files.end(); ++it) {
+    const std::string& rel = it->first;
+    if (!prefix.empty() && rel.compare(0, prefix.size(), prefix) != 0) break;
+    const size_t a = rel.find('/');
+    const size_t b = rel.find('/', a + 1);
+    if (a == std::string::npos || b == std::string::npos ||
+        rel.compare(a + 1, b - a - 1, kind) != 0) {
+      continue;
+    }
+    out.push_back({rel, it->second.size, it->second.time_us, it->second.open != 0,
+                   it->second.scanned});
+  }
+  return out;
+}
+
+std::string EvidenceStore::UnitOf(const std::string& relative) {
+  const size_t a = relative.find('/');
+  if (a == std::string::npos || relative.compare(a, 11, "/snapshots/") != 0) return relative;
+  const size_t dash = relative.rfind('-');
+  const size_t slash = relative.rfind('/');
+  if (dash == std::string::npos || dash < slash) return relative;
+  return relative.substr(0, dash);
 }
 
 Result<std::string> EvidenceStore::Resolve(const std::string& relative) const {

@@ -9,6 +9,8 @@
 // with a message and never deleted); every write adds its bytes. Retention runs on every write
 // and on ApplyRetention(): files older than retention_days, then the oldest files beyond
 // max_bytes_per_camera and max_bytes are deleted, never a file still open for writing.
+// Retention deletes whole units (UnitOf: a vehicle's snapshots go together) and tells the
+// deletion listener (the record writer, which drops the records of those files) what it deleted.
 //
 // Disk full (ENOSPC, EDQUOT) stops writing: one error line naming the path, counted in stats()
 // (`stopped`, `disk_full`); writes are refused (Unavailable) until disk_full_retry_s has passed,
@@ -24,9 +26,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
@@ -60,6 +64,10 @@ struct EvidenceStats {
   uint64_t refused = 0;           // writes refused while stopped
   uint64_t skipped_at_scan = 0;   // unexpected or damaged entries found by Open (left alone)
   bool stopped = false;           // writing is stopped by a full disk
+  // While stopped: since when (wall time), the file whose write was refused and why.
+  int64_t stopped_since_us = 0;
+  std::string failed_path;
+  std::string error;
 };
 
 class EvidenceStore;
@@ -133,8 +141,33 @@ class EvidenceStore : public std::enable_shared_from_this<EvidenceStore> {
   // nothing is written).
   void ApplyRetention();
 
+  // Told the relative paths retention deleted (after the files are gone), on the thread that
+  // ran retention: must be quick (queue them). Once SetDeletionListener(nullptr) returns, the
+  // old listener is not running and will not be called.
+  using DeletionListener = std::function<void(std::vector<std::string> deleted)>;
+  void SetDeletionListener(DeletionListener listener);
+  // Deletes these files (relative paths; unknown ones are ignored), never one open for writing,
+  // and returns those deleted. The listener is not told (the caller knows).
+  std::vector<std::string> Delete(const std::vector<std::string>& relative);
+  // Whether the store holds this file (written, or being written).
+  bool Contains(const std::string& relative) const;
+  // The files of this kind ("snapshots", "recordings", ...) of `camera` (empty: every camera).
+  struct FileInfo {
+    std::string relative;
+    int64_t size = 0;
+    int64_t time_us = 0;  // last write (wall)
+    bool open = false;    // being written
+    bool scanned = false;  // found at Open (written before this run), not written since
+  };
+  std::vector<FileInfo> Files(const std::string& kind, const std::string& camera = "") const;
+  // The unit a file belongs to: the files retention deletes together. A vehicle's snapshots
+  // (<camera>/snapshots/<date>/track-<id>-<µs>-crop.jpg and …-scene.jpg) are one unit, named
+  // by the path up to the last '-'; any other file is a unit of its own.
+  static std::string UnitOf(const std::string& relative);
+
   EvidenceStats stats() const;
   const std::string& path() const;
+  const EvidenceStoreOptions& options() const;
 
  private:
   friend class EvidenceFile;
@@ -150,6 +183,7 @@ class EvidenceStore : public std::enable_shared_from_this<EvidenceStore> {
   void NoteWritten(const std::string& relative, int64_t size, bool open);
   void NoteGrown(const std::string& relative, int64_t delta);
   void NoteClosed(const std::string& relative);
+  void Unlink(const std::vector<std::string>& doomed);  // outside the lock
 
   std::unique_ptr<State> state_;
 };

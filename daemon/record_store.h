@@ -6,6 +6,18 @@
 // writer thread, which inserts what has queued in one transaction and applies retention. A full
 // queue, a database that could not be opened and a failed write each count the records as lost.
 //
+// Records and their evidence files are one unit (docs/evidence.md, "Retention"): with an
+// evidence store, the writer thread also (batched, off the analytics path)
+//   - deletes the records whose snapshot files the evidence store's retention deleted, and
+//     clears the clip_file of records whose clip (or recording) it deleted;
+//   - deletes the snapshot files of the records its own retention deletes (by age: the
+//     evidence store's retention_days; by max_records);
+//   - leaves out of a new record the files already gone when it is written;
+//   - reconciles at start: records naming a snapshot that is gone are deleted, clips that are
+//     gone are cleared from records, and snapshot files of an earlier run (found by the
+//     evidence store's scan) that no record names are deleted.
+// So no record names a missing file, and no snapshot outlives its record.
+//
 // Threads: RecordStore is not thread-safe (one owner: the writer thread, or a test).
 // RecordWriter::Add() and stats() are safe from any thread.
 //
@@ -18,16 +30,19 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "daemon/evidence_store.h"
 #include "pipeline/core/status.h"
 #include "skynet/v1/events.pb.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace skynet::daemon {
 
@@ -62,6 +77,13 @@ struct RecordQuery {
   int64_t offset = 0;                 // records skipped (paging)
 };
 
+// What a deletion of records did.
+struct RecordRetention {
+  int64_t deleted = 0;                      // records deleted
+  int64_t clips_cleared = 0;                // records that lost their clip_file
+  std::vector<std::string> snapshot_files;  // snapshot files of the deleted records
+};
+
 class RecordStore {
  public:
   // Opens or creates the database, sets WAL mode and creates the schema. Errors name the path:
@@ -75,8 +97,15 @@ class RecordStore {
   Status Insert(const std::vector<StoredRecord>& records);
   // Matching records, newest first, at most query.limit of them after query.offset.
   Result<std::vector<StoredRecord>> Query(const RecordQuery& query);
-  // Deletes what retention no longer keeps, relative to `now_us`. Returns how many were deleted.
-  Result<int64_t> ApplyRetention(int64_t now_us);
+  // Deletes what retention no longer keeps, relative to `now_us`, in one transaction; returns
+  // how many and the snapshot files the deleted records named (to delete with them).
+  Result<RecordRetention> ApplyRetention(int64_t now_us);
+  // These evidence files are gone: the records of a snapshot among them are deleted (their
+  // other snapshot files are returned, to delete too), the records naming a clip among them
+  // lose their clip_file. One transaction.
+  Result<RecordRetention> ForgetFiles(const std::vector<std::string>& files);
+  // Every file the records name, and whether as a snapshot (true) or a clip.
+  Result<std::vector<std::pair<std::string, bool>>> NamedFiles();
   Result<int64_t> Count();
   const std::string& path() const { return options_.path; }
 
@@ -84,6 +113,11 @@ class RecordStore {
   explicit RecordStore(RecordStoreOptions options) : options_(std::move(options)) {}
   Status Exec(const char* sql);
   Status Error(const std::string& what) const;
+  Status IndexFiles();
+  Status AddFiles(sqlite3_stmt* add, int64_t id, const v1::VehicleRecord& r);
+  Result<int64_t> DeleteWhere(const std::string& where,
+                              const std::function<void(sqlite3_stmt*)>& bind,
+                              std::vector<std::string>* snapshot_files);
 
   const RecordStoreOptions options_;
   sqlite3* db_ = nullptr;
@@ -99,13 +133,18 @@ struct RecordWriterStats {
   uint64_t written = 0;
   uint64_t lost_overflow = 0;     // the queue was full
   uint64_t lost_errors = 0;       // no database, or the write failed
-  uint64_t deleted = 0;           // by retention
+  uint64_t deleted = 0;           // by retention (age, max_records) or with their files
+  uint64_t clips_cleared = 0;     // records whose clip_file was cleared (the clip was deleted)
+  uint64_t files_deleted = 0;     // snapshot files deleted with their records
 };
 
 class RecordWriter {
  public:
   // `store` may be null (the database could not be opened): every record is then lost, counted.
-  RecordWriter(std::unique_ptr<RecordStore> store, RecordWriterOptions options);
+  // `evidence` (optional): the records' files, retained together with them (above); the writer
+  // becomes its deletion listener and reconciles both at start, on its thread.
+  RecordWriter(std::unique_ptr<RecordStore> store, RecordWriterOptions options,
+               std::shared_ptr<EvidenceStore> evidence = nullptr);
   // Writes what is queued, then stops the thread.
   ~RecordWriter();
   RecordWriter(const RecordWriter&) = delete;
@@ -117,14 +156,22 @@ class RecordWriter {
 
  private:
   void Run();
+  // Writer thread: the start's reconciliation; files deleted by the evidence store.
+  void Reconcile();
+  void Forget(std::vector<std::string> files);
+  // Leaves out of `r` the files the evidence store no longer has.
+  void DropMissingFiles(v1::VehicleRecord* r);
 
   const RecordWriterOptions options_;
   std::unique_ptr<RecordStore> store_;  // used by the writer thread only
+  const std::shared_ptr<EvidenceStore> evidence_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<StoredRecord> queue_;
+  std::vector<std::string> deleted_files_;  // by the evidence store, not yet forgotten
   bool stopping_ = false;
   std::atomic<uint64_t> written_{0}, lost_overflow_{0}, lost_errors_{0}, deleted_{0};
+  std::atomic<uint64_t> clips_cleared_{0}, files_deleted_{0};
   std::thread thread_;  // last: starts after the rest is set up
 };
 

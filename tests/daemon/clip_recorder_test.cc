@@ -158,14 +158,14 @@ TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames)
     ASSERT_TRUE(sessions.Latest("cam1")->PushEncoded(std::move(u)));
     if (i == 5) {  // the first segment starts at the key frame before it saw the ring
       ASSERT_TRUE(skynet::testing::WaitFor(
-          [&] { return recorder->Find("cam1/recordings/2026-12-06/140500-segment.mp4").has_value(); },
+          [&] { return recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4").has_value(); },
           10s));
     }
   }
   // Segments of 2 s: 0-2.9 s (ends at the key frame after 2 s), 3-5.9 s; the third is open.
   ASSERT_TRUE(skynet::testing::WaitFor([&] { return recorder->clip_stats().segments >= 2; }, 10s));
-  std::optional<ClipState> a = recorder->Find("cam1/recordings/2026-12-06/140500-segment.mp4");
-  std::optional<ClipState> b = recorder->Find("cam1/recordings/2026-12-06/140503-segment.mp4");
+  std::optional<ClipState> a = recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4");
+  std::optional<ClipState> b = recorder->Find("cam1/recordings/2026-12-06/140503.000000-segment.mp4");
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->start_us, kT0);
   EXPECT_EQ(a->end_us, kT0 + 2'900'000);
@@ -173,11 +173,22 @@ TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames)
   EXPECT_EQ(b->end_us, kT0 + 5'900'000);
   EXPECT_TRUE(feed.Of(v1::Event::kClipStored).empty());  // recordings are not announced
   // The third, still open, is closed at stop with what it has.
-  const std::string third = "cam1/recordings/2026-12-06/140506-segment.mp4";
+  const std::string third = "cam1/recordings/2026-12-06/140506.000000-segment.mp4";
   ASSERT_TRUE(skynet::testing::WaitFor([&] { return recorder->Find(third).has_value(); }, 10s));
   source.reset();
   recorder.reset();
   EXPECT_GT(std::filesystem::file_size(dir.File("ev/" + third)), 0u);
+}
+
+TEST(SegmentStartTest, ReadsTheCaptureTimeOfASegmentFromItsPath) {
+  // 2026-12-06 14:05:00 UTC.
+  constexpr int64_t kUs = int64_t{1'796'565'900} * 1'000'000;
+  EXPECT_EQ(SegmentStartUs("cam1/recordings/2026-12-06/140500.482113-segment.mp4"), kUs + 482113);
+  EXPECT_EQ(SegmentStartUs("cam1/recordings/2026-12-06/140500.000001-segment-2.mp4"), kUs + 1);
+  EXPECT_EQ(SegmentStartUs("cam1/recordings/2026-12-06/140500-segment.mp4"), kUs);  // older name
+  EXPECT_EQ(SegmentStartUs("cam1/recordings/2026-12-06/140500-rule-t3.mp4"), std::nullopt);
+  EXPECT_EQ(SegmentStartUs("cam1/recordings/2026-12-06/140500.48-segment.mp4"), std::nullopt);
+  EXPECT_EQ(SegmentStartUs("segment.mp4"), std::nullopt);
 }
 
 }  // namespace

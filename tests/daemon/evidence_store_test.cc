@@ -175,6 +175,57 @@ TEST(EvidenceStoreTest, AgeLimitDeletesOldFilesFoundAtStartAndWrittenSince) {
   EXPECT_FALSE(fs::exists(ev + "/cam1/clips/2026-11-01"));  // the emptied date directory
 }
 
+TEST(EvidenceStoreTest, AVehiclesSnapshotsAreOneUnitDeletedTogetherAndTheListenerIsTold) {
+  EXPECT_EQ(EvidenceStore::UnitOf("c/snapshots/2026-12-06/track-7-123-crop.jpg"),
+            "c/snapshots/2026-12-06/track-7-123");
+  EXPECT_EQ(EvidenceStore::UnitOf("c/clips/2026-12-06/140502-rule-t7.mp4"),
+            "c/clips/2026-12-06/140502-rule-t7.mp4");
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenStore({.path = dir.File("ev"), .max_bytes = 1000}, &clock);
+  ASSERT_TRUE(store);
+  std::vector<std::string> told;
+  store->SetDeletionListener([&](std::vector<std::string> deleted) {
+    told.insert(told.end(), deleted.begin(), deleted.end());
+  });
+  // Vehicle 1's crop is the oldest file, a clip comes between it and its scene: space pressure
+  // takes the whole vehicle (crop and scene), not the clip.
+  auto crop1 = store->WriteFile("cam1", "snapshots", "track-1-100-crop.jpg", kCaptureUs,
+                                std::string(200, 'c'));
+  clock.AdvanceUs(1'000'000);
+  auto clip = store->WriteFile("cam1", "clips", "140500-rule-t1.mp4", kCaptureUs,
+                               std::string(300, 'v'));
+  clock.AdvanceUs(1'000'000);
+  auto scene1 = store->WriteFile("cam1", "snapshots", "track-1-100-scene.jpg", kCaptureUs,
+                                 std::string(200, 's'));
+  clock.AdvanceUs(1'000'000);
+  auto crop2 = store->WriteFile("cam1", "snapshots", "track-2-200-crop.jpg", kCaptureUs,
+                                std::string(200, 'c'));
+  ASSERT_TRUE(crop1.ok() && clip.ok() && scene1.ok() && crop2.ok());
+  EXPECT_TRUE(told.empty());
+  clock.AdvanceUs(1'000'000);
+  auto scene2 = store->WriteFile("cam1", "snapshots", "track-2-200-scene.jpg", kCaptureUs,
+                                 std::string(200, 's'));
+  ASSERT_TRUE(scene2.ok());
+  // 1100 > 1000: vehicle 1 (400 bytes) went whole; the clip, older than its scene, stayed.
+  EXPECT_EQ(told, (std::vector<std::string>{*crop1, *scene1}));
+  EXPECT_FALSE(store->Contains(*crop1));
+  EXPECT_FALSE(store->Contains(*scene1));
+  EXPECT_TRUE(store->Contains(*clip));
+  EXPECT_FALSE(fs::exists(dir.File("ev/" + *scene1)));
+  EXPECT_EQ(store->stats().bytes, 700);
+  EXPECT_EQ(store->Files("snapshots").size(), 2u);
+  EXPECT_EQ(store->Files("clips", "cam1").size(), 1u);
+  // Delete() takes what it is given, never an open file, and tells nobody.
+  auto open = store->Create("cam1", "clips", "open.mp4", kCaptureUs);
+  ASSERT_TRUE(open.ok());
+  told.clear();
+  EXPECT_EQ(store->Delete({*clip, (*open)->relative_path(), "cam1/clips/2026-12-06/none.mp4"}),
+            (std::vector<std::string>{*clip}));
+  EXPECT_TRUE(told.empty());
+  EXPECT_TRUE(store->Contains((*open)->relative_path()));
+}
+
 TEST(EvidenceStoreTest, UnwritableDirectoryIsAnErrorNamingThePath) {
   TempDir dir;
   std::ofstream(dir.File("file")) << "x";

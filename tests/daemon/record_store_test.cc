@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "daemon/evidence_store.h"
 #include "daemon/record_collector.h"
+#include "pipeline/core/clock.h"
 #include "tests/testing/recording_event_sink.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
@@ -145,7 +150,7 @@ TEST(RecordStoreTest, RetentionDeletesOldRecordsAndTheirCrossings) {
   // A day and two and a half minutes after kT0: records 1, 2 and 3 are older than a day.
   auto deleted = store->ApplyRetention(kT0 + 86400'000'000 + 2 * kMinute + kMinute / 2);
   ASSERT_TRUE(deleted.ok()) << deleted.status().message();
-  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(deleted->deleted, 3);
   EXPECT_EQ(Tracks(store->Query({})), (std::vector<uint64_t>{5, 4}));
   RecordQuery q;
   q.line_id = "L2";
@@ -157,7 +162,7 @@ TEST(RecordStoreTest, RetentionKeepsAtMostMaxRecordsNewestFirst) {
   auto store = OpenOrDie({.path = dir.File("records.db"), .retention_days = 0, .max_records = 2});
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->Insert(Sample()).ok());
-  EXPECT_EQ(*store->ApplyRetention(kT0), 3);
+  EXPECT_EQ(store->ApplyRetention(kT0)->deleted, 3);
   EXPECT_EQ(Tracks(store->Query({})), (std::vector<uint64_t>{5, 4}));
 }
 
@@ -195,6 +200,32 @@ TEST(RecordStoreTest, AnUnwritableDirectoryIsAClearErrorNamingThePath) {
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("records database " + path), std::string::npos)
       << store.status().message();
+}
+
+TEST(RecordStoreTest, ADatabaseWithoutTheFilesTableGetsItFromItsRecords) {
+  TempDir dir;
+  const std::string path = dir.File("records.db");
+  {
+    auto store = OpenOrDie({.path = path});
+    ASSERT_TRUE(store);
+    StoredRecord r = Sample()[0];
+    r.record.add_snapshot_files("cam1/snapshots/2027-01-15/track-1-5-crop.jpg");
+    r.record.set_clip_file("cam1/clips/2027-01-15/080000-rule-t1.mp4");
+    ASSERT_TRUE(store->Insert({r}).ok());
+  }
+  // As an earlier version left it: no files table.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE files", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenOrDie({.path = path});
+  ASSERT_TRUE(store);
+  auto named = store->NamedFiles();
+  ASSERT_TRUE(named.ok()) << named.status().message();
+  std::sort(named->begin(), named->end());
+  EXPECT_EQ(*named, (std::vector<std::pair<std::string, bool>>{
+                        {"cam1/clips/2027-01-15/080000-rule-t1.mp4", false},
+                        {"cam1/snapshots/2027-01-15/track-1-5-crop.jpg", true}}));
 }
 
 TEST(RecordWriterTest, WritesQueuedRecordsOnItsThread) {
@@ -363,6 +394,211 @@ TEST(RecordCollectorTest, EvidenceOfAnEndedTrackBecomesItsSnapshotFiles) {
   EXPECT_EQ(testing::ReadFile(dir.File("evidence/" + with_files->snapshot_files(1))), "scene bytes");
   // The stored record lists the files too.
   EXPECT_TRUE(testing::WaitFor([&] { return writer.stats().written == 2; }, 10s));
+}
+
+
+// --- Records retained together with their evidence files ---------------------------------------
+
+class RecordEvidenceTest : public ::testing::Test {
+ protected:
+  static int64_t NowUs() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  void OpenEvidence(double retention_days = 0, int64_t max_bytes = 0) {
+    EvidenceStoreOptions o;
+    o.retention_days = retention_days;
+    o.max_bytes = max_bytes;
+    o.path = dir_.File("ev");
+    o.sync = false;
+    auto store = EvidenceStore::Open(o, &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    evidence_ = *store;
+  }
+  // A vehicle's two snapshot files, as the snapshot writer names them.
+  std::vector<std::string> Snapshots(uint64_t track, int64_t bytes = 200) {
+    std::vector<std::string> out;
+    for (const char* what : {"crop", "scene"}) {
+      auto rel = evidence_->WriteFile(
+          "cam1", "snapshots",
+          "track-" + std::to_string(track) + "-" + std::to_string(track * 1000) + "-" + what +
+              ".jpg",
+          NowUs(), std::string(static_cast<size_t>(bytes), 'j'));
+      EXPECT_TRUE(rel.ok()) << rel.status().message();
+      if (rel.ok()) out.push_back(*rel);
+    }
+    return out;
+  }
+  StoredRecord Record(uint64_t track, const std::vector<std::string>& snapshots,
+                      const std::string& clip = "", int64_t last_us = 0) {
+    StoredRecord s = MakeStored("cam1", track, last_us ? last_us : NowUs(),
+                                v1::VEHICLE_CLASS_CAR, v1::VEHICLE_COLOUR_WHITE, 50);
+    for (const std::string& f : snapshots) s.record.add_snapshot_files(f);
+    s.record.set_clip_file(clip);
+    return s;
+  }
+  std::map<uint64_t, v1::VehicleRecord> Records() {
+    auto store = OpenOrDie({.path = dir_.File("records.db"), .retention_days = 0});
+    std::map<uint64_t, v1::VehicleRecord> out;
+    if (!store) return out;
+    RecordQuery q;
+    q.limit = 1000;
+    auto found = store->Query(q);
+    EXPECT_TRUE(found.ok());
+    if (!found.ok()) return out;
+    for (const StoredRecord& s : *found) out[s.record.track_id()] = s.record;
+    return out;
+  }
+  bool Exists(const std::string& rel) { return std::filesystem::exists(dir_.File("ev/" + rel)); }
+
+  TempDir dir_;
+  FakeClock clock_{NowUs()};
+  std::shared_ptr<EvidenceStore> evidence_;
+};
+
+TEST_F(RecordEvidenceTest, AgeRetentionDeletesARecordAndItsSnapshotsTogether) {
+  OpenEvidence(1);
+  constexpr int64_t kDayUs = int64_t{86400} * 1'000'000;
+  const std::vector<std::string> files1 = Snapshots(1);
+  std::vector<std::string> files2, files3;
+  {
+    RecordWriter writer(OpenOrDie({.path = dir_.File("records.db"), .retention_days = 1}),
+                        {.retention_interval_s = 3600}, evidence_);
+    writer.Add(Record(1, files1));
+    ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().written == 1; }, 10s));
+    // Two days later (the evidence store's clock), the next write's retention ages track 1's
+    // files out: its record goes with them.
+    clock_.AdvanceUs(2 * kDayUs);
+    files3 = Snapshots(3);
+    writer.Add(Record(3, files3));
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return writer.stats().deleted == 1 && writer.stats().written == 2; }, 10s));
+    // Track 2 was last seen 3 days ago (a record of an earlier run), its files are fresh.
+    files2 = Snapshots(2);
+    ASSERT_TRUE(OpenOrDie({.path = dir_.File("records.db"), .retention_days = 0})
+                    ->Insert({Record(2, files2, "", NowUs() - 3 * kDayUs)})
+                    .ok());
+  }
+  {
+    // The records' own age limit (the writer's first pass at start): the record goes, and its
+    // files with it.
+    RecordWriter writer(OpenOrDie({.path = dir_.File("records.db"), .retention_days = 1}),
+                        {.retention_interval_s = 3600}, evidence_);
+    ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().files_deleted == 2; }, 10s));
+    EXPECT_EQ(writer.stats().deleted, 1u);
+  }
+  const auto records = Records();
+  EXPECT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records.count(3));
+  for (const std::string& f : files1) EXPECT_FALSE(Exists(f)) << f;
+  for (const std::string& f : files2) EXPECT_FALSE(Exists(f)) << f;
+  for (const std::string& f : files3) EXPECT_TRUE(Exists(f)) << f;
+}
+
+TEST_F(RecordEvidenceTest, SpacePressureEvictsWholeVehiclesOldestFirst) {
+  // Room for three vehicles (2 x 200 bytes each) and a little more.
+  OpenEvidence(0, 1300);
+  RecordWriter writer(OpenOrDie({.path = dir_.File("records.db")}), {}, evidence_);
+  std::map<uint64_t, std::vector<std::string>> files;
+  for (uint64_t track = 1; track <= 3; ++track) {
+    clock_.AdvanceUs(1'000'000);
+    files[track] = Snapshots(track);
+    writer.Add(Record(track, files[track]));
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().written == 3; }, 10s));
+  for (uint64_t track = 4; track <= 5; ++track) {
+    clock_.AdvanceUs(1'000'000);
+    files[track] = Snapshots(track);
+    writer.Add(Record(track, files[track]));
+  }
+  // Vehicles 1 and 2 went, each whole (files and record), the oldest first.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return writer.stats().written == 5 && writer.stats().deleted == 2; }, 10s));
+  const auto records = Records();
+  EXPECT_EQ(records.size(), 3u);
+  for (uint64_t track = 1; track <= 5; ++track) {
+    const bool kept = track >= 3;
+    EXPECT_EQ(records.count(track), kept ? 1u : 0u) << track;
+    for (const std::string& f : files[track]) EXPECT_EQ(Exists(f), kept) << f;
+  }
+  EXPECT_LE(evidence_->stats().bytes, 1300);
+}
+
+TEST_F(RecordEvidenceTest, ADeletedClipIsClearedFromEveryRecordNamingIt) {
+  OpenEvidence(0, 1000);
+  RecordWriter writer(OpenOrDie({.path = dir_.File("records.db")}), {}, evidence_);
+  auto clip = evidence_->WriteFile("cam1", "clips", "140500-rule-t1.mp4", NowUs(),
+                                   std::string(600, 'v'));
+  ASSERT_TRUE(clip.ok());
+  clock_.AdvanceUs(1'000'000);
+  const std::vector<std::string> files1 = Snapshots(1, 100);
+  const std::vector<std::string> files2 = Snapshots(2, 100);
+  writer.Add(Record(1, files1, *clip));
+  writer.Add(Record(2, files2, *clip));
+  ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().written == 2; }, 10s));
+  EXPECT_EQ(Records()[1].clip_file(), *clip);
+  // A new clip pushes the old one (the oldest file) out: both records lose the reference and
+  // keep their snapshots.
+  clock_.AdvanceUs(1'000'000);
+  ASSERT_TRUE(evidence_->WriteFile("cam1", "clips", "140600-rule-t3.mp4", NowUs(),
+                                   std::string(500, 'v'))
+                  .ok());
+  ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().clips_cleared == 2; }, 10s));
+  EXPECT_FALSE(Exists(*clip));
+  const auto records = Records();
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& [track, r] : records) {
+    EXPECT_TRUE(r.clip_file().empty()) << track;
+    EXPECT_EQ(r.snapshot_files_size(), 2) << track;
+  }
+  // A record whose clip is already gone when it is written does not name it.
+  writer.Add(Record(4, Snapshots(4, 50), *clip));
+  ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().written == 3; }, 10s));
+  EXPECT_TRUE(Records()[4].clip_file().empty());
+}
+
+TEST_F(RecordEvidenceTest, RestartReconcilesFilesAndRecordsChangedWhileDown) {
+  OpenEvidence();
+  std::string clip;
+  std::map<uint64_t, std::vector<std::string>> files;
+  {
+    RecordWriter writer(OpenOrDie({.path = dir_.File("records.db")}), {}, evidence_);
+    auto c = evidence_->WriteFile("cam1", "clips", "140500-rule-t1.mp4", NowUs(), "clip");
+    ASSERT_TRUE(c.ok());
+    clip = *c;
+    for (uint64_t track = 1; track <= 3; ++track) {
+      files[track] = Snapshots(track);
+      writer.Add(Record(track, files[track], clip));
+    }
+    ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().written == 3; }, 10s));
+  }
+  evidence_.reset();
+  // While the daemon is down: track 2's scene and the clip vanish, a snapshot without a record
+  // appears (its record was lost in a crash).
+  std::filesystem::remove(dir_.File("ev/" + files[2][1]));
+  std::filesystem::remove(dir_.File("ev/" + clip));
+  const std::string orphan = "cam1/snapshots/" + FormatUtc(NowUs(), "%Y-%m-%d") +
+                             "/track-9-9000-crop.jpg";
+  std::ofstream(dir_.File("ev/" + orphan)) << "orphan";
+  std::filesystem::last_write_time(
+      dir_.File("ev/" + orphan), std::filesystem::file_time_type::clock::now() - 1h);
+  OpenEvidence();
+  {
+    RecordWriter writer(OpenOrDie({.path = dir_.File("records.db")}), {}, evidence_);
+    ASSERT_TRUE(testing::WaitFor([&] { return writer.stats().clips_cleared == 2; }, 10s));
+    EXPECT_EQ(writer.stats().deleted, 1u);
+  }
+  const auto records = Records();
+  ASSERT_EQ(records.size(), 2u);
+  for (uint64_t track : {1, 3}) {
+    ASSERT_TRUE(records.count(track));
+    EXPECT_TRUE(records.at(track).clip_file().empty());
+    for (const std::string& f : files[track]) EXPECT_TRUE(Exists(f)) << f;
+  }
+  EXPECT_FALSE(Exists(files[2][0]));  // the rest of track 2 went with its record
+  EXPECT_FALSE(Exists(orphan));
+  EXPECT_FALSE(evidence_->Contains(orphan));
 }
 
 }  // namespace

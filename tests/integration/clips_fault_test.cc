@@ -3,7 +3,9 @@
 //     reads from its first key frame up to its last whole fragment;
 //   - the evidence directory's disk fills up (a small tmpfs): evidence writing stops with the
 //     alarm (the log line naming the path), the daemon keeps publishing, and exits cleanly.
-//     Skipped where a tmpfs cannot be mounted.
+//     Skipped where a tmpfs cannot be mounted;
+//   - the same full disk shows in `skynetctl status` (an alarm line, the node DEGRADED) and
+//     `top`'s model, and clears once space is freed.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -84,6 +86,48 @@ TEST(ClipsFaultTest, DiskFullStopsEvidenceWithAnAlarmAndTheFeedGoesOn) {
     return first > 0 && last >= first + 50;
   }, 60s));
   EXPECT_TRUE(d.daemon->Running());
+  EXPECT_EQ(d.daemon->SignalAndWait(SIGTERM, 60s), 0) << ReadFile(d.log);
+}
+
+TEST(ClipsFaultTest, StatusShowsTheEvidenceAlarmWhileTheDiskIsFullAndClearsAfter) {
+  TempDir dir;
+  const std::string mnt = dir.File("mnt");
+  testing::Tmpfs tmpfs(mnt, 4 << 20);
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (not root?)";
+  testing::ClipDaemon d;
+  d.Start(dir, mnt + "/evidence", "  pre_roll_s: 2\n  post_roll_s: 4\n");
+  auto status = [&] {
+    return testing::RunSkynetctl(dir, dir.Ipc("control.sock"), {"status"});
+  };
+  testing::ToolRun run;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    run = status();
+    return run.code == 0 && run.out.find("  evidence: ") != std::string::npos;
+  }, 60s)) << run.out << run.err;
+  EXPECT_EQ(run.out.find("ALARM"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("DEGRADED"), std::string::npos) << run.out;
+  ASSERT_TRUE(testing::WaitFor([&] { return LargestClip(d.evidence).second > 10'000; }, 120s))
+      << ReadFile(d.log);
+  ASSERT_GT(testing::Fill(mnt + "/filler"), 0u);
+  // The next evidence write fails: the alarm shows, naming the directory's file and the error.
+  ASSERT_TRUE(testing::WaitFor([&] {
+    run = status();
+    return run.out.find("evidence: ALARM: writing STOPPED since") != std::string::npos;
+  }, 120s)) << run.out << ReadFile(d.log);
+  EXPECT_NE(run.out.find("DEGRADED (evidence writing stopped)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("No space left on device"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(mnt + "/evidence/cam0/"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("writes refused"), std::string::npos) << run.out;
+  std::printf("FIGURES status while full:\n%s", run.out.c_str());
+  // Space freed: the next try (every 10 s) writes again and the alarm clears.
+  std::filesystem::remove(mnt + "/filler");
+  ASSERT_TRUE(testing::WaitFor([&] {
+    run = status();
+    return run.code == 0 && run.out.find("  evidence: ") != std::string::npos &&
+           run.out.find("ALARM") == std::string::npos;
+  }, 120s)) << run.out << ReadFile(d.log);
+  EXPECT_EQ(run.out.find("DEGRADED"), std::string::npos) << run.out;
+  EXPECT_NE(ReadFile(d.log).find("writing again"), std::string::npos);
   EXPECT_EQ(d.daemon->SignalAndWait(SIGTERM, 60s), 0) << ReadFile(d.log);
 }
 

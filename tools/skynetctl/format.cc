@@ -189,6 +189,32 @@ std::string JournalStatusText(const v1::JournalStatus& j) {
   return out;
 }
 
+std::string FormatBytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? Printf("%lld B", static_cast<long long>(bytes)) : Printf("%.1f %s", v, units[u]);
+}
+
+std::string EvidenceStatusText(const v1::EvidenceStatus& e) {
+  std::string usage = FormatBytes(e.bytes()) + Printf(" in %lld files", static_cast<long long>(e.files()));
+  usage += e.max_bytes() > 0 ? " (limit " + FormatBytes(e.max_bytes()) + ")" : " (no limit)";
+  if (e.disk_free_bytes() >= 0) usage += ", " + FormatBytes(e.disk_free_bytes()) + " free on disk";
+  if (!e.stopped()) return "  evidence: " + usage + " at " + e.directory();
+  std::string out = "  evidence: ALARM: writing STOPPED since " +
+                    FormatLocalTime(e.stopped_since_us()) + " (disk full or quota";
+  if (!e.failed_path().empty()) out += " at " + e.failed_path();
+  if (!e.error().empty()) out += ": " + e.error();
+  out += Printf("), %" PRIu64 " writes refused; snapshots, clips and recordings are not written "
+                "until space is freed (retried every 10 s); cameras and events go on\n",
+                e.refused());
+  return out + "  evidence: " + usage + " at " + e.directory();
+}
+
 std::string Printf(const char* fmt, ...) {
   char buf[256];
   va_list args;
@@ -403,8 +429,10 @@ std::string FormatCameraTable(const v1::ListCamerasResponse& list) {
 std::string FormatStatusReport(const v1::StatusResponse& s) {
   std::string out = "node " + s.node_id();
   if (!s.version().empty()) out += " (skynetd " + s.version() + ")";
-  out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d\n", s.epoch(),
+  out += Printf("  epoch %" PRIu64 "  last seq %" PRIu64 "  uptime %s  cameras %d", s.epoch(),
                 s.last_seq(), FormatDuration(s.uptime_seconds()).c_str(), s.cameras_size());
+  // The node's own grade: degraded while something it stores is refused (cameras go on).
+  out += s.evidence().stopped() ? "  DEGRADED (evidence writing stopped)\n" : "\n";
   if (s.has_journal()) out += JournalStatusText(s.journal()) + "\n";
   if (s.has_feed()) {
     const v1::FeedStatus& f = s.feed();
@@ -413,6 +441,7 @@ std::string FormatStatusReport(const v1::StatusResponse& s) {
     out += Printf(", %" PRIu64 " refused, %u events queued per subscriber at most\n",
                   f.subscribers_refused(), f.send_hwm());
   }
+  if (s.has_evidence()) out += EvidenceStatusText(s.evidence()) + "\n";
   if (s.overloaded()) {
     out += Printf("  analytics: OVERLOADED: %u cameras drop frames, %.0f%% of frames analysed "
                   "(mean over cameras)\n",

@@ -37,6 +37,10 @@ std::string GradeName(skynet::v1::Grade grade);
 // "journal ok", "journal FAILING since seq 120 (No space left on device): 58750 events not
 // journaled", with what the last failure and the damage found at start lost.
 std::string JournalStatusText(const skynet::v1::JournalStatus& journal);
+// The evidence line of `status`: how full, or the ALARM while evidence writing is stopped.
+std::string EvidenceStatusText(const skynet::v1::EvidenceStatus& evidence);
+// A byte count as "12.3 MiB".
+std::string FormatBytes(int64_t bytes);
 std::string VehicleClassName(skynet::v1::VehicleClass vehicle_class);
 // printf into a std::string, of any length.
 std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -233,7 +233,7 @@ Runner AddSearch(CLI::App* cmd) {
       return kExitOk;
     }
     std::vector<std::vector<std::string>> rows = {
-        {"LAST SEEN", "CAMERA", "TRACK", "CLASS", "COLOUR", "SPEED", "LANE", "LINES"}};
+        {"LAST SEEN", "CAMERA", "TRACK", "CLASS", "COLOUR", "SPEED", "LANE", "LINES", "CLIP"}};
     for (const v1::SearchHit& hit : found.records()) {
       const v1::VehicleRecord& r = hit.record();
       std::string lines;
@@ -245,9 +245,11 @@ Runner AddSearch(CLI::App* cmd) {
       rows.push_back({FormatLocalTime(r.last_seen_us()), hit.camera_id(),
                       std::to_string(r.track_id()), VehicleClassName(r.vehicle_class()), colour,
                       r.speed_kmh() >= 0 ? Printf("%.0f", r.speed_kmh()) : "-",
-                      r.lane().empty() ? "-" : r.lane(), lines.empty() ? "-" : lines});
+                      r.lane().empty() ? "-" : r.lane(), lines.empty() ? "-" : lines,
+                      // A deleted clip is cleared from its records: "yes" means it is there.
+                      r.clip_file().empty() ? "-" : "yes"});
     }
-    std::cout << FormatColumns(rows, {false, false, true, false, false, true, false, false});
+    std::cout << FormatColumns(rows, {false, false, true, false, false, true, false, false, false});
     if (found.more()) {
       std::cout << "(more: --offset " << o->offset + found.records_size() << ")\n";
     }
@@ -855,6 +857,7 @@ Runner AddClip(CLI::App* cmd) {
       out.write(r.data().data(), static_cast<std::streamsize>(r.data().size()));
       if (!out) return Fail(kExitDaemonError, "cannot write " + o->output);
       offset += r.data().size();
+      for (const std::string& note : r.notes()) std::cerr << "skynetctl: note: " << note << "\n";
       if (r.complete() && offset >= r.size()) {
         out.close();
         std::cout << "wrote " << o->output << ": " << offset << " bytes, " << r.file();
@@ -862,6 +865,7 @@ Runner AddClip(CLI::App* cmd) {
           std::cout << ", " << FormatLocalTime(r.start_us()) << " to "
                     << FormatLocalTime(r.end_us());
         }
+        if (r.from_recordings()) std::cout << " (cut from the recorded segments)";
         std::cout << "\n";
         return kExitOk;
       }

@@ -225,6 +225,7 @@ void TopModel::SetStatus(const v1::StatusResponse& status, int64_t now_us) {
   if (started_us_ == 0) started_us_ = now_us;
   if (!status.node_id().empty()) node_id_ = status.node_id();
   overloaded_ = status.overloaded();
+  evidence_stopped_ = status.evidence().stopped();
   overloaded_cameras_ = status.overloaded_cameras();
   analysis_share_ = status.analysis_share();
   for (const v1::CameraStatusInfo& c : status.cameras()) {
@@ -265,6 +266,7 @@ std::vector<TopModel::Line> TopModel::Lines(int64_t now_us) {
     header += Printf("  OVERLOADED (%u cameras, %.0f%% of frames analysed)", overloaded_cameras_,
                      analysis_share_ * 100);
   }
+  if (evidence_stopped_) header += "  EVIDENCE STOPPED (disk full)";
   header += "  window " + FormatDuration(options_.window_us / 1e6);
   header += Printf("  events %llu", static_cast<unsigned long long>(events_));
   if (lost_ > 0) header += Printf("  LOST %llu", static_cast<unsigned long long>(lost_));

@@ -123,6 +123,7 @@ class TopModel {
   std::string node_id_;
   // As of the last status: analytics cannot keep up (StatusResponse.overloaded).
   bool overloaded_ = false;
+  bool evidence_stopped_ = false;  // evidence writing stopped (disk full), from status
   uint32_t overloaded_cameras_ = 0;
   double analysis_share_ = 1.0;
   uint32_t heartbeat_online_ = 0, heartbeat_total_ = 0;

@@ -267,6 +267,38 @@ TEST_F(FormatTest, StatusReportShowsTheJournalFailingAndRecovered) {
   EXPECT_EQ(JournalStatusText(v1::JournalStatus()), "journal unknown");
 }
 
+TEST_F(FormatTest, StatusReportShowsTheEvidenceAlarmAndTheNodeDegraded) {
+  v1::StatusResponse s;
+  s.set_node_id("node-1");
+  s.set_epoch(5);
+  s.set_last_seq(900);
+  s.set_uptime_seconds(60);
+  v1::EvidenceStatus* e = s.mutable_evidence();
+  e->set_directory("/ev");
+  e->set_bytes(3 << 20);
+  e->set_max_bytes(int64_t{4} << 20);
+  e->set_files(12);
+  e->set_disk_free_bytes(1536);
+  EXPECT_EQ(FormatStatusReport(s),
+            "node node-1  epoch 5  last seq 900  uptime 1m00s  cameras 0\n"
+            "  evidence: 3.0 MiB in 12 files (limit 4.0 MiB), 1.5 KiB free on disk at /ev\n");
+  const int64_t since = int64_t{1'796'565'900} * 1'000'000;
+  e->set_stopped(true);
+  e->set_stopped_since_us(since);
+  e->set_failed_path("/ev/cam1/clips/2026-12-06/x.mp4");
+  e->set_error("No space left on device");
+  e->set_refused(7);
+  e->set_disk_free_bytes(0);
+  EXPECT_EQ(FormatStatusReport(s),
+            "node node-1  epoch 5  last seq 900  uptime 1m00s  cameras 0  DEGRADED (evidence "
+            "writing stopped)\n"
+            "  evidence: ALARM: writing STOPPED since " + FormatLocalTime(since) +
+                " (disk full or quota at /ev/cam1/clips/2026-12-06/x.mp4: No space left on "
+                "device), 7 writes refused; snapshots, clips and recordings are not written "
+                "until space is freed (retried every 10 s); cameras and events go on\n"
+                "  evidence: 3.0 MiB in 12 files (limit 4.0 MiB), 0 B free on disk at /ev\n");
+}
+
 TEST_F(FormatTest, ReloadReportNamesTheChangesAndWarnings) {
   v1::ReloadResponse r;
   r.set_config_path("/etc/skynetd.yaml");

@@ -357,6 +357,20 @@ TEST_F(TopModelTest, VideoQualityFaultIsAnAlarmUntilTheCheckIsOkAgain) {
       << screen;
 }
 
+TEST_F(TopModelTest, HeaderSaysEvidenceStoppedWhileTheDiskIsFull) {
+  TopModel top;
+  v1::StatusResponse status;
+  status.set_node_id("n");
+  status.mutable_evidence()->set_stopped(true);
+  top.SetStatus(status, kT);
+  std::string screen = top.Render(kT + kSecond);
+  EXPECT_NE(screen.find("EVIDENCE STOPPED (disk full)"), std::string::npos) << screen;
+  status.mutable_evidence()->set_stopped(false);
+  top.SetStatus(status, kT + kSecond);
+  screen = top.Render(kT + 2 * kSecond);
+  EXPECT_EQ(screen.find("EVIDENCE STOPPED"), std::string::npos) << screen;
+}
+
 TEST_F(TopModelTest, HeaderSaysOverloaded) {
   TopModel top;
   v1::StatusResponse status;
