@@ -140,7 +140,8 @@ void AppendTracksLine(const Frame& frame, const std::vector<analytics::Track>& t
 
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
                                     const std::function<void(const v1::Event&)>& sink,
-                                    const TrackSink& tracks, bool close_tracks) {
+                                    const TrackSink& tracks, bool close_tracks,
+                                    const CameraQualityOptions* quality_options) {
   {
     std::ifstream probe(video_path, std::ios::binary);
     std::error_code ec;
@@ -161,6 +162,20 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
       return Status(vp.status().code(), "camera " + camera.id + ": " + vp.status().message());
     }
     vehicles = std::move(vp).value();
+  }
+
+  // Video quality on stream time: the clock the monitor samples by follows the frames.
+  FakeClock stream_clock(0);
+  std::unique_ptr<CameraQuality> quality;
+  if (quality_options != nullptr) {
+    CameraQualityOptions q = *quality_options;
+    q.camera_id = camera.id;
+    q.reference_file.clear();
+    auto created = CameraQuality::Create(q, &stream_clock);
+    if (!created.ok()) {
+      return Status::InvalidArgument("video_quality: " + created.status().message());
+    }
+    quality = std::move(created).value();
   }
 
   // The camera's settings, read from the file as fast as possible, once.
@@ -191,12 +206,6 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
   (*session)->Start();
   while (std::optional<Frame> frame = handoff.Pop()) {
     if (frame->image.empty()) continue;
-    const int64_t cpu_before = ThreadCpuUs();
-    const analytics::MotionObservation obs =
-        (*motion)->Process(frame->image, frame->stream_time_us);
-    summary.motion_cpu_us += ThreadCpuUs() - cpu_before;
-    ++summary.frames;
-    summary.video_us = frame->stream_time_us;
     auto publish = [&](v1::Event ev) {
       ++seq;
       protocol::StampEnvelope("offline", 0, seq, &ev);
@@ -207,6 +216,26 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
       ++summary.events;
       sink(ev);
     };
+    // As CameraRunner::Analyse(): video quality first, about once a second.
+    if (quality) {
+      stream_clock.AdvanceUs(
+          std::max<int64_t>(0, frame->stream_time_us - stream_clock.NowMonotonicUs()));
+      const int64_t quality_cpu_before = ThreadCpuUs();
+      std::vector<v1::VideoQuality> changes;
+      quality->Sample(frame->image, frame->stream_time_us, &changes);
+      summary.quality_cpu_us += ThreadCpuUs() - quality_cpu_before;
+      for (v1::VideoQuality& change : changes) {
+        v1::Event ev;
+        *ev.mutable_video_quality() = std::move(change);
+        publish(std::move(ev));
+      }
+    }
+    const int64_t cpu_before = ThreadCpuUs();
+    const analytics::MotionObservation obs =
+        (*motion)->Process(frame->image, frame->stream_time_us);
+    summary.motion_cpu_us += ThreadCpuUs() - cpu_before;
+    ++summary.frames;
+    summary.video_us = frame->stream_time_us;
     v1::Event ev;
     if (FillMotionEvent(obs, &ev)) publish(std::move(ev));
     if (vehicles) {
@@ -268,6 +297,10 @@ void PrintSummary(const CameraConfig& camera, const AnalyzeSummary& summary, dou
                camera.id.c_str(), static_cast<unsigned long long>(summary.frames),
                summary.video_us / 1e6, static_cast<unsigned long long>(summary.events),
                summary.motion_cpu_ms_per_frame(), cpu_us / 1e6, wall_s);
+  if (summary.quality_cpu_us > 0) {
+    std::fprintf(stderr, "skynetd analyze: camera %s: video quality %.2f s cpu total\n",
+                 camera.id.c_str(), summary.quality_cpu_us / 1e6);
+  }
   if (camera.vehicles.enabled) {
     std::fprintf(stderr, "skynetd analyze: camera %s: vehicles %.3f ms cpu/frame\n",
                  camera.id.c_str(),
@@ -359,6 +392,12 @@ int RunAnalyze(const AnalyzeArgs& args) {
     collector = std::make_unique<RecordCollector>("offline", &discard, record_writer.get());
   }
 
+  // Video quality as the live daemon runs it; the reference view is learned from the file.
+  std::optional<CameraQualityOptions> quality;
+  if (config->video_quality.enabled) {
+    quality = QualityOptionsFor(config->video_quality, camera->id, /*reference_dir=*/"");
+  }
+
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = false;
   json.preserve_proto_field_names = false;
@@ -372,7 +411,7 @@ int RunAnalyze(const AnalyzeArgs& args) {
     *out << line << '\n';
     if (!*out) write_failed = true;
     if (collector) collector->Publish(ev);
-  }, track_sink, /*close_tracks=*/collector != nullptr);
+  }, track_sink, /*close_tracks=*/collector != nullptr, quality ? &*quality : nullptr);
   collector.reset();
   record_writer.reset();  // writes what is queued (a failing write is logged)
   if (tracks_file.is_open()) tracks_file.flush();

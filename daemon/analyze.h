@@ -6,7 +6,10 @@
 // MotionDetector and FillMotionEvent() as in CameraRunner. Differences from the live feed, so
 // that the output is reproducible byte for byte: node_id "offline", epoch 0, seq from 1,
 // publish_time_us 0, and capture_time_us is the stream time (a file carries no wall clock).
-// frame_index counts analysed frames from 0 (after the analytics_fps limit).
+// frame_index counts analysed frames from 0 (after the analytics_fps limit). With video quality
+// diagnostics (`video_quality.enabled`, the default) the same CameraQuality as the live camera's
+// samples the analysed frames on stream time and emits VideoQuality events; its reference view
+// is learned from the file (never read from or written to reference_dir).
 //
 //   auto summary = AnalyzeVideo(camera, "clip.mp4", [&](const v1::Event& e) { ... });
 //
@@ -19,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/camera_quality.h"
 #include "daemon/config.h"
 #include "pipeline/analytics/tracker.h"
 #include "pipeline/core/frame.h"
@@ -33,6 +37,7 @@ struct AnalyzeSummary {
   int64_t video_us = 0;       // stream time of the last analysed frame
   int64_t motion_cpu_us = 0;  // thread CPU time spent in the motion detector
   int64_t vehicle_cpu_us = 0;  // thread CPU time in vehicle analytics (vehicles.enabled)
+  int64_t quality_cpu_us = 0;  // thread CPU time in the video quality diagnostics
   double motion_cpu_ms_per_frame() const {
     return frames ? static_cast<double>(motion_cpu_us) / 1000.0 / frames : 0.0;
   }
@@ -49,10 +54,12 @@ using TrackSink = std::function<void(const Frame& frame, const std::vector<analy
 // as when a live camera stops). Returns the
 // summary once the file has ended. Errors: InvalidArgument for bad motion options; NotFound if
 // the file cannot be read; Unavailable naming the file if it cannot be decoded (not a video,
-// no H.264/H.265 video stream).
+// no H.264/H.265 video stream). `quality`: video quality diagnostics with these options (its
+// reference_file is ignored), or none.
 Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::string& video_path,
                                     const std::function<void(const v1::Event&)>& sink,
-                                    const TrackSink& tracks = nullptr, bool close_tracks = false);
+                                    const TrackSink& tracks = nullptr, bool close_tracks = false,
+                                    const CameraQualityOptions* quality = nullptr);
 
 struct AnalyzeArgs {
   std::string config_path;

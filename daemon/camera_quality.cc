@@ -46,6 +46,19 @@ v1::QualityState ToProto(QualityState state) {
   return v1::QUALITY_STATE_UNSPECIFIED;
 }
 
+CameraQualityOptions QualityOptionsFor(const VideoQualityConfig& config,
+                                       const std::string& camera_id,
+                                       const std::string& reference_dir) {
+  CameraQualityOptions q;
+  q.camera_id = camera_id;
+  q.sample_interval_ms = config.sample_interval_ms;
+  q.monitor = config.options;
+  if (!reference_dir.empty()) {
+    q.reference_file = (std::filesystem::path(reference_dir) / (camera_id + ".yml.gz")).string();
+  }
+  return q;
+}
+
 CameraQuality::CameraQuality(const CameraQualityOptions& options, Clock* clock)
     : options_(options), clock_(clock) {}
 

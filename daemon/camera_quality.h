@@ -19,6 +19,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "daemon/config.h"
 #include "pipeline/analytics/video_quality.h"
 #include "pipeline/core/clock.h"
 #include "pipeline/core/status.h"
@@ -87,6 +88,13 @@ class CameraQuality {
   uint64_t samples_ = 0;
   int64_t last_sample_us_ = 0;
 };
+
+// The options of camera `camera_id` under the config's `video_quality:` section (the live
+// daemon's and `skynetd analyze`'s): its sample interval and monitor options, and the reference
+// file <reference_dir>/<camera id>.yml.gz (none with an empty reference_dir).
+CameraQualityOptions QualityOptionsFor(const VideoQualityConfig& config,
+                                       const std::string& camera_id,
+                                       const std::string& reference_dir);
 
 // "frozen" -> v1 enum, and the state names the protocol uses.
 v1::QualityState ToProto(analytics::QualityState state);

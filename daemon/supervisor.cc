@@ -133,12 +133,7 @@ Supervisor::~Supervisor() { Stop(); }
 Result<std::shared_ptr<CameraRunner>> Supervisor::NewRunner(const CameraConfig& config) {
   std::optional<CameraQualityOptions> quality;
   if (config_.video_quality.enabled) {
-    quality.emplace();
-    quality->sample_interval_ms = config_.video_quality.sample_interval_ms;
-    quality->monitor = config_.video_quality.options;
-    if (!quality_dir_.empty()) {
-      quality->reference_file = (std::filesystem::path(quality_dir_) / (config.id + ".yml.gz"));
-    }
+    quality = QualityOptionsFor(config_.video_quality, config.id, quality_dir_);
   }
   auto runner =
       CameraRunner::Create(config, sessions_, feed_, clock_, quality ? &*quality : nullptr);

@@ -7,8 +7,11 @@
 //     -> the frame size follows the seed (scene.h: RoadFrameSize) unless --size is given
 //   skynet-scenegen --list
 //   skynet-scenegen --scene road-day --seed 1 --truth-only --out DIR  (truth and config only)
+//   skynet-scenegen --scene road-rain --size 640x360 --seconds 45 --fault cover --fault-at 14
+//     --fault-seed 3 --out DIR  -> DIR/road-rain-cover.{mp4,truth.json,yaml} (--name: other name)
 //
-// Truth JSON: {"scene", "seed", "fps", "width", "height", "frames_total", "duration",
+// Truth JSON: {"scene" (the clip's name), "scene_kind", "seed", "fps", "width", "height",
+//   "frames_total", "duration",
 //   "masks": [[[x,y],...]],
 //   "frames": [{"i", "t", "moving_outside_masks", "objects": [{"id", "class", "box": [x,y,w,h],
 //               "visible", "speed_kmh", "anchor": [x,y], "colour" (cars and buses), along the
@@ -19,7 +22,8 @@
 //   "lines": [{"id", "a", "b"}], "crossings": [{"line", "id", "class", "t", "direction"}],
 //   "zones": [{"id", "polygon", "no_parking", "max_stop_ms"}], "stops": [{"id", "zone", "begin",
 //   "end"}], "lanes": [{"id", "polygon", "direction"}], "wrong_way": [{"id", "lane", "begin",
-//   "end"}], "tracks": [{"id", "class", "first", "last", "speed_kmh"}]}
+//   "end"}], "tracks": [{"id", "class", "first", "last", "speed_kmh"}],
+//   "fault": {"kind", "start", "seed", "parameters": {...}} (with --fault only; picture_fault.h)}
 // Boxes and anchors in pixels of the generated video; geometry normalised; times in seconds
 // (scene.h: ObjectTruth, SceneGeometry, ClipTruth). Exit codes: 0 done, 2 bad arguments,
 // 1 failure.
@@ -263,6 +267,7 @@ int WriteClip(const SceneRenderer& r, const std::string& scene, const std::strin
 
   nlohmann::json truth;
   truth["scene"] = scene;
+  truth["scene_kind"] = skynet::scenegen::SceneKindName(r.options().kind);
   truth["seed"] = seed;
   truth["fps"] = fps;
   truth["width"] = width;
@@ -274,6 +279,15 @@ int WriteClip(const SceneRenderer& r, const std::string& scene, const std::strin
     masks.push_back(p);
   }
   truth["masks"] = masks;
+  if (const skynet::scenegen::PictureFaultOptions& f = renderer->options().fault;
+      f.kind != skynet::scenegen::PictureFaultKind::kNone) {
+    // The fault's own parameters, as drawn from its seed (the same renderer's).
+    const skynet::scenegen::PictureFault fault(f, cv::Size(width, height), fps);
+    truth["fault"] = {{"kind", skynet::scenegen::PictureFaultName(f.kind)},
+                      {"start", f.start_s},
+                      {"seed", f.seed},
+                      {"parameters", fault.parameters()}};
+  }
   nlohmann::json frames = nlohmann::json::array();
   const int64_t total = std::llround(seconds * fps);
   cv::Mat bgr;
@@ -344,7 +358,7 @@ int WriteSet(SceneKind kind, const std::string& scene, int width, int height, do
   auto name_of = [&](int k) { return scene + "-cam" + std::to_string(k); };
   for (int k = 0; k < cameras; ++k) {
     skynet::scenegen::SceneOptions o{
-        .kind = kind, .width = width, .height = height, .fps = fps, .seed = seed};
+        .kind = kind, .width = width, .height = height, .fps = fps, .seed = seed, .fault = {}};
     o.camera_along_m = k * spacing;
     o.road_extra_m = (cameras - 1) * spacing;
     o.camera_seed = seed * 1000 + static_cast<uint32_t>(k) + 1;
@@ -393,6 +407,9 @@ int main(int argc, char** argv) {
   uint32_t seed = 1;
   int bitrate_kbps = 2000;
   bool list = false, truth_only = false;
+  std::string fault_name = "none", name;
+  double fault_at = 0;
+  uint32_t fault_seed = 0;
   app.add_flag("--list", list, "list the scenes and exit");
   app.add_flag("--truth-only", truth_only,
                "write the truth and the config but no video (the truth is the same as with it)");
@@ -409,6 +426,18 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(64, 100000));
   app.add_option("--out", out_dir, "output directory (created if missing)")->capture_default_str();
+  app.add_option("--fault", fault_name,
+                 "a camera picture fault from --fault-at on: none, cover, paint, defocus, knock, "
+                 "freeze, cast, noise, black (single camera; the truth gets \"fault\")")
+      ->capture_default_str();
+  app.add_option("--fault-at", fault_at, "seconds from the start at which the fault begins")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--fault-seed", fault_seed,
+                 "varies the fault's shape, position and strength (default: --seed)");
+  app.add_option("--name", name,
+                 "base name of the files and the camera (default: the scene, with --fault "
+                 "SCENE-FAULT)");
   int cameras = 1;
   double spacing = 100;
   app.add_option("--cameras", cameras,
@@ -443,23 +472,38 @@ int main(int argc, char** argv) {
   } else if (!size.empty() && !ParseSize(size, &width, &height)) {
     return Fail(2, "--size: expected WxH, got '" + size + "'");
   }
-  auto renderer = SceneRenderer::Create(
-      {.kind = *kind, .width = width, .height = height, .fps = fps, .seed = seed});
+  auto fault = skynet::scenegen::ParsePictureFault(fault_name);
+  if (!fault.ok()) return Fail(2, "--fault: " + fault.status().message());
+  if (*fault != skynet::scenegen::PictureFaultKind::kNone && cameras > 1) {
+    return Fail(2, "--fault: not with --cameras");
+  }
+  if (*fault != skynet::scenegen::PictureFaultKind::kNone && fault_at >= seconds) {
+    return Fail(2, "--fault-at: must be before the end of the video (--seconds)");
+  }
+  skynet::scenegen::SceneOptions options{
+      .kind = *kind, .width = width, .height = height, .fps = fps, .seed = seed, .fault = {}};
+  options.fault = {.kind = *fault, .start_s = fault_at, .seed = fault_seed ? fault_seed : seed};
+  auto renderer = SceneRenderer::Create(options);
   if (!renderer.ok()) return Fail(2, renderer.status().message());
+  if (name.empty()) {
+    name = *fault == skynet::scenegen::PictureFaultKind::kNone
+               ? scene
+               : scene + "-" + skynet::scenegen::PictureFaultName(*fault);
+  }
 
   if (cameras > 1) return WriteSet(*kind, scene, width, height, fps, seed, cameras, spacing,
                                    out_dir, seconds, bitrate_kbps, truth_only);
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) return Fail(1, out_dir + ": " + ec.message());
-  if (int rc = WriteClip(**renderer, scene, out_dir, seconds, fps, bitrate_kbps, truth_only, seed);
+  if (int rc = WriteClip(**renderer, name, out_dir, seconds, fps, bitrate_kbps, truth_only, seed);
       rc != 0) {
     return rc;
   }
-  const fs::path video = fs::path(out_dir) / (scene + ".mp4");
-  const fs::path config_path = fs::path(out_dir) / (scene + ".yaml");
+  const fs::path video = fs::path(out_dir) / (name + ".mp4");
+  const fs::path config_path = fs::path(out_dir) / (name + ".yaml");
   std::ofstream cf(config_path);
-  cf << ConfigYaml(scene, video, **renderer);
+  cf << ConfigYaml(name, video, **renderer);
   if (!cf) return Fail(1, "cannot write " + config_path.string());
   std::printf("%s\n", config_path.string().c_str());
   return 0;

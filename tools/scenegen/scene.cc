@@ -333,12 +333,18 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::Create(const SceneOptions&
       !(o.road_extra_m >= 0 && o.road_extra_m <= 10000)) {
     return Status::InvalidArgument("scene: camera_along_m and road_extra_m must be in [0, 10000]");
   }
+  if (!(o.fault.start_s >= 0 && o.fault.start_s <= 1e6)) {
+    return Status::InvalidArgument("scene: fault.start_s must be in [0, 1e6] seconds");
+  }
   if (o.effects != kEffectNone) {
     return Status::InvalidArgument("scene: effects are not implemented yet");
   }
   std::unique_ptr<SceneRenderer> r(new SceneRenderer(o));
   r->BuildBackground();
   r->BuildEffects();
+  if (o.fault.kind != PictureFaultKind::kNone) {
+    r->fault_ = std::make_unique<PictureFault>(o.fault, cv::Size(o.width, o.height), o.fps);
+  }
   return r;
 }
 
@@ -930,6 +936,7 @@ void SceneRenderer::DrawOsd(int64_t frame_index, cv::Mat& img) const {
 }
 
 void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
+  if (fault_) frame_index = fault_->SourceFrame(frame_index);  // a frozen picture
   const double t = SceneTime(frame_index);
   background_.copyTo(*bgr_out);
   cv::Mat& img = *bgr_out;
@@ -957,6 +964,7 @@ void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
     cv::warpAffine(img, moved, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
     img = moved;
   }
+  if (fault_) fault_->ApplyOptical(frame_index, img);  // on the lens or the aim
   if (!noise_bank_.empty()) {
     const uint64_t h =
         SplitMix(options_.seed ^
@@ -967,6 +975,7 @@ void SceneRenderer::Render(int64_t frame_index, cv::Mat* bgr_out) const {
                         img.rows);
     cv::add(img, bank(crop), img, cv::noArray(), CV_8U);
   }
+  if (fault_) fault_->ApplySensor(frame_index, img);  // in the sensor: the OSD stays
   if (osd_) DrawOsd(frame_index, img);
 }
 

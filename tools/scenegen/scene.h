@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "pipeline/core/status.h"
+#include "tools/scenegen/picture_fault.h"
 
 namespace skynet::scenegen {
 
@@ -116,6 +117,9 @@ struct SceneOptions {
   double camera_along_m = 0;
   double road_extra_m = 0;
   uint32_t camera_seed = 0;
+  // A camera picture fault rendered from fault.start_s on (picture_fault.h); kNone: none. It
+  // changes the pictures only: Objects() and Truth() stay those of the scene.
+  PictureFaultOptions fault;
 };
 
 struct ObjectTruth {
@@ -284,6 +288,7 @@ class SceneRenderer {
 
   SceneOptions options_;
   std::unique_ptr<RoadScene> road_;  // the along-the-road kinds; null side-on
+  std::unique_ptr<PictureFault> fault_;  // options_.fault; null without one
   cv::Mat background_;
   std::vector<Lane> lanes_;
   int64_t period_frames_ = 0;  // 0: aperiodic
