@@ -248,7 +248,12 @@ Status ValidatePlace(const CameraConfig& camera) {
                               : "must be in -90..90 (degrees north), got " + FormatNumber(p.lat)},
          {"position.lon", p.lon >= -180 && p.lon <= 180
                               ? ""
-                              : "must be in -180..180 (degrees east), got " + FormatNumber(p.lon)}}));
+                              : "must be in -180..180 (degrees east), got " + FormatNumber(p.lon)},
+         {"position.bearing_deg",
+          !p.bearing_deg || (*p.bearing_deg >= 0 && *p.bearing_deg <= 360)
+              ? ""
+              : "must be in 0..360 (degrees clockwise from north), got " +
+                    FormatNumber(*p.bearing_deg)}}));
   }
   for (size_t i = 0; i < camera.neighbours.size(); ++i) {
     const CameraNeighbour& n = camera.neighbours[i];
@@ -838,11 +843,15 @@ class Parser {
         {"position",
          [this, camera](const YAML::Node& n, const std::string& f) -> Status {
            GeoPosition p;
-           bool lat = false, lon = false;
-           SKYNET_RETURN_IF_ERROR(ParseMap(n, f,
-                                           {{"lat", Flag(&lat, Double(&p.lat))},
-                                            {"lon", Flag(&lon, Double(&p.lon))}}));
+           bool lat = false, lon = false, bearing = false;
+           double bearing_deg = 0;
+           SKYNET_RETURN_IF_ERROR(
+               ParseMap(n, f,
+                        {{"lat", Flag(&lat, Double(&p.lat))},
+                         {"lon", Flag(&lon, Double(&p.lon))},
+                         {"bearing_deg", Flag(&bearing, Double(&bearing_deg))}}));
            if (!lat || !lon) return Error(n, f, "needs both lat and lon");
+           if (bearing) p.bearing_deg = bearing_deg;
            camera->position = p;
            return Status::Ok();
          }},

@@ -50,6 +50,10 @@ struct VehiclesConfig {
 struct GeoPosition {
   double lat = 0;  // degrees north, WGS 84, -90..90
   double lon = 0;  // degrees east, -180..180
+  // Which way the camera looks: the compass bearing of the image's up direction on the road,
+  // degrees clockwise from north (0..360); a vehicle driving up the image drives this way.
+  // Unset: unknown (follow then compares no directions of travel).
+  std::optional<double> bearing_deg;
 
   bool operator==(const GeoPosition&) const = default;
 };
@@ -78,7 +82,7 @@ struct CameraConfig {
   ingest::IngestOptions ingest;
   analytics::MotionOptions motion;
   VehiclesConfig vehicles;
-  // Where it is (`position: {lat, lon}`); unset: unknown.
+  // Where it is and which way it looks (`position: {lat, lon, bearing_deg}`); unset: unknown.
   std::optional<GeoPosition> position;
   // Cameras next to it on the road (`neighbours: [{camera, travel_s}]`); each id must be a
   // camera of the same file.

@@ -36,6 +36,22 @@ struct FollowOptions {
   // A sighting further along the neighbours than the next camera is the next sighting only if
   // every camera in between missed the vehicle: this factor per camera in between.
   double missed_camera = 0.3;
+  // With both positions and the followed record's measured speed: how far (log ratio) a gap may
+  // stray from the straight distance at that speed for half the plausibility.
+  double speed_spread = 0.2;
+  // How much that measured-speed time counts against the typical time (0..1).
+  double speed_trust = 0.7;
+  // With the cameras' bearings: the factor for a sighting heading away from the other camera.
+  double wrong_direction = 0.05;
+  // One sighting per vehicle and camera: a candidate that another record of the followed
+  // record's camera matches more than `exclusive_margin` times better gets the ratio of the two
+  // scores as a factor (at least `exclusive_floor`); checked for the best `exclusive_checked`.
+  double exclusive_margin = 1.5;
+  // A candidate without a line crossing on a camera where other records crossed one (a broken
+  // track's piece, or something off the road) when the followed record crossed one.
+  double no_crossing = 0.3;
+  double exclusive_floor = 0.1;
+  int exclusive_checked = 20;
 };
 
 // Where the cameras are relative to each other: the neighbour graph (travel times, both ways,
@@ -54,9 +70,22 @@ class CameraMap {
   // else from their positions, else unknown.
   Travel Between(const std::string& a, const std::string& b) const;
 
+  // The straight distance between two cameras in metres and the compass bearing from a to b
+  // (degrees clockwise from north); nullopt without both positions.
+  std::optional<double> DistanceM(const std::string& a, const std::string& b) const;
+  std::optional<double> BearingDeg(const std::string& a, const std::string& b) const;
+  // A record's compass course on `camera`: its on-screen direction, from its first line crossing
+  // (the line's normal, forward or back) or else its heading if it moved, turned by the camera's
+  // bearing_deg (up the image is the bearing); nullopt when the bearing or direction is unknown.
+  std::optional<double> CourseDeg(const std::string& camera,
+                                  const v1::VehicleRecord& record) const;
+
  private:
   std::map<std::string, std::map<std::string, double>> neighbours_;  // both ways
   std::map<std::string, GeoPosition> positions_;
+  // Per camera and line id: the on-screen direction (degrees, 0 right, 90 down) of a forward
+  // (+1) crossing, i.e. the right-hand normal of the line's a->b.
+  std::map<std::string, std::map<std::string, double>> forward_deg_;
 };
 
 // Great-circle distance in metres.

@@ -509,13 +509,14 @@ TEST(ConfigTest, UnreadablePasswordFileIsNamed) {
 TEST(ConfigTest, PositionAndNeighboursAreReadAndCheckedWithThePlace) {
   Result<Config> ok = ParseConfig(
       "cameras:\n"
-      "  - {id: a, url: rtsp://h/1, position: {lat: 31.2, lon: 121.4},\n"
+      "  - {id: a, url: rtsp://h/1, position: {lat: 31.2, lon: 121.4, bearing_deg: 270},\n"
       "     neighbours: [{camera: b, travel_s: 30}]}\n"
       "  - {id: b, url: rtsp://h/2, neighbours: [{camera: a, travel_s: 30}]}\n",
       "t.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   ASSERT_TRUE(ok->cameras[0].position.has_value());
   EXPECT_DOUBLE_EQ(ok->cameras[0].position->lon, 121.4);
+  EXPECT_EQ(ok->cameras[0].position->bearing_deg, 270);
   EXPECT_EQ(ok->cameras[0].neighbours, (std::vector<CameraNeighbour>{{"b", 30}}));
   EXPECT_FALSE(ok->cameras[1].position.has_value());
 
@@ -525,6 +526,9 @@ TEST(ConfigTest, PositionAndNeighboursAreReadAndCheckedWithThePlace) {
   };
   EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, position: {lat: 95, lon: 1}}\n"),
             "t.yaml:2:46: cameras[0].position.lat: must be in -90..90 (degrees north), got 95");
+  EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, position: {lat: 5, lon: 1, bearing_deg: -5}}\n"),
+            "t.yaml:2:70: cameras[0].position.bearing_deg: must be in 0..360 (degrees clockwise "
+            "from north), got -5");
   EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, position: {lat: 5}}\n"),
             "t.yaml:2:40: cameras[0].position: needs both lat and lon");
   EXPECT_EQ(error("  - {id: a, url: rtsp://h/1, neighbours: [{camera: a, travel_s: 3}]}\n"),
@@ -1038,6 +1042,7 @@ static_assert(std::size(kMotion) == Count<analytics::MotionOptions>());
 constexpr Row kPlace[] = {
     {"position.lat", "31.5"},
     {"position.lon", "121.5"},
+    {"position.bearing_deg", "90"},
     {"neighbours[].camera", "cam3"},
     {"neighbours[].travel_s", "40"},
 };

@@ -13,6 +13,8 @@
 //   recall    = vehicles of the query's truth that a returned record matched / the truth
 // Follow: for every matched record whose vehicle is matched again later (earlier) on another
 // camera, is that record the first candidate of `follow` (the daemon's ranking, daemon/follow.h)?
+// A matched record whose vehicle crossed another camera's line later (earlier) but no record
+// matched any such crossing is not a case (no ranking can find it): `unseen` counts these.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -87,6 +89,14 @@ int main(int argc, char** argv) {
   app.add_option("--match-s", match_s, "crossing time tolerance, seconds")->capture_default_str();
   app.add_option("--min-top1", min_top1, "exit 1 when follow's later top-1 rate is below");
   app.add_option("--min-recall", min_recall, "exit 1 when a search's recall is below");
+  skynet::daemon::FollowOptions follow_options;
+  app.add_option("--wrong-direction", follow_options.wrong_direction, "tuning: FollowOptions");
+  app.add_option("--speed-trust", follow_options.speed_trust, "tuning: FollowOptions");
+  app.add_option("--speed-spread", follow_options.speed_spread, "tuning: FollowOptions");
+  app.add_option("--exclusive-margin", follow_options.exclusive_margin, "tuning: FollowOptions");
+  app.add_option("--exclusive-floor", follow_options.exclusive_floor, "tuning: FollowOptions");
+  app.add_option("--no-crossing", follow_options.no_crossing, "tuning: FollowOptions");
+  app.add_option("--travel-spread", follow_options.travel_spread, "tuning: FollowOptions");
   bool verbose = false;
   app.add_flag("--verbose", verbose, "print each follow case that misses");
   CLI11_PARSE(app, argc, argv);
@@ -259,15 +269,44 @@ int main(int argc, char** argv) {
   auto config = skynet::daemon::LoadConfigFile(config_path);
   if (!config.ok()) return Fail(config.status().message());
   const skynet::daemon::CameraMap map = skynet::daemon::CameraMap::From(config->cameras);
-  std::printf("\n%-8s %6s %6s %7s %8s\n", "follow", "cases", "top-1", "rate", "in top-5");
+  std::printf("\n%-8s %6s %6s %7s %8s %6s\n", "follow", "cases", "top-1", "rate", "in top-5",
+              "unseen");
   double later_rate = 0;
+  std::map<std::pair<std::string, uint64_t>, size_t> truth_by_track;  // (camera, track) -> truth
+  for (const auto& [r, t] : truth_of) {
+    truth_by_track[{(*records)[r].camera_id, (*records)[r].record.track_id()}] = t;
+  }
+  // One line of a record for --verbose: camera:track, the true vehicle, what analytics measured.
+  auto describe = [&](const std::string& camera, const v1::VehicleRecord& rec) {
+    auto it = truth_by_track.find({camera, rec.track_id()});
+    std::string who = it == truth_by_track.end()
+                          ? "unmatched"
+                          : "vehicle " + std::to_string(crossings[it->second].id) + " " +
+                                vehicles[crossings[it->second].id].colour;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "%s:%llu (%s; %s %s, %.0f km/h, crossing %.0f km/h, heading %.0f, dir %d)",
+                  camera.c_str(), static_cast<unsigned long long>(rec.track_id()), who.c_str(),
+                  ClassName(rec.vehicle_class()).c_str(), ColourName(rec.colour()).c_str(),
+                  rec.speed_kmh(), rec.crossings_size() ? rec.crossings(0).speed_kmh() : -1.f,
+                  rec.heading_deg(), rec.crossings_size() ? rec.crossings(0).direction() : 0);
+    return std::string(buf);
+  };
   for (bool later : {true, false}) {
-    int cases = 0, top1 = 0, top5 = 0;
+    int cases = 0, top1 = 0, top5 = 0, unseen = 0;
     for (const auto& [r, t] : truth_of) {
       const TruthCrossing& x = crossings[t];
       // The vehicle's nearest matched sighting on another camera in that direction of time.
+      // Not a case when no record matched it there (a detection or tracking miss, counted as
+      // `unseen`: no ranking can find a sighting that is not in the records).
       const StoredRecord* expected = nullptr;
       double best = 1e18;
+      bool truth_elsewhere = false;
+      for (const TruthCrossing& y : crossings) {
+        if (y.id == x.id && y.camera != x.camera && (later ? y.t > x.t : y.t < x.t)) {
+          truth_elsewhere = true;
+        }
+      }
       for (const auto& [r2, t2] : truth_of) {
         const TruthCrossing& y = crossings[t2];
         if (y.id != x.id || y.camera == x.camera) continue;
@@ -277,7 +316,10 @@ int main(int argc, char** argv) {
           expected = &(*records)[r2];
         }
       }
-      if (!expected) continue;
+      if (!expected) {
+        unseen += truth_elsewhere;
+        continue;
+      }
       ++cases;
       const StoredRecord& s = (*records)[r];
       v1::FollowRequest request;
@@ -286,21 +328,21 @@ int main(int argc, char** argv) {
       request.set_direction(later ? v1::FOLLOW_DIRECTION_LATER : v1::FOLLOW_DIRECTION_EARLIER);
       request.set_window_s(120);
       request.set_limit(5);
-      auto trail = skynet::daemon::Follow(store->get(), map, request);
+      auto trail = skynet::daemon::Follow(store->get(), map, request, follow_options);
       if (!trail.ok()) return Fail(trail.status().message());
       const auto& list = later ? trail->later() : trail->earlier();
       if (verbose && (list.empty() || list[0].hit().camera_id() != expected->camera_id ||
                       list[0].hit().record().track_id() != expected->record.track_id())) {
-        std::printf("miss %s:%llu (%s) -> expected %s:%llu\n", s.camera_id.c_str(),
-                    static_cast<unsigned long long>(s.record.track_id()),
-                    vehicles[x.id].colour.c_str(), expected->camera_id.c_str(),
-                    static_cast<unsigned long long>(expected->record.track_id()));
+        std::printf("miss %s %s\n  record   %s\n  expected %s\n", later ? "later" : "earlier",
+                    s.camera_id.c_str(), describe(s.camera_id, s.record).c_str(),
+                    describe(expected->camera_id, expected->record).c_str());
         for (const auto& c : list) {
           std::string why;
           for (const auto& w : c.reasons()) why += w + "; ";
-          std::printf("   %s:%llu %.3f %s\n", c.hit().camera_id().c_str(),
-                      static_cast<unsigned long long>(c.hit().record().track_id()), c.score(),
-                      why.c_str());
+          const bool is_expected = c.hit().camera_id() == expected->camera_id &&
+                                   c.hit().record().track_id() == expected->record.track_id();
+          std::printf("  %s %.3f %s\n      %s\n", is_expected ? "*" : " ", c.score(),
+                      describe(c.hit().camera_id(), c.hit().record()).c_str(), why.c_str());
         }
       }
       for (int i = 0; i < list.size(); ++i) {
@@ -314,8 +356,8 @@ int main(int argc, char** argv) {
     }
     const double rate = cases ? static_cast<double>(top1) / cases : 0;
     if (later) later_rate = rate;
-    std::printf("%-8s %6d %6d %7.2f %8.2f\n", later ? "later" : "earlier", cases, top1, rate,
-                cases ? static_cast<double>(top5) / cases : 0);
+    std::printf("%-8s %6d %6d %7.2f %8.2f %6d\n", later ? "later" : "earlier", cases, top1, rate,
+                cases ? static_cast<double>(top5) / cases : 0, unseen);
   }
   if (min_top1 >= 0 && later_rate < min_top1) failed = true;
   return failed ? 1 : 0;

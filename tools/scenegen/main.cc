@@ -29,6 +29,7 @@
 // 1 failure.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -336,7 +337,8 @@ int WriteClip(const SceneRenderer& r, const std::string& scene, const std::strin
 // at k * spacing, its own geometry from seed * 1000 + k + 1), the same vehicles passing them in
 // order: outbound ones camera 0 first, inbound ones the last camera first. Writes each camera's
 // clip and truth as SCENE-camK.*, one config SCENE-set.yaml with every camera (a position each,
-// 1e-5 degrees of latitude apart per 1.11 m, and neighbours with the travel time at 50 km/h),
+// 1e-5 degrees of latitude apart per 1.11 m, looking north along the road turned by the camera's
+// yaw, and neighbours with the travel time at 50 km/h),
 // and SCENE-set.json listing the cameras.
 int WriteSet(SceneKind kind, const std::string& scene, int width, int height, double fps,
              uint32_t seed, int cameras, double spacing, const std::string& out_dir,
@@ -371,9 +373,13 @@ int WriteSet(SceneKind kind, const std::string& scene, int width, int height, do
     }
     // Every frame of 10 fps analysed: the crossing times that pair sightings are sharper.
     y += CameraYaml(name, fs::path(out_dir) / (name + ".mp4"), **renderer, std::min(fps, 10.0));
-    char position[96];
-    std::snprintf(position, sizeof position, "    position: {lat: %.7f, lon: 121.4737000}\n",
-                  31.23 + k * spacing / 111320.0);
+    // The road runs north (+y of the ground frame); the camera looks along it, turned by its yaw
+    // (positive towards +x, east).
+    char position[128];
+    std::snprintf(position, sizeof position,
+                  "    position: {lat: %.7f, lon: 121.4737000, bearing_deg: %.1f}\n",
+                  31.23 + k * spacing / 111320.0,
+                  std::fmod((*renderer)->Geometry().camera.yaw_deg + 360, 360));
     y += position;
     y += "    neighbours:\n";
     for (int j : {k - 1, k + 1}) {
