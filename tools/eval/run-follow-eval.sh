@@ -8,18 +8,8 @@
 # follow's top-1 rate (analytics at 10 fps, detect width 320). FOLLOW_DIR: keep the files there (else a temp dir, removed).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=$(cd "${1:-$repo/build}" && pwd)
-skynetd=$build/daemon/skynetd
-scenegen=$build/tools/scenegen/skynet-scenegen
-scorer=$build/tools/eval/skynet-follow-eval
-for b in "$skynetd" "$scenegen" "$scorer"; do
-  [ -x "$b" ] || { echo "run-follow-eval: $b is not built" >&2; exit 2; }
-done
-work=${FOLLOW_DIR:-$(mktemp -d /tmp/skynet-follow.XXXXXX)}
-mkdir -p "$work"
-[ -n "${FOLLOW_DIR:-}" ] || trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+eval_start run-follow-eval "${1:-}" "${FOLLOW_DIR:-}" skynet-follow-eval
 cameras=${FOLLOW_CAMERAS:-3}
 
 for seed in ${FOLLOW_SEEDS:-1 2 4 5}; do

@@ -14,18 +14,8 @@
 # (else a temporary directory, removed); clips already rendered there are not rendered again.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=$(cd "${1:-$repo/build}" && pwd)
-skynetd=$build/daemon/skynetd
-scenegen=$build/tools/scenegen/skynet-scenegen
-scorer=$build/tools/eval/skynet-quality-eval
-for b in "$skynetd" "$scenegen" "$scorer"; do
-  [ -x "$b" ] || { echo "run-quality-eval: $b is not built" >&2; exit 2; }
-done
-work=${QUALITY_DIR:-$(mktemp -d /tmp/skynet-quality.XXXXXX)}
-mkdir -p "$work"
-[ -n "${QUALITY_DIR:-}" ] || trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+eval_start run-quality-eval "${1:-}" "${QUALITY_DIR:-}" skynet-quality-eval
 
 faults=${QUALITY_FAULTS:-cover paint defocus knock freeze cast noise black}
 scenes=${QUALITY_SCENES:-road-day road-night road-rain road-clouds road-shake road-dense illumination}
