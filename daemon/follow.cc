@@ -11,16 +11,20 @@ namespace skynet::daemon {
 namespace {
 
 // Appearance factors. A class differs across cameras now and then (a van is a car here, a truck
-// there), so a different class lowers a candidate rather than ruling it out.
-constexpr double kSameClass = 1, kOtherClass = 0.25, kUnknownClass = 0.6;
+// there; a car merged with its neighbour is a truck), so a different class lowers a candidate
+// rather than ruling it out: less between classes of a similar size (car, truck, bus; motorcycle,
+// bicycle) than between a four-wheeler and a two-wheeler or a person.
+constexpr double kSameClass = 1, kSimilarClass = 0.4, kOtherClass = 0.1, kUnknownClass = 0.6;
 // Colour names when a histogram is missing.
 constexpr double kSameColour = 1, kOtherColour = 0.3, kUnknownColour = 0.6;
 // Histogram distance d in [0, 1]: the factor exp(-(d / kColourScale)^2), at least kMinFactor.
 constexpr double kColourScale = 0.35;
-// Size: the ratio of the smaller to the larger length (and width), factor exp(-((1 - r) /
+// Size: the ratio of the smaller to the larger length, factor exp(-((1 - r) /
 // kSizeScale)^2), at least kMinSizeFactor: a record's size is the track's last estimate, which
 // a vehicle leaving the view far away or through the frame's edge can get badly wrong, so size
-// only nudges. Lengths outside [kMinLength, kMaxLength] metres are not compared at all.
+// only nudges. Lengths outside [kMinLength, kMaxLength] metres are not compared at all. Widths are
+// not compared: a box's width on the ground swings with the view (a two-wheeler's box with its
+// rider and shadow, a car beside another in the next lane) more than vehicles' widths differ.
 constexpr double kSizeScale = 0.5, kMinSizeFactor = 0.3;
 constexpr float kMinLength = 1, kMaxLength = 20;
 constexpr double kMinFactor = 0.02;
@@ -48,6 +52,24 @@ std::string Fixed(double v, int digits) {
   return buf;
 }
 
+// Whether two classes are often mistaken for each other (similar size and shape).
+bool SimilarClasses(v1::VehicleClass a, v1::VehicleClass b) {
+  auto group = [](v1::VehicleClass c) {
+    switch (c) {
+      case v1::VEHICLE_CLASS_CAR:
+      case v1::VEHICLE_CLASS_BUS:
+      case v1::VEHICLE_CLASS_TRUCK:
+        return 1;
+      case v1::VEHICLE_CLASS_MOTORCYCLE:
+      case v1::VEHICLE_CLASS_BICYCLE:
+        return 2;
+      default:
+        return 3;
+    }
+  };
+  return group(a) == group(b);
+}
+
 std::optional<analytics::ColourHistogram> HistogramOf(const v1::VehicleRecord& r) {
   if (r.colour_histogram_size() != analytics::kColourHistogramBins) return std::nullopt;
   analytics::ColourHistogram h{};
@@ -68,8 +90,9 @@ double Appearance(const v1::VehicleRecord& r, const v1::VehicleRecord& c,
     out->add_reasons("class " + ClassName(c.vehicle_class()) + " = " +
                      ClassName(r.vehicle_class()));
   } else {
-    a *= kOtherClass;
-    out->add_reasons("class " + ClassName(c.vehicle_class()) + " != " +
+    const bool similar = SimilarClasses(r.vehicle_class(), c.vehicle_class());
+    a *= similar ? kSimilarClass : kOtherClass;
+    out->add_reasons("class " + ClassName(c.vehicle_class()) + (similar ? " ~ " : " != ") +
                      ClassName(r.vehicle_class()));
   }
   const auto hr = HistogramOf(r), hc = HistogramOf(c);
@@ -93,9 +116,7 @@ double Appearance(const v1::VehicleRecord& r, const v1::VehicleRecord& c,
   const float lr = r.size().length_m(), lc = c.size().length_m();
   if (r.calibrated() && c.calibrated() && lr >= kMinLength && lc >= kMinLength &&
       lr <= kMaxLength && lc <= kMaxLength) {
-    double ratio = std::min(lr, lc) / std::max(lr, lc);
-    const float wr = r.size().width_m(), wc = c.size().width_m();
-    if (wr > 0 && wc > 0) ratio = std::min(ratio, double{std::min(wr, wc) / std::max(wr, wc)});
+    const double ratio = std::min(lr, lc) / std::max(lr, lc);
     a *= std::max(kMinSizeFactor,
                   std::exp(-((1 - ratio) / kSizeScale) * ((1 - ratio) / kSizeScale)));
     out->add_reasons("length " + Fixed(lc, 1) + " m (" + Fixed(lr, 1) + " m)");

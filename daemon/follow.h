@@ -34,8 +34,9 @@ struct FollowOptions {
   // for half the plausibility (0.4: 0.67x or 1.5x of it).
   double travel_spread = 0.4;
   // A sighting further along the neighbours than the next camera is the next sighting only if
-  // every camera in between missed the vehicle: this factor per camera in between.
-  double missed_camera = 0.3;
+  // every camera in between missed the vehicle: this factor per camera in between (about the
+  // share of vehicles a camera misses, or records without their line crossing).
+  double missed_camera = 0.2;
   // With both positions and the followed record's measured speed: how far (log ratio) a gap may
   // stray from the straight distance at that speed for half the plausibility.
   double speed_spread = 0.2;

@@ -118,6 +118,27 @@ TEST(FollowRankTest, AppearanceAndTravelTimeRankTheTrueSightingFirst) {
   EXPECT_EQ(RankCandidates(car, others, true, map, 1).size(), 1u);
 }
 
+// A class that differs is less likely the same vehicle, but a car read as a truck on the next
+// camera (a van, or merged with its neighbour) is far likelier than a motorcycle of the same
+// colour; the width across the road is not compared (a box's ground width swings with the view).
+TEST(FollowRankTest, SimilarClassesAreCloserThanATwoWheelerAndWidthIsNotCompared) {
+  const CameraMap map = CameraMap::From(Road());
+  const StoredRecord car = Sighting("a", 1, kT0, v1::VEHICLE_CLASS_CAR, v1::VEHICLE_COLOUR_RED,
+                                    Histogram(0), 4.5f);
+  StoredRecord truck = Sighting("b", 2, kT0 + 30 * kS, v1::VEHICLE_CLASS_TRUCK,
+                                v1::VEHICLE_COLOUR_RED, Histogram(0), 4.5f);
+  truck.record.mutable_size()->set_width_m(4.0f);  // two lanes wide: merged with its neighbour
+  const StoredRecord motorcycle = Sighting("b", 3, kT0 + 30 * kS, v1::VEHICLE_CLASS_MOTORCYCLE,
+                                           v1::VEHICLE_COLOUR_RED, Histogram(0), 4.5f);
+  const auto ranked = RankCandidates(car, {motorcycle, truck}, true, map, 10);
+  ASSERT_EQ(ranked.size(), 2u);
+  EXPECT_EQ(ranked[0].hit().record().track_id(), 2u);
+  EXPECT_EQ(ranked[0].reasons(0), "class truck ~ car");
+  EXPECT_EQ(ranked[1].reasons(0), "class motorcycle != car");
+  EXPECT_NEAR(ranked[0].appearance(), 0.4, 1e-6);  // colour and length the same, width ignored
+  EXPECT_NEAR(ranked[1].appearance(), 0.1, 1e-6);
+}
+
 // Without histograms the colour names compare; without any place, travel is neutral.
 TEST(FollowRankTest, ColourNamesWithoutHistogramsAndNeutralTravelWithoutPlaces) {
   const CameraMap map = CameraMap::From({});

@@ -5,10 +5,13 @@
 // --records` filled from every camera's clip (times in stream time, shared by the set's clips).
 //
 // A record is matched to a true vehicle by its crossing of the scene's counting line: the same
-// camera and direction, within --match-s seconds of the truth's crossing (each truth crossing
-// matched once, nearest first). Search queries all name the counting line, so every record a
-// query returns can be judged; a query's truth is the vehicles that crossed the line on the
-// query's cameras with the query's class, colour, direction and time.
+// camera and direction, within --match-s seconds of the truth's crossing, and, where analyze's
+// events are at hand (--events, CAMERA.jsonl), near the same place along the line (the
+// lineCrossed event's anchor against the true vehicle's): two vehicles of adjacent lanes cross
+// within a few hundredths of a second. Each record crossing and each truth crossing is matched
+// once, by an optimal assignment (least total cost). Search queries all name the counting line,
+// so every record a query returns can be judged; a query's truth is the vehicles that crossed
+// the line on the query's cameras with the query's class, colour, direction and time.
 //   precision = returned records matched to a vehicle of the query's truth / returned
 //   recall    = vehicles of the query's truth that a returned record matched / the truth
 // Follow: for every matched record whose vehicle is matched again later (earlier) on another
@@ -16,6 +19,7 @@
 // A matched record whose vehicle crossed another camera's line later (earlier) but no record
 // matched any such crossing is not a case (no ranking can find it): `unseen` counts these.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,11 +27,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "daemon/config.h"
 #include "daemon/follow.h"
 #include "daemon/record_store.h"
+#include "pipeline/analytics/hungarian.h"
+#include "tools/eval/json_fields.h"
 
 namespace {
 
@@ -47,7 +54,21 @@ struct TruthCrossing {
   double t = 0;
   int direction = 0;
   double first = 0, last = 0;  // the vehicle's time in this camera's view
+  // Where the vehicle touched the road at the crossing, as a fraction of the frame; x < 0: unknown.
+  double x = -1, y = -1;
 };
+
+// Matching cost: seconds apart over --match-s, plus the anchors' distance along the counting line
+// (fractions of the frame) over kAnchorScale: 0.05 of the frame (about a lane's width near the
+// line) weighs as much as the whole time tolerance. Across the line the anchors say nothing (a
+// box's bottom edge is not the true contact point). A record crossing left unmatched costs
+// kUnmatchedCost.
+constexpr double kAnchorScale = 0.05;
+constexpr double kUnmatchedCost = 2;
+
+// The anchors of analyze's lineCrossed events: (camera, track id, line) -> (time_us, x, y).
+using EventAnchors = std::map<std::tuple<std::string, uint64_t, std::string>,
+                              std::vector<std::tuple<int64_t, double, double>>>;
 
 // (camera, vehicle id) of a truth crossing.
 using Key = std::pair<std::string, int64_t>;
@@ -83,9 +104,12 @@ int main(int argc, char** argv) {
   app.add_option("--set", set_path, "SCENE-set.json of skynet-scenegen --cameras")->required();
   app.add_option("--records", db_path, "the record database skynetd analyze --records filled")
       ->required();
-  app.add_option("--config", config_path, "SCENE-set.yaml (positions and neighbours)")
-      ->required();
+  app.add_option("--config", config_path, "SCENE-set.yaml (positions and neighbours)")->required();
   app.add_option("--line", line, "the counting line's id")->capture_default_str();
+  std::string events_dir;
+  app.add_option("--events", events_dir,
+                 "directory of analyze's events, CAMERA.jsonl (default: the set's directory; "
+                 "without them records match by time alone)");
   app.add_option("--match-s", match_s, "crossing time tolerance, seconds")->capture_default_str();
   app.add_option("--min-top1", min_top1, "exit 1 when follow's later top-1 rate is below");
   app.add_option("--min-recall", min_recall, "exit 1 when a search's recall is below");
@@ -97,6 +121,7 @@ int main(int argc, char** argv) {
   app.add_option("--exclusive-floor", follow_options.exclusive_floor, "tuning: FollowOptions");
   app.add_option("--no-crossing", follow_options.no_crossing, "tuning: FollowOptions");
   app.add_option("--travel-spread", follow_options.travel_spread, "tuning: FollowOptions");
+  app.add_option("--missed-camera", follow_options.missed_camera, "tuning: FollowOptions");
   bool verbose = false;
   app.add_flag("--verbose", verbose, "print each follow case that misses");
   CLI11_PARSE(app, argc, argv);
@@ -109,10 +134,12 @@ int main(int argc, char** argv) {
   std::map<int64_t, Vehicle> vehicles;
   std::vector<TruthCrossing> crossings;
   std::vector<std::string> camera_ids;
+  std::map<std::string, std::pair<double, double>> line_dir;  // camera -> the line's unit a->b
   for (const auto& cam : set.at("cameras")) {
     const std::string id = cam.at("id");
     camera_ids.push_back(id);
-    const fs::path truth_path = fs::path(set_path).parent_path() / cam.at("truth").get<std::string>();
+    const fs::path truth_path =
+        fs::path(set_path).parent_path() / cam.at("truth").get<std::string>();
     std::ifstream tf(truth_path);
     const nlohmann::json truth = nlohmann::json::parse(tf, nullptr, false);
     if (truth.is_discarded()) return Fail(truth_path.string() + ": not JSON");
@@ -126,6 +153,15 @@ int main(int argc, char** argv) {
         if (o.contains("colour")) vehicles[o.at("id").get<int64_t>()].colour = o.at("colour");
       }
     }
+    for (const auto& l : truth.value("lines", nlohmann::json::array())) {
+      if (l.value("id", "") != line) continue;
+      const double dx = l.at("b")[0].get<double>() - l.at("a")[0].get<double>();
+      const double dy = l.at("b")[1].get<double>() - l.at("a")[1].get<double>();
+      if (std::hypot(dx, dy) > 0) line_dir[id] = {dx / std::hypot(dx, dy), dy / std::hypot(dx, dy)};
+    }
+    const double fps = truth.value("fps", 0.0);
+    const double width = truth.value("width", 0), height = truth.value("height", 0);
+    const auto& frames = truth.at("frames");
     for (const auto& x : truth.at("crossings")) {
       if (x.at("line") != line) continue;
       TruthCrossing c;
@@ -133,10 +169,38 @@ int main(int argc, char** argv) {
       c.id = x.at("id");
       c.t = x.at("t");
       c.direction = x.at("direction");
+      // The vehicle's anchor in the frame nearest the crossing.
+      const long k = fps > 0 ? std::lround(c.t * fps) : -1;
+      if (k >= 0 && k < static_cast<long>(frames.size()) && width > 0 && height > 0) {
+        for (const auto& o : frames[k].at("objects")) {
+          if (o.at("id").get<int64_t>() == c.id && o.contains("anchor")) {
+            c.x = o.at("anchor")[0].get<double>() / width;
+            c.y = o.at("anchor")[1].get<double>() / height;
+          }
+        }
+      }
       std::tie(c.first, c.last) = spans[c.id];
       const std::string& cls = vehicles[c.id].cls;
       if (cls == "person" || cls == "bicycle") continue;  // vehicles only
       crossings.push_back(c);
+    }
+  }
+
+  // analyze's line crossings, for their anchors.
+  EventAnchors anchors;
+  const fs::path events_path =
+      events_dir.empty() ? fs::path(set_path).parent_path() : fs::path(events_dir);
+  for (const std::string& id : camera_ids) {
+    std::ifstream ef(events_path / (id + ".jsonl"));
+    for (std::string text; std::getline(ef, text);) {
+      const nlohmann::json e = nlohmann::json::parse(text, nullptr, false);
+      if (e.is_discarded() || !e.contains("lineCrossed")) continue;
+      const nlohmann::json& c = e.at("lineCrossed");
+      if (!c.contains("anchor")) continue;
+      anchors[{id, static_cast<uint64_t>(skynet::eval::JsonInt(c, "trackId")),
+               c.value("lineId", "")}]
+          .emplace_back(skynet::eval::JsonInt(e, "captureTimeUs"), c.at("anchor").value("x", 0.0),
+                        c.at("anchor").value("y", 0.0));
     }
   }
 
@@ -147,32 +211,67 @@ int main(int argc, char** argv) {
   auto records = (*store)->Query(all);
   if (!records.ok()) return Fail(records.status().message());
 
-  // Match records to truth crossings: nearest first, each once.
-  struct Pair {
-    double dt;
-    size_t record, truth;
+  // Match records' crossings to truth crossings, each once, at the least total cost: seconds
+  // apart over --match-s, plus (where both anchors are known) the distance along the line over
+  // kAnchorScale; a crossing left unmatched costs kUnmatchedCost. An optimal assignment rather
+  // than nearest first: a truck tracked twice (front and back) must not push the first piece onto
+  // the car of the next lane.
+  struct Candidate {
+    size_t record;
+    std::vector<std::pair<size_t, double>> truths;  // (truth crossing, cost)
   };
-  std::vector<Pair> pairs;
+  std::vector<Candidate> rows;
   for (size_t r = 0; r < records->size(); ++r) {
     const StoredRecord& s = (*records)[r];
     for (const v1::RecordCrossing& c : s.record.crossings()) {
       if (c.line_id() != line) continue;
+      // The event of this crossing: the same track and line, nearest in time.
+      const std::tuple<int64_t, double, double>* anchor = nullptr;
+      auto it = anchors.find({s.camera_id, s.record.track_id(), line});
+      if (it != anchors.end()) {
+        for (const auto& a : it->second) {
+          if (!anchor || std::llabs(std::get<0>(a) - c.time_us()) <
+                             std::llabs(std::get<0>(*anchor) - c.time_us())) {
+            anchor = &a;
+          }
+        }
+      }
+      Candidate row{r, {}};
       for (size_t t = 0; t < crossings.size(); ++t) {
         const TruthCrossing& x = crossings[t];
         const double dt = std::abs(c.time_us() / 1e6 - x.t);
-        if (x.camera == s.camera_id && x.direction == c.direction() && dt <= match_s) {
-          pairs.push_back({dt, r, t});
+        if (x.camera != s.camera_id || x.direction != c.direction() || dt > match_s) continue;
+        double cost = dt / match_s;
+        auto dir = line_dir.find(x.camera);
+        if (anchor && x.x >= 0 && dir != line_dir.end()) {
+          const double along = (std::get<1>(*anchor) - x.x) * dir->second.first +
+                               (std::get<2>(*anchor) - x.y) * dir->second.second;
+          cost += std::abs(along) / kAnchorScale;
         }
+        row.truths.emplace_back(t, cost);
       }
+      if (!row.truths.empty()) rows.push_back(std::move(row));
     }
   }
-  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.dt < b.dt; });
+  // Columns: the truth crossings, then one "unmatched" column per row.
+  const int n_rows = static_cast<int>(rows.size());
+  const int n_cols = static_cast<int>(crossings.size()) + n_rows;
+  std::vector<double> cost(static_cast<size_t>(n_rows) * n_cols, skynet::analytics::kForbiddenCost);
+  for (int i = 0; i < n_rows; ++i) {
+    for (const auto& [t, c] : rows[i].truths) cost[i * n_cols + t] = c;
+    cost[i * n_cols + crossings.size() + i] = kUnmatchedCost;
+  }
+  const std::vector<int> assigned = skynet::analytics::SolveAssignment(cost, n_rows, n_cols);
   std::map<size_t, size_t> truth_of;  // record -> truth crossing
-  std::set<size_t> truth_used;
-  for (const Pair& p : pairs) {
-    if (truth_of.count(p.record) || truth_used.count(p.truth)) continue;
-    truth_of[p.record] = p.truth;
-    truth_used.insert(p.truth);
+  std::map<size_t, double> cost_of;   // record -> its match's cost (a record crossing twice)
+  for (int i = 0; i < n_rows; ++i) {
+    const int t = assigned[i];
+    if (t < 0 || t >= static_cast<int>(crossings.size())) continue;
+    const double c = cost[i * n_cols + t];
+    auto it = cost_of.find(rows[i].record);
+    if (it != cost_of.end() && it->second <= c) continue;
+    truth_of[rows[i].record] = t;
+    cost_of[rows[i].record] = c;
   }
   std::map<std::pair<std::string, uint64_t>, size_t> record_index;  // (camera, track) -> record
   for (size_t r = 0; r < records->size(); ++r) {
