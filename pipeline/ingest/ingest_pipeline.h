@@ -20,8 +20,9 @@
 // Health tier (AnalyticsTier::kHealth): a probe on the decoder's sink pad drops delta units, so
 // only key frames are decoded; a dropped unit counts as progress unless a key frame that went
 // in has not come out yet (a decoder that stops is still noticed).
-// Other tiers, H.264 with analytics_fps: disposable units (h264_nal.h) that a RateLimiter at
-// analytics_fps does not admit are dropped on the decoder's sink pad; reference units pass.
+// Other tiers, with analytics_fps: disposable units (nal_units.h, H.264 and H.265) that a
+// RateLimiter at analytics_fps does not admit are dropped on the decoder's sink pad; reference
+// units pass.
 // analytics_fps is a drop-only RateLimiter in a probe on the decoder's src pad (see
 // rate_limiter.h for why not videorate).
 // Clips: with an EncodedSink, a probe on the decoder's sink pad, added before the dropping ones,

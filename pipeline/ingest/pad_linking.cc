@@ -69,7 +69,9 @@ bool LinkDecodeChain(Context* ctx, const CtxRef& ref, GstPad* src_pad,
     ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
     gst_pad_add_probe(decoder_in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDecoderInput, NewRef(ref),
                       DeleteRef);
-  } else if (std::strcmp(codec, "h264") == 0 && ctx->options.analytics_fps > 0) {
+  } else if ((std::strcmp(codec, "h264") == 0 || std::strcmp(codec, "h265") == 0) &&
+             ctx->options.analytics_fps > 0) {
+    ctx->hevc = std::strcmp(codec, "h265") == 0;
     ObjectPtr<GstPad> decoder_in(gst_element_get_static_pad(decoder, "sink"));
     gst_pad_add_probe(decoder_in.get(), GST_PAD_PROBE_TYPE_BUFFER, OnDisposableInput, NewRef(ref),
                       DeleteRef);

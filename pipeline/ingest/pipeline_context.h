@@ -60,10 +60,13 @@ struct IngestPipeline::Context {
   GstSegment segment;   // guarded by segment_mu: the decoder's output segment
   uint64_t index = 0;   // appsink streaming thread only
   RateLimiter limiter;  // decoder streaming thread only
-  // Disposable H.264 units before the decoder (decoder input thread only): the admitted ones,
-  // and the stream's NAL length size (0: Annex B; -1: not read from the caps yet).
+  // Disposable H.264/H.265 units before the decoder (decoder input thread only): the admitted
+  // ones, the stream's NAL length size (0: Annex B; -1: not read from the caps yet) and, H.265,
+  // its highest temporal sub-layer (-1: unknown yet; nal_units.h).
   RateLimiter disposable_limiter;
+  bool hevc = false;  // set before the probe is added
   int nal_length_size = -1;
+  int top_temporal_id = -1;
   // keep_source_frames: the decoded buffer now passing from the decoder down to the appsink
   // (one reference, or null) and its video info. The decoder's streaming thread sets them in
   // the decoder src probes; the appsink callback, later on the same push, takes the buffer.

@@ -77,7 +77,7 @@ struct SessionStats {
   uint64_t frames_rate_limited = 0;
   uint64_t bytes_in = 0;          // compressed bytes into the decoder
   // Access units dropped before the decoder on purpose: health tier, every delta unit; else,
-  // with analytics_fps, H.264 disposable (non-reference) units the limit would drop anyway.
+  // with analytics_fps, H.264/H.265 disposable (non-reference) units the limit would drop anyway.
   uint64_t units_skipped = 0;
   uint64_t bytes_received = 0;    // RTSP: RTP bytes from the network (before the jitter buffer)
   uint64_t reconnects = 0;        // pipeline rebuilds after the first

@@ -10,7 +10,7 @@
 
 #include "pipeline/ingest/bus_classifier.h"
 #include "pipeline/ingest/gst_handles.h"
-#include "pipeline/ingest/h264_nal.h"
+#include "pipeline/ingest/nal_units.h"
 #include "pipeline/ingest/pipeline_context.h"
 
 namespace skynet::ingest {
@@ -311,9 +311,10 @@ GstPadProbeReturn OnDecoderInput(GstPad*, GstPadProbeInfo* info, gpointer user) 
 
 namespace {
 
-// The NAL length size of `pad`'s H.264 caps: from codec_data for avc, 0 for byte-stream; -1 if
+// The NAL length size of `pad`'s H.264 or H.265 caps: from codec_data for avc and hvc1/hev1 (for
+// H.265 also the highest temporal sub-layer, into *top_temporal_id), 0 for byte-stream; -1 if
 // the caps do not say.
-int NalLengthSize(GstPad* pad) {
+int NalLengthSize(GstPad* pad, bool hevc, int* top_temporal_id) {
   CapsPtr caps(gst_pad_get_current_caps(pad));
   const GstStructure* s = caps ? gst_caps_get_structure(caps.get(), 0) : nullptr;
   const char* format = s ? gst_structure_get_string(s, "stream-format") : nullptr;
@@ -321,8 +322,17 @@ int NalLengthSize(GstPad* pad) {
   if (std::string_view(format) == "byte-stream") return 0;
   const GValue* v = gst_structure_get_value(s, "codec_data");
   GstBuffer* codec_data = v && G_VALUE_HOLDS(v, GST_TYPE_BUFFER) ? gst_value_get_buffer(v) : nullptr;
+  if (!codec_data) return -1;
+  if (hevc) {
+    GstMapInfo map;
+    if (!gst_buffer_map(codec_data, &map, GST_MAP_READ)) return -1;
+    int length_size = -1;
+    if (!ParseHevcConfig(map.data, map.size, &length_size, top_temporal_id)) length_size = -1;
+    gst_buffer_unmap(codec_data, &map);
+    return length_size;
+  }
   guint8 b4 = 0;
-  if (!codec_data || gst_buffer_extract(codec_data, 4, &b4, 1) != 1) return -1;
+  if (gst_buffer_extract(codec_data, 4, &b4, 1) != 1) return -1;
   return (b4 & 0x3) + 1;
 }
 
@@ -401,11 +411,16 @@ GstPadProbeReturn OnDisposableInput(GstPad* pad, GstPadProbeInfo* info, gpointer
   auto* ctx = Ctx(user);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   if (!buf || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
-  if (ctx->nal_length_size < 0) ctx->nal_length_size = NalLengthSize(pad);
+  if (ctx->nal_length_size < 0) {
+    ctx->nal_length_size = NalLengthSize(pad, ctx->hevc, &ctx->top_temporal_id);
+  }
   if (ctx->nal_length_size < 0) return GST_PAD_PROBE_OK;
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
-  const bool disposable = H264AccessUnitIsDisposable(map.data, map.size, ctx->nal_length_size);
+  const bool disposable =
+      ctx->hevc ? H265AccessUnitIsDisposable(map.data, map.size, ctx->nal_length_size,
+                                             &ctx->top_temporal_id)
+                : H264AccessUnitIsDisposable(map.data, map.size, ctx->nal_length_size);
   gst_buffer_unmap(buf, &map);
   const bool admitted = ctx->disposable_limiter.Admit(static_cast<int64_t>(GST_BUFFER_PTS(buf)));
   if (!disposable || admitted) return GST_PAD_PROBE_OK;

@@ -20,8 +20,8 @@ GstPadProbeReturn OnEncodedUnit(GstPad* pad, GstPadProbeInfo* info, gpointer use
 // Decoder sink pad, health tier only: drops delta units (counted as skipped) so only key frames
 // are decoded. A skipped unit is progress unless a key frame is still pending in the decoder.
 GstPadProbeReturn OnDecoderInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
-// Decoder sink pad, H.264 with an analytics_fps limit (full and motion tiers): drops disposable
-// units (every slice nal_ref_idc 0: no picture refers to them) that the limit would drop after
+// Decoder sink pad, H.264 or H.265 with an analytics_fps limit (full and motion tiers): drops
+// disposable units (no picture refers to them: nal_units.h) that the limit would drop after
 // decoding anyway, counted as skipped; reference units always pass.
 GstPadProbeReturn OnDisposableInput(GstPad* pad, GstPadProbeInfo* info, gpointer user) noexcept;
 // rtspsrc "new-manager": probes each new jitter buffer's sink pad for network data (on the

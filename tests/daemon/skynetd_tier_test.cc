@@ -137,13 +137,13 @@ TEST(SkynetdTierTest, HealthDecodesKeyFramesOnlyAndTiersSwitchAtRuntime) {
 // A live stream with B frames (camsim --bframes 2: two of every three pictures are non-reference)
 // analysed at a third of its rate: the full tier drops disposable units before the decoder, so
 // fewer frames are decoded than streamed, the camera stays online and is analysed at its rate.
-TEST(SkynetdTierTest, FullTierDropsDisposableBFramesOfALiveStreamBeforeTheDecoder) {
+void ExpectDisposableBFramesDropped(const std::string& codec) {
   TempDir dir;
   constexpr int kStreamFps = 15;
   ChildProcess camsim(BuildPath("tools/camsim/skynet-camsim"),
                       {"--port", "0", "--loop-seconds", "4", "--size", "320x180", "--fps",
-                       std::to_string(kStreamFps), "--bframes", "2", "--traffic", "1",
-                       "--log-level", "warn"},
+                       std::to_string(kStreamFps), "--bframes", "2", "--codec", codec,
+                       "--traffic", "1", "--log-level", "warn"},
                       dir.File("camsim.log"));
   ASSERT_TRUE(camsim.started());
   const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
@@ -173,6 +173,15 @@ TEST(SkynetdTierTest, FullTierDropsDisposableBFramesOfALiveStreamBeforeTheDecode
 
   EXPECT_EQ(daemon.SignalAndWait(SIGTERM, 10s), 0);
   EXPECT_EQ(camsim.SignalAndWait(SIGTERM, 30s), 0);
+}
+
+TEST(SkynetdTierTest, FullTierDropsDisposableBFramesOfALiveStreamBeforeTheDecoder) {
+  ExpectDisposableBFramesDropped("h264");
+}
+
+// H.265 B frames that no picture refers to are TRAIL_N pictures on the only temporal sub-layer.
+TEST(SkynetdTierTest, FullTierDropsDisposableH265PicturesBeforeTheDecoder) {
+  ExpectDisposableBFramesDropped("h265");
 }
 
 }  // namespace

@@ -66,9 +66,6 @@ Status ValidateCameraSpec(const CameraSpec& s) {
     return Status::InvalidArgument(where + "bframes must be 0..3, got " +
                                    std::to_string(s.bframes));
   }
-  if (s.bframes > 0 && s.codec != "h264") {
-    return Status::InvalidArgument(where + "bframes needs codec h264, got '" + s.codec + "'");
-  }
   if (!s.picture.empty()) {
     const std::string names = ", " + PictureFaultNames() + ",";
     if (names.find(", " + s.picture + ",") == std::string::npos) {

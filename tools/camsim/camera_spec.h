@@ -32,8 +32,8 @@ struct CameraSpec {
   uint32_t seed = 1;
   // Length of the encoded loop; it starts on a keyframe and rendered scenes loop seamlessly.
   int loop_seconds = 20;
-  // Non-reference B frames between reference pictures (0..3, h264 only): 2 makes two of every
-  // three pictures disposable, as on cameras that encode B frames.
+  // Non-reference B frames between reference pictures (0..3; H.265: TRAIL_N pictures): 2 makes
+  // two of every three pictures disposable, as on cameras that encode B frames.
   int bframes = 0;
   // A picture fault rendered into the loop (rendered scenes only; see PictureFaultNames()):
   // "" none, "cover" (a uniform patch over ~45% x 55% of the view), "blur" (defocus), "knock"

@@ -71,9 +71,15 @@ std::string EncoderChain(const CameraSpec& s) {
   const std::string parse = s.codec == "h265" ? "h265parse" : "h264parse";
   const std::string media = s.codec == "h265" ? "video/x-h265" : "video/x-h264";
   // B frames that no picture refers to (no pyramid), in a fixed pattern (no adaptive choice).
-  const std::string bframes =
-      s.bframes > 0 ? " bframes=" + std::to_string(s.bframes) + " b-adapt=false b-pyramid=false"
-                    : "";
+  // x265 takes them as options, which override its zerolatency tune; it needs a lookahead longer
+  // than the B frame run.
+  std::string bframes;
+  if (s.bframes > 0 && s.codec == "h265") {
+    bframes = " option-string=\"bframes=" + std::to_string(s.bframes) +
+              ":b-adapt=0:b-pyramid=0:rc-lookahead=" + std::to_string(s.bframes + 1) + "\"";
+  } else if (s.bframes > 0) {
+    bframes = " bframes=" + std::to_string(s.bframes) + " b-adapt=false b-pyramid=false";
+  }
   return enc +
          " name=enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(s.fps) +
          bframes + " bitrate=" + std::to_string(s.bitrate_kbps) + " ! " + parse +

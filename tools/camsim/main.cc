@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"h264", "h265"}));
   app.add_option("--bframes", defaults.bframes,
-                 "non-reference B frames between reference pictures (h264; 2: two of three "
+                 "non-reference B frames between reference pictures (2: two of three "
                  "pictures disposable)")
       ->capture_default_str()
       ->check(CLI::Range(0, 3));

@@ -2,7 +2,7 @@
 # Pipeline benchmark: N simulated cameras through skynetd, against `ffmpeg -threads 1` decoding
 # the same streams in the same run.
 #
-# Usage: [TIERS="health motion full"] [RAMP="4 8 12 16 24 32"] [SIZE=640x360] [FPS=15] [BITRATE=800] [BFRAMES=0]
+# Usage: [TIERS="health motion full"] [RAMP="4 8 12 16 24 32"] [SIZE=640x360] [FPS=15] [BITRATE=800] [BFRAMES=0] [CODEC=h264]
 #        tools/bench/pipeline/bench_pipeline.sh [BUILD_DIR] [CAMERAS] [SECONDS]
 # Prints, for each analytics tier in TIERS (one skynetd run each, on the same streams), skynetd's
 # CPU seconds per camera-second (health: key frames only; motion: decode + scale + motion +
@@ -33,6 +33,7 @@ SIZE="${SIZE:-640x360}"     # the simulated streams: size, frame rate (one key f
 FPS="${FPS:-15}"            # and bitrate in kbit/s
 BITRATE="${BITRATE:-800}"
 BFRAMES="${BFRAMES:-0}"     # non-reference B frames per reference picture (2: 2 of 3 disposable)
+CODEC="${CODEC:-h264}"      # h264 | h265
 WARMUP=5
 CAMSIM="$BUILD_DIR/tools/camsim/skynet-camsim"
 SKYNETD="$BUILD_DIR/daemon/skynetd"
@@ -59,7 +60,7 @@ cpu_seconds() {
 }
 
 "$CAMSIM" --port "$PORT" --traffic "$SIM_CAMERAS" --vary-seed --size "$SIZE" --fps "$FPS" \
-  --bitrate "$BITRATE" --bframes "$BFRAMES" --log-level warn > "$WORK/camsim.out" 2> "$WORK/camsim.log" &
+  --bitrate "$BITRATE" --bframes "$BFRAMES" --codec "$CODEC" --log-level warn > "$WORK/camsim.out" 2> "$WORK/camsim.log" &
 pids+=($!)
 for _ in $(seq 1 1200); do grep -q '^ready' "$WORK/camsim.out" && break; sleep 0.1; done
 grep -q '^ready' "$WORK/camsim.out" || { echo "bench: camsim did not start"; cat "$WORK/camsim.log"; exit 1; }
@@ -121,7 +122,7 @@ print("%.1f %.1f %d" % (pick(0.5), pick(0.99), len(lat)))
 PY
 }
 
-echo "bench: $CAMERAS cameras, $SIZE H.264 at $FPS fps, $BITRATE kbit/s (one key frame a second, $BFRAMES B frames per reference picture), analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
+echo "bench: $CAMERAS cameras, $SIZE $CODEC at $FPS fps, $BITRATE kbit/s (one key frame a second, $BFRAMES B frames per reference picture), analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
 
 # One skynetd run in tier $1: prints
 # "TIER CPU_PER_CAMERA_SECOND PEAK_RSS_KB ONLINE_AT_END LATENCY_P50_MS LATENCY_P99_MS EVENTS".
