@@ -228,6 +228,13 @@ TEST_F(VideoQualityTest, BlackPictureIsBlack) {
       QualityCheck::kBlack);
 }
 
+// A dead sensor's picture is the same black at every sample: black, and not also frozen.
+TEST_F(VideoQualityTest, ConstantBlackPictureIsBlackNotFrozen) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) { return cv::Mat(live.size(), CV_8UC3, cv::Scalar::all(4)); },
+      QualityCheck::kBlack);
+}
+
 TEST_F(VideoQualityTest, WhitePictureIsOverexposed) {
   ExpectDetected(
       [](const cv::Mat& live, int) {
@@ -294,6 +301,18 @@ TEST_F(VideoQualityTest, ShakeJitterRaisesNothing) {
   ExpectNothingRaised([](const cv::Mat& live, int i) {
     cv::RNG rng(i);
     return Shifted(live, rng.uniform(-4.0, 4.0), rng.uniform(-4.0, 4.0), rng.uniform(-0.4, 0.4));
+  });
+}
+
+// Dense traffic near the camera: a large uniform body (a bus or a truck box, flat paint) always
+// somewhere in the view, but over each part of it only for a moment: not a cover.
+TEST_F(VideoQualityTest, LargeVehiclesPassingNearTheCameraAreNotOcclusion) {
+  ExpectNothingRaised([](const cv::Mat& live, int i) {
+    cv::Mat out = live.clone();
+    const int w = live.cols * 45 / 100, h = live.rows * 55 / 100;
+    const int x = (i * live.cols / 3) % (live.cols - w);  // a new place at every sample
+    cv::rectangle(out, cv::Rect(x, live.rows - h, w, h), cv::Scalar(60, 70, 160), cv::FILLED);
+    return out;
   });
 }
 
