@@ -236,9 +236,6 @@ struct VideoQualityMonitor::State {
   Measures warmup;
   int warmup_count = 0;
 
-  // Per grid cell: since when (stream time) it has been lost, -1 while it is not.
-  std::vector<int64_t> cell_lost_since;
-
   // Previous sample.
   cv::Mat last_grey;
   Measures last_measures;
@@ -256,7 +253,6 @@ struct VideoQualityMonitor::State {
     orb->detectAndCompute(Stretch(grey), cv::noArray(), reference_keypoints, reference_descriptors);
     reference_image_us = time_us;
     has_reference = true;
-    cell_lost_since.clear();  // lost against the previous reference
   }
 };
 
@@ -385,24 +381,14 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
         const double median = sorted[sorted.size() / 2];
         int lost = 0, k = 0;
-        s.cell_lost_since.resize(m.cell_edge.size(), -1);
         for (size_t i = 0; i < m.cell_edge.size(); ++i) {
-          int64_t& since = s.cell_lost_since[i];
-          if (ref.cell_std[i] < o.cell_textured_contrast) {
-            since = -1;
-            continue;
-          }
+          if (ref.cell_std[i] < o.cell_textured_contrast) continue;
           const double ratio = ratios[k++];
-          // Blown out or black: the exposure checks' matter.
-          const bool now_lost = !m.cell_clipped[i] &&
-                                (m.cell_std[i] < o.cell_uniform_contrast ||
-                                 (ratio < o.cell_edge_ratio && ratio < 0.5 * median));
-          if (!now_lost) {
-            since = -1;
-            continue;
+          if (m.cell_clipped[i]) continue;  // blown out or black: the exposure checks' matter
+          if (m.cell_std[i] < o.cell_uniform_contrast ||
+              (ratio < o.cell_edge_ratio && ratio < 0.5 * median)) {
+            ++lost;
           }
-          if (since < 0) since = time_us;
-          if (time_us - since >= int64_t{o.occlusion_persist_ms} * 1000) ++lost;
         }
         at(QualityCheck::kOcclusion) = Clip01(double(lost) / ratios.size() / o.occluded_fraction);
         evaluated[int(QualityCheck::kOcclusion)] = true;

@@ -52,8 +52,6 @@ Status ValidateVideoQualityOptions(const VideoQualityOptions& o) {
   SKYNET_RETURN_IF_ERROR(
       CheckRange("cell_textured_contrast", o.cell_textured_contrast, o.cell_uniform_contrast, 1.0));
   SKYNET_RETURN_IF_ERROR(CheckRange("occluded_fraction", o.occluded_fraction, 0.01, 1.0));
-  SKYNET_RETURN_IF_ERROR(
-      CheckRange("occlusion_persist_ms", o.occlusion_persist_ms, 0, 600'000));
   SKYNET_RETURN_IF_ERROR(CheckThresholds("occlusion", o.occlusion));
   SKYNET_RETURN_IF_ERROR(CheckRange("moved_displacement", o.moved_displacement, 0.001, 1.0));
   SKYNET_RETURN_IF_ERROR(CheckRange<int>("min_inliers", o.min_inliers, 3, 500));

@@ -73,10 +73,6 @@ struct VideoQualityOptions {
   double cell_uniform_contrast = 0.03;
   // ... and a cell counts only if it had texture in the reference: std at least this share.
   double cell_textured_contrast = 0.08;
-  // A cell counts as lost once it has stayed lost this long (stream time): a cover stays where
-  // it is, while traffic, even slow and dense, uncovers a cell within seconds (a bus passing
-  // near the camera is uniform paint for a moment).
-  int occlusion_persist_ms = 5000;
   // Score: share of the textured reference cells that were lost, relative to this share.
   double occluded_fraction = 0.15;
   QualityThresholds occlusion{0.5, 0.25, 8000, 8000};

@@ -304,18 +304,6 @@ TEST_F(VideoQualityTest, ShakeJitterRaisesNothing) {
   });
 }
 
-// Dense traffic near the camera: a large uniform body (a bus or a truck box, flat paint) always
-// somewhere in the view, but over each part of it only for a moment: not a cover.
-TEST_F(VideoQualityTest, LargeVehiclesPassingNearTheCameraAreNotOcclusion) {
-  ExpectNothingRaised([](const cv::Mat& live, int i) {
-    cv::Mat out = live.clone();
-    const int w = live.cols * 45 / 100, h = live.rows * 55 / 100;
-    const int x = (i * live.cols / 3) % (live.cols - w);  // a new place at every sample
-    cv::rectangle(out, cv::Rect(x, live.rows - h, w, h), cv::Scalar(60, 70, 160), cv::FILLED);
-    return out;
-  });
-}
-
 TEST_F(VideoQualityTest, ShortCoverIsNotRaised) {
   ExpectNothingRaised(
       [](const cv::Mat& live, int i) {

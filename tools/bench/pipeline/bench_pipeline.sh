@@ -2,7 +2,7 @@
 # Pipeline benchmark: N simulated cameras through skynetd, against `ffmpeg -threads 1` decoding
 # the same streams in the same run.
 #
-# Usage: [TIERS="health motion full"] [RAMP="4 8 12 16 24 32"] [SIZE=640x360] [FPS=15] [BITRATE=800] [BFRAMES=0] [CODEC=h264]
+# Usage: [TIERS="health motion full"] [RAMP="4 8 12 16 24 32"] [SIZE=640x360] [FPS=15] [BITRATE=800] [BFRAMES=0] [CODEC=h264] [QUALITY=on|off|MS]
 #        tools/bench/pipeline/bench_pipeline.sh [BUILD_DIR] [CAMERAS] [SECONDS]
 # Prints, for each analytics tier in TIERS (one skynetd run each, on the same streams), skynetd's
 # CPU seconds per camera-second (health: key frames only; motion: decode + scale + motion +
@@ -34,6 +34,7 @@ FPS="${FPS:-15}"            # and bitrate in kbit/s
 BITRATE="${BITRATE:-800}"
 BFRAMES="${BFRAMES:-0}"     # non-reference B frames per reference picture (2: 2 of 3 disposable)
 CODEC="${CODEC:-h264}"      # h264 | h265
+QUALITY="${QUALITY:-on}"    # video quality diagnostics: on (the default sample interval), off, or a sample interval in ms
 WARMUP=5
 CAMSIM="$BUILD_DIR/tools/camsim/skynet-camsim"
 SKYNETD="$BUILD_DIR/daemon/skynetd"
@@ -74,6 +75,11 @@ write_config() {  # $1: tier (health, motion, full = motion + vehicles, or a veh
   echo "control_endpoint: ipc://$WORK/control.sock"
   echo "metrics_endpoint: \"\""
   echo "log_level: warn"
+  case "$QUALITY" in
+    on) ;;
+    off) echo "video_quality: {enabled: false}";;
+    *) echo "video_quality: {sample_interval_ms: $QUALITY}";;
+  esac
   case "$tier" in vehicles*)
     rm -rf "$WORK/evidence" "$WORK/records.db"*
     echo "records:"
@@ -122,7 +128,7 @@ print("%.1f %.1f %d" % (pick(0.5), pick(0.99), len(lat)))
 PY
 }
 
-echo "bench: $CAMERAS cameras, $SIZE $CODEC at $FPS fps, $BITRATE kbit/s (one key frame a second, $BFRAMES B frames per reference picture), analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
+echo "bench: $CAMERAS cameras, $SIZE $CODEC at $FPS fps, $BITRATE kbit/s (one key frame a second, $BFRAMES B frames per reference picture), video quality $QUALITY, analytics at 5 fps, 320 wide; tiers: $TIERS; ${SECONDS_RUN}s measured after ${WARMUP}s warm-up each"
 
 # One skynetd run in tier $1: prints
 # "TIER CPU_PER_CAMERA_SECOND PEAK_RSS_KB ONLINE_AT_END LATENCY_P50_MS LATENCY_P99_MS EVENTS".
