@@ -50,9 +50,8 @@ TEST(ClipsFaultTest, Kill9DuringAClipLeavesAPlayableFile) {
   d.daemon->Wait(10s);
   clip = LargestClip(d.evidence);
   testing::Probe probe = testing::Ffprobe(clip.first);
-  ASSERT_TRUE(probe.ok) << clip.first << ": " << probe.errors;
+  ASSERT_TRUE(testing::PlaysFromAKeyFrame(probe)) << clip.first;
   ASSERT_GE(probe.frames.size(), 10u);
-  EXPECT_TRUE(probe.frames.front().key);
   std::printf("FIGURES kill -9 during a clip: %ju bytes on disk, %zu frames playable (%.1f s)\n",
               clip.second, probe.frames.size(),
               probe.frames.back().pts_s - probe.frames.front().pts_s);

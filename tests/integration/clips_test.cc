@@ -69,11 +69,9 @@ TEST(ClipsTest, AVehicleRuleClipIsFetchedByEventRecordAndTimeAndPlaysFromTheKeyF
   EXPECT_NE(run.out.find(clip.file()), std::string::npos) << run.out;
   EXPECT_EQ(ReadFile(dir.File("event.mp4")), ReadFile(d.evidence + "/" + clip.file()));
   testing::Probe probe = testing::Ffprobe(dir.File("event.mp4"));
-  ASSERT_TRUE(probe.ok) << probe.errors;
+  ASSERT_TRUE(testing::PlaysFromAKeyFrame(probe));
   EXPECT_EQ(probe.codec, "h264");
   EXPECT_EQ(probe.width, 320);
-  ASSERT_FALSE(probe.frames.empty());
-  EXPECT_TRUE(probe.frames.front().key);
   // The event's frame is inside: the clip runs from its start past the event.
   const double event_s = (event_us - clip.start_us()) / 1e6;
   EXPECT_GE(probe.frames.back().pts_s - probe.frames.front().pts_s, event_s);
@@ -99,9 +97,7 @@ TEST(ClipsTest, AVehicleRuleClipIsFetchedByEventRecordAndTimeAndPlaysFromTheKeyF
                                "--to", std::to_string(now_us), "-o", dir.File("range.mp4")});
   ASSERT_EQ(run.code, 0) << run.err << ReadFile(d.log);
   probe = testing::Ffprobe(dir.File("range.mp4"));
-  ASSERT_TRUE(probe.ok) << probe.errors;
-  ASSERT_FALSE(probe.frames.empty());
-  EXPECT_TRUE(probe.frames.front().key);
+  ASSERT_TRUE(testing::PlaysFromAKeyFrame(probe));
   EXPECT_GE(probe.frames.size(), 15u);
 
   // What is no longer in memory is refused with a reason.
@@ -165,11 +161,9 @@ TEST(ClipsTest, ARangeOlderThanMemoryIsCutFromTheRecordedSegmentsAcrossABoundary
   EXPECT_LE(stored->end_us(), to_us);
   EXPECT_GE(stored->end_us(), to_us - 150'000);
   testing::Probe probe = testing::Ffprobe(dir.File("recorded.mp4"));
-  ASSERT_TRUE(probe.ok) << probe.errors;
+  ASSERT_TRUE(testing::PlaysFromAKeyFrame(probe));
   EXPECT_EQ(probe.codec, "h264");
   EXPECT_EQ(probe.width, 320);
-  ASSERT_FALSE(probe.frames.empty());
-  EXPECT_TRUE(probe.frames.front().key);
   // It plays from its key frame through `to`, across the boundary without a gap.
   const double span_s = (to_us - stored->start_us()) / 1e6;
   EXPECT_GE(probe.frames.back().pts_s - probe.frames.front().pts_s, span_s - 0.25);
@@ -202,9 +196,7 @@ TEST(ClipsTest, ARangeOlderThanMemoryIsCutFromTheRecordedSegmentsAcrossABoundary
   EXPECT_NE(run.err.find("note: skipped damaged segment " + segs[0].second), std::string::npos)
       << run.err;
   probe = testing::Ffprobe(dir.File("damaged.mp4"));
-  ASSERT_TRUE(probe.ok) << probe.errors;
-  ASSERT_FALSE(probe.frames.empty());
-  EXPECT_TRUE(probe.frames.front().key);
+  ASSERT_TRUE(testing::PlaysFromAKeyFrame(probe));
 
   EXPECT_EQ(d.daemon->SignalAndWait(SIGTERM, 60s), 0);
 }

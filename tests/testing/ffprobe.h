@@ -2,6 +2,8 @@
 // with their key flags and times. Clips are checked with it as a player would read them.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,17 @@ inline Probe Ffprobe(const std::string& path) {
   }
   p.ok = rc == 0 && !p.codec.empty();
   return p;
+}
+
+// Whether a player starts `p` at once: ffprobe read it without errors, it has video frames, and
+// the first of them is a key frame.
+inline ::testing::AssertionResult PlaysFromAKeyFrame(const Probe& p) {
+  if (!p.ok) return ::testing::AssertionFailure() << "ffprobe: " << p.errors;
+  if (p.frames.empty()) return ::testing::AssertionFailure() << "no video frames";
+  if (!p.frames.front().key) {
+    return ::testing::AssertionFailure() << "the first frame is no key frame";
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace skynet::testing
