@@ -70,6 +70,16 @@ constexpr double kMaxLampHeightM = 1.2;
 // times as far as at the bottom (metres per pixel there; a pole camera: 10 m and 120 m or more,
 // across the road 1-2).
 constexpr double kAlongRoadDepth = 4.0;
+// Ghosts of the first frame (SeedGhosts): a row's leave time is how long a car (this long and
+// high, metres) at a slow road speed (m/s) covers a point of the road there: its length plus the
+// road its height hides from the camera (the height times the ratio of the ground scales along
+// and across the view, which grows with the distance); at most kMaxSeedHoldS (rows near the
+// horizon, where the ratio has no bound). Its hold time is the same, at least kMinSeedHoldS.
+constexpr double kSeedVehicleLengthM = 4.5;
+constexpr double kSeedVehicleHeightM = 1.5;
+constexpr double kSeedRoadSpeedMps = 8.0;
+constexpr double kMinSeedHoldS = 2.0;
+constexpr double kMaxSeedHoldS = 10.0;
 
 }  // namespace
 
@@ -84,6 +94,7 @@ struct ClassicalDetector::State {
   int64_t last_time_us = 0;
   double scale = 1;  // frame width / reference width
   ClassicalBackground background;
+  SeedGhosts seed_ghosts;
   cv::Mat aligned;  // the frame aligned to the steady pose, when the camera shook
   cv::Mat bgr, fg, raw, opened, closed;
   cv::Mat prev;             // the previous frame (BGR): what moved since is never healed
@@ -116,6 +127,9 @@ struct ClassicalDetector::State {
   // Takes `frame` into `bgr`. The first frame (or one of a new size) seeds the background and
   // returns false; else sets `dt_us` to the time since the last frame (capped) and returns true.
   bool Prepare(const cv::Mat& frame, int64_t time_us, int64_t* dt_us);
+  // Per row: SeedGhosts' leave and hold times (calibrated; empty without a calibration: no
+  // scale to tell a far vehicle from a ghost).
+  std::vector<SeedGhosts::Row> SeedGhostRows() const;
   // Step 2: the blobs of `fg` (after an opening and a closing), each supported by a motion
   // region, a frozen box or a tracked box and no ghost, else healed into the background; blobs
   // analysed (Analysed()) of at least MinArea() pixels, split at their necks (step 3).
@@ -172,6 +186,7 @@ bool ClassicalDetector::State::Prepare(const cv::Mat& frame, int64_t time_us, in
     size = bgr.size();
     scale = size.width / kReferenceWidth;
     background.Seed(bgr);
+    seed_ghosts.Seed(bgr, SeedGhostRows());
     fg = cv::Mat::zeros(size, CV_8U);
     const int c = std::max(0, static_cast<int>(std::lround(options.close_px * scale)));
     open_kernel = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
@@ -185,6 +200,25 @@ bool ClassicalDetector::State::Prepare(const cv::Mat& frame, int64_t time_us, in
   *dt_us = std::min(std::max<int64_t>(0, time_us - last_time_us), kMaxFrameGapUs);
   last_time_us = time_us;
   return true;
+}
+
+std::vector<SeedGhosts::Row> ClassicalDetector::State::SeedGhostRows() const {
+  std::vector<SeedGhosts::Row> rows;
+  if (calibration == nullptr) return rows;
+  const float cx = 0.5f * size.width;
+  const cv::Point2f half_row(0, 0.5f);
+  for (int y = 0; y < size.height; ++y) {
+    const cv::Point2f p(cx, y + 0.5f);
+    double s = kMaxSeedHoldS;
+    const double across = calibration->OnGround(p) ? calibration->MetresPerPixelAt(p) : 0;
+    if (across > 0 && calibration->OnGround(p - half_row)) {
+      const double along = calibration->GroundDistance(p - half_row, p + half_row);
+      s = std::min(kMaxSeedHoldS, (kSeedVehicleLengthM + kSeedVehicleHeightM * along / across) /
+                                      kSeedRoadSpeedMps);
+    }
+    rows.push_back({static_cast<float>(s), static_cast<float>(std::max(s, kMinSeedHoldS))});
+  }
+  return rows;
 }
 
 bool ClassicalDetector::State::Supported(int i, const cv::Rect& box, int area,
@@ -490,17 +524,19 @@ std::vector<Detection> ClassicalDetector::State::Detect(
   std::vector<Detection> out;
   try {
     int64_t dt_us = 0;
+    calibration = context.calibration;
     if (!Prepare(frame, time_us, &dt_us)) return out;
     // 1. Foreground and shadows.
-    calibration = context.calibration;
     // At night, seen along the road (calibrated cameras only: sizes below are metres there),
     // lamp light is no object.
     night = calibration != nullptr && LooksAlongTheRoad() && background.Night();
     background.Classify(bgr, options, night, &fg, &raw);
     lanes = &context.lanes;
-    // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     const std::vector<cv::Rect> frozen =
         FrozenBoxes(context.stationary_boxes, cv::Rect(0, 0, size.width, size.height));
+    // Ghosts of the first frame that have held still long enough: healed before the blobs.
+    seed_ghosts.Heal(bgr, dt_us, options.threshold, frozen, &background, &raw, &fg);
+    // 2-3. Blobs with support (motion, frozen or tracked boxes), split at necks.
     std::vector<Blob> blobs = FindBlobs(SupportBoxes(motion_regions, size.width, size.height),
                                         frozen, context.tracked_boxes);
     // 3b. Tails: a vehicle-shaped blob with a run of narrow rows above or below it is a vehicle

@@ -1,6 +1,8 @@
 #include "pipeline/analytics/ghost_heal.h"
 
+#include <algorithm>
 #include <opencv2/imgproc.hpp>
+#include <utility>
 #include <vector>
 
 namespace skynet::analytics {
@@ -54,6 +56,81 @@ void HealBlob(const cv::Mat& labels, int label, const cv::Rect& box, const cv::M
   background->Paste(frame, box, heal);
   (*raw)(box).setTo(0, blob);
   (*fg)(box).setTo(0, blob);
+}
+
+void SeedGhosts::Seed(const cv::Mat& bgr, const std::vector<Row>& rows) {
+  active_ = static_cast<int>(rows.size()) == bgr.rows && bgr.rows > 0;
+  elapsed_s_ = 0;
+  leave_passed_ = false;
+  max_leave_s_ = max_s_ = 0;
+  leave_.create(bgr.size(), CV_32F);
+  hold_.create(bgr.size(), CV_32F);
+  for (int y = 0; y < bgr.rows && active_; ++y) {
+    leave_.row(y).setTo(rows[y].leave_s);
+    hold_.row(y).setTo(rows[y].hold_s);
+    max_leave_s_ = std::max(max_leave_s_, rows[y].leave_s);
+    max_s_ = std::max({max_s_, rows[y].leave_s, rows[y].hold_s});
+  }
+  known_ = cv::Mat::zeros(bgr.size(), CV_8U);
+  differed_ = cv::Mat::zeros(bgr.size(), CV_8U);
+  bgr.copyTo(ref_);
+  still_s_ = cv::Mat::zeros(bgr.size(), CV_32F);
+  roi_ = cv::Rect(0, 0, bgr.cols, bgr.rows);
+}
+
+int SeedGhosts::Heal(const cv::Mat& bgr, int64_t dt_us, int threshold,
+                     const std::vector<cv::Rect>& frozen, ClassicalBackground* background,
+                     cv::Mat* raw, cv::Mat* fg) {
+  if (!active_ || bgr.size() != ref_.size()) return 0;
+  elapsed_s_ += static_cast<double>(dt_us) / 1e6;
+  if (!leave_passed_) {
+    // Known: never differed within the leave time (the seed held: road, or a vehicle that
+    // stayed). Once every row's leave time has passed, no pixel becomes a ghost any more: only
+    // those not known yet are looked at, within their bounding box, which only shrinks.
+    cv::compare(leave_, elapsed_s_, scratch_, cv::CMP_LT);
+    cv::bitwise_and(scratch_, ~differed_, scratch_);
+    cv::bitwise_or(known_, scratch_, known_);
+    leave_passed_ = elapsed_s_ > max_leave_s_;
+  } else {
+    cv::bitwise_not(known_(roi_), scratch_);
+    const cv::Rect doubtful = cv::boundingRect(scratch_);
+    if (doubtful.empty()) {
+      active_ = false;  // every pixel is known: nothing left to heal
+      return 0;
+    }
+    roi_ = doubtful + roi_.tl();
+  }
+  const cv::Rect r = roi_;
+  cv::Mat known = known_(r), differed = differed_(r), ref = ref_(r), still = still_s_(r);
+  const cv::Mat in = bgr(r);
+  cv::Mat changed = (*raw)(r);
+  // ... or matched the background after having differed from it.
+  cv::bitwise_or(differed, changed, differed);
+  cv::bitwise_and(~changed, differed, scratch_);
+  cv::bitwise_or(known, scratch_, known);
+  // Stillness against the picture at the start of the run.
+  cv::absdiff(in, ref, diff_);
+  cv::transform(diff_, change_, cv::Matx13f(1, 1, 1));
+  cv::compare(change_, threshold, change_, cv::CMP_GT);
+  in.copyTo(ref, change_);
+  cv::add(still, cv::Scalar(static_cast<double>(dt_us) / 1e6), still);
+  cv::min(still, max_s_, still);
+  still.setTo(0, change_);
+  // Heal: changed, a ghost of the seed, still for the row's hold time.
+  cv::compare(still, hold_(r), heal_, cv::CMP_GE);
+  cv::bitwise_and(heal_, changed, heal_);
+  cv::bitwise_and(heal_, ~known, heal_);
+  for (const cv::Rect& box : frozen) {
+    const cv::Rect inside = (box & r) - r.tl();
+    if (!inside.empty()) heal_(inside).setTo(0);
+  }
+  const int healed = cv::countNonZero(heal_);
+  if (healed == 0) return 0;
+  background->Paste(bgr, r, heal_);
+  known.setTo(255, heal_);
+  changed.setTo(0, heal_);
+  (*fg)(r).setTo(0, heal_);
+  return healed;
 }
 
 }  // namespace skynet::analytics
