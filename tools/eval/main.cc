@@ -214,6 +214,8 @@ int main(int argc, char** argv) {
   app.add_option("--row", row, "print one table row for this scene name");
   app.add_option("--cpu-ms", cpu_ms, "CPU ms/frame to show in the row");
   app.add_flag("--header", header, "print the table header before the row");
+  app.add_flag("--verbose", vehicle_options.verbose,
+               "vehicles: print each double count (which track counted which vehicle again)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

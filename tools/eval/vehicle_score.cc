@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -178,6 +179,13 @@ int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& t
       }
       if (same) {
         ++doubles;
+        if (options.verbose) {
+          const auto first = std::find(match.begin(), match.end(), static_cast<int>(w));
+          std::cerr << "double: track " << ev.track_id << " at " << ev.t << " s on " << ev.where
+                    << " counts vehicle " << c.id << " again (counted by track "
+                    << reported[first - match.begin()].track_id << " at "
+                    << reported[first - match.begin()].t << " s)\n";
+        }
         break;
       }
     }

@@ -119,6 +119,8 @@ struct VehicleScoreOptions {
   double min_visible = 0.5;
   // Vehicles farther than this (truths with distances) are not analysed: don't care.
   double max_distance_m = 100;
+  // Print each double count to stderr (which track counted which true vehicle again).
+  bool verbose = false;
 };
 
 // Distance bands of box recall: [kDistanceBands[i], kDistanceBands[i + 1]) metres.
