@@ -50,6 +50,15 @@ constexpr float kEdgePx = 2.f;
 // this many matched frames in a row.
 constexpr float kStationaryLeaveFactor = 2.0f;
 constexpr int kLeaveFrames = 3;
+// A stop is dated from when the centre came to rest: within this share of stationary_radius
+// (at least kRestMinPx, the detection's own quantisation) of where it rests, until this many
+// matched frames in a row lie beyond it. The anchor of the stationary test (within the whole
+// radius) is reached while a braking car still creeps: a stop dated from it starts up to a
+// second early, and a no-parking alarm fires before the car has stood for the zone's limit.
+// Set once, when the track becomes stationary.
+constexpr float kRestFactor = 0.25f;
+constexpr float kRestMinPx = 1.0f;
+constexpr int kRestLeaveFrames = 2;
 // A stationary track freezes the background only if it travelled this many box widths first.
 constexpr float kArrivedWidths = 0.5f;
 // Laplacian variance at which sharpness counts one half.
@@ -98,6 +107,11 @@ struct Tracker::Filter {
   int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
   cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
+  // Where the centre came to rest (kRestFactor) and since when, and the consecutive matched
+  // frames beyond it: dates the stop.
+  cv::Point2f rest;
+  int64_t rest_us = 0;
+  int rest_away_frames = 0;
   // Measured boxes over the speed window (time, box), oldest first.
   std::vector<std::pair<int64_t, cv::Rect2f>> recent;
 };
@@ -405,6 +419,13 @@ void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
   // not restart its stop.
   const float radius = options_.stationary_radius * std::min(d.box.width, d.box.height);
   const float dist = static_cast<float>(cv::norm(c - f.anchor));
+  if (cv::norm(c - f.rest) <= std::max(kRestMinPx, kRestFactor * radius)) {
+    f.rest_away_frames = 0;
+  } else if (++f.rest_away_frames >= kRestLeaveFrames) {
+    f.rest = c;
+    f.rest_us = time_us;
+    f.rest_away_frames = 0;
+  }
   if (t.stationary) {
     const bool away = dist > kStationaryLeaveFactor * radius;
     f.away_frames = away ? f.away_frames + 1 : 0;
@@ -418,7 +439,7 @@ void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
     f.anchor = c;
     f.anchor_us = time_us;
   } else if (time_us - f.anchor_us >= int64_t{options_.stationary_after_ms} * 1000) {
-    t.stationary_since_us = f.anchor_us;
+    t.stationary_since_us = std::max(f.anchor_us, f.rest_us);
     t.stationary = true;
     f.away_frames = 0;
   }
@@ -455,6 +476,8 @@ void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
   f->entered_at_edge =
       !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
   f->anchor_us = time_us;
+  f->rest = c;
+  f->rest_us = time_us;
   AddMeasurement(time_us, d.box, t, *f);
   tracks_.push_back(std::move(t));
   filters_.push_back(std::move(f));

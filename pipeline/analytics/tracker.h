@@ -115,7 +115,7 @@ struct Track {
   // measurement, so the trajectory's last point is older and rules treat the frame as coasting.
   bool matched_prediction = false;
   bool stationary = false;                  // has not moved for stationary_after_ms
-  int64_t stationary_since_us = 0;          // while stationary: when it stopped
+  int64_t stationary_since_us = 0;          // while stationary: when it came to rest
   float detection_score = 0;                // confidence of the latest matched detection
   // Recent measured points (one per matched frame), oldest first: when `matched`, the last one
   // is this frame's measurement. Rules judge these, never the coasting box.

@@ -154,6 +154,32 @@ TEST(TrackerTest, StationaryVehicleStaysTrackedForTwoMinutes) {
   EXPECT_TRUE(tracker->StationaryBoxes().empty());
 }
 
+TEST(TrackerTest, AStopIsDatedFromWhenTheVehicleCameToRestNotWhileItSlowed) {
+  // A car 30 px wide drives at 40 px/s and brakes evenly to a standstill over 4 s: in its last
+  // 0.9 s it creeps less than the stationary radius (a quarter of its height, 3.75 px), so the
+  // anchor of the stationary test is set while it still moves. The stop is dated from when it
+  // came to rest, within half a second, with the detector's jitter.
+  auto tracker = MakeTracker();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
+  cv::RNG rng(5);
+  float x = 30, v = 40;    // px, px/s
+  const float decel = 10;  // px/s^2
+  const int64_t brake_us = kStartUs + 20 * kFrameUs;
+  const int64_t rest_us = brake_us + 40 * kFrameUs;  // v = 0 after 4 s
+  int64_t t_us = kStartUs;
+  for (int i = 0; i < 110; ++i, t_us += kFrameUs) {
+    tracker->Update({Car(x + rng.uniform(-0.3f, 0.3f), 100 + rng.uniform(-0.3f, 0.3f))}, frame,
+                    t_us);
+    if (t_us >= brake_us) v = std::max(0.f, v - decel * kFrameUs * 1e-6f);
+    x += v * kFrameUs * 1e-6f;
+  }
+  ASSERT_EQ(tracker->tracks().size(), 1u);
+  const Track& t = tracker->tracks()[0];
+  ASSERT_TRUE(t.stationary);
+  EXPECT_GE(t.stationary_since_us, rest_us - 5 * kFrameUs);
+  EXPECT_LE(t.stationary_since_us, rest_us + 3 * kFrameUs);
+}
+
 TEST(TrackerTest, SpeedFromCalibratedHomographyWithinTenPercent) {
   // Perspective road: a 3.5 m x 40 m stretch; the vehicle drives away from the camera at 50 km/h.
   CalibrationConfig config;
