@@ -34,6 +34,29 @@ constexpr int64_t kRecountUs = 2'000'000;
 // track re-created where a lost one was.
 constexpr float kRecountInside = 0.5f;
 constexpr float kRecountGrow = 0.1f;
+// Calibrated: a crossing of the same line in the same direction, at the same place along it
+// (within kSameLaneM on the ground: vehicles side by side cross about a lane width, 3-3.75 m,
+// apart; the pieces of a truck up to 2 m), sooner after a counted one than the counted
+// vehicle's length takes at their speed, is another piece of that vehicle (a near vehicle
+// broken into a roof and a bonnet, each with a track): no real vehicle follows that close. The
+// length is the counted class's longest (metres, as its pieces' anchors lie up to about a
+// vehicle length apart once their height is projected on the road); the wait is at most
+// kMaxFragmentUs (a slow queue: its cars follow a few metres apart).
+constexpr float kSameLaneM = 2.0f;
+constexpr int64_t kMaxFragmentUs = 800'000;
+constexpr float kMinFragmentSpeedMps = 1.0f;
+float FragmentSpanM(ObjectClass c) {
+  switch (c) {
+    case ObjectClass::kBus:
+    case ObjectClass::kTruck:
+      return 14.f;
+    case ObjectClass::kMotorcycle:
+    case ObjectClass::kBicycle:
+      return 3.f;
+    default:
+      return 7.f;
+  }
+}
 
 // A wrong-way direction is the robust velocity of this much recent measured track, at least
 // kDirectionMinSpanUs of it.
@@ -93,6 +116,13 @@ struct TrafficRules::Counted {
   cv::Rect2f box;            // the track's box when last seen, pixels
   cv::Point2f velocity_px_s;  // its velocity then
   int64_t seen_us = 0;        // when
+  // The crossing: when and where on the line (pixels), and the track's ground velocity then
+  // (`calibrated`: it had one) and class.
+  int64_t count_us = 0;
+  cv::Point2f at;
+  bool calibrated = false;
+  cv::Point2f velocity_mps;
+  ObjectClass object_class = ObjectClass::kUnknown;
 };
 
 // A confirmed track not seen in this frame (coasting, or ended), kept for kRecountUs: a new
@@ -434,7 +464,10 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
     }
     const LineDirection want = options_.lines[i].count;
     s.counted[i] = true;  // once per track and line, even if this direction is not reported
-    if (Recount(t, static_cast<int>(i), dir, f.time_us)) continue;
+    // Where the step crossed the line.
+    const double d1 = Cross(a, b, s.last_anchor), d2 = Cross(a, b, anchor);
+    const cv::Point2f at = s.last_anchor + static_cast<float>(d1 / (d1 - d2)) * step;
+    if (Recount(t, static_cast<int>(i), dir, at, f.calibration, f.time_us)) continue;
     if (want == LineDirection::kBoth || (want == LineDirection::kForward && dir > 0) ||
         (want == LineDirection::kBackward && dir < 0)) {
       RuleEvent e = Make(f.time_us, RuleEventType::kLineCrossed, options_.lines[i].id, t, anchor);
@@ -444,7 +477,8 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
   }
 }
 
-bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
+bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
+                           const Calibration* calibration, int64_t time_us) {
   bool again = false;
   for (const Counted& c : counted_) {
     if (c.line != line || c.direction != dir || c.track_id == t.id) continue;
@@ -452,9 +486,31 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, int64_t time_us) {
     const cv::Rect2f vehicle =
         Predicted(c.box, c.velocity_px_s, static_cast<float>((time_us - c.seen_us) * 1e-6));
     if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
+    // Another piece of the counted vehicle, crossing where it crossed just after it.
+    if (calibration != nullptr && c.calibrated && t.calibrated) {
+      const float speed = std::max(static_cast<float>(cv::norm(c.velocity_mps)),
+                                   static_cast<float>(cv::norm(t.velocity_mps)));
+      if (speed >= kMinFragmentSpeedMps &&
+          time_us - c.count_us <=
+              std::min<int64_t>(kMaxFragmentUs,
+                                static_cast<int64_t>(FragmentSpanM(c.object_class) / speed * 1e6)) &&
+          calibration->GroundDistance(c.at, at) <= kSameLaneM) {
+        again = true;
+      }
+    }
   }
   // Recorded even when it is a recount, so that a third fragment is caught by this one too.
-  counted_.push_back({line, dir, t.id, t.box, t.velocity_px_s, time_us});
+  counted_.push_back({line,
+                      dir,
+                      t.id,
+                      t.box,
+                      t.velocity_px_s,
+                      time_us,
+                      time_us,
+                      at,
+                      t.calibrated && t.speed_kmh >= 0,
+                      t.velocity_mps,
+                      t.object_class});
   return again;
 }
 

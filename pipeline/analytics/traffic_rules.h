@@ -161,8 +161,10 @@ class TrafficRules {
                   int64_t time_us);
   void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
   // True if track `t`'s crossing of line `line` in direction `dir` counts a vehicle already
-  // counted there (see Counted in the .cc); records the crossing either way.
-  bool Recount(const Track& t, int line, int dir, int64_t time_us);
+  // counted there (see Counted in the .cc; `at`: where it crossed, pixels); records the crossing
+  // either way.
+  bool Recount(const Track& t, int line, int dir, cv::Point2f at, const Calibration* calibration,
+               int64_t time_us);
   // Follows the counted vehicles that are seen in this frame; forgets those gone too long.
   void FollowCounted(const std::vector<Track>& tracks, int64_t time_us);
   void CheckZones(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);

@@ -184,6 +184,37 @@ TEST(TrafficRulesTest, AFragmentOfACountedVehicleIsNotCountedAgain) {
   EXPECT_EQ(crossed[1].track_id, 3u);
 }
 
+TEST(TrafficRulesTest, ACalibratedVehicleInTwoPiecesIsCountedOnceItsNeighboursAreNot) {
+  // Calibrated, 0.1 m per pixel; line y = 90 px across the road, cars drive down at 10 m/s.
+  // Track 1, a near car's bonnet, crosses; track 2, its roof (a box of its own 2 m above, not
+  // overlapping), crosses where it did 0.2 s later: the same car. Track 3 beside track 1 in the
+  // next lane (3.5 m across) and track 4 following it 12 m behind in its lane both count.
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
+  const Calibration cal = Calibration::Create(config, kSize).value();
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 24; ++i) {
+    const float y = 55.f + 10 * i;  // track 1's anchor: 100 px/s = 10 m/s
+    std::vector<Track> tracks = {Car(1, {100, y}, {0, 100}), Car(2, {100, y - 20}, {0, 100}),
+                                 Car(3, {135, y}, {0, 100}), Car(4, {100, y - 120}, {0, 100})};
+    for (Track& t : tracks) {
+      t.calibrated = true;
+      t.velocity_mps = {0, 10};
+      t.speed_kmh = 36;
+    }
+    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, &cal, kStartUs + i * kFrameUs)) {
+      all.push_back(e);
+    }
+  }
+  std::vector<uint64_t> counted;
+  for (const RuleEvent& e : OfType(all, RuleEventType::kLineCrossed)) counted.push_back(e.track_id);
+  EXPECT_EQ(counted, (std::vector<uint64_t>{1, 3, 4}));
+}
+
 TEST(TrafficRulesTest, AVehicleLostBeforeTheLineAndFoundBeyondItIsCounted) {
   // Track 1 is measured above the line, then lost (it ends). Track 2 starts beyond the line,
   // where track 1's car would be: it continues track 1, and the step between their measured
