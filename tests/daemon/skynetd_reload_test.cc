@@ -32,6 +32,7 @@ void WriteConfig(const TempDir& dir, const std::vector<std::string>& urls,
   f << "node_id: reload-node\n"
     << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
     << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+    << "metrics_endpoint: \"\"\n"  // the default port is one for every test running at once
     << "heartbeat_interval_ms: 200\n"
     << "analytics_workers: 2\n"
     << "cameras:\n";

@@ -27,6 +27,7 @@ TEST(SkynetdRestartTest, SubscriberContinuesAcrossKill9WithNothingJournaledLost)
                         << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
                         << "replay_endpoint: " << dir.Ipc("replay.sock") << "\n"
                         << "control_endpoint: " << dir.Ipc("ctl/control.sock") << "\n"
+                        << "metrics_endpoint: \"\"\n"  // the default port is shared
                         << "heartbeat_interval_ms: 10\n"  // heartbeats are the event stream
                         << "journal:\n  dir: " << dir.File("journal") << "\n  fsync: none\n"
                         << "cameras: []\n";

@@ -29,6 +29,7 @@ std::string WriteConfig(const TempDir& dir, const std::string& traffic_url,
   f << "node_id: e2e-node\n"
     << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
     << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+    << "metrics_endpoint: \"\"\n"  // the default port is one for every test running at once
     << "heartbeat_interval_ms: 500\n"
     << "analytics_workers: 2\n"
     << "cameras:\n"

@@ -105,8 +105,9 @@ TEST(RtspSessionTest, UdpTransportWorksInColor) {
 }
 
 TEST(RtspSessionTest, ClosedPortIsRefusedAndRetriedWithBackoff) {
+  testing::ClosedPort closed;
   const std::string url =
-      "rtsp://admin:hunter2@127.0.0.1:" + std::to_string(testing::ClosedPort()) + "/cam";
+      "rtsp://admin:hunter2@127.0.0.1:" + std::to_string(closed.port()) + "/cam";
   Recorder rec;
   auto session = CameraSession::Create(Rtsp(url), rec.Callbacks());
   ASSERT_TRUE(session.ok());

@@ -13,7 +13,8 @@ TEST(SessionClockTest, BackoffWaitsOnTheInjectedClock) {
   testing::Recorder rec;
   SourceOptions o;
   o.camera_id = "fake-clock";
-  o.url = "rtsp://127.0.0.1:" + std::to_string(testing::ClosedPort()) + "/cam";
+  testing::ClosedPort closed;
+  o.url = "rtsp://127.0.0.1:" + std::to_string(closed.port()) + "/cam";
   o.backoff_initial_ms = 10'000;  // ten fake seconds
   o.backoff_max_ms = 10'000;
   auto session = CameraSession::Create(o, rec.Callbacks(), &clock);

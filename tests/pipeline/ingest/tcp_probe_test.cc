@@ -44,13 +44,15 @@ TEST(ProbeTcpTest, ListeningPortAccepts) {
 }
 
 TEST(ProbeTcpTest, ClosedPortDoesNot) {
-  EXPECT_FALSE(ProbeTcp(Url(testing::ClosedPort()), 1000));
+  testing::ClosedPort closed;
+  EXPECT_FALSE(ProbeTcp(Url(closed.port()), 1000));
   EXPECT_FALSE(ProbeTcp("not a url", 1000));
 }
 
 TEST(DiagnoseConnectTest, ClosedPortIsRefused) {
   std::string detail;
-  const int port = testing::ClosedPort();
+  testing::ClosedPort closed;
+  const int port = closed.port();
   EXPECT_EQ(DiagnoseConnect(Url(port), 1000, &detail), StateReason::kRefused);
   EXPECT_EQ(detail, "connection refused by 127.0.0.1:" + std::to_string(port));
 }

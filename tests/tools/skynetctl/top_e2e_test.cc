@@ -33,6 +33,7 @@ std::string WriteConfig(const TempDir& dir, const std::string& generated_yaml,
   config << "node_id: top-node\n"
          << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
          << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
+         << "metrics_endpoint: \"\"\n"  // the default port is one for every test running at once
          << "heartbeat_interval_ms: 500\n"
          << "cameras:\n";
   std::istringstream in(generated_yaml);
