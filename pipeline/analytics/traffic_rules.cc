@@ -36,12 +36,12 @@ constexpr float kRecountInside = 0.5f;
 constexpr float kRecountGrow = 0.1f;
 // Calibrated: a crossing of the same line in the same direction, at the same place along it
 // (within kSameLaneM on the ground: vehicles side by side cross about a lane width, 3-3.75 m,
-// apart; the pieces of a truck up to 2 m), sooner after a counted one than the counted
-// vehicle's length takes at their speed, is another piece of that vehicle (a near vehicle
-// broken into a roof and a bonnet, each with a track): no real vehicle follows that close. The
-// length is the counted class's longest (metres, as its pieces' anchors lie up to about a
-// vehicle length apart once their height is projected on the road); the wait is at most
-// kMaxFragmentUs (a slow queue: its cars follow a few metres apart).
+// apart; the pieces of a truck up to 2 m), sooner after a counted one than a vehicle's length
+// takes at their speed, is another piece of that vehicle (a near vehicle broken into a roof and
+// a bonnet, each with a track): no real vehicle follows that close. The length is the longest
+// of either track's class (metres, as the pieces' anchors lie up to about a vehicle length apart
+// once their height is projected on the road); the wait is at most kMaxFragmentUs (a slow
+// queue: its cars follow a few metres apart, and a truck close behind a car 0.8 s or more).
 constexpr float kSameLaneM = 2.0f;
 constexpr int64_t kMaxFragmentUs = 800'000;
 constexpr float kMinFragmentSpeedMps = 1.0f;
@@ -486,14 +486,18 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
     const cv::Rect2f vehicle =
         Predicted(c.box, c.velocity_px_s, static_cast<float>((time_us - c.seen_us) * 1e-6));
     if ((vehicle & t.box).area() >= kRecountInside * t.box.area()) again = true;
-    // Another piece of the counted vehicle, crossing where it crossed just after it.
-    if (calibration != nullptr && c.calibrated && t.calibrated) {
-      const float speed = std::max(static_cast<float>(cv::norm(c.velocity_mps)),
-                                   static_cast<float>(cv::norm(t.velocity_mps)));
+    // Another piece of the counted vehicle, crossing where it crossed just after it. Either
+    // track's speed will do (a piece's track may be too young for one), and either class's
+    // length (the first piece of a truck is often classed a car).
+    const bool t_speed = t.calibrated && t.speed_kmh >= 0;
+    if (calibration != nullptr && (c.calibrated || t_speed)) {
+      const float speed =
+          std::max(c.calibrated ? static_cast<float>(cv::norm(c.velocity_mps)) : 0.f,
+                   t_speed ? static_cast<float>(cv::norm(t.velocity_mps)) : 0.f);
+      const float span = std::max(FragmentSpanM(c.object_class), FragmentSpanM(t.object_class));
       if (speed >= kMinFragmentSpeedMps &&
           time_us - c.count_us <=
-              std::min<int64_t>(kMaxFragmentUs,
-                                static_cast<int64_t>(FragmentSpanM(c.object_class) / speed * 1e6)) &&
+              std::min<int64_t>(kMaxFragmentUs, static_cast<int64_t>(span / speed * 1e6)) &&
           calibration->GroundDistance(c.at, at) <= kSameLaneM) {
         again = true;
       }

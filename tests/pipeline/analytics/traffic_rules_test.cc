@@ -215,6 +215,38 @@ TEST(TrafficRulesTest, ACalibratedVehicleInTwoPiecesIsCountedOnceItsNeighboursAr
   EXPECT_EQ(counted, (std::vector<uint64_t>{1, 3, 4}));
 }
 
+TEST(TrafficRulesTest, ATrucksFirstPieceClassedACarWithoutASpeedYetCountsTheTruckOnce) {
+  // Calibrated, 0.1 m per pixel, a truck driving down at 20 m/s. Its first piece (track 1) is
+  // classed a car and has no speed yet; its second (track 2, a truck at 20 m/s) crosses where it
+  // did 0.5 s later: beyond a car's length at that speed (0.35 s), within a truck's (0.7 s).
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
+  const Calibration cal = Calibration::Create(config, kSize).value();
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  auto rules = MakeRules(options);
+  std::vector<RuleEvent> all;
+  for (int i = 0; i < 16; ++i) {
+    const float y = 55.f + 20 * i;  // track 1's anchor: 200 px/s = 20 m/s
+    Track first = Car(1, {100, y}, {0, 200});
+    first.calibrated = true;
+    first.speed_kmh = -1;
+    Track second = Car(2, {100, y - 100}, {0, 200});
+    second.object_class = ObjectClass::kTruck;
+    second.calibrated = true;
+    second.velocity_mps = {0, 20};
+    second.speed_kmh = 72;
+    for (const RuleEvent& e :
+         rules->Process({first, second}, {}, kSize, &cal, kStartUs + i * kFrameUs)) {
+      all.push_back(e);
+    }
+  }
+  const auto crossed = OfType(all, RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].track_id, 1u);
+}
+
 TEST(TrafficRulesTest, AVehicleLostBeforeTheLineAndFoundBeyondItIsCounted) {
   // Track 1 is measured above the line, then lost (it ends). Track 2 starts beyond the line,
   // where track 1's car would be: it continues track 1, and the step between their measured
