@@ -115,6 +115,23 @@ Measures Measure(const cv::Mat& grey, const cv::Mat& colour, const VideoQualityO
 }
 
 // Follows `current` with weight alpha (0 keeps `reference`).
+// Per cell, the median of the warm-up samples' values (`samples`: one vector per sample). A
+// vehicle passing near the camera while the view is learned (a bus's windows, or its plain
+// side over the road's markings) is in a few samples only: a mean would keep its texture in the
+// reference, and the plain road seen later would look like lost edges (a cover) for minutes.
+std::vector<double> CellMedians(const std::vector<std::vector<double>>& samples) {
+  std::vector<double> out(samples.empty() ? 0 : samples[0].size());
+  std::vector<double> values;
+  for (size_t i = 0; i < out.size(); ++i) {
+    values.clear();
+    for (const std::vector<double>& v : samples) values.push_back(v[i]);
+    const size_t mid = values.size() / 2;
+    std::nth_element(values.begin(), values.begin() + mid, values.end());
+    out[i] = values[mid];
+  }
+  return out;
+}
+
 void Blend(Measures& reference, const Measures& current, double alpha) {
   auto mix = [alpha](double& r, double c) { r += alpha * (c - r); };
   mix(reference.range, current.range);
@@ -232,9 +249,11 @@ struct VideoQualityMonitor::State {
   cv::Mat reference_descriptors;
   Measures reference;
   int64_t reference_image_us = 0;
-  // Warm-up: running mean of the measures of the samples so far.
+  // Warm-up: running mean of the measures of the samples so far, and every sample's per-cell
+  // measures (the reference takes their median: WarmupCellMedians).
   Measures warmup;
   int warmup_count = 0;
+  std::vector<std::vector<double>> warmup_cell_edge, warmup_cell_std;
 
   // Previous sample.
   cv::Mat last_grey;
@@ -340,11 +359,21 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
     // Warm-up: the first usable samples average into the reference.
     bool reference_set_now = false;
     if (!s.has_reference && !held) {
-      if (s.warmup_count == 0) s.warmup = m;
+      if (s.warmup_count == 0) {
+        s.warmup = m;
+        s.warmup_cell_edge.clear();
+        s.warmup_cell_std.clear();
+      }
       ++s.warmup_count;
       Blend(s.warmup, m, 1.0 / s.warmup_count);
+      s.warmup_cell_edge.push_back(m.cell_edge);
+      s.warmup_cell_std.push_back(m.cell_std);
       if (s.warmup_count >= o.warmup_samples) {
         s.reference = s.warmup;
+        s.reference.cell_edge = CellMedians(s.warmup_cell_edge);
+        s.reference.cell_std = CellMedians(s.warmup_cell_std);
+        s.warmup_cell_edge.clear();
+        s.warmup_cell_std.clear();
         s.SetReferenceImage(grey, time_us);
         ++stats_.reference_updates;
         reference_set_now = true;
