@@ -106,7 +106,8 @@ int SeedGhosts::Heal(const cv::Mat& bgr, int64_t dt_us, int threshold,
   cv::Mat changed = (*raw)(r);
   // ... or matched the background after having differed from it.
   cv::bitwise_or(differed, changed, differed);
-  cv::bitwise_and(~changed, differed, scratch_);
+  differed.copyTo(scratch_);
+  scratch_.setTo(0, changed);
   cv::bitwise_or(known, scratch_, known);
   // Stillness against the picture at the start of the run.
   cv::absdiff(in, ref, diff_);
@@ -119,7 +120,7 @@ int SeedGhosts::Heal(const cv::Mat& bgr, int64_t dt_us, int threshold,
   // Heal: changed, a ghost of the seed, still for the row's hold time.
   cv::compare(still, hold_(r), heal_, cv::CMP_GE);
   cv::bitwise_and(heal_, changed, heal_);
-  cv::bitwise_and(heal_, ~known, heal_);
+  heal_.setTo(0, known);
   for (const cv::Rect& box : frozen) {
     const cv::Rect inside = (box & r) - r.tl();
     if (!inside.empty()) heal_(inside).setTo(0);

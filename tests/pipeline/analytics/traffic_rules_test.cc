@@ -24,6 +24,14 @@ Track Car(uint64_t id, cv::Point2f anchor, cv::Point2f velocity = {}) {
   return t;
 }
 
+// A flat calibration of the kSize frame: 0.1 m per pixel both ways (32 x 18 m).
+Calibration TenCentimetresPerPixel() {
+  CalibrationConfig config;
+  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
+  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
+  return Calibration::Create(config, kSize).value();
+}
+
 std::unique_ptr<TrafficRules> MakeRules(const TrafficRulesOptions& options) {
   auto r = TrafficRules::Create(options);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -189,10 +197,7 @@ TEST(TrafficRulesTest, ACalibratedVehicleInTwoPiecesIsCountedOnceItsNeighboursAr
   // Track 1, a near car's bonnet, crosses; track 2, its roof (a box of its own 2 m above, not
   // overlapping), crosses where it did 0.2 s later: the same car. Track 3 beside track 1 in the
   // next lane (3.5 m across) and track 4 following it 12 m behind in its lane both count.
-  CalibrationConfig config;
-  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
-  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
-  const Calibration cal = Calibration::Create(config, kSize).value();
+  const Calibration cal = TenCentimetresPerPixel();
   TrafficRulesOptions options;
   options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
   auto rules = MakeRules(options);
@@ -219,10 +224,7 @@ TEST(TrafficRulesTest, ATrucksFirstPieceClassedACarWithoutASpeedYetCountsTheTruc
   // Calibrated, 0.1 m per pixel, a truck driving down at 20 m/s. Its first piece (track 1) is
   // classed a car and has no speed yet; its second (track 2, a truck at 20 m/s) crosses where it
   // did 0.5 s later: beyond a car's length at that speed (0.35 s), within a truck's (0.7 s).
-  CalibrationConfig config;
-  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
-  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
-  const Calibration cal = Calibration::Create(config, kSize).value();
+  const Calibration cal = TenCentimetresPerPixel();
   TrafficRulesOptions options;
   options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
   auto rules = MakeRules(options);
@@ -418,10 +420,7 @@ TEST(TrafficRulesTest, ABlobGrowingAgainstTheLaneIsNoWrongWayDriver) {
   // Calibrated, 0.1 m per pixel. Track 1, a car 1.8 m wide, drives west in an eastbound lane:
   // WrongWay. Track 2 moves west as fast, but its real width grows 1.6x every third frame (a
   // blob swelling after an exposure step): its runs keep starting again, no WrongWay.
-  CalibrationConfig config;
-  config.image_points = {cv::Point2f(0, 0), {1, 0}, {1, 1}, {0, 1}};
-  config.ground_points = {cv::Point2f(0, 0), {32, 0}, {32, 18}, {0, 18}};
-  const Calibration cal = Calibration::Create(config, kSize).value();
+  const Calibration cal = TenCentimetresPerPixel();
   TrafficRulesOptions options;
   options.lanes.push_back(
       {"eastbound", {{0.f, 0.4f}, {1.f, 0.4f}, {1.f, 0.7f}, {0.f, 0.7f}}, {1.f, 0.f}});
