@@ -88,8 +88,8 @@ bool Distinct(const Track& a, const Track& b) {
   const float overlap_y = std::min(a.box.br().y, b.box.br().y) - std::max(a.box.y, b.box.y);
   if (overlap_y < 0.5f * std::min(a.box.height, b.box.height)) return true;
   const float dv = static_cast<float>(cv::norm(a.velocity_px_s - b.velocity_px_s));
-  const float vmax = static_cast<float>(
-      std::max(cv::norm(a.velocity_px_s), cv::norm(b.velocity_px_s)));
+  const float vmax =
+      static_cast<float>(std::max(cv::norm(a.velocity_px_s), cv::norm(b.velocity_px_s)));
   return dv > 0.5f * vmax + 0.5f * std::min(a.box.width, b.box.width);
 }
 
@@ -98,14 +98,16 @@ bool Distinct(const Track& a, const Track& b) {
 struct Tracker::Filter {
   cv::KalmanFilter kf{8, 4, 0, CV_32F};
   std::array<float, kNumClasses> votes{};
-  cv::Point2f origin;  // the first detection's centre
+  cv::Point2f origin;     // the first detection's centre
   float last_height = 0;  // of the latest measurement (after merge clipping)
   // The tallest recent measurement, decaying by kTallDecay per matched frame: the object's own
   // height when a few partial measurements (its top merged away) have shrunk the filter's.
   float tall_height = 0;
-  bool entered_at_edge = false;  // the first detection touched the frame's left or right edge
-  int away_frames = 0;           // stationary: consecutive matched frames away from the rest point
-  cv::Point2f anchor;  // stationary test: where the detection centre has stayed since
+  // The first detection touched the frame's edges: the sum of their inward normals (zero if
+  // none). The track entered the view there when it has since moved that way.
+  cv::Point2f edge_inward;
+  int away_frames = 0;  // stationary: consecutive matched frames away from the rest point
+  cv::Point2f anchor;   // stationary test: where the detection centre has stayed since
   int64_t anchor_us = 0;
   // Where the centre came to rest (kRestFactor) and since when, and the consecutive matched
   // frames beyond it: dates the stop.
@@ -122,8 +124,8 @@ Status ValidateTrackerOptions(const TrackerOptions& o) {
       return Status::InvalidArgument(name + ".confirm_hits: must be in [1, 100]");
     }
     if (p.max_coast_ms < 0 || p.max_coast_stationary_ms < p.max_coast_ms) {
-      return Status::InvalidArgument(
-          name + ".max_coast_ms: must be >= 0 and <= max_coast_stationary_ms");
+      return Status::InvalidArgument(name +
+                                     ".max_coast_ms: must be >= 0 and <= max_coast_stationary_ms");
     }
     if (!(p.accel_noise > 0)) return Status::InvalidArgument(name + ".accel_noise: must be > 0");
     return Status::Ok();
@@ -267,8 +269,9 @@ std::vector<Detection> Tracker::SplitMerged(const std::vector<Detection>& detect
       Detection part = d;
       part.box = tracks_[i].box & d.box;
       part.predicted = true;
-      part.object_class =
-          tracks_[i].object_class == ObjectClass::kUnknown ? d.object_class : tracks_[i].object_class;
+      part.object_class = tracks_[i].object_class == ObjectClass::kUnknown
+                              ? d.object_class
+                              : tracks_[i].object_class;
       out.push_back(part);
     }
   }
@@ -473,8 +476,11 @@ void Tracker::Start(const Detection& d, const cv::Mat& frame, int64_t time_us) {
   f->origin = c;
   f->last_height = d.box.height;
   f->tall_height = d.box.height;
-  f->entered_at_edge =
-      !frame.empty() && (d.box.x <= kEdgePx || d.box.br().x >= frame.cols - kEdgePx);
+  if (!frame.empty()) {
+    f->edge_inward = {
+        (d.box.x <= kEdgePx ? 1.f : 0.f) - (d.box.br().x >= frame.cols - kEdgePx ? 1.f : 0.f),
+        (d.box.y <= kEdgePx ? 1.f : 0.f) - (d.box.br().y >= frame.rows - kEdgePx ? 1.f : 0.f)};
+  }
   f->anchor_us = time_us;
   f->rest = c;
   f->rest_us = time_us;
@@ -531,9 +537,13 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
     if (f.votes[k] > f.votes[best] || (best == 0 && f.votes[k] > 0)) best = k;
   }
   t.object_class = static_cast<ObjectClass>(best);
-  // A vehicle entering the view from its edge is confirmed one frame sooner: that is where real
-  // traffic comes from, while noise and reflections appear anywhere.
-  const int need = ParamsFor(t.object_class).confirm_hits - (f.entered_at_edge && IsVehicle(t.object_class) ? 1 : 0);
+  // A vehicle entering the view across its edge (first seen touching it, moving in since) is
+  // confirmed one frame sooner: that is where real traffic comes from, while noise and
+  // reflections appear anywhere, and the pieces of a vehicle leaving move out.
+  const bool entered =
+      f.edge_inward != cv::Point2f() && (Centre(t.box) - f.origin).dot(f.edge_inward) > 0;
+  const int need =
+      ParamsFor(t.object_class).confirm_hits - (entered && IsVehicle(t.object_class) ? 1 : 0);
   if (!t.confirmed && t.hits >= std::max(1, need)) t.confirmed = true;
 
   const int64_t window_us = int64_t{options_.speed_window_ms} * 1000;
@@ -593,9 +603,9 @@ void Tracker::AddMeasurement(int64_t time_us, const cv::Rect2f& box, Track& t, F
   // A box cut by the left, right or bottom edge of the frame (a vehicle entering or leaving)
   // does not end where the vehicle touches the road: its bottom-centre slides along the edge
   // and would drag the speed towards zero. It still counts for rules, not for speed.
-  const bool cut = frame_size_.width > 0 &&
-                   (box.x <= kEdgePx || box.br().x >= frame_size_.width - kEdgePx ||
-                    box.br().y >= frame_size_.height - kEdgePx);
+  const bool cut =
+      frame_size_.width > 0 && (box.x <= kEdgePx || box.br().x >= frame_size_.width - kEdgePx ||
+                                box.br().y >= frame_size_.height - kEdgePx);
   if (!cut) f.recent.emplace_back(time_us, box);
 }
 

@@ -28,8 +28,8 @@ namespace skynet::analytics {
 
 // Parameters that differ between kinds of object (a pedestrian stops and turns at will).
 struct TrackerClassParams {
-  // Matched frames before a track is confirmed (reported); one fewer for a vehicle entering at
-  // the left or right edge of the frame.
+  // Matched frames before a track is confirmed (reported); one fewer for a vehicle that entered
+  // across the frame's edge (first seen touching it, moving inwards since).
   int confirm_hits = 3;
   // How long a moving confirmed track coasts (predicted only, no detection) before it ends,
   // milliseconds: a time, so that it means the same at any analytics rate.

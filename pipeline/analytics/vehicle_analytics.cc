@@ -11,6 +11,9 @@ namespace {
 constexpr float kCyclistMinKmh = 10;
 constexpr float kMotorcycleMinKmh = 32;
 constexpr int kTwoWheelerFrames = 3;
+// ...in a row, each measured on at least this much track: the first estimates, from a few
+// frames, jump by tens of km/h with the box's jitter (a pedestrian 50 m away read 30 km/h).
+constexpr int64_t kTwoWheelerSettledUs = 600'000;
 
 bool NarrowUpright(ObjectClass c) {
   return c == ObjectClass::kPerson || c == ObjectClass::kBicycle || c == ObjectClass::kMotorcycle;
@@ -150,10 +153,15 @@ ObjectClass VehicleAnalytics::AttributedClass(const Track& t, bool update) {
   const auto it = motion_.find(t.id);
   if (it != motion_.end() && it->second.judged != ObjectClass::kUnknown) return it->second.judged;
   if (!update || detector_->name() != "classical" || !NarrowUpright(t.object_class) ||
-      !t.calibrated || t.speed_kmh < kCyclistMinKmh || !t.matched) {
+      !t.calibrated || !t.matched || t.speed_kmh < 0 ||
+      t.last_seen_us - t.first_seen_us < kTwoWheelerSettledUs) {
     return t.object_class;
   }
   Motion& m = motion_[t.id];
+  if (t.speed_kmh < kCyclistMinKmh) {
+    m.fast = m.motor = 0;
+    return t.object_class;
+  }
   ++m.fast;
   m.motor += t.speed_kmh >= kMotorcycleMinKmh;
   if (m.fast >= kTwoWheelerFrames) {

@@ -9,11 +9,12 @@
 // Two-wheelers (classical backend, calibrated): a bicycle or motorcycle seen head-on is a box as
 // narrow and tall as a pedestrian's, so no single frame tells them apart; its speed does. A track
 // the detector calls a person or a two-wheeler (narrow on the ground: the classical detector's
-// person and two-wheeler widths) that moves at cyclist speed (>= 10 km/h) in several frames is a
-// bicycle, and at motor traffic speed (>= 32 km/h) in most of them a motorcycle; once judged, it
-// stays one (a cyclist waiting at a light is still a cyclist). The tracks
-// the rules, the lifecycle and tracks() see carry that class (the tracker's own class votes are
-// left alone). The DNN backend keeps its model's classes.
+// person and two-wheeler widths) that moves at cyclist speed (>= 10 km/h) in several frames in a
+// row, each speed measured over at least 0.6 s of track (earlier ones follow the box's
+// jitter), is a bicycle, and at motor traffic speed (>= 32 km/h) in most of them a motorcycle; once
+// judged, it stays one (a cyclist waiting at a light is still a cyclist). The tracks the rules, the
+// lifecycle and tracks() see carry that class (the tracker's own class votes are left alone). The
+// DNN backend keeps its model's classes.
 //
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
 // never logs; it counts into stats(). The detector is not owned and must outlive this object.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <set>
 
@@ -131,6 +132,20 @@ void ScoreAlarms(const std::vector<PredictedEvent>& events, const std::vector<Tr
 
 // Reported crossings the one-to-one matching left over that count a matched vehicle again (see
 // the header). `match` maps reported to want (-1: unmatched).
+// Whether `box` (truth frame pixels) stands where the road is not scored: its bottom centre
+// beyond max_distance_m from the camera or above the horizon.
+bool NotAnalysed(const VehicleTruth& truth, const cv::Rect2d& box,
+                 const VehicleScoreOptions& options) {
+  if (!truth.image_to_ground) return false;
+  const cv::Matx33d& h = *truth.image_to_ground;
+  const cv::Vec3d g = h * cv::Vec3d(box.x + box.width / 2, box.br().y, 1);
+  // The frame's bottom centre is on the ground: a point of the other sign is above the horizon.
+  const cv::Vec3d bottom = h * cv::Vec3d(truth.width / 2.0, truth.height, 1);
+  if (!(g[2] * bottom[2] > 0)) return true;
+  return cv::norm(cv::Point2d(g[0] / g[2], g[1] / g[2]) - truth.camera_foot) >
+         options.max_distance_m;
+}
+
 int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
                  const std::vector<PredictedEvent>& reported,
                  const std::vector<TruthCrossing>& want, const std::vector<int>& match,
@@ -227,6 +242,21 @@ Result<VehicleTruth> LoadVehicleTruth(const std::string& path) {
         obj.colour = o.value("colour", "");
         t.frames[i].push_back(std::move(obj));
       }
+    }
+    if (j.contains("calibration") && j.contains("camera")) {
+      const json& c = j.at("calibration");
+      std::vector<cv::Point2f> image, ground;
+      for (const json& p : c.at("image_points")) {
+        image.emplace_back(p.at(0).get<float>() * t.width, p.at(1).get<float>() * t.height);
+      }
+      for (const json& p : c.at("ground_points")) {
+        ground.emplace_back(p.at(0).get<float>(), p.at(1).get<float>());
+      }
+      if (image.size() != 4 || ground.size() != 4) {
+        return Status::InvalidArgument(path + ": calibration needs 4 image and 4 ground points");
+      }
+      t.image_to_ground = cv::Matx33d(cv::getPerspectiveTransform(image, ground));
+      t.camera_foot = {j.at("camera").at("x_m").get<double>(), 0};
     }
     t.duration = j.contains("duration") ? j.at("duration").get<double>()
                                         : static_cast<double>(t.frames.size()) / t.fps;
@@ -484,7 +514,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
             const double area = pred[p].box.area();
             return area > 0 && (o->box & pred[p].box).area() >= options.iou * area;
           });
-      if (!on_dont_care) ++s.false_positives;
+      if (!on_dont_care && !NotAnalysed(truth, pred[p].box, options)) ++s.false_positives;
     }
   }
   s.class_accuracy = ratio(static_cast<double>(s.class_hits), static_cast<double>(s.class_boxes));

@@ -21,7 +21,9 @@
 //   speed       |reported - true| / true for matched crossings whose event carries a speed
 //   distance    (truths with per-object distance_m, the along-the-road scenes) box recall per
 //               band of ground distance from the camera: 0-20, 20-40, 40-60, 60-100 m; vehicles
-//               beyond max_distance_m are "not analysed": don't care, neither missed nor false
+//               beyond max_distance_m are "not analysed": don't care, neither missed nor false,
+//               and so is an unmatched track whose box's bottom centre stands beyond it or above
+//               the horizon (on the truth's calibration): the road there is not scored
 //   double      a reported crossing left over by the one-to-one matching that fits a true
 //   counts      crossing (same line, direction, within the tolerance) which another report
 //               already matched, and whose track's box (in the analysed frame nearest the event)
@@ -40,6 +42,7 @@
 #include <cstdint>
 #include <map>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +82,10 @@ struct VehicleTruth {
   std::vector<TruthInterval> stops;
   std::map<std::string, double> zone_max_stop_s;  // no-parking zones
   std::vector<TruthInterval> wrong_way;
+  // The along-the-road scenes: the truth frame's pixels to ground metres (from "calibration")
+  // and where the camera stands on the ground ("camera" x_m, 0).
+  std::optional<cv::Matx33d> image_to_ground;
+  cv::Point2d camera_foot;
 };
 
 struct PredictedTrack {

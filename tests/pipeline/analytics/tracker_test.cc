@@ -53,6 +53,31 @@ TEST(TrackerTest, ConfirmsAfterHitsAndVotesTheClass) {
   EXPECT_EQ(t.trajectory.size(), 5u);
 }
 
+// The hits before a track is confirmed, for a car whose first box is at (x, y) on a 320x180
+// frame and which moves (dx, dy) per frame.
+int HitsToConfirm(float x, float y, float dx, float dy) {
+  auto tracker = MakeTracker();
+  const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
+  for (int i = 0; i < 6; ++i) {
+    tracker->Update({Car(x + dx * i, y + dy * i, 40, 30)}, frame, kStartUs + i * kFrameUs);
+    if (tracker->tracks().size() != 1) return -1;
+    if (tracker->tracks()[0].confirmed) return i + 1;
+  }
+  return -1;
+}
+
+TEST(TrackerTest, AVehicleEnteringAcrossAnyEdgeIsConfirmedOneFrameSooner) {
+  EXPECT_EQ(HitsToConfirm(140, 80, 4, 0), 3);   // appeared inside the view
+  EXPECT_EQ(HitsToConfirm(0, 80, 4, 0), 2);     // entered from the left
+  EXPECT_EQ(HitsToConfirm(280, 80, -4, 0), 2);  // from the right
+  // Seen along the road, a vehicle driving away enters at the bottom.
+  EXPECT_EQ(HitsToConfirm(140, 150, 0, -4), 2);
+  EXPECT_EQ(HitsToConfirm(140, 0, 0, 4), 2);  // a steep view whose far end is cut: the top
+  // A piece of a vehicle leaving the view at its edge is no vehicle entering.
+  EXPECT_EQ(HitsToConfirm(140, 150, 0, 2), 3);
+  EXPECT_EQ(HitsToConfirm(0, 80, -2, 0), 3);
+}
+
 TEST(TrackerTest, KeepsIdAcrossFiveFrameOcclusion) {
   auto tracker = MakeTracker();
   const cv::Mat frame(180, 320, CV_8UC3, cv::Scalar(100, 100, 100));
@@ -298,7 +323,7 @@ TEST(TrackerTest, TrajectoryHoldsMeasurementsNotPredictions) {
 TEST(RobustVelocityTest, MedianSlopeIgnoresAFewJumps) {
   std::vector<TrajectoryPoint> points;
   for (int i = 0; i < 10; ++i) {
-    cv::Point2f p(10.f * i, -4.f * i);  // 100 and -40 units per second at 10 fps
+    cv::Point2f p(10.f * i, -4.f * i);               // 100 and -40 units per second at 10 fps
     if (i == 3 || i == 7) p += cv::Point2f(25, 30);  // two wild measurements
     points.push_back({i * kFrameUs, p});
   }
@@ -329,7 +354,8 @@ TEST(TrackerTest, CarPassingAPedestrianKeepsBothBoxesThroughTheMergedBlob) {
     }
     tracker->Update(dets, no_frame, kStartUs + i * kFrameUs);
     if (i == 8) {
-      for (const Track& t : tracker->tracks()) (t.object_class == ObjectClass::kPerson ? person : car) = t.id;
+      for (const Track& t : tracker->tracks())
+        (t.object_class == ObjectClass::kPerson ? person : car) = t.id;
     }
     if (i > 8 && (c & p).area() > 0) {
       const Track* tc = Find(*tracker, car);

@@ -319,6 +319,27 @@ TEST(VehicleScoreTest, LoadsDistancesAndTwoWheelersFromTheTruth) {
   EXPECT_EQ(truth->crossings.size(), 1u);  // motorcycles are counted
 }
 
+TEST(VehicleScoreTest, ATrackStandingBeyondTheScoredRoadIsNoFalsePositive) {
+  // A 640x360 view whose row 342 is the road 10 m from the camera and row 216 the road 120 m
+  // away (the truth's calibration; the camera stands at x = 0).
+  TempDir dir;
+  std::ofstream(dir.File("t.json")) << R"({"fps": 10, "width": 640, "height": 360, "duration": 0.2,
+             "calibration": {"image_points": [[0.2, 0.6], [0.8, 0.6], [0.8, 0.95], [0.2, 0.95]],
+                             "ground_points": [[-10, 120], [10, 120], [2, 10], [-2, 10]]},
+             "camera": {"x_m": 0, "height_m": 8},
+             "frames": [{"i": 0, "t": 0, "objects": []}]})";
+  auto truth = LoadVehicleTruth(dir.File("t.json"));
+  ASSERT_TRUE(truth.ok()) << truth.status().message();
+  ASSERT_TRUE(truth->image_to_ground.has_value());
+  // Boxes (at 320x180) standing on row 342 (10 m), on row 216 (120 m) and high in the sky.
+  const std::vector<PredictedFrame> pred = {
+      At(0.0, {Tr(1, {150, 151, 20, 20}), Tr(2, {150, 98, 10, 10}), Tr(3, {150, 2, 10, 10})})};
+  EXPECT_EQ(ScoreVehicles(*truth, pred, {}, {.warmup_s = 0}).false_positives, 1);
+  // Scored farther, the 120 m one counts too.
+  EXPECT_EQ(ScoreVehicles(*truth, pred, {}, {.warmup_s = 0, .max_distance_m = 150}).false_positives,
+            2);
+}
+
 TEST(VehicleScoreTest, MalformedLinesNameTheFileAndLine) {
   TempDir dir;
   std::ofstream(dir.File("k.jsonl")) << R"({"frame":0,"t":0,"width":320,"height":180,"tracks":[]})"
