@@ -32,6 +32,17 @@ constexpr int kLampLevel = 230;
 // Texture slack of the lit-road test, summed-channel levels: a beam's own soft edge.
 constexpr float kLitSlack = 24.f;
 
+// Exposure (ExposureGain): sampled every kGainStep-th pixel of every kGainStep-th row, over
+// background pixels neither dark (summed B+G+R below kGainMinBackground) nor with a saturated
+// channel in the frame; a gain within kGainTolerance of 1 is left alone.
+constexpr int kGainStep = 3;
+constexpr int kGainMinBackground = 3 * 30;
+constexpr double kGainTolerance = 0.03;
+// ...and only when at least kGainAgreeShare of the samples are within kGainAgreement (relative)
+// of that gain.
+constexpr double kGainAgreement = 0.08;
+constexpr double kGainAgreeShare = 0.5;
+
 double AdaptRate(int64_t dt_us, int tau_ms) {
   if (dt_us <= 0) return 0;
   return 1.0 - std::exp(-static_cast<double>(dt_us) / (1000.0 * tau_ms));
@@ -85,6 +96,34 @@ bool IsLitRoad(int x, int w, int i, int b, const uint8_t* in, const uint8_t* in_
   return std::min(added, scaled) <= tex * alpha * (std::abs(gxb) + std::abs(gyb)) + kLitSlack;
 }
 
+// The frame's brightness over the background's: the median of the per-pixel ratios of summed
+// B+G+R over a sparse grid (1 if too few samples). An auto-exposure step or a cloud's shade
+// scales the whole road; vehicles cover well under half the frame, so the median is the road's.
+double ExposureGain(const cv::Mat& bgr, const cv::Mat& bg8, std::vector<float>* ratios) {
+  ratios->clear();
+  for (int y = kGainStep / 2; y < bgr.rows; y += kGainStep) {
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* bk = bg8.ptr<uint8_t>(y);
+    for (int x = kGainStep / 2; x < bgr.cols; x += kGainStep) {
+      const int b = bk[3 * x] + bk[3 * x + 1] + bk[3 * x + 2];
+      if (b < kGainMinBackground ||
+          std::max({in[3 * x], in[3 * x + 1], in[3 * x + 2]}) >= kLampLevel) {
+        continue;
+      }
+      ratios->push_back(static_cast<float>(in[3 * x] + in[3 * x + 1] + in[3 * x + 2]) / b);
+    }
+  }
+  if (ratios->size() < 100) return 1;
+  const auto mid = ratios->begin() + static_cast<std::ptrdiff_t>(ratios->size() / 2);
+  std::nth_element(ratios->begin(), mid, ratios->end());
+  const float gain = *mid;
+  // One gain must explain most of the road: at night, headlights light parts of it, not all.
+  const auto agree = std::count_if(ratios->begin(), ratios->end(), [gain](float r) {
+    return std::abs(r - gain) <= kGainAgreement * gain;
+  });
+  return agree >= kGainAgreeShare * static_cast<double>(ratios->size()) ? gain : 1.0;
+}
+
 }  // namespace
 
 void ClassicalBackground::Seed(const cv::Mat& bgr) {
@@ -102,13 +141,22 @@ void ClassicalBackground::Classify(const cv::Mat& bgr, const ClassicalDetectorOp
   const ShadowTest shadow{options.shadow_min_ratio, options.shadow_max_ratio,
                           options.shadow_chroma_tolerance * options.shadow_chroma_tolerance,
                           options.shadow_texture_tolerance};
+  // The frame is compared with the background at the frame's exposure: after an exposure step
+  // or under a cloud the whole road would differ (brighter: objects everywhere) until the
+  // background followed.
+  const double gain = ExposureGain(bgr, bg8_, &gain_ratios_);
+  const cv::Mat* background = &bg8_;
+  if (std::abs(gain - 1) > kGainTolerance) {
+    bg8_.convertTo(exposed_, -1, gain);
+    background = &exposed_;
+  }
   for (int y = 0; y < h; ++y) {
     const uint8_t* in = bgr.ptr<uint8_t>(y);
-    const uint8_t* bk = bg8_.ptr<uint8_t>(y);
+    const uint8_t* bk = background->ptr<uint8_t>(y);
     const uint8_t* in_up = bgr.ptr<uint8_t>(std::max(0, y - 1));
     const uint8_t* in_dn = bgr.ptr<uint8_t>(std::min(h - 1, y + 1));
-    const uint8_t* bk_up = bg8_.ptr<uint8_t>(std::max(0, y - 1));
-    const uint8_t* bk_dn = bg8_.ptr<uint8_t>(std::min(h - 1, y + 1));
+    const uint8_t* bk_up = background->ptr<uint8_t>(std::max(0, y - 1));
+    const uint8_t* bk_dn = background->ptr<uint8_t>(std::min(h - 1, y + 1));
     uint8_t* f = fg->ptr<uint8_t>(y);
     uint8_t* r = raw->ptr<uint8_t>(y);
     for (int x = 0; x < w; ++x) {

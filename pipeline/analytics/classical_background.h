@@ -22,7 +22,9 @@ class ClassicalBackground {
   void Seed(const cv::Mat& bgr);
 
   // Of `bgr` (the background's size): `raw` marks every changed pixel (shadows too: the
-  // background must not learn them), `fg` only object pixels (255, else 0). One pass. With
+  // background must not learn them), `fg` only object pixels (255, else 0). One pass, against
+  // the background scaled to the frame's exposure (the median brightness ratio of the two: an
+  // auto-exposure step or a cloud's shade scales the whole road, not the objects on it). With
   // `lamp_light` (and shadow suppression), lamp light on a dark road is no object either: a
   // brighter pixel, no lamp itself, over which the road's texture shows (beams, glow, wet-road
   // reflections at night).
@@ -58,6 +60,9 @@ class ClassicalBackground {
   cv::Mat bg_;                                     // CV_32FC3: the model
   cv::Mat bg8_;                                    // CV_8UC3: the same, rounded
   cv::Mat update_, not_update_, frozen_, pasted_;  // scratch
+  // Classify's scratch: the background at the frame's exposure, the sampled ratios.
+  mutable cv::Mat exposed_;
+  mutable std::vector<float> gain_ratios_;
 };
 
 }  // namespace skynet::analytics

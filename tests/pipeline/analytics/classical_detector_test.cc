@@ -90,6 +90,26 @@ TEST(ClassicalDetectorTest, FindsVehiclesOnATexturedRoad) {
   EXPECT_GT(checked, 40);
 }
 
+TEST(ClassicalDetectorTest, AnExposureStepIsNoObjectAndHidesNone) {
+  // The camera's auto-exposure brightens the whole picture by 18 %, later darkens it to 85 %:
+  // the road is compared with the background at the frame's exposure, so the step is no object,
+  // and the car driving through is still found whole.
+  RoadScene scene;
+  Pipeline pipeline;
+  for (int i = 0; i < 40; ++i) {
+    cv::Mat frame = scene.road().clone();
+    const cv::Rect car(-40 + 8 * i, 70, 44, 20);
+    if (i >= 3) DrawCar(frame, car, cv::Scalar(40, 40, 190));
+    const double exposure = i < 15 ? 1.0 : i < 28 ? 1.18 : 0.85;
+    frame.convertTo(frame, -1, exposure);
+    RoadScene::AddNoise(frame, i);
+    const std::vector<Detection> found = pipeline.Run(frame, i);
+    if (i < 12 || (car & cv::Rect(0, 0, 320, 180)) != car) continue;
+    EXPECT_EQ(found.size(), 1u) << "frame " << i;
+    EXPECT_GE(BestMatch(found, cv::Rect2f(car)).first, 0.6f) << "frame " << i;
+  }
+}
+
 TEST(ClassicalDetectorTest, PersonSizedBlobIsAPersonWithCalibration) {
   // Straight down at 20 px per metre: a 0.6 x 1.7 m person is 12 x 34 px; a car 4.4 x 1.6 m.
   CalibrationConfig config;
