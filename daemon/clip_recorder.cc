@@ -138,6 +138,22 @@ std::shared_ptr<ingest::EncodedRing> ClipRecorder::RingOf(const std::string& cam
   return ring;
 }
 
+void ClipRecorder::Released(const std::string& camera_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rings_.find(camera_id);
+    if (it != rings_.end()) {
+      // Held by the map, by the clips being written from it and by the sources feeding it: a
+      // source made meanwhile for a camera of the same id (under mu_, as RingOf()) keeps it.
+      const auto clips = std::count_if(jobs_.begin(), jobs_.end(), [&](const auto& job) {
+        return job->ring == it->second;
+      });
+      if (it->second.use_count() - 1 - clips <= 0) rings_.erase(it);
+    }
+  }
+  sessions_->Released(camera_id);
+}
+
 Result<std::unique_ptr<FrameSource>> ClipRecorder::Create(
     const ingest::SourceOptions& options, ingest::CameraSession::Callbacks callbacks) {
   std::shared_ptr<ingest::EncodedRing> ring = RingOf(options.camera_id, true);

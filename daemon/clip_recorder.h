@@ -95,6 +95,10 @@ class ClipRecorder final : public SessionFactory, public EventFeed {
   // SessionFactory: the inner factory's source, its access units going to the camera's ring.
   Result<std::unique_ptr<FrameSource>> Create(const ingest::SourceOptions& options,
                                               ingest::CameraSession::Callbacks callbacks) override;
+  // SessionFactory: drops the camera's ring (up to ring_max_bytes) unless a source still feeds
+  // it (clips being written from it finish with their own reference); then tells the inner
+  // factory.
+  void Released(const std::string& camera_id) override;
   // EventFeed: forwards `event` and starts or extends a clip on a trigger.
   void Publish(v1::Event event) override;
   FeedStats stats() const override { return next_->stats(); }

@@ -36,6 +36,9 @@ class SessionFactory {
   // A source for `options`, not started. InvalidArgument naming the bad option on failure.
   virtual Result<std::unique_ptr<FrameSource>> Create(
       const ingest::SourceOptions& options, ingest::CameraSession::Callbacks callbacks) = 0;
+  // Camera `camera_id` is gone: removed, its last source stopped and destroyed, none starting.
+  // What a factory keeps per camera across restarts (a clip recorder's video in memory) may go.
+  virtual void Released(const std::string& camera_id) { (void)camera_id; }
 };
 
 // The real one: an ingest::CameraSession per camera, timed on `clock`, started through the

@@ -221,6 +221,13 @@ void Supervisor::StopperLoop() {
       pool_.Remove(job.stop.get());  // the worker no longer touches it
       job.stop->Stop();  // bounded, may take seconds on a dead camera
       job.stop.reset();
+      // Removed (no camera of that id now, none starting): its per-camera state may go.
+      bool gone;
+      {
+        std::lock_guard<std::mutex> sup_lock(mu_);
+        gone = !job.start && FindLocked(job.id) < 0;
+      }
+      if (gone) sessions_->Released(job.id);
     }
     if (job.start) {
       bool started;

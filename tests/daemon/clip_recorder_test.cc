@@ -41,7 +41,8 @@ class ClipRecorderTest : public ::testing::Test {
     source_->Start();
     format_ = std::make_shared<ingest::EncodedFormat>();
     format_->codec = "h264";
-    format_->codec_data = std::string("\x01\x42\xc0\x1e\xff\xe1\x00\x04\x67\x42\xc0\x1e\x01\x00\x02\x68\xce", 17);
+    format_->codec_data =
+        std::string("\x01\x42\xc0\x1e\xff\xe1\x00\x04\x67\x42\xc0\x1e\x01\x00\x02\x68\xce", 17);
     format_->width = 320;
     format_->height = 180;
   }
@@ -126,6 +127,21 @@ TEST_F(ClipRecorderTest, AClipStillBeingWrittenAtStopIsCutShortAndAnnounced) {
   EXPECT_EQ(Stored().front().clip_stored().end_us(), kT0 + 4'900'000);
 }
 
+TEST_F(ClipRecorderTest, ARemovedCamerasVideoLeavesMemory) {
+  Push(0, 50);
+  ASSERT_GT(recorder_->clip_stats().ring_bytes, 0);
+  // While its source lives (a camera of that id added again meanwhile), the ring stays.
+  recorder_->Released("cam1");
+  EXPECT_GT(recorder_->clip_stats().ring_bytes, 0);
+  ASSERT_TRUE(recorder_->Start("cam1", kT0 + 1'000'000, kT0 + 2'000'000).ok());
+  source_.reset();
+  recorder_->Released("cam1");
+  EXPECT_EQ(recorder_->clip_stats().ring_bytes, 0);
+  EXPECT_EQ(sessions_.released(), (std::vector<std::string>{"cam1", "cam1"}));
+  EXPECT_EQ(recorder_->Start("cam1", kT0 + 1'000'000, kT0 + 2'000'000).status().code(),
+            StatusCode::kNotFound);
+}
+
 // Continuous recording: back-to-back segments, each from a key frame, no unit lost or repeated.
 TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames) {
   TempDir dir;
@@ -145,7 +161,8 @@ TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames)
   source->Start();
   auto format = std::make_shared<ingest::EncodedFormat>();
   format->codec = "h264";
-  format->codec_data = std::string("\x01\x42\xc0\x1e\xff\xe1\x00\x04\x67\x42\xc0\x1e\x01\x00\x02\x68\xce", 17);
+  format->codec_data =
+      std::string("\x01\x42\xc0\x1e\xff\xe1\x00\x04\x67\x42\xc0\x1e\x01\x00\x02\x68\xce", 17);
   format->width = 320;
   format->height = 180;
   for (int i = 0; i < 75; ++i) {  // 7.5 s at 10 fps, a key frame each second
@@ -158,14 +175,19 @@ TEST(ClipRecorderSegmentsTest, RecordedCamerasAreWrittenInSegmentsFromKeyFrames)
     ASSERT_TRUE(sessions.Latest("cam1")->PushEncoded(std::move(u)));
     if (i == 5) {  // the first segment starts at the key frame before it saw the ring
       ASSERT_TRUE(skynet::testing::WaitFor(
-          [&] { return recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4").has_value(); },
+          [&] {
+            return recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4")
+                .has_value();
+          },
           10s));
     }
   }
   // Segments of 2 s: 0-2.9 s (ends at the key frame after 2 s), 3-5.9 s; the third is open.
   ASSERT_TRUE(skynet::testing::WaitFor([&] { return recorder->clip_stats().segments >= 2; }, 10s));
-  std::optional<ClipState> a = recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4");
-  std::optional<ClipState> b = recorder->Find("cam1/recordings/2026-12-06/140503.000000-segment.mp4");
+  std::optional<ClipState> a =
+      recorder->Find("cam1/recordings/2026-12-06/140500.000000-segment.mp4");
+  std::optional<ClipState> b =
+      recorder->Find("cam1/recordings/2026-12-06/140503.000000-segment.mp4");
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->start_us, kT0);
   EXPECT_EQ(a->end_us, kT0 + 2'900'000);

@@ -3,11 +3,11 @@
 // real parts: supervisor_integration_test.cc.
 #include "daemon/supervisor.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/daemon/supervisor_configs.h"
 #include "tests/testing/fake_frame_source.h"
@@ -237,6 +237,7 @@ TEST_F(SupervisorTest, AddRemoveEnableDisableChangeOneCamera) {
             "already disabled");
   sup_->WaitIdle();
   EXPECT_TRUE(c_first->stopped());
+  EXPECT_TRUE(sessions_.released().empty());  // disabled, not gone
   ASSERT_TRUE(Call([](v1::Request* r) { r->mutable_enable_camera()->set_camera_id("c"); }).ok());
   EXPECT_EQ(sessions_.Count("c"), 3u);  // added, disabled, enabled
   Analyse("c", 1);
@@ -254,6 +255,8 @@ TEST_F(SupervisorTest, AddRemoveEnableDisableChangeOneCamera) {
 
   sup_->WaitIdle();
   EXPECT_TRUE(c_last->stopped());
+  // Its per-camera state (a clip recorder's video in memory) may go.
+  EXPECT_EQ(sessions_.released(), std::vector<std::string>{"c"});
   EXPECT_EQ(sink_.Of(v1::Event::kCameraStatus, "c").back().camera_status().reason(),
             v1::STATUS_REASON_STOPPED);
   const v1::CameraStatusInfo a = CameraStatus("a");

@@ -127,10 +127,15 @@ class FakeSession {
     callbacks_.on_state(c);
     stopped_ = true;
   }
+  // The source is gone: a real session's callbacks (and what they hold) go with it.
+  void DropCallbacks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    callbacks_ = {};
+  }
 
   const ingest::SourceOptions options_;
-  const ingest::CameraSession::Callbacks callbacks_;
-  mutable std::mutex mu_;  // held while a callback runs
+  ingest::CameraSession::Callbacks callbacks_;  // dropped with the source, as a session's are
+  mutable std::mutex mu_;                       // held while a callback runs
   bool started_ = false;
   bool stopped_ = false;
   ingest::SessionStats stats_;
@@ -144,7 +149,10 @@ class FakeSession {
 class FakeFrameSource final : public daemon::FrameSource {
  public:
   explicit FakeFrameSource(std::shared_ptr<FakeSession> session) : session_(std::move(session)) {}
-  ~FakeFrameSource() override { session_->Stop(); }
+  ~FakeFrameSource() override {
+    session_->Stop();
+    session_->DropCallbacks();
+  }
   void Start() override { session_->Start(); }
   void Stop() override { session_->Stop(); }
   ingest::SessionStats stats() const override { return session_->stats(); }
@@ -185,10 +193,20 @@ class FakeSessionFactory final : public daemon::SessionFactory {
     auto it = sessions_.find(id);
     return it == sessions_.end() ? 0 : it->second.size();
   }
+  void Released(const std::string& camera_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_.push_back(camera_id);
+  }
+  // The cameras Released() was called for, in order.
+  std::vector<std::string> released() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return released_;
+  }
 
  private:
   mutable std::mutex mu_;
   Status fail_next_;
+  std::vector<std::string> released_;
   std::map<std::string, std::vector<std::shared_ptr<FakeSession>>> sessions_;
 };
 
