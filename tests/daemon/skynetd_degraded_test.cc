@@ -2,6 +2,7 @@
 // (camsim's `garbage` fault: flipped bytes that libav conceals, so frames keep coming) is reported
 // DEGRADED with reason DECODE_ERROR on the feed, in `skynetctl status` (grade poor) and in the
 // log within 2 s of the first damaged frame, while the fault lasts; and ONLINE again after it.
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -95,6 +96,17 @@ TEST(SkynetdDegradedTest, GarbageStreamIsDegradedWhileItLastsThenOnline) {
   const std::string& text = ctl.out;
   EXPECT_NE(text.find("degraded"), std::string::npos) << text;
   EXPECT_NE(text.find("decode error"), std::string::npos) << text;
+  // The same for a program: the whole answer as one JSON object (the .proto field names).
+  const testing::ToolRun as_json =
+      testing::RunSkynetctl(dir, dir.Ipc("control.sock"), {"status", "cam0", "--json"});
+  ASSERT_EQ(as_json.code, 0) << as_json.err;
+  v1::StatusResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(as_json.out, &parsed).ok())
+      << as_json.out;
+  ASSERT_EQ(parsed.cameras_size(), 1) << as_json.out;
+  EXPECT_EQ(parsed.cameras(0).id(), "cam0");
+  EXPECT_EQ(parsed.cameras(0).state(), v1::CAMERA_STATE_DEGRADED);
+  EXPECT_NE(as_json.out.find("\"node_id\""), std::string::npos) << as_json.out;
   EXPECT_NE(ReadFile(dir.File("skynetd.log")).find("[cam cam0] degraded (decode error"),
             std::string::npos);
 

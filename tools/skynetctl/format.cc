@@ -404,15 +404,20 @@ std::string FormatEventLine(const v1::Event& e) {
   return out;
 }
 
-Result<std::string> FormatEventJson(const v1::Event& event) {
+Result<std::string> FormatJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = false;
   options.preserve_proto_field_names = true;
   std::string out;
-  auto status = google::protobuf::util::MessageToJsonString(event, &out, options);
-  if (!status.ok()) return Status::Internal("cannot convert event to JSON: " + status.ToString());
+  auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (!status.ok()) {
+    return Status::Internal("cannot convert " + message.GetTypeName() +
+                            " to JSON: " + status.ToString());
+  }
   return out;
 }
+
+Result<std::string> FormatEventJson(const v1::Event& event) { return FormatJson(event); }
 
 std::string FormatCameraTable(const v1::ListCamerasResponse& list) {
   Table table({"ID", "NAME", "ENABLED", "TIER", "FPS", "WIDTH", "URL"},

@@ -20,8 +20,10 @@ namespace skynet::ctl {
 // The time is the capture time, or the publish time when the event has none. No newline.
 std::string FormatEventLine(const skynet::v1::Event& event);
 
-// The event as single-line JSON with the .proto field names (64-bit integers are strings, as
-// the protobuf JSON mapping requires). Internal if the message cannot be converted.
+// A message as single-line JSON with the .proto field names (64-bit integers are strings, as
+// the protobuf JSON mapping requires): what every --json prints. Internal if the message cannot
+// be converted.
+Result<std::string> FormatJson(const google::protobuf::Message& message);
 Result<std::string> FormatEventJson(const skynet::v1::Event& event);
 
 // "2026-11-28 18:01:02.123" in the local time zone, from microseconds since the Unix epoch.

@@ -68,6 +68,14 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
+// Prints `message` as one line of JSON (FormatJson); fails naming `what`.
+int PrintJson(const google::protobuf::Message& message, const std::string& what) {
+  Result<std::string> line = FormatJson(message);
+  if (!line.ok()) return Fail(kExitDaemonError, "cannot print " + what + " as JSON");
+  std::cout << *line << "\n";
+  return kExitOk;
+}
+
 // Sends `request` to the control socket. On success fills *response and returns kExitOk;
 // otherwise prints why and returns the exit code to use.
 // The CurveZMQ credentials from --key and --server-key (none when neither is given).
@@ -221,14 +229,8 @@ Runner AddSearch(CLI::App* cmd) {
     if (!response.has_search()) return Fail(kExitDaemonError, "unexpected answer");
     const v1::SearchResponse& found = response.search();
     if (o->json) {
-      google::protobuf::util::JsonPrintOptions jo;
-      jo.preserve_proto_field_names = true;
       for (const v1::SearchHit& hit : found.records()) {
-        std::string line;
-        if (!google::protobuf::util::MessageToJsonString(hit, &line, jo).ok()) {
-          return Fail(kExitDaemonError, "cannot print a record as JSON");
-        }
-        std::cout << line << "\n";
+        if (int rc = PrintJson(hit, "a record"); rc != kExitOk) return rc;
       }
       return kExitOk;
     }
@@ -310,13 +312,16 @@ Runner AddSnapshot(CLI::App* cmd) {
 
 Runner AddStatus(CLI::App* cmd) {
   auto camera = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
   cmd->add_option("CAMERA", *camera, "Only this camera (default: all)");
-  return [camera](const Globals& g) {
+  cmd->add_flag("--json", *json, "The whole answer as one JSON object");
+  return [camera, json](const Globals& g) {
     v1::Request request;
     request.mutable_status()->set_camera_id(*camera);
     v1::Response response;
     if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
     if (!response.has_status()) return Fail(kExitDaemonError, "unexpected answer");
+    if (*json) return PrintJson(response.status(), "the answer");
     std::cout << FormatStatusReport(response.status());
     return kExitOk;
   };
@@ -334,14 +339,8 @@ Runner AddQuality(CLI::App* cmd) {
     if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
     if (!response.has_quality()) return Fail(kExitDaemonError, "unexpected answer");
     if (*json) {
-      google::protobuf::util::JsonPrintOptions jo;
-      jo.preserve_proto_field_names = true;
       for (const v1::CameraQualityInfo& c : response.quality().cameras()) {
-        std::string line;
-        if (!google::protobuf::util::MessageToJsonString(c, &line, jo).ok()) {
-          return Fail(kExitDaemonError, "cannot print a camera as JSON");
-        }
-        std::cout << line << "\n";
+        if (int rc = PrintJson(c, "a camera"); rc != kExitOk) return rc;
       }
       return kExitOk;
     }
@@ -991,16 +990,7 @@ Runner AddFollow(CLI::App* cmd) {
     if (int rc = CallDaemon(g, request, &response); rc != kExitOk) return rc;
     if (!response.has_follow()) return Fail(kExitDaemonError, "unexpected answer");
     const v1::FollowResponse& trail = response.follow();
-    if (o->json) {
-      google::protobuf::util::JsonPrintOptions jo;
-      jo.preserve_proto_field_names = true;
-      std::string line;
-      if (!google::protobuf::util::MessageToJsonString(trail, &line, jo).ok()) {
-        return Fail(kExitDaemonError, "cannot print the answer as JSON");
-      }
-      std::cout << line << "\n";
-      return kExitOk;
-    }
+    if (o->json) return PrintJson(trail, "the answer");
     const v1::VehicleRecord& r = trail.record().record();
     std::cout << "record " << trail.record().camera_id() << ":" << r.track_id() << "  "
               << VehicleClassName(r.vehicle_class()) << " " << LowerColour(r.colour())
