@@ -60,7 +60,7 @@ struct VideoQualityOptions {
   QualityThresholds low_contrast{0.6, 0.45, 15'000, 10'000};
 
   // --- Blur / defocus: edge energy (normalised by the contrast range) relative to reference ---
-  QualityThresholds blur{0.55, 0.4, 10'000, 10'000};
+  QualityThresholds blur{0.45, 0.3, 10'000, 10'000};
 
   // --- Occlusion / cover, per grid cell ---
   int grid_cols = 12;
@@ -92,7 +92,7 @@ struct VideoQualityOptions {
   QualityThresholds colour_cast{0.5, 0.3, 10'000, 10'000};
 
   // --- Noise / snow: noise sigma estimate (levels, at working size) above the reference's ---
-  double noise_sigma = 8.0;  // excess sigma that makes score 1
+  double noise_sigma = 4.0;  // excess sigma that makes score 1
   QualityThresholds noise{0.5, 0.3, 10'000, 10'000};
 
   // --- Stripes / interference: periodic energy of row and column means ---

@@ -417,7 +417,7 @@ TEST(VideoQualityOptionsTest, RejectsLeaveAboveEnter) {
   o.blur.leave = 0.9;
   const Status s = ValidateVideoQualityOptions(o);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "blur.leave: must be in [0, 0.55], got 0.9");
+  EXPECT_EQ(s.message(), "blur.leave: must be in [0, 0.45], got 0.9");
   EXPECT_TRUE(ValidateVideoQualityOptions({}).ok());
 }
 
