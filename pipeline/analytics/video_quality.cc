@@ -467,10 +467,12 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
       } else {
         ++stats_.registrations_failed;
         // No registration: on a sharp, unobstructed view that is another scene; otherwise the
-        // cover or blur explains it and the aim is unknown (held).
-        if (at(QualityCheck::kBlur) < o.blur.enter &&
-            at(QualityCheck::kOcclusion) < o.occlusion.enter &&
-            at(QualityCheck::kLowContrast) < o.low_contrast.enter) {
+        // cover or blur explains it and the aim is unknown (held). A view is doubtful from the
+        // score at which its fault would clear: a growing defocus fails the registration before
+        // its blur is raised.
+        if (at(QualityCheck::kBlur) < o.blur.leave &&
+            at(QualityCheck::kOcclusion) < o.occlusion.leave &&
+            at(QualityCheck::kLowContrast) < o.low_contrast.leave) {
           at(QualityCheck::kMoved) = 1;
           evaluated[int(QualityCheck::kMoved)] = true;
         }
