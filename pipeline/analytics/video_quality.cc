@@ -406,6 +406,9 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         }
       }
       if (!ratios.empty()) {
+        // On a blurred view (blur at least at the level its fault clears) fine texture loses
+        // more than the median cell: only cells that became uniform are lost then.
+        const bool blurred = at(QualityCheck::kBlur) >= o.blur.leave;
         std::vector<double> sorted = ratios;
         std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
         const double median = sorted[sorted.size() / 2];
@@ -415,7 +418,7 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
           const double ratio = ratios[k++];
           if (m.cell_clipped[i]) continue;  // blown out or black: the exposure checks' matter
           if (m.cell_std[i] < o.cell_uniform_contrast ||
-              (ratio < o.cell_edge_ratio && ratio < 0.5 * median)) {
+              (!blurred && ratio < o.cell_edge_ratio && ratio < 0.5 * median)) {
             ++lost;
           }
         }
