@@ -406,12 +406,15 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         }
       }
       if (!ratios.empty()) {
-        // On a blurred view (blur at least at the level its fault clears) fine texture loses
-        // more than the median cell: only cells that became uniform are lost then.
-        const bool blurred = at(QualityCheck::kBlur) >= o.blur.leave;
         std::vector<double> sorted = ratios;
         std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
         const double median = sorted[sorted.size() / 2];
+        // Blur is the loss of the median textured cell: a defocus takes every cell's edges, a
+        // cover over part of the view only its own cells' (that is occlusion, below).
+        at(QualityCheck::kBlur) = Clip01(1.0 - median);
+        // On a blurred view (blur at least at the level its fault clears) fine texture loses
+        // more than the median cell: only cells that became uniform are lost then.
+        const bool blurred = at(QualityCheck::kBlur) >= o.blur.leave;
         int lost = 0, k = 0;
         for (size_t i = 0; i < m.cell_edge.size(); ++i) {
           if (ref.cell_std[i] < o.cell_textured_contrast) continue;

@@ -60,7 +60,7 @@ struct VideoQualityOptions {
   QualityThresholds low_contrast{0.6, 0.45, 15'000, 10'000};
 
   // --- Blur / defocus: edge energy (normalised by the contrast range) relative to reference ---
-  QualityThresholds blur{0.45, 0.3, 10'000, 10'000};
+  QualityThresholds blur{0.55, 0.4, 10'000, 10'000};
 
   // --- Occlusion / cover, per grid cell ---
   int grid_cols = 12;
