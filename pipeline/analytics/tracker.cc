@@ -23,6 +23,9 @@ constexpr float kSizeNoiseFactor = 0.5f;
 constexpr float kNewTrackGateFactor = 2.0f;
 // Ground speed needs this much time span in the window, seconds (shorter is too noisy).
 constexpr double kMinSpeedSpanS = 0.3;
+// No road vehicle in a city is faster (km/h): a ground speed above it is a measurement that
+// failed (a young track over a merged or broken blob), not a speed, and none is reported.
+constexpr float kMaxPlausibleKmh = 250.f;
 // ...from boxes whose real width and height agree within this factor with the window's median
 // (the vehicle's own size: not a part of it, nor it merged with a neighbour).
 constexpr float kSizeAgree = 1.4f;
@@ -589,7 +592,7 @@ void Tracker::Finish(Track& t, Filter& f, int64_t time_us) {
   }
   const std::optional<cv::Point2f> v =
       RobustVelocity(ground, window_us, static_cast<int64_t>(kMinSpeedSpanS * 1e6));
-  if (!v) return;
+  if (!v || cv::norm(*v) * 3.6 > kMaxPlausibleKmh) return;
   t.velocity_mps = *v;
   t.speed_kmh = static_cast<float>(cv::norm(t.velocity_mps) * 3.6);
 }

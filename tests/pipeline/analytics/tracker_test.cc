@@ -289,6 +289,26 @@ TEST(TrackerTest, SpeedIgnoresBoxesCutByTheFrameEdge) {
   EXPECT_NEAR(tracker->tracks()[0].speed_kmh, 40, 2);
 }
 
+TEST(TrackerTest, AnImpossibleSpeedIsNotReported) {
+  // A track whose contact point runs 8.5 m along the road every 0.1 s (306 km/h: a blob that
+  // merges with the vehicles ahead, one after another) has no speed, not that one.
+  const Calibration cal = RoadCalibration();
+  auto tracker = MakeTracker();
+  tracker->set_calibration(&cal);
+  uint64_t id = 0;
+  const cv::Rect2f car = CarBoxAt(cal, {1.75f, 25});
+  for (int i = 0; i < 6; ++i) {
+    // Far from the camera 8.5 m of road are a few pixels: the box barely moves on screen.
+    cv::Rect2f box = car;
+    box.y = cal.GroundToImage({1.75f, 25 + 8.5f * i}).y - box.height;
+    tracker->Update({{box, ObjectClass::kCar, 0.9f}}, {}, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+    if (i == 0) id = tracker->tracks()[0].id;
+    EXPECT_EQ(tracker->tracks()[0].id, id) << i;  // one track throughout
+    EXPECT_EQ(tracker->tracks()[0].speed_kmh, -1.f) << i;
+  }
+}
+
 TEST(TrackerTest, CoastingLimitIsATimeAtAnyFrameRate) {
   TrackerOptions options;
   options.defaults.max_coast_ms = 1000;
