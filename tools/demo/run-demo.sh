@@ -145,6 +145,10 @@ done
 grep -q '^ready' "$LOGDIR/camsim.out" || { echo "demo: camsim did not get ready"; exit 1; }
 CAMSIM_CONTROL_PORT=$(sed -n 's/^control 127.0.0.1://p' "$LOGDIR/camsim.out")
 
+# The control socket's directory must be closed to others (skynetd refuses one open to them);
+# skynetd would create it 0770 itself, but the evidence store, opened first, creates it with the
+# umask's mode, and an earlier run may have left it so.
+mkdir -p /tmp/skynetd-demo && chmod 0750 /tmp/skynetd-demo
 echo "demo: starting skynetd with $CONFIG (log: $LOGDIR/skynetd.log)"
 "$SKYNETD" --config "$CONFIG" > "$LOGDIR/skynetd.log" 2>&1 &
 pids+=($!)
