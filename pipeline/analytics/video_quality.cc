@@ -250,7 +250,7 @@ struct VideoQualityMonitor::State {
   Measures reference;
   int64_t reference_image_us = 0;
   // Warm-up: running mean of the measures of the samples so far, and every sample's per-cell
-  // measures (the reference takes their median: WarmupCellMedians).
+  // measures (the reference takes their median: CellMedians).
   Measures warmup;
   int warmup_count = 0;
   std::vector<std::vector<double>> warmup_cell_edge, warmup_cell_std;
