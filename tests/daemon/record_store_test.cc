@@ -259,6 +259,9 @@ TEST(RecordWriterTest, AFullQueueLosesRecordsAndCountsThemWithoutBlocking) {
   // record is in its hands and three are queued.
   sqlite3* blocker = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &blocker), SQLITE_OK);
+  // The writer's thread may hold the database for a moment as it starts (a retention pass):
+  // wait for it rather than fail.
+  sqlite3_busy_timeout(blocker, 30000);
   ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   uint64_t accepted = 0;
   for (int i = 0; i < 200; ++i) accepted += writer.Add(Sample()[i % 5]) ? 1 : 0;
