@@ -17,7 +17,7 @@
 
 #include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
-#include "tests/testing/free_port.h"
+#include "tests/testing/metrics_port.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait.h"
 
@@ -84,7 +84,6 @@ class NotifySocket {
   std::vector<std::string> messages_;
 };
 
-using testing::FreePort;
 
 int WaitExit(pid_t pid, std::chrono::seconds budget) {
   int status = -1;
@@ -152,20 +151,20 @@ TEST(SkynetdServiceTest, MetricsAreScrapedAndParsedWithPrometheusClient) {
   ASSERT_TRUE(camsim.started());
   const std::vector<std::string> urls = testing::ReadCamsimReady(camsim).urls;
   ASSERT_EQ(urls.size(), 1u) << "camsim did not print its URL and ready";
-  const int port = FreePort();
-  ASSERT_GT(port, 0);
   {
     std::ofstream f(dir.File("skynetd.yaml"));
     f << "node_id: metrics-node\n"
       << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
       << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
-      << "metrics_endpoint: 127.0.0.1:" << port << "\n"
+      << "metrics_endpoint: 127.0.0.1:0\n"
       << "journal:\n  dir: " << dir.File("journal") << "\n"
       << "cameras:\n  - id: cam0\n    url: " << urls[0] << "\n    analytics_fps: 5\n";
   }
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", dir.File("skynetd.yaml")},
                       dir.File("skynetd.log"));
   ASSERT_TRUE(daemon.started());
+  const int port = testing::MetricsPort(dir.File("skynetd.log"));
+  ASSERT_GT(port, 0) << "skynetd logged no metrics port";
 
   // The scraper polls until the camera is up and has analysed frames, then checks the families.
   ChildProcess scrape("/usr/bin/python3",

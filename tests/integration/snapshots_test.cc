@@ -15,7 +15,7 @@
 #include "skynet/client/client.h"
 #include "tests/testing/camsim.h"
 #include "tests/testing/child_process.h"
-#include "tests/testing/free_port.h"
+#include "tests/testing/metrics_port.h"
 #include "tests/testing/temp_dir.h"
 
 namespace skynet {
@@ -52,14 +52,12 @@ TEST(SnapshotsTest, RecordsGetFullResolutionSnapshotFilesThatSkynetctlFetches) {
                                  "10", "--traffic", "1", "--log-level", "warn"});
   const testing::CamsimReady& ready = sim_run.ready;
   ASSERT_EQ(ready.urls.size(), 1u);
-  const int port = testing::FreePort();
-  ASSERT_GT(port, 0);
   const std::string evidence = dir.File("evidence");
   std::ofstream(dir.File("skynetd.yaml"))
       << "node_id: snapshots-node\n"
       << "event_endpoint: " << dir.Ipc("feed.sock") << "\n"
       << "control_endpoint: " << dir.Ipc("control.sock") << "\n"
-      << "metrics_endpoint: 127.0.0.1:" << port << "\n"
+      << "metrics_endpoint: 127.0.0.1:0\n"
       << "records:\n  path: " << dir.File("records.db") << "\n"
       << "evidence:\n  path: " << evidence << "\n"
       << "cameras:\n  - id: cam0\n    url: " << ready.urls[0] << "\n"
@@ -70,6 +68,8 @@ TEST(SnapshotsTest, RecordsGetFullResolutionSnapshotFilesThatSkynetctlFetches) {
   ChildProcess daemon(BuildPath("daemon/skynetd"), {"--config", dir.File("skynetd.yaml")},
                       dir.File("skynetd.log"));
   ASSERT_TRUE(daemon.started());
+  const int port = testing::MetricsPort(dir.File("skynetd.log"));
+  ASSERT_GT(port, 0) << "skynetd logged no metrics port";
 
   // A record with both files (crop, scene), and its track's vehicle_ended (the box).
   std::map<uint64_t, v1::VehicleSnapshot> ended;
