@@ -75,18 +75,20 @@ Result<std::unique_ptr<CameraQuality>> CameraQuality::Create(const CameraQuality
     q->reference_ = "loaded";
     struct stat info {};
     if (::stat(options.reference_file.c_str(), &info) == 0) {
-      q->reference_time_us_ = int64_t{info.st_mtim.tv_sec} * 1'000'000 + info.st_mtim.tv_nsec / 1000;
+      q->reference_time_us_ =
+          int64_t{info.st_mtim.tv_sec} * 1'000'000 + info.st_mtim.tv_nsec / 1000;
     }
     log->info("[cam {}] video quality: reference view loaded from {}", options.camera_id,
               options.reference_file);
   } else if (st.code() == StatusCode::kNotFound) {
-    log->info("[cam {}] video quality: no reference view in {} yet, learning it",
-              options.camera_id, options.reference_file);
+    log->info("[cam {}] video quality: no reference view in {} yet, learning it", options.camera_id,
+              options.reference_file);
   } else {
     // Never fatal: the view is learned again and the file rewritten once it is.
-    log->warn("[cam {}] video quality: reference view {} is unreadable or damaged ({}); learning "
-              "it again",
-              options.camera_id, options.reference_file, st.message());
+    log->warn(
+        "[cam {}] video quality: reference view {} is unreadable or damaged ({}); learning "
+        "it again",
+        options.camera_id, options.reference_file, st.message());
   }
   return q;
 }
@@ -114,6 +116,15 @@ void CameraQuality::Sample(const cv::Mat& image, int64_t capture_time_us,
     log->warn("[cam {}] video quality: cannot keep the reference view: {}", options_.camera_id,
               saved.message());
     save_failed_logged_ = true;
+  }
+  if (log->should_log(spdlog::level::trace)) {
+    std::string scores;
+    for (int c = 0; c < analytics::kQualityCheckCount; ++c) {
+      scores += fmt::format(" {}={:.2f}", analytics::QualityCheckName(analytics::QualityCheck(c)),
+                            obs.checks[c].score);
+    }
+    log->trace("[cam {}] video quality sample at {} us:{}", options_.camera_id, last_time_us_,
+               scores);
   }
   const v1::QualityState worst = Worst(obs, true);
   const std::vector<std::string> faults = Faults(obs);
@@ -161,8 +172,7 @@ Status CameraQuality::AcceptView() {
     reference_time_us_ = last_sample_us_;
   }
   GetLogger("analytics")
-      ->info("[cam {}] video quality: current view accepted as the reference{}",
-             options_.camera_id,
+      ->info("[cam {}] video quality: current view accepted as the reference{}", options_.camera_id,
              options_.reference_file.empty() ? "" : ", written to " + options_.reference_file);
   return saved;
 }

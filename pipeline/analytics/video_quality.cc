@@ -25,7 +25,26 @@ struct Measures {
   std::vector<double> cell_edge;   // per grid cell: mean |Laplacian| / range
   std::vector<double> cell_std;    // per grid cell: standard deviation / range
   std::vector<bool> cell_clipped;  // per grid cell: mean black or saturated (exposure, not cover)
+  std::vector<double> cell_mean;   // per grid cell: mean level
 };
+
+// A textured cell that went black while the rest of the view kept its brightness is under a dark
+// cover over the lens (a hand, a bag): a cover over part of the view leaves the exposure checks
+// below their enter. Dusk, an infrared switch or an exposure step darken every cell, and the
+// reference follows slow changes. At least this share of the textured cells must still be lit
+// to judge, and their median level must be at least kDarkCoverKeptLevel of the reference's.
+constexpr double kDarkCoverMinLit = 0.25;
+constexpr double kDarkCoverKeptLevel = 0.7;
+// A cell counts as darkened by a cover only if the reference saw it at least this many times
+// brighter than the black level.
+constexpr double kDarkCoverLitFactor = 2.0;
+
+// Cell (r, c) of the `o.grid_cols` x `o.grid_rows` grid over an image of `size`.
+cv::Rect GridCell(int r, int c, cv::Size size, const VideoQualityOptions& o) {
+  return cv::Rect(c * size.width / o.grid_cols, r * size.height / o.grid_rows,
+                  (c + 1) * size.width / o.grid_cols - c * size.width / o.grid_cols,
+                  (r + 1) * size.height / o.grid_rows - r * size.height / o.grid_rows);
+}
 
 double Clip01(double v) { return std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0; }
 
@@ -77,17 +96,17 @@ Measures Measure(const cv::Mat& grey, const cv::Mat& colour, const VideoQualityO
   m.cell_edge.resize(o.grid_cols * o.grid_rows);
   m.cell_std.resize(m.cell_edge.size());
   m.cell_clipped.resize(m.cell_edge.size());
+  m.cell_mean.resize(m.cell_edge.size());
   for (int r = 0; r < o.grid_rows; ++r) {
     for (int c = 0; c < o.grid_cols; ++c) {
-      const cv::Rect cell(c * grey.cols / o.grid_cols, r * grey.rows / o.grid_rows,
-                          (c + 1) * grey.cols / o.grid_cols - c * grey.cols / o.grid_cols,
-                          (r + 1) * grey.rows / o.grid_rows - r * grey.rows / o.grid_rows);
+      const cv::Rect cell = GridCell(r, c, grey.size(), o);
       cv::Scalar mean, stddev;
       cv::meanStdDev(grey(cell), mean, stddev);
       m.cell_edge[r * o.grid_cols + c] = cv::mean(lap(cell))[0] / m.range;
       m.cell_std[r * o.grid_cols + c] = stddev[0] / m.range;
       m.cell_clipped[r * o.grid_cols + c] =
           mean[0] <= o.black_level || mean[0] >= o.saturated_level - 10;
+      m.cell_mean[r * o.grid_cols + c] = mean[0];
     }
   }
 
@@ -143,6 +162,9 @@ void Blend(Measures& reference, const Measures& current, double alpha) {
   for (size_t i = 0; i < reference.cell_edge.size(); ++i) {
     mix(reference.cell_edge[i], current.cell_edge[i]);
     mix(reference.cell_std[i], current.cell_std[i]);
+  }
+  for (size_t i = 0; i < reference.cell_mean.size() && i < current.cell_mean.size(); ++i) {
+    mix(reference.cell_mean[i], current.cell_mean[i]);
   }
 }
 
@@ -397,35 +419,71 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
       at(QualityCheck::kNoise) = Clip01((m.noise - ref.noise) / o.noise_sigma);
       at(QualityCheck::kStripes) = Clip01((m.stripe - ref.stripe) / o.stripe_amplitude);
 
-      // Occlusion: textured reference cells that became uniform, or lost their edges while
-      // the rest of the view kept them.
+      // Occlusion: textured reference cells covered (they became uniform, or black under a dark
+      // cover), or that lost their edges while the rest of the view kept them.
+      const size_t cells = m.cell_edge.size();
+      std::vector<bool> textured(cells), covered(cells);
+      std::vector<double> lit_levels;
+      int textured_count = 0;
+      const bool levels_known = ref.cell_mean.size() == cells;
+      for (size_t i = 0; i < cells; ++i) {
+        textured[i] = ref.cell_std[i] >= o.cell_textured_contrast;
+        textured_count += textured[i];
+        const double ref_mean = levels_known ? ref.cell_mean[i] : 0;
+        if (textured[i] && !m.cell_clipped[i] && ref_mean > o.black_level) {
+          lit_levels.push_back(m.cell_mean[i] / ref_mean);
+        }
+      }
+      bool view_kept_level = false;
+      if (!lit_levels.empty() && lit_levels.size() >= kDarkCoverMinLit * textured_count) {
+        std::nth_element(lit_levels.begin(), lit_levels.begin() + lit_levels.size() / 2,
+                         lit_levels.end());
+        view_kept_level = lit_levels[lit_levels.size() / 2] >= kDarkCoverKeptLevel;
+      }
+      for (size_t i = 0; i < cells; ++i) {
+        if (!textured[i]) continue;
+        if (m.cell_clipped[i]) {
+          // Black or blown out: the exposure checks' matter, unless it is a dark cover.
+          covered[i] = levels_known && view_kept_level && m.cell_mean[i] <= o.black_level &&
+                       ref.cell_mean[i] >= kDarkCoverLitFactor * o.black_level;
+        } else {
+          covered[i] = m.cell_std[i] < o.cell_uniform_contrast;
+        }
+      }
+      // Edge ratios of the textured cells still showing something: blur is judged on them, a
+      // cover's cells say nothing about focus.
       std::vector<double> ratios;
-      for (size_t i = 0; i < m.cell_edge.size(); ++i) {
-        if (ref.cell_std[i] >= o.cell_textured_contrast) {
+      for (size_t i = 0; i < cells; ++i) {
+        if (textured[i] && !covered[i]) {
           ratios.push_back(m.cell_edge[i] / std::max(1e-6, ref.cell_edge[i]));
         }
       }
-      if (!ratios.empty()) {
-        std::vector<double> sorted = ratios;
-        std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-        const double median = sorted[sorted.size() / 2];
-        // Blur is the loss of the median textured cell: a defocus takes every cell's edges, a
-        // cover over part of the view only its own cells' (that is occlusion, below).
-        at(QualityCheck::kBlur) = Clip01(1.0 - median);
+      if (textured_count > 0) {
+        double median = 1;
+        at(QualityCheck::kBlur) = 0;  // every textured cell covered: focus cannot be judged
+        if (!ratios.empty()) {
+          std::vector<double> sorted = ratios;
+          std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+          median = sorted[sorted.size() / 2];
+          // Blur is the loss of the median uncovered cell: a defocus takes every cell's edges,
+          // a cover over part of the view only its own cells' (that is occlusion, below).
+          at(QualityCheck::kBlur) = Clip01(1.0 - median);
+        }
         // On a blurred view (blur at least at the level its fault clears) fine texture loses
-        // more than the median cell: only cells that became uniform are lost then.
+        // more than the median cell: only covered cells are lost then.
         const bool blurred = at(QualityCheck::kBlur) >= o.blur.leave;
         int lost = 0, k = 0;
-        for (size_t i = 0; i < m.cell_edge.size(); ++i) {
-          if (ref.cell_std[i] < o.cell_textured_contrast) continue;
+        for (size_t i = 0; i < cells; ++i) {
+          if (!textured[i]) continue;
+          if (covered[i]) {
+            ++lost;
+            continue;
+          }
           const double ratio = ratios[k++];
           if (m.cell_clipped[i]) continue;  // blown out or black: the exposure checks' matter
-          if (m.cell_std[i] < o.cell_uniform_contrast ||
-              (!blurred && ratio < o.cell_edge_ratio && ratio < 0.5 * median)) {
-            ++lost;
-          }
+          if (!blurred && ratio < o.cell_edge_ratio && ratio < 0.5 * median) ++lost;
         }
-        at(QualityCheck::kOcclusion) = Clip01(double(lost) / ratios.size() / o.occluded_fraction);
+        at(QualityCheck::kOcclusion) = Clip01(double(lost) / textured_count / o.occluded_fraction);
         evaluated[int(QualityCheck::kOcclusion)] = true;
       }
       for (QualityCheck c :
@@ -573,7 +631,8 @@ Status VideoQualityMonitor::SaveReference(const std::string& path) const {
     fs << "version" << kFileVersion << "grid_cols" << options_.grid_cols << "grid_rows"
        << options_.grid_rows << "image" << s.reference_grey << "range" << r.range << "contrast"
        << r.contrast << "edge" << r.edge << "chroma" << r.chroma << "noise" << r.noise << "stripe"
-       << r.stripe << "cell_edge" << r.cell_edge << "cell_std" << r.cell_std;
+       << r.stripe << "cell_edge" << r.cell_edge << "cell_std" << r.cell_std << "cell_mean"
+       << r.cell_mean;
     fs.release();
   } catch (const cv::Exception& e) {
     return Status::IoError(path + ": " + e.what());
@@ -607,11 +666,21 @@ Status VideoQualityMonitor::LoadReference(const std::string& path) {
     fs["stripe"] >> r.stripe;
     fs["cell_edge"] >> r.cell_edge;
     fs["cell_std"] >> r.cell_std;
+    fs["cell_mean"] >> r.cell_mean;  // absent in files written before it was kept
     const size_t cells = size_t(options_.grid_cols) * options_.grid_rows;
     if (cols != options_.grid_cols || rows != options_.grid_rows || image.type() != CV_8UC1 ||
         image.cols != options_.work_width || r.cell_edge.size() != cells ||
         r.cell_std.size() != cells) {
       return Status::InvalidArgument(path + ": reference of another working size or grid");
+    }
+    if (r.cell_mean.size() != cells) {
+      r.cell_mean.assign(cells, 0.0);
+      for (int row = 0; row < rows; ++row) {
+        for (int c = 0; c < cols; ++c) {
+          r.cell_mean[row * cols + c] =
+              cv::mean(image(GridCell(row, c, image.size(), options_)))[0];
+        }
+      }
     }
   } catch (const cv::Exception& e) {
     return Status::InvalidArgument(path + ": " + e.what());

@@ -181,6 +181,57 @@ TEST_F(VideoQualityTest, CoverOverPartOfTheViewIsOcclusion) {
       QualityCheck::kOcclusion);
 }
 
+// A dark hand or bag over part of the lens: out of focus, nearly black. Its cells are black, which
+// the exposure checks judge only when the whole picture is; they were skipped as exposure, so a
+// dark cover went unseen (scenegen's covers at 3-4 % brightness over 40-60 % of the view), and the
+// edges it took made the view look blurred.
+TEST_F(VideoQualityTest, ADarkCoverOverPartOfTheLensIsOcclusionNotBlur) {
+  ExpectDetected(
+      [](const cv::Mat& live, int) {
+        cv::Mat mask(live.size(), CV_32F, cv::Scalar(0));
+        cv::ellipse(mask, cv::Point(0, live.rows * 6 / 10),
+                    cv::Size(live.cols * 55 / 100, live.rows), 0, 0, 360, cv::Scalar(1),
+                    cv::FILLED);
+        cv::GaussianBlur(mask, mask, cv::Size(0, 0), live.cols / 60.0);
+        cv::Mat out;
+        live.convertTo(out, CV_32FC3);
+        cv::Mat mask3;
+        cv::merge(std::vector<cv::Mat>{mask, mask, mask}, mask3);
+        out = out.mul(cv::Scalar::all(1) - mask3) + mask3 * 8.0;
+        out.convertTo(out, CV_8UC3);
+        return out;
+      },
+      QualityCheck::kOcclusion);
+}
+
+// A cover over most of the view (a bag over the camera, two thirds of it) takes most cells'
+// edges, so the median cell looked defocused and blur was raised with occlusion. Blur is judged on
+// the cells that still show something.
+TEST_F(VideoQualityTest, ACoverOverMostOfTheViewIsNotBlur) {
+  ExpectDetected(
+      [](const cv::Mat& live, int sample) {
+        cv::Mat out = live.clone();
+        cv::Mat cover = out(cv::Rect(0, 0, live.cols * 80 / 100, live.rows * 85 / 100));
+        cover.setTo(cv::Scalar(60, 70, 80));
+        return WithNoise(out, 1.5, sample);  // the sensor's noise over the cover
+      },
+      QualityCheck::kOcclusion);
+}
+
+// The view darkening as a whole (dusk, a lamp's light going, an exposure step) takes its darker
+// parts down to black too: no cover, whichever other check the dark picture raises.
+TEST_F(VideoQualityTest, TheWholeViewDarkeningIsNoCover) {
+  const RunResult r = RunCamera(
+      [](const cv::Mat& live, int) {
+        cv::Mat out;
+        live.convertTo(out, -1, 0.3, -10);
+        return out;
+      },
+      kDetectSamples + 5, QualityCheck::kOcclusion);
+  Print("whole view darkened", r);
+  EXPECT_EQ(r.raised.count(QualityCheck::kOcclusion), 0u) << r.log;
+}
+
 TEST_F(VideoQualityTest, DefocusIsBlur) {
   ExpectDetected(
       [](const cv::Mat& live, int) {
