@@ -44,6 +44,10 @@ constexpr float kHeightMargin = 0.1f;
 constexpr float kTallDecay = 0.95f;
 // A tentative track matches no detection this many times larger or smaller than its box.
 constexpr float kTentativeMaxAreaRatio = 3.f;
+// A confirmed track matches no detection of an incompatible kind (a person or two-wheeler and a
+// car or larger) this many times larger or smaller than its box: a cyclist's track does not take
+// over the piece of a truck passing it, nor a car's the walker beside it.
+constexpr float kKindChangeMaxAreaRatio = 2.f;
 // After a correction the filtered width and height stay within these factors of the measured
 // ones (their velocity is zeroed when clamped).
 constexpr std::pair<float, float> kSizeClamp = {0.8f, 1.25f};
@@ -342,6 +346,10 @@ std::vector<int> Tracker::Match(const std::vector<Detection>& detections) const 
       }
       if (c < kForbiddenCost && !Compatible(t.object_class, d.object_class)) {
         c += options_.class_mismatch_cost;
+        const float ratio = t.box.area() / std::max(1.f, d.box.area());
+        if (ratio > kKindChangeMaxAreaRatio || ratio < 1 / kKindChangeMaxAreaRatio) {
+          c = kForbiddenCost;
+        }
       }
       // A tentative track has no history to vouch for a change of kind or a jump in size: a
       // car passing a pedestrian seen once is another object.

@@ -444,6 +444,36 @@ TEST(TrackerTest, ATentativePedestrianTrackDoesNotJumpToACar) {
   EXPECT_EQ(on_car, 1);
 }
 
+TEST(TrackerTest, AConfirmedCyclistTrackDoesNotTakeOverATruckPassingIt) {
+  // Along the road a cyclist (13 x 30 px) rides at the kerb; a truck's nearer piece (46 x 22,
+  // classed a car) comes in over it. The cyclist's track took that box, moved with the truck
+  // and counted the truck again at the line (three double counts on seed 2's scenes).
+  auto tracker = MakeTracker();
+  const cv::Mat no_frame;
+  auto cyclist = [](float y) {
+    return Detection{cv::Rect2f(40, y, 13, 30), ObjectClass::kBicycle, 0.9f};
+  };
+  int64_t t = kStartUs;
+  for (int i = 0; i < 5; ++i, t += kFrameUs) tracker->Update({cyclist(60 + 2.f * i)}, no_frame, t);
+  ASSERT_EQ(ConfirmedIds(*tracker).size(), 1u);
+  const uint64_t cyclist_id = *ConfirmedIds(*tracker).begin();
+  // The truck's piece overlaps the cyclist's box; the cyclist is hidden behind it.
+  const cv::Rect2f truck(24, 76, 46, 22);
+  tracker->Update({Car(truck.x, truck.y, truck.width, truck.height)}, no_frame, t);
+  const Track* c = Find(*tracker, cyclist_id);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->matched) << "the cyclist's track took the truck's box";
+  EXPECT_EQ(c->object_class, ObjectClass::kBicycle);
+  int on_truck = 0;
+  for (const Track& k : tracker->tracks()) {
+    if (k.matched && (k.box & truck).area() >= 0.8f * truck.area()) {
+      ++on_truck;
+      EXPECT_NE(k.id, cyclist_id);
+    }
+  }
+  EXPECT_EQ(on_truck, 1);
+}
+
 TEST(TrackerTest, RejectsBadOptions) {
   TrackerOptions options;
   options.min_iou = 0;
