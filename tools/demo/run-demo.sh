@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The demo: simulated road cameras on loopback, skynetd with vehicle analytics, and
 # `skynetctl top` in the terminal (per-camera state, vehicles, counts, speed, alarms).
-# Usage: tools/demo/run-demo.sh [--check] [BUILD_DIR]. Ctrl-C stops everything cleanly.
+# Usage: tools/demo/run-demo.sh [--check | --smoke] [BUILD_DIR]. Ctrl-C stops everything cleanly.
 # --check only builds the demo's configuration from 1 s clips in a temporary directory, checks
-# it with `skynetd --check-config` and exits (0: valid); the test demo_config_test runs it.
+# it with `skynetd --check-config` and exits (0: valid); the test DemoConfigTest runs it.
+# --smoke runs the whole demo from 12 s clips in a temporary directory until every camera is
+# online, a vehicle event reached the feed and `skynetctl top --once` showed the cameras, then
+# stops it and exits (0: the demo works); the test DemoSmokeTest runs it.
 #
 # Three along-the-road scenes from skynet-scenegen, each with its own camera pose (seed):
 #   cam1  road-parking   a car stands in the no-parking zone for 40 s of every minute
@@ -16,8 +19,12 @@
 # to config/demo.yaml to give BUILD_DIR/demo/demo.yaml, which skynetd runs with.
 set -euo pipefail
 CHECK_ONLY=0
+SMOKE=0
 if [[ "${1:-}" == "--check" ]]; then
   CHECK_ONLY=1
+  shift
+elif [[ "${1:-}" == "--smoke" ]]; then
+  SMOKE=1
   shift
 fi
 cd "$(dirname "$0")/../.."
@@ -48,9 +55,13 @@ LOGDIR=$(mktemp -d /tmp/skynet-demo.XXXXXX)
 if ((CHECK_ONLY)); then
   CACHE="$LOGDIR/demo"  # the geometry does not depend on the clip's length
   CLIP_SECONDS=1
+elif ((SMOKE)); then
+  CACHE="$LOGDIR/demo"
+  CLIP_SECONDS=12
 fi
 
 pids=()
+smoke_passed=0
 cleanup() {
   trap - INT TERM EXIT
   echo
@@ -60,7 +71,11 @@ cleanup() {
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
-  echo "demo: logs in $LOGDIR"
+  if ((smoke_passed)); then
+    rm -rf "$LOGDIR"
+  else
+    echo "demo: logs in $LOGDIR"
+  fi
 }
 trap cleanup INT TERM EXIT
 
@@ -189,6 +204,31 @@ pids+=($!)
   done
 ) > /dev/null 2>&1 &
 pids+=($!)
+
+if ((SMOKE)); then
+  # Every camera online, then a vehicle event on the feed, then one screen of top.
+  cameras=$(grep -c '^  - id:' "$CONFIG")
+  online=0
+  for _ in $(seq 1 240); do
+    online=$("$SKYNETCTL" --control "$CONTROL" --timeout 2000 status --json 2> /dev/null |
+      grep -o '"state": *"CAMERA_STATE_ONLINE"' | wc -l || true)
+    ((online == cameras)) && break
+    sleep 0.5
+  done
+  ((online == cameras)) || { echo "demo smoke: $online of $cameras cameras online"; exit 1; }
+  vehicle=$("$SKYNETCTL" --feed "$FEED" tail --type vehicle --count 1 --for 120 2>&1 || true)
+  [[ -n "$vehicle" ]] || { echo "demo smoke: no vehicle event on $FEED within 120 s"; exit 1; }
+  screen=$("$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top --once --plain 2>&1) \
+    || { echo "demo smoke: skynetctl top failed: $screen"; exit 1; }
+  for entry in "${CAMERAS[@]}"; do
+    IFS='|' read -r id scene seed name <<< "$entry"
+    grep -q "$id" <<< "$screen" || { echo "demo smoke: top does not show $id:"; echo "$screen"; exit 1; }
+  done
+  echo "demo smoke: $cameras cameras online; first vehicle event: $vehicle"
+  echo "$screen"
+  smoke_passed=1
+  exit 0  # the EXIT trap stops skynetd and camsim
+fi
 
 echo
 echo "demo: skynetctl top (Ctrl-C to stop); in another terminal try:"
