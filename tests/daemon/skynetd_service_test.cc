@@ -84,7 +84,6 @@ class NotifySocket {
   std::vector<std::string> messages_;
 };
 
-
 int WaitExit(pid_t pid, std::chrono::seconds budget) {
   int status = -1;
   testing::WaitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, budget, 20ms);
