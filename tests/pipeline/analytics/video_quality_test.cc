@@ -185,23 +185,22 @@ TEST_F(VideoQualityTest, CoverOverPartOfTheViewIsOcclusion) {
 // the exposure checks judge only when the whole picture is; they were skipped as exposure, so a
 // dark cover went unseen (scenegen's covers at 3-4 % brightness over 40-60 % of the view), and the
 // edges it took made the view look blurred.
+cv::Mat DarkCover(const cv::Mat& live, int) {
+  cv::Mat mask(live.size(), CV_32F, cv::Scalar(0));
+  cv::ellipse(mask, cv::Point(0, live.rows * 6 / 10), cv::Size(live.cols * 55 / 100, live.rows), 0,
+              0, 360, cv::Scalar(1), cv::FILLED);
+  cv::GaussianBlur(mask, mask, cv::Size(0, 0), live.cols / 60.0);
+  cv::Mat out;
+  live.convertTo(out, CV_32FC3);
+  cv::Mat mask3;
+  cv::merge(std::vector<cv::Mat>{mask, mask, mask}, mask3);
+  out = out.mul(cv::Scalar::all(1) - mask3) + mask3 * 8.0;
+  out.convertTo(out, CV_8UC3);
+  return out;
+}
+
 TEST_F(VideoQualityTest, ADarkCoverOverPartOfTheLensIsOcclusionNotBlur) {
-  ExpectDetected(
-      [](const cv::Mat& live, int) {
-        cv::Mat mask(live.size(), CV_32F, cv::Scalar(0));
-        cv::ellipse(mask, cv::Point(0, live.rows * 6 / 10),
-                    cv::Size(live.cols * 55 / 100, live.rows), 0, 0, 360, cv::Scalar(1),
-                    cv::FILLED);
-        cv::GaussianBlur(mask, mask, cv::Size(0, 0), live.cols / 60.0);
-        cv::Mat out;
-        live.convertTo(out, CV_32FC3);
-        cv::Mat mask3;
-        cv::merge(std::vector<cv::Mat>{mask, mask, mask}, mask3);
-        out = out.mul(cv::Scalar::all(1) - mask3) + mask3 * 8.0;
-        out.convertTo(out, CV_8UC3);
-        return out;
-      },
-      QualityCheck::kOcclusion);
+  ExpectDetected(DarkCover, QualityCheck::kOcclusion);
 }
 
 // A cover over most of the view (a bag over the camera, two thirds of it) takes most cells'
@@ -495,6 +494,53 @@ TEST_F(VideoQualityTest, ReferenceSurvivesARestartThroughItsFile) {
   auto third = std::move(VideoQualityMonitor::Create(other)).value();
   ASSERT_TRUE(second->SaveReference(path).ok());
   EXPECT_EQ(third->LoadReference(path).code(), StatusCode::kInvalidArgument);
+  std::filesystem::remove(path);
+}
+
+// A reference file written before the cells' levels were kept (no `cell_mean`) still loads, its
+// levels taken from its image, and a dark cover is seen against it.
+TEST_F(VideoQualityTest, AReferenceFileWithoutCellLevelsStillSeesADarkCover) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("vq_old_ref_" + std::to_string(::getpid()) + ".yml.gz"))
+                               .string();
+  {
+    auto first = std::move(VideoQualityMonitor::Create({})).value();
+    for (int i = 0; i < kWarmup; ++i) first->Process(Live(i), i * kSampleUs);
+    ASSERT_TRUE(first->SaveReference(path).ok());
+  }
+  {
+    // Rewrite the file as the earlier version wrote it: every node but cell_mean.
+    cv::FileStorage in(path, cv::FileStorage::READ);
+    ASSERT_TRUE(in.isOpened());
+    ASSERT_FALSE(in["cell_mean"].empty());
+    cv::FileStorage out(path + ".old.yml.gz", cv::FileStorage::WRITE);
+    for (const cv::FileNode& node : in.root()) {
+      if (node.name() == "cell_mean") continue;
+      if (node.isInt()) {
+        out << node.name() << int(node);
+      } else if (node.isReal()) {
+        out << node.name() << double(node);
+      } else if (node.isSeq()) {
+        std::vector<double> v;
+        node >> v;
+        out << node.name() << v;
+      } else {
+        cv::Mat m;
+        node >> m;
+        out << node.name() << m;
+      }
+    }
+  }
+  std::filesystem::rename(path + ".old.yml.gz", path);
+  auto second = std::move(VideoQualityMonitor::Create({})).value();
+  const Status loaded = second->LoadReference(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  bool covered = false;
+  for (int i = 0; i < kDetectSamples && !covered; ++i) {
+    const QualityObservation o = second->Process(DarkCover(Live(50 + i), i), i * kSampleUs);
+    covered = o[QualityCheck::kOcclusion].state == QualityState::kFault;
+  }
+  EXPECT_TRUE(covered);
   std::filesystem::remove(path);
 }
 
