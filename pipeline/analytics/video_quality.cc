@@ -673,15 +673,8 @@ Status VideoQualityMonitor::LoadReference(const std::string& path) {
         r.cell_std.size() != cells) {
       return Status::InvalidArgument(path + ": reference of another working size or grid");
     }
-    if (r.cell_mean.size() != cells) {
-      r.cell_mean.assign(cells, 0.0);
-      for (int row = 0; row < rows; ++row) {
-        for (int c = 0; c < cols; ++c) {
-          r.cell_mean[row * cols + c] =
-              cv::mean(image(GridCell(row, c, image.size(), options_)))[0];
-        }
-      }
-    }
+    // A file without the levels: measure them on its image (the reference image is grey).
+    if (r.cell_mean.size() != cells) r.cell_mean = Measure(image, image, options_).cell_mean;
   } catch (const cv::Exception& e) {
     return Status::InvalidArgument(path + ": " + e.what());
   }

@@ -216,7 +216,9 @@ if ((SMOKE)); then
     sleep 0.5
   done
   ((online == cameras)) || { echo "demo smoke: $online of $cameras cameras online"; exit 1; }
-  vehicle=$("$SKYNETCTL" --feed "$FEED" tail --type vehicle --count 1 --for 120 2>&1 || true)
+  # Only the event on stdout: an error message must not pass for one.
+  vehicle=$("$SKYNETCTL" --feed "$FEED" tail --type vehicle --count 1 --for 120 \
+    2> "$LOGDIR/tail.log") || { echo "demo smoke: skynetctl tail failed:"; cat "$LOGDIR/tail.log"; exit 1; }
   [[ -n "$vehicle" ]] || { echo "demo smoke: no vehicle event on $FEED within 120 s"; exit 1; }
   screen=$("$SKYNETCTL" --control "$CONTROL" --feed "$FEED" top --once --plain 2>&1) \
     || { echo "demo smoke: skynetctl top failed: $screen"; exit 1; }
