@@ -247,7 +247,6 @@ CameraRunner::Load CameraRunner::load() const {
 void CameraRunner::Analyse(const Frame& frame) {
   if (frame.image.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  frames_analysed_.fetch_add(1, std::memory_order_relaxed);
   fps_analysed_.Tick(clock_->NowMonotonicUs());
   last_capture_us_ = frame.capture_time_us;
   last_stream_us_ = frame.stream_time_us;
@@ -263,7 +262,10 @@ void CameraRunner::Analyse(const Frame& frame) {
     }
   }
   // Health tier: key frames only, no motion or vehicle analytics.
-  if (config_.ingest.analytics == ingest::AnalyticsTier::kHealth) return;
+  if (config_.ingest.analytics == ingest::AnalyticsTier::kHealth) {
+    frames_analysed_.fetch_add(1, std::memory_order_release);
+    return;
+  }
   // The detector re-initialises itself when the frame size changes.
   const analytics::MotionObservation obs = motion_->Process(frame.image, frame.capture_time_us);
   motion_active_.store(obs.active, std::memory_order_relaxed);
@@ -276,6 +278,8 @@ void CameraRunner::Analyse(const Frame& frame) {
   }
   if (vehicles_) vehicles_->Process(frame, obs, vehicle_sink_);
   SnapshotAnalyticsStats();
+  // Counted once analysed, so that whoever sees the count also sees the frame's statistics.
+  frames_analysed_.fetch_add(1, std::memory_order_release);
   analysis_seconds_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
