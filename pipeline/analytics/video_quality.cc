@@ -175,10 +175,23 @@ cv::Mat Stretch(const cv::Mat& grey) {
   return out;
 }
 
+// A change is pending from the first sample beyond the threshold towards the other state (>=
+// enter from ok, <= leave from fault). It survives samples that fall back no further than the
+// middle of enter and leave (a blur score hovering at enter, a cover's flicker), is cancelled by
+// one beyond the middle, and happens once it has been pending for enter_ms (leave_ms) with the
+// mean score of its samples beyond the threshold.
 struct Hysteresis {
   QualityState state = QualityState::kLearning;
   int64_t since_us = 0;
-  int64_t pending_since_us = -1;  // score beyond the threshold towards the other state since
+  int64_t pending_since_us = -1;  // first sample beyond the threshold towards the other state
+  double pending_sum = 0;         // sum and count of the scores since then
+  int pending_samples = 0;
+
+  void CancelPending() {
+    pending_since_us = -1;
+    pending_sum = 0;
+    pending_samples = 0;
+  }
 };
 
 bool UsesReference(QualityCheck c) {
@@ -528,6 +541,11 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         obs.rotation_deg = float(
             std::atan2(transform.at<double>(1, 0), transform.at<double>(0, 0)) * 180.0 / CV_PI);
         evaluated[int(QualityCheck::kMoved)] = true;
+        // A view registered away from the reference (beyond where a moved fault clears): its
+        // cells show other parts of the scene than the reference's, so whether they lost their
+        // edges says nothing about a cover (a knock's shifted borders looked like one).
+        if (at(QualityCheck::kMoved) > o.moved.leave)
+          evaluated[int(QualityCheck::kOcclusion)] = false;
       } else {
         ++stats_.registrations_failed;
         // No registration: on a sharp, unobstructed view that is another scene; otherwise the
@@ -555,19 +573,26 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         obs.changes.push_back({check, h.state, to, float(score[i]), time_us});
         h.state = to;
         h.since_us = time_us;
-        h.pending_since_us = -1;
+        h.CancelPending();
       };
       if (h.state == QualityState::kLearning) change(QualityState::kOk);
-      const bool toward_other =
-          h.state == QualityState::kOk ? score[i] >= t->enter : score[i] <= t->leave;
-      if (!toward_other) {
-        h.pending_since_us = -1;
+      const bool from_ok = h.state == QualityState::kOk;
+      // Signed so that "beyond" is >= in both directions.
+      const double sign = from_ok ? 1 : -1;
+      const double beyond = sign * score[i] - sign * (from_ok ? t->enter : t->leave);
+      const double middle = sign * score[i] - sign * 0.5 * (t->enter + t->leave);
+      if (h.pending_since_us < 0 ? beyond < 0 : middle < 0) {
+        h.CancelPending();
         continue;
       }
       if (h.pending_since_us < 0) h.pending_since_us = time_us;
-      const int64_t needed_ms = h.state == QualityState::kOk ? t->enter_ms : t->leave_ms;
-      if (std::max<int64_t>(0, time_us - h.pending_since_us) >= needed_ms * 1000) {
-        change(h.state == QualityState::kOk ? QualityState::kFault : QualityState::kOk);
+      h.pending_sum += score[i];
+      ++h.pending_samples;
+      const double mean = h.pending_sum / h.pending_samples;
+      const bool mean_beyond = from_ok ? mean >= t->enter : mean <= t->leave;
+      const int64_t needed_ms = from_ok ? t->enter_ms : t->leave_ms;
+      if (mean_beyond && std::max<int64_t>(0, time_us - h.pending_since_us) >= needed_ms * 1000) {
+        change(from_ok ? QualityState::kFault : QualityState::kOk);
       }
     }
 
@@ -616,7 +641,7 @@ Status VideoQualityMonitor::AcceptCurrentView() {
         {QualityCheck(i), h.state, QualityState::kOk, s.scores[i], s.last_us});
     h.state = QualityState::kOk;
     h.since_us = s.last_us;
-    h.pending_since_us = -1;
+    h.CancelPending();
   }
   return Status::Ok();
 }

@@ -4,8 +4,9 @@
 //
 // Each check computes a score in [0, 1] per sample (0 = fine, 1 = certainly faulty) and has its
 // own hysteresis: it enters the fault state after its score stayed >= `enter` for `enter_ms`, and
-// leaves it after the score stayed <= `leave` for `leave_ms`. docs/video-quality.md says what each
-// score measures.
+// leaves it after the score stayed <= `leave` for `leave_ms`. "Stayed" tolerates dips no further
+// back than the middle of enter and leave, as long as the mean score over that time is beyond the
+// threshold (video_quality.cc, Hysteresis). docs/video-quality.md says what each score measures.
 #pragma once
 
 #include <cstdint>
