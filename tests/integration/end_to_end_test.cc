@@ -77,7 +77,9 @@ TEST(EndToEndTest, CamerasGoOnlineMotionOnlyOnTrafficContiguousSeqCleanSigterm) 
             EXPECT_EQ(ev.epoch(), epoch);
             // Contiguous from the first event this subscriber saw (a PUB drops what it sends
             // before the subscription reaches it: ZeroMQ's slow joiner).
-            if (last_seq != 0) EXPECT_EQ(ev.seq(), last_seq + 1) << "sequence gap";
+            if (last_seq != 0) {
+              EXPECT_EQ(ev.seq(), last_seq + 1) << "sequence gap";
+            }
             last_seq = ev.seq();
             EXPECT_EQ(ev.node_id(), "e2e-node");
             if (ev.has_camera_status() &&

@@ -117,8 +117,12 @@ TEST(RecordsTest, FinishedTracksAreRecordedOnTheFeedAndInTheDatabase) {
   // were there at the search, between those in the database before it and after it.
   auto after = (*store)->Query(q);
   ASSERT_TRUE(after.ok()) << after.status().message();
-  if (found.size() > 1) EXPECT_TRUE(answer->search().more());
-  if (after->size() <= 1) EXPECT_FALSE(answer->search().more());
+  if (found.size() > 1) {
+    EXPECT_TRUE(answer->search().more());
+  }
+  if (after->size() <= 1) {
+    EXPECT_FALSE(answer->search().more());
+  }
   search.mutable_search()->set_limit(0);
   search.mutable_search()->set_vehicle_class(v1::VEHICLE_CLASS_PERSON);
   search.mutable_search()->set_min_speed_kmh(500);

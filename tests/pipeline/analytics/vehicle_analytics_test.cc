@@ -247,7 +247,9 @@ ObjectClass UprightClassAt(const std::string& backend, float kmh, int lagging_fr
     for (const VehicleTrackEvent& e : o.track_events) reported = e.track.object_class;
     // What the rules and the --tracks file see agrees with the lifecycle.
     for (const Track& t : (*va)->tracks()) {
-      if (t.confirmed && reported != ObjectClass::kUnknown) EXPECT_EQ(t.object_class, reported);
+      if (t.confirmed && reported != ObjectClass::kUnknown) {
+        EXPECT_EQ(t.object_class, reported);
+      }
     }
   }
   return reported;

@@ -48,9 +48,8 @@ TEST(H264NalTest, MalformedUnitsAreKept) {
 
 // H.265 NAL headers: forbidden bit 0, type (6 bits), layer id 0, TemporalId + 1 (3 bits).
 std::vector<uint8_t> Hevc(int type, int temporal_id, std::vector<uint8_t> payload = {0xaf}) {
-  std::vector<uint8_t> nal = {uint8_t(type << 1), uint8_t(temporal_id + 1)};
-  nal.insert(nal.end(), payload.begin(), payload.end());
-  return nal;
+  payload.insert(payload.begin(), {uint8_t(type << 1), uint8_t(temporal_id + 1)});
+  return payload;
 }
 // An SPS whose first byte says sps_max_sub_layers_minus1 = `top`.
 std::vector<uint8_t> Sps(int top) { return Hevc(33, 0, {uint8_t(top << 1 | 1), 0x01}); }

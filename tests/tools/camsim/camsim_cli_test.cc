@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 class Child {
  public:
   explicit Child(std::vector<std::string> args) {
-    args.insert(args.begin(), SKYNET_CAMSIM_BIN);
-    std::vector<char*> argv;
+    std::string bin = SKYNET_CAMSIM_BIN;
+    std::vector<char*> argv = {bin.data()};
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     int fds[2], errs[2];

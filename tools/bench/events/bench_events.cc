@@ -72,7 +72,7 @@ Run Measure(const std::string& dir, bool journal_on, int n, double rate) {
     ++probes;
   } while (!sub.recv(t) || !sub.recv(b));
   sub.set(zmq::sockopt::rcvtimeo, 100);
-  while (sub.recv(t)) sub.recv(b);  // drain late probes
+  while (sub.recv(t)) (void)sub.recv(b);  // drain late probes
   Run run;
   run.latencies_us.reserve(n);
   const auto start = Clock::now();
