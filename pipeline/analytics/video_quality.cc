@@ -179,7 +179,7 @@ cv::Mat Stretch(const cv::Mat& grey) {
 // enter from ok, <= leave from fault). It survives samples that fall back no further than the
 // middle of enter and leave (a blur score hovering at enter, a cover's flicker), is cancelled by
 // one beyond the middle, and happens once it has been pending for enter_ms (leave_ms) with the
-// mean score of its samples beyond the threshold.
+// mean score of its samples beyond the threshold; a window whose mean fell short is dropped.
 struct Hysteresis {
   QualityState state = QualityState::kLearning;
   int64_t since_us = 0;
@@ -591,8 +591,20 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
       const double mean = h.pending_sum / h.pending_samples;
       const bool mean_beyond = from_ok ? mean >= t->enter : mean <= t->leave;
       const int64_t needed_ms = from_ok ? t->enter_ms : t->leave_ms;
-      if (mean_beyond && std::max<int64_t>(0, time_us - h.pending_since_us) >= needed_ms * 1000) {
+      if (std::max<int64_t>(0, time_us - h.pending_since_us) < needed_ms * 1000) continue;
+      if (mean_beyond) {
         change(from_ok ? QualityState::kFault : QualityState::kOk);
+      } else {
+        // The window's mean fell short: judge a new one, from this sample if it is beyond the
+        // threshold. (A score held between the middle and the threshold must not keep a change
+        // pending for ever: its old samples would slow a real fault, and a pending change stops
+        // the reference from following the scene.)
+        h.CancelPending();
+        if (beyond >= 0) {
+          h.pending_since_us = time_us;
+          h.pending_sum = score[i];
+          h.pending_samples = 1;
+        }
       }
     }
 

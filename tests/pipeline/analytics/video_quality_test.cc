@@ -276,6 +276,33 @@ TEST_F(VideoQualityTest, ADefocusedViewGivesNoEvidenceOfACover) {
   EXPECT_LT(r.peak[int(QualityCheck::kOcclusion)], 0.1f) << r.log;
 }
 
+TEST_F(VideoQualityTest, ALongHoverJustUnderTheThresholdDoesNotSlowALaterDefocus) {
+  // One sample past enter, then 300 samples at about 0.50 (between the middle of enter and leave
+  // and enter), then a real defocus (sigma 5, about 0.9). The hover's window is dropped when its
+  // mean falls short, so the defocus is raised within enter_ms and a few samples. A pending
+  // change that kept every sample since the spike was not raised in the 25 samples this test
+  // waits: its mean had to climb from 0.50.
+  auto monitor = std::move(VideoQualityMonitor::Create({})).value();
+  constexpr int kHover = 300;
+  int raised_at = -1;
+  for (int i = 0; i < kWarmup + 1 + kHover + kDetectSamples; ++i) {
+    cv::Mat frame = Live(i);
+    const int k = i - kWarmup;
+    if (k >= 0) {
+      const double sigma = k == 0 ? 2.5 : k <= kHover ? 1.5 : 5.0;
+      cv::GaussianBlur(frame, frame, cv::Size(0, 0), sigma);
+    }
+    const QualityObservation o = monitor->Process(frame, int64_t(i) * kSampleUs);
+    for (const QualityChange& c : o.changes) {
+      if (c.check == QualityCheck::kBlur && c.to == QualityState::kFault && raised_at < 0) {
+        raised_at = k;
+      }
+    }
+  }
+  EXPECT_GT(raised_at, kHover) << "raised during the hover";
+  EXPECT_LE(raised_at, kHover + 15) << "the defocus began at sample " << kHover + 1;
+}
+
 TEST_F(VideoQualityTest, CameraKnockedSidewaysIsMoved) {
   ExpectDetected([](const cv::Mat& live, int) { return Shifted(live, 40, 10, 0); },
                  QualityCheck::kMoved);
