@@ -548,6 +548,11 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
           evaluated[int(QualityCheck::kOcclusion)] = false;
       } else {
         ++stats_.registrations_failed;
+        // A view already known to be moved that no longer registers is not judged for covers
+        // either: its cells are not the reference's.
+        if (s.hysteresis[int(QualityCheck::kMoved)].state == QualityState::kFault) {
+          evaluated[int(QualityCheck::kOcclusion)] = false;
+        }
         // No registration: on a sharp, unobstructed view that is another scene; otherwise the
         // cover or blur explains it and the aim is unknown (held). A view is doubtful from the
         // score at which its fault would clear: a growing defocus fails the registration before

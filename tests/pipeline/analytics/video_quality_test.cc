@@ -331,6 +331,25 @@ TEST_F(VideoQualityTest, AKnockTowardsPlainSurfacesIsMovedNotOcclusion) {
       QualityCheck::kMoved);
 }
 
+TEST_F(VideoQualityTest, AKnockedViewThatStopsRegisteringIsStillNoCover) {
+  // Knocked as above, then turned further so that the view no longer registers at all (here
+  // mirrored, which ORB cannot match), with the plain wall still in view. Once moved is raised,
+  // occlusion is held on those samples too: they were judged, and raised occlusion, while the
+  // registered ones were held.
+  ExpectDetected(
+      [](const cv::Mat& live, int i) {
+        cv::Mat m =
+            cv::getRotationMatrix2D(cv::Point2f(live.cols / 2.f, live.rows / 2.f), 3.0, 1.0);
+        m.at<double>(0, 2) += 60;
+        cv::Mat out;
+        cv::warpAffine(live, out, m, live.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                       cv::Scalar::all(128));
+        if (i >= 15) cv::flip(out, out, 1);
+        return out;
+      },
+      QualityCheck::kMoved);
+}
+
 TEST_F(VideoQualityTest, RepeatedIdenticalFrameIsFrozen) {
   ExpectDetected([](const cv::Mat&, int) { return Live(kWarmup).clone(); }, QualityCheck::kFrozen);
 }
