@@ -544,8 +544,9 @@ QualityObservation VideoQualityMonitor::Process(const cv::Mat& frame, int64_t ti
         // A view registered away from the reference (beyond where a moved fault clears): its
         // cells show other parts of the scene than the reference's, so whether they lost their
         // edges says nothing about a cover (a knock's shifted borders looked like one).
-        if (at(QualityCheck::kMoved) > o.moved.leave)
+        if (at(QualityCheck::kMoved) > o.moved.leave) {
           evaluated[int(QualityCheck::kOcclusion)] = false;
+        }
       } else {
         ++stats_.registrations_failed;
         // A view already known to be moved that no longer registers is not judged for covers

@@ -69,6 +69,15 @@ cv::Mat WithNoise(const cv::Mat& in, double sigma, int seed) {
   return out;
 }
 
+// A defocus whose strength may change from sample to sample: Gaussian sigma (pixels) of sample i.
+Fault Defocus(std::function<double(int)> sigma_of_sample) {
+  return [sigma_of_sample](const cv::Mat& live, int i) {
+    cv::Mat out;
+    cv::GaussianBlur(live, out, cv::Size(0, 0), sigma_of_sample(i));
+    return out;
+  };
+}
+
 struct RunResult {
   std::set<QualityCheck> raised;  // checks that went to fault after the warm-up
   int first_fault_sample = -1;    // samples after the fault began until `expected` was raised
@@ -232,13 +241,7 @@ TEST_F(VideoQualityTest, TheWholeViewDarkeningIsNoCover) {
 }
 
 TEST_F(VideoQualityTest, DefocusIsBlur) {
-  ExpectDetected(
-      [](const cv::Mat& live, int) {
-        cv::Mat out;
-        cv::GaussianBlur(live, out, cv::Size(0, 0), 5.0);
-        return out;
-      },
-      QualityCheck::kBlur);
+  ExpectDetected(Defocus([](int) { return 5.0; }), QualityCheck::kBlur);
 }
 
 TEST_F(VideoQualityTest, ADefocusUnderSharpRainIsBlur) {
@@ -265,13 +268,8 @@ TEST_F(VideoQualityTest, ADefocusedViewGivesNoEvidenceOfACover) {
   // cell: those cells once counted as lost to a cover (score 0.31 here; scenegen's defoci at
   // night and in rain were diagnosed as occlusion). On a blurred view only cells that became
   // uniform count.
-  const RunResult r = RunCamera(
-      [](const cv::Mat& live, int) {
-        cv::Mat out;
-        cv::GaussianBlur(live, out, cv::Size(0, 0), 2.0);
-        return out;
-      },
-      kDetectSamples + 5, QualityCheck::kBlur);
+  const RunResult r =
+      RunCamera(Defocus([](int) { return 2.0; }), kDetectSamples + 5, QualityCheck::kBlur);
   EXPECT_EQ(r.raised, std::set<QualityCheck>{QualityCheck::kBlur}) << r.log;
   EXPECT_LT(r.peak[int(QualityCheck::kOcclusion)], 0.1f) << r.log;
 }
@@ -614,26 +612,14 @@ TEST_F(VideoQualityTest, ADefocusWhoseScoreDipsUnderTheThresholdIsStillBlur) {
   // was missed. Here two of three samples score about 0.63 and every third about 0.50 (vtest.avi
   // defocused with sigma 2 and 1.5): the dips stay above the middle of enter and leave, the mean
   // is above enter.
-  ExpectDetected(
-      [](const cv::Mat& live, int i) {
-        cv::Mat out;
-        cv::GaussianBlur(live, out, cv::Size(0, 0), i % 3 == 2 ? 1.5 : 2.0);
-        return out;
-      },
-      QualityCheck::kBlur);
+  ExpectDetected(Defocus([](int i) { return i % 3 == 2 ? 1.5 : 2.0; }), QualityCheck::kBlur);
 }
 
 TEST_F(VideoQualityTest, ABlurSpikeThenAViewJustUnderTheThresholdRaisesNothing) {
   // One sample well past enter (0.72) starts a pending change; the view then scores about 0.50,
   // between the middle of enter and leave and enter: the pending change survives, but the mean
   // of its samples stays under enter, so nothing is raised.
-  ExpectNothingRaised(
-      [](const cv::Mat& live, int i) {
-        cv::Mat out;
-        cv::GaussianBlur(live, out, cv::Size(0, 0), i == 0 ? 2.5 : 1.5);
-        return out;
-      },
-      30);
+  ExpectNothingRaised(Defocus([](int i) { return i == 0 ? 2.5 : 1.5; }), 30);
 }
 
 TEST(VideoQualityOptionsTest, RejectsLeaveAboveEnter) {
