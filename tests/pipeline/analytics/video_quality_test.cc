@@ -48,12 +48,15 @@ cv::Mat Live(int i) {
 
 using Fault = std::function<cv::Mat(const cv::Mat& live, int i)>;
 
-cv::Mat Shifted(const cv::Mat& in, double dx, double dy, double degrees) {
+// The view knocked by (dx, dy) pixels and `degrees`; what comes into view at the borders is the
+// scene reflected, or, with `plain_wall`, a uniform grey surface.
+cv::Mat Shifted(const cv::Mat& in, double dx, double dy, double degrees, bool plain_wall = false) {
   cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(in.cols / 2.f, in.rows / 2.f), degrees, 1.0);
   m.at<double>(0, 2) += dx;
   m.at<double>(1, 2) += dy;
   cv::Mat out;
-  cv::warpAffine(in, out, m, in.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+  cv::warpAffine(in, out, m, in.size(), cv::INTER_LINEAR,
+                 plain_wall ? cv::BORDER_CONSTANT : cv::BORDER_REFLECT, cv::Scalar::all(128));
   return out;
 }
 
@@ -316,17 +319,8 @@ TEST_F(VideoQualityTest, AKnockTowardsPlainSurfacesIsMovedNotOcclusion) {
   // and corners had texture. Those cells lost their edges against the reference, which was
   // raised as occlusion beside moved; the cells of a view registered away from the reference are
   // not compared with it.
-  ExpectDetected(
-      [](const cv::Mat& live, int) {
-        cv::Mat m =
-            cv::getRotationMatrix2D(cv::Point2f(live.cols / 2.f, live.rows / 2.f), 3.0, 1.0);
-        m.at<double>(0, 2) += 60;
-        cv::Mat out;
-        cv::warpAffine(live, out, m, live.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
-                       cv::Scalar::all(128));
-        return out;
-      },
-      QualityCheck::kMoved);
+  ExpectDetected([](const cv::Mat& live, int) { return Shifted(live, 60, 0, 3.0, true); },
+                 QualityCheck::kMoved);
 }
 
 TEST_F(VideoQualityTest, AKnockedViewThatStopsRegisteringIsStillNoCover) {
@@ -336,12 +330,7 @@ TEST_F(VideoQualityTest, AKnockedViewThatStopsRegisteringIsStillNoCover) {
   // registered ones were held.
   ExpectDetected(
       [](const cv::Mat& live, int i) {
-        cv::Mat m =
-            cv::getRotationMatrix2D(cv::Point2f(live.cols / 2.f, live.rows / 2.f), 3.0, 1.0);
-        m.at<double>(0, 2) += 60;
-        cv::Mat out;
-        cv::warpAffine(live, out, m, live.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
-                       cv::Scalar::all(128));
+        cv::Mat out = Shifted(live, 60, 0, 3.0, true);
         if (i >= 15) cv::flip(out, out, 1);
         return out;
       },
