@@ -215,6 +215,7 @@ void AddCamera(const CameraStats& c, Families* f) {
       {"splits", v.classical.splits},
       {"merges", v.classical.merges},
       {"unsupported", v.classical.unsupported},
+      {"moved", v.classical.moved},
       {"ghosts", v.classical.ghosts},
       {"tails", v.classical.tails},
       {"stacked", v.classical.stacked},

@@ -19,6 +19,9 @@ constexpr double kReferenceWidth = 320.0;
 constexpr int64_t kMaxFrameGapUs = 2'000'000;
 // A blob this much inside a tracked vehicle's box is supported without motion.
 constexpr float kTrackedSupportShare = 0.5f;
+// A blob without motion support is supported when at least this share of its pixels changed
+// (by more than the foreground threshold) since the previous frame: a ghost holds still.
+constexpr double kOwnMotionShare = 0.3;
 // Motion regions are grown by this many pixels before testing support (they are tight boxes).
 constexpr int kSupportMarginPx = 3;
 // Motion split: the largest apparent motion searched is this share of the frame width per
@@ -149,6 +152,9 @@ struct ClassicalDetector::State {
   // Whether `small` is a fragment of `big` (step 4): within merge_gap_px (scaled) or, calibrated,
   // merge_gap_m where `big` stands.
   bool IsFragment(const Blob& big, const Blob& small, int gap_px) const;
+  // The share of component `label` (of `labels`, in `box`) that changed by more than the
+  // foreground threshold since the previous frame (0 without one).
+  double MovedShare(int label, const cv::Rect& box) const;
   // Whether component `i` (box `box`, `area` pixels) is supported and not a ghost.
   bool Supported(int i, const cv::Rect& box, int area, const std::vector<cv::Rect>& support,
                  const std::vector<cv::Rect>& frozen, const std::vector<cv::Rect2f>& tracked);
@@ -232,6 +238,14 @@ bool ClassicalDetector::State::Supported(int i, const cv::Rect& box, int area,
     const cv::Rect2f b(box);
     supported = supported || (r & b).area() >= kTrackedSupportShare * b.area();
   }
+  // A blob that changed since the previous frame is moving even where the motion detector saw
+  // nothing: it compares grey levels, and a red car on a grey road in the rain is nearly the
+  // road's brightness. Healing it as a ghost would paste the car into the background, and the
+  // car would be lost for as long as the background holds it.
+  if (!supported && area >= 4 && MovedShare(i, box) >= kOwnMotionShare) {
+    supported = true;
+    ++stats.moved;
+  }
   // A ghost has its edges in the background, not in the frame: heal it like an unsupported
   // blob, even where traffic nearby keeps the motion detector busy.
   if (supported && area >= 4 && IsGhost(labels, i, box, bgr, background.image(), open_kernel)) {
@@ -239,6 +253,24 @@ bool ClassicalDetector::State::Supported(int i, const cv::Rect& box, int area,
     ++stats.ghosts;
   }
   return supported;
+}
+
+double ClassicalDetector::State::MovedShare(int label, const cv::Rect& box) const {
+  if (prev.size() != bgr.size() || prev.type() != bgr.type()) return 0;
+  int changed = 0, pixels = 0;
+  for (int y = box.y; y < box.br().y; ++y) {
+    const int* l = labels.ptr<int>(y);
+    const uint8_t* in = bgr.ptr<uint8_t>(y);
+    const uint8_t* pr = prev.ptr<uint8_t>(y);
+    for (int x = box.x; x < box.br().x; ++x) {
+      if (l[x] != label) continue;
+      ++pixels;
+      const int d = std::abs(in[3 * x] - pr[3 * x]) + std::abs(in[3 * x + 1] - pr[3 * x + 1]) +
+                    std::abs(in[3 * x + 2] - pr[3 * x + 2]);
+      if (d > options.threshold) ++changed;
+    }
+  }
+  return pixels > 0 ? static_cast<double>(changed) / pixels : 0;
 }
 
 std::vector<Blob> ClassicalDetector::State::FindBlobs(const std::vector<cv::Rect>& support,

@@ -42,6 +42,7 @@ struct ClassicalDetectorStats {
   uint64_t merges = 0;          // fragments merged
   uint64_t unsupported = 0;     // blobs dropped for lack of motion support (ghosts included)
   uint64_t ghosts = 0;          // blobs whose outline is in the background, not the frame
+  uint64_t moved = 0;           // blobs without motion support that changed since the last frame
   uint64_t tails = 0;           // narrow runs (a pedestrian at the kerb) cut off vehicle blobs
   uint64_t stacked = 0;         // blobs split into vehicles of adjacent lanes overlapping on screen
   uint64_t motion_cuts = 0;     // blobs split where their rows move differently
