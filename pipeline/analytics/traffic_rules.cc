@@ -329,7 +329,9 @@ std::vector<RuleEvent> TrafficRules::Process(const std::vector<Track>& tracks,
     const bool own_measurement = measured && !t.matched_prediction;
     const cv::Point2f box_anchor =
         own_measurement ? t.trajectory.back().point : BottomCentre(t.box);
+    const bool known = states_.count(t.id) != 0;
     TrackState& s = StateOf(t, box_anchor, time_us);
+    if (!known && measured) ReplayTentative(t, &f, &s);
     // A stationary vehicle has not moved, whatever its box does meanwhile (a pedestrian passing
     // in front of a parked car merges with it for a moment): its rules use where it stopped.
     if (t.stationary && !s.resting) s.rest_anchor = measured ? box_anchor : s.last_anchor;
@@ -370,11 +372,23 @@ TrafficRules::TrackState& TrafficRules::StateOf(const Track& t, cv::Point2f box_
     slot->wrong_fired.assign(options_.lanes.size(), false);
     slot->drove_with.assign(options_.lanes.size(), false);
     // Start from the oldest known point, so a line crossed while the track was tentative
-    // still counts.
+    // still counts (ReplayTentative).
     slot->last_anchor = t.trajectory.empty() ? box_anchor : t.trajectory.front().point;
     Continue(t, time_us, slot.get());
   }
   return *slot;
+}
+
+void TrafficRules::ReplayTentative(const Track& t, FrameInfo* f, TrackState* s) {
+  // Continued from a lost track: its crossings are judged from the lost track's last anchor.
+  if (t.trajectory.size() < 3 || s->last_anchor != t.trajectory.front().point) return;
+  // Step by step, as if the track had been confirmed all along: the first box of a vehicle is
+  // often a part of it (its lower half hidden), whose anchor may lie on the far side of a line
+  // the vehicle is about to cross; a straight step from it to now would miss the crossing.
+  for (size_t k = 1; k + 1 < t.trajectory.size(); ++k) {
+    CheckLines(t, t.trajectory[k].point, f, s);
+    s->last_anchor = t.trajectory[k].point;
+  }
 }
 
 namespace {

@@ -154,6 +154,9 @@ class TrafficRules {
   // Process()'s steps, per confirmed track `t` at `anchor` (pixels), in this order; events go to
   // the frame's list.
   TrackState& StateOf(const Track& t, cv::Point2f box_anchor, int64_t time_us);
+  // A track confirmed in this frame: its lines are checked along its tentative trajectory, every
+  // measured step but the last (which the frame's own check takes).
+  void ReplayTentative(const Track& t, FrameInfo* f, TrackState* s);
   // A new track where a lost one's vehicle would be now continues it (see Lost in the .cc).
   void Continue(const Track& t, int64_t time_us, TrackState* s);
   // Records the confirmed tracks not seen in this frame (coasting or ended) for Continue().

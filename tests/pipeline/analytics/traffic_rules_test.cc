@@ -86,6 +86,24 @@ TEST(TrafficRulesTest, LineCrossedWhileTentativeStillCounts) {
   ASSERT_EQ(OfType(events, RuleEventType::kLineCrossed).size(), 1u);
 }
 
+TEST(TrafficRulesTest, AFirstBoxBeyondTheLineDoesNotHideACrossingWhileTentative) {
+  // A receding car enters at the bottom and is first detected by its upper half (its anchor
+  // just above the line, y = 90 px), then whole below the line, and crosses up while its track
+  // is still tentative: the crossing is judged step by step along the tentative trajectory, not
+  // on one step from the first box (which stays above the line: no crossing at all).
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  auto rules = MakeRules(options);
+  Track t = Car(1, {100, 80}, {0, -60});
+  t.trajectory = {{0, {100, 89}}, {kFrameUs, {100, 100}}, {2 * kFrameUs, {100, 91}},
+                  {3 * kFrameUs, {100, 86}}, {4 * kFrameUs, {100, 80}}};
+  const auto crossed = OfType(rules->Process({t}, {}, kSize, nullptr, kStartUs),
+                              RuleEventType::kLineCrossed);
+  ASSERT_EQ(crossed.size(), 1u);
+  EXPECT_EQ(crossed[0].direction, -1);  // up, as the car drives: the partial box's jump down
+                                        // across the line is not a crossing
+}
+
 TEST(TrafficRulesTest, ABoxJumpingBackOverTheLineIsNotACrossing) {
   // The vehicle drives down (its filtered velocity says so) but its box's bottom jumps up over
   // the line for a frame (its lower part hidden): no crossing until it really crosses down.
