@@ -157,7 +157,7 @@ Result<AnalyzeSummary> AnalyzeVideo(const CameraConfig& camera, const std::strin
 
   std::unique_ptr<VehiclePipeline> vehicles;
   if (camera.vehicles.enabled) {
-    auto vp = VehiclePipeline::Create(camera.id, camera.vehicles);
+    auto vp = VehiclePipeline::Create(camera.id, camera.vehicles, camera.motion.masks);
     if (!vp.ok()) {
       return Status(vp.status().code(), "camera " + camera.id + ": " + vp.status().message());
     }

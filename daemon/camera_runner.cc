@@ -79,7 +79,7 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::Create(
   }
   runner->motion_ = std::move(motion).value();
   if (VehiclesRun(config)) {
-    auto vehicles = VehiclePipeline::Create(config.id, config.vehicles);
+    auto vehicles = VehiclePipeline::Create(config.id, config.vehicles, config.motion.masks);
     if (!vehicles.ok()) {
       return Status(vehicles.status().code(),
                     "cameras." + config.id + "." + vehicles.status().message());

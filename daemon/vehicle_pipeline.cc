@@ -130,8 +130,9 @@ VehiclePipelineStats VehiclePipeline::stats() const {
   return s;
 }
 
-Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::string& camera_id,
-                                                                 const VehiclesConfig& config) {
+Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(
+    const std::string& camera_id, const VehiclesConfig& config,
+    const std::vector<std::vector<cv::Point2f>>& motion_masks) {
   // A DNN backend runs at detect_fps (frames between its runs are not analysed); the classical
   // backend runs on every frame.
   const double fps = config.detector.detect_fps;
@@ -157,7 +158,9 @@ Result<std::unique_ptr<VehiclePipeline>> VehiclePipeline::Create(const std::stri
       break;
     }
   }
-  auto va = analytics::VehicleAnalytics::Create(config.analytics, p->detector_.get());
+  analytics::VehicleAnalyticsOptions analytics_options = config.analytics;
+  analytics_options.motion_masks = motion_masks;
+  auto va = analytics::VehicleAnalytics::Create(analytics_options, p->detector_.get());
   if (!va) return Status::InvalidArgument("vehicles." + va.status().message());
   p->analytics_ = std::move(va).value();
   return p;

@@ -71,8 +71,10 @@ class VehiclePipeline {
   // Creates the backend and the analytics. Errors: InvalidArgument for bad options (naming
   // the vehicles.* field), NotFound / IoError / InvalidArgument when the DNN model cannot be
   // loaded (naming the file).
-  static Result<std::unique_ptr<VehiclePipeline>> Create(const std::string& camera_id,
-                                                         const VehiclesConfig& config);
+  // `motion_masks`: the camera's motion.masks (the detector keeps no moving blob there).
+  static Result<std::unique_ptr<VehiclePipeline>> Create(
+      const std::string& camera_id, const VehiclesConfig& config,
+      const std::vector<std::vector<cv::Point2f>>& motion_masks = {});
   ~VehiclePipeline();
   VehiclePipeline(const VehiclePipeline&) = delete;
   VehiclePipeline& operator=(const VehiclePipeline&) = delete;

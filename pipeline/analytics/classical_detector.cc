@@ -122,6 +122,7 @@ struct ClassicalDetector::State {
   const Calibration* calibration = nullptr;  // of the frame being analysed, or nullptr
   bool night = false;  // calibrated, looking along the road, at night (background.Night())
   const std::vector<std::vector<cv::Point>>* lanes = nullptr;  // of the frame, pixels
+  const std::vector<std::vector<cv::Point>>* masks = nullptr;  // motion masks, pixels
 
   // Steps 1-5 on `frame` (checked: 8-bit, 1 or 3 channels). Never throws: an OpenCV error
   // counts as a rejected frame and re-seeds the background.
@@ -155,6 +156,8 @@ struct ClassicalDetector::State {
   // The share of component `label` (of `labels`, in `box`) that changed by more than the
   // foreground threshold since the previous frame (0 without one).
   double MovedShare(int label, const cv::Rect& box) const;
+  // Whether the centre of `box` lies in one of the camera's motion masks (SceneContext::masks).
+  bool Masked(const cv::Rect& box) const;
   // Whether component `i` (box `box`, `area` pixels) is supported and not a ghost.
   bool Supported(int i, const cv::Rect& box, int area, const std::vector<cv::Rect>& support,
                  const std::vector<cv::Rect>& frozen, const std::vector<cv::Rect2f>& tracked);
@@ -242,21 +245,31 @@ bool ClassicalDetector::State::Supported(int i, const cv::Rect& box, int area,
   // nothing: it compares grey levels, and a red car on a grey road in the rain is nearly the
   // road's brightness. Healing it as a ghost would paste the car into the background, and the
   // car would be lost for as long as the background holds it.
-  if (!supported && area >= 4 && MovedShare(i, box) >= kOwnMotionShare) {
-    supported = true;
-    ++stats.moved;
-  }
+  const bool moved =
+      !supported && area >= 4 && !Masked(box) && MovedShare(i, box) >= kOwnMotionShare;
+  supported = supported || moved;
   // A ghost has its edges in the background, not in the frame: heal it like an unsupported
   // blob, even where traffic nearby keeps the motion detector busy.
   if (supported && area >= 4 && IsGhost(labels, i, box, bgr, background.image(), open_kernel)) {
     supported = false;
     ++stats.ghosts;
   }
+  if (moved && supported) ++stats.moved;
   return supported;
 }
 
+bool ClassicalDetector::State::Masked(const cv::Rect& box) const {
+  if (masks == nullptr) return false;
+  const cv::Point2f centre(box.x + box.width * 0.5f, box.y + box.height * 0.5f);
+  for (const std::vector<cv::Point>& mask : *masks) {
+    if (cv::pointPolygonTest(mask, centre, false) >= 0) return true;
+  }
+  return false;
+}
+
 double ClassicalDetector::State::MovedShare(int label, const cv::Rect& box) const {
-  if (prev.size() != bgr.size() || prev.type() != bgr.type()) return 0;
+  // No previous frame since the background was (re)seeded: nothing to compare with.
+  if (prev_time_us < 0 || prev.size() != bgr.size() || prev.type() != bgr.type()) return 0;
   int changed = 0, pixels = 0;
   for (int y = box.y; y < box.br().y; ++y) {
     const int* l = labels.ptr<int>(y);
@@ -564,6 +577,7 @@ std::vector<Detection> ClassicalDetector::State::Detect(
     night = calibration != nullptr && LooksAlongTheRoad() && background.Night();
     background.Classify(bgr, options, night, &fg, &raw);
     lanes = &context.lanes;
+    masks = &context.masks;
     const std::vector<cv::Rect> frozen =
         FrozenBoxes(context.stationary_boxes, cv::Rect(0, 0, size.width, size.height));
     // Ghosts of the first frame that have held still long enough: healed before the blobs.

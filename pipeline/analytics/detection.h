@@ -56,6 +56,10 @@ struct SceneContext {
   // The traffic rules' lanes as pixel polygons at the detect size (empty: none configured). With
   // a calibration, blobs of vehicles in adjacent lanes are cut apart where the lane changes.
   std::vector<std::vector<cv::Point>> lanes;
+  // The camera's motion masks as pixel polygons at the detect size (empty: none). The motion
+  // detector sees nothing there by design (trees, a clock): a backend keeps no blob there for
+  // moving on its own.
+  std::vector<std::vector<cv::Point>> masks;
 };
 
 // What every backend counts, for metrics (each backend's own stats() has more).

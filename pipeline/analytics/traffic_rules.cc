@@ -385,8 +385,11 @@ void TrafficRules::ReplayTentative(const Track& t, FrameInfo* f, TrackState* s) 
   // Step by step, as if the track had been confirmed all along: the first box of a vehicle is
   // often a part of it (its lower half hidden), whose anchor may lie on the far side of a line
   // the vehicle is about to cross; a straight step from it to now would miss the crossing.
+  // A step counts only if the track is still beyond the line now: a young track's velocity is
+  // too uncertain to tell the partial box's jump from a crossing.
+  const cv::Point2f end = t.trajectory.back().point;
   for (size_t k = 1; k + 1 < t.trajectory.size(); ++k) {
-    CheckLines(t, t.trajectory[k].point, f, s);
+    CheckLines(t, t.trajectory[k].point, f, s, &end);
     s->last_anchor = t.trajectory[k].point;
   }
 }
@@ -457,7 +460,8 @@ void TrafficRules::FollowLost(const std::vector<Track>& tracks, const std::vecto
   std::erase_if(lost_, [&](const Lost& l) { return time_us - l.at_us > kRecountUs; });
 }
 
-void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp) {
+void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp, TrackState* sp,
+                              const cv::Point2f* replay_end) {
   FrameInfo& f = *fp;
   TrackState& s = *sp;
   // Lines: the anchor's step since the previous frame crosses the line.
@@ -465,6 +469,7 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
     if (s.counted[i]) continue;
     const auto& [a, b] = lines_px_[i];
     if (!Crosses(s.last_anchor, anchor, a, b)) continue;
+    if (replay_end != nullptr && Cross(a, b, *replay_end) * Cross(a, b, anchor) < 0) continue;
     const cv::Point2f normal(-(b.y - a.y), b.x - a.x);  // right-hand side of a->b on screen
     const cv::Point2f step = anchor - s.last_anchor;
     const int dir = step.dot(normal) >= 0 ? 1 : -1;

@@ -162,7 +162,10 @@ class TrafficRules {
   // Records the confirmed tracks not seen in this frame (coasting or ended) for Continue().
   void FollowLost(const std::vector<Track>& tracks, const std::vector<Track>& ended,
                   int64_t time_us);
-  void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s);
+  // `replay_end` (ReplayTentative): a step's crossing counts only if the track's latest anchor
+  // lies on the side the step crossed to.
+  void CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* f, TrackState* s,
+                  const cv::Point2f* replay_end = nullptr);
   // True if track `t`'s crossing of line `line` in direction `dir` counts a vehicle already
   // counted there (see Counted in the .cc; `at`: where it crossed, pixels); records the crossing
   // either way.

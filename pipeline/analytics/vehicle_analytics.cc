@@ -115,14 +115,18 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
       }
       tracker_->set_calibration(calibration());
       context_.calibration = calibration();
-      context_.lanes.clear();
-      for (const Lane& lane : options_.rules.lanes) {
-        std::vector<cv::Point>& polygon = context_.lanes.emplace_back();
-        for (const cv::Point2f& p : lane.polygon) {
+      auto to_pixels = [&](const std::vector<cv::Point2f>& normalised) {
+        std::vector<cv::Point> polygon;
+        for (const cv::Point2f& p : normalised) {
           polygon.emplace_back(static_cast<int>(std::lround(p.x * size_.width)),
                                static_cast<int>(std::lround(p.y * size_.height)));
         }
-      }
+        return polygon;
+      };
+      context_.lanes.clear();
+      for (const Lane& lane : options_.rules.lanes) context_.lanes.push_back(to_pixels(lane.polygon));
+      context_.masks.clear();
+      for (const auto& mask : options_.motion_masks) context_.masks.push_back(to_pixels(mask));
     }
     std::vector<cv::Rect2f> regions;
     regions.reserve(motion.regions.size());

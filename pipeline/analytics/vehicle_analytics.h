@@ -49,6 +49,9 @@ struct VehicleAnalyticsOptions {
   // Ground-plane calibration; none: speeds and sizes in metres are unavailable, classes by
   // relative size.
   std::optional<CalibrationConfig> calibration;
+  // The camera's motion masks (normalised polygons, as MotionOptions::masks), for the detector
+  // (SceneContext::masks). Not configured under vehicles: copied from the camera's motion.masks.
+  std::vector<std::vector<cv::Point2f>> motion_masks;
   // An update is sent for a better snapshot when its score is this many times the last sent one...
   float snapshot_improvement = 1.5f;
   // ...and at least this long after the last snapshot update, milliseconds.

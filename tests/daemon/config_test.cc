@@ -1112,7 +1112,9 @@ constexpr Row kAnalytics[] = {
     {"vehicles.snapshot_update_interval_ms", "1000"},
     {"vehicles.colour_every_frames", "3"},
 };
-static_assert(std::size(kAnalytics) + 2 == Count<analytics::VehicleAnalyticsOptions>());
+// + tracker, rules, and motion_masks (not a vehicles key: VehiclePipeline::Create copies the
+// camera's motion.masks).
+static_assert(std::size(kAnalytics) + 3 == Count<analytics::VehicleAnalyticsOptions>());
 
 constexpr Row kCalibration[] = {
     {"vehicles.calibration.image_points", "[[0.3, 0.3], [0.6, 0.3], [0.85, 0.95], [0.15, 0.95]]"},
