@@ -13,7 +13,10 @@
 #
 # Environment: EVAL_SECONDS (default 90; road: 60) per scene, EVAL_SEED (1), EVAL_SEEDS (road:
 # "1 2 3"), EVAL_SCENES (road: a subset of the road-* scenes), EVAL_JOBS (road: scenes rendered
-# and analysed at once, default 1), EVAL_DIR (a temp dir, removed unless EVAL_KEEP=1). Needs:
+# and analysed at once, default 1), EVAL_DIR (a temp dir, removed unless EVAL_KEEP=1),
+# EVAL_CLIPS (road: a directory of clips an earlier run rendered, its seed-N/ folders, e.g. an
+# earlier EVAL_DIR: they are analysed instead of rendered again, so two builds are compared on
+# the same pictures; EVAL_SECONDS then does not apply). Needs:
 # skynetd, skynet-scenegen, skynet-eval built in BUILD_DIR; for the real clips that are not
 # H.264, gst-launch-1.0 (they are transcoded first: ingest reads only H.264/H.265).
 set -euo pipefail
@@ -60,8 +63,16 @@ road_scenes="road-day:road-day road-dense:road-day road-night:road-adverse road-
 road_run() {  # scene seed
   local scene=$1 s=$2 dir=$work/seed-$2
   mkdir -p "$dir"
-  "$scenegen" --scene "$scene" --seconds "${EVAL_SECONDS:-60}" --fps 25 --seed "$s" \
-    --out "$dir" > /dev/null || return 1
+  if [ -n "${EVAL_CLIPS:-}" ]; then
+    local clips=$EVAL_CLIPS/seed-$s f
+    for f in "$scene.mp4" "$scene.yaml" "$scene.truth.json"; do
+      [ -f "$clips/$f" ] || { echo "run-eval: EVAL_CLIPS: $clips/$f is missing" >&2; return 1; }
+      [ "$clips/$f" -ef "$dir/$f" ] || cp "$clips/$f" "$dir/$f"
+    done
+  else
+    "$scenegen" --scene "$scene" --seconds "${EVAL_SECONDS:-60}" --fps 25 --seed "$s" \
+      --out "$dir" > /dev/null || return 1
+  fi
   "$skynetd" analyze --config "$dir/$scene.yaml" --camera "$scene" "$dir/$scene.mp4" \
     --out "$dir/$scene.jsonl" --tracks "$dir/$scene.tracks.jsonl" 2> "$dir/$scene.log" ||
     { cat "$dir/$scene.log" >&2; return 1; }
