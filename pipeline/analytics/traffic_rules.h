@@ -155,7 +155,8 @@ class TrafficRules {
   // the frame's list.
   TrackState& StateOf(const Track& t, cv::Point2f box_anchor, int64_t time_us);
   // A track confirmed in this frame: its lines are checked along its tentative trajectory, every
-  // measured step but the last (which the frame's own check takes).
+  // measured step but the last (which the frame's own check takes; for a track matched only to
+  // its prediction that last point is older than this frame and is not replayed).
   void ReplayTentative(const Track& t, FrameInfo* f, TrackState* s);
   // A new track where a lost one's vehicle would be now continues it (see Lost in the .cc).
   void Continue(const Track& t, int64_t time_us, TrackState* s);
