@@ -214,6 +214,10 @@ int main(int argc, char** argv) {
   app.add_option("--row", row, "print one table row for this scene name");
   app.add_option("--cpu-ms", cpu_ms, "CPU ms/frame to show in the row");
   app.add_flag("--header", header, "print the table header before the row");
+  bool by_time = false;
+  app.add_flag("--crossings-by-time", by_time,
+               "vehicles: match reported crossings to true ones by time, line and direction "
+               "alone, not also by the reporting track being on that vehicle");
   app.add_flag("--verbose", vehicle_options.verbose,
                "vehicles: print each double count (which track counted which vehicle again)");
   try {
@@ -223,6 +227,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  vehicle_options.crossing_on_vehicle = !by_time;
   if (!tracks_path.empty()) {
     return ScoreVehicles(truth_path, events_path, tracks_path, row, header, cpu_ms, targets,
                          vehicle_options);

@@ -130,8 +130,6 @@ void ScoreAlarms(const std::vector<PredictedEvent>& events, const std::vector<Tr
   }
 }
 
-// Reported crossings the one-to-one matching left over that count a matched vehicle again (see
-// the header). `match` maps reported to want (-1: unmatched).
 // Whether `box` (truth frame pixels) stands where the road is not scored: its bottom centre
 // beyond max_distance_m from the camera or above the horizon.
 bool NotAnalysed(const VehicleTruth& truth, const cv::Rect2d& box,
@@ -146,6 +144,46 @@ bool NotAnalysed(const VehicleTruth& truth, const cv::Rect2d& box,
          options.max_distance_m;
 }
 
+// The reporting track's box in the analysed frame nearest the event (within half a second), in
+// truth pixels, and that frame's time.
+std::optional<cv::Rect2d> ReportingBox(const VehicleTruth& truth,
+                                       const std::vector<PredictedFrame>& tracks,
+                                       const PredictedEvent& e, double* frame_t) {
+  const PredictedFrame* best = nullptr;
+  const PredictedTrack* box = nullptr;
+  for (const PredictedFrame& f : tracks) {
+    if (std::abs(f.t - e.t) > 0.5 || (best && std::abs(f.t - e.t) >= std::abs(best->t - e.t))) {
+      continue;
+    }
+    for (const PredictedTrack& p : f.tracks) {
+      if (p.id == e.track_id) best = &f, box = &p;
+    }
+  }
+  if (!box) return std::nullopt;
+  *frame_t = best->t;
+  const double sx = best->width > 0 ? static_cast<double>(truth.width) / best->width : 1;
+  const double sy = best->height > 0 ? static_cast<double>(truth.height) / best->height : 1;
+  return cv::Rect2d(box->box.x * sx, box->box.y * sy, box->box.width * sx, box->box.height * sy);
+}
+
+// Whether a reported crossing is on the true vehicle `id`: the reporting track's box and that
+// vehicle's box then share half of the smaller one (a piece of the vehicle, or a box over it and
+// a neighbour, as a merged box counts one of the two). When either box is unknown (no track box near the
+// event, the vehicle not in that frame) the place cannot tell, and it may be.
+bool OnVehicle(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
+               const PredictedEvent& e, int64_t id) {
+  double frame_t = e.t;
+  const std::optional<cv::Rect2d> box = ReportingBox(truth, tracks, e, &frame_t);
+  const auto fi = static_cast<size_t>(std::llround(frame_t * truth.fps));
+  if (!box || box->area() <= 0 || fi >= truth.frames.size()) return true;
+  for (const TruthObject& o : truth.frames[fi]) {
+    if (o.id == id) return (o.box & *box).area() >= 0.5 * std::min(o.box.area(), box->area());
+  }
+  return true;
+}
+
+// Reported crossings the one-to-one matching left over that count a matched vehicle again (see
+// the header). `match` maps reported to want (-1: unmatched).
 int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
                  const std::vector<PredictedEvent>& reported,
                  const std::vector<TruthCrossing>& want, const std::vector<int>& match,
@@ -154,45 +192,17 @@ int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& t
   for (int w : match) {
     if (w >= 0) matched[w] = true;
   }
-  // The reporting track's box in the analysed frame nearest the event, in truth pixels.
-  auto track_box = [&](const PredictedEvent& e, double* frame_t) -> std::optional<cv::Rect2d> {
-    const PredictedFrame* best = nullptr;
-    const PredictedTrack* box = nullptr;
-    for (const PredictedFrame& f : tracks) {
-      if (std::abs(f.t - e.t) > 0.5 || (best && std::abs(f.t - e.t) >= std::abs(best->t - e.t))) {
-        continue;
-      }
-      for (const PredictedTrack& p : f.tracks) {
-        if (p.id == e.track_id) best = &f, box = &p;
-      }
-    }
-    if (!box) return std::nullopt;
-    *frame_t = best->t;
-    const double sx = best->width > 0 ? static_cast<double>(truth.width) / best->width : 1;
-    const double sy = best->height > 0 ? static_cast<double>(truth.height) / best->height : 1;
-    return cv::Rect2d(box->box.x * sx, box->box.y * sy, box->box.width * sx, box->box.height * sy);
-  };
   int doubles = 0;
   for (size_t e = 0; e < reported.size(); ++e) {
     if (match[e] >= 0) continue;
     const PredictedEvent& ev = reported[e];
-    double frame_t = ev.t;
-    const std::optional<cv::Rect2d> box = track_box(ev, &frame_t);
     for (size_t w = 0; w < want.size(); ++w) {
       const TruthCrossing& c = want[w];
       if (!matched[w] || c.line != ev.where || c.direction != ev.direction ||
           std::abs(c.t - ev.t) > options.crossing_tolerance_s) {
         continue;
       }
-      bool same = true;
-      const auto fi = static_cast<size_t>(std::llround(frame_t * truth.fps));
-      if (box && box->area() > 0 && fi < truth.frames.size()) {
-        same = false;
-        for (const TruthObject& o : truth.frames[fi]) {
-          if (o.id == c.id) same = (o.box & *box).area() >= 0.5 * box->area();
-        }
-      }
-      if (same) {
+      if (OnVehicle(truth, tracks, ev, c.id)) {
         ++doubles;
         if (options.verbose) {
           const auto first = std::find(match.begin(), match.end(), static_cast<int>(w));
@@ -364,7 +374,9 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   const std::vector<int> m =
       MatchByTime(reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
         const double dt = std::abs(e.t - w.t);
-        return e.where == w.line && e.direction == w.direction && dt <= options.crossing_tolerance_s
+        return e.where == w.line && e.direction == w.direction &&
+                       dt <= options.crossing_tolerance_s &&
+                       (!options.crossing_on_vehicle || OnVehicle(truth, tracks, e, w.id))
                    ? dt
                    : -1.0;
       });

@@ -122,6 +122,11 @@ struct VehicleScoreOptions {
   // scored. Crossings after the last analysed frame cannot be seen and are not scored either.
   double warmup_s = 2.0;
   double crossing_tolerance_s = 1.0;
+  // A reported crossing counts a true one only if the reporting track is on that vehicle then
+  // (half its box inside the vehicle's; see OnVehicle in vehicle_score.cc), not on a neighbour
+  // that crossed within the tolerance: a double count of one vehicle must not stand in for
+  // another vehicle missed. false: time, line and direction alone (the figures before 2026-12-07).
+  bool crossing_on_vehicle = true;
   double iou = 0.5;
   double min_visible = 0.5;
   // Vehicles farther than this (truths with distances) are not analysed: don't care.

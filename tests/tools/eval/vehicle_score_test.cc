@@ -304,6 +304,30 @@ TEST(VehicleScoreTest, AVehicleCountedAgainByAnotherTrackIsADoubleCount) {
   EXPECT_EQ(ScoreVehicles(truth, pred, lone, {.warmup_s = 0}).double_counts, 0);
 }
 
+TEST(VehicleScoreTest, ACountOnOneVehicleDoesNotStandInForAnotherMissed) {
+  VehicleTruth truth = Truth(100);
+  // A truck counted twice (its cab, track 11, and its trailer, track 12) while a car beside it
+  // (vehicle 2) crossing 0.3 s later is missed.
+  truth.frames[30].push_back({1, "truck", {100, 100, 120, 160}});
+  truth.frames[30].push_back({2, "car", {300, 200, 80, 60}});
+  truth.frames[34].push_back({1, "truck", {100, 110, 120, 160}});
+  truth.frames[34].push_back({2, "car", {300, 210, 80, 60}});
+  truth.crossings = {{"count", 1, 3.0, 1}, {"count", 2, 3.3, 1}};
+  VehicleEvents ev;
+  ev.crossings = {{3.0, "count", 11, 1, -1}, {3.4, "count", 12, 1, -1}};
+  const std::vector<PredictedFrame> pred = {At(3.0, {Tr(11, {50, 90, 60, 40})}),
+                                            At(3.4, {Tr(12, {50, 55, 60, 40})}), At(6.9, {})};
+  const VehicleScore s = ScoreVehicles(truth, pred, ev, {.warmup_s = 0});
+  EXPECT_EQ(s.matched_crossings, 1);
+  EXPECT_EQ(s.double_counts, 1);
+  EXPECT_DOUBLE_EQ(s.count_recall, 0.5);
+  // By time alone (--crossings-by-time) the trailer's count stands in for the car.
+  const VehicleScore by_time =
+      ScoreVehicles(truth, pred, ev, {.warmup_s = 0, .crossing_on_vehicle = false});
+  EXPECT_EQ(by_time.matched_crossings, 2);
+  EXPECT_EQ(by_time.double_counts, 0);
+}
+
 TEST(VehicleScoreTest, LoadsDistancesAndTwoWheelersFromTheTruth) {
   TempDir dir;
   std::ofstream(dir.File("t.json"))
