@@ -43,6 +43,23 @@ constexpr float kRecountGrow = 0.1f;
 // once their height is projected on the road); the wait is at most kMaxFragmentUs (a slow
 // queue: its cars follow a few metres apart, and a truck close behind a car 0.8 s or more).
 constexpr float kSameLaneM = 2.0f;
+// A tall vehicle's pieces cross further apart on the ground (a roof's box projects onto the road
+// beyond the vehicle, and further out the further the lane is from below the camera): up to
+// kPieceSpreadM when the later piece also lies in the counted vehicle's column in the picture
+// (it overlaps the vehicle's box sideways by kColumnShare of the wider box and touches it, as a
+// trailer above a cab does). Vehicles side by side in two lanes stand side by side in the
+// picture, not in one column.
+constexpr float kPieceSpreadM = 4.5f;
+constexpr float kColumnShare = 0.7f;
+constexpr float kColumnGap = 0.25f;
+bool InColumn(const cv::Rect2f& vehicle, const cv::Rect2f& piece) {
+  const float across = std::min(vehicle.x + vehicle.width, piece.x + piece.width) -
+                       std::max(vehicle.x, piece.x);
+  const float gap = std::max(vehicle.y, piece.y) -
+                    std::min(vehicle.y + vehicle.height, piece.y + piece.height);
+  return across >= kColumnShare * std::max(vehicle.width, piece.width) &&
+         gap <= kColumnGap * std::max(vehicle.height, piece.height);
+}
 constexpr int64_t kMaxFragmentUs = 800'000;
 constexpr float kMinFragmentSpeedMps = 1.0f;
 float FragmentSpanM(ObjectClass c) {
@@ -517,7 +534,8 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
       if (speed >= kMinFragmentSpeedMps &&
           time_us - c.count_us <=
               std::min<int64_t>(kMaxFragmentUs, static_cast<int64_t>(span / speed * 1e6)) &&
-          calibration->GroundDistance(c.at, at) <= kSameLaneM) {
+          (calibration->GroundDistance(c.at, at) <= kSameLaneM ||
+           (calibration->GroundDistance(c.at, at) <= kPieceSpreadM && InColumn(vehicle, t.box)))) {
         again = true;
       }
     }

@@ -241,6 +241,50 @@ TEST(TrafficRulesTest, ACalibratedVehicleInTwoPiecesIsCountedOnceItsNeighboursAr
   EXPECT_EQ(counted, (std::vector<uint64_t>{1, 3, 4}));
 }
 
+// Calibrated, 0.1 m per pixel; line y = 90 px; every track drives down at 10 m/s (100 px/s).
+// Tracks given as a box at frame 0 that moves down at that speed; returns the tracks counted.
+std::vector<uint64_t> CountedOf(const std::vector<std::pair<ObjectClass, cv::Rect2f>>& boxes) {
+  const Calibration cal = TenCentimetresPerPixel();
+  TrafficRulesOptions options;
+  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  auto rules = MakeRules(options);
+  std::vector<uint64_t> counted;
+  for (int i = 0; i < 24; ++i) {
+    std::vector<Track> tracks;
+    for (size_t k = 0; k < boxes.size(); ++k) {
+      cv::Rect2f box = boxes[k].second;
+      box.y += 10.f * i;
+      Track t = Car(k + 1, {box.x + box.width / 2, box.br().y}, {0, 100});
+      t.object_class = boxes[k].first;
+      t.box = box;
+      t.calibrated = true;
+      t.velocity_mps = {0, 10};
+      t.speed_kmh = 36;
+      tracks.push_back(t);
+    }
+    for (const RuleEvent& e : rules->Process(tracks, {}, kSize, &cal, kStartUs + i * kFrameUs)) {
+      if (e.type == RuleEventType::kLineCrossed) counted.push_back(e.track_id);
+    }
+  }
+  return counted;
+}
+
+TEST(TrafficRulesTest, ATallVehiclesPiecesInOneColumnAreCountedOnce) {
+  // A near truck in two pieces: its cab (track 1, 100 px wide) crosses; its trailer (track 2,
+  // directly above the cab and 25 px to the side) crosses 0.3 s later, 2.5 m along the line from
+  // where the cab did (a tall box's anchor lands beyond the vehicle and out to the side).
+  EXPECT_EQ(CountedOf({{ObjectClass::kCar, {50, 25, 100, 30}},
+                       {ObjectClass::kTruck, {75, -15, 100, 40}}}),
+            (std::vector<uint64_t>{1}));
+}
+
+TEST(TrafficRulesTest, ACarBesideACountedOneAndTouchingItCounts) {
+  // Track 2 crosses 0.2 s after track 1, 3 m along the line from it, its box touching track 1's
+  // from behind but beside it (the next lane, not the same vehicle's column): two cars.
+  EXPECT_EQ(CountedOf({{ObjectClass::kCar, {80, 40, 40, 15}}, {ObjectClass::kCar, {115, 20, 30, 15}}}),
+            (std::vector<uint64_t>{1, 2}));
+}
+
 TEST(TrafficRulesTest, ATrucksFirstPieceClassedACarWithoutASpeedYetCountsTheTruckOnce) {
   // Calibrated, 0.1 m per pixel, a truck driving down at 20 m/s. Its first piece (track 1) is
   // classed a car and has no speed yet; its second (track 2, a truck at 20 m/s) crosses where it
