@@ -136,9 +136,9 @@ done
 
 echo
 echo "vehicle evaluation: the same clips, classical backend, calibrated, after a 2 s warm-up;" \
-     "line count matched within 1 s in the same direction by a track on that vehicle; boxes" \
-     "and MOTA at IoU 0.5 on vehicles at least half visible; ms CPU = vehicle analytics per" \
-     "analysed frame (motion not included)"
+     "line count matched within 1 s in the same direction, not by a track on another vehicle;" \
+     "boxes and MOTA at IoU 0.5 on vehicles at least half visible; ms CPU = vehicle analytics" \
+     "per analysed frame (motion not included)"
 vehicle_table "$work" $vehicle_scenes
 
 # Real footage: no ground truth, so only the motion events per hour of video.

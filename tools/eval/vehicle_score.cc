@@ -166,20 +166,28 @@ std::optional<cv::Rect2d> ReportingBox(const VehicleTruth& truth,
   return cv::Rect2d(box->box.x * sx, box->box.y * sy, box->box.width * sx, box->box.height * sy);
 }
 
-// Whether a reported crossing is on the true vehicle `id`: the reporting track's box and that
-// vehicle's box then share half of the smaller one (a piece of the vehicle, or a box over it and
-// a neighbour, as a merged box counts one of the two). When either box is unknown (no track box near the
-// event, the vehicle not in that frame) the place cannot tell, and it may be.
-bool OnVehicle(const VehicleTruth& truth, const std::vector<PredictedFrame>& tracks,
-               const PredictedEvent& e, int64_t id) {
+// The true vehicles a reported crossing's track is on, or nothing when its box or the truth
+// frame is unknown. A track is on a vehicle when their boxes share half of the smaller (a piece
+// of the vehicle, or a box over it and a neighbour, as a merged box counts one of the two).
+std::optional<std::vector<int64_t>> VehiclesUnder(const VehicleTruth& truth,
+                                                  const std::vector<PredictedFrame>& tracks,
+                                                  const PredictedEvent& e) {
   double frame_t = e.t;
   const std::optional<cv::Rect2d> box = ReportingBox(truth, tracks, e, &frame_t);
   const auto fi = static_cast<size_t>(std::llround(frame_t * truth.fps));
-  if (!box || box->area() <= 0 || fi >= truth.frames.size()) return true;
+  if (!box || box->area() <= 0 || fi >= truth.frames.size()) return std::nullopt;
+  std::vector<int64_t> ids;
   for (const TruthObject& o : truth.frames[fi]) {
-    if (o.id == id) return (o.box & *box).area() >= 0.5 * std::min(o.box.area(), box->area());
+    if (IsVehicleClass(o.cls) &&
+        (o.box & *box).area() >= 0.5 * std::min(o.box.area(), box->area())) {
+      ids.push_back(o.id);
+    }
   }
-  return true;
+  return ids;
+}
+
+bool Holds(const std::vector<int64_t>& ids, int64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 // Reported crossings the one-to-one matching left over that count a matched vehicle again (see
@@ -202,7 +210,9 @@ int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& t
           std::abs(c.t - ev.t) > options.crossing_tolerance_s) {
         continue;
       }
-      if (OnVehicle(truth, tracks, ev, c.id)) {
+      // Its track is on that vehicle (time alone when its box is unknown).
+      const std::optional<std::vector<int64_t>> under = VehiclesUnder(truth, tracks, ev);
+      if (!under || Holds(*under, c.id)) {
         ++doubles;
         if (options.verbose) {
           const auto first = std::find(match.begin(), match.end(), static_cast<int>(w));
@@ -371,12 +381,21 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   for (const PredictedEvent& e : events.crossings) {
     if (e.t >= options.warmup_s) reported.push_back(e);
   }
+  // By place: not a crossing of vehicle `id` when its track is on other vehicles and not on that
+  // one. A track on no vehicle (a headlight beam ahead of a car at night), or with no box known,
+  // is left to time, line and direction.
+  std::vector<std::optional<std::vector<int64_t>>> under;
+  for (const PredictedEvent& e : reported) under.push_back(VehiclesUnder(truth, tracks, e));
+  auto MayBeOf = [&](const PredictedEvent& e, int64_t id) {
+    const auto& u = under[&e - reported.data()];
+    return !u || u->empty() || Holds(*u, id);
+  };
   const std::vector<int> m =
       MatchByTime(reported, want, [&](const PredictedEvent& e, const TruthCrossing& w) {
         const double dt = std::abs(e.t - w.t);
         return e.where == w.line && e.direction == w.direction &&
                        dt <= options.crossing_tolerance_s &&
-                       (!options.crossing_on_vehicle || OnVehicle(truth, tracks, e, w.id))
+                       (!options.crossing_on_vehicle || MayBeOf(e, w.id))
                    ? dt
                    : -1.0;
       });

@@ -122,10 +122,10 @@ struct VehicleScoreOptions {
   // scored. Crossings after the last analysed frame cannot be seen and are not scored either.
   double warmup_s = 2.0;
   double crossing_tolerance_s = 1.0;
-  // A reported crossing counts a true one only if the reporting track is on that vehicle then
-  // (half its box inside the vehicle's; see OnVehicle in vehicle_score.cc), not on a neighbour
-  // that crossed within the tolerance: a double count of one vehicle must not stand in for
-  // another vehicle missed. false: time, line and direction alone (the figures before 2026-12-07).
+  // A reported crossing does not count a true one when the reporting track is then on other
+  // vehicles and not on that one (VehiclesUnder in vehicle_score.cc): a double count of one vehicle
+  // must not stand in for a neighbour missed. false: time, line and direction alone (the figures
+  // before 2026-12-07).
   bool crossing_on_vehicle = true;
   double iou = 0.5;
   double min_visible = 0.5;
