@@ -45,20 +45,27 @@ constexpr float kRecountGrow = 0.1f;
 constexpr float kSameLaneM = 2.0f;
 // A tall vehicle's pieces cross further apart on the ground (a roof's box projects onto the road
 // beyond the vehicle, and further out the further the lane is from below the camera): up to
-// kPieceSpreadM when the later piece also lies in the counted vehicle's column in the picture
-// (it overlaps the vehicle's box sideways by kColumnShare of the wider box and touches it, as a
-// trailer above a cab does). Vehicles side by side in two lanes stand side by side in the
-// picture, not in one column.
+// kPieceSpreadM when the later piece also lies in the counted vehicle's column in the picture,
+// the column running across the line (it overlaps the vehicle's box along the line by
+// kColumnShare of the wider box and touches it across the line, as a trailer behind a cab does).
+// Vehicles side by side in two lanes stand side by side along the line, not in one column.
 constexpr float kPieceSpreadM = 4.5f;
 constexpr float kColumnShare = 0.7f;
 constexpr float kColumnGap = 0.25f;
-bool InColumn(const cv::Rect2f& vehicle, const cv::Rect2f& piece) {
-  const float across = std::min(vehicle.x + vehicle.width, piece.x + piece.width) -
-                       std::max(vehicle.x, piece.x);
-  const float gap = std::max(vehicle.y, piece.y) -
-                    std::min(vehicle.y + vehicle.height, piece.y + piece.height);
-  return across >= kColumnShare * std::max(vehicle.width, piece.width) &&
-         gap <= kColumnGap * std::max(vehicle.height, piece.height);
+// `along_x`: the line runs more across the picture than down it.
+bool InColumn(const cv::Rect2f& vehicle, const cv::Rect2f& piece, bool along_x) {
+  // Extents along the line ([lo, hi) of each box) and across it.
+  auto span = [&](const cv::Rect2f& r, bool x) {
+    return x ? std::pair(r.x, r.x + r.width) : std::pair(r.y, r.y + r.height);
+  };
+  const auto [v0, v1] = span(vehicle, along_x);
+  const auto [p0, p1] = span(piece, along_x);
+  const auto [w0, w1] = span(vehicle, !along_x);
+  const auto [q0, q1] = span(piece, !along_x);
+  const float along = std::min(v1, p1) - std::max(v0, p0);
+  const float gap = std::max(w0, q0) - std::min(w1, q1);
+  return along >= kColumnShare * std::max(v1 - v0, p1 - p0) &&
+         gap <= kColumnGap * std::max(w1 - w0, q1 - q0);
 }
 constexpr int64_t kMaxFragmentUs = 800'000;
 constexpr float kMinFragmentSpeedMps = 1.0f;
@@ -516,6 +523,8 @@ void TrafficRules::CheckLines(const Track& t, cv::Point2f anchor, FrameInfo* fp,
 bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
                            const Calibration* calibration, int64_t time_us) {
   bool again = false;
+  const auto& [a, b] = lines_px_[line];
+  const bool along_x = std::abs(b.x - a.x) >= std::abs(b.y - a.y);
   for (const Counted& c : counted_) {
     if (c.line != line || c.direction != dir || c.track_id == t.id) continue;
     // Where the counted vehicle is now: its box as last seen, moved on at its velocity then.
@@ -535,7 +544,8 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
           time_us - c.count_us <=
               std::min<int64_t>(kMaxFragmentUs, static_cast<int64_t>(span / speed * 1e6)) &&
           (calibration->GroundDistance(c.at, at) <= kSameLaneM ||
-           (calibration->GroundDistance(c.at, at) <= kPieceSpreadM && InColumn(vehicle, t.box)))) {
+           (calibration->GroundDistance(c.at, at) <= kPieceSpreadM &&
+            InColumn(vehicle, t.box, along_x)))) {
         again = true;
       }
     }

@@ -243,22 +243,30 @@ TEST(TrafficRulesTest, ACalibratedVehicleInTwoPiecesIsCountedOnceItsNeighboursAr
 
 // Calibrated, 0.1 m per pixel; line y = 90 px; every track drives down at 10 m/s (100 px/s).
 // Tracks given as a box at frame 0 that moves down at that speed; returns the tracks counted.
-std::vector<uint64_t> CountedOf(const std::vector<std::pair<ObjectClass, cv::Rect2f>>& boxes) {
+// `side_on`: the line is x = 160 px instead and the tracks drive right.
+std::vector<uint64_t> CountedOf(const std::vector<std::pair<ObjectClass, cv::Rect2f>>& boxes,
+                                bool side_on = false) {
   const Calibration cal = TenCentimetresPerPixel();
   TrafficRulesOptions options;
-  options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  if (side_on) {
+    options.lines.push_back({"l", {0.5f, 0.f}, {0.5f, 1.f}});
+  } else {
+    options.lines.push_back({"l", {0.f, 0.5f}, {1.f, 0.5f}});
+  }
   auto rules = MakeRules(options);
+  const cv::Point2f step = side_on ? cv::Point2f(10, 0) : cv::Point2f(0, 10);
   std::vector<uint64_t> counted;
   for (int i = 0; i < 24; ++i) {
     std::vector<Track> tracks;
     for (size_t k = 0; k < boxes.size(); ++k) {
       cv::Rect2f box = boxes[k].second;
-      box.y += 10.f * i;
-      Track t = Car(k + 1, {box.x + box.width / 2, box.br().y}, {0, 100});
+      box.x += step.x * i;
+      box.y += step.y * i;
+      Track t = Car(k + 1, {box.x + box.width / 2, box.br().y}, step * 10);
       t.object_class = boxes[k].first;
       t.box = box;
       t.calibrated = true;
-      t.velocity_mps = {0, 10};
+      t.velocity_mps = step;
       t.speed_kmh = 36;
       tracks.push_back(t);
     }
@@ -282,6 +290,12 @@ TEST(TrafficRulesTest, ACarBesideACountedOneAndTouchingItCounts) {
   // Track 2 crosses 0.2 s after track 1, 3 m along the line from it, its box touching track 1's
   // from behind but beside it (the next lane, not the same vehicle's column): two cars.
   EXPECT_EQ(CountedOf({{ObjectClass::kCar, {80, 40, 40, 15}}, {ObjectClass::kCar, {115, 20, 30, 15}}}),
+            (std::vector<uint64_t>{1, 2}));
+  // Seen from the side, the line runs down the picture: a car in the next lane 0.2 s behind
+  // stands above the counted one (overlapping it across the picture, touching it), 3 m along
+  // the line from it: still two cars.
+  EXPECT_EQ(CountedOf({{ObjectClass::kCar, {90, 50, 50, 30}}, {ObjectClass::kCar, {80, 20, 50, 30}}},
+                      /*side_on=*/true),
             (std::vector<uint64_t>{1, 2}));
 }
 
