@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <opencv2/imgproc.hpp>
 
 namespace skynet::analytics {
@@ -14,6 +15,41 @@ constexpr int kTwoWheelerFrames = 3;
 // ...in a row, each measured on at least this much track: the first estimates, from a few
 // frames, jump by tens of km/h with the box's jitter (a pedestrian 50 m away read 30 km/h).
 constexpr int64_t kTwoWheelerSettledUs = 600'000;
+// Pedestrians by motion (see the header): a small track outside every lane whose pace over its
+// last kWalkerUs of measured track is a walker's (at least kWalkerMinKmh, below cyclist speed).
+// The pace is the ground distance between the mean contact points of the window's first and last
+// thirds over the time between them: a far box's jitter, which makes its speed read anything
+// from 0 to 30 km/h frame to frame, averages out; a walker's steady few km/h do not.
+constexpr float kWalkerMinKmh = 2;
+constexpr int64_t kWalkerUs = 2'000'000;
+
+std::optional<float> PaceKmh(const Track& t, const Calibration& calibration) {
+  const std::vector<TrajectoryPoint>& tr = t.trajectory;
+  if (tr.empty() || tr.back().time_us - tr.front().time_us < kWalkerUs) return std::nullopt;
+  const int64_t from = tr.back().time_us - kWalkerUs;
+  size_t first = tr.size() - 1;
+  while (first > 0 && tr[first - 1].time_us >= from) --first;
+  const size_t n = tr.size() - first;
+  if (n < 6) return std::nullopt;
+  auto mean = [&](size_t a, size_t b, double* time) {
+    cv::Point2f sum;
+    double us = 0;
+    for (size_t k = a; k < b; ++k) {
+      sum += calibration.ImageToGround(tr[k].point);
+      us += static_cast<double>(tr[k].time_us);
+    }
+    *time = us / static_cast<double>(b - a);
+    return sum / static_cast<float>(b - a);
+  };
+  double t0 = 0, t1 = 0;
+  const cv::Point2f p0 = mean(first, first + n / 3, &t0);
+  const cv::Point2f p1 = mean(tr.size() - n / 3, tr.size(), &t1);
+  if (t1 - t0 <= 0) return std::nullopt;
+  return static_cast<float>(cv::norm(p1 - p0) / ((t1 - t0) * 1e-6) * 3.6);
+}
+
+// Anything a pedestrian's box may be classed by size: all but the large vehicles.
+bool PersonSized(ObjectClass c) { return c != ObjectClass::kBus && c != ObjectClass::kTruck; }
 
 bool NarrowUpright(ObjectClass c) {
   return c == ObjectClass::kPerson || c == ObjectClass::kBicycle || c == ObjectClass::kMotorcycle;
@@ -25,6 +61,7 @@ struct VehicleAnalytics::Motion {
   int fast = 0;                                // measured frames at cyclist speed or more
   int motor = 0;                               // ...of them at motor traffic speed
   ObjectClass judged = ObjectClass::kUnknown;  // kBicycle / kMotorcycle once judged
+  bool walker = false;                         // at walking pace outside the lanes now
 };
 
 // What has been reported for a track, and its attributes so far.
@@ -153,8 +190,44 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
   return obs;
 }
 
+bool VehicleAnalytics::OutsideLanes(const Track& t) const {
+  const std::vector<Lane>& lanes = options_.rules.lanes;
+  if (lanes.empty() || size_.area() <= 0) return false;
+  const cv::Point2f anchor(t.box.x + t.box.width / 2, t.box.y + t.box.height);
+  for (const Lane& lane : lanes) {
+    std::vector<cv::Point2f> px;
+    for (const cv::Point2f& p : lane.polygon) {
+      px.emplace_back(p.x * static_cast<float>(size_.width), p.y * static_cast<float>(size_.height));
+    }
+    if (cv::pointPolygonTest(px, anchor, false) >= 0) return false;
+  }
+  return true;
+}
+
+bool VehicleAnalytics::Walking(const Track& t) {
+  const auto it = motion_.find(t.id);
+  if (!t.matched) return it != motion_.end() && it->second.walker;
+  std::optional<float> pace;
+  if (detector_->name() == "classical" && PersonSized(t.object_class) && calibration() &&
+      !t.stationary && OutsideLanes(t)) {
+    pace = PaceKmh(t, *calibration());
+  }
+  const bool walker = pace && *pace >= kWalkerMinKmh && *pace < kCyclistMinKmh;
+  if (walker) {
+    motion_[t.id].walker = true;
+  } else if (it != motion_.end()) {
+    it->second.walker = false;
+  }
+  return walker;
+}
+
 ObjectClass VehicleAnalytics::AttributedClass(const Track& t, bool update) {
   const auto it = motion_.find(t.id);
+  // Walking overrides a two-wheeler judgement: a far pedestrian's jittering box can read cyclist
+  // speeds in a few frames in a row, its pace over 2 s cannot.
+  if (update ? Walking(t) : (it != motion_.end() && it->second.walker)) {
+    return ObjectClass::kPerson;
+  }
   if (it != motion_.end() && it->second.judged != ObjectClass::kUnknown) return it->second.judged;
   if (!update || detector_->name() != "classical" || !NarrowUpright(t.object_class) ||
       !t.calibrated || !t.matched || t.speed_kmh < 0 ||

@@ -13,8 +13,18 @@
 // row, each speed measured over at least 0.6 s of track (earlier ones follow the box's
 // jitter), is a bicycle, and at motor traffic speed (>= 32 km/h) in most of them a motorcycle; once
 // judged, it stays one (a cyclist waiting at a light is still a cyclist). The tracks the rules, the
-// lifecycle and tracks() see carry that class (the tracker's own class votes are left alone). The
-// DNN backend keeps its model's classes.
+// lifecycle and tracks() see carry that class (the tracker's own class votes are left alone).
+//
+// Pedestrians (classical backend, calibrated, lanes configured): a pedestrian with its shadow, or
+// two walking together, is a box as wide as a car's. A track the detector calls anything but a
+// bus or truck whose contact point is outside every lane and whose pace over its last
+// 2 s is a walker's (2-10 km/h, from the mean ground positions of the window's first and last
+// thirds: a far box's jitter averages out) is a person while it is: back to its own class once
+// it stands still or moves faster (a car pulling slowly into a parking place
+// is a vehicle again when it stops there, for the no-parking rule). Walking overrides a
+// two-wheeler judgement (a far pedestrian's jittering box can read cyclist speeds in a few frames
+// in a row; its pace over 2 s cannot). The DNN backend keeps its
+// model's classes.
 //
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
 // never logs; it counts into stats(). The detector is not owned and must outlive this object.
@@ -152,6 +162,10 @@ class VehicleAnalytics {
                    std::unique_ptr<Tracker> tracker, std::unique_ptr<TrafficRules> rules);
   void Lifecycle(const cv::Mat& frame, int64_t time_us, VehicleObservation* obs);
   ObjectClass AttributedClass(const Track& t, bool update);
+  // The pedestrian judgement (see the header): whether `t` walks now, updating its state.
+  bool Walking(const Track& t);
+  // Whether `t`'s contact point lies outside every configured lane (false without lanes).
+  bool OutsideLanes(const Track& t) const;
   VehicleTrackEvent MakeEvent(TrackEventType type, const Track& t, const TrackInfo& info,
                               int64_t time_us) const;
 

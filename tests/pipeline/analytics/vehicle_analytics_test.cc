@@ -209,10 +209,16 @@ class UprightDetector final : public VehicleDetector {
  public:
   UprightDetector(std::string name, float px_per_frame, int lagging_frames = 0, float lag_px = 0)
       : name_(std::move(name)), step_(px_per_frame), lagging_(lagging_frames), lag_px_(lag_px) {}
+  // Reports `size` boxes of class `cls` instead.
+  UprightDetector& As(ObjectClass cls, cv::Size2f size) {
+    cls_ = cls;
+    size_ = size;
+    return *this;
+  }
   std::vector<Detection> Detect(const cv::Mat&, const std::vector<cv::Rect2f>&, int64_t) override {
     const bool lagging = lagging_ > 0 && (calls_ / lagging_) % 2 == 0;
     const float x = 10.f + step_ * static_cast<float>(calls_++) - (lagging ? lag_px_ : 0.f);
-    return {{cv::Rect2f(x, 100, 16, 40), ObjectClass::kPerson, 0.9f}};
+    return {{cv::Rect2f(cv::Point2f(x, 140 - size_.height), size_), cls_, 0.9f}};
   }
   void SetSceneContext(const SceneContext&) override {}
   const cv::Mat& foreground() const override { return no_mask_; }
@@ -222,6 +228,8 @@ class UprightDetector final : public VehicleDetector {
  private:
   std::string name_;
   float step_;
+  ObjectClass cls_ = ObjectClass::kPerson;
+  cv::Size2f size_{16, 40};
   uint64_t calls_ = 0;
   uint64_t lagging_;
   float lag_px_;
@@ -270,6 +278,43 @@ TEST(VehicleAnalyticsTest, AWalkerWhoseBoxLagsNowAndThenIsNotACyclist) {
   EXPECT_EQ(UprightClassAt("classical", 5, 6, 1.5f), ObjectClass::kPerson);
   // A cyclist seen the same way is still a cyclist.
   EXPECT_EQ(UprightClassAt("classical", 18, 6, 1.5f), ObjectClass::kBicycle);
+}
+
+// The class a car-classed box 2.2 m wide and 2 m tall (a pedestrian with the shadow beside it)
+// moving right at `kmh` ends up with, on the view of UprightClassAt; with `lane`, one lane over
+// the upper half of the picture (the box's contact point, at y = 140 of 180, is outside it) or,
+// with `inside`, over the whole picture.
+ObjectClass WideClassAt(float kmh, bool lane, bool inside = false) {
+  VehicleAnalyticsOptions options;
+  options.calibration = TopDown();
+  options.calibration->ground_points = {cv::Point2f(0, 0), {64, 0}, {64, 9}, {0, 9}};
+  if (lane) {
+    const float bottom = inside ? 1.f : 0.5f;
+    options.rules.lanes.push_back({"road", {{0, 0}, {1, 0}, {1, bottom}, {0, bottom}}, {}, 0});
+  }
+  UprightDetector detector("classical", kmh / 3.6f * 20.f / 10.f);
+  detector.As(ObjectClass::kCar, {44, 40});
+  auto va = VehicleAnalytics::Create(options, &detector);
+  EXPECT_TRUE(va.ok()) << va.status().ToString();
+  const cv::Mat frame(180, 1280, CV_8UC3, cv::Scalar(90, 90, 90));
+  ObjectClass reported = ObjectClass::kUnknown;
+  for (int i = 0; i < 40; ++i) {
+    const VehicleObservation o =
+        (*va)->Process(frame, MotionObservation{}, kStartUs + i * kFrameUs);
+    for (const VehicleTrackEvent& e : o.track_events) reported = e.track.object_class;
+  }
+  return reported;
+}
+
+TEST(VehicleAnalyticsTest, ACarSizedBoxWalkingOutsideTheLanesIsAPerson) {
+  EXPECT_EQ(WideClassAt(5, true), ObjectClass::kPerson);  // a walker (and shadow) on the pavement
+  // In a lane it is a vehicle crawling in a queue.
+  EXPECT_EQ(WideClassAt(5, true, /*inside=*/true), ObjectClass::kCar);
+  // Outside the lanes at a vehicle's speed (a side street), or standing still (a parked car).
+  EXPECT_EQ(WideClassAt(40, true), ObjectClass::kCar);
+  EXPECT_EQ(WideClassAt(0, true), ObjectClass::kCar);
+  // No lanes configured: no pavement known, today's classes.
+  EXPECT_EQ(WideClassAt(5, false), ObjectClass::kCar);
 }
 
 }  // namespace
