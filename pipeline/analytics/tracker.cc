@@ -39,6 +39,10 @@ constexpr float kSplitMinGrowth = 1.3f;
 // the predicted rows, grown by this fraction of the height above and below.
 constexpr float kMaxHeightJump = 1.35f;
 constexpr float kHeightMargin = 0.1f;
+// ...unless the track (calibrated) is lower than any vehicle, this many metres: a piece of one
+// (its roof line, its shadow's edge) whose detection is now the whole vehicle; clipped, it would
+// stay a sliver on the vehicle for good.
+constexpr float kMinVehicleHeightM = 1.0f;
 // "Much taller" is judged against the tallest recent measurement too, which decays by this per
 // matched frame (Filter::tall_height).
 constexpr float kTallDecay = 0.95f;
@@ -391,7 +395,9 @@ void Tracker::Correct(Detection d, int64_t time_us, Track& t, Filter& f) {
   // Measure only the track's rows, with a margin, so the box and its bottom-centre anchor stay
   // on the object.
   const float ref_h = std::max({t.box.height, f.last_height, f.tall_height});
-  if (t.confirmed && d.box.height > kMaxHeightJump * ref_h) {
+  const bool sliver = calibration_ != nullptr && IsVehicle(t.object_class) &&
+                      calibration_->FootprintOf(t.box).height_m < kMinVehicleHeightM;
+  if (t.confirmed && !sliver && d.box.height > kMaxHeightJump * ref_h) {
     const float top = std::max(d.box.y, t.box.y - kHeightMargin * ref_h);
     const float bottom = std::min(d.box.br().y, t.box.y + ref_h * (1 + kHeightMargin));
     if (bottom > top) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 
 namespace skynet::analytics {
 namespace {
@@ -191,17 +191,12 @@ VehicleObservation VehicleAnalytics::Process(const cv::Mat& frame, const MotionO
 }
 
 bool VehicleAnalytics::OutsideLanes(const Track& t) const {
-  const std::vector<Lane>& lanes = options_.rules.lanes;
-  if (lanes.empty() || size_.area() <= 0) return false;
+  if (context_.lanes.empty()) return false;
   const cv::Point2f anchor(t.box.x + t.box.width / 2, t.box.y + t.box.height);
-  for (const Lane& lane : lanes) {
-    std::vector<cv::Point2f> px;
-    for (const cv::Point2f& p : lane.polygon) {
-      px.emplace_back(p.x * static_cast<float>(size_.width), p.y * static_cast<float>(size_.height));
-    }
-    if (cv::pointPolygonTest(px, anchor, false) >= 0) return false;
-  }
-  return true;
+  return std::none_of(context_.lanes.begin(), context_.lanes.end(),
+                      [&](const std::vector<cv::Point>& lane) {
+                        return cv::pointPolygonTest(lane, anchor, false) >= 0;
+                      });
 }
 
 bool VehicleAnalytics::Walking(const Track& t) {

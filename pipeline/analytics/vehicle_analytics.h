@@ -164,7 +164,8 @@ class VehicleAnalytics {
   ObjectClass AttributedClass(const Track& t, bool update);
   // The pedestrian judgement (see the header): whether `t` walks now, updating its state.
   bool Walking(const Track& t);
-  // Whether `t`'s contact point lies outside every configured lane (false without lanes).
+  // Whether `t`'s contact point lies outside every configured lane (context_.lanes; false
+  // without lanes).
   bool OutsideLanes(const Track& t) const;
   VehicleTrackEvent MakeEvent(TrackEventType type, const Track& t, const TrackInfo& info,
                               int64_t time_us) const;

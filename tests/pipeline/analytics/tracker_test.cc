@@ -358,6 +358,32 @@ TEST(RobustVelocityTest, MedianSlopeIgnoresAFewJumps) {
 
 Detection Person(float x, float y) { return {cv::Rect2f(x, y, 6, 16), ObjectClass::kPerson, 0.9f}; }
 
+TEST(TrackerTest, ATrackOnASliverOfAVehicleGrowsToTheWholeVehicle) {
+  // Calibrated road; a car drives away at 50 km/h. For 1.2 s the detector sees only a sliver of
+  // it (its shadow's edge, 0.3 m high), then the whole car: within 0.4 s the track has the car's
+  // height. A track of vehicle height clips a detection much taller than itself (a vehicle
+  // merged with what stands above it); a sliver is lower than any vehicle and must not.
+  const Calibration cal = RoadCalibration();
+  auto tracker = MakeTracker();
+  tracker->set_calibration(&cal);
+  const double mps = 50 / 3.6;
+  for (int i = 0; i < 16; ++i) {
+    const cv::Point2f ground(1.75f, static_cast<float>(2 + mps * i * 0.1));
+    cv::Rect2f box = CarBoxAt(cal, ground);
+    if (i < 12) {
+      const float sliver = box.height * 0.3f / 1.5f;
+      box.y = box.br().y - sliver;
+      box.height = sliver;
+    }
+    tracker->Update({{box, ObjectClass::kCar, 0.9f}}, {}, kStartUs + i * kFrameUs);
+    ASSERT_EQ(tracker->tracks().size(), 1u) << i;
+  }
+  const Track& t = tracker->tracks()[0];
+  ASSERT_TRUE(t.confirmed);
+  const cv::Rect2f car = CarBoxAt(cal, {1.75f, static_cast<float>(2 + mps * 1.5)});
+  EXPECT_NEAR(t.box.height, car.height, 0.2 * car.height);
+}
+
 TEST(TrackerTest, CarPassingAPedestrianKeepsBothBoxesThroughTheMergedBlob) {
   // A car drives right along the kerb while a pedestrian walks slowly below it; for a few
   // frames the detector sees one blob covering both. Both tracks keep their ids and boxes.

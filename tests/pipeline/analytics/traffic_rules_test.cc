@@ -289,14 +289,16 @@ TEST(TrafficRulesTest, ATallVehiclesPiecesInOneColumnAreCountedOnce) {
 TEST(TrafficRulesTest, ACarBesideACountedOneAndTouchingItCounts) {
   // Track 2 crosses 0.2 s after track 1, 3 m along the line from it, its box touching track 1's
   // from behind but beside it (the next lane, not the same vehicle's column): two cars.
-  EXPECT_EQ(CountedOf({{ObjectClass::kCar, {80, 40, 40, 15}}, {ObjectClass::kCar, {115, 20, 30, 15}}}),
-            (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(
+      CountedOf({{ObjectClass::kCar, {80, 40, 40, 15}}, {ObjectClass::kCar, {115, 20, 30, 15}}}),
+      (std::vector<uint64_t>{1, 2}));
   // Seen from the side, the line runs down the picture: a car in the next lane 0.2 s behind
   // stands above the counted one (overlapping it across the picture, touching it), 3 m along
   // the line from it: still two cars.
-  EXPECT_EQ(CountedOf({{ObjectClass::kCar, {90, 50, 50, 30}}, {ObjectClass::kCar, {80, 20, 50, 30}}},
-                      /*side_on=*/true),
-            (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(
+      CountedOf({{ObjectClass::kCar, {90, 50, 50, 30}}, {ObjectClass::kCar, {80, 20, 50, 30}}},
+                /*side_on=*/true),
+      (std::vector<uint64_t>{1, 2}));
 }
 
 TEST(TrafficRulesTest, ATrucksFirstPieceClassedACarWithoutASpeedYetCountsTheTruckOnce) {
