@@ -17,14 +17,13 @@
 //
 // Pedestrians (classical backend, calibrated, lanes configured): a pedestrian with its shadow, or
 // two walking together, is a box as wide as a car's. A track the detector calls anything but a
-// bus or truck whose contact point is outside every lane and whose pace over its last
-// 2 s is a walker's (2-10 km/h, from the mean ground positions of the window's first and last
-// thirds: a far box's jitter averages out) is a person while it is: back to its own class once
-// it stands still or moves faster (a car pulling slowly into a parking place
-// is a vehicle again when it stops there, for the no-parking rule). Walking overrides a
-// two-wheeler judgement (a far pedestrian's jittering box can read cyclist speeds in a few frames
-// in a row; its pace over 2 s cannot). The DNN backend keeps its
-// model's classes.
+// bus or truck whose contact point is outside every lane and whose pace over its last 2 s is a
+// walker's (2-10 km/h, from the mean ground positions of the window's first and last thirds: a
+// far box's jitter averages out) is a person while it is: back to its own class once it stands
+// still or moves faster (a car pulling slowly into a parking place is a vehicle again when it
+// stops there, for the no-parking rule). Walking overrides a two-wheeler judgement (a far
+// pedestrian's jittering box can read cyclist speeds in a few frames in a row; its pace over 2 s
+// cannot). The DNN backend keeps its model's classes.
 //
 // One per camera, on the camera's analytics worker: not thread-safe. Process() never throws and
 // never logs; it counts into stats(). The detector is not owned and must outlive this object.

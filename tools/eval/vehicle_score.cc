@@ -204,14 +204,14 @@ int CountDoubles(const VehicleTruth& truth, const std::vector<PredictedFrame>& t
   for (size_t e = 0; e < reported.size(); ++e) {
     if (match[e] >= 0) continue;
     const PredictedEvent& ev = reported[e];
+    // Its track is on that vehicle (time alone when its box is unknown).
+    const std::optional<std::vector<int64_t>> under = VehiclesUnder(truth, tracks, ev);
     for (size_t w = 0; w < want.size(); ++w) {
       const TruthCrossing& c = want[w];
       if (!matched[w] || c.line != ev.where || c.direction != ev.direction ||
           std::abs(c.t - ev.t) > options.crossing_tolerance_s) {
         continue;
       }
-      // Its track is on that vehicle (time alone when its box is unknown).
-      const std::optional<std::vector<int64_t>> under = VehiclesUnder(truth, tracks, ev);
       if (!under || Holds(*under, c.id)) {
         ++doubles;
         if (options.verbose) {
@@ -387,7 +387,7 @@ VehicleScore ScoreVehicles(const VehicleTruth& truth, const std::vector<Predicte
   std::vector<std::optional<std::vector<int64_t>>> under;
   for (const PredictedEvent& e : reported) under.push_back(VehiclesUnder(truth, tracks, e));
   auto MayBeOf = [&](const PredictedEvent& e, int64_t id) {
-    const auto& u = under[&e - reported.data()];
+    const auto& u = under[&e - reported.data()];  // MatchByTime passes reported's own elements
     return !u || u->empty() || Holds(*u, id);
   };
   const std::vector<int> m =
