@@ -236,16 +236,12 @@ class UprightDetector final : public VehicleDetector {
   const cv::Mat no_mask_;
 };
 
-// The class a narrow upright object moving at `kmh` ends up with, on a 1280-pixel-wide view at
-// 20 px per metre (0.8 m wide, 2 m tall), over 40 frames at 10 fps; every other run of
-// `lagging_frames` boxes `lag_m` behind it.
-ObjectClass UprightClassAt(const std::string& backend, float kmh, int lagging_frames = 0,
-                           float lag_m = 0) {
-  VehicleAnalyticsOptions options;
+// The class `detector`'s one object ends up with over 40 frames at 10 fps, on a 1280-pixel-wide
+// view at 20 px per metre (and lanes, if `options` has them).
+ObjectClass ClassAt(VehicleAnalyticsOptions options, UprightDetector* detector) {
   options.calibration = TopDown();
   options.calibration->ground_points = {cv::Point2f(0, 0), {64, 0}, {64, 9}, {0, 9}};
-  UprightDetector detector(backend, kmh / 3.6f * 20.f / 10.f, lagging_frames, lag_m * 20.f);
-  auto va = VehicleAnalytics::Create(options, &detector);
+  auto va = VehicleAnalytics::Create(options, detector);
   EXPECT_TRUE(va.ok()) << va.status().ToString();
   const cv::Mat frame(180, 1280, CV_8UC3, cv::Scalar(90, 90, 90));
   ObjectClass reported = ObjectClass::kUnknown;
@@ -261,6 +257,14 @@ ObjectClass UprightClassAt(const std::string& backend, float kmh, int lagging_fr
     }
   }
   return reported;
+}
+
+// The class a narrow upright object (0.8 m wide, 2 m tall) moving at `kmh` ends up with; every
+// other run of `lagging_frames` boxes `lag_m` behind it.
+ObjectClass UprightClassAt(const std::string& backend, float kmh, int lagging_frames = 0,
+                           float lag_m = 0) {
+  UprightDetector detector(backend, kmh / 3.6f * 20.f / 10.f, lagging_frames, lag_m * 20.f);
+  return ClassAt({}, &detector);
 }
 
 TEST(VehicleAnalyticsTest, NarrowUprightObjectsAreTwoWheelersByTheirSpeed) {
@@ -281,29 +285,18 @@ TEST(VehicleAnalyticsTest, AWalkerWhoseBoxLagsNowAndThenIsNotACyclist) {
 }
 
 // The class a car-classed box 2.2 m wide and 2 m tall (a pedestrian with the shadow beside it)
-// moving right at `kmh` ends up with, on the view of UprightClassAt; with `lane`, one lane over
-// the upper half of the picture (the box's contact point, at y = 140 of 180, is outside it) or,
-// with `inside`, over the whole picture.
+// moving right at `kmh` ends up with; with `lane`, one lane over the upper half of the picture
+// (the box's contact point, at y = 140 of 180, is outside it) or, with `inside`, over the whole
+// picture.
 ObjectClass WideClassAt(float kmh, bool lane, bool inside = false) {
   VehicleAnalyticsOptions options;
-  options.calibration = TopDown();
-  options.calibration->ground_points = {cv::Point2f(0, 0), {64, 0}, {64, 9}, {0, 9}};
   if (lane) {
     const float bottom = inside ? 1.f : 0.5f;
     options.rules.lanes.push_back({"road", {{0, 0}, {1, 0}, {1, bottom}, {0, bottom}}, {}, 0});
   }
   UprightDetector detector("classical", kmh / 3.6f * 20.f / 10.f);
   detector.As(ObjectClass::kCar, {44, 40});
-  auto va = VehicleAnalytics::Create(options, &detector);
-  EXPECT_TRUE(va.ok()) << va.status().ToString();
-  const cv::Mat frame(180, 1280, CV_8UC3, cv::Scalar(90, 90, 90));
-  ObjectClass reported = ObjectClass::kUnknown;
-  for (int i = 0; i < 40; ++i) {
-    const VehicleObservation o =
-        (*va)->Process(frame, MotionObservation{}, kStartUs + i * kFrameUs);
-    for (const VehicleTrackEvent& e : o.track_events) reported = e.track.object_class;
-  }
-  return reported;
+  return ClassAt(options, &detector);
 }
 
 TEST(VehicleAnalyticsTest, ACarSizedBoxWalkingOutsideTheLanesIsAPerson) {
