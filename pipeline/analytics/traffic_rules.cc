@@ -540,12 +540,11 @@ bool TrafficRules::Recount(const Track& t, int line, int dir, cv::Point2f at,
           std::max(c.calibrated ? static_cast<float>(cv::norm(c.velocity_mps)) : 0.f,
                    t_speed ? static_cast<float>(cv::norm(t.velocity_mps)) : 0.f);
       const float span = std::max(FragmentSpanM(c.object_class), FragmentSpanM(t.object_class));
+      const float apart = calibration->GroundDistance(c.at, at);
       if (speed >= kMinFragmentSpeedMps &&
           time_us - c.count_us <=
               std::min<int64_t>(kMaxFragmentUs, static_cast<int64_t>(span / speed * 1e6)) &&
-          (calibration->GroundDistance(c.at, at) <= kSameLaneM ||
-           (calibration->GroundDistance(c.at, at) <= kPieceSpreadM &&
-            InColumn(vehicle, t.box, along_x)))) {
+          (apart <= kSameLaneM || (apart <= kPieceSpreadM && InColumn(vehicle, t.box, along_x)))) {
         again = true;
       }
     }

@@ -19,7 +19,7 @@ constexpr int64_t kTwoWheelerSettledUs = 600'000;
 // last kWalkerUs of measured track is a walker's (at least kWalkerMinKmh, below cyclist speed).
 // The pace is the ground distance between the mean contact points of the window's first and last
 // thirds over the time between them: a far box's jitter, which makes its speed read anything
-// from 0 to 30 km/h frame to frame, averages out; a walker's steady few km/h do not.
+// from 0 to 60 km/h frame to frame, averages out; a walker's steady few km/h do not.
 constexpr float kWalkerMinKmh = 2;
 constexpr int64_t kWalkerUs = 2'000'000;
 
